@@ -1,0 +1,40 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Qianbao.Ledger;
+
+/// <summary>Identifies a ledger account. <see cref="Guid.Empty"/> is never a valid account.</summary>
+public readonly record struct AccountId(Guid Value)
+{
+    public bool IsZero => Value == Guid.Empty;
+    public override string ToString() => Value.ToString();
+}
+
+/// <summary>
+/// A client-generated transfer id. A transfer id is applied at most once: a second request with the
+/// same id answers <see cref="TransferResult.Exists"/> (or an <c>ExistsWith…</c> mismatch).
+/// </summary>
+public readonly record struct TransferId(Guid Value)
+{
+    public bool IsZero => Value == Guid.Empty;
+    public override string ToString() => Value.ToString();
+}
+
+/// <summary>Ids derived from stable names, so that retries of the same intent name the same object.</summary>
+public static class StableId
+{
+    /// <summary>
+    /// A name-based id (RFC 9562 version 8 layout over SHA-256): the same <paramref name="scope"/> and
+    /// <paramref name="name"/> always give the same id; different inputs collide only with SHA-256.
+    /// </summary>
+    public static Guid From(string scope, string name)
+    {
+        var input = Encoding.UTF8.GetBytes(scope + "\u001f" + name);
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(input, hash);
+        var bytes = hash[..16];
+        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x80); // version 8
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC variant
+        return new Guid(bytes, bigEndian: true);
+    }
+}
