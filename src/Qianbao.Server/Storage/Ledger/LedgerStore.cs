@@ -1,0 +1,132 @@
+using System.Data.Common;
+using Qianbao.Ledger;
+
+namespace Qianbao.Server.Storage.Ledger;
+
+/// <summary>
+/// Applies batches of ledger commands in one database transaction each, with a fixed number of round
+/// trips however large the batch: (1) read the pending transfers that posts and voids name, to learn
+/// their accounts; (2) lock every account the batch touches in id order and read the transfers it names;
+/// (3) apply in memory with <see cref="LedgerWorkingSet"/>; (4) write changed accounts, new transfers,
+/// changed holds and stored responses; commit. Locking accounts in a stable order keeps several server
+/// processes on one PostgreSQL correct and deadlock-free; the transfers primary key is the final word
+/// on "applied at most once".
+/// </summary>
+public abstract class LedgerStore(Db db)
+{
+    protected Db Db { get; } = db;
+
+    /// <summary>Applies <paramref name="batch"/> durably and returns one result array per command, in order.</summary>
+    public async Task<TransferResult[][]> ApplyBatchAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, CancellationToken ct)
+    {
+        var requests = new List<Transfer>(batch.Count);
+        foreach (var command in batch) requests.AddRange(command.Transfers);
+
+        var transferIds = new HashSet<Guid>();
+        var pendingIds = new HashSet<Guid>();
+        var accountIds = new HashSet<Guid>();
+        foreach (var t in requests)
+        {
+            transferIds.Add(t.Id.Value);
+            if (!t.PendingId.IsZero) { pendingIds.Add(t.PendingId.Value); transferIds.Add(t.PendingId.Value); }
+            if (!t.DebitAccountId.IsZero) accountIds.Add(t.DebitAccountId.Value);
+            if (!t.CreditAccountId.IsZero) accountIds.Add(t.CreditAccountId.Value);
+        }
+
+        await using var connection = await Db.OpenAsync(ct);
+        await using var tx = await BeginAsync(connection, ct);
+
+        if (pendingIds.Count > 0)
+        {
+            // Unlocked read: a transfer's accounts never change, so this only tells us what to lock.
+            foreach (var p in await ReadTransfersAsync(connection, tx, [.. pendingIds], ct))
+            {
+                accountIds.Add(p.DebitAccountId.Value);
+                accountIds.Add(p.CreditAccountId.Value);
+            }
+        }
+
+        var ordered = accountIds.ToArray();
+        Array.Sort(ordered);
+        var (accounts, transfers) = await LockAccountsAndReadTransfersAsync(connection, tx, ordered, [.. transferIds], ct);
+
+        var set = new LedgerWorkingSet(accounts, transfers);
+        var flat = new TransferResult[requests.Count];
+        set.Apply(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(requests), flat, nowUs);
+
+        var perCommand = new TransferResult[batch.Count][];
+        var responses = new List<StoredResponse>();
+        var offset = 0;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var n = batch[i].Transfers.Count;
+            perCommand[i] = flat.AsSpan(offset, n).ToArray();
+            offset += n;
+            if (batch[i].ResponseToStore is { } respond && respond(perCommand[i]) is { } stored) responses.Add(stored);
+        }
+
+        await PersistAsync(connection, tx, [.. set.ChangedAccounts], [.. set.CreatedTransfers], [.. set.ChangedPendingTransfers], responses, ct);
+        await tx.CommitAsync(ct);
+        return perCommand;
+    }
+
+    /// <summary>Creates an account unless one with the same id exists; compares with the stored one then.</summary>
+    public async Task<CreateAccountResult> CreateAccountAsync(Account account, Guid? ownerId, long nowUs, CancellationToken ct)
+    {
+        var validation = AccountRules.Validate(account);
+        if (validation != CreateAccountResult.Created) return validation;
+        await using var connection = await Db.OpenAsync(ct);
+        var inserted = await InsertAccountAsync(connection, account, ownerId, nowUs, ct);
+        if (inserted) return CreateAccountResult.Created;
+        var existing = await GetAccountsAsync([account.Id], ct);
+        Invariant.That(existing.Count == 1, "an account that conflicted on insert must exist");
+        return AccountRules.CompareExisting(account, existing[0]);
+    }
+
+    public async Task<IReadOnlyList<Account>> GetAccountsAsync(IReadOnlyCollection<AccountId> ids, CancellationToken ct)
+    {
+        await using var connection = await Db.OpenAsync(ct);
+        return await ReadAccountsAsync(connection, null, [.. ids.Select(i => i.Value)], ct);
+    }
+
+    public async Task<TransferRecord?> GetTransferAsync(TransferId id, CancellationToken ct)
+    {
+        await using var connection = await Db.OpenAsync(ct);
+        var found = await ReadTransfersAsync(connection, null, [id.Value], ct);
+        return found.Count == 0 ? null : found[0];
+    }
+
+    protected abstract ValueTask<DbTransaction> BeginAsync(DbConnection connection, CancellationToken ct);
+
+    protected abstract Task<IReadOnlyList<TransferRecord>> ReadTransfersAsync(DbConnection connection, DbTransaction? tx, Guid[] ids, CancellationToken ct);
+
+    protected abstract Task<IReadOnlyList<Account>> ReadAccountsAsync(DbConnection connection, DbTransaction? tx, Guid[] ids, CancellationToken ct);
+
+    /// <param name="orderedAccountIds">Sorted; locks are taken in this order.</param>
+    protected abstract Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers)> LockAccountsAndReadTransfersAsync(
+        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, CancellationToken ct);
+
+    protected abstract Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, TransferRecord[] created,
+        TransferRecord[] changedPendings, List<StoredResponse> responses, CancellationToken ct);
+
+    /// <summary>Inserts the account; false when the id exists already.</summary>
+    protected abstract Task<bool> InsertAccountAsync(DbConnection connection, Account account, Guid? ownerId, long nowUs, CancellationToken ct);
+
+    /// <summary>True for database errors after which the whole batch can simply be tried again.</summary>
+    public abstract bool IsTransient(Exception exception);
+
+    protected static Account ReadAccount(DbDataReader r, int o = 0) => new(
+        new AccountId(r.ReadId(o)), Currency.Parse(r.GetString(o + 1)), checked((ushort)r.GetInt32(o + 2)), (AccountFlags)r.GetInt32(o + 3),
+        r.GetInt64(o + 4), r.GetInt64(o + 5), r.GetInt64(o + 6), r.GetInt64(o + 7));
+
+    protected const string AccountColumns = "id, currency, code, flags, debits_posted, credits_posted, debits_pending, credits_pending";
+
+    protected const string TransferColumns =
+        "id, debit_account_id, credit_account_id, amount, currency, code, flags, pending_id, timeout_seconds, reference, timestamp_us, state";
+
+    protected static TransferRecord ReadTransfer(DbDataReader r) => new(
+        new TransferId(r.ReadId(0)), new AccountId(r.ReadId(1)), new AccountId(r.ReadId(2)), r.GetInt64(3),
+        Currency.Parse(r.GetString(4)), checked((ushort)r.GetInt32(5)), (TransferFlags)r.GetInt32(6),
+        new TransferId(r.ReadNullableId(7) ?? Guid.Empty), checked((uint)r.GetInt64(8)), r.IsDBNull(9) ? null : r.GetString(9),
+        r.GetInt64(10), (PendingState)r.GetInt32(11));
+}
