@@ -1,0 +1,3 @@
+global using Qianbao.Ledger;
+global using Shouldly;
+global using Xunit;
