@@ -61,13 +61,14 @@ public static class GatewayParameters
                 return false;
             }
 
-            if (values.Count != 1 || !seenHere.Add(key))
+            if (values.Count > 1 || !seenHere.Add(key))
             {
                 error = GatewayErrors.InvalidParameter("参数重复: " + key);
                 return false;
             }
 
-            var value = values[0] ?? string.Empty;
+            // A key with no value at all ("?a" or a null entry) is the same as an empty one.
+            var value = values.Count == 0 ? string.Empty : values[0] ?? string.Empty;
             var bytesMax = key == "biz_content" ? options.BizContentBytesMax : options.ValueBytesMax;
 
             // Char count bounds the byte count from below, so a cheap length check avoids encoding huge values.
