@@ -1,7 +1,11 @@
+using Qianbao.Server.Hosting;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddQianbao();
 var app = builder.Build();
-app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
-app.Run();
+await Startup.InitializeAsync(app.Services);
+app.MapQianbao();
+await app.RunAsync();
 
 /// <summary>Entry point type, public so WebApplicationFactory can find it.</summary>
 public partial class Program;

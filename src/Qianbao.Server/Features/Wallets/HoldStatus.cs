@@ -1,0 +1,17 @@
+using Qianbao.Ledger;
+
+namespace Qianbao.Server.Features.Wallets;
+
+/// <summary>How the API names what became of a channel hold (top-up or withdrawal).</summary>
+public static class HoldStatus
+{
+    public static string Name(PendingState state) => state switch
+    {
+        PendingState.Pending => "pending",
+        PendingState.Posted => "succeeded",
+        PendingState.Voided => "failed",
+        PendingState.Expired => "expired",
+        PendingState.None => "completed",
+        _ => throw new InvariantViolationException($"unknown pending state {state}"),
+    };
+}

@@ -1,0 +1,57 @@
+using Qianbao.Server.Features.Admin;
+using Qianbao.Server.Features.TopUps;
+using Qianbao.Server.Features.Transactions;
+using Qianbao.Server.Features.Transfers;
+using Qianbao.Server.Features.Users;
+using Qianbao.Server.Features.Wallets;
+using Qianbao.Server.Features.Withdrawals;
+using Qianbao.Server.Http;
+using Qianbao.Server.Storage;
+
+namespace Qianbao.Server.Hosting;
+
+public static class EndpointRegistration
+{
+    public static WebApplication MapQianbao(this WebApplication app)
+    {
+        app.UseExceptionHandler(errors => errors.Run(async http =>
+        {
+            // Our bugs and outages only: callers' mistakes are answered as 4xx before they get here.
+            var status = http.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error is BadHttpRequestException bad
+                ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+            var code = status == 500 ? "internal_error" : "bad_request";
+            await ApiProblem.Create(status, code, status == 500 ? "Internal error." : "The request is invalid.").ExecuteAsync(http);
+        }));
+        app.UseStatusCodePages(async context =>
+        {
+            var http = context.HttpContext;
+            if (http.Response.HasStarted || http.Response.ContentLength > 0) return;
+            var status = http.Response.StatusCode;
+            var code = status switch { 404 => "not_found", 405 => "method_not_allowed", 413 => "body_too_large", 415 => "unsupported_media_type", _ => "http_" + status };
+            await ApiProblem.Create(status, code, "The request cannot be served.").ExecuteAsync(http);
+        });
+
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapGet("/healthz", () => Results.Json(new { status = "ok" })).WithTags("Health");
+        app.MapGet("/readyz", async (Db db, CancellationToken ct) =>
+        {
+            await using var connection = await db.OpenAsync(ct);
+            await using var cmd = connection.CreateCommand();
+            cmd.CommandText = "SELECT 1";
+            await cmd.ExecuteScalarAsync(ct);
+            return Results.Json(new { status = "ready", engine = db.Engine.ToString().ToLowerInvariant() });
+        }).WithTags("Health");
+
+        RegisterUser.Map(app);
+        IssueToken.Map(app);
+        GetWallet.Map(app);
+        CreateTopUp.Map(app);
+        CreateWithdrawal.Map(app);
+        GetChannelHold.Map(app);
+        CreateTransfer.Map(app);
+        GetTransfer.Map(app);
+        ListTransactions.Map(app);
+        CheckLedger.Map(app);
+        return app;
+    }
+}
