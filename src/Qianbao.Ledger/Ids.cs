@@ -29,7 +29,8 @@ public static class StableId
     /// </summary>
     public static Guid From(string scope, string name)
     {
-        var input = Encoding.UTF8.GetBytes(scope + "\u001f" + name);
+        // The scope's length is part of the input, so no split of one string into scope and name collides with another.
+        var input = Encoding.UTF8.GetBytes(scope.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":" + scope + "\u001f" + name);
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(input, hash);
         var bytes = hash[..16];

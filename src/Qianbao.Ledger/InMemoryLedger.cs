@@ -8,7 +8,7 @@ namespace Qianbao.Ledger;
 public sealed class InMemoryLedger
 {
     private readonly LedgerWorkingSet set = new([], []);
-    private readonly List<TransferRecord> log = [];
+    private readonly List<TransferId> log = [];
 
     public CreateAccountResult CreateAccount(in Account account) => set.AddAccount(account);
 
@@ -17,7 +17,7 @@ public sealed class InMemoryLedger
     {
         var results = new TransferResult[requests.Length];
         set.Apply(requests, results, nowUs);
-        log.AddRange(set.CreatedTransfers);
+        log.AddRange(set.CreatedTransfers.Select(t => t.Id));
         set.AcceptChanges();
         return results;
     }
@@ -27,8 +27,8 @@ public sealed class InMemoryLedger
 
     public TransferRecord? GetTransfer(TransferId id) => set.TryGetTransfer(id, out var t) ? t : null;
 
-    /// <summary>Every transfer recorded, in application order.</summary>
-    public IReadOnlyList<TransferRecord> Transfers => log;
+    /// <summary>Every transfer recorded, in application order, as it stands now (a hold shows what became of it).</summary>
+    public IReadOnlyList<TransferRecord> Transfers => [.. log.Select(id => GetTransfer(id)!)];
 
     /// <summary>Totals per currency over the given accounts; see <see cref="LedgerTotals"/>.</summary>
     public IReadOnlyList<LedgerTotals> Totals(IEnumerable<AccountId> accountIds) =>
