@@ -92,6 +92,8 @@ public sealed class LedgerExecutor : IAsyncDisposable
     {
         while (reader.TryPeek(out var next) && (batch.Count == 0 || size + next.Transfers.Count <= options.BatchSizeMax))
         {
+            // A guard must see the committed effects of earlier commands with its key: such a command waits for the next batch.
+            if (next.Guard is { } guard && batch.Count > 0 && batch.Exists(c => c.Guard?.Key == guard.Key)) break;
             Invariant.That(reader.TryRead(out var taken) && ReferenceEquals(taken, next), "the single reader takes what it peeked");
             batch.Add(next);
             size += next.Transfers.Count;

@@ -50,22 +50,42 @@ public abstract class LedgerStore(Db db)
         Array.Sort(ordered);
         var (accounts, transfers) = await LockAccountsAndReadTransfersAsync(connection, tx, ordered, [.. transferIds], ct);
 
+        var guards = batch.Where(c => c.Guard is not null).Select(c => c.Guard!).ToArray();
+        var guardPassed = guards.Length == 0 ? [] : await CheckGuardsAsync(connection, tx, guards, ct);
+        var admitted = new bool[batch.Count];
+        requests.Clear();
+        for (int i = 0, g = 0; i < batch.Count; i++)
+        {
+            admitted[i] = batch[i].Guard is null || guardPassed[g++];
+            if (admitted[i]) requests.AddRange(batch[i].Transfers);
+        }
+
         var set = new LedgerWorkingSet(accounts, transfers);
         var flat = new TransferResult[requests.Count];
         set.Apply(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(requests), flat, nowUs);
 
         var perCommand = new TransferResult[batch.Count][];
         var responses = new List<StoredResponse>();
+        var effects = new List<SqlEffect>();
         var offset = 0;
         for (var i = 0; i < batch.Count; i++)
         {
-            var n = batch[i].Transfers.Count;
+            var command = batch[i];
+            var n = command.Transfers.Count;
+            command.GuardRejected = !admitted[i];
+            if (!admitted[i])
+            {
+                perCommand[i] = Enumerable.Repeat(TransferResult.LinkedEventFailed, n).ToArray();
+                continue;
+            }
             perCommand[i] = flat.AsSpan(offset, n).ToArray();
             offset += n;
-            if (batch[i].ResponseToStore is { } respond && respond(perCommand[i]) is { } stored) responses.Add(stored);
+            if (command.ResponseToStore is { } respond && respond(perCommand[i]) is { } stored) responses.Add(stored);
+            if (command.Effects is { } effect && perCommand[i].All(r => r.IsApplied())) effects.AddRange(effect(perCommand[i]));
         }
 
         await PersistAsync(connection, tx, [.. set.ChangedAccounts], [.. set.CreatedTransfers], [.. set.ChangedPendingTransfers], responses, ct);
+        if (effects.Count > 0) await ExecuteEffectsAsync(connection, tx, effects, ct);
         await tx.CommitAsync(ct);
         return perCommand;
     }
@@ -108,6 +128,12 @@ public abstract class LedgerStore(Db db)
 
     protected abstract Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, TransferRecord[] created,
         TransferRecord[] changedPendings, List<StoredResponse> responses, CancellationToken ct);
+
+    /// <summary>Runs each guard's SELECT in the transaction (locking its rows where the engine can); true where a row was found.</summary>
+    protected abstract Task<bool[]> CheckGuardsAsync(DbConnection connection, DbTransaction tx, SqlGuard[] guards, CancellationToken ct);
+
+    /// <summary>Executes the effects in the transaction, in order.</summary>
+    protected abstract Task ExecuteEffectsAsync(DbConnection connection, DbTransaction tx, List<SqlEffect> effects, CancellationToken ct);
 
     /// <summary>Inserts the account; false when the id exists already.</summary>
     protected abstract Task<bool> InsertAccountAsync(DbConnection connection, Account account, Guid? ownerId, long nowUs, CancellationToken ct);

@@ -114,6 +114,40 @@ public sealed class PostgresLedgerStore(Db db) : LedgerStore(db)
         if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(ct);
     }
 
+    protected override async Task<bool[]> CheckGuardsAsync(DbConnection connection, DbTransaction tx, SqlGuard[] guards, CancellationToken ct)
+    {
+        // Lock guarded rows in key order, after the accounts, so every process takes locks in one global order.
+        var order = Enumerable.Range(0, guards.Length).OrderBy(i => guards[i].Key, StringComparer.Ordinal).ToArray();
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
+        foreach (var i in order)
+        {
+            var cmd = new NpgsqlBatchCommand(guards[i].Sql + " FOR UPDATE");
+            foreach (var (name, value) in guards[i].Parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            batch.BatchCommands.Add(cmd);
+        }
+        var passed = new bool[guards.Length];
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        foreach (var i in order)
+        {
+            passed[i] = await reader.ReadAsync(ct);
+            while (await reader.ReadAsync(ct)) { }
+            await reader.NextResultAsync(ct);
+        }
+        return passed;
+    }
+
+    protected override async Task ExecuteEffectsAsync(DbConnection connection, DbTransaction tx, List<SqlEffect> effects, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
+        foreach (var effect in effects)
+        {
+            var cmd = new NpgsqlBatchCommand(effect.Sql);
+            foreach (var (name, value) in effect.Parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            batch.BatchCommands.Add(cmd);
+        }
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
     protected override async Task<bool> InsertAccountAsync(DbConnection connection, Account account, Guid? ownerId, long nowUs, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand("""

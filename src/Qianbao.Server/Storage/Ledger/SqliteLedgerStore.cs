@@ -80,6 +80,37 @@ public sealed class SqliteLedgerStore(Db db) : LedgerStore(db)
         }
     }
 
+    protected override async Task<bool[]> CheckGuardsAsync(DbConnection connection, DbTransaction tx, SqlGuard[] guards, CancellationToken ct)
+    {
+        var passed = new bool[guards.Length];
+        for (var i = 0; i < guards.Length; i++)
+        {
+            await using var cmd = Statement((SqliteConnection)connection, (SqliteTransaction)tx, guards[i].Sql, guards[i].Parameters);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            passed[i] = await reader.ReadAsync(ct);
+        }
+        return passed;
+    }
+
+    protected override async Task ExecuteEffectsAsync(DbConnection connection, DbTransaction tx, List<SqlEffect> effects, CancellationToken ct)
+    {
+        foreach (var effect in effects)
+        {
+            await using var cmd = Statement((SqliteConnection)connection, (SqliteTransaction)tx, effect.Sql, effect.Parameters);
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    private static SqliteCommand Statement(SqliteConnection c, SqliteTransaction t, string sql, IReadOnlyDictionary<string, object?> parameters)
+    {
+        var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = t;
+        foreach (var (name, value) in parameters)
+            cmd.Parameters.AddWithValue("@" + name, value switch { null => DBNull.Value, Guid g => g.ToString(), bool b => b ? 1 : 0, var v => v });
+        return cmd;
+    }
+
     protected override async Task<bool> InsertAccountAsync(DbConnection connection, Account account, Guid? ownerId, long nowUs, CancellationToken ct)
     {
         await using var cmd = Prepare((SqliteConnection)connection, null, """
