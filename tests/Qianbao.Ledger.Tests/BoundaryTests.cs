@@ -317,14 +317,14 @@ public sealed class BoundaryTests
     {
         var f = new LedgerFixture();
         f.Arrange(Hold(1, Clearing, Wallet, 10, timeoutSeconds));
-        var logBefore = f.Snapshot().Log;
+        var logBefore = f.Ledger.Transfers.Select(t => t.Id).ToArray();
         f.Now = T0 + timeoutSeconds * Second + afterExpiryUs;
 
         f.Apply(post ? Post(2, 1) : Void(2, 1)).ShouldBe([TransferResult.PendingTransferExpired]);
 
         f.Ledger.GetTransfer(Tid(1))!.State.ShouldBe(PendingState.Expired);
         f.Ledger.GetTransfer(Tid(2)).ShouldBeNull();
-        f.Snapshot().Log.ShouldBe(logBefore);
+        f.Ledger.Transfers.Select(t => t.Id).ShouldBe(logBefore);
         f[Clearing].ShouldBe(new Account(Clearing, Cny, 1, AccountFlags.None));
         f[Wallet].ShouldBe(new Account(Wallet, Cny, 1, AccountFlags.DebitsMustNotExceedCredits));
         f.ShouldBeConsistent();

@@ -125,8 +125,9 @@ public sealed class TransferResultTests
                 break;
             case TransferResult.PendingTransferExpired:
                 // The one failure with an effect: the lapsed hold is released and marked, and nothing is recorded.
-                after.Log.ShouldBe(before.Log);
+                after.Log.Select(t => t.Id).ShouldBe(before.Log.Select(t => t.Id));
                 f.Ledger.GetTransfer(Tid(1))!.State.ShouldBe(PendingState.Expired);
+                f.Ledger.Transfers.Single(t => t.Id == Tid(1)).State.ShouldBe(PendingState.Expired);
                 f.Ledger.GetTransfer(Tid(2)).ShouldBeNull();
                 f[Clearing].DebitsPending.ShouldBe(0);
                 f[Wallet].CreditsPending.ShouldBe(0);
