@@ -4,9 +4,9 @@ using FsCheck.Fluent;
 namespace Qianbao.Ledger.Tests;
 
 /// <summary>
-/// Random operation sequences, cut into random batches, applied to <see cref="InMemoryLedger"/> and to
-/// the naive <see cref="ReferenceLedger"/>: every result, every balance and every recorded transfer must
-/// agree, money must be conserved per currency after every batch, and no flagged account may break
+/// Random operation sequences, cut into random batches, applied to <see cref="InMemoryLedger"/>, to a
+/// <see cref="WorkingSetStore"/> that loads only each batch's slice, and to the naive
+/// <see cref="ReferenceLedger"/>: every result, every balance and every recorded transfer must agree, money must be conserved per currency after every batch, and no flagged account may break
 /// its limit.
 /// </summary>
 public sealed class LedgerPropertyTests
@@ -42,9 +42,11 @@ public sealed class LedgerPropertyTests
     {
         var ledger = new InMemoryLedger();
         var model = new ReferenceLedger();
+        var store = new WorkingSetStore();
         foreach (var (id, currency, flags) in LedgerScript.Accounts)
         {
             ledger.CreateAccount(new Account(id, currency, Code: 1, flags)).ShouldBe(CreateAccountResult.Created);
+            store.AddAccount(new Account(id, currency, Code: 1, flags));
             model.AddAccount(id, currency, modelFlags?.Invoke(flags) ?? flags);
         }
         var accountIds = LedgerScript.Accounts.Select(a => a.Id).ToArray();
@@ -60,6 +62,7 @@ public sealed class LedgerPropertyTests
             var actual = ledger.CreateTransfers(batch, nowUs);
 
             actual.ShouldBe(expected, where);
+            store.Apply(batch, nowUs).ShouldBe(expected, "working set as a store uses it, " + where);
             seen.UnionWith(actual);
             foreach (var t in batch) requested.Add(t.Id);
 
@@ -71,19 +74,24 @@ public sealed class LedgerPropertyTests
                 var m = model.Accounts[id];
                 (account.DebitsPosted, account.CreditsPosted, account.DebitsPending, account.CreditsPending)
                     .ShouldBe((m.DebitsPosted, m.CreditsPosted, m.DebitsPending, m.CreditsPending), $"balances of {id} after {where}");
+                store.Accounts[id].ShouldBe(account, $"stored account {id} after {where}");
             }
         }
 
         ledger.Transfers.Select(t => t.Id).ShouldBe(model.Order, "transfers recorded, in order");
+        store.Order.ShouldBe(model.Order, "transfers stored, in order");
+        ledger.Transfers.ShouldAllBe(t => t == ledger.GetTransfer(t.Id), "the log shows each transfer as it stands");
         foreach (var id in requested)
         {
             var actual = ledger.GetTransfer(id);
             if (!model.Transfers.TryGetValue(id, out var e))
             {
                 actual.ShouldBeNull($"transfer {id} should not be recorded");
+                store.Transfers.ContainsKey(id).ShouldBeFalse($"transfer {id} should not be stored");
                 continue;
             }
             actual.ShouldNotBeNull($"transfer {id} should be recorded");
+            store.Transfers[id].ShouldBe(actual, $"stored transfer {id}");
             new ReferenceLedger.Recorded(actual.Id, actual.DebitAccountId, actual.CreditAccountId, actual.Amount, actual.Currency.Code,
                     actual.Code, actual.Flags, actual.PendingId, actual.TimeoutSeconds, actual.Reference, actual.TimestampUs, actual.State)
                 .ShouldBe(e, $"transfer {id}");
