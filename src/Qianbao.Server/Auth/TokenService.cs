@@ -40,8 +40,11 @@ public sealed class TokenService(byte[] key, TimeProvider clock, TimeSpan lifeti
 
     private static string Base64Url(ReadOnlySpan<byte> bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 
+    // DecodeFromChars reports malformed base64url as a status; TryDecodeFromChars would throw FormatException,
+    // turning a caller's garbage token into a 500.
     private static bool TryDecode(ReadOnlySpan<char> text, Span<byte> into) =>
-        System.Buffers.Text.Base64Url.TryDecodeFromChars(text, into, out var written) && written == into.Length;
+        System.Buffers.Text.Base64Url.DecodeFromChars(text, into, out _, out var written) == System.Buffers.OperationStatus.Done
+        && written == into.Length;
 }
 
 public enum TokenCheck { Valid, Invalid, Expired }

@@ -1,4 +1,6 @@
 using Qianbao.Server.Features.Admin;
+using Qianbao.Server.Features.Merchants;
+using Qianbao.Server.Gateway;
 using Qianbao.Server.Features.TopUps;
 using Qianbao.Server.Features.Transactions;
 using Qianbao.Server.Features.Transfers;
@@ -52,6 +54,11 @@ public static class EndpointRegistration
         GetTransfer.Map(app);
         ListTransactions.Map(app);
         CheckLedger.Map(app);
+        CreateMerchant.Map(app);
+        VerifyMerchant.Map(app);
+        GetMerchant.Map(app);
+        CreateMerchantApp.Map(app);
+        app.MapGateway();
         return app;
     }
 }

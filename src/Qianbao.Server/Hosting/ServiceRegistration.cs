@@ -1,5 +1,6 @@
 using Qianbao.Server.Auth;
 using Qianbao.Server.Channels;
+using Qianbao.Server.Gateway;
 using Qianbao.Server.Features.Wallets;
 using Qianbao.Server.Http;
 using Qianbao.Server.Storage;
@@ -48,6 +49,8 @@ public static class ServiceRegistration
         services.AddSingleton(configuration.GetSection("Qianbao:Holds").Get<HoldMaintenanceOptions>() ?? new HoldMaintenanceOptions());
         services.AddSingleton<HoldMaintenance>();
         services.AddHostedService(sp => sp.GetRequiredService<HoldMaintenance>());
+
+        services.AddGateway(configuration, options);
 
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
         services.AddOpenApi();

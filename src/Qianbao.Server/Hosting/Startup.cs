@@ -19,6 +19,7 @@ public static class Startup
         // Resolve the keys now, not on first use: a generated operator key is printed at start.
         services.GetRequiredService<OperatorKey>();
         services.GetRequiredService<TokenService>();
+        services.GetRequiredService<Gateway.Alipay.PlatformKeyRing>();
         var accounts = services.GetRequiredService<LedgerAccounts>();
         var channel = services.GetRequiredService<IFundingChannel>();
         await accounts.EnsureAsync(ChartOfAccounts.ChannelClearing(channel.Name, Currency.Cny), null, ct);

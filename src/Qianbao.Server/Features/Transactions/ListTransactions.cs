@@ -90,7 +90,9 @@ public static class ListTransactions
     {
         seq = 0;
         Span<byte> bytes = stackalloc byte[32];
-        if (cursor.Length > 40 || !Base64Url.TryDecodeFromChars(cursor, bytes, out var n) || n < 2 || bytes[0] != (byte)'s') return false;
+        // DecodeFromChars reports malformed base64url as a status; TryDecodeFromChars would throw FormatException (a 500).
+        if (cursor.Length > 40 || Base64Url.DecodeFromChars(cursor, bytes, out _, out var n) != System.Buffers.OperationStatus.Done
+            || n < 2 || bytes[0] != (byte)'s') return false;
         return long.TryParse(Encoding.ASCII.GetString(bytes[1..n]), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out seq) && seq > 0;
     }
 

@@ -10,6 +10,7 @@ public static class AccountCodes
     public const ushort ChannelClearing = 3;
     public const ushort FeeRevenue = 4;
     public const ushort MarketingBudget = 5;
+    public const ushort RoyaltyFreeze = 6;
 }
 
 /// <summary>Transfer kinds (the ledger's transfer <c>Code</c>). Stored; never renumber.</summary>
@@ -22,6 +23,7 @@ public static class TransferCodes
     public const ushort PlatformFee = 5;
     public const ushort Refund = 6;
     public const ushort RoyaltyShare = 7;
+    public const ushort RoyaltyFreeze = 8;
 
     /// <summary>The history's name for a kind, as used in <c>type</c> filters.</summary>
     public static string Name(ushort code) => code switch
@@ -33,6 +35,7 @@ public static class TransferCodes
         PlatformFee => "fee",
         Refund => "refund",
         RoyaltyShare => "royalty",
+        RoyaltyFreeze => "royalty_freeze",
         _ => "other",
     };
 
@@ -78,6 +81,13 @@ public static class ChartOfAccounts
     public static Account MarketingBudget(Guid campaignId, Currency currency) =>
         new(new AccountId(StableId.From("account/marketing-budget", $"{campaignId:N}/{currency.Code}")), currency,
             AccountCodes.MarketingBudget, AccountFlags.DebitsMustNotExceedCredits);
+
+    /// <summary>
+    /// The other side of profit-sharing holds: a merchant's frozen proceeds are a pending transfer from its
+    /// settlement account to here, voided at settlement. Only ever holds pending credits.
+    /// </summary>
+    public static Account RoyaltyFreeze(Currency currency) =>
+        new(new AccountId(StableId.From("account/royalty-freeze", currency.Code)), currency, AccountCodes.RoyaltyFreeze, AccountFlags.None);
 
     /// <summary>Spendable balance of a credit-normal account, and its pending in and out.</summary>
     public static (long Available, long PendingIn, long PendingOut) Balances(in Account a) =>

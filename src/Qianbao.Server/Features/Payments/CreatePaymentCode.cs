@@ -1,0 +1,17 @@
+using Qianbao.Server.Auth;
+using Qianbao.Server.Http;
+
+namespace Qianbao.Server.Features.Payments;
+
+/// <summary><c>POST /v1/payment-codes</c> → 201 <c>{code, expires_in, expires_at}</c>: an 18-digit code to show a merchant, single use, valid 60 s.</summary>
+public static class CreatePaymentCode
+{
+    public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/payment-codes", HandleAsync).RequireUser().WithTags("Payments");
+
+    private static async Task<IResult> HandleAsync(HttpContext http, PaymentCodes codes, CancellationToken ct)
+    {
+        var (code, expiresAt) = await codes.IssueAsync(http.UserId(), ct);
+        return Results.Json(new { code, expires_in = PaymentCodes.LifetimeSeconds, expires_at = expiresAt }, JsonDefaults.Options,
+            statusCode: StatusCodes.Status201Created);
+    }
+}
