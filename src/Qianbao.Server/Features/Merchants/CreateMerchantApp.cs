@@ -44,6 +44,8 @@ public static class CreateMerchantApp
         {
             app_id = appId,
             platform_public_key_pem = AlipayKeys.ExportPublicKeyPem(keys.Current.PrivateKey),
+            // The bare base64 form is what Alipay SDKs take as alipayPublicKey.
+            platform_public_key = keys.Current.PublicKeyBase64,
             platform_key_id = keys.Current.KeyId,
         }, JsonDefaults.Options, statusCode: StatusCodes.Status201Created);
     }
