@@ -11,7 +11,7 @@ namespace Qianbao.Ledger.Tests;
 /// </summary>
 public sealed class LedgerPropertyTests
 {
-    private const int Cases = 20000;
+    private const int Cases = 300;
 
     /// <summary>Results the generator must reach over a run; a generator that drifts into trivial scripts fails here.</summary>
     private static readonly TransferResult[] MustBeExercised =
