@@ -337,6 +337,22 @@ public sealed class BoundaryTests
     }
 
     [Fact]
+    public void LapsedHoldKeepsReservingUntilAPostOrVoidTouchesIt()
+    {
+        // Expiry is lazy: nothing releases a lapsed hold until a post or void names it.
+        var f = new LedgerFixture();
+        f.Fund(1, Wallet, 100);
+        f.Arrange(Hold(2, Wallet, Merchant, 100, timeoutSeconds: 1));
+        f.Now += 10 * Second;
+        f.Apply(Plain(3, Wallet, Fee, 1)).ShouldBe([TransferResult.ExceedsCredits]);
+        f[Wallet].CreditBalanceAvailable.ShouldBe(0);
+        f.Ledger.GetTransfer(Tid(2))!.State.ShouldBe(PendingState.Pending);
+
+        f.Apply(Void(4, 2)).ShouldBe([TransferResult.PendingTransferExpired]);
+        f[Wallet].CreditBalanceAvailable.ShouldBe(100);
+    }
+
+    [Fact]
     public void ExpiryIsMeasuredFromTheHoldsCommitTime()
     {
         var f = new LedgerFixture();
