@@ -1,0 +1,324 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Qianbao.Bench;
+
+/// <summary>Settings of one HTTP load run against a running server (<c>Qianbao.Bench http ...</c>).</summary>
+public sealed class HttpWorkloadOptions
+{
+    /// <summary>The server's base address, e.g. http://127.0.0.1:5080; not needed when an <see cref="HttpClient"/> is given.</summary>
+    public Uri? Url { get; init; }
+
+    /// <summary>Concurrent closed-loop clients, each on its own keep-alive connection, 1..10000.</summary>
+    public int Clients { get; init; } = 64;
+
+    /// <summary>Users to register and top up; transfers go between them. 2..100000.</summary>
+    public int Users { get; init; } = 200;
+
+    public double DurationS { get; init; } = 15;
+    public double WarmupS { get; init; } = 2;
+
+    /// <summary>Stop after this many transfers were sent (for quick, bounded runs).</summary>
+    public long TransfersMax { get; init; } = long.MaxValue;
+
+    public int Seed { get; init; } = 1;
+
+    /// <summary>The operator key, to run <c>GET /admin/v1/ledger/check</c> after the load; skipped when null.</summary>
+    public string? OperatorKey { get; init; }
+
+    /// <summary>How long to wait for <c>/readyz</c> before giving up, in seconds.</summary>
+    public double ReadyTimeoutS { get; init; } = 60;
+
+    /// <summary>Each user's top-up, in fen.</summary>
+    public long TopUpAmountMinor { get; init; } = 100_000_000;
+
+    public void Validate()
+    {
+        if (Clients is < 1 or > 10_000) throw new ArgumentOutOfRangeException(nameof(Clients), Clients, "1..10000");
+        if (Users is < 2 or > 100_000) throw new ArgumentOutOfRangeException(nameof(Users), Users, "2..100000");
+        if (DurationS is < 0.1 or > 3600) throw new ArgumentOutOfRangeException(nameof(DurationS), DurationS, "0.1..3600");
+        if (WarmupS is < 0 or > 600) throw new ArgumentOutOfRangeException(nameof(WarmupS), WarmupS, "0..600");
+        if (TransfersMax < 1) throw new ArgumentOutOfRangeException(nameof(TransfersMax), TransfersMax, "at least 1");
+        if (TopUpAmountMinor < 1) throw new ArgumentOutOfRangeException(nameof(TopUpAmountMinor), TopUpAmountMinor, "at least 1");
+    }
+}
+
+public sealed record HttpWorkloadResult
+{
+    public required int Clients { get; init; }
+    public required int Users { get; init; }
+    public required double SetupSeconds { get; init; }
+    public required long Created { get; init; }
+    public required long Rejected { get; init; }
+    public required long Failed { get; init; }
+    public required long MeasuredTransfers { get; init; }
+    public required double MeasuredSeconds { get; init; }
+    public double TransfersPerSecond => MeasuredSeconds > 0 ? MeasuredTransfers / MeasuredSeconds : 0;
+    public required double P50Ms { get; init; }
+    public required double P99Ms { get; init; }
+    public required double MaxMs { get; init; }
+    public required bool? CheckOk { get; init; }
+    public required IReadOnlyList<string> Problems { get; init; }
+    public bool Ok => Problems.Count == 0;
+}
+
+/// <summary>
+/// The wallet API under load over keep-alive HTTP/1.1: registers users, tops each up through
+/// <c>POST /v1/topups</c> and waits until the sandbox bank has confirmed it, then closed-loop clients send
+/// <c>POST /v1/transfers</c> between random users, each with a fresh Idempotency-Key. Afterwards the sum of
+/// all wallets must still be what was topped up, and the operator's ledger check (when a key is given) must pass.
+/// </summary>
+public static class HttpWorkload
+{
+    private const string Password = "bench-password-1";
+
+    private sealed record User(Guid Id, string Token);
+
+    private sealed class ClientState
+    {
+        public readonly LatencyHistogram Histogram = new();
+        public long Created;
+        public long Measured;
+        public long Rejected;
+        public long Failed;
+        public string? FirstProblem;
+        public long LastCompletionTicks;
+    }
+
+    /// <summary>Runs against <see cref="HttpWorkloadOptions.Url"/> over keep-alive connections, one per client.</summary>
+    public static async Task<HttpWorkloadResult> RunAsync(HttpWorkloadOptions options, TextWriter? progress = null, CancellationToken ct = default)
+    {
+        if (options.Url is null) throw new ArgumentException("a URL is required", nameof(options));
+        using var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = options.Clients + 16,
+            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            UseCookies = false,
+            AutomaticDecompression = DecompressionMethods.None,
+        };
+        using var http = new HttpClient(handler) { BaseAddress = options.Url, Timeout = TimeSpan.FromSeconds(60) };
+        return await RunAsync(options, http, progress, ct);
+    }
+
+    /// <summary>Runs through <paramref name="http"/> (its base address is the server), e.g. an in-process test server's client.</summary>
+    public static async Task<HttpWorkloadResult> RunAsync(HttpWorkloadOptions options, HttpClient http, TextWriter? progress = null, CancellationToken ct = default)
+    {
+        options.Validate();
+        progress ??= TextWriter.Null;
+        var setup = Stopwatch.StartNew();
+
+        await WaitReadyAsync(http, options.ReadyTimeoutS, ct);
+        progress.WriteLine($"[http] registering and topping up {options.Users} users ...");
+        var users = new User[options.Users];
+        await Parallel.ForEachAsync(Enumerable.Range(0, options.Users), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct },
+            async (i, token) => users[i] = await RegisterAndTopUpAsync(http, options, i, token));
+        var walletsBefore = await SumWalletsAsync(http, users, ct);
+        setup.Stop();
+        progress.WriteLine($"[http] setup took {setup.Elapsed.TotalSeconds:0.0} s; running {options.Clients} clients for " +
+            $"{options.WarmupS:0.#} s warm-up + {options.DurationS:0.#} s");
+
+        var start = Stopwatch.GetTimestamp();
+        var measureStart = start + (long)(options.WarmupS * Stopwatch.Frequency);
+        var end = measureStart + (long)(options.DurationS * Stopwatch.Frequency);
+        var budget = options.TransfersMax;
+        var clients = Enumerable.Range(0, options.Clients).Select(_ => new ClientState()).ToArray();
+        var tasks = new Task[options.Clients];
+        for (var c = 0; c < tasks.Length; c++)
+        {
+            var state = clients[c];
+            var random = new Random(HashCode.Combine(options.Seed, c, "http"));
+            tasks[c] = Task.Run(() => ClientAsync(state, random), ct);
+        }
+        await Task.WhenAll(tasks);
+        var lastCompletion = clients.Max(s => s.LastCompletionTicks);
+
+        var histogram = new LatencyHistogram();
+        foreach (var s in clients) histogram.Add(s.Histogram);
+        var problems = new List<string>();
+        var failed = clients.Sum(s => s.Failed);
+        if (failed > 0) problems.Add($"{failed} transfers failed, first: {clients.Select(s => s.FirstProblem).First(p => p is not null)}");
+        var created = clients.Sum(s => s.Created);
+        if (created == 0) problems.Add("no transfer was acknowledged");
+        var walletsAfter = await SumWalletsAsync(http, users, ct);
+        if (walletsAfter != walletsBefore)
+            problems.Add($"the users' wallets held {walletsBefore} fen before the transfers and {walletsAfter} fen after");
+        bool? checkOk = null;
+        if (options.OperatorKey is { } key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/ledger/check");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var response = await http.SendAsync(request, ct);
+            var body = await response.Content.ReadAsStringAsync(ct);
+            checkOk = response.StatusCode == HttpStatusCode.OK && JsonNode.Parse(body)?["ok"]?.GetValue<bool>() == true;
+            if (checkOk != true) problems.Add($"ledger check failed: {(int)response.StatusCode} {body[..Math.Min(body.Length, 500)]}");
+        }
+
+        return new HttpWorkloadResult
+        {
+            Clients = options.Clients,
+            Users = options.Users,
+            SetupSeconds = setup.Elapsed.TotalSeconds,
+            Created = created,
+            Rejected = clients.Sum(s => s.Rejected),
+            Failed = failed,
+            MeasuredTransfers = clients.Sum(s => s.Measured),
+            MeasuredSeconds = Math.Max(0, Math.Min(end, lastCompletion) - measureStart) / (double)Stopwatch.Frequency,
+            P50Ms = histogram.PercentileMs(50),
+            P99Ms = histogram.PercentileMs(99),
+            MaxMs = histogram.MaxMs,
+            CheckOk = checkOk,
+            Problems = problems,
+        };
+
+        async Task ClientAsync(ClientState state, Random random)
+        {
+            while (Stopwatch.GetTimestamp() < end && Interlocked.Decrement(ref budget) >= 0)
+            {
+                var from = random.Next(users.Length);
+                var other = random.Next(users.Length - 1);
+                var to = other >= from ? other + 1 : other;
+                var amount = 1 + random.Next(1_000);
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/transfers")
+                {
+                    Content = Json($$"""{"to_user_id":"{{users[to].Id}}","amount":{{amount}},"currency":"CNY"}"""),
+                };
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", users[from].Token);
+                request.Headers.Add("Idempotency-Key", Guid.CreateVersion7().ToString("N"));
+
+                var sent = Stopwatch.GetTimestamp();
+                HttpStatusCode status;
+                string? problem = null;
+                try
+                {
+                    using var response = await http.SendAsync(request, CancellationToken.None);
+                    status = response.StatusCode;
+                    if (status != HttpStatusCode.Created) problem = await response.Content.ReadAsStringAsync(CancellationToken.None);
+                    else await response.Content.LoadIntoBufferAsync(CancellationToken.None);
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    state.Failed++;
+                    state.FirstProblem ??= ex.GetType().Name + ": " + ex.Message;
+                    continue;
+                }
+                var done = Stopwatch.GetTimestamp();
+                state.LastCompletionTicks = done;
+                if (status == HttpStatusCode.Created)
+                {
+                    state.Created++;
+                    if (done >= measureStart && done < end)
+                    {
+                        state.Measured++;
+                        state.Histogram.Record(done - sent);
+                    }
+                }
+                else if (status == HttpStatusCode.UnprocessableEntity && problem!.Contains("insufficient_funds", StringComparison.Ordinal))
+                {
+                    state.Rejected++;
+                }
+                else
+                {
+                    state.Failed++;
+                    state.FirstProblem ??= $"{(int)status} {problem}";
+                }
+            }
+        }
+    }
+
+    private static async Task WaitReadyAsync(HttpClient http, double timeoutS, CancellationToken ct)
+    {
+        var deadline = Stopwatch.StartNew();
+        string last = "no answer";
+        while (deadline.Elapsed.TotalSeconds < timeoutS)
+        {
+            try
+            {
+                using var response = await http.GetAsync("/readyz", ct);
+                if (response.StatusCode == HttpStatusCode.OK) return;
+                last = $"status {(int)response.StatusCode}";
+            }
+            catch (HttpRequestException ex)
+            {
+                last = ex.Message;
+            }
+            await Task.Delay(200, ct);
+        }
+        throw new TimeoutException($"{http.BaseAddress} was not ready within {timeoutS:0} s ({last})");
+    }
+
+    private static async Task<User> RegisterAndTopUpAsync(HttpClient http, HttpWorkloadOptions options, int i, CancellationToken ct)
+    {
+        // Mainland mobile numbers 1[3-9]xxxxxxxxx: the seed picks the block, i the number.
+        var phone = "139" + (options.Seed % 100).ToString("D2", CultureInfo.InvariantCulture) + i.ToString("D6", CultureInfo.InvariantCulture);
+        var registered = await PostAsync(http, "/v1/users", null, null,
+            new JsonObject { ["phone"] = phone, ["password"] = Password, ["name"] = $"Bench {i}" }, ct);
+        if (registered.Status == HttpStatusCode.Conflict)
+            throw new InvalidOperationException($"phone {phone} is taken: run the HTTP benchmark on a fresh database or with another --seed");
+        if (registered.Status != HttpStatusCode.Created)
+            throw new InvalidOperationException($"registering {phone} answered {(int)registered.Status} {registered.Body}");
+        var userId = JsonNode.Parse(registered.Body)!["id"]!.GetValue<Guid>();
+        var token = await PostAsync(http, "/v1/auth/token", null, null, new JsonObject { ["phone"] = phone, ["password"] = Password }, ct);
+        if (token.Status != HttpStatusCode.OK) throw new InvalidOperationException($"logging in {phone} answered {(int)token.Status} {token.Body}");
+        var accessToken = JsonNode.Parse(token.Body)!["access_token"]!.GetValue<string>();
+
+        var topUp = await PostAsync(http, "/v1/topups", accessToken, Guid.CreateVersion7().ToString("N"),
+            new JsonObject { ["amount"] = options.TopUpAmountMinor, ["currency"] = "CNY" }, ct);
+        if (topUp.Status != HttpStatusCode.Accepted) throw new InvalidOperationException($"top-up answered {(int)topUp.Status} {topUp.Body}");
+        var id = JsonNode.Parse(topUp.Body)!["id"]!.GetValue<Guid>();
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/topups/{id}");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+            using var response = await http.SendAsync(request, ct);
+            var status = JsonNode.Parse(await response.Content.ReadAsStringAsync(ct))?["status"]?.GetValue<string>();
+            if (status == "succeeded") break;
+            if (status is not "pending" || deadline.Elapsed > TimeSpan.FromSeconds(60))
+                throw new InvalidOperationException($"top-up {id} is {status ?? "unreadable"} after {deadline.Elapsed.TotalSeconds:0} s");
+            await Task.Delay(20, ct);
+        }
+        return new User(userId, accessToken);
+    }
+
+    private static async Task<long> SumWalletsAsync(HttpClient http, User[] users, CancellationToken ct)
+    {
+        long sum = 0;
+        foreach (var user in users)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/wallet");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", user.Token);
+            using var response = await http.SendAsync(request, ct);
+            var body = await response.Content.ReadAsStringAsync(ct);
+            if (response.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"GET /v1/wallet answered {(int)response.StatusCode} {body}");
+            foreach (var balance in JsonNode.Parse(body)!["balances"]!.AsArray())
+            {
+                if (balance!["currency"]!.GetValue<string>() != "CNY") continue;
+                // Available plus incoming holds: a top-up still in flight counts once whichever side of its confirmation we read.
+                sum = checked(sum + balance["available"]!.GetValue<long>() + balance["pending_in"]!.GetValue<long>());
+            }
+        }
+        return sum;
+    }
+
+    private static async Task<(HttpStatusCode Status, string Body)> PostAsync(HttpClient http, string path, string? token, string? idempotencyKey,
+        JsonObject body, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = Json(body.ToJsonString()) };
+        if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
+        using var response = await http.SendAsync(request, ct);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(ct));
+    }
+
+    private static ByteArrayContent Json(string json)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(json));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return content;
+    }
+}
