@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Ledger throughput side by side with pgbench, in one run on one machine (method: BENCHMARKS.md).
+#
+#   bench/run.sh                     full run, a few minutes
+#   BENCH_DURATION_S=5 PGBENCH_DURATION_S=5 HTTP_DURATION_S=5 BENCH_ACCOUNTS=2000 bench/run.sh    quick run
+#
+# Steps: builds bench/Qianbao.Bench and the server in Release; starts a throwaway PostgreSQL 15 (temp dir,
+# free loopback port, fsync=on, synchronous_commit=on, shared_buffers=256MB, max_connections=300; as the
+# postgres user when run as root); runs pgbench TPC-B-like as the reference; runs the ledger load through
+# LedgerExecutor on PostgreSQL (uniform, then hot, each on a fresh database) and on SQLite (uniform); then
+# the HTTP load against the real server process on SQLite and on PostgreSQL. Every run checks the ledger
+# and its acknowledged transfers; the script exits non-zero if any check fails. Prints a table and ends with
+#   RESULT pg_uniform_ratio=<x> pg_hot_ratio=<y> sqlite_uniform_ratio=<z> p99_ms=<w>
+# (ratios to the pgbench tps of the same run; p99 of the PostgreSQL uniform run).
+#
+# Knobs (environment):
+#   BENCH_DURATION_S=20 BENCH_WARMUP_S=2 BENCH_ACCOUNTS=10000 BENCH_CLIENTS=256 BENCH_SEED=1
+#   BENCH_BATCH_SIZE_MAX / BENCH_BATCH_WINDOW_US   executor settings (default: the server's defaults)
+#   PGBENCH_SCALE=64 PGBENCH_CLIENTS=16 PGBENCH_THREADS=2 PGBENCH_DURATION_S=30
+#   HTTP_DURATION_S=15 HTTP_CLIENTS=64 HTTP_USERS=200 BENCH_SKIP_HTTP=0
+#   PG_BINDIR=/usr/lib/postgresql/15/bin BENCH_SKIP_BUILD=0
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+BENCH_DURATION_S=${BENCH_DURATION_S:-20}
+BENCH_WARMUP_S=${BENCH_WARMUP_S:-2}
+BENCH_ACCOUNTS=${BENCH_ACCOUNTS:-10000}
+BENCH_CLIENTS=${BENCH_CLIENTS:-256}
+BENCH_SEED=${BENCH_SEED:-1}
+PGBENCH_SCALE=${PGBENCH_SCALE:-64}
+PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-16}
+PGBENCH_THREADS=${PGBENCH_THREADS:-2}
+PGBENCH_DURATION_S=${PGBENCH_DURATION_S:-30}
+HTTP_DURATION_S=${HTTP_DURATION_S:-15}
+HTTP_CLIENTS=${HTTP_CLIENTS:-64}
+HTTP_USERS=${HTTP_USERS:-200}
+BENCH_SKIP_HTTP=${BENCH_SKIP_HTTP:-0}
+BENCH_SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
+PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+
+BENCH_DLL=bench/Qianbao.Bench/bin/Release/net10.0/Qianbao.Bench.dll
+SERVER_DLL=src/Qianbao.Server/bin/Release/net10.0/Qianbao.Server.dll
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+[ -x "$PG_BINDIR/initdb" ] || die "PostgreSQL server binaries not found in $PG_BINDIR (apt-get install postgresql, or set PG_BINDIR)"
+command -v pgbench >/dev/null 2>&1 || [ -x "$PG_BINDIR/pgbench" ] || die "pgbench not found"
+PGBENCH=$([ -x "$PG_BINDIR/pgbench" ] && echo "$PG_BINDIR/pgbench" || command -v pgbench)
+PSQL=$([ -x "$PG_BINDIR/psql" ] && echo "$PG_BINDIR/psql" || command -v psql)
+
+# --- throwaway state, cleaned up however the script ends -------------------------------------
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+TMP=$(mktemp -d /tmp/qianbao-bench-XXXXXX)
+chmod 755 "$TMP"
+PGDATA_DIR="$TMP/pg"
+SERVER_PID=""
+PG_STARTED=0
+cleanup() {
+    set +e
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null
+        wait "$SERVER_PID" 2>/dev/null
+    fi
+    if [ "$PG_STARTED" -eq 1 ]; then
+        as_pg "$PG_BINDIR/pg_ctl" stop -D "$PGDATA_DIR/data" -m immediate -w >/dev/null 2>&1
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$(( (RANDOM % 30000) + 20000 ))
+        # Nothing answers a connect: the port is free (a small race with other processes remains).
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+    done
+    return 1
+}
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# --- build ------------------------------------------------------------------------------------
+if [ "$BENCH_SKIP_BUILD" != 1 ]; then
+    log "building bench/Qianbao.Bench and the server (Release)"
+    dotnet build bench/Qianbao.Bench/Qianbao.Bench.csproj -c Release -nologo -v q >"$TMP/build.log" 2>&1 \
+        || { cat "$TMP/build.log" >&2; die "build failed"; }
+fi
+[ -f "$BENCH_DLL" ] && [ -f "$SERVER_DLL" ] || die "missing $BENCH_DLL or $SERVER_DLL"
+LOAD_START=$(load)
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+mkdir -p "$PGDATA_DIR"
+[ "$(id -u)" -eq 0 ] && chown postgres: "$PGDATA_DIR"
+as_pg "$PG_BINDIR/initdb" -D "$PGDATA_DIR/data" --auth=trust -U postgres --encoding=UTF8 --no-locale --no-sync >"$TMP/initdb.log" 2>&1 \
+    || { cat "$TMP/initdb.log" >&2; die "initdb failed"; }
+cat >>"$PGDATA_DIR/data/postgresql.conf" <<EOF
+
+# --- Qianbao benchmark cluster ---
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$PGDATA_DIR'
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+shared_buffers = 256MB
+max_connections = 300
+EOF
+for attempt in 1 2 3; do
+    PG_PORT=$(free_port) || die "no free port"
+    PG_STARTED=1
+    if as_pg "$PG_BINDIR/pg_ctl" start -D "$PGDATA_DIR/data" -l "$PGDATA_DIR/server.log" -w -t 60 -o "-p $PG_PORT" >/dev/null 2>&1; then
+        break
+    fi
+    [ "$attempt" -eq 3 ] && { cat "$PGDATA_DIR/server.log" >&2; die "PostgreSQL did not start"; }
+done
+log "PostgreSQL $("$PG_BINDIR/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT ($PGDATA_DIR)"
+pg_cs() { echo "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$1"; }
+createdb() { "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qAtc "CREATE DATABASE $1" >/dev/null; }
+
+# --- reference: pgbench -----------------------------------------------------------------------
+createdb pgbench
+log "pgbench -i -s $PGBENCH_SCALE"
+"$PGBENCH" -h 127.0.0.1 -p "$PG_PORT" -U postgres -i -s "$PGBENCH_SCALE" -q pgbench >"$TMP/pgbench-init.log" 2>&1 \
+    || { cat "$TMP/pgbench-init.log" >&2; die "pgbench -i failed"; }
+log "pgbench -b tpcb-like -c $PGBENCH_CLIENTS -j $PGBENCH_THREADS -M prepared -T $PGBENCH_DURATION_S"
+"$PGBENCH" -h 127.0.0.1 -p "$PG_PORT" -U postgres -b tpcb-like -c "$PGBENCH_CLIENTS" -j "$PGBENCH_THREADS" -M prepared \
+    -T "$PGBENCH_DURATION_S" pgbench >"$TMP/pgbench.log" 2>&1 || { cat "$TMP/pgbench.log" >&2; die "pgbench failed"; }
+grep -E '^(latency average|tps)' "$TMP/pgbench.log" >&2 || true
+PGBENCH_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$TMP/pgbench.log")
+[ -n "$PGBENCH_TPS" ] || { cat "$TMP/pgbench.log" >&2; die "could not read pgbench tps"; }
+PGBENCH_LAT=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$TMP/pgbench.log")
+
+# --- Qianbao runs -------------------------------------------------------------------------------
+FAILED=()
+ROWS=()
+summary_field() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<"$1"; }
+
+# run_ledger NAME ENGINE CONNECTION WORKLOAD
+run_ledger() {
+    local name=$1 engine=$2 connection=$3 workload=$4 out rc=0 extra=()
+    [ -n "${BENCH_BATCH_SIZE_MAX:-}" ] && extra+=(--batch-size-max "$BENCH_BATCH_SIZE_MAX")
+    [ -n "${BENCH_BATCH_WINDOW_US:-}" ] && extra+=(--batch-window-us "$BENCH_BATCH_WINDOW_US")
+    log "ledger $name: $engine, $workload, $BENCH_CLIENTS clients, $BENCH_ACCOUNTS accounts, ${BENCH_DURATION_S}s"
+    dotnet "$BENCH_DLL" ledger --engine "$engine" --connection "$connection" --workload "$workload" \
+        --accounts "$BENCH_ACCOUNTS" --clients "$BENCH_CLIENTS" --duration-s "$BENCH_DURATION_S" --warmup-s "$BENCH_WARMUP_S" \
+        --seed "$BENCH_SEED" "${extra[@]}" >"$TMP/$name.log" 2>&1 || rc=$?
+    sed -n '/^ledger /,$p' "$TMP/$name.log" | grep -v '^SUMMARY' >&2 || true
+    out=$(grep '^SUMMARY' "$TMP/$name.log" || true)
+    if [ "$rc" -ne 0 ] || [ -z "$out" ] || [ "$(summary_field "$out" ok)" != true ]; then
+        cat "$TMP/$name.log" >&2
+        FAILED+=("$name")
+    fi
+    eval "R_${name//-/_}=\$out"
+    ROWS+=("$name")
+}
+
+createdb qb_uniform
+run_ledger pg-uniform postgres "$(pg_cs qb_uniform)" uniform
+createdb qb_hot
+run_ledger pg-hot postgres "$(pg_cs qb_hot)" hot
+mkdir -p "$TMP/sqlite"
+run_ledger sqlite-uniform sqlite "$TMP/sqlite/ledger.db" uniform
+
+# run_http NAME [POSTGRES_DATABASE]
+run_http() {
+    local name=$1 database=${2:-} port out rc=0 key=bench-operator-key
+    port=$(free_port) || die "no free port"
+    mkdir -p "$TMP/$name"
+    log "http $name: starting the server on 127.0.0.1:$port"
+    (
+        export Qianbao__DataDir="$TMP/$name" Qianbao__Auth__PasswordIterations=1000 Qianbao__Sandbox__ConfirmDelayMs=10 \
+            Qianbao__OperatorKey=$key Logging__LogLevel__Default=Warning
+        [ -n "$database" ] && export ConnectionStrings__Postgres="$(pg_cs "$database")"
+        exec dotnet "$SERVER_DLL" --urls "http://127.0.0.1:$port"
+    ) >"$TMP/$name-server.log" 2>&1 &
+    SERVER_PID=$!
+    dotnet "$BENCH_DLL" http --url "http://127.0.0.1:$port" --clients "$HTTP_CLIENTS" --users "$HTTP_USERS" \
+        --duration-s "$HTTP_DURATION_S" --warmup-s "$BENCH_WARMUP_S" --seed "$BENCH_SEED" --operator-key "$key" \
+        >"$TMP/$name.log" 2>&1 || rc=$?
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+    sed -n '/^http /,$p' "$TMP/$name.log" | grep -v '^SUMMARY' >&2 || true
+    out=$(grep '^SUMMARY' "$TMP/$name.log" || true)
+    if [ "$rc" -ne 0 ] || [ -z "$out" ] || [ "$(summary_field "$out" ok)" != true ]; then
+        cat "$TMP/$name.log" "$TMP/$name-server.log" >&2
+        FAILED+=("$name")
+    fi
+    eval "R_${name//-/_}=\$out"
+    ROWS+=("$name")
+}
+
+if [ "$BENCH_SKIP_HTTP" != 1 ]; then
+    run_http http-sqlite
+    createdb qb_http
+    run_http http-postgres qb_http
+fi
+LOAD_END=$(load)
+
+# --- table --------------------------------------------------------------------------------------
+ratio() { awk -v a="${1:-0}" -v b="$PGBENCH_TPS" 'BEGIN { if (a == "" || b <= 0) print "n/a"; else printf "%.2f", a / b }'; }
+{
+    echo
+    echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); load average at start $LOAD_START, at end $LOAD_END"
+    echo "Reference: pgbench tpcb-like scale $PGBENCH_SCALE, $PGBENCH_CLIENTS clients, ${PGBENCH_DURATION_S}s: $PGBENCH_TPS tps (latency average ${PGBENCH_LAT:-?} ms)"
+    echo "Ledger: $BENCH_CLIENTS closed-loop clients, $BENCH_ACCOUNTS accounts, ${BENCH_DURATION_S}s after ${BENCH_WARMUP_S}s warm-up; HTTP: $HTTP_CLIENTS clients, $HTTP_USERS users, ${HTTP_DURATION_S}s"
+    echo
+    printf '| %-15s | %12s | %8s | %8s | %10s | %10s | %5s |\n' workload transfers/s "p50 ms" "p99 ms" "mean batch" "vs pgbench" check
+    printf '|%s|%s|%s|%s|%s|%s|%s|\n' "-----------------" "-------------:" "---------:" "---------:" "-----------:" "-----------:" ":-----:"
+    printf '| %-15s | %12s | %8s | %8s | %10s | %10s | %5s |\n' pgbench-tpcb "$PGBENCH_TPS" "" "" "" "1.00" ""
+    for name in "${ROWS[@]}"; do
+        var="R_${name//-/_}"
+        s=${!var}
+        ok=$(summary_field "$s" ok)
+        printf '| %-15s | %12s | %8s | %8s | %10s | %10s | %5s |\n' "$name" "$(summary_field "$s" tps)" "$(summary_field "$s" p50_ms)" \
+            "$(summary_field "$s" p99_ms)" "$(summary_field "$s" mean_batch)" "$(ratio "$(summary_field "$s" tps)")" "${ok:-fail}"
+    done
+    echo
+}
+
+if [ "${#FAILED[@]}" -gt 0 ]; then
+    log "FAILED checks: ${FAILED[*]}"
+fi
+echo "RESULT pg_uniform_ratio=$(ratio "$(summary_field "$R_pg_uniform" tps)") pg_hot_ratio=$(ratio "$(summary_field "$R_pg_hot" tps)") sqlite_uniform_ratio=$(ratio "$(summary_field "$R_sqlite_uniform" tps)") p99_ms=$(summary_field "$R_pg_uniform" p99_ms)"
+[ "${#FAILED[@]}" -eq 0 ]
