@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using Qianbao.Bench;
+using Qianbao.Server.Storage;
+using Qianbao.Server.Tests.Infrastructure;
+
+namespace Qianbao.Server.Tests.Bench;
+
+/// <summary>
+/// The benchmark's load generators, run in-process with tiny counts so that they cannot rot: each run must
+/// acknowledge transfers and pass its own correctness checks (ledger check, every acknowledged transfer
+/// stored, amounts summed). The figures themselves are not asserted; bench/run.sh measures them.
+/// </summary>
+public sealed class BenchSmokeTests
+{
+    private static LedgerWorkloadOptions Tiny(DatabaseEngine engine, string connection, LedgerWorkloadKind workload) => new()
+    {
+        Engine = engine,
+        Connection = connection,
+        Accounts = 50,
+        Clients = 16,
+        WarmupS = 0,
+        DurationS = 60, // an upper bound only: the transfer budget ends the run
+        TransfersMax = 600,
+        Workload = workload,
+        Seed = 7,
+    };
+
+    [Theory]
+    [InlineData(LedgerWorkloadKind.Uniform)]
+    [InlineData(LedgerWorkloadKind.Hot)]
+    public async Task LedgerWorkloadOnSqlitePassesItsChecks(LedgerWorkloadKind workload)
+    {
+        var dir = Directory.CreateTempSubdirectory("qianbao-bench-smoke-");
+        try
+        {
+            var result = await LedgerWorkload.RunAsync(Tiny(DatabaseEngine.Sqlite, Path.Combine(dir.FullName, "ledger.db"), workload));
+            AssertPassed(result);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData(LedgerWorkloadKind.Uniform)]
+    [InlineData(LedgerWorkloadKind.Hot)]
+    public async Task LedgerWorkloadOnPostgresPassesItsChecks(LedgerWorkloadKind workload)
+    {
+        var connection = await PostgresCluster.Shared.CreateDatabaseAsync("bench");
+        var result = await LedgerWorkload.RunAsync(Tiny(DatabaseEngine.Postgres, connection, workload));
+        AssertPassed(result);
+    }
+
+    [Fact]
+    public async Task LedgerWorkloadRefusesADatabaseThatHoldsTransfers()
+    {
+        // The after-run checks compare the whole transfers table with what was acknowledged, so a reused database must be refused.
+        var connection = await PostgresCluster.Shared.CreateDatabaseAsync("bench_reused");
+        AssertPassed(await LedgerWorkload.RunAsync(Tiny(DatabaseEngine.Postgres, connection, LedgerWorkloadKind.Uniform)));
+        var again = await Should.ThrowAsync<InvalidOperationException>(() =>
+            LedgerWorkload.RunAsync(Tiny(DatabaseEngine.Postgres, connection, LedgerWorkloadKind.Uniform)));
+        again.Message.ShouldContain("fresh database");
+    }
+
+    [Fact]
+    public async Task HttpWorkloadAgainstTheServerPassesItsChecks()
+    {
+        var host = new SqliteHost();
+        await host.InitializeAsync();
+        try
+        {
+            var result = await HttpWorkload.RunAsync(new HttpWorkloadOptions
+            {
+                Users = 6,
+                Clients = 4,
+                WarmupS = 0,
+                DurationS = 60,
+                TransfersMax = 60,
+                OperatorKey = host.OperatorKey,
+            }, host.CreateClient());
+            result.Problems.ShouldBeEmpty();
+            result.Created.ShouldBeGreaterThan(0);
+            result.CheckOk.ShouldBe(true);
+        }
+        finally
+        {
+            await host.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public void LatencyHistogramPercentilesAreWithinItsPrecision()
+    {
+        var histogram = new LatencyHistogram();
+        var ticksPerMs = Stopwatch.Frequency / 1000.0;
+        for (var ms = 1; ms <= 1000; ms++) histogram.Record((long)(ms * ticksPerMs));
+        histogram.Count.ShouldBe(1000);
+        histogram.PercentileMs(50).ShouldBe(500, tolerance: 500 * 0.01);
+        histogram.PercentileMs(99).ShouldBe(990, tolerance: 990 * 0.01);
+        histogram.PercentileMs(100).ShouldBe(1000, tolerance: 1e-6);
+        histogram.MaxMs.ShouldBe(1000, tolerance: 1e-6);
+        new LatencyHistogram().PercentileMs(99).ShouldBe(0);
+    }
+
+    private static void AssertPassed(LedgerWorkloadResult result)
+    {
+        result.Problems.ShouldBeEmpty();
+        result.Ok.ShouldBeTrue();
+        result.Check.Ok.ShouldBeTrue();
+        result.Acknowledged.ShouldBeGreaterThan(0);
+        result.MeasuredTransfers.ShouldBeGreaterThan(0);
+        result.FoundCount.ShouldBe(result.Acknowledged);
+        result.StoredCount.ShouldBe(result.Acknowledged);
+        result.FoundAmount.ShouldBe(result.AcknowledgedAmount);
+        (result.Acknowledged + result.Rejected).ShouldBe(600);
+        result.Batches.ShouldBeGreaterThan(0);
+    }
+}
