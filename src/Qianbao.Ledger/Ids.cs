@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using System.Text;
+using System.Runtime.InteropServices;
 
 namespace Qianbao.Ledger;
 
@@ -29,10 +29,14 @@ public static class StableId
     /// </summary>
     public static Guid From(string scope, string name)
     {
-        // The scope's length is part of the input, so no split of one string into scope and name collides with another.
-        var input = Encoding.UTF8.GetBytes(scope.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":" + scope + "\u001f" + name);
+        // Hash the UTF-16 code units as they are: a UTF-8 encoder would map every lone surrogate to U+FFFD
+        // and make distinct names collide. The scope's length makes the split of scope and name unambiguous.
+        var prefix = scope.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":" + scope + "\u001f";
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(MemoryMarshal.AsBytes(prefix.AsSpan()));
+        sha.AppendData(MemoryMarshal.AsBytes(name.AsSpan()));
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(input, hash);
+        sha.GetHashAndReset(hash);
         var bytes = hash[..16];
         bytes[6] = (byte)((bytes[6] & 0x0F) | 0x80); // version 8
         bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC variant
