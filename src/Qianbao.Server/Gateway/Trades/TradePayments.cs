@@ -100,13 +100,19 @@ public sealed class TradePayments(LedgerExecutor executor, LedgerAccounts accoun
         var refundedAfter = checked(trade.refunded_amount + amount);
 
         var transfers = new List<Transfer>();
+        // The fee on the refunded part goes back to the merchant first, so a full refund (or a cancel) of a merchant's
+        // only sale is payable from its proceeds, and the platform keeps the fee only on what stayed sold.
+        var feeBack = FeeKept(trade, trade.refunded_amount) - FeeKept(trade, refundedAfter);
+        if (feeBack > 0)
+            transfers.Add(new(Id("trade-fee-refund", trade.trade_no + "/" + outRequestNo), ChartOfAccounts.FeeRevenue(currency).Id, settlement.Id, feeBack,
+                currency, TransferCodes.PlatformFee, Reference: trade.trade_no));
         Guid? newHold = trade.freeze_hold_id;
         if (trade.freeze_hold_id is { } hold && trade.settled == 0)
         {
             // Frozen proceeds: release the hold, refund, and freeze what remains of the merchant's net proceeds.
             transfers.Add(new(Id("trade-refund-release", trade.trade_no + "/" + outRequestNo), default, default, 0, currency, TransferCodes.RoyaltyFreeze,
                 TransferFlags.VoidPending, new TransferId(hold)));
-            var remaining = trade.total_amount - trade.fee_amount - refundedAfter;
+            var remaining = trade.total_amount - refundedAfter - FeeKept(trade, refundedAfter);
             newHold = null;
             transfers.Add(new(refundId, settlement.Id, wallet.Id, amount, currency, TransferCodes.Refund, Reference: trade.trade_no));
             if (remaining > 0)
@@ -162,7 +168,7 @@ public sealed class TradePayments(LedgerExecutor executor, LedgerAccounts accoun
         var currency = Currency.Parse(trade.currency);
         var settlement = ChartOfAccounts.MerchantSettlement(trade.merchant_id, currency);
         var total = shares.Sum(s => s.Amount);
-        var frozen = trade.freeze_hold_id is null ? 0 : trade.total_amount - trade.fee_amount - trade.refunded_amount;
+        var frozen = trade.freeze_hold_id is null ? 0 : trade.total_amount - trade.refunded_amount - FeeKept(trade, trade.refunded_amount);
         if (trade.freeze_hold_id is not null && total > frozen) return SettleOutcome.ExceedsFrozen;
 
         var transfers = new List<Transfer>();
@@ -201,6 +207,13 @@ public sealed class TradePayments(LedgerExecutor executor, LedgerAccounts accoun
     /// <summary>Our settlement number for a settle request: stable, so a replay answers the same.</summary>
     public static string SettleNo(string tradeNo, string outRequestNo) =>
         "S" + StableId.From("settle-no", tradeNo + "/" + outRequestNo).ToString("N")[..24];
+
+    /// <summary>
+    /// The part of the trade's fee the platform keeps once <paramref name="refunded"/> of it has been refunded: the fee
+    /// less its refunded share (rounded down, so the returns add up to the whole fee on a full refund).
+    /// </summary>
+    public static long FeeKept(TradeRow trade, long refunded) =>
+        trade.total_amount == 0 ? trade.fee_amount : trade.fee_amount - checked(trade.fee_amount * refunded) / trade.total_amount;
 
     private static TransferId Id(string scope, string name) => new(StableId.From(scope, name));
 
