@@ -62,9 +62,12 @@ public sealed class NotificationDispatcher : BackgroundService
         WHERE id = @id AND status = 'pending' AND next_attempt_at_us = @seen AND attempts = @attempts
         """;
 
+    // The last error and first-known delivery time are kept when an attempt has none of its own, so an operator still
+    // sees why earlier attempts failed, and that a replayed row had been delivered before.
     private const string RecordSql = """
         UPDATE notify_deliveries
-        SET status = @status, attempts = @attempts, next_attempt_at_us = @next, last_error = @lastError, delivered_at_us = @deliveredAt
+        SET status = @status, attempts = @attempts, next_attempt_at_us = @next, last_error = COALESCE(@lastError, last_error),
+            delivered_at_us = COALESCE(@deliveredAt, delivered_at_us)
         WHERE id = @id AND status = 'pending' AND next_attempt_at_us = @lease
         """;
 
@@ -130,8 +133,9 @@ public sealed class NotificationDispatcher : BackgroundService
             {
                 logger.LogError(ex, "Notification dispatch pass failed; trying again next interval");
             }
-            catch (OperationCanceledException)
+            catch (Exception) when (stoppingToken.IsCancellationRequested)
             {
+                // Stopping: whatever the pass was doing was cut short; claims it held are released or expire.
                 return;
             }
 
