@@ -1,6 +1,7 @@
 using Qianbao.Server.Features.Admin;
 using Qianbao.Server.Features.Merchants;
 using Qianbao.Server.Gateway;
+using Qianbao.Server.Gateway.Notifications;
 using Qianbao.Server.Features.TopUps;
 using Qianbao.Server.Features.Transactions;
 using Qianbao.Server.Features.Transfers;
@@ -59,6 +60,7 @@ public static class EndpointRegistration
         GetMerchant.Map(app);
         CreateMerchantApp.Map(app);
         app.MapGateway();
+        app.MapNotifications();
         return app;
     }
 }

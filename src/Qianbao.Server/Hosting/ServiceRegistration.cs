@@ -1,6 +1,7 @@
 using Qianbao.Server.Auth;
 using Qianbao.Server.Channels;
 using Qianbao.Server.Gateway;
+using Qianbao.Server.Gateway.Notifications;
 using Qianbao.Server.Features.Wallets;
 using Qianbao.Server.Http;
 using Qianbao.Server.Storage;
@@ -51,6 +52,7 @@ public static class ServiceRegistration
         services.AddHostedService(sp => sp.GetRequiredService<HoldMaintenance>());
 
         services.AddGateway(configuration, options);
+        services.AddNotifications(configuration);
 
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
         services.AddOpenApi();

@@ -10,7 +10,7 @@ namespace Qianbao.Server.Gateway.Trades;
 /// the state change and the notification commit together. The conditional UPDATE races safely with a
 /// payment, whose guard locks the same row.
 /// </summary>
-public sealed class TradeClosing(Db db, TimeProvider clock)
+public sealed class TradeClosing(Db db, NotificationDispatcher notifications, TimeProvider clock)
 {
     /// <summary>True when this call closed the trade; false when it was no longer waiting for payment.</summary>
     public async Task<bool> CloseAsync(TradeRow trade, string? appNotifyUrl, CancellationToken ct)
@@ -24,6 +24,7 @@ public sealed class TradeClosing(Db db, TimeProvider clock)
         if (closed && NotificationOutbox.Effect(trade, appNotifyUrl, "close", new TradeChange(TradeStatus.Closed, 0, ClosedAtUs: nowUs), nowUs) is { } notify)
             await NotificationOutbox.InsertAsync(connection, tx, notify, ct);
         await tx.CommitAsync(ct);
+        if (closed) notifications.Nudge();
         return closed;
     }
 

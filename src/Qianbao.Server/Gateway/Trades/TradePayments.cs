@@ -26,7 +26,7 @@ public enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsFroz
 /// transaction as the postings. Transfer ids derive from the trade (and the merchant's request number),
 /// so the ledger's primary key makes every path exactly-once whatever the retries.
 /// </summary>
-public sealed class TradePayments(LedgerExecutor executor, LedgerAccounts accounts, TradeStore trades, TimeProvider clock)
+public sealed class TradePayments(LedgerExecutor executor, LedgerAccounts accounts, TradeStore trades, NotificationDispatcher notifications, TimeProvider clock)
 {
     /// <summary>Pays <paramref name="trade"/> from <paramref name="buyerId"/>'s wallet: proceeds to the merchant, fee to the platform, and a hold when profit-sharing freezes the proceeds.</summary>
     public async Task<(PayOutcome Outcome, TradeRow Trade)> PayAsync(TradeRow trade, Guid buyerId, int feeBps, string? appNotifyUrl, CancellationToken ct)
@@ -73,6 +73,7 @@ public sealed class TradePayments(LedgerExecutor executor, LedgerAccounts accoun
                 NotificationOutbox.Effect(trade, appNotifyUrl, "payment", new TradeChange(TradeStatus.Success, 0, buyerId, nowUs), nowUs)));
 
         var results = await executor.SubmitAsync(command, ct);
+        notifications.Nudge();
         var after = (await trades.FindAsync(trade.trade_no, ct))!;
         if (results.All(r => r.IsApplied()) && !command.GuardRejected) return (PayOutcome.Paid, after);
         if (command.GuardRejected)
@@ -151,6 +152,7 @@ public sealed class TradePayments(LedgerExecutor executor, LedgerAccounts accoun
                     new TradeChange(status, refundedAfter, RefundedAtUs: nowUs, ClosedAtUs: full ? nowUs : null, OutBizNo: outRequestNo), nowUs)));
 
         var results = await executor.SubmitAsync(command, ct);
+        notifications.Nudge();
         var after = (await trades.FindAsync(trade.trade_no, ct))!;
         if (!command.GuardRejected && results.All(r => r.IsApplied())) return (RefundOutcome.Refunded, after);
         if (command.GuardRejected) return (RefundOutcome.NotRefundable, after); // the caller re-reads and decides (a race: try again)
