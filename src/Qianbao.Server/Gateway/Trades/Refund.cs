@@ -31,8 +31,10 @@ public sealed class Refund(TradeStore trades, TradePayments payments, Db db) : I
             var previous = await FindRefundAsync(t.trade_no, requestNo, ct);
             if (previous is not null)
             {
+                // The trade was read before the refund row: re-read it, or a replay racing the first request would
+                // answer the refund_fee from before that refund.
                 return previous.Value == amount
-                    ? Answer(t, fundChange: false)
+                    ? Answer((await trades.FindAsync(t.trade_no, ct))!, fundChange: false)
                     : GatewayResult.Business(GatewaySubCodes.ContextInconsistent, "退款请求号已被使用，且退款金额不一致", Field.Of("out_trade_no", t.out_trade_no));
             }
             if (t.status != TradeStatus.Success)
