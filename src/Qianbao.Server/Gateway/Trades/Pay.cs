@@ -17,6 +17,8 @@ public sealed class Pay(TradeCreation creation, TradePayments payments, PaymentC
         if (scene is not ("bar_code" or "wave_code")) return GatewayResult.InvalidParameter("参数 scene 不合法");
         if (c.Biz.Require("auth_code", 32, out var authCode) is { } e) return e;
         if (c.Biz.Require("out_trade_no", TradeFields.OutTradeNoLengthMax, out var outTradeNo) is { } e2) return e2;
+        // Refuse a malformed trade before spending the code: the buyer should not need a new code for the merchant's typo.
+        if (TradeCreation.Validate(c, "pay") is { } e3) return e3;
 
         var existing = await codes.FindTradeReplayAsync(c.App.app_id, outTradeNo, authCode, ct);
         if (existing is not null && existing.status != TradeStatus.WaitBuyerPay) return Answer(existing);

@@ -16,17 +16,8 @@ public sealed class TradeCreation(TradeStore trades)
 
     public async Task<(TradeRow? Trade, GatewayResult? Error)> CreateAsync(GatewayContext c, string kind, Guid? buyerId, string? qrBaseUrl, CancellationToken ct)
     {
-        var biz = c.Biz;
-        if (biz.Require("out_trade_no", TradeFields.OutTradeNoLengthMax, out var outTradeNo) is { } e1) return (null, e1);
-        if (biz.RequireAmount("total_amount", out var amount) is { } e2) return (null, e2);
-        if (biz.Require("subject", TradeFields.SubjectLengthMax, out var subject) is { } e3) return (null, e3);
-        if (biz.Optional("body", TradeFields.BodyLengthMax, out var body) is { } e4) return (null, e4);
-        var timeout = DefaultTimeout;
-        var timeoutText = biz.String(kind == "precreate" ? "qr_code_timeout_express" : "timeout_express") ?? biz.String("timeout_express");
-        if (timeoutText is not null && !BizContent.TryParseTimeout(timeoutText, out timeout))
-            return (null, GatewayResult.InvalidParameter("参数 timeout_express 不合法"));
-        var freeze = biz.ValueKind == JsonValueKind.Object && biz.TryGetProperty("extend_params", out var ext) && ext.ValueKind == JsonValueKind.Object
-                     && ext.TryGetProperty("royalty_freeze", out var rf) && (rf.ValueKind == JsonValueKind.True || (rf.ValueKind == JsonValueKind.String && rf.GetString() == "true"));
+        if (Parse(c, kind, out var terms) is { } invalid) return (null, invalid);
+        var (outTradeNo, amount, subject, body, timeout, freeze) = terms;
 
         // The request's identity for idempotency: what the merchant asked for, not when it asked.
         var hash = RequestBody.Hash(kind, c.App.app_id, System.Text.Encoding.UTF8.GetBytes(
@@ -46,6 +37,32 @@ public sealed class TradeCreation(TradeStore trades)
         };
         var (stored, created) = await trades.CreateAsync(row, ct);
         return created ? (stored, null) : Existing(stored, hash);
+    }
+
+    /// <summary>
+    /// Checks the request's trade fields without touching anything: the error <see cref="CreateAsync"/> would answer,
+    /// or null. Lets a caller refuse a malformed request before it spends something, such as a payment code.
+    /// </summary>
+    public static GatewayResult? Validate(GatewayContext c, string kind) => Parse(c, kind, out _);
+
+    private readonly record struct Terms(string OutTradeNo, long Amount, string Subject, string? Body, TimeSpan Timeout, bool Freeze);
+
+    private static GatewayResult? Parse(GatewayContext c, string kind, out Terms terms)
+    {
+        terms = default;
+        var biz = c.Biz;
+        if (biz.Require("out_trade_no", TradeFields.OutTradeNoLengthMax, out var outTradeNo) is { } e1) return e1;
+        if (biz.RequireAmount("total_amount", out var amount) is { } e2) return e2;
+        if (biz.Require("subject", TradeFields.SubjectLengthMax, out var subject) is { } e3) return e3;
+        if (biz.Optional("body", TradeFields.BodyLengthMax, out var body) is { } e4) return e4;
+        var timeout = DefaultTimeout;
+        var timeoutText = biz.String(kind == "precreate" ? "qr_code_timeout_express" : "timeout_express") ?? biz.String("timeout_express");
+        if (timeoutText is not null && !BizContent.TryParseTimeout(timeoutText, out timeout))
+            return GatewayResult.InvalidParameter("参数 timeout_express 不合法");
+        var freeze = biz.ValueKind == JsonValueKind.Object && biz.TryGetProperty("extend_params", out var ext) && ext.ValueKind == JsonValueKind.Object
+                     && ext.TryGetProperty("royalty_freeze", out var rf) && (rf.ValueKind == JsonValueKind.True || (rf.ValueKind == JsonValueKind.String && rf.GetString() == "true"));
+        terms = new Terms(outTradeNo, amount, subject, body, timeout, freeze);
+        return null;
     }
 
     private static (TradeRow?, GatewayResult?) Existing(TradeRow existing, string hash) =>
