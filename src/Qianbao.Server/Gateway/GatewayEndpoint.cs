@@ -34,7 +34,7 @@ public sealed class GatewayEndpoint(Db db, PlatformKeyRing keys, GatewayMethods 
     private async Task<(GatewayResult Result, string? Method)> ExecuteAsync(HttpContext http, CancellationToken ct)
     {
         if (http.Request.ContentLength > BodyBytesMax)
-            return (GatewayResult.InvalidParameter("请求体过大"), null);
+            return (GatewayResult.InvalidParameter("请求体过大"), MethodHint(http.Request.Query, FormCollection.Empty));
         IFormCollection form = FormCollection.Empty;
         if (http.Request.HasFormContentType)
         {
@@ -50,7 +50,7 @@ public sealed class GatewayEndpoint(Db db, PlatformKeyRing keys, GatewayMethods 
         }
 
         var parsed = GatewayRequest.Parse(http.Request.Query, form, clock);
-        var method = parsed.Method is { } m && methods.IsKnown(m) ? m : null;
+        var method = (parsed.Method ?? MethodHint(http.Request.Query, form)) is { } m && methods.IsKnown(m) ? m : null;
         if (!parsed.IsSuccess) return (new GatewayResult(parsed.Error, []), method);
         var request = parsed.Request!;
 
@@ -73,6 +73,24 @@ public sealed class GatewayEndpoint(Db db, PlatformKeyRing keys, GatewayMethods 
             logger.LogError(ex, "Gateway method {Method} failed for app {AppId}", method, app.app_id);
             return (GatewayResult.Fail(GatewayError.ServiceUnavailable(GatewaySubCodes.UnknownError, "系统繁忙")), method);
         }
+    }
+
+    /// <summary>
+    /// The method to answer under when the request failed before its parameters were collected (a repeated key, an
+    /// oversize value or body). The SDK verifies only an answer under its method's key and throws on
+    /// <c>error_response</c>, so an unambiguous, implemented method name is used when there is one. Only names from our
+    /// method table are returned, so nothing else the caller sent is echoed.
+    /// </summary>
+    private string? MethodHint(IQueryCollection query, IFormCollection form)
+    {
+        string? found = null;
+        foreach (var values in new[] { query["method"], form["method"] })
+        {
+            if (values.Count == 0) continue;
+            if (values.Count > 1 || (found is not null && found != values[0])) return null;
+            found = values[0];
+        }
+        return found is not null && methods.IsKnown(found) ? found : null;
     }
 
     private RSA AppKey(GatewayApp app) =>
