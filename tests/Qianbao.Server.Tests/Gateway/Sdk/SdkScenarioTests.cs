@@ -245,6 +245,13 @@ public abstract class SdkScenarioTests<TServer>(TServer server, ITestOutputHelpe
         refused["subCode"]!.GetValue<string>().ShouldBe("isv.invalid-signature", refused.ToJsonString());
         Business(await sdk.ExecAsync(client, "alipay.trade.query", new { out_trade_no = outTradeNo }), "ACQ.TRADE_NOT_EXIST");
 
+        // A request refused while its parameters are collected (biz_content over 32 KiB) still answers under the
+        // method's key, signed: the SDK returns the refusal instead of throwing 验签失败.
+        var oversize = await sdk.ExecAsync(client, "alipay.trade.precreate",
+            new { out_trade_no = outTradeNo, total_amount = "1.00", subject = "超长", body = new string('x', 33 * 1024) });
+        oversize["code"]!.GetValue<string>().ShouldBe("40002", oversize.ToJsonString());
+        oversize["subCode"]!.GetValue<string>().ShouldBe("isv.invalid-parameter", oversize.ToJsonString());
+
         // The check the SDK makes on our side is real: a merchant holding the wrong platform key rejects our answer.
         var misconfigured = client + "-wrong-platform-key";
         await sdk.RegisterAsync(misconfigured, app.AppId, SdkKeys.PrivatePkcs1(SdkKeys.App),
