@@ -28,6 +28,12 @@ public sealed class TradeClosing(Db db, NotificationDispatcher notifications, Ti
         return closed;
     }
 
+    /// <summary>
+    /// Every trade column qualified with <c>t.</c>: merchant_apps shares app_id, notify_url, status and created_at_us,
+    /// so unqualified names are ambiguous in the join.
+    /// </summary>
+    private static readonly string TradeColumnsOfT = string.Join(", ", TradeRow.Columns.Split(',').Select(c => "t." + c.Trim()));
+
     /// <summary>Closes up to <paramref name="limit"/> expired unpaid trades; returns how many.</summary>
     public async Task<int> CloseExpiredAsync(int limit, CancellationToken ct)
     {
@@ -35,7 +41,7 @@ public sealed class TradeClosing(Db db, NotificationDispatcher notifications, Ti
         await using (var connection = await db.OpenAsync(ct))
         {
             var rows = await connection.QueryAsync<TradeRow, string, (TradeRow, string?)>(new CommandDefinition($"""
-                SELECT {TradeRow.Columns.Replace("\n", " ").Replace("trade_no,", "t.trade_no,", StringComparison.Ordinal)}, a.notify_url AS app_notify_url
+                SELECT {TradeColumnsOfT}, a.notify_url AS app_notify_url
                 FROM trades t JOIN merchant_apps a ON a.app_id = t.app_id
                 WHERE t.status = 'WAIT_BUYER_PAY' AND t.expires_at_us <= @now ORDER BY t.expires_at_us LIMIT @limit
                 """, new { now = clock.GetUnixMicroseconds(), limit }, cancellationToken: ct), (t, url) => (t, url), splitOn: "app_notify_url");
