@@ -200,6 +200,12 @@ public abstract class GatewayServer : IAsyncLifetime
         return transfers + ";" + string.Join(";", report.Currencies.Select(c => $"{c.Currency}:{c.DebitsPosted}/{c.CreditsPosted}/{c.DebitsPending}/{c.CreditsPending}"));
     }
 
+    public async Task<int> ExecuteAsync(string sql, object? parameters = null)
+    {
+        await using var connection = await Db.OpenAsync();
+        return await connection.ExecuteAsync(sql, parameters);
+    }
+
     public async Task<long> CountAsync(string sql, object? parameters = null)
     {
         await using var connection = await Db.OpenAsync();

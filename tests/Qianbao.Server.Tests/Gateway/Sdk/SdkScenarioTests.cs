@@ -176,6 +176,38 @@ public abstract class SdkScenarioTests<TServer>(TServer server, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task Expired_trade_is_closed_by_the_sweeper_and_notified()
+    {
+        var sdk = await Server.SdkAsync();
+        var app = await Server.CreateMerchantWithAppAsync(FeeBps);
+        var client = await RegisterAsync(sdk, app);
+        var buyer = await Server.BuyerAsync(1_000);
+        var outTradeNo = "EXP-" + Guid.NewGuid().ToString("N");
+        var precreated = await sdk.ExecAsync(client, "alipay.trade.precreate",
+            new { out_trade_no = outTradeNo, total_amount = "1.00", subject = "过期", qr_code_timeout_express = "1m" }, sdk.NotifyUrl);
+        Ok(precreated);
+
+        // Rather than wait out the minute, move the deadline an hour back.
+        (await Server.ExecuteAsync("UPDATE trades SET expires_at_us = expires_at_us - 3600000000 WHERE app_id = @AppId AND out_trade_no = @outTradeNo",
+            new { app.AppId, outTradeNo })).ShouldBe(1);
+        (await QueryAsync(sdk, client, outTradeNo))["tradeStatus"]!.GetValue<string>().ShouldBe("TRADE_CLOSED");
+        await (await buyer.PostAsync("/v1/qr-payments", new { qr_code = precreated["qrCode"]!.GetValue<string>() })).ShouldBeProblemAsync(422, "trade_closed");
+        (await buyer.AvailableAsync()).ShouldBe(1_000);
+
+        // The sweeper (every 5 s) writes the close down and queues its notification.
+        await Poll.UntilAsync(async () => await Server.CountAsync(
+            "SELECT count(*) FROM trades WHERE app_id = @AppId AND out_trade_no = @outTradeNo AND status = 'TRADE_CLOSED'", new { app.AppId, outTradeNo }) == 1,
+            "the expiry sweeper to close the trade", timeoutMs: 15_000);
+        if (Server.NotificationsWired)
+        {
+            var note = await NotificationAsync(sdk, outTradeNo, n => n.GetValueOrDefault("trade_status") == "TRADE_CLOSED");
+            note.GetValueOrDefault("gmt_close").ShouldNotBeNullOrEmpty();
+            note.GetValueOrDefault("gmt_payment").ShouldBeNull();
+        }
+        await Server.AssertLedgerOkAsync();
+    }
+
+    [Fact]
     public async Task Frozen_trade_settles_the_partner_share_and_releases_the_rest()
     {
         var sdk = await Server.SdkAsync();
