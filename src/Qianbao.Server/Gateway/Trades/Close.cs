@@ -42,11 +42,19 @@ public sealed class Cancel(TradeStore trades, TradeClosing closing, TradePayment
         {
             t = (await trades.FindAsync(t.trade_no, ct))!;
             action = t.paid_at_us is null ? "close" : "refund";
-            if (t.status == TradeStatus.Success)
+            // Refund whatever is left; a partial refund racing us changes the trade under the guard, so decide again on
+            // fresh state rather than answer "refund" for a refund that did not happen.
+            for (var attempt = 0; t.status == TradeStatus.Success; attempt++)
             {
-                var (outcome, _) = await payments.RefundAsync(t, "cancel", t.total_amount - t.refunded_amount, c.App.notify_url, ct);
+                if (attempt == Refund.RaceAttemptsMax)
+                    return GatewayResult.Fail(GatewayError.ServiceUnavailable(GatewaySubCodes.UnknownError, "系统繁忙，请稍后重试"),
+                        Field.Of("out_trade_no", t.out_trade_no), Field.Of("retry_flag", "Y"));
+                var (outcome, after) = await payments.RefundAsync(t, "cancel", t.total_amount - t.refunded_amount, c.App.notify_url, ct);
                 if (outcome == RefundOutcome.MerchantBalanceInsufficient)
                     return GatewayResult.Business(GatewaySubCodes.SellerBalanceNotEnough, "卖家余额不足", Field.Of("out_trade_no", t.out_trade_no));
+                if (outcome == RefundOutcome.RequestNoReused)
+                    return GatewayResult.Business(GatewaySubCodes.ContextInconsistent, "退款请求号 cancel 已被使用", Field.Of("out_trade_no", t.out_trade_no));
+                t = after;
             }
         }
         return GatewayResult.Success(Field.Of("trade_no", t.trade_no), Field.Of("out_trade_no", t.out_trade_no),
