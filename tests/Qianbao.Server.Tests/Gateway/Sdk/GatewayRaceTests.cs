@@ -154,6 +154,38 @@ public abstract class GatewayRaceTests<TServer>(TServer server) : IClassFixture<
     }
 
     [Fact]
+    public async Task Cancel_racing_partial_refunds_refunds_everything_when_it_says_refund()
+    {
+        var app = await Server.CreateMerchantWithAppAsync(FeeBps);
+        var caller = Server.Caller(app);
+        for (var round = 0; round < 3; round++)
+        {
+            var buyer = await Server.BuyerAsync(10_000);
+            var outTradeNo = "RACE-CANCEL-" + Guid.NewGuid().ToString("N");
+            var qr = (await caller.CallAsync("alipay.trade.precreate", new { out_trade_no = outTradeNo, total_amount = "100.00", subject = "撤销竞争" }))
+                .ShouldBe("10000")["qr_code"]!;
+            using (var paid = await buyer.PostAsync("/v1/qr-payments", new { qr_code = qr }))
+                paid.StatusCode.ShouldBe(HttpStatusCode.OK, await paid.Content.ReadAsStringAsync());
+
+            var answers = await RaceAsync(6, i => i == 0
+                ? caller.CallAsync("alipay.trade.cancel", new { out_trade_no = outTradeNo })
+                : caller.CallAsync("alipay.trade.refund", new { out_trade_no = outTradeNo, refund_amount = "10.00", out_request_no = "C-" + i }));
+            var raw = string.Join("\n", answers.Select(a => a.Raw));
+            var cancel = answers[0];
+            cancel.ShouldBe("10000");
+            cancel["action"].ShouldBe("refund", raw);
+
+            // Whatever the interleaving, a cancel that answered "refund" leaves the trade refunded in full, exactly once.
+            var query = (await caller.CallAsync("alipay.trade.query", new { out_trade_no = outTradeNo })).ShouldBe("10000");
+            query["trade_status"].ShouldBe("TRADE_CLOSED", raw);
+            query["refund_fee"].ShouldBe("100.00", raw);
+            (await buyer.AvailableAsync()).ShouldBe(10_000, raw);
+            await Server.AssertLedgerOkAsync();
+        }
+        (await Server.SettlementAsync(app.MerchantId)).ShouldBe((0, 0));
+    }
+
+    [Fact]
     public async Task Refunds_of_a_frozen_trade_refreeze_the_rest_and_settlement_pays_from_it()
     {
         var app = await Server.CreateMerchantWithAppAsync(feeBps: 100);
