@@ -73,13 +73,8 @@ public sealed class OrderSettle(Db db, TradeStore trades, TradePayments payments
         var t = await trades.FindForAppAsync(c.App.app_id, tradeNo, null, ct);
         if (t is null) return TradeFields.NotExist(null);
 
-        await using (var connection = await db.OpenAsync(ct))
-        {
-            var done = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
-                "SELECT settle_no FROM trade_settlements WHERE trade_no = @tradeNo AND out_request_no = @outRequestNo",
-                new { tradeNo, outRequestNo }, cancellationToken: ct));
-            if (done is not null) return GatewayResult.Success(Field.Of("trade_no", tradeNo), Field.Of("settle_no", done));
-        }
+        if (await FindSettlementAsync(tradeNo, outRequestNo, ct) is { } done)
+            return GatewayResult.Success(Field.Of("trade_no", tradeNo), Field.Of("settle_no", done));
 
         var shares = new List<(Guid Receiver, long Amount)>();
         foreach (var p in list.EnumerateArray())
@@ -93,6 +88,9 @@ public sealed class OrderSettle(Db db, TradeStore trades, TradePayments payments
         }
 
         var outcome = await payments.SettleAsync(t, outRequestNo, shares, ct);
+        // A copy of this same request may have settled the trade between our check and our guard: that is a replay.
+        if (outcome == SettleOutcome.NotSettleable && await FindSettlementAsync(tradeNo, outRequestNo, ct) is { } replayed)
+            return GatewayResult.Success(Field.Of("trade_no", tradeNo), Field.Of("settle_no", replayed));
         return outcome switch
         {
             SettleOutcome.Settled => GatewayResult.Success(Field.Of("trade_no", tradeNo), Field.Of("settle_no", TradePayments.SettleNo(tradeNo, outRequestNo))),
@@ -100,6 +98,14 @@ public sealed class OrderSettle(Db db, TradeStore trades, TradePayments payments
             SettleOutcome.MerchantBalanceInsufficient => GatewayResult.Business(GatewaySubCodes.SellerBalanceNotEnough, "卖家余额不足", Field.Of("trade_no", tradeNo)),
             _ => GatewayResult.Business(GatewaySubCodes.TradeStatusError, "交易状态不合法或已结算", Field.Of("trade_no", tradeNo)),
         };
+    }
+
+    private async Task<string?> FindSettlementAsync(string tradeNo, string outRequestNo, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+            "SELECT settle_no FROM trade_settlements WHERE trade_no = @tradeNo AND out_request_no = @outRequestNo",
+            new { tradeNo, outRequestNo }, cancellationToken: ct));
     }
 
     private async Task<bool> IsBoundAsync(string appId, Guid receiver, CancellationToken ct)
