@@ -186,6 +186,80 @@ public abstract class GatewayRaceTests<TServer>(TServer server) : IClassFixture<
     }
 
     [Fact]
+    public async Task Close_racing_payment_ends_one_way_or_the_other()
+    {
+        var app = await Server.CreateMerchantWithAppAsync(FeeBps);
+        var caller = Server.Caller(app);
+        for (var round = 0; round < 4; round++)
+        {
+            var buyer = await Server.BuyerAsync(1_000);
+            var outTradeNo = "RACE-CLOSE-" + Guid.NewGuid().ToString("N");
+            var qr = (await caller.CallAsync("alipay.trade.precreate", new { out_trade_no = outTradeNo, total_amount = "6.00", subject = "关单竞争" }))
+                .ShouldBe("10000")["qr_code"]!;
+            GatewayAnswer? close = null;
+            var payStatus = 0;
+            await RaceAsync(2, async i =>
+            {
+                if (i == 0) close = await caller.CallAsync("alipay.trade.close", new { out_trade_no = outTradeNo });
+                else
+                {
+                    using var response = await buyer.PostAsync("/v1/qr-payments", new { qr_code = qr });
+                    payStatus = (int)response.StatusCode;
+                }
+                return i;
+            });
+            var status = (await caller.CallAsync("alipay.trade.query", new { out_trade_no = outTradeNo })).ShouldBe("10000")["trade_status"];
+            if (payStatus == 200)
+            {
+                close!.ShouldBe("40004", "ACQ.TRADE_STATUS_ERROR");
+                status.ShouldBe("TRADE_SUCCESS");
+                (await buyer.AvailableAsync()).ShouldBe(400);
+            }
+            else
+            {
+                payStatus.ShouldBe(422);
+                close!.ShouldBe("10000");
+                status.ShouldBe("TRADE_CLOSED");
+                (await buyer.AvailableAsync()).ShouldBe(1_000);
+            }
+        }
+        await Server.AssertLedgerOkAsync();
+    }
+
+    [Fact]
+    public async Task One_settlement_sent_several_times_at_once_settles_once()
+    {
+        var app = await Server.CreateMerchantWithAppAsync(feeBps: 0);
+        var partner = await Server.CreateMerchantAsync(feeBps: 0);
+        var caller = Server.Caller(app);
+        var buyer = await Server.BuyerAsync(5_000);
+        var outTradeNo = "RACE-SET-" + Guid.NewGuid().ToString("N");
+        var qr = (await caller.CallAsync("alipay.trade.precreate", new
+        {
+            out_trade_no = outTradeNo, total_amount = "50.00", subject = "并发分账", extend_params = new { royalty_freeze = "true" },
+        })).ShouldBe("10000")["qr_code"]!;
+        using (var paid = await buyer.PostAsync("/v1/qr-payments", new { qr_code = qr }))
+            paid.StatusCode.ShouldBe(HttpStatusCode.OK, await paid.Content.ReadAsStringAsync());
+        (await caller.CallAsync("alipay.trade.royalty.relation.bind", new
+        {
+            out_request_no = "B-" + Guid.NewGuid().ToString("N"), receiver_list = new[] { new { type = "userId", account = partner.ToString() } },
+        })).ShouldBe("10000");
+        var tradeNo = (await caller.CallAsync("alipay.trade.query", new { out_trade_no = outTradeNo })).ShouldBe("10000")["trade_no"]!;
+
+        var answers = await RaceAsync(5, _ => caller.CallAsync("alipay.trade.order.settle", new
+        {
+            out_request_no = "S-ONCE", trade_no = tradeNo,
+            royalty_parameters = new[] { new { trans_in_type = "userId", trans_in = partner.ToString(), amount = "20.00" } },
+        }));
+        var raw = string.Join("\n", answers.Select(a => a.Raw));
+        answers.ShouldAllBe(a => a.Code == "10000", raw);
+        answers.Select(a => a["settle_no"]).Distinct().Count().ShouldBe(1, raw);
+        (await Server.SettlementAsync(partner)).ShouldBe((2_000, 0));
+        (await Server.SettlementAsync(app.MerchantId)).ShouldBe((3_000, 0));
+        await Server.AssertLedgerOkAsync();
+    }
+
+    [Fact]
     public async Task Refunds_of_a_frozen_trade_refreeze_the_rest_and_settlement_pays_from_it()
     {
         var app = await Server.CreateMerchantWithAppAsync(feeBps: 100);
