@@ -45,6 +45,19 @@ public sealed class PaymentCodes(Db db, TradeStore trades, TimeProvider clock)
     }
 
     /// <summary>
+    /// The buyer of a code already spent on exactly this (app, out_trade_no): a retry of the request that spent it,
+    /// possibly still in flight, so its trade may not exist yet. Null for a code spent elsewhere, unknown or unused.
+    /// </summary>
+    public async Task<Guid?> FindReplayBuyerAsync(string code, string appId, string outTradeNo, CancellationToken ct)
+    {
+        if (code.Length != DigitCount || !code.All(char.IsAsciiDigit)) return null;
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(
+            "SELECT user_id FROM payment_codes WHERE code = @code AND used_for = @usedFor",
+            new { code, usedFor = appId + "/" + outTradeNo }, cancellationToken: ct));
+    }
+
+    /// <summary>
     /// The trade a merchant's retry of <c>alipay.trade.pay</c> refers to: the code was spent on exactly this
     /// (app, out_trade_no), so the retry continues that trade instead of being refused.
     /// </summary>

@@ -23,8 +23,11 @@ public sealed class Pay(TradeCreation creation, TradePayments payments, PaymentC
         var existing = await codes.FindTradeReplayAsync(c.App.app_id, outTradeNo, authCode, ct);
         if (existing is not null && existing.status != TradeStatus.WaitBuyerPay) return Answer(existing);
 
-        // Consume the code before creating the trade: a code pays at most one trade, whatever the retries.
-        var buyer = existing?.buyer_id ?? await codes.ConsumeAsync(authCode, c.App.app_id, outTradeNo, ct);
+        // Consume the code before creating the trade: a code pays at most one trade, whatever the retries. A retry that
+        // races the request that spent the code (a till timing out) continues that request: trade creation and payment
+        // are idempotent per out_trade_no, so both answer the one payment.
+        var buyer = existing?.buyer_id ?? await codes.ConsumeAsync(authCode, c.App.app_id, outTradeNo, ct)
+            ?? await codes.FindReplayBuyerAsync(authCode, c.App.app_id, outTradeNo, ct);
         if (buyer is null)
             return GatewayResult.Business(GatewaySubCodes.PaymentAuthCodeInvalid, "支付失败，获取顾客账户信息失败，请顾客刷新付款码后重新收款",
                 Field.Of("out_trade_no", outTradeNo));
