@@ -114,6 +114,25 @@ public abstract class GatewayRaceTests<TServer>(TServer server) : IClassFixture<
     }
 
     [Fact]
+    public async Task One_pay_request_retried_at_once_pays_once_and_every_copy_says_so()
+    {
+        var app = await Server.CreateMerchantWithAppAsync(FeeBps);
+        var caller = Server.Caller(app);
+        var buyer = await Server.BuyerAsync(1_000);
+        using var issued = await buyer.PostAsync("/v1/payment-codes", new { });
+        var code = (await issued.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>();
+        var pay = new { out_trade_no = "RACE-RETRY-" + Guid.NewGuid().ToString("N"), scene = "bar_code", auth_code = code, total_amount = "3.00", subject = "重试" };
+
+        // A till that times out and retries while the first attempt is still in flight.
+        var answers = await RaceAsync(5, _ => caller.CallAsync("alipay.trade.pay", pay));
+        var raw = string.Join("\n", answers.Select(a => a.Code + " " + a.SubCode + " " + a["trade_no"]));
+        answers.ShouldAllBe(a => a.Code == "10000", raw);
+        answers.Select(a => a["trade_no"]).Distinct().Count().ShouldBe(1, raw);
+        (await buyer.AvailableAsync()).ShouldBe(700);
+        await Server.AssertLedgerOkAsync();
+    }
+
+    [Fact]
     public async Task Racing_refunds_never_exceed_what_was_paid()
     {
         var app = await Server.CreateMerchantWithAppAsync(FeeBps);
