@@ -26,7 +26,7 @@ public abstract class SdkScenarioTests<TServer>(TServer server, ITestOutputHelpe
         var outTradeNo = "QR-" + Guid.NewGuid().ToString("N");
 
         var precreated = await sdk.ExecAsync(client, "alipay.trade.precreate",
-            new { out_trade_no = outTradeNo, total_amount = "12.34", subject = "测试商品 & = 扫码" }, sdk.NotifyUrl);
+            new { out_trade_no = outTradeNo, total_amount = "12.34", subject = "测试商品 & = 扫码" }, sdk.NotifyUrl + "?shop=1&lane=a+b");
         Ok(precreated);
         precreated["outTradeNo"]!.GetValue<string>().ShouldBe(outTradeNo);
         var qr = precreated["qrCode"]!.GetValue<string>();
@@ -59,6 +59,8 @@ public abstract class SdkScenarioTests<TServer>(TServer server, ITestOutputHelpe
             note.GetValueOrDefault("total_amount").ShouldBe("12.34");
             note.GetValueOrDefault("buyer_id").ShouldBe(buyer.UserId.ToString("N"));
             note.GetValueOrDefault("subject").ShouldBe("测试商品 & = 扫码");
+            // Sent to the trade's notify_url exactly as given, query string included.
+            (await sdk.NotificationsAsync(outTradeNo)).ShouldAllBe(n => n!["path"]!.GetValue<string>() == "/notify?shop=1&lane=a+b");
         }
         else
         {
@@ -146,6 +148,17 @@ public abstract class SdkScenarioTests<TServer>(TServer server, ITestOutputHelpe
         Business(reused, "ACQ.PAYMENT_AUTH_CODE_INVALID");
         (await buyer.AvailableAsync()).ShouldBe(1_500);
         (await QueryAsync(sdk, client, outTradeNo))["tradeStatus"]!.GetValue<string>().ShouldBe("TRADE_SUCCESS");
+
+        // A buyer short of money: refused, nothing moves; after a top-up the till's retry with the same code pays.
+        var poor = await Server.BuyerAsync(100, "余额不足");
+        using var poorIssued = await poor.PostAsync("/v1/payment-codes", new { });
+        var poorCode = (await poorIssued.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>();
+        var poorPay = new { out_trade_no = "BAR-" + Guid.NewGuid().ToString("N"), scene = "bar_code", auth_code = poorCode, total_amount = "5.00", subject = "条码支付" };
+        Business(await sdk.ExecAsync(client, "alipay.trade.pay", poorPay), "ACQ.BUYER_BALANCE_NOT_ENOUGH");
+        (await poor.AvailableAsync()).ShouldBe(100);
+        await poor.TopUpAsync(1_000);
+        Ok(await sdk.ExecAsync(client, "alipay.trade.pay", poorPay));
+        (await poor.AvailableAsync()).ShouldBe(600);
         await Server.AssertLedgerOkAsync();
     }
 
