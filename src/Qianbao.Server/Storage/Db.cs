@@ -12,13 +12,18 @@ public enum DatabaseEngine { Sqlite, Postgres }
 /// </summary>
 public sealed class Db : IAsyncDisposable
 {
+    /// <summary>Connections the ledger executor's batches use: a pool of their own, so request handlers can never starve the commit path.</summary>
+    public const int LedgerPoolSize = 4;
+
     private readonly NpgsqlDataSource? postgres;
+    private readonly NpgsqlDataSource? postgresLedger;
     private readonly string? sqliteConnectionString;
 
-    private Db(DatabaseEngine engine, NpgsqlDataSource? postgres, string? sqliteConnectionString)
+    private Db(DatabaseEngine engine, NpgsqlDataSource? postgres, NpgsqlDataSource? postgresLedger, string? sqliteConnectionString)
     {
         Engine = engine;
         this.postgres = postgres;
+        this.postgresLedger = postgresLedger;
         this.sqliteConnectionString = sqliteConnectionString;
     }
 
@@ -29,7 +34,8 @@ public sealed class Db : IAsyncDisposable
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         // Durability is the database's job: never let a caller's setting turn synchronous_commit off.
         builder.Options = ((builder.Options ?? "") + " -c synchronous_commit=on").Trim();
-        return new Db(DatabaseEngine.Postgres, NpgsqlDataSource.Create(builder.ConnectionString), null);
+        var ledger = new NpgsqlConnectionStringBuilder(builder.ConnectionString) { MaxPoolSize = LedgerPoolSize, MinPoolSize = 1, ApplicationName = "qianbao-ledger" };
+        return new Db(DatabaseEngine.Postgres, NpgsqlDataSource.Create(builder.ConnectionString), NpgsqlDataSource.Create(ledger.ConnectionString), null);
     }
 
     public static Db ForSqlite(string databasePath)
@@ -42,8 +48,12 @@ public sealed class Db : IAsyncDisposable
             Pooling = true,
             DefaultTimeout = 30,
         };
-        return new Db(DatabaseEngine.Sqlite, null, builder.ConnectionString);
+        return new Db(DatabaseEngine.Sqlite, null, null, builder.ConnectionString);
     }
+
+    /// <summary>A connection for one ledger batch, from the executor's own pool.</summary>
+    public async ValueTask<DbConnection> OpenForLedgerBatchAsync(CancellationToken ct = default) =>
+        postgresLedger is not null ? await postgresLedger.OpenConnectionAsync(ct) : await OpenAsync(ct);
 
     public async ValueTask<DbConnection> OpenAsync(CancellationToken ct = default)
     {
@@ -61,6 +71,7 @@ public sealed class Db : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (postgres is not null) await postgres.DisposeAsync();
+        if (postgresLedger is not null) await postgresLedger.DisposeAsync();
         if (sqliteConnectionString is not null) SqliteConnection.ClearAllPools();
     }
 }

@@ -21,10 +21,12 @@ public static class GetMerchant
         var m = await connection.QuerySingleOrDefaultAsync<MerchantRow>(new CommandDefinition(
             $"SELECT {MerchantRow.Columns} FROM merchants WHERE id = @id", new { id = merchantId }, cancellationToken: ct));
         if (m is null) return ApiProblem.NotFound();
-        var apps = await connection.QueryAsync<string>(new CommandDefinition(
-            "SELECT app_id FROM merchant_apps WHERE merchant_id = @id ORDER BY created_at_us", new { id = merchantId }, cancellationToken: ct));
-        var accountIds = await connection.QueryAsync<Guid>(new CommandDefinition(
-            "SELECT id FROM accounts WHERE owner_id = @id AND code = @code", new { id = merchantId, code = (int)AccountCodes.MerchantSettlement }, cancellationToken: ct));
+        var apps = (await connection.QueryAsync<string>(new CommandDefinition(
+            "SELECT app_id FROM merchant_apps WHERE merchant_id = @id ORDER BY created_at_us", new { id = merchantId }, cancellationToken: ct))).AsList();
+        var accountIds = (await connection.QueryAsync<Guid>(new CommandDefinition(
+            "SELECT id FROM accounts WHERE owner_id = @id AND code = @code", new { id = merchantId, code = (int)AccountCodes.MerchantSettlement }, cancellationToken: ct))).AsList();
+        // Returned before the ledger read takes a connection of its own: holding one while taking another starves the pool.
+        await connection.DisposeAsync();
         var accounts = await ledger.GetAccountsAsync([.. accountIds.Select(a => new AccountId(a))], ct);
         return Results.Json(new
         {

@@ -37,7 +37,10 @@ public sealed class TradeStore(Db db)
                 @qr_code, @request_hash, @expires_at_us, @created_at_us, @paid_at_us, @closed_at_us, @last_refund_at_us)
             ON CONFLICT (app_id, out_trade_no) DO NOTHING
             """, trade, cancellationToken: ct));
-        var stored = await FindByOutTradeNoAsync(trade.app_id, trade.out_trade_no, ct);
+        // Read back on the same connection: taking a second one while holding this one starves the pool.
+        var stored = await connection.QuerySingleOrDefaultAsync<TradeRow>(new CommandDefinition(
+            $"SELECT {TradeRow.Columns} FROM trades WHERE app_id = @app_id AND out_trade_no = @out_trade_no",
+            new { trade.app_id, trade.out_trade_no }, cancellationToken: ct));
         Invariant(stored is not null, "a trade that conflicted on insert must exist");
         return (stored!, inserted == 1);
     }

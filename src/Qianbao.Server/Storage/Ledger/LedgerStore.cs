@@ -33,7 +33,7 @@ public abstract class LedgerStore(Db db)
             if (!t.CreditAccountId.IsZero) accountIds.Add(t.CreditAccountId.Value);
         }
 
-        await using var connection = await Db.OpenAsync(ct);
+        await using var connection = await Db.OpenForLedgerBatchAsync(ct);
         await using var tx = await BeginAsync(connection, ct);
 
         if (pendingIds.Count > 0)
@@ -98,7 +98,8 @@ public abstract class LedgerStore(Db db)
         await using var connection = await Db.OpenAsync(ct);
         var inserted = await InsertAccountAsync(connection, account, ownerId, nowUs, ct);
         if (inserted) return CreateAccountResult.Created;
-        var existing = await GetAccountsAsync([account.Id], ct);
+        // Same connection: taking a second one while holding this one starves the pool under concurrency.
+        var existing = await ReadAccountsAsync(connection, null, [account.Id.Value], ct);
         Invariant.That(existing.Count == 1, "an account that conflicted on insert must exist");
         return AccountRules.CompareExisting(account, existing[0]);
     }
