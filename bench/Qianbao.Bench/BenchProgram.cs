@@ -92,6 +92,7 @@ public static class BenchProgram
               transfers/s     {r.TransfersPerSecond,12:0.0}   ({r.MeasuredTransfers} acknowledged in {r.MeasuredSeconds:0.00} s)
               latency ms      p50 {r.P50Ms:0.00}  p99 {r.P99Ms:0.00}  p99.9 {r.P999Ms:0.00}  max {r.MaxMs:0.00}
               batches         {r.Batches} in the window, mean size {r.MeanBatchSize:0.0}, one every {r.MeanBatchMs:0.00} ms
+              cpu/transfer    {r.BenchCpuUsPerTransfer:0.0} us in this process, {r.PostgresCpuUsPerTransfer:0.0} us in PostgreSQL processes
               acknowledged    {r.Acknowledged} transfers ({r.AcknowledgedAmount} fen) over the whole run; {r.Rejected} refused (exceeds credits); {r.Unexpected} unexpected
               stored          {r.FoundCount} of them found by id ({r.FoundAmount} fen); {r.StoredCount} load transfers in the table ({r.StoredAmount} fen)
               ledger check    {(r.Check.Ok ? "ok" : "FAILED")}
@@ -104,7 +105,7 @@ public static class BenchProgram
         }
         foreach (var p in r.Problems) Console.WriteLine($"  PROBLEM: {p}");
         Console.WriteLine(FormattableString.Invariant(
-            $"SUMMARY mode=ledger engine={Name(r.Engine)} workload={r.Workload.ToString().ToLowerInvariant()} clients={r.Clients} tps={r.TransfersPerSecond:0.0} p50_ms={r.P50Ms:0.00} p99_ms={r.P99Ms:0.00} batches={r.Batches} mean_batch={r.MeanBatchSize:0.0} batch_ms={r.MeanBatchMs:0.00} acknowledged={r.Acknowledged} ok={(r.Ok ? "true" : "false")}"));
+            $"SUMMARY mode=ledger engine={Name(r.Engine)} workload={r.Workload.ToString().ToLowerInvariant()} clients={r.Clients} tps={r.TransfersPerSecond:0.0} p50_ms={r.P50Ms:0.00} p99_ms={r.P99Ms:0.00} batches={r.Batches} mean_batch={r.MeanBatchSize:0.0} batch_ms={r.MeanBatchMs:0.00} cpu_us_bench={r.BenchCpuUsPerTransfer:0.0} cpu_us_pg={r.PostgresCpuUsPerTransfer:0.0} acknowledged={r.Acknowledged} ok={(r.Ok ? "true" : "false")}"));
         return r.Ok ? 0 : 1;
     }
 

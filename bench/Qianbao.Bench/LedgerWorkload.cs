@@ -106,6 +106,14 @@ public sealed record LedgerWorkloadResult
     public required long FoundCount { get; init; }
     public required long FoundAmount { get; init; }
     public required IReadOnlyList<StatementProfile.Line> Statements { get; init; }
+
+    /// <summary>
+    /// CPU time per transfer committed in the window: this process (clients, executor, driver) and all local
+    /// PostgreSQL processes (0 for SQLite, whose work is in this process). Steadier than throughput on a noisy machine.
+    /// </summary>
+    public double BenchCpuUsPerTransfer { get; init; }
+    public double PostgresCpuUsPerTransfer { get; init; }
+
     public required IReadOnlyList<string> Problems { get; init; }
     public bool Ok => Problems.Count == 0;
 }
@@ -119,7 +127,8 @@ public sealed record LedgerWorkloadResult
 /// </summary>
 public static class LedgerWorkload
 {
-    private readonly record struct Edges((long Batches, long Transfers) First, (long Batches, long Transfers) Last);
+    private readonly record struct Edges((long Batches, long Transfers) First, (long Batches, long Transfers) Last,
+        CpuSampler.Sample CpuFirst, CpuSampler.Sample CpuLast);
 
     private sealed class ClientState(int capacity)
     {
@@ -166,9 +175,10 @@ public static class LedgerWorkload
             {
                 await DelayUntilAsync(measureStart, statsStop.Token);
                 var first = fixture.Executor.Stats;
+                var cpuFirst = CpuSampler.Take();
                 profile?.Reset();
                 await DelayUntilAsync(end, statsStop.Token);
-                return (Edges?)new Edges(first, fixture.Executor.Stats);
+                return (Edges?)new Edges(first, fixture.Executor.Stats, cpuFirst, CpuSampler.Take());
             }
             catch (OperationCanceledException)
             {
@@ -189,6 +199,7 @@ public static class LedgerWorkload
         // A transfer budget can end the run before the window does: then count the whole run's batches.
         if (lastCompletion < end) await statsStop.CancelAsync();
         var edges = await statsTask;
+        var cpuWindow = edges;
         (long Batches, long Transfers) window = edges is { } e
             ? (e.Last.Batches - e.First.Batches, e.Last.Transfers - e.First.Transfers)
             : (statsAtEnd.Batches - statsAtStart.Batches, statsAtEnd.Transfers - statsAtStart.Transfers);
@@ -241,6 +252,8 @@ public static class LedgerWorkload
             FoundCount = foundCount,
             FoundAmount = foundAmount,
             Statements = statements,
+            BenchCpuUsPerTransfer = cpuWindow is { } w && window.Transfers > 0 ? (w.CpuLast.Self - w.CpuFirst.Self).TotalMicroseconds / window.Transfers : 0,
+            PostgresCpuUsPerTransfer = cpuWindow is { } v && window.Transfers > 0 ? (v.CpuLast.Postgres - v.CpuFirst.Postgres).TotalMicroseconds / window.Transfers : 0,
             Problems = problems,
         };
 
