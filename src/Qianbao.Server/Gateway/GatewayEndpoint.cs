@@ -4,6 +4,7 @@ using Dapper;
 using Microsoft.AspNetCore.Http.Features;
 using Qianbao.Server.Features.Merchants;
 using Qianbao.Server.Gateway.Alipay;
+using Qianbao.Server.Gateway.Trades;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Gateway;
@@ -14,7 +15,7 @@ namespace Qianbao.Server.Gateway;
 /// merchant status checks, then the method. The answer is always HTTP 200 with a body signed by the
 /// platform key, as Alipay's is; failures carry code/sub_code.
 /// </summary>
-public sealed class GatewayEndpoint(Db db, PlatformKeyRing keys, GatewayMethods methods, TimeProvider clock, ILogger<GatewayEndpoint> logger)
+public sealed class GatewayEndpoint(Db db, PlatformKeyRing keys, GatewayMethods methods, GatewayOptions options, TimeProvider clock, ILogger<GatewayEndpoint> logger)
 {
     public const int BodyBytesMax = 64 * 1024;
     private readonly ConcurrentDictionary<string, RSA> appKeys = new(StringComparer.Ordinal);
@@ -63,7 +64,7 @@ public sealed class GatewayEndpoint(Db db, PlatformKeyRing keys, GatewayMethods 
         if (method is null)
             return (GatewayResult.Fail(GatewayError.InvalidArguments(GatewaySubCodes.InvalidMethod, "不存在的方法名")), null);
 
-        var context = new GatewayContext(request, app, clock.GetUtcNow(), $"{http.Request.Scheme}://{http.Request.Host}");
+        var context = new GatewayContext(request, app, clock.GetUtcNow(), options.PublicBaseUrl?.TrimEnd('/') ?? $"{http.Request.Scheme}://{http.Request.Host}");
         try
         {
             return (await methods.InvokeAsync(method, context, ct), method);

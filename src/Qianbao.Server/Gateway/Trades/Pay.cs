@@ -7,7 +7,7 @@ namespace Qianbao.Server.Gateway.Trades;
 /// <c>alipay.trade.pay</c> with <c>scene=bar_code</c>: the merchant scans the buyer's payment code
 /// (<c>auth_code</c>, from <c>POST /v1/payment-codes</c>: 18 digits, single use, valid 60 s) and the trade is paid at once.
 /// </summary>
-public sealed class Pay(TradeCreation creation, TradePayments payments, PaymentCodes codes) : IGatewayMethod
+public sealed class Pay(TradeCreation creation, TradePayments payments, PaymentCodes codes, TradeStore trades) : IGatewayMethod
 {
     public string Name => "alipay.trade.pay";
 
@@ -22,6 +22,10 @@ public sealed class Pay(TradeCreation creation, TradePayments payments, PaymentC
 
         var existing = await codes.FindTradeReplayAsync(c.App.app_id, outTradeNo, authCode, ct);
         if (existing is not null && existing.status != TradeStatus.WaitBuyerPay) return Answer(existing);
+        // The out_trade_no already names a trade this code did not start: refuse before spending the buyer's code.
+        if (existing is null && await trades.FindByOutTradeNoAsync(c.App.app_id, outTradeNo, ct) is { } other)
+            return GatewayResult.Business(other.status == TradeStatus.WaitBuyerPay ? GatewaySubCodes.ContextInconsistent : GatewaySubCodes.TradeHasSuccess,
+                "交易信息被篡改或交易已存在", Field.Of("out_trade_no", outTradeNo));
 
         // Consume the code before creating the trade: a code pays at most one trade, whatever the retries. A retry that
         // races the request that spent the code (a till timing out) continues that request: trade creation and payment

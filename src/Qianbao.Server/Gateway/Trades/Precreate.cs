@@ -27,6 +27,12 @@ public sealed class GatewayOptions
     /// <summary>Where the platform's gateway signing keys live; default &lt;DataDir&gt;/platform-keys. Share it between processes.</summary>
     public string? PlatformKeyDir { get; set; }
 
+    /// <summary>
+    /// The public address merchants reach this deployment at (e.g. <c>https://pay.example.com</c>), used in bill URLs.
+    /// When unset, the request's own scheme and host are used, which is only right without a proxy in front.
+    /// </summary>
+    public string? PublicBaseUrl { get; set; }
+
     /// <summary>How long a bill download URL stays valid, in seconds (60..86400).</summary>
     public int BillUrlLifetimeSeconds { get; set; } = 1800;
 }

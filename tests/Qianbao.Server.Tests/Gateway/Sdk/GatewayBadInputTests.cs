@@ -187,6 +187,28 @@ public abstract class GatewayBadInputTests<TServer>(TServer server) : IClassFixt
     }
 
     [Fact]
+    public async Task Pay_under_an_out_trade_no_of_another_trade_is_refused_without_spending_the_code()
+    {
+        var bed = await BedAsync();
+        var c = bed.Caller;
+        using var issued = await bed.Buyer.PostAsync("/v1/payment-codes", new { });
+        var code = (await issued.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>();
+        var open = NewNo();
+        (await c.CallAsync(Precreate, new { out_trade_no = open, total_amount = "2.00", subject = "待付" })).ShouldBe("10000");
+
+        await ExpectCall(c, "alipay.trade.pay", new { out_trade_no = open, scene = "bar_code", auth_code = code, total_amount = "3.00", subject = "撞单" },
+            "40004", "ACQ.CONTEXT_INCONSISTENT");
+        await ExpectCall(c, "alipay.trade.pay", new { out_trade_no = bed.PaidOutTradeNo, scene = "bar_code", auth_code = code, total_amount = "5.00", subject = "已付" },
+            "40004", "ACQ.TRADE_HAS_SUCCESS");
+        await bed.AssertNothingMovedAsync();
+
+        // The code was not spent by the refused requests: it still pays a fresh trade.
+        (await c.CallAsync("alipay.trade.pay", new { out_trade_no = NewNo(), scene = "bar_code", auth_code = code, total_amount = "1.00", subject = "新单" }))
+            .ShouldBe("10000");
+        (await bed.Buyer.AvailableAsync()).ShouldBe(bed.BuyerBalance - 100);
+    }
+
+    [Fact]
     public async Task Authentication_failures_are_40002_or_40006()
     {
         var bed = await BedAsync();
