@@ -23,7 +23,9 @@ public sealed class Pay(TradeCreation creation, TradePayments payments, PaymentC
         var existing = await codes.FindTradeReplayAsync(c.App.app_id, outTradeNo, authCode, ct);
         if (existing is not null && existing.status != TradeStatus.WaitBuyerPay) return Answer(existing);
         // The out_trade_no already names a trade this code did not start: refuse before spending the buyer's code.
-        if (existing is null && await trades.FindByOutTradeNoAsync(c.App.app_id, outTradeNo, ct) is { } other)
+        // (A retry racing the request that did start it finds the code spent on it, and continues that payment.)
+        if (existing is null && await trades.FindByOutTradeNoAsync(c.App.app_id, outTradeNo, ct) is { } other
+            && await codes.FindReplayBuyerAsync(authCode, c.App.app_id, outTradeNo, ct) is null)
             return GatewayResult.Business(other.status == TradeStatus.WaitBuyerPay ? GatewaySubCodes.ContextInconsistent : GatewaySubCodes.TradeHasSuccess,
                 "交易信息被篡改或交易已存在", Field.Of("out_trade_no", outTradeNo));
 

@@ -20,6 +20,7 @@ public sealed class LedgerExecutor : IAsyncDisposable
     private readonly LedgerExecutorOptions options;
     private readonly Channel<LedgerCommand> queue;
     private readonly CancellationTokenSource stopping = new();
+    private readonly SemaphoreSlim inFlight;
     private readonly Task loop;
     private long batches;
     private long transfers;
@@ -31,6 +32,7 @@ public sealed class LedgerExecutor : IAsyncDisposable
         this.clock = clock;
         this.logger = logger;
         this.options = options;
+        inFlight = new SemaphoreSlim(store.SupportsConcurrentBatches ? options.BatchesInFlightMax : 1);
         queue = Channel.CreateBounded<LedgerCommand>(new BoundedChannelOptions(options.QueueCapacity)
         {
             SingleReader = true,
@@ -62,12 +64,14 @@ public sealed class LedgerExecutor : IAsyncDisposable
     private async Task RunAsync()
     {
         var reader = queue.Reader;
-        var batch = new List<LedgerCommand>();
+        var running = new List<Task>();
         try
         {
             while (await reader.WaitToReadAsync(stopping.Token))
             {
-                batch.Clear();
+                // A batch is formed only when a slot is free, so it takes everything that queued meanwhile.
+                await inFlight.WaitAsync(stopping.Token);
+                var batch = new List<LedgerCommand>();
                 var size = Fill(reader, batch, 0);
                 if (options.BatchWindowUs > 0 && size < options.BatchSizeMax)
                 {
@@ -78,14 +82,28 @@ public sealed class LedgerExecutor : IAsyncDisposable
                         size = Fill(reader, batch, size);
                     }
                 }
-                await ExecuteAsync(batch);
+                running.RemoveAll(t => t.IsCompleted);
+                running.Add(ExecuteAndReleaseAsync(batch));
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
         }
+        await Task.WhenAll(running);
         // Nothing enqueued may be left hanging: fail what is still queued at shutdown.
         while (reader.TryRead(out var left)) left.Completion.TrySetException(new ObjectDisposedException(nameof(LedgerExecutor)));
+    }
+
+    private async Task ExecuteAndReleaseAsync(List<LedgerCommand> batch)
+    {
+        try
+        {
+            await ExecuteAsync(batch);
+        }
+        finally
+        {
+            inFlight.Release();
+        }
     }
 
     private int Fill(ChannelReader<LedgerCommand> reader, List<LedgerCommand> batch, int size)
@@ -153,5 +171,6 @@ public sealed class LedgerExecutor : IAsyncDisposable
         }
         await stopping.CancelAsync();
         stopping.Dispose();
+        inFlight.Dispose();
     }
 }

@@ -139,6 +139,9 @@ public abstract class LedgerStore(Db db)
     /// <summary>Inserts the account; false when the id exists already.</summary>
     protected abstract Task<bool> InsertAccountAsync(DbConnection connection, Account account, Guid? ownerId, long nowUs, CancellationToken ct);
 
+    /// <summary>Whether batches may run in concurrent transactions (false where the engine has a single writer).</summary>
+    public abstract bool SupportsConcurrentBatches { get; }
+
     /// <summary>True for database errors after which the whole batch can simply be tried again.</summary>
     public abstract bool IsTransient(Exception exception);
 

@@ -69,6 +69,9 @@ public sealed class PostgresLedgerStore(Db db) : LedgerStore(db)
         }
         if (created.Length > 0)
         {
+            // Insert in id order, like the account locks: two concurrent batches that both hold a duplicate id
+            // then wait on each other's unique-index entries in one order, never in a cycle.
+            created = [.. created.OrderBy(t => t.Id.Value)];
             var cmd = new NpgsqlBatchCommand("""
                 INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, code, flags, pending_id,
                                        timeout_seconds, reference, timestamp_us, state, expires_at_us)
@@ -162,6 +165,8 @@ public sealed class PostgresLedgerStore(Db db) : LedgerStore(db)
         cmd.Parameters.Add(new NpgsqlParameter<long>("now", nowUs));
         return await cmd.ExecuteNonQueryAsync(ct) == 1;
     }
+
+    public override bool SupportsConcurrentBatches => true;
 
     /// <summary>Deadlock, serialization failure, or a transfer id a concurrent process inserted first.</summary>
     public override bool IsTransient(Exception exception) =>

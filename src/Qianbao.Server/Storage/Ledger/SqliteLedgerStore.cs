@@ -121,6 +121,8 @@ public sealed class SqliteLedgerStore(Db db) : LedgerStore(db)
         return await cmd.ExecuteNonQueryAsync(ct) == 1;
     }
 
+    public override bool SupportsConcurrentBatches => false;
+
     /// <summary>SQLite serializes writers itself; a busy database after the timeout is not worth a blind retry.</summary>
     public override bool IsTransient(Exception exception) =>
         exception is SqliteException { SqliteErrorCode: 5 /* SQLITE_BUSY */ };
