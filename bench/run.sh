@@ -16,6 +16,7 @@
 # Knobs (environment):
 #   BENCH_DURATION_S=20 BENCH_WARMUP_S=2 BENCH_ACCOUNTS=10000 BENCH_CLIENTS=256 BENCH_SEED=1
 #   BENCH_BATCH_SIZE_MAX / BENCH_BATCH_WINDOW_US   executor settings (default: the server's defaults)
+#   BENCH_PG_OPTIONS   appended to the ledger runs' PostgreSQL connection string, e.g. ";Max Auto Prepare=20"
 #   PGBENCH_SCALE=64 PGBENCH_CLIENTS=16 PGBENCH_THREADS=2 PGBENCH_DURATION_S=30
 #   HTTP_DURATION_S=15 HTTP_CLIENTS=64 HTTP_USERS=200 BENCH_SKIP_HTTP=0
 #   PG_BINDIR=/usr/lib/postgresql/15/bin BENCH_SKIP_BUILD=0
@@ -29,6 +30,7 @@ BENCH_WARMUP_S=${BENCH_WARMUP_S:-2}
 BENCH_ACCOUNTS=${BENCH_ACCOUNTS:-10000}
 BENCH_CLIENTS=${BENCH_CLIENTS:-256}
 BENCH_SEED=${BENCH_SEED:-1}
+BENCH_PG_OPTIONS=${BENCH_PG_OPTIONS:-}
 PGBENCH_SCALE=${PGBENCH_SCALE:-64}
 PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-16}
 PGBENCH_THREADS=${PGBENCH_THREADS:-2}
@@ -159,9 +161,9 @@ run_ledger() {
 }
 
 createdb qb_uniform
-run_ledger pg-uniform postgres "$(pg_cs qb_uniform)" uniform
+run_ledger pg-uniform postgres "$(pg_cs qb_uniform)$BENCH_PG_OPTIONS" uniform
 createdb qb_hot
-run_ledger pg-hot postgres "$(pg_cs qb_hot)" hot
+run_ledger pg-hot postgres "$(pg_cs qb_hot)$BENCH_PG_OPTIONS" hot
 mkdir -p "$TMP/sqlite"
 run_ledger sqlite-uniform sqlite "$TMP/sqlite/ledger.db" uniform
 
@@ -208,16 +210,20 @@ ratio() { awk -v a="${1:-0}" -v b="$PGBENCH_TPS" 'BEGIN { if (a == "" || b <= 0)
     echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); load average at start $LOAD_START, at end $LOAD_END"
     echo "Reference: pgbench tpcb-like scale $PGBENCH_SCALE, $PGBENCH_CLIENTS clients, ${PGBENCH_DURATION_S}s: $PGBENCH_TPS tps (latency average ${PGBENCH_LAT:-?} ms)"
     echo "Ledger: $BENCH_CLIENTS closed-loop clients, $BENCH_ACCOUNTS accounts, ${BENCH_DURATION_S}s after ${BENCH_WARMUP_S}s warm-up; HTTP: $HTTP_CLIENTS clients, $HTTP_USERS users, ${HTTP_DURATION_S}s"
+    echo "Executor: BatchSizeMax=${BENCH_BATCH_SIZE_MAX:-default} BatchWindowUs=${BENCH_BATCH_WINDOW_US:-default}${BENCH_PG_OPTIONS:+; PostgreSQL options $BENCH_PG_OPTIONS}"
+    echo "cpu us/transfer: this process + PostgreSQL processes, over the measured window (steadier than transfers/s on a shared machine)"
     echo
-    printf '| %-15s | %12s | %8s | %8s | %10s | %10s | %5s |\n' workload transfers/s "p50 ms" "p99 ms" "mean batch" "vs pgbench" check
-    printf '|%s|%s|%s|%s|%s|%s|%s|\n' "-----------------" "-------------:" "---------:" "---------:" "-----------:" "-----------:" ":-----:"
-    printf '| %-15s | %12s | %8s | %8s | %10s | %10s | %5s |\n' pgbench-tpcb "$PGBENCH_TPS" "" "" "" "1.00" ""
+    printf '| %-15s | %12s | %8s | %8s | %10s | %15s | %10s | %5s |\n' workload transfers/s "p50 ms" "p99 ms" "mean batch" "cpu us/transfer" "vs pgbench" check
+    printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' "-----------------" "-------------:" "---------:" "---------:" "-----------:" "----------------:" "-----------:" ":-----:"
+    printf '| %-15s | %12s | %8s | %8s | %10s | %15s | %10s | %5s |\n' pgbench-tpcb "$(printf %.1f "$PGBENCH_TPS")" "" "" "" "" "1.00" ""
     for name in "${ROWS[@]}"; do
         var="R_${name//-/_}"
         s=${!var}
         ok=$(summary_field "$s" ok)
-        printf '| %-15s | %12s | %8s | %8s | %10s | %10s | %5s |\n' "$name" "$(summary_field "$s" tps)" "$(summary_field "$s" p50_ms)" \
-            "$(summary_field "$s" p99_ms)" "$(summary_field "$s" mean_batch)" "$(ratio "$(summary_field "$s" tps)")" "${ok:-fail}"
+        cpu=""
+        [ -n "$(summary_field "$s" cpu_us_bench)" ] && cpu="$(summary_field "$s" cpu_us_bench) + $(summary_field "$s" cpu_us_pg)"
+        printf '| %-15s | %12s | %8s | %8s | %10s | %15s | %10s | %5s |\n' "$name" "$(summary_field "$s" tps)" "$(summary_field "$s" p50_ms)" \
+            "$(summary_field "$s" p99_ms)" "$(summary_field "$s" mean_batch)" "$cpu" "$(ratio "$(summary_field "$s" tps)")" "${ok:-fail}"
     done
     echo
 }

@@ -7,8 +7,9 @@ namespace Qianbao.Bench;
 /// CPU time consumed by this process and by every local PostgreSQL process (backends, WAL writer,
 /// checkpointer: <c>/proc/*/comm</c> is "postgres"), for CPU cost per transfer. On a shared, oversubscribed
 /// machine throughput swings with the neighbours' load, but CPU time per transfer hardly does, so it is
-/// the figure to compare two variants by. Linux only; elsewhere the PostgreSQL part reads 0. Processes
-/// that exit between two samples are not counted (a pooled backend lives through a run).
+/// the figure to compare two variants by. Linux only; elsewhere the PostgreSQL part reads 0. A process that
+/// exits between two samples (an autovacuum worker, a backend) still counts: the postmaster's cutime and
+/// cstime hold the CPU time of the children it has reaped.
 /// </summary>
 public static class CpuSampler
 {
@@ -31,9 +32,9 @@ public static class CpuSampler
             {
                 if (File.ReadAllText(Path.Combine(dir, "comm")).TrimEnd() != "postgres") continue;
                 var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                // Fields after the parenthesised command: state is field 3, utime 14 and stime 15.
+                // Fields after the parenthesised command: state is field 3; utime, stime, cutime, cstime are 14 to 17.
                 var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                for (var i = 11; i <= 14; i++) ticks += long.Parse(fields[i], CultureInfo.InvariantCulture);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
             {

@@ -109,7 +109,8 @@ public sealed record LedgerWorkloadResult
 
     /// <summary>
     /// CPU time per transfer committed in the window: this process (clients, executor, driver) and all local
-    /// PostgreSQL processes (0 for SQLite, whose work is in this process). Steadier than throughput on a noisy machine.
+    /// PostgreSQL processes (0 for SQLite, whose work is in this process). Steadier than throughput on a noisy
+    /// machine, though not immune: a starved CPU spends more time per transfer on cache misses and lock waits.
     /// </summary>
     public double BenchCpuUsPerTransfer { get; init; }
     public double PostgresCpuUsPerTransfer { get; init; }
@@ -253,7 +254,8 @@ public static class LedgerWorkload
             FoundAmount = foundAmount,
             Statements = statements,
             BenchCpuUsPerTransfer = cpuWindow is { } w && window.Transfers > 0 ? (w.CpuLast.Self - w.CpuFirst.Self).TotalMicroseconds / window.Transfers : 0,
-            PostgresCpuUsPerTransfer = cpuWindow is { } v && window.Transfers > 0 ? (v.CpuLast.Postgres - v.CpuFirst.Postgres).TotalMicroseconds / window.Transfers : 0,
+            PostgresCpuUsPerTransfer = options.Engine == DatabaseEngine.Postgres && cpuWindow is { } v && window.Transfers > 0
+                ? Math.Max(0, (v.CpuLast.Postgres - v.CpuFirst.Postgres).TotalMicroseconds) / window.Transfers : 0,
             Problems = problems,
         };
 
