@@ -15,6 +15,7 @@ CREATE TABLE accounts (
 CREATE INDEX accounts_owner ON accounts (owner_id) WHERE owner_id IS NOT NULL;
 
 CREATE TABLE transfers (
+    -- Commit order, for history cursors; only ever read through the (account, seq) indexes below.
     seq               bigint GENERATED ALWAYS AS IDENTITY,
     id                uuid     PRIMARY KEY,
     debit_account_id  uuid     NOT NULL,
@@ -30,7 +31,6 @@ CREATE TABLE transfers (
     state             smallint NOT NULL,
     expires_at_us     bigint   NOT NULL
 );
-CREATE UNIQUE INDEX transfers_seq ON transfers (seq);
 CREATE INDEX transfers_debit ON transfers (debit_account_id, seq);
 CREATE INDEX transfers_credit ON transfers (credit_account_id, seq);
 -- Live holds with a deadline, for the expiry sweeper and channel reconciliation.
