@@ -34,6 +34,8 @@ public sealed class Db : IAsyncDisposable
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         // Durability is the database's job: never let a caller's setting turn synchronous_commit off.
         builder.Options = ((builder.Options ?? "") + " -c synchronous_commit=on").Trim();
+        // Request handlers repeat a few dozen statement shapes; preparing them saves PostgreSQL a parse and plan each time.
+        if (builder.MaxAutoPrepare == 0) { builder.MaxAutoPrepare = 64; builder.AutoPrepareMinUsages = 2; }
         // The batch statements run thousands of times with the same shape: prepared, their generic plans probe the
         // primary key instead of scanning and hashing the whole accounts table for every batch (see BENCHMARKS.md).
         var ledger = new NpgsqlConnectionStringBuilder(builder.ConnectionString)
