@@ -122,12 +122,15 @@ done
 log "PostgreSQL $("$PG_BINDIR/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT ($PGDATA_DIR)"
 pg_cs() { echo "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$1"; }
 createdb() { "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qAtc "CREATE DATABASE $1" >/dev/null; }
+# Each measurement starts from a clean checkpoint, so none pays for the writes of the one before it.
+checkpoint() { "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qAtc "CHECKPOINT" >/dev/null; }
 
 # --- reference: pgbench -----------------------------------------------------------------------
 createdb pgbench
 log "pgbench -i -s $PGBENCH_SCALE"
 "$PGBENCH" -h 127.0.0.1 -p "$PG_PORT" -U postgres -i -s "$PGBENCH_SCALE" -q pgbench >"$TMP/pgbench-init.log" 2>&1 \
     || { cat "$TMP/pgbench-init.log" >&2; die "pgbench -i failed"; }
+checkpoint
 log "pgbench -b tpcb-like -c $PGBENCH_CLIENTS -j $PGBENCH_THREADS -M prepared -T $PGBENCH_DURATION_S"
 "$PGBENCH" -h 127.0.0.1 -p "$PG_PORT" -U postgres -b tpcb-like -c "$PGBENCH_CLIENTS" -j "$PGBENCH_THREADS" -M prepared \
     -T "$PGBENCH_DURATION_S" pgbench >"$TMP/pgbench.log" 2>&1 || { cat "$TMP/pgbench.log" >&2; die "pgbench failed"; }
@@ -146,6 +149,7 @@ run_ledger() {
     local name=$1 engine=$2 connection=$3 workload=$4 out rc=0 extra=()
     [ -n "${BENCH_BATCH_SIZE_MAX:-}" ] && extra+=(--batch-size-max "$BENCH_BATCH_SIZE_MAX")
     [ -n "${BENCH_BATCH_WINDOW_US:-}" ] && extra+=(--batch-window-us "$BENCH_BATCH_WINDOW_US")
+    [ "$engine" = postgres ] && checkpoint
     log "ledger $name: $engine, $workload, $BENCH_CLIENTS clients, $BENCH_ACCOUNTS accounts, ${BENCH_DURATION_S}s"
     dotnet "$BENCH_DLL" ledger --engine "$engine" --connection "$connection" --workload "$workload" \
         --accounts "$BENCH_ACCOUNTS" --clients "$BENCH_CLIENTS" --duration-s "$BENCH_DURATION_S" --warmup-s "$BENCH_WARMUP_S" \
@@ -171,6 +175,7 @@ run_ledger sqlite-uniform sqlite "$TMP/sqlite/ledger.db" uniform
 run_http() {
     local name=$1 database=${2:-} port out rc=0 key=bench-operator-key
     port=$(free_port) || die "no free port"
+    [ -n "$database" ] && checkpoint
     mkdir -p "$TMP/$name"
     log "http $name: starting the server on 127.0.0.1:$port"
     (
