@@ -59,6 +59,8 @@ public static class EndpointRegistration
         VerifyMerchant.Map(app);
         GetMerchant.Map(app);
         CreateMerchantApp.Map(app);
+        CreateMerchantPayout.Map(app);
+        RotatePlatformKey.Map(app);
         app.MapGateway();
         app.MapNotifications();
         return app;

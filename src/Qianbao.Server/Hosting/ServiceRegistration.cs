@@ -52,6 +52,7 @@ public static class ServiceRegistration
         services.AddHostedService(sp => sp.GetRequiredService<HoldMaintenance>());
 
         services.AddGateway(configuration, options);
+        services.AddSingleton<Features.Merchants.MerchantDirectory>();
         services.AddNotifications(configuration);
 
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));

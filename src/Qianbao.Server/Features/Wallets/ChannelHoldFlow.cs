@@ -21,16 +21,24 @@ public static class ChannelHoldFlow
     public static async Task<IResult> HandleAsync(ChannelOrderKind kind, HttpContext http, Idempotency idempotency, MoneyMovement money,
         LedgerAccounts accounts, IFundingChannel channel, TimeProvider clock, CancellationToken ct)
     {
+        var userId = http.UserId();
+        return await HandleAsync(kind, userId, currency => ChartOfAccounts.UserWallet(userId, currency), http, idempotency, money, accounts, channel, clock, ct);
+    }
+
+    /// <param name="owner">Whose account it is: the idempotency scope and the account's owner.</param>
+    /// <param name="accountFor">The credit-normal account the money enters or leaves, per currency (a wallet, a merchant's settlement).</param>
+    public static async Task<IResult> HandleAsync(ChannelOrderKind kind, Guid owner, Func<Currency, Account> accountFor, HttpContext http,
+        Idempotency idempotency, MoneyMovement money, LedgerAccounts accounts, IFundingChannel channel, TimeProvider clock, CancellationToken ct)
+    {
         var (request, bytes, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
         if (AmountInput.TryParse(request!.Amount, request.Currency, out var amount, out var currency) is { } invalid) return invalid;
-        var userId = http.UserId();
-        var (idem, done) = await idempotency.BeginAsync(http, userId.ToString("N"), bytes!, ct);
+        var (idem, done) = await idempotency.BeginAsync(http, owner.ToString("N"), bytes!, ct);
         if (done is not null) return done;
 
-        var wallet = ChartOfAccounts.UserWallet(userId, currency);
+        var wallet = accountFor(currency);
         var clearing = ChartOfAccounts.ChannelClearing(channel.Name, currency);
-        await accounts.EnsureAsync(wallet, userId, ct);
+        await accounts.EnsureAsync(wallet, owner, ct);
         await accounts.EnsureAsync(clearing, null, ct);
 
         var collect = kind == ChannelOrderKind.Collect;

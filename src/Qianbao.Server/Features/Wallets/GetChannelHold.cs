@@ -13,18 +13,18 @@ public static class GetChannelHold
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/v1/topups/{id}", (string id, HttpContext http, LedgerStore store, CancellationToken ct) =>
-            GetHoldAsync(id, http, store, TransferCodes.TopUp, ct)).RequireUser().WithTags("Top-ups");
+            GetHoldAsync(id, store, TransferCodes.TopUp, c => ChartOfAccounts.UserWallet(http.UserId(), c).Id, ct)).RequireUser().WithTags("Top-ups");
         app.MapGet("/v1/withdrawals/{id}", (string id, HttpContext http, LedgerStore store, CancellationToken ct) =>
-            GetHoldAsync(id, http, store, TransferCodes.Withdrawal, ct)).RequireUser().WithTags("Withdrawals");
+            GetHoldAsync(id, store, TransferCodes.Withdrawal, c => ChartOfAccounts.UserWallet(http.UserId(), c).Id, ct)).RequireUser().WithTags("Withdrawals");
     }
 
-    /// <summary>Reads a channel hold of <paramref name="code"/> that the caller's wallet is a party to.</summary>
-    public static async Task<IResult> GetHoldAsync(string id, HttpContext http, LedgerStore store, ushort code, CancellationToken ct)
+    /// <summary>Reads a channel hold of <paramref name="code"/> that the caller's account (per currency) is a party to.</summary>
+    public static async Task<IResult> GetHoldAsync(string id, LedgerStore store, ushort code, Func<Currency, AccountId> callersAccount, CancellationToken ct)
     {
         if (!Guid.TryParse(id, out var guid)) return ApiProblem.NotFound();
         var hold = await store.GetTransferAsync(new TransferId(guid), ct);
         if (hold is null || hold.Code != code || !hold.Has(TransferFlags.Pending)) return ApiProblem.NotFound();
-        var wallet = ChartOfAccounts.UserWallet(http.UserId(), hold.Currency).Id;
+        var wallet = callersAccount(hold.Currency);
         if (hold.DebitAccountId != wallet && hold.CreditAccountId != wallet) return ApiProblem.NotFound();
         return Results.Json(new
         {
