@@ -78,18 +78,10 @@ public static class ChartOfAccounts
     public static Account FeeRevenue(Currency currency) =>
         new(new AccountId(StableId.From("account/fee-revenue", currency.Code)), currency, AccountCodes.FeeRevenue, AccountFlags.None);
 
-    public static Account MarketingBudget(Guid campaignId, Currency currency) =>
-        new(new AccountId(StableId.From("account/marketing-budget", $"{campaignId:N}/{currency.Code}")), currency,
-            AccountCodes.MarketingBudget, AccountFlags.DebitsMustNotExceedCredits);
-
     /// <summary>
     /// The other side of profit-sharing holds: a merchant's frozen proceeds are a pending transfer from its
     /// settlement account to here, voided at settlement. Only ever holds pending credits.
     /// </summary>
     public static Account RoyaltyFreeze(Currency currency) =>
         new(new AccountId(StableId.From("account/royalty-freeze", currency.Code)), currency, AccountCodes.RoyaltyFreeze, AccountFlags.None);
-
-    /// <summary>Spendable balance of a credit-normal account, and its pending in and out.</summary>
-    public static (long Available, long PendingIn, long PendingOut) Balances(in Account a) =>
-        (a.CreditBalanceAvailable, a.CreditsPending, a.DebitsPending);
 }

@@ -16,9 +16,12 @@ public sealed class MoneyMovement(LedgerExecutor executor, Idempotency idempoten
     public async Task<IResult> ExecuteAsync(IdempotentRequest request, IReadOnlyList<Transfer> transfers,
         Func<(int Status, object Body)> success, CancellationToken ct)
     {
-        var command = new LedgerCommand(transfers, results => Decide(results, success) is { } d ? request.Response(d.Status, d.Body) : null);
+        // Decided and serialized once, inside the batch; what was stored is what this request answers. (A retried
+        // batch decides again, and the last decision is the one that committed.)
+        StoredResponse? decided = null;
+        var command = new LedgerCommand(transfers, results =>
+            decided = Decide(results, success) is { } d ? request.Response(d.Status, d.Body) : null);
         var results = await executor.SubmitAsync(command, ct);
-        var decided = Decide(results, success);
         if (decided is null) return Idempotency.KeyReused();
         if (results.Any(r => r == TransferResult.Exists))
         {
@@ -26,8 +29,7 @@ public sealed class MoneyMovement(LedgerExecutor executor, Idempotency idempoten
             var replay = await idempotency.FindReplayAsync(request, ct);
             if (replay is not null) return replay;
         }
-        var stored = request.Response(decided.Value.Status, decided.Value.Body);
-        return new RawJsonResult(stored.StatusCode, stored.Body);
+        return new RawJsonResult(decided.StatusCode, decided.Body);
     }
 
     private static (int Status, object Body)? Decide(IReadOnlyList<TransferResult> results, Func<(int Status, object Body)> success)
