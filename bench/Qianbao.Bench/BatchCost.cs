@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Qianbao.Ledger;
+using Qianbao.Server.Money.Ledger;
 using Qianbao.Server.Storage;
-using Qianbao.Server.Storage.Ledger;
 
 namespace Qianbao.Bench;
 

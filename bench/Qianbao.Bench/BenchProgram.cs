@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using Qianbao.Server.Money.Ledger;
 using Qianbao.Server.Storage;
-using Qianbao.Server.Storage.Ledger;
 
 namespace Qianbao.Bench;
 

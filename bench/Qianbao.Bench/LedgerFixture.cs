@@ -4,9 +4,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Qianbao.Ledger;
-using Qianbao.Server.Features.Wallets;
+using Qianbao.Server.Modules.Channels;
+using Qianbao.Server.Modules.Wallet;
+using Qianbao.Server.Money;
+using Qianbao.Server.Money.Ledger;
 using Qianbao.Server.Storage;
-using Qianbao.Server.Storage.Ledger;
 
 namespace Qianbao.Bench;
 

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Qianbao.Ledger;
-using Qianbao.Server.Features.Admin;
+using Qianbao.Server.Modules.Admin;
+using Qianbao.Server.Money.Ledger;
 using Qianbao.Server.Storage;
-using Qianbao.Server.Storage.Ledger;
 
 namespace Qianbao.Bench;
 

@@ -1,14 +1,12 @@
-using Qianbao.Server.Features.Admin;
-using Qianbao.Server.Features.Merchants;
-using Qianbao.Server.Gateway;
-using Qianbao.Server.Gateway.Notifications;
-using Qianbao.Server.Features.TopUps;
-using Qianbao.Server.Features.Transactions;
-using Qianbao.Server.Features.Transfers;
-using Qianbao.Server.Features.Users;
-using Qianbao.Server.Features.Wallets;
-using Qianbao.Server.Features.Withdrawals;
+using Qianbao.Server.Adapters.Alipay;
+using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Admin;
+using Qianbao.Server.Modules.Channels;
+using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Modules.Merchants;
+using Qianbao.Server.Modules.Wallet;
+using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Hosting;

@@ -18,5 +18,5 @@ public sealed class AuthOptions
     public int TokenLifetimeMinutes { get; set; } = 60;
 
     /// <summary>PBKDF2 iterations for new password hashes (1000..10000000); existing hashes keep theirs.</summary>
-    public int PasswordIterations { get; set; } = Auth.PasswordHasher.IterationsDefault;
+    public int PasswordIterations { get; set; } = Modules.Identity.PasswordHasher.IterationsDefault;
 }

@@ -1,11 +1,12 @@
-using Qianbao.Server.Auth;
-using Qianbao.Server.Channels;
-using Qianbao.Server.Gateway;
-using Qianbao.Server.Gateway.Notifications;
-using Qianbao.Server.Features.Wallets;
+using Qianbao.Server.Adapters.Alipay;
+using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Channels;
+using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Modules.Wallet;
+using Qianbao.Server.Money;
+using Qianbao.Server.Money.Ledger;
 using Qianbao.Server.Storage;
-using Qianbao.Server.Storage.Ledger;
 
 namespace Qianbao.Server.Hosting;
 
@@ -52,7 +53,7 @@ public static class ServiceRegistration
         services.AddHostedService(sp => sp.GetRequiredService<HoldMaintenance>());
 
         services.AddGateway(configuration, options);
-        services.AddSingleton<Features.Merchants.MerchantDirectory>();
+        services.AddSingleton<Modules.Merchants.MerchantDirectory>();
         services.AddNotifications(configuration);
 
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));

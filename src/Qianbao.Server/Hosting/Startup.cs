@@ -1,9 +1,10 @@
 using System.Security.Cryptography;
 using Dapper;
 using Qianbao.Ledger;
-using Qianbao.Server.Auth;
-using Qianbao.Server.Channels;
-using Qianbao.Server.Features.Wallets;
+using Qianbao.Server.Modules.Channels;
+using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Modules.Wallet;
+using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Hosting;
@@ -19,7 +20,7 @@ public static class Startup
         // Resolve the keys now, not on first use: a generated operator key is printed at start.
         services.GetRequiredService<OperatorKey>();
         services.GetRequiredService<TokenService>();
-        services.GetRequiredService<Gateway.Alipay.PlatformKeyRing>();
+        services.GetRequiredService<Adapters.Alipay.PlatformKeyRing>();
         var accounts = services.GetRequiredService<LedgerAccounts>();
         var channel = services.GetRequiredService<IFundingChannel>();
         await accounts.EnsureAsync(ChartOfAccounts.ChannelClearing(channel.Name, Currency.Cny), null, ct);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Qianbao.Bench;
-using Qianbao.Server.Storage;
 using Qianbao.Server.Tests.Infrastructure;
+using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Tests.Bench;
 

@@ -5,10 +5,10 @@ using System.Text;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
-using Qianbao.Server.Auth;
-using Qianbao.Server.Features.Admin;
-using Qianbao.Server.Storage;
 using Qianbao.Server.Tests.Infrastructure;
+using Qianbao.Server.Modules.Admin;
+using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Tests.Wallet;
 

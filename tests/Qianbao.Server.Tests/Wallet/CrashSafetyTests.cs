@@ -3,9 +3,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
-using Qianbao.Server.Storage;
 using Qianbao.Server.Tests.Infrastructure;
 using Xunit.Abstractions;
+using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Tests.Wallet;
 

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Qianbao.Server.Features.Admin;
-using Qianbao.Server.Storage;
 using Qianbao.Server.Tests.Infrastructure;
+using Qianbao.Server.Modules.Admin;
+using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Tests.Wallet;
 

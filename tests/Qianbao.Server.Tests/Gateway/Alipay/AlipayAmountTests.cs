@@ -1,6 +1,6 @@
-using Qianbao.Server.Gateway.Alipay;
 using Shouldly;
 using Xunit;
+using Qianbao.Server.Adapters.Alipay;
 
 namespace Qianbao.Server.Tests.Gateway.Alipay;
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
-using Qianbao.Server.Gateway.Alipay;
 using Shouldly;
 using Xunit;
+using Qianbao.Server.Adapters.Alipay;
 
 namespace Qianbao.Server.Tests.Gateway.Alipay;
 

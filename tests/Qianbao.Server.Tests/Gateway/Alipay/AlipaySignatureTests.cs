@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
-using Qianbao.Server.Gateway.Alipay;
 using Shouldly;
 using Xunit;
+using Qianbao.Server.Adapters.Alipay;
 
 namespace Qianbao.Server.Tests.Gateway.Alipay;
 

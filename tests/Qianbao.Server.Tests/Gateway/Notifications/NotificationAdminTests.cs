@@ -10,11 +10,12 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Qianbao.Server.Auth;
-using Qianbao.Server.Gateway.Notifications;
-using Qianbao.Server.Http;
-using Qianbao.Server.Storage;
 using Qianbao.Server.Tests.Infrastructure;
+using Qianbao.Server.Adapters.Alipay.Notifications;
+using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Money;
+using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Tests.Gateway.Notifications;
 
@@ -149,12 +150,12 @@ public abstract class NotificationAdminTests(DatabaseEngine engine) : IAsyncLife
 
         // The logic itself, without HTTP: pending, due now, attempts untouched.
         var now = Qianbao.Server.Hosting.TimeProviderExtensions.GetUnixMicroseconds(TimeProvider.System);
-        (await Qianbao.Server.Features.Admin.ReplayNotification.ReplayAsync(Bed.Db, id, now, CancellationToken.None)).ShouldBeTrue();
+        (await Qianbao.Server.Modules.Admin.ReplayNotification.ReplayAsync(Bed.Db, id, now, CancellationToken.None)).ShouldBeTrue();
         var replayed = await Bed.GetAsync(id);
         replayed.status.ShouldBe("pending");
         replayed.attempts.ShouldBe(4);
         replayed.next_attempt_at_us.ShouldBe(now);
-        (await Qianbao.Server.Features.Admin.ReplayNotification.ReplayAsync(Bed.Db, Guid.NewGuid(), now, CancellationToken.None)).ShouldBeFalse();
+        (await Qianbao.Server.Modules.Admin.ReplayNotification.ReplayAsync(Bed.Db, Guid.NewGuid(), now, CancellationToken.None)).ShouldBeFalse();
 
         (await Http.PostAsync($"/admin/v1/notifications/{id}/replay", null)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
         await Poll.UntilAsync(async () => (await Bed.GetAsync(id)).status == "delivered", "the replayed delivery");

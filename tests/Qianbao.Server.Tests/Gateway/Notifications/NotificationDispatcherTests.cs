@@ -1,8 +1,8 @@
-using Qianbao.Server.Gateway.Alipay;
-using Qianbao.Server.Gateway.Notifications;
+using Qianbao.Server.Tests.Infrastructure;
+using Qianbao.Server.Adapters.Alipay;
+using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Storage;
-using Qianbao.Server.Tests.Infrastructure;
 
 namespace Qianbao.Server.Tests.Gateway.Notifications;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Configuration;
-using Qianbao.Server.Gateway.Notifications;
+using Qianbao.Server.Adapters.Alipay.Notifications;
 
 namespace Qianbao.Server.Tests.Gateway.Notifications;
 

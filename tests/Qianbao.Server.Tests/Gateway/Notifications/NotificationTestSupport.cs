@@ -14,12 +14,13 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Qianbao.Server.Gateway.Alipay;
-using Qianbao.Server.Gateway.Notifications;
-using Qianbao.Server.Gateway.Trades;
-using Qianbao.Server.Hosting;
-using Qianbao.Server.Storage;
 using Qianbao.Server.Tests.Infrastructure;
+using Qianbao.Server.Adapters.Alipay;
+using Qianbao.Server.Adapters.Alipay.Methods;
+using Qianbao.Server.Adapters.Alipay.Notifications;
+using Qianbao.Server.Hosting;
+using Qianbao.Server.Modules.Acquiring;
+using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Tests.Gateway.Notifications;
 

@@ -277,7 +277,7 @@ public abstract class GatewayBadInputTests<TServer>(TServer server) : IClassFixt
 
     private static JsonObject Biz(string amount = "1.00") => new() { ["out_trade_no"] = NewNo(), ["total_amount"] = amount, ["subject"] = "坏输入" };
 
-    private static string AlipayTimeText(DateTimeOffset t) => Qianbao.Server.Gateway.Alipay.AlipayTime.ToChinaString(t);
+    private static string AlipayTimeText(DateTimeOffset t) => Qianbao.Server.Adapters.Alipay.AlipayTime.ToChinaString(t);
 
     private static Dictionary<string, string> Without(GatewayCaller c, string key)
     {

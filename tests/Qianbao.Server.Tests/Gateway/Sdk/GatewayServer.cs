@@ -10,11 +10,11 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Qianbao.Server.Features.Admin;
-using Qianbao.Server.Gateway.Alipay;
-using Qianbao.Server.Gateway.Notifications;
-using Qianbao.Server.Storage;
 using Qianbao.Server.Tests.Infrastructure;
+using Qianbao.Server.Adapters.Alipay;
+using Qianbao.Server.Adapters.Alipay.Notifications;
+using Qianbao.Server.Modules.Admin;
+using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Tests.Gateway.Sdk;
 

@@ -300,7 +300,7 @@ public abstract class SdkScenarioTests<TServer>(TServer server, ITestOutputHelpe
         // The check the SDK makes on our side is real: a merchant holding the wrong platform key rejects our answer.
         var misconfigured = client + "-wrong-platform-key";
         await sdk.RegisterAsync(misconfigured, app.AppId, SdkKeys.PrivatePkcs1(SdkKeys.App),
-            Qianbao.Server.Gateway.Alipay.AlipayKeys.ExportPublicKeyBase64(SdkKeys.Stranger));
+            Qianbao.Server.Adapters.Alipay.AlipayKeys.ExportPublicKeyBase64(SdkKeys.Stranger));
         var error = await Should.ThrowAsync<SdkException>(() =>
             sdk.ExecAsync(misconfigured, "alipay.trade.query", new { out_trade_no = outTradeNo }));
         error.ErrorMessage.ShouldContain("验签失败");

@@ -1,0 +1,108 @@
+namespace Qianbao.Server.Adapters.Alipay;
+
+/// <summary>The top-level <c>code</c> values of Alipay OpenAPI v2 responses.</summary>
+public static class GatewayCodes
+{
+    public const string Success = "10000";
+    public const string ServiceUnavailable = "20000";
+    public const string InsufficientTokenPermissions = "20001";
+    public const string MissingArguments = "40001";
+    public const string InvalidArguments = "40002";
+    public const string BusinessFailed = "40004";
+    public const string InsufficientPermissions = "40006";
+}
+
+/// <summary>
+/// The <c>sub_code</c> values Qianbao emits. Gateway-level ones are Alipay's public error codes; business ones are
+/// the <c>ACQ.*</c> trade codes. Spelled exactly as Alipay spells them, including its <c>unknow</c>.
+/// </summary>
+public static class GatewaySubCodes
+{
+    // 20000
+    public const string UnknownError = "isp.unknow-error";
+
+    // 20001
+    public const string InvalidAuthToken = "aop.invalid-auth-token";
+
+    // 40001
+    public const string MissingMethod = "isv.missing-method";
+    public const string MissingSignature = "isv.missing-signature";
+    public const string MissingSignatureType = "isv.missing-signature-type";
+    public const string MissingSignatureKey = "isv.missing-signature-key";
+    public const string MissingAppId = "isv.missing-app-id";
+    public const string MissingTimestamp = "isv.missing-timestamp";
+    public const string MissingVersion = "isv.missing-version";
+
+    // 40002
+    public const string InvalidParameter = "isv.invalid-parameter";
+    public const string InvalidMethod = "isv.invalid-method";
+    public const string InvalidFormat = "isv.invalid-format";
+    public const string InvalidSignatureType = "isv.invalid-signature-type";
+    public const string InvalidSignature = "isv.invalid-signature";
+    public const string InvalidAppId = "isv.invalid-app-id";
+    public const string InvalidTimestamp = "isv.invalid-timestamp";
+    public const string InvalidCharset = "isv.invalid-charset";
+    public const string InvalidEncryptType = "isv.invalid-encrypt-type";
+
+    // 40004 (trade)
+    public const string TradeNotExist = "ACQ.TRADE_NOT_EXIST";
+    public const string TradeHasSuccess = "ACQ.TRADE_HAS_SUCCESS";
+    public const string TradeHasClose = "ACQ.TRADE_HAS_CLOSE";
+    public const string BuyerBalanceNotEnough = "ACQ.BUYER_BALANCE_NOT_ENOUGH";
+    public const string TradeStatusError = "ACQ.TRADE_STATUS_ERROR";
+    public const string RefundAmtNotEqualTotal = "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL";
+    public const string SellerBalanceNotEnough = "ACQ.SELLER_BALANCE_NOT_ENOUGH";
+    public const string AcqInvalidParameter = "ACQ.INVALID_PARAMETER";
+    public const string PaymentAuthCodeInvalid = "ACQ.PAYMENT_AUTH_CODE_INVALID";
+    public const string ContextInconsistent = "ACQ.CONTEXT_INCONSISTENT";
+
+    // 40006
+    public const string InsufficientIsvPermissions = "isv.insufficient-isv-permissions";
+}
+
+/// <summary>The code table: each <see cref="GatewayCodes"/> value with the exact <c>msg</c> text Alipay sends.</summary>
+public static class GatewayErrors
+{
+    /// <summary>Every code with its msg, in the order of the protocol page.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Messages = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        [GatewayCodes.Success] = "Success",
+        [GatewayCodes.ServiceUnavailable] = "Service Currently Unavailable",
+        [GatewayCodes.InsufficientTokenPermissions] = "Insufficient Token Permissions",
+        [GatewayCodes.MissingArguments] = "Missing Required Arguments",
+        [GatewayCodes.InvalidArguments] = "Invalid Arguments",
+        [GatewayCodes.BusinessFailed] = "Business Failed",
+        [GatewayCodes.InsufficientPermissions] = "Insufficient Permissions",
+    };
+
+    /// <summary>The msg for a code in the table; an unknown code is a bug in the caller.</summary>
+    public static string MsgOf(string code) =>
+        Messages.TryGetValue(code, out var msg)
+            ? msg
+            : throw new ArgumentOutOfRangeException(nameof(code), code, "Not an Alipay gateway code.");
+
+    /// <summary>40002 isv.invalid-signature, with the sub_msg Alipay uses.</summary>
+    public static GatewayError InvalidSignature() =>
+        GatewayError.InvalidArguments(GatewaySubCodes.InvalidSignature,
+            "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配");
+
+    /// <summary>40002 isv.invalid-signature-type: RSA when the app does not allow it, or an unknown type.</summary>
+    public static GatewayError InvalidSignatureType() =>
+        GatewayError.InvalidArguments(GatewaySubCodes.InvalidSignatureType, "无效的签名类型");
+
+    /// <summary>40002 isv.invalid-app-id: no such app, or the app is disabled.</summary>
+    public static GatewayError InvalidAppId() =>
+        GatewayError.InvalidArguments(GatewaySubCodes.InvalidAppId, "无效的AppID参数");
+
+    /// <summary>40002 isv.invalid-method: a method name Qianbao does not implement.</summary>
+    public static GatewayError InvalidMethod() =>
+        GatewayError.InvalidArguments(GatewaySubCodes.InvalidMethod, "不存在的方法名");
+
+    /// <summary>40002 isv.invalid-parameter with a sub_msg naming what was wrong.</summary>
+    public static GatewayError InvalidParameter(string detail) =>
+        GatewayError.InvalidArguments(GatewaySubCodes.InvalidParameter, "参数无效: " + detail);
+
+    /// <summary>20000 isp.unknow-error: our outage; the merchant should query before retrying a payment.</summary>
+    public static GatewayError UnknownError() =>
+        GatewayError.ServiceUnavailable(GatewaySubCodes.UnknownError, "服务暂不可用");
+}

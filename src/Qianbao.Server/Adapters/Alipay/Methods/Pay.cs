@@ -1,0 +1,62 @@
+using Qianbao.Server.Adapters.Alipay;
+using Qianbao.Server.Modules.Acquiring;
+
+namespace Qianbao.Server.Adapters.Alipay.Methods;
+
+/// <summary>
+/// <c>alipay.trade.pay</c> with <c>scene=bar_code</c>: the merchant scans the buyer's payment code
+/// (<c>auth_code</c>, from <c>POST /v1/payment-codes</c>: 18 digits, single use, valid 60 s) and the trade is paid at once.
+/// </summary>
+public sealed class Pay(TradeCreation creation, TradePayments payments, PaymentCodes codes, TradeStore trades) : IGatewayMethod
+{
+    public string Name => "alipay.trade.pay";
+
+    public async Task<GatewayResult> InvokeAsync(GatewayContext c, CancellationToken ct)
+    {
+        var scene = c.Biz.String("scene") ?? "bar_code";
+        if (scene is not ("bar_code" or "wave_code")) return GatewayResult.InvalidParameter("参数 scene 不合法");
+        if (c.Biz.Require("auth_code", 32, out var authCode) is { } e) return e;
+        if (c.Biz.Require("out_trade_no", TradeFields.OutTradeNoLengthMax, out var outTradeNo) is { } e2) return e2;
+        // Refuse a malformed trade before spending the code: the buyer should not need a new code for the merchant's typo.
+        if (TradeCreation.Validate(c, "pay") is { } e3) return e3;
+
+        var existing = await codes.FindTradeReplayAsync(c.App.app_id, outTradeNo, authCode, ct);
+        if (existing is not null && existing.status != TradeStatus.WaitBuyerPay) return Answer(existing);
+        // The out_trade_no already names a trade this code did not start: refuse before spending the buyer's code.
+        // (A retry racing the request that did start it finds the code spent on it, and continues that payment.)
+        if (existing is null && await trades.FindByOutTradeNoAsync(c.App.app_id, outTradeNo, ct) is { } other
+            && await codes.FindReplayBuyerAsync(authCode, c.App.app_id, outTradeNo, ct) is null)
+            return GatewayResult.Business(other.status == TradeStatus.WaitBuyerPay ? GatewaySubCodes.ContextInconsistent : GatewaySubCodes.TradeHasSuccess,
+                "交易信息被篡改或交易已存在", Field.Of("out_trade_no", outTradeNo));
+
+        // Consume the code before creating the trade: a code pays at most one trade, whatever the retries. A retry that
+        // races the request that spent the code (a till timing out) continues that request: trade creation and payment
+        // are idempotent per out_trade_no, so both answer the one payment.
+        var buyer = existing?.buyer_id ?? await codes.ConsumeAsync(authCode, c.App.app_id, outTradeNo, ct)
+            ?? await codes.FindReplayBuyerAsync(authCode, c.App.app_id, outTradeNo, ct);
+        if (buyer is null)
+            return GatewayResult.Business(GatewaySubCodes.PaymentAuthCodeInvalid, "支付失败，获取顾客账户信息失败，请顾客刷新付款码后重新收款",
+                Field.Of("out_trade_no", outTradeNo));
+
+        var (trade, error) = await creation.CreateAsync(c, "pay", buyer, null, ct);
+        if (error is not null) return error.Value;
+        var (outcome, after) = await payments.PayAsync(trade!, buyer.Value, c.App.fee_bps, c.App.notify_url, ct);
+        return outcome switch
+        {
+            PayOutcome.Paid => Answer(after),
+            PayOutcome.InsufficientFunds => GatewayResult.Business(GatewaySubCodes.BuyerBalanceNotEnough, "买家余额不足",
+                Field.Of("trade_no", after.trade_no), Field.Of("out_trade_no", after.out_trade_no)),
+            PayOutcome.PaidByAnother => GatewayResult.Business(GatewaySubCodes.TradeHasSuccess, "交易已被支付", Field.Of("out_trade_no", after.out_trade_no)),
+            _ => GatewayResult.Business(GatewaySubCodes.TradeHasClose, "交易已经关闭", Field.Of("out_trade_no", after.out_trade_no)),
+        };
+    }
+
+    private static GatewayResult Answer(TradeRow t) => t.status switch
+    {
+        TradeStatus.Success or TradeStatus.Finished => GatewayResult.Success(
+            Field.Of("trade_no", t.trade_no), Field.Of("out_trade_no", t.out_trade_no), Field.Of("buyer_user_id", TradeFields.BuyerId(t)),
+            Field.Of("total_amount", TradeFields.Yuan(t.total_amount)), Field.Of("receipt_amount", TradeFields.Yuan(t.total_amount)),
+            Field.Of("buyer_pay_amount", TradeFields.Yuan(t.total_amount)), Field.Of("gmt_payment", TradeFields.ChinaTime(t.paid_at_us!.Value))),
+        _ => GatewayResult.Business(GatewaySubCodes.TradeHasClose, "交易已经关闭", Field.Of("out_trade_no", t.out_trade_no)),
+    };
+}

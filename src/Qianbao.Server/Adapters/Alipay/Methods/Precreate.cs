@@ -1,0 +1,39 @@
+using Qianbao.Server.Adapters.Alipay;
+using Qianbao.Server.Modules.Acquiring;
+
+namespace Qianbao.Server.Adapters.Alipay.Methods;
+
+/// <summary><c>alipay.trade.precreate</c>: a trade the buyer pays by scanning <c>qr_code</c> in the wallet (<c>POST /v1/qr-payments</c>).</summary>
+public sealed class Precreate(TradeCreation creation, GatewayOptions options) : IGatewayMethod
+{
+    public string Name => "alipay.trade.precreate";
+
+    public async Task<GatewayResult> InvokeAsync(GatewayContext c, CancellationToken ct)
+    {
+        var (trade, error) = await creation.CreateAsync(c, "precreate", null, options.QrBaseUrl, ct);
+        if (error is not null) return error.Value;
+        if (trade!.kind != "precreate" || trade.status != TradeStatus.WaitBuyerPay)
+            return GatewayResult.Business(trade.status == TradeStatus.WaitBuyerPay ? GatewaySubCodes.ContextInconsistent : GatewaySubCodes.TradeHasSuccess,
+                "交易已存在", Field.Of("out_trade_no", trade.out_trade_no));
+        return GatewayResult.Success(Field.Of("out_trade_no", trade.out_trade_no), Field.Of("qr_code", trade.qr_code));
+    }
+}
+
+/// <summary>Settings of the gateway (configuration section <c>Qianbao:Gateway</c>).</summary>
+public sealed class GatewayOptions
+{
+    /// <summary>Prefix of the QR code text a precreated trade returns; the wallet app recognises it when scanning.</summary>
+    public string QrBaseUrl { get; set; } = "https://qr.qianbao.dev/p/";
+
+    /// <summary>Where the platform's gateway signing keys live; default &lt;DataDir&gt;/platform-keys. Share it between processes.</summary>
+    public string? PlatformKeyDir { get; set; }
+
+    /// <summary>
+    /// The public address merchants reach this deployment at (e.g. <c>https://pay.example.com</c>), used in bill URLs.
+    /// When unset, the request's own scheme and host are used, which is only right without a proxy in front.
+    /// </summary>
+    public string? PublicBaseUrl { get; set; }
+
+    /// <summary>How long a bill download URL stays valid, in seconds (60..86400).</summary>
+    public int BillUrlLifetimeSeconds { get; set; } = 1800;
+}

@@ -1,0 +1,82 @@
+using System.Data.Common;
+using System.Text.Json;
+using Dapper;
+using Qianbao.Server.Adapters.Alipay;
+using Qianbao.Server.Adapters.Alipay.Methods;
+using Qianbao.Server.Hosting;
+using Qianbao.Server.Modules.Acquiring;
+using Qianbao.Server.Money.Ledger;
+
+namespace Qianbao.Server.Adapters.Alipay.Notifications;
+
+/// <summary>
+/// Writes asynchronous trade notifications into the durable outbox (<c>notify_deliveries</c>) in the same
+/// transaction as the trade change they announce. The dispatcher signs and sends them, retrying with the
+/// same <c>notify_id</c>. Fields are stored unsigned: signing happens at send time with the current platform key.
+/// </summary>
+public static class NotificationOutbox
+{
+    public const string InsertSql = """
+        INSERT INTO notify_deliveries (id, notify_id, trade_no, event, url, fields_json, status, attempts, next_attempt_at_us, created_at_us)
+        VALUES (@id, @notify_id, @trade_no, @event, @url, @fields_json, 'pending', 0, @now, @now)
+        """;
+
+    /// <summary>
+    /// The outbox row for <paramref name="trade"/> as it stands after the change, or null when the trade has no
+    /// notify URL (neither its own nor its app's).
+    /// </summary>
+    /// <param name="change">The trade's new state: status, refund totals and the event's own times.</param>
+    public static SqlEffect? Effect(TradeRow trade, string? appNotifyUrl, string eventName, TradeChange change, long nowUs)
+    {
+        var url = trade.notify_url ?? appNotifyUrl;
+        if (url is null) return null;
+        var id = Guid.CreateVersion7();
+        var fields = Fields(trade, change, notifyId: id.ToString("N"));
+        return new SqlEffect(InsertSql, new Dictionary<string, object?>
+        {
+            ["id"] = id, ["notify_id"] = id.ToString("N"), ["trade_no"] = trade.trade_no, ["event"] = eventName, ["url"] = url,
+            ["fields_json"] = JsonSerializer.Serialize(fields), ["now"] = nowUs,
+        });
+    }
+
+    /// <summary>Inserts an outbox row inside a caller's own transaction (changes that do not move money, such as a close).</summary>
+    public static Task InsertAsync(DbConnection connection, DbTransaction tx, SqlEffect effect, CancellationToken ct) =>
+        connection.ExecuteAsync(new CommandDefinition(effect.Sql, new DynamicParameters(effect.Parameters), tx, cancellationToken: ct));
+
+    private static SortedDictionary<string, string> Fields(TradeRow t, TradeChange c, string notifyId)
+    {
+        var fields = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["notify_type"] = "trade_status_sync",
+            ["notify_id"] = notifyId,
+            ["app_id"] = t.app_id,
+            ["charset"] = "utf-8",
+            ["version"] = "1.0",
+            ["trade_no"] = t.trade_no,
+            ["out_trade_no"] = t.out_trade_no,
+            ["seller_id"] = t.merchant_id.ToString("N"),
+            ["trade_status"] = c.Status,
+            ["total_amount"] = AlipayAmount.FormatYuan(t.total_amount),
+            ["subject"] = t.subject,
+            ["gmt_create"] = AlipayTime.ToChinaString(TimeProviderExtensions.FromUnixMicroseconds(t.created_at_us)),
+        };
+        var buyer = c.BuyerId ?? t.buyer_id;
+        if (buyer is not null) fields["buyer_id"] = buyer.Value.ToString("N");
+        var paidAt = c.PaidAtUs ?? t.paid_at_us;
+        if (paidAt is not null)
+        {
+            fields["gmt_payment"] = AlipayTime.ToChinaString(TimeProviderExtensions.FromUnixMicroseconds(paidAt.Value));
+            fields["buyer_pay_amount"] = AlipayAmount.FormatYuan(t.total_amount);
+            fields["receipt_amount"] = AlipayAmount.FormatYuan(t.total_amount - c.RefundedAmount);
+        }
+        if (c.RefundedAmount > 0) fields["refund_fee"] = AlipayAmount.FormatYuan(c.RefundedAmount);
+        if (c.RefundedAtUs is not null) fields["gmt_refund"] = AlipayTime.ToChinaString(TimeProviderExtensions.FromUnixMicroseconds(c.RefundedAtUs.Value));
+        if (c.OutBizNo is not null) fields["out_biz_no"] = c.OutBizNo;
+        if (c.ClosedAtUs is not null) fields["gmt_close"] = AlipayTime.ToChinaString(TimeProviderExtensions.FromUnixMicroseconds(c.ClosedAtUs.Value));
+        return fields;
+    }
+}
+
+/// <summary>What a notification announces about a trade, beyond what the stored row says.</summary>
+public sealed record TradeChange(string Status, long RefundedAmount, Guid? BuyerId = null, long? PaidAtUs = null,
+    long? RefundedAtUs = null, long? ClosedAtUs = null, string? OutBizNo = null);

@@ -1,0 +1,45 @@
+using Qianbao.Server.Modules.Admin;
+
+namespace Qianbao.Server.Adapters.Alipay.Notifications;
+
+/// <summary>Wires merchant notification delivery into the host: the dispatcher, its HTTP client and the operator API.</summary>
+public static class NotificationRegistration
+{
+    /// <summary>
+    /// Registers <see cref="NotificationOptions"/> (validated now, so bad configuration stops the start),
+    /// <see cref="NotificationDispatcher"/> as a singleton that is also the hosted service (resolve it to call
+    /// <see cref="NotificationDispatcher.Nudge"/> after committing a notification), and its named HTTP client.
+    /// Needs <c>Db</c>, <c>PlatformKeyRing</c> and <c>TimeProvider</c> registered by the host.
+    /// </summary>
+    public static IServiceCollection AddNotifications(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = NotificationOptions.Load(configuration);
+        var timeout = TimeSpan.FromMilliseconds(options.NotifyTimeoutMs);
+        services.AddSingleton(options);
+        services.AddHttpClient(NotificationDispatcher.HttpClientName, client =>
+            {
+                // The dispatcher bounds the whole exchange itself; this is the same bound for the part HttpClient sees.
+                client.Timeout = timeout;
+                client.DefaultRequestHeaders.UserAgent.ParseAdd("Qianbao-Notify/1.0");
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                // A redirect is not "success": following it would turn the POST into a GET to wherever it points.
+                AllowAutoRedirect = false,
+                UseCookies = false,
+                ConnectTimeout = timeout,
+                MaxConnectionsPerServer = NotificationDispatcher.SendConcurrencyMax,
+            });
+        services.AddSingleton<NotificationDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<NotificationDispatcher>());
+        return services;
+    }
+
+    /// <summary>Maps the operator endpoints <c>GET /admin/v1/notifications</c> and <c>POST /admin/v1/notifications/{id}/replay</c>.</summary>
+    public static IEndpointRouteBuilder MapNotifications(this IEndpointRouteBuilder app)
+    {
+        ListNotifications.Map(app);
+        ReplayNotification.Map(app);
+        return app;
+    }
+}

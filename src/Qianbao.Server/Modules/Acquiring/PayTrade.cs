@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Dapper;
+using Qianbao.Server.Adapters.Alipay.Methods;
+using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Money;
+using Qianbao.Server.Storage;
+
+namespace Qianbao.Server.Modules.Acquiring;
+
+/// <summary>
+/// The buyer's side of merchant trades: <c>POST /v1/qr-payments</c> <c>{qr_code}</c> pays a precreated trade
+/// whose QR code the buyer scanned; <c>POST /v1/trades/{trade_no}/pay</c> confirms a trade created for this
+/// buyer (<c>alipay.trade.create</c>). Both need an Idempotency-Key; paying a trade is exactly-once in any
+/// case, because the payment's ledger id derives from the trade.
+/// </summary>
+public static class PayTrade
+{
+    public sealed record QrRequest(string? QrCode);
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/qr-payments", PayQrAsync).RequireUser().WithTags("Payments");
+        app.MapPost("/v1/trades/{tradeNo}/pay", PayCreatedAsync).RequireUser().WithTags("Payments");
+    }
+
+    private static async Task<IResult> PayQrAsync(HttpContext http, Idempotency idempotency, TradeStore trades, TradePayments payments, Db db, CancellationToken ct)
+    {
+        var (request, bytes, problem) = await RequestBody.ReadJsonAsync<QrRequest>(http.Request, ct);
+        if (problem is not null) return problem;
+        if (string.IsNullOrEmpty(request!.QrCode) || request.QrCode.Length > 512)
+            return ApiProblem.BadRequest("invalid_qr_code", "qr_code must be the text of a scanned payment QR code.");
+        var (idem, done) = await idempotency.BeginAsync(http, http.UserId().ToString("N"), bytes!, ct);
+        if (done is not null) return done;
+        var trade = await trades.FindByQrCodeAsync(request.QrCode, ct);
+        if (trade is null) return ApiProblem.NotFound("No payable trade has this QR code.");
+        return await PayAsync(http, trade, payments, db, ct);
+    }
+
+    private static async Task<IResult> PayCreatedAsync(string tradeNo, HttpContext http, Idempotency idempotency, TradeStore trades, TradePayments payments,
+        Db db, CancellationToken ct)
+    {
+        var (bytes, problem) = await RequestBody.ReadAsync(http.Request, ct);
+        if (problem is not null) return problem;
+        var (_, done) = await idempotency.BeginAsync(http, http.UserId().ToString("N"), bytes!, ct);
+        if (done is not null) return done;
+        var trade = tradeNo.Length <= 64 ? await trades.FindAsync(tradeNo, ct) : null;
+        // A trade made for another buyer is not this user's business: 404, as for any stranger's object.
+        if (trade is null || trade.buyer_id != http.UserId()) return ApiProblem.NotFound();
+        return await PayAsync(http, trade, payments, db, ct);
+    }
+
+    private static async Task<IResult> PayAsync(HttpContext http, TradeRow trade, TradePayments payments, Db db, CancellationToken ct)
+    {
+        var (feeBps, appNotifyUrl) = await MerchantTermsAsync(db, trade, ct);
+        var (outcome, after) = await payments.PayAsync(trade, http.UserId(), feeBps, appNotifyUrl, ct);
+        return outcome switch
+        {
+            PayOutcome.Paid => Results.Json(new
+            {
+                trade_no = after.trade_no, status = after.status, amount = after.total_amount, currency = after.currency, subject = after.subject,
+                merchant_id = after.merchant_id, paid_at = Hosting.TimeProviderExtensions.FromUnixMicroseconds(after.paid_at_us!.Value),
+            }, JsonDefaults.Options),
+            PayOutcome.InsufficientFunds => ApiProblem.Unprocessable("insufficient_funds", "The wallet's available balance does not cover the amount."),
+            PayOutcome.PaidByAnother => ApiProblem.Conflict("trade_already_paid", "Someone else has paid this trade."),
+            PayOutcome.Closed => ApiProblem.Unprocessable("trade_closed", "The trade is closed or has expired."),
+            _ => ApiProblem.NotFound(),
+        };
+    }
+
+    private static async Task<(int FeeBps, string? NotifyUrl)> MerchantTermsAsync(Db db, TradeRow trade, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var row = await connection.QuerySingleAsync<Terms>(new CommandDefinition("""
+            SELECT m.fee_bps, a.notify_url FROM merchant_apps a JOIN merchants m ON m.id = a.merchant_id WHERE a.app_id = @app_id
+            """, new { trade.app_id }, cancellationToken: ct));
+        return (row.fee_bps, row.notify_url);
+    }
+
+    private sealed class Terms
+    {
+        public int fee_bps { get; init; }
+        public string? notify_url { get; init; }
+    }
+}

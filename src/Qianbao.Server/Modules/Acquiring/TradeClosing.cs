@@ -1,0 +1,86 @@
+using Dapper;
+using Qianbao.Server.Adapters.Alipay.Methods;
+using Qianbao.Server.Adapters.Alipay.Notifications;
+using Qianbao.Server.Hosting;
+using Qianbao.Server.Storage;
+
+namespace Qianbao.Server.Modules.Acquiring;
+
+/// <summary>
+/// Closes unpaid trades (on request, or when they expire). No money moves, so this is a plain transaction:
+/// the state change and the notification commit together. The conditional UPDATE races safely with a
+/// payment, whose guard locks the same row.
+/// </summary>
+public sealed class TradeClosing(Db db, NotificationDispatcher notifications, TimeProvider clock)
+{
+    /// <summary>True when this call closed the trade; false when it was no longer waiting for payment.</summary>
+    public async Task<bool> CloseAsync(TradeRow trade, string? appNotifyUrl, CancellationToken ct)
+    {
+        var nowUs = clock.GetUnixMicroseconds();
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var closed = await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE trades SET status = 'TRADE_CLOSED', closed_at_us = @now WHERE trade_no = @trade_no AND status = 'WAIT_BUYER_PAY'",
+            new { now = nowUs, trade.trade_no }, tx, cancellationToken: ct)) == 1;
+        if (closed && NotificationOutbox.Effect(trade, appNotifyUrl, "close", new TradeChange(TradeStatus.Closed, 0, ClosedAtUs: nowUs), nowUs) is { } notify)
+            await NotificationOutbox.InsertAsync(connection, tx, notify, ct);
+        await tx.CommitAsync(ct);
+        if (closed) notifications.Nudge();
+        return closed;
+    }
+
+    /// <summary>
+    /// Every trade column qualified with <c>t.</c>: merchant_apps shares app_id, notify_url, status and created_at_us,
+    /// so unqualified names are ambiguous in the join.
+    /// </summary>
+    private static readonly string TradeColumnsOfT = string.Join(", ", TradeRow.Columns.Split(',').Select(c => "t." + c.Trim()));
+
+    /// <summary>Closes up to <paramref name="limit"/> expired unpaid trades; returns how many.</summary>
+    public async Task<int> CloseExpiredAsync(int limit, CancellationToken ct)
+    {
+        List<(TradeRow Trade, string? AppNotifyUrl)> due;
+        await using (var connection = await db.OpenAsync(ct))
+        {
+            var rows = await connection.QueryAsync<TradeRow, string, (TradeRow, string?)>(new CommandDefinition($"""
+                SELECT {TradeColumnsOfT}, a.notify_url AS app_notify_url
+                FROM trades t JOIN merchant_apps a ON a.app_id = t.app_id
+                WHERE t.status = 'WAIT_BUYER_PAY' AND t.expires_at_us <= @now ORDER BY t.expires_at_us LIMIT @limit
+                """, new { now = clock.GetUnixMicroseconds(), limit }, cancellationToken: ct), (t, url) => (t, url), splitOn: "app_notify_url");
+            due = rows.ToList();
+        }
+        var count = 0;
+        foreach (var (trade, url) in due)
+            if (await CloseAsync(trade, url, ct)) count++;
+        return count;
+    }
+}
+
+/// <summary>Closes expired unpaid trades every few seconds, so their notifications go out without anyone asking.</summary>
+public sealed class TradeExpiry(TradeClosing closing, TimeProvider clock, ILogger<TradeExpiry> logger) : BackgroundService
+{
+    public const int IntervalMs = 5_000;
+    public const int BatchMax = 200;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await closing.CloseExpiredAsync(BatchMax, stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(ex, "Closing expired trades failed; trying again next interval");
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(IntervalMs), clock, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,232 @@
+using Qianbao.Ledger;
+using Qianbao.Server.Adapters.Alipay.Methods;
+using Qianbao.Server.Adapters.Alipay.Notifications;
+using Qianbao.Server.Hosting;
+using Qianbao.Server.Modules.Channels;
+using Qianbao.Server.Modules.Wallet;
+using Qianbao.Server.Money;
+using Qianbao.Server.Money.Ledger;
+
+namespace Qianbao.Server.Modules.Acquiring;
+
+public enum PayOutcome : byte
+{
+    /// <summary>Paid now, or paid earlier by this same buyer (a replay).</summary>
+    Paid,
+    PaidByAnother,
+    Closed,
+    InsufficientFunds,
+    NotPayable,
+}
+
+public enum RefundOutcome : byte { Refunded, Replayed, ExceedsPaid, MerchantBalanceInsufficient, NotRefundable, RequestNoReused }
+
+public enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsFrozen, MerchantBalanceInsufficient }
+
+/// <summary>
+/// The money paths of trades. Each is one ledger command through the executor whose guard locks the trade
+/// row and checks its state, and whose effects change the trade and queue its notification in the same
+/// transaction as the postings. Transfer ids derive from the trade (and the merchant's request number),
+/// so the ledger's primary key makes every path exactly-once whatever the retries.
+/// </summary>
+public sealed class TradePayments(LedgerExecutor executor, LedgerAccounts accounts, TradeStore trades, NotificationDispatcher notifications, TimeProvider clock)
+{
+    /// <summary>Pays <paramref name="trade"/> from <paramref name="buyerId"/>'s wallet: proceeds to the merchant, fee to the platform, and a hold when profit-sharing freezes the proceeds.</summary>
+    public async Task<(PayOutcome Outcome, TradeRow Trade)> PayAsync(TradeRow trade, Guid buyerId, int feeBps, string? appNotifyUrl, CancellationToken ct)
+    {
+        var currency = Currency.Parse(trade.currency);
+        var wallet = ChartOfAccounts.UserWallet(buyerId, currency);
+        var settlement = ChartOfAccounts.MerchantSettlement(trade.merchant_id, currency);
+        var revenue = ChartOfAccounts.FeeRevenue(currency);
+        await accounts.EnsureAsync(wallet, buyerId, ct);
+        await accounts.EnsureAsync(settlement, trade.merchant_id, ct);
+        await accounts.EnsureAsync(revenue, null, ct);
+
+        // Fee rounds down to the fen: the platform never charges more than the stated rate.
+        var fee = checked(trade.total_amount * feeBps) / 10_000;
+        var transfers = new List<Transfer>
+        {
+            new(Id("trade-payment", trade.trade_no), wallet.Id, settlement.Id, trade.total_amount, currency, TransferCodes.MerchantPayment,
+                Reference: trade.trade_no),
+        };
+        if (fee > 0)
+            transfers.Add(new(Id("trade-fee", trade.trade_no), settlement.Id, revenue.Id, fee, currency, TransferCodes.PlatformFee, Reference: trade.trade_no));
+        Guid? holdId = null;
+        if (trade.royalty_freeze == 1 && trade.total_amount - fee > 0)
+        {
+            var freeze = ChartOfAccounts.RoyaltyFreeze(currency);
+            await accounts.EnsureAsync(freeze, null, ct);
+            var hold = Id("trade-freeze", trade.trade_no);
+            holdId = hold.Value;
+            transfers.Add(new(hold, settlement.Id, freeze.Id, trade.total_amount - fee, currency, TransferCodes.RoyaltyFreeze, TransferFlags.Pending,
+                Reference: trade.trade_no));
+        }
+        Link(transfers);
+
+        var nowUs = clock.GetUnixMicroseconds();
+        var command = new LedgerCommand(transfers,
+            guard: new SqlGuard("trade:" + trade.trade_no,
+                "SELECT 1 FROM trades WHERE trade_no = @trade_no AND status = 'WAIT_BUYER_PAY' AND expires_at_us > @now AND (buyer_id IS NULL OR buyer_id = @buyer)",
+                new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["now"] = nowUs, ["buyer"] = buyerId }),
+            effects: _ => Effects(
+                new SqlEffect("""
+                    UPDATE trades SET status = 'TRADE_SUCCESS', buyer_id = @buyer, paid_at_us = @now, fee_amount = @fee, freeze_hold_id = @hold
+                    WHERE trade_no = @trade_no
+                    """, new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["buyer"] = buyerId, ["now"] = nowUs, ["fee"] = fee, ["hold"] = holdId }),
+                NotificationOutbox.Effect(trade, appNotifyUrl, "payment", new TradeChange(TradeStatus.Success, 0, buyerId, nowUs), nowUs)));
+
+        var results = await executor.SubmitAsync(command, ct);
+        notifications.Nudge();
+        var after = (await trades.FindAsync(trade.trade_no, ct))!;
+        if (results.All(r => r.IsApplied()) && !command.GuardRejected) return (PayOutcome.Paid, after);
+        if (command.GuardRejected)
+        {
+            return after.EffectiveStatus(nowUs) switch
+            {
+                TradeStatus.Success or TradeStatus.Finished when after.buyer_id == buyerId => (PayOutcome.Paid, after),
+                TradeStatus.Success or TradeStatus.Finished => (PayOutcome.PaidByAnother, after),
+                TradeStatus.Closed => (PayOutcome.Closed, after),
+                _ => (PayOutcome.NotPayable, after), // WAIT_BUYER_PAY for another designated buyer
+            };
+        }
+        if (results[0] is TransferResult.ExceedsCredits or TransferResult.DebitAccountNotFound) return (PayOutcome.InsufficientFunds, after);
+        throw new InvariantViolationException($"trade {trade.trade_no} payment failed with {string.Join(",", results)}");
+    }
+
+    /// <summary>Refunds <paramref name="amount"/> of a paid trade to its buyer, idempotent per <paramref name="outRequestNo"/>.</summary>
+    public async Task<(RefundOutcome Outcome, TradeRow Trade)> RefundAsync(TradeRow trade, string outRequestNo, long amount, string? appNotifyUrl, CancellationToken ct)
+    {
+        var currency = Currency.Parse(trade.currency);
+        var buyer = trade.buyer_id ?? throw new InvariantViolationException("a refundable trade has a buyer");
+        var settlement = ChartOfAccounts.MerchantSettlement(trade.merchant_id, currency);
+        var wallet = ChartOfAccounts.UserWallet(buyer, currency);
+        var refundId = Id("trade-refund", trade.trade_no + "/" + outRequestNo);
+        var refundedAfter = checked(trade.refunded_amount + amount);
+
+        var transfers = new List<Transfer>();
+        // The fee on the refunded part goes back to the merchant first, so a full refund (or a cancel) of a merchant's
+        // only sale is payable from its proceeds, and the platform keeps the fee only on what stayed sold.
+        var feeBack = FeeKept(trade, trade.refunded_amount) - FeeKept(trade, refundedAfter);
+        if (feeBack > 0)
+            transfers.Add(new(Id("trade-fee-refund", trade.trade_no + "/" + outRequestNo), ChartOfAccounts.FeeRevenue(currency).Id, settlement.Id, feeBack,
+                currency, TransferCodes.PlatformFee, Reference: trade.trade_no));
+        Guid? newHold = trade.freeze_hold_id;
+        if (trade.freeze_hold_id is { } hold && trade.settled == 0)
+        {
+            // Frozen proceeds: release the hold, refund, and freeze what remains of the merchant's net proceeds.
+            transfers.Add(new(Id("trade-refund-release", trade.trade_no + "/" + outRequestNo), default, default, 0, currency, TransferCodes.RoyaltyFreeze,
+                TransferFlags.VoidPending, new TransferId(hold)));
+            var remaining = trade.total_amount - refundedAfter - FeeKept(trade, refundedAfter);
+            newHold = null;
+            transfers.Add(new(refundId, settlement.Id, wallet.Id, amount, currency, TransferCodes.Refund, Reference: trade.trade_no));
+            if (remaining > 0)
+            {
+                var next = Id("trade-freeze", trade.trade_no + "/" + outRequestNo);
+                newHold = next.Value;
+                transfers.Add(new(next, settlement.Id, ChartOfAccounts.RoyaltyFreeze(currency).Id, remaining, currency, TransferCodes.RoyaltyFreeze,
+                    TransferFlags.Pending, Reference: trade.trade_no));
+            }
+        }
+        else
+        {
+            transfers.Add(new(refundId, settlement.Id, wallet.Id, amount, currency, TransferCodes.Refund, Reference: trade.trade_no));
+        }
+        Link(transfers);
+
+        var nowUs = clock.GetUnixMicroseconds();
+        var full = refundedAfter == trade.total_amount;
+        var status = full ? TradeStatus.Closed : TradeStatus.Success;
+        var command = new LedgerCommand(transfers,
+            guard: new SqlGuard("trade:" + trade.trade_no,
+                "SELECT 1 FROM trades WHERE trade_no = @trade_no AND status = 'TRADE_SUCCESS' AND refunded_amount = @refunded AND refunded_amount + @amount <= total_amount",
+                new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["refunded"] = trade.refunded_amount, ["amount"] = amount }),
+            effects: _ => Effects(
+                new SqlEffect("""
+                    UPDATE trades SET refunded_amount = @refunded, status = @status, last_refund_at_us = @now, freeze_hold_id = @hold,
+                        closed_at_us = CASE WHEN @full = 1 THEN @now ELSE closed_at_us END
+                    WHERE trade_no = @trade_no
+                    """, new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["refunded"] = refundedAfter, ["status"] = status, ["now"] = nowUs,
+                    ["hold"] = newHold, ["full"] = full ? 1 : 0 }),
+                new SqlEffect("""
+                    INSERT INTO trade_refunds (trade_no, out_request_no, refund_amount, transfer_id, created_at_us) VALUES (@trade_no, @out_request_no, @amount, @transfer, @now)
+                    """, new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["out_request_no"] = outRequestNo, ["amount"] = amount,
+                    ["transfer"] = refundId.Value, ["now"] = nowUs }),
+                NotificationOutbox.Effect(trade, appNotifyUrl, "refund",
+                    new TradeChange(status, refundedAfter, RefundedAtUs: nowUs, ClosedAtUs: full ? nowUs : null, OutBizNo: outRequestNo), nowUs)));
+
+        var results = await executor.SubmitAsync(command, ct);
+        notifications.Nudge();
+        var after = (await trades.FindAsync(trade.trade_no, ct))!;
+        if (!command.GuardRejected && results.All(r => r.IsApplied())) return (RefundOutcome.Refunded, after);
+        if (command.GuardRejected) return (RefundOutcome.NotRefundable, after); // the caller re-reads and decides (a race: try again)
+        if (results.Any(r => r is TransferResult.ExceedsCredits)) return (RefundOutcome.MerchantBalanceInsufficient, after);
+        if (results.Any(r => r.IsExistsMismatch())) return (RefundOutcome.RequestNoReused, after);
+        throw new InvariantViolationException($"trade {trade.trade_no} refund failed with {string.Join(",", results)}");
+    }
+
+    /// <summary>
+    /// Profit-sharing: pays each receiver its share out of the merchant's proceeds and releases the rest of the
+    /// freeze. Shares never exceed the frozen (net) proceeds less refunds.
+    /// </summary>
+    public async Task<SettleOutcome> SettleAsync(TradeRow trade, string outRequestNo, IReadOnlyList<(Guid Receiver, long Amount)> shares, CancellationToken ct)
+    {
+        var currency = Currency.Parse(trade.currency);
+        var settlement = ChartOfAccounts.MerchantSettlement(trade.merchant_id, currency);
+        var total = shares.Sum(s => s.Amount);
+        var frozen = trade.freeze_hold_id is null ? 0 : trade.total_amount - trade.refunded_amount - FeeKept(trade, trade.refunded_amount);
+        if (trade.freeze_hold_id is not null && total > frozen) return SettleOutcome.ExceedsFrozen;
+
+        var transfers = new List<Transfer>();
+        if (trade.freeze_hold_id is { } hold)
+            transfers.Add(new(Id("trade-settle-release", trade.trade_no), default, default, 0, currency, TransferCodes.RoyaltyFreeze,
+                TransferFlags.VoidPending, new TransferId(hold)));
+        for (var i = 0; i < shares.Count; i++)
+        {
+            var receiver = ChartOfAccounts.MerchantSettlement(shares[i].Receiver, currency);
+            await accounts.EnsureAsync(receiver, shares[i].Receiver, ct);
+            transfers.Add(new(Id("trade-settle", $"{trade.trade_no}/{outRequestNo}/{i}"), settlement.Id, receiver.Id, shares[i].Amount, currency,
+                TransferCodes.RoyaltyShare, Reference: trade.trade_no));
+        }
+        if (transfers.Count == 0) return SettleOutcome.NotSettleable;
+        Link(transfers);
+
+        var nowUs = clock.GetUnixMicroseconds();
+        var command = new LedgerCommand(transfers,
+            guard: new SqlGuard("trade:" + trade.trade_no,
+                "SELECT 1 FROM trades WHERE trade_no = @trade_no AND status = 'TRADE_SUCCESS' AND settled = 0 AND refunded_amount = @refunded",
+                new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["refunded"] = trade.refunded_amount }),
+            effects: _ => Effects(
+                new SqlEffect("UPDATE trades SET settled = 1, freeze_hold_id = NULL WHERE trade_no = @trade_no",
+                    new Dictionary<string, object?> { ["trade_no"] = trade.trade_no }),
+                new SqlEffect("INSERT INTO trade_settlements (trade_no, out_request_no, settle_no, created_at_us) VALUES (@trade_no, @out_request_no, @settle_no, @now)",
+                    new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["out_request_no"] = outRequestNo,
+                        ["settle_no"] = SettleNo(trade.trade_no, outRequestNo), ["now"] = nowUs })));
+
+        var results = await executor.SubmitAsync(command, ct);
+        if (!command.GuardRejected && results.All(r => r.IsApplied())) return SettleOutcome.Settled;
+        if (command.GuardRejected) return SettleOutcome.NotSettleable;
+        if (results.Any(r => r is TransferResult.ExceedsCredits)) return SettleOutcome.MerchantBalanceInsufficient;
+        throw new InvariantViolationException($"trade {trade.trade_no} settlement failed with {string.Join(",", results)}");
+    }
+
+    /// <summary>Our settlement number for a settle request: stable, so a replay answers the same.</summary>
+    public static string SettleNo(string tradeNo, string outRequestNo) =>
+        "S" + StableId.From("settle-no", tradeNo + "/" + outRequestNo).ToString("N")[..24];
+
+    /// <summary>
+    /// The part of the trade's fee the platform keeps once <paramref name="refunded"/> of it has been refunded: the fee
+    /// less its refunded share (rounded down, so the returns add up to the whole fee on a full refund).
+    /// </summary>
+    public static long FeeKept(TradeRow trade, long refunded) =>
+        trade.total_amount == 0 ? trade.fee_amount : trade.fee_amount - checked(trade.fee_amount * refunded) / trade.total_amount;
+
+    private static TransferId Id(string scope, string name) => new(StableId.From(scope, name));
+
+    /// <summary>Marks a chain: every transfer but the last carries <see cref="TransferFlags.Linked"/>.</summary>
+    private static void Link(List<Transfer> transfers)
+    {
+        for (var i = 0; i < transfers.Count - 1; i++) transfers[i] = transfers[i] with { Flags = transfers[i].Flags | TransferFlags.Linked };
+    }
+
+    private static IReadOnlyList<SqlEffect> Effects(params SqlEffect?[] effects) => [.. effects.Where(e => e is not null).Select(e => e!)];
+}

@@ -1,0 +1,49 @@
+using Qianbao.Server.Adapters.Alipay.Methods;
+namespace Qianbao.Server.Modules.Acquiring;
+
+/// <summary>Trade states, as Alipay names them.</summary>
+public static class TradeStatus
+{
+    public const string WaitBuyerPay = "WAIT_BUYER_PAY";
+    public const string Success = "TRADE_SUCCESS";
+    public const string Finished = "TRADE_FINISHED";
+    public const string Closed = "TRADE_CLOSED";
+}
+
+/// <summary>A trade as stored. Amounts in fen; times in Unix microseconds.</summary>
+public sealed class TradeRow
+{
+    public string trade_no { get; init; } = "";
+    public string app_id { get; init; } = "";
+    public Guid merchant_id { get; init; }
+    public string out_trade_no { get; init; } = "";
+    public string kind { get; init; } = "";
+    public string status { get; init; } = "";
+    public long total_amount { get; init; }
+    public string currency { get; init; } = "CNY";
+    public string subject { get; init; } = "";
+    public string? body { get; init; }
+    public Guid? buyer_id { get; init; }
+    public long fee_amount { get; init; }
+    public long refunded_amount { get; init; }
+    public int royalty_freeze { get; init; }
+    public Guid? freeze_hold_id { get; init; }
+    public int settled { get; init; }
+    public string? notify_url { get; init; }
+    public string? qr_code { get; init; }
+    public string request_hash { get; init; } = "";
+    public long expires_at_us { get; init; }
+    public long created_at_us { get; init; }
+    public long? paid_at_us { get; init; }
+    public long? closed_at_us { get; init; }
+    public long? last_refund_at_us { get; init; }
+
+    public const string Columns = """
+        trade_no, app_id, merchant_id, out_trade_no, kind, status, total_amount, currency, subject, body, buyer_id, fee_amount,
+        refunded_amount, royalty_freeze, freeze_hold_id, settled, notify_url, qr_code, request_hash, expires_at_us, created_at_us,
+        paid_at_us, closed_at_us, last_refund_at_us
+        """;
+
+    /// <summary>An unpaid trade past its deadline is closed, whether or not the sweeper has written that down yet.</summary>
+    public string EffectiveStatus(long nowUs) => status == TradeStatus.WaitBuyerPay && expires_at_us <= nowUs ? TradeStatus.Closed : status;
+}

@@ -1,0 +1,69 @@
+using System.Data.Common;
+using System.Security.Cryptography;
+using Dapper;
+using Qianbao.Server.Adapters.Alipay.Methods;
+using Qianbao.Server.Storage;
+
+namespace Qianbao.Server.Modules.Acquiring;
+
+/// <summary>Reads and creates trade rows. Money never moves here: that is <see cref="TradePayments"/> and the ledger executor.</summary>
+public sealed class TradeStore(Db db)
+{
+    public async Task<TradeRow?> FindAsync(string tradeNo, CancellationToken ct) =>
+        await QueryOneAsync($"SELECT {TradeRow.Columns} FROM trades WHERE trade_no = @tradeNo", new { tradeNo }, ct);
+
+    public async Task<TradeRow?> FindByOutTradeNoAsync(string appId, string outTradeNo, CancellationToken ct) =>
+        await QueryOneAsync($"SELECT {TradeRow.Columns} FROM trades WHERE app_id = @appId AND out_trade_no = @outTradeNo", new { appId, outTradeNo }, ct);
+
+    public async Task<TradeRow?> FindByQrCodeAsync(string qrCode, CancellationToken ct) =>
+        await QueryOneAsync($"SELECT {TradeRow.Columns} FROM trades WHERE qr_code = @qrCode", new { qrCode }, ct);
+
+    /// <summary>The trade named by <c>trade_no</c> or <c>out_trade_no</c> for this app (trade_no wins when both are given).</summary>
+    public async Task<TradeRow?> FindForAppAsync(string appId, string? tradeNo, string? outTradeNo, CancellationToken ct)
+    {
+        var trade = tradeNo is not null ? await FindAsync(tradeNo, ct) : outTradeNo is not null ? await FindByOutTradeNoAsync(appId, outTradeNo, ct) : null;
+        return trade is not null && trade.app_id == appId ? trade : null;
+    }
+
+    /// <summary>
+    /// Inserts the trade unless the app already has one with its <c>out_trade_no</c>; returns the stored trade
+    /// either way. The unique (app_id, out_trade_no) index decides races: one insert wins, the rest read it.
+    /// </summary>
+    public async Task<(TradeRow Trade, bool Created)> CreateAsync(TradeRow trade, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var inserted = await connection.ExecuteAsync(new CommandDefinition($"""
+            INSERT INTO trades ({TradeRow.Columns}) VALUES (@trade_no, @app_id, @merchant_id, @out_trade_no, @kind, @status, @total_amount,
+                @currency, @subject, @body, @buyer_id, @fee_amount, @refunded_amount, @royalty_freeze, @freeze_hold_id, @settled, @notify_url,
+                @qr_code, @request_hash, @expires_at_us, @created_at_us, @paid_at_us, @closed_at_us, @last_refund_at_us)
+            ON CONFLICT (app_id, out_trade_no) DO NOTHING
+            """, trade, cancellationToken: ct));
+        // Read back on the same connection: taking a second one while holding this one starves the pool.
+        var stored = await connection.QuerySingleOrDefaultAsync<TradeRow>(new CommandDefinition(
+            $"SELECT {TradeRow.Columns} FROM trades WHERE app_id = @app_id AND out_trade_no = @out_trade_no",
+            new { trade.app_id, trade.out_trade_no }, cancellationToken: ct));
+        Invariant(stored is not null, "a trade that conflicted on insert must exist");
+        return (stored!, inserted == 1);
+    }
+
+    /// <summary>
+    /// Our trade number: the China date and 20 random digits, like Alipay's 28-digit numbers.
+    /// Uniqueness is the primary key's job; a collision in 10^20 per day fails the insert loudly.
+    /// </summary>
+    public static string NewTradeNo(DateTimeOffset now)
+    {
+        var china = now.ToOffset(TimeSpan.FromHours(8));
+        return china.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture)
+               + RandomNumberGenerator.GetInt32(0, 1_000_000_000).ToString("D9")
+               + RandomNumberGenerator.GetInt32(0, 1_000_000_000).ToString("D9")
+               + RandomNumberGenerator.GetInt32(0, 100).ToString("D2");
+    }
+
+    private async Task<TradeRow?> QueryOneAsync(string sql, object parameters, CancellationToken ct)
+    {
+        await using DbConnection connection = await db.OpenAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<TradeRow>(new CommandDefinition(sql, parameters, cancellationToken: ct));
+    }
+
+    private static void Invariant(bool condition, string message) => Qianbao.Ledger.Invariant.That(condition, message);
+}

@@ -1,0 +1,106 @@
+using Dapper;
+using Qianbao.Ledger;
+using Qianbao.Server.Hosting;
+using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Wallet;
+using Qianbao.Server.Money;
+using Qianbao.Server.Money.Ledger;
+using Qianbao.Server.Storage;
+
+namespace Qianbao.Server.Modules.Channels;
+
+/// <summary>Settings of <see cref="HoldMaintenance"/> (configuration section <c>Qianbao:Holds</c>).</summary>
+public sealed class HoldMaintenanceOptions
+{
+    /// <summary>Pause between passes, in milliseconds (50..600000).</summary>
+    public int IntervalMs { get; set; } = 2_000;
+
+    /// <summary>A channel order older than this with no outcome is asked about, and re-submitted if the channel lost it (ms).</summary>
+    public int ReconcileAfterMs { get; set; } = 10_000;
+
+    /// <summary>Most holds handled per pass and kind.</summary>
+    public int BatchMax { get; set; } = 500;
+}
+
+/// <summary>
+/// Keeps holds moving after a crash or a lost callback: (1) channel orders with no outcome are asked
+/// about and settled or re-submitted; (2) holds past their timeout are released (the ledger marks them
+/// expired); (3) idempotency records past retention are purged.
+/// </summary>
+public sealed class HoldMaintenance(
+    Db db, LedgerExecutor executor, IFundingChannel channel, IChannelOutcomeSink outcomes, Idempotency idempotency,
+    TimeProvider clock, HoldMaintenanceOptions options, ILogger<HoldMaintenance> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunOnceAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(ex, "Hold maintenance pass failed; trying again next interval");
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(options.IntervalMs), clock, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One pass; public so tests can drive it without waiting for the interval.</summary>
+    public async Task RunOnceAsync(CancellationToken ct)
+    {
+        var nowUs = clock.GetUnixMicroseconds();
+        foreach (var hold in await LiveHoldsAsync("timestamp_us < @before AND code IN (@topup, @withdrawal)",
+                     new { before = nowUs - options.ReconcileAfterMs * 1000L, topup = (int)TransferCodes.TopUp, withdrawal = (int)TransferCodes.Withdrawal, limit = options.BatchMax }, ct))
+        {
+            switch (await channel.QueryAsync(hold.Id, ct))
+            {
+                case ChannelOrderStatus.Succeeded: await outcomes.OnOutcomeAsync(hold.Id, true, ct); break;
+                case ChannelOrderStatus.Failed: await outcomes.OnOutcomeAsync(hold.Id, false, ct); break;
+                case ChannelOrderStatus.Unknown:
+                    logger.LogInformation("Re-submitting channel order {OrderId}", hold.Id);
+                    await channel.SubmitAsync(ChannelOrderFor(hold), ct);
+                    break;
+                case ChannelOrderStatus.Processing: break;
+            }
+        }
+
+        var expired = await LiveHoldsAsync("expires_at_us > 0 AND expires_at_us <= @now", new { now = nowUs, limit = options.BatchMax }, ct);
+        foreach (var hold in expired)
+        {
+            var release = new Transfer(new TransferId(StableId.From("hold-expiry", hold.Id.ToString("N"))), default, default, 0,
+                Currency.Parse(hold.Currency), (ushort)hold.Code, TransferFlags.VoidPending, new TransferId(hold.Id));
+            await executor.SubmitAsync(release, ct);
+        }
+
+        await idempotency.PurgeAsync(ct);
+    }
+
+    public static ChannelOrder ChannelOrderFor(HoldRow hold) => new(hold.Id,
+        hold.Code == TransferCodes.TopUp ? ChannelOrderKind.Collect : ChannelOrderKind.Payout, hold.Amount, Currency.Parse(hold.Currency));
+
+    private async Task<IReadOnlyList<HoldRow>> LiveHoldsAsync(string where, object parameters, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var rows = await connection.QueryAsync<HoldRow>(new CommandDefinition(
+            $"SELECT id, amount, currency, code FROM transfers WHERE state = {(int)PendingState.Pending} AND {where} ORDER BY timestamp_us LIMIT @limit",
+            parameters, cancellationToken: ct));
+        return rows.AsList();
+    }
+
+    public sealed class HoldRow
+    {
+        public Guid Id { get; init; }
+        public long Amount { get; init; }
+        public string Currency { get; init; } = "";
+        public int Code { get; init; }
+    }
+}

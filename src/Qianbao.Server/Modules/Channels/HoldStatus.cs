@@ -1,0 +1,19 @@
+using Qianbao.Ledger;
+using Qianbao.Server.Modules.Wallet;
+using Qianbao.Server.Money;
+
+namespace Qianbao.Server.Modules.Channels;
+
+/// <summary>How the API names what became of a channel hold (top-up or withdrawal).</summary>
+public static class HoldStatus
+{
+    public static string Name(PendingState state) => state switch
+    {
+        PendingState.Pending => "pending",
+        PendingState.Posted => "succeeded",
+        PendingState.Voided => "failed",
+        PendingState.Expired => "expired",
+        PendingState.None => "completed",
+        _ => throw new InvariantViolationException($"unknown pending state {state}"),
+    };
+}

@@ -1,0 +1,55 @@
+using System.Collections.Concurrent;
+
+namespace Qianbao.Server.Modules.Channels;
+
+/// <summary>Settings of the built-in sandbox bank (configuration section <c>Qianbao:Sandbox</c>).</summary>
+public sealed class SandboxOptions
+{
+    /// <summary>How long the sandbox bank takes to confirm an order, in milliseconds (0..600000).</summary>
+    public int ConfirmDelayMs { get; set; } = 200;
+
+    /// <summary>Orders of exactly this many minor units are declined (6.66 CNY by default), so failure paths can be tried.</summary>
+    public long DeclineAmountMinor { get; set; } = 666;
+}
+
+/// <summary>
+/// A simulated bank, standing in for a real channel behind <see cref="IFundingChannel"/>. It confirms every
+/// order after <see cref="SandboxOptions.ConfirmDelayMs"/> by calling back, except orders of
+/// <see cref="SandboxOptions.DeclineAmountMinor"/>, which it declines. Like a real bank's, its memory is its
+/// own: after our restart it no longer knows orders we sent before, and reconciliation submits them again.
+/// </summary>
+public sealed class SandboxBankChannel(SandboxOptions options, TimeProvider clock, IServiceProvider services, ILogger<SandboxBankChannel> logger)
+    : IFundingChannel
+{
+    private const int OrdersRememberedMax = 1_000_000;
+    private readonly ConcurrentDictionary<Guid, ChannelOrderStatus> orders = new();
+
+    public string Name => "sandbox";
+
+    public Task SubmitAsync(ChannelOrder order, CancellationToken ct)
+    {
+        if (orders.Count >= OrdersRememberedMax) orders.Clear();
+        if (!orders.TryAdd(order.Id, ChannelOrderStatus.Processing)) return Task.CompletedTask; // idempotent
+        var succeeded = order.AmountMinor != options.DeclineAmountMinor;
+        _ = CompleteLaterAsync(order.Id, succeeded);
+        return Task.CompletedTask;
+    }
+
+    public Task<ChannelOrderStatus> QueryAsync(Guid orderId, CancellationToken ct) =>
+        Task.FromResult(orders.TryGetValue(orderId, out var status) ? status : ChannelOrderStatus.Unknown);
+
+    private async Task CompleteLaterAsync(Guid orderId, bool succeeded)
+    {
+        try
+        {
+            if (options.ConfirmDelayMs > 0) await Task.Delay(TimeSpan.FromMilliseconds(options.ConfirmDelayMs), clock);
+            orders[orderId] = succeeded ? ChannelOrderStatus.Succeeded : ChannelOrderStatus.Failed;
+            await services.GetRequiredService<IChannelOutcomeSink>().OnOutcomeAsync(orderId, succeeded, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // A lost callback is what reconciliation is for; the order stays queryable.
+            logger.LogWarning(ex, "Sandbox callback for order {OrderId} failed", orderId);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using Dapper;
+using Qianbao.Ledger;
+using Qianbao.Server.Hosting;
+using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Channels;
+using Qianbao.Server.Modules.Wallet;
+using Qianbao.Server.Money;
+using Qianbao.Server.Storage;
+
+namespace Qianbao.Server.Modules.Identity;
+
+/// <summary>
+/// <c>POST /v1/users</c> <c>{phone, password, name}</c> → 201 <c>{id}</c>. The phone number is the natural
+/// idempotency key: registering it again is 409 <c>phone_taken</c>, enforced by a unique index.
+/// A CNY wallet account is opened with the user.
+/// </summary>
+public static class RegisterUser
+{
+    public sealed record Request(string? Phone, string? Password, string? Name);
+
+    public const int PasswordLengthMin = 8;
+    public const int PasswordLengthMax = 128;
+    public const int NameLengthMax = 64;
+
+    public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/users", HandleAsync).WithTags("Users");
+
+    public static IResult? Validate(Request r, out string phone)
+    {
+        if (!PhoneNumber.TryNormalize(r.Phone, out phone))
+            return ApiProblem.BadRequest("invalid_phone", "phone must be a mobile number such as 13800138000 or +8613800138000.");
+        if (r.Password is null || r.Password.Length < PasswordLengthMin || r.Password.Length > PasswordLengthMax)
+            return ApiProblem.BadRequest("invalid_password", $"password must be {PasswordLengthMin}-{PasswordLengthMax} characters.");
+        if (string.IsNullOrWhiteSpace(r.Name) || r.Name.Length > NameLengthMax || r.Name.Any(char.IsControl))
+            return ApiProblem.BadRequest("invalid_name", $"name must be 1-{NameLengthMax} printable characters.");
+        return null;
+    }
+
+    private static async Task<IResult> HandleAsync(HttpContext http, Db db, PasswordHasher hasher, LedgerAccounts accounts,
+        TimeProvider clock, ILoggerFactory loggers, CancellationToken ct)
+    {
+        var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
+        if (problem is not null) return problem;
+        if (Validate(request!, out var phone) is { } invalid) return invalid;
+
+        var id = Guid.CreateVersion7(clock.GetUtcNow());
+        var hash = hasher.Hash(request!.Password!);
+        await using (var connection = await db.OpenAsync(ct))
+        {
+            var inserted = await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO users (id, phone, name, password_hash, created_at_us) VALUES (@id, @phone, @name, @hash, @now)
+                ON CONFLICT (phone) DO NOTHING
+                """, new { id, phone, name = request.Name!.Trim(), hash, now = clock.GetUnixMicroseconds() }, cancellationToken: ct));
+            if (inserted == 0) return ApiProblem.Conflict("phone_taken", "A user with this phone number exists.");
+        }
+        await accounts.EnsureAsync(ChartOfAccounts.UserWallet(id, Currency.Cny), id, ct);
+        loggers.CreateLogger(typeof(RegisterUser)).LogInformation("Registered user {UserId} with phone {Phone}", id, PhoneNumber.Mask(phone));
+        return Results.Json(new { id }, JsonDefaults.Options, statusCode: StatusCodes.Status201Created);
+    }
+}

@@ -1,0 +1,51 @@
+using Dapper;
+using Qianbao.Ledger;
+using Qianbao.Server.Hosting;
+using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Channels;
+using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Modules.Wallet;
+using Qianbao.Server.Money;
+using Qianbao.Server.Storage;
+
+namespace Qianbao.Server.Modules.Merchants;
+
+/// <summary>
+/// <c>POST /admin/v1/merchants</c> <c>{name, licence_no, legal_person, contact_phone, fee_bps}</c> → 201
+/// <c>{id, status:"pending"}</c>. The business licence number is unique: registering it again answers 409
+/// <c>licence_taken</c>. A merchant transacts only after <c>POST /admin/v1/merchants/{id}/verify</c>.
+/// </summary>
+public static class CreateMerchant
+{
+    public sealed record Request(string? Name, string? LicenceNo, string? LegalPerson, string? ContactPhone, int? FeeBps);
+
+    public const int TextLengthMax = 128;
+
+    public static void Map(IEndpointRouteBuilder app) => app.MapPost("/admin/v1/merchants", HandleAsync).RequireOperator().WithTags("Operator");
+
+    private static async Task<IResult> HandleAsync(HttpContext http, Db db, LedgerAccounts accounts, TimeProvider clock, CancellationToken ct)
+    {
+        var (r, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
+        if (problem is not null) return problem;
+        if (!IsText(r!.Name)) return ApiProblem.BadRequest("invalid_name", $"name must be 1-{TextLengthMax} printable characters.");
+        if (!IsText(r.LicenceNo)) return ApiProblem.BadRequest("invalid_licence_no", $"licence_no must be 1-{TextLengthMax} printable characters.");
+        if (!IsText(r.LegalPerson)) return ApiProblem.BadRequest("invalid_legal_person", $"legal_person must be 1-{TextLengthMax} printable characters.");
+        if (!PhoneNumber.TryNormalize(r.ContactPhone, out var phone)) return ApiProblem.BadRequest("invalid_phone", "contact_phone must be a mobile number.");
+        if (r.FeeBps is not (>= 0 and <= 10_000)) return ApiProblem.BadRequest("invalid_fee_bps", "fee_bps must be 0..10000 (basis points).");
+
+        var id = Guid.CreateVersion7(clock.GetUtcNow());
+        await using (var connection = await db.OpenAsync(ct))
+        {
+            var inserted = await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO merchants (id, name, licence_no, legal_person, contact_phone, fee_bps, status, created_at_us)
+                VALUES (@id, @name, @licence, @legal, @phone, @fee, @status, @now) ON CONFLICT (licence_no) DO NOTHING
+                """, new { id, name = r.Name!.Trim(), licence = r.LicenceNo!.Trim(), legal = r.LegalPerson!.Trim(), phone, fee = r.FeeBps.Value,
+                status = MerchantRow.Pending, now = clock.GetUnixMicroseconds() }, cancellationToken: ct));
+            if (inserted == 0) return ApiProblem.Conflict("licence_taken", "A merchant with this licence number exists.");
+        }
+        await accounts.EnsureAsync(ChartOfAccounts.MerchantSettlement(id, Currency.Cny), id, ct);
+        return Results.Json(new { id, status = MerchantRow.Pending }, JsonDefaults.Options, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static bool IsText(string? s) => !string.IsNullOrWhiteSpace(s) && s.Length <= TextLengthMax && !s.Any(char.IsControl);
+}

@@ -1,0 +1,47 @@
+using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Channels;
+using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Modules.Wallet;
+using Qianbao.Server.Money;
+using Qianbao.Server.Money.Ledger;
+
+namespace Qianbao.Server.Modules.Merchants;
+
+/// <summary>
+/// <c>POST /admin/v1/merchants/{id}/payouts</c> <c>{amount, currency}</c> → 202 <c>{id, status:"pending"}</c>: pays a
+/// merchant's settlement balance out to its bank through the funding channel, by the withdrawal flow (a hold on
+/// the settlement account, posted when the bank pays, voided if it fails). Requires an Idempotency-Key.
+/// <c>GET /admin/v1/merchants/{id}/payouts/{payout_id}</c> tells what became of it. Frozen (profit-sharing) proceeds
+/// are held and cannot be paid out.
+/// </summary>
+public static class CreateMerchantPayout
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapPost("/admin/v1/merchants/{id}/payouts", async (string id, HttpContext http, Idempotency idempotency, MoneyMovement money,
+            LedgerAccounts accounts, IFundingChannel channel, TimeProvider clock, MerchantDirectory merchants, CancellationToken ct) =>
+        {
+            if (!Guid.TryParse(id, out var merchantId) || !await merchants.ExistsAsync(merchantId, ct)) return ApiProblem.NotFound();
+            return await ChannelHoldFlow.HandleAsync(ChannelOrderKind.Payout, merchantId, currency => ChartOfAccounts.MerchantSettlement(merchantId, currency),
+                http, idempotency, money, accounts, channel, clock, ct);
+        }).RequireOperator().WithTags("Operator");
+
+        app.MapGet("/admin/v1/merchants/{id}/payouts/{payoutId}", async (string id, string payoutId, LedgerStore store, CancellationToken ct) =>
+        {
+            if (!Guid.TryParse(id, out var merchantId)) return ApiProblem.NotFound();
+            return await GetChannelHold.GetHoldAsync(payoutId, store, TransferCodes.Withdrawal,
+                currency => ChartOfAccounts.MerchantSettlement(merchantId, currency).Id, ct);
+        }).RequireOperator().WithTags("Operator");
+    }
+}
+
+/// <summary>Whether a merchant exists, for operator routes that take a merchant id.</summary>
+public sealed class MerchantDirectory(Storage.Db db)
+{
+    public async Task<bool> ExistsAsync(Guid merchantId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, new Dapper.CommandDefinition(
+            "SELECT count(*) FROM merchants WHERE id = @id", new { id = merchantId }, cancellationToken: ct)) == 1;
+    }
+}

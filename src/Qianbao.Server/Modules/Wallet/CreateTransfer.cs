@@ -1,0 +1,70 @@
+using System.Text.Json;
+using Dapper;
+using Qianbao.Ledger;
+using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Channels;
+using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Money;
+using Qianbao.Server.Storage;
+
+namespace Qianbao.Server.Modules.Wallet;
+
+/// <summary>
+/// <c>POST /v1/transfers</c> <c>{to_phone | to_user_id, amount, currency, note}</c> → 201 <c>{id, status:"completed", ...}</c>.
+/// Moves money from the caller's wallet to another person's, at once. Requires Idempotency-Key.
+/// </summary>
+public static class CreateTransfer
+{
+    public sealed record Request(string? ToPhone, string? ToUserId, JsonElement? Amount, string? Currency, string? Note);
+
+    public const int NoteLengthMax = 140;
+
+    public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/transfers", HandleAsync).RequireUser().WithTags("Transfers");
+
+    private static async Task<IResult> HandleAsync(HttpContext http, Db db, Idempotency idempotency, MoneyMovement money,
+        LedgerAccounts accounts, TimeProvider clock, CancellationToken ct)
+    {
+        var (request, bytes, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
+        if (problem is not null) return problem;
+        if (AmountInput.TryParse(request!.Amount, request.Currency, out var amount, out var currency) is { } invalid) return invalid;
+        if (request.Note is { Length: > NoteLengthMax } || (request.Note?.Any(char.IsControl) ?? false))
+            return ApiProblem.BadRequest("invalid_note", $"note must be at most {NoteLengthMax} printable characters.");
+        if ((request.ToPhone is null) == (request.ToUserId is null))
+            return ApiProblem.BadRequest("invalid_recipient", "Give exactly one of to_phone and to_user_id.");
+
+        var userId = http.UserId();
+        var (idem, done) = await idempotency.BeginAsync(http, userId.ToString("N"), bytes!, ct);
+        if (done is not null) return done;
+
+        var recipient = await FindRecipientAsync(db, request, ct);
+        if (recipient is null) return ApiProblem.Unprocessable("recipient_not_found", "No user has that phone number or id.");
+        if (recipient == userId) return ApiProblem.Unprocessable("same_wallet", "A transfer needs a recipient other than yourself.");
+
+        var from = ChartOfAccounts.UserWallet(userId, currency);
+        var to = ChartOfAccounts.UserWallet(recipient.Value, currency);
+        await accounts.EnsureAsync(from, userId, ct);
+        await accounts.EnsureAsync(to, recipient, ct);
+
+        var id = new TransferId(StableId.From("transfer", idem!.Name));
+        var transfer = new Transfer(id, from.Id, to.Id, amount, currency, TransferCodes.PeerTransfer, Reference: request.Note);
+        var createdAt = clock.GetUtcNow();
+        return await money.ExecuteAsync(idem, [transfer], () => (StatusCodes.Status201Created, new
+        {
+            id = id.Value, status = "completed", amount, currency = currency.Code, to_user_id = recipient.Value,
+            note = request.Note, created_at = createdAt,
+        }), ct);
+    }
+
+    private static async Task<Guid?> FindRecipientAsync(Db db, Request request, CancellationToken ct)
+    {
+        if (request.ToUserId is not null && !Guid.TryParse(request.ToUserId, out _)) return null;
+        string? phone = null;
+        if (request.ToPhone is not null && !PhoneNumber.TryNormalize(request.ToPhone, out phone!)) return null;
+        await using var connection = await db.OpenAsync(ct);
+        return request.ToUserId is not null
+            ? await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("SELECT id FROM users WHERE id = @id",
+                new { id = Guid.Parse(request.ToUserId) }, cancellationToken: ct))
+            : await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("SELECT id FROM users WHERE phone = @phone",
+                new { phone }, cancellationToken: ct));
+    }
+}

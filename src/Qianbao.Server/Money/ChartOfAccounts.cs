@@ -1,0 +1,89 @@
+using Qianbao.Ledger;
+using Qianbao.Server.Modules.Channels;
+using Qianbao.Server.Modules.Wallet;
+
+namespace Qianbao.Server.Money;
+
+/// <summary>Account kinds (the ledger's account <c>Code</c>). Stored; never renumber.</summary>
+public static class AccountCodes
+{
+    public const ushort UserWallet = 1;
+    public const ushort MerchantSettlement = 2;
+    public const ushort ChannelClearing = 3;
+    public const ushort FeeRevenue = 4;
+    public const ushort MarketingBudget = 5;
+    public const ushort RoyaltyFreeze = 6;
+}
+
+/// <summary>Transfer kinds (the ledger's transfer <c>Code</c>). Stored; never renumber.</summary>
+public static class TransferCodes
+{
+    public const ushort TopUp = 1;
+    public const ushort Withdrawal = 2;
+    public const ushort PeerTransfer = 3;
+    public const ushort MerchantPayment = 4;
+    public const ushort PlatformFee = 5;
+    public const ushort Refund = 6;
+    public const ushort RoyaltyShare = 7;
+    public const ushort RoyaltyFreeze = 8;
+
+    /// <summary>The history's name for a kind, as used in <c>type</c> filters.</summary>
+    public static string Name(ushort code) => code switch
+    {
+        TopUp => "topup",
+        Withdrawal => "withdrawal",
+        PeerTransfer => "transfer",
+        MerchantPayment => "payment",
+        PlatformFee => "fee",
+        Refund => "refund",
+        RoyaltyShare => "royalty",
+        RoyaltyFreeze => "royalty_freeze",
+        _ => "other",
+    };
+
+    public static bool TryParse(string name, out ushort code)
+    {
+        code = name switch
+        {
+            "topup" => TopUp,
+            "withdrawal" => Withdrawal,
+            "transfer" => PeerTransfer,
+            "payment" => MerchantPayment,
+            "fee" => PlatformFee,
+            "refund" => Refund,
+            "royalty" => RoyaltyShare,
+            _ => 0,
+        };
+        return code != 0;
+    }
+}
+
+/// <summary>
+/// The chart of accounts (shared/DESIGN.md). Account ids are derived from what they belong to, so any
+/// process can name a wallet or a system account without a lookup.
+/// </summary>
+public static class ChartOfAccounts
+{
+    public static Account UserWallet(Guid userId, Currency currency) =>
+        new(new AccountId(StableId.From("account/user-wallet", $"{userId:N}/{currency.Code}")), currency,
+            AccountCodes.UserWallet, AccountFlags.DebitsMustNotExceedCredits);
+
+    public static Account MerchantSettlement(Guid merchantId, Currency currency) =>
+        new(new AccountId(StableId.From("account/merchant-settlement", $"{merchantId:N}/{currency.Code}")), currency,
+            AccountCodes.MerchantSettlement, AccountFlags.DebitsMustNotExceedCredits);
+
+    /// <summary>Money held at a funding channel: debit-normal, so it has no floor.</summary>
+    public static Account ChannelClearing(string channel, Currency currency) =>
+        new(new AccountId(StableId.From("account/channel-clearing", $"{channel}/{currency.Code}")), currency,
+            AccountCodes.ChannelClearing, AccountFlags.None);
+
+    public static Account FeeRevenue(Currency currency) =>
+        new(new AccountId(StableId.From("account/fee-revenue", currency.Code)), currency, AccountCodes.FeeRevenue, AccountFlags.None);
+
+    /// <summary>
+    /// The other side of profit-sharing holds: a merchant's frozen proceeds are a pending transfer from its
+    /// settlement account to here, voided at settlement. Only ever holds pending credits.
+    /// </summary>
+    public static Account RoyaltyFreeze(Currency currency) =>
+        new(new AccountId(StableId.From("account/royalty-freeze", currency.Code)), currency, AccountCodes.RoyaltyFreeze, AccountFlags.None);
+}

@@ -1,0 +1,163 @@
+using Qianbao.Server.Storage;
+using System.Data.Common;
+using Qianbao.Ledger;
+
+namespace Qianbao.Server.Money.Ledger;
+
+/// <summary>
+/// Applies batches of ledger commands in one database transaction each, with a fixed number of round
+/// trips however large the batch: (1) read the pending transfers that posts and voids name, to learn
+/// their accounts; (2) lock every account the batch touches in id order and read the transfers it names;
+/// (3) apply in memory with <see cref="LedgerWorkingSet"/>; (4) write changed accounts, new transfers,
+/// changed holds and stored responses; commit. Locking accounts in a stable order keeps several server
+/// processes on one PostgreSQL correct and deadlock-free; the transfers primary key is the final word
+/// on "applied at most once".
+/// </summary>
+public abstract class LedgerStore(Db db)
+{
+    protected Db Db { get; } = db;
+
+    /// <summary>Applies <paramref name="batch"/> durably and returns one result array per command, in order.</summary>
+    public async Task<TransferResult[][]> ApplyBatchAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, CancellationToken ct)
+    {
+        var requests = new List<Transfer>(batch.Count);
+        foreach (var command in batch) requests.AddRange(command.Transfers);
+
+        var transferIds = new HashSet<Guid>();
+        var pendingIds = new HashSet<Guid>();
+        var accountIds = new HashSet<Guid>();
+        foreach (var t in requests)
+        {
+            transferIds.Add(t.Id.Value);
+            if (!t.PendingId.IsZero) { pendingIds.Add(t.PendingId.Value); transferIds.Add(t.PendingId.Value); }
+            if (!t.DebitAccountId.IsZero) accountIds.Add(t.DebitAccountId.Value);
+            if (!t.CreditAccountId.IsZero) accountIds.Add(t.CreditAccountId.Value);
+        }
+
+        await using var connection = await Db.OpenForLedgerBatchAsync(ct);
+        await using var tx = await BeginAsync(connection, ct);
+
+        if (pendingIds.Count > 0)
+        {
+            // Unlocked read: a transfer's accounts never change, so this only tells us what to lock.
+            foreach (var p in await ReadTransfersAsync(connection, tx, [.. pendingIds], ct))
+            {
+                accountIds.Add(p.DebitAccountId.Value);
+                accountIds.Add(p.CreditAccountId.Value);
+            }
+        }
+
+        var ordered = accountIds.ToArray();
+        Array.Sort(ordered);
+        var (accounts, transfers) = await LockAccountsAndReadTransfersAsync(connection, tx, ordered, [.. transferIds], ct);
+
+        var guards = batch.Where(c => c.Guard is not null).Select(c => c.Guard!).ToArray();
+        var guardPassed = guards.Length == 0 ? [] : await CheckGuardsAsync(connection, tx, guards, ct);
+        var admitted = new bool[batch.Count];
+        requests.Clear();
+        for (int i = 0, g = 0; i < batch.Count; i++)
+        {
+            admitted[i] = batch[i].Guard is null || guardPassed[g++];
+            if (admitted[i]) requests.AddRange(batch[i].Transfers);
+        }
+
+        var set = new LedgerWorkingSet(accounts, transfers);
+        var flat = new TransferResult[requests.Count];
+        set.Apply(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(requests), flat, nowUs);
+
+        var perCommand = new TransferResult[batch.Count][];
+        var responses = new List<StoredResponse>();
+        var effects = new List<SqlEffect>();
+        var offset = 0;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var command = batch[i];
+            var n = command.Transfers.Count;
+            command.GuardRejected = !admitted[i];
+            if (!admitted[i])
+            {
+                perCommand[i] = Enumerable.Repeat(TransferResult.LinkedEventFailed, n).ToArray();
+                continue;
+            }
+            perCommand[i] = flat.AsSpan(offset, n).ToArray();
+            offset += n;
+            if (command.ResponseToStore is { } respond && respond(perCommand[i]) is { } stored) responses.Add(stored);
+            if (command.Effects is { } effect && perCommand[i].All(r => r.IsApplied())) effects.AddRange(effect(perCommand[i]));
+        }
+
+        await PersistAsync(connection, tx, [.. set.ChangedAccounts], [.. set.CreatedTransfers], [.. set.ChangedPendingTransfers], responses, ct);
+        if (effects.Count > 0) await ExecuteEffectsAsync(connection, tx, effects, ct);
+        await tx.CommitAsync(ct);
+        return perCommand;
+    }
+
+    /// <summary>Creates an account unless one with the same id exists; compares with the stored one then.</summary>
+    public async Task<CreateAccountResult> CreateAccountAsync(Account account, Guid? ownerId, long nowUs, CancellationToken ct)
+    {
+        var validation = AccountRules.Validate(account);
+        if (validation != CreateAccountResult.Created) return validation;
+        await using var connection = await Db.OpenAsync(ct);
+        var inserted = await InsertAccountAsync(connection, account, ownerId, nowUs, ct);
+        if (inserted) return CreateAccountResult.Created;
+        // Same connection: taking a second one while holding this one starves the pool under concurrency.
+        var existing = await ReadAccountsAsync(connection, null, [account.Id.Value], ct);
+        Invariant.That(existing.Count == 1, "an account that conflicted on insert must exist");
+        return AccountRules.CompareExisting(account, existing[0]);
+    }
+
+    public async Task<IReadOnlyList<Account>> GetAccountsAsync(IReadOnlyCollection<AccountId> ids, CancellationToken ct)
+    {
+        await using var connection = await Db.OpenAsync(ct);
+        return await ReadAccountsAsync(connection, null, [.. ids.Select(i => i.Value)], ct);
+    }
+
+    public async Task<TransferRecord?> GetTransferAsync(TransferId id, CancellationToken ct)
+    {
+        await using var connection = await Db.OpenAsync(ct);
+        var found = await ReadTransfersAsync(connection, null, [id.Value], ct);
+        return found.Count == 0 ? null : found[0];
+    }
+
+    protected abstract ValueTask<DbTransaction> BeginAsync(DbConnection connection, CancellationToken ct);
+
+    protected abstract Task<IReadOnlyList<TransferRecord>> ReadTransfersAsync(DbConnection connection, DbTransaction? tx, Guid[] ids, CancellationToken ct);
+
+    protected abstract Task<IReadOnlyList<Account>> ReadAccountsAsync(DbConnection connection, DbTransaction? tx, Guid[] ids, CancellationToken ct);
+
+    /// <param name="orderedAccountIds">Sorted; locks are taken in this order.</param>
+    protected abstract Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers)> LockAccountsAndReadTransfersAsync(
+        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, CancellationToken ct);
+
+    protected abstract Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, TransferRecord[] created,
+        TransferRecord[] changedPendings, List<StoredResponse> responses, CancellationToken ct);
+
+    /// <summary>Runs each guard's SELECT in the transaction (locking its rows where the engine can); true where a row was found.</summary>
+    protected abstract Task<bool[]> CheckGuardsAsync(DbConnection connection, DbTransaction tx, SqlGuard[] guards, CancellationToken ct);
+
+    /// <summary>Executes the effects in the transaction, in order.</summary>
+    protected abstract Task ExecuteEffectsAsync(DbConnection connection, DbTransaction tx, List<SqlEffect> effects, CancellationToken ct);
+
+    /// <summary>Inserts the account; false when the id exists already.</summary>
+    protected abstract Task<bool> InsertAccountAsync(DbConnection connection, Account account, Guid? ownerId, long nowUs, CancellationToken ct);
+
+    /// <summary>Whether batches may run in concurrent transactions (false where the engine has a single writer).</summary>
+    public abstract bool SupportsConcurrentBatches { get; }
+
+    /// <summary>True for database errors after which the whole batch can simply be tried again.</summary>
+    public abstract bool IsTransient(Exception exception);
+
+    protected static Account ReadAccount(DbDataReader r, int o = 0) => new(
+        new AccountId(r.ReadId(o)), Currency.Parse(r.GetString(o + 1)), checked((ushort)r.GetInt32(o + 2)), (AccountFlags)r.GetInt32(o + 3),
+        r.GetInt64(o + 4), r.GetInt64(o + 5), r.GetInt64(o + 6), r.GetInt64(o + 7));
+
+    protected const string AccountColumns = "id, currency, code, flags, debits_posted, credits_posted, debits_pending, credits_pending";
+
+    protected const string TransferColumns =
+        "id, debit_account_id, credit_account_id, amount, currency, code, flags, pending_id, timeout_seconds, reference, timestamp_us, state";
+
+    protected static TransferRecord ReadTransfer(DbDataReader r) => new(
+        new TransferId(r.ReadId(0)), new AccountId(r.ReadId(1)), new AccountId(r.ReadId(2)), r.GetInt64(3),
+        Currency.Parse(r.GetString(4)), checked((ushort)r.GetInt32(5)), (TransferFlags)r.GetInt32(6),
+        new TransferId(r.ReadNullableId(7) ?? Guid.Empty), checked((uint)r.GetInt64(8)), r.IsDBNull(9) ? null : r.GetString(9),
+        r.GetInt64(10), (PendingState)r.GetInt32(11));
+}

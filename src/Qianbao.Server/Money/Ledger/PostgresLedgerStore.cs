@@ -1,0 +1,190 @@
+using Qianbao.Server.Storage;
+using System.Data.Common;
+using Npgsql;
+using NpgsqlTypes;
+using Qianbao.Ledger;
+
+namespace Qianbao.Server.Money.Ledger;
+
+/// <summary>
+/// PostgreSQL ledger store: arrays and <c>unnest</c> make every step one statement whatever the batch
+/// size, and the lock and write steps each go as one <see cref="NpgsqlBatch"/> round trip.
+/// </summary>
+public sealed class PostgresLedgerStore(Db db) : LedgerStore(db)
+{
+    protected override async ValueTask<DbTransaction> BeginAsync(DbConnection connection, CancellationToken ct) =>
+        await ((NpgsqlConnection)connection).BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, ct);
+
+    protected override async Task<IReadOnlyList<TransferRecord>> ReadTransfersAsync(DbConnection connection, DbTransaction? tx, Guid[] ids, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand($"SELECT {TransferColumns} FROM transfers WHERE id = ANY(@ids)", (NpgsqlConnection)connection, (NpgsqlTransaction?)tx);
+        cmd.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", ids));
+        return await ReadAllAsync(cmd, ReadTransfer, ct);
+    }
+
+    protected override async Task<IReadOnlyList<Account>> ReadAccountsAsync(DbConnection connection, DbTransaction? tx, Guid[] ids, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand($"SELECT {AccountColumns} FROM accounts WHERE id = ANY(@ids)", (NpgsqlConnection)connection, (NpgsqlTransaction?)tx);
+        cmd.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", ids));
+        return await ReadAllAsync(cmd, r => ReadAccount(r), ct);
+    }
+
+    protected override async Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers)> LockAccountsAndReadTransfersAsync(
+        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
+        // ORDER BY id makes every process take row locks in the same order, so batches never deadlock.
+        var lockAccounts = new NpgsqlBatchCommand($"SELECT {AccountColumns} FROM accounts WHERE id = ANY(@ids) ORDER BY id FOR UPDATE");
+        lockAccounts.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", orderedAccountIds));
+        // Read after the locks: under READ COMMITTED this statement sees every batch that held them before us.
+        var readTransfers = new NpgsqlBatchCommand($"SELECT {TransferColumns} FROM transfers WHERE id = ANY(@ids)");
+        readTransfers.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", transferIds));
+        batch.BatchCommands.Add(lockAccounts);
+        batch.BatchCommands.Add(readTransfers);
+
+        var accounts = new List<Account>(orderedAccountIds.Length);
+        var transfers = new List<TransferRecord>();
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) accounts.Add(ReadAccount(reader));
+        await reader.NextResultAsync(ct);
+        while (await reader.ReadAsync(ct)) transfers.Add(ReadTransfer(reader));
+        return (accounts, transfers);
+    }
+
+    protected override async Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, TransferRecord[] created,
+        TransferRecord[] changedPendings, List<StoredResponse> responses, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
+        if (accounts.Length > 0)
+        {
+            var cmd = new NpgsqlBatchCommand("""
+                UPDATE accounts a SET debits_posted = u.dp, credits_posted = u.cp, debits_pending = u.dn, credits_pending = u.cn
+                FROM unnest(@id, @dp, @cp, @dn, @cn) AS u(id, dp, cp, dn, cn) WHERE a.id = u.id
+                """);
+            cmd.Parameters.Add(Array("id", accounts, a => a.Id.Value));
+            cmd.Parameters.Add(Array("dp", accounts, a => a.DebitsPosted));
+            cmd.Parameters.Add(Array("cp", accounts, a => a.CreditsPosted));
+            cmd.Parameters.Add(Array("dn", accounts, a => a.DebitsPending));
+            cmd.Parameters.Add(Array("cn", accounts, a => a.CreditsPending));
+            batch.BatchCommands.Add(cmd);
+        }
+        if (created.Length > 0)
+        {
+            // Insert in id order, like the account locks: two concurrent batches that both hold a duplicate id
+            // then wait on each other's unique-index entries in one order, never in a cycle.
+            created = [.. created.OrderBy(t => t.Id.Value)];
+            var cmd = new NpgsqlBatchCommand("""
+                INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, code, flags, pending_id,
+                                       timeout_seconds, reference, timestamp_us, state, expires_at_us)
+                SELECT * FROM unnest(@id, @dr, @cr, @amount, @currency, @code, @flags, @pending, @timeout, @reference, @ts, @state, @expires)
+                """);
+            cmd.Parameters.Add(Array("id", created, t => t.Id.Value));
+            cmd.Parameters.Add(Array("dr", created, t => t.DebitAccountId.Value));
+            cmd.Parameters.Add(Array("cr", created, t => t.CreditAccountId.Value));
+            cmd.Parameters.Add(Array("amount", created, t => t.Amount));
+            cmd.Parameters.Add(Array("currency", created, t => t.Currency.Code));
+            cmd.Parameters.Add(Array("code", created, t => (int)t.Code));
+            cmd.Parameters.Add(Array("flags", created, t => (int)t.Flags));
+            cmd.Parameters.Add(Array("pending", created, t => t.PendingId.IsZero ? (Guid?)null : t.PendingId.Value));
+            cmd.Parameters.Add(Array("timeout", created, t => (long)t.TimeoutSeconds));
+            cmd.Parameters.Add(Array("reference", created, t => t.Reference));
+            cmd.Parameters.Add(Array("ts", created, t => t.TimestampUs));
+            cmd.Parameters.Add(Array("state", created, t => (short)t.State));
+            cmd.Parameters.Add(Array("expires", created, t => t.ExpiresAtUs));
+            batch.BatchCommands.Add(cmd);
+        }
+        if (changedPendings.Length > 0)
+        {
+            var cmd = new NpgsqlBatchCommand("UPDATE transfers t SET state = u.state FROM unnest(@id, @state) AS u(id, state) WHERE t.id = u.id");
+            cmd.Parameters.Add(Array("id", changedPendings, t => t.Id.Value));
+            cmd.Parameters.Add(Array("state", changedPendings, t => (short)t.State));
+            batch.BatchCommands.Add(cmd);
+        }
+        if (responses.Count > 0)
+        {
+            var rows = responses.ToArray();
+            var cmd = new NpgsqlBatchCommand("""
+                INSERT INTO idempotency_keys (scope, key, request_hash, status_code, body, created_at_us)
+                SELECT * FROM unnest(@scope, @key, @hash, @status, @body, @ts) ON CONFLICT DO NOTHING
+                """);
+            cmd.Parameters.Add(Array("scope", rows, r => r.Scope));
+            cmd.Parameters.Add(Array("key", rows, r => r.Key));
+            cmd.Parameters.Add(Array("hash", rows, r => r.RequestHash));
+            cmd.Parameters.Add(Array("status", rows, r => r.StatusCode));
+            cmd.Parameters.Add(Array("body", rows, r => r.Body));
+            cmd.Parameters.Add(Array("ts", rows, r => r.CreatedAtUs));
+            batch.BatchCommands.Add(cmd);
+        }
+        if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    protected override async Task<bool[]> CheckGuardsAsync(DbConnection connection, DbTransaction tx, SqlGuard[] guards, CancellationToken ct)
+    {
+        // Lock guarded rows in key order, after the accounts, so every process takes locks in one global order.
+        var order = Enumerable.Range(0, guards.Length).OrderBy(i => guards[i].Key, StringComparer.Ordinal).ToArray();
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
+        foreach (var i in order)
+        {
+            var cmd = new NpgsqlBatchCommand(guards[i].Sql + " FOR UPDATE");
+            foreach (var (name, value) in guards[i].Parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            batch.BatchCommands.Add(cmd);
+        }
+        var passed = new bool[guards.Length];
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        foreach (var i in order)
+        {
+            passed[i] = await reader.ReadAsync(ct);
+            while (await reader.ReadAsync(ct)) { }
+            await reader.NextResultAsync(ct);
+        }
+        return passed;
+    }
+
+    protected override async Task ExecuteEffectsAsync(DbConnection connection, DbTransaction tx, List<SqlEffect> effects, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
+        foreach (var effect in effects)
+        {
+            var cmd = new NpgsqlBatchCommand(effect.Sql);
+            foreach (var (name, value) in effect.Parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            batch.BatchCommands.Add(cmd);
+        }
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    protected override async Task<bool> InsertAccountAsync(DbConnection connection, Account account, Guid? ownerId, long nowUs, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("""
+            INSERT INTO accounts (id, currency, code, flags, owner_id, created_at_us) VALUES (@id, @currency, @code, @flags, @owner, @now)
+            ON CONFLICT (id) DO NOTHING
+            """, (NpgsqlConnection)connection);
+        cmd.Parameters.Add(new NpgsqlParameter<Guid>("id", account.Id.Value));
+        cmd.Parameters.Add(new NpgsqlParameter<string>("currency", account.Currency.Code));
+        cmd.Parameters.Add(new NpgsqlParameter<int>("code", account.Code));
+        cmd.Parameters.Add(new NpgsqlParameter<int>("flags", (int)account.Flags));
+        cmd.Parameters.Add(new NpgsqlParameter("owner", NpgsqlDbType.Uuid) { Value = ownerId.HasValue ? ownerId.Value : DBNull.Value });
+        cmd.Parameters.Add(new NpgsqlParameter<long>("now", nowUs));
+        return await cmd.ExecuteNonQueryAsync(ct) == 1;
+    }
+
+    public override bool SupportsConcurrentBatches => true;
+
+    /// <summary>Deadlock, serialization failure, or a transfer id a concurrent process inserted first.</summary>
+    public override bool IsTransient(Exception exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.UniqueViolation };
+
+    private static NpgsqlParameter<TValue[]> Array<TRow, TValue>(string name, IReadOnlyList<TRow> rows, Func<TRow, TValue> select)
+    {
+        var values = new TValue[rows.Count];
+        for (var i = 0; i < values.Length; i++) values[i] = select(rows[i]);
+        return new NpgsqlParameter<TValue[]>(name, values);
+    }
+
+    private static async Task<IReadOnlyList<T>> ReadAllAsync<T>(NpgsqlCommand cmd, Func<DbDataReader, T> read, CancellationToken ct)
+    {
+        var list = new List<T>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) list.Add(read(reader));
+        return list;
+    }
+}
