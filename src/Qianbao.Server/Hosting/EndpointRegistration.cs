@@ -59,6 +59,7 @@ public static class EndpointRegistration
         CreateMerchantApp.Map(app);
         CreateMerchantPayout.Map(app);
         RotatePlatformKey.Map(app);
+        FreezeUser.Map(app);
         app.MapGateway();
         app.MapNotifications();
         return app;

@@ -29,18 +29,10 @@ public static class ServiceRegistration
             var postgres = configuration.GetConnectionString("Postgres");
             return string.IsNullOrWhiteSpace(postgres) ? Db.ForSqlite(Path.Combine(options.DataDir, "qianbao.db")) : Db.ForPostgres(postgres);
         });
-        services.AddSingleton<LedgerStore>(sp =>
-        {
-            var db = sp.GetRequiredService<Db>();
-            return db.Engine == DatabaseEngine.Postgres ? new PostgresLedgerStore(db) : new SqliteLedgerStore(db);
-        });
-        services.AddSingleton(configuration.GetSection("Qianbao:Ledger").Get<LedgerExecutorOptions>() ?? new LedgerExecutorOptions());
-        services.AddSingleton<LedgerExecutor>();
-        services.AddSingleton<LedgerAccounts>();
-        services.AddSingleton<MoneyMovement>();
-        services.AddSingleton<Idempotency>();
+        services.AddMoney(configuration);
 
         services.AddSingleton(new PasswordHasher(options.Auth.PasswordIterations));
+        services.AddSingleton<UserDirectory>();
         services.AddSingleton(sp => new TokenService(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "token_key"),
             sp.GetRequiredService<TimeProvider>(), TimeSpan.FromMinutes(options.Auth.TokenLifetimeMinutes)));
         services.AddSingleton(_ => Startup.LoadOperatorKey(options));

@@ -3,16 +3,17 @@ using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money.Ledger;
+using Qianbao.Server.Money.Pipeline;
 
 namespace Qianbao.Server.Money;
 
 /// <summary>
-/// Runs an idempotent money-moving request through the ledger executor: the transfers (ids derived from
+/// Runs an idempotent money-moving request of the native API through the <see cref="MoneyPipeline"/>: the transfers (ids derived from
 /// the Idempotency-Key) and the response to store go in one durable batch commit. A replay of a request
 /// whose transfers exist answers the response stored with them; a key reused for a different transfer
 /// answers 422 <c>idempotency_key_reused</c>.
 /// </summary>
-public sealed class MoneyMovement(LedgerExecutor executor, Idempotency idempotency)
+public sealed class MoneyMovement(MoneyPipeline pipeline, Idempotency idempotency)
 {
     /// <param name="success">The status and body for a chain that was applied; called inside the batch.</param>
     public async Task<IResult> ExecuteAsync(IdempotentRequest request, IReadOnlyList<Transfer> transfers,
@@ -23,7 +24,10 @@ public sealed class MoneyMovement(LedgerExecutor executor, Idempotency idempoten
         StoredResponse? decided = null;
         var command = new LedgerCommand(transfers, results =>
             decided = Decide(results, success) is { } d ? request.Response(d.Status, d.Body) : null);
-        var results = await executor.SubmitAsync(command, ct);
+        var outcome = await pipeline.SubmitAsync(command, ct);
+        // Refused by a policy: nothing moved and nothing is stored under the key, so the same request may succeed later.
+        if (outcome.Refusal is { } refusal) return ApiProblem.Unprocessable(refusal.Code, refusal.Detail);
+        var results = outcome.Results;
         if (decided is null) return Idempotency.KeyReused();
         if (results.Any(r => r == TransferResult.Exists))
         {

@@ -49,6 +49,9 @@ public static class GatewaySubCodes
     public const string TradeHasSuccess = "ACQ.TRADE_HAS_SUCCESS";
     public const string TradeHasClose = "ACQ.TRADE_HAS_CLOSE";
     public const string BuyerBalanceNotEnough = "ACQ.BUYER_BALANCE_NOT_ENOUGH";
+
+    /// <summary>The buyer's account may not pay (an operator froze it); Alipay's "买家状态非法".</summary>
+    public const string BuyerEnableStatusForbid = "ACQ.BUYER_ENABLE_STATUS_FORBID";
     public const string TradeStatusError = "ACQ.TRADE_STATUS_ERROR";
     public const string RefundAmtNotEqualTotal = "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL";
     public const string SellerBalanceNotEnough = "ACQ.SELLER_BALANCE_NOT_ENOUGH";

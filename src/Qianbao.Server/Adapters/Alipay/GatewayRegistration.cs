@@ -17,6 +17,8 @@ public static class GatewayRegistration
         services.AddSingleton(sp => new BillUrls(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "bill_url_key"), options,
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<TradeStore>();
+        services.AddSingleton<Money.Pipeline.IGuardChecker, TradeGuardChecker>();
+        services.AddSingleton<Money.Pipeline.IEffectWriter, TradeChangeWriter>();
         services.AddSingleton<TradeCreation>();
         services.AddSingleton<TradePayments>();
         services.AddSingleton<TradeClosing>();

@@ -20,10 +20,10 @@ public sealed class TradeClosing(Db db, NotificationDispatcher notifications, Ti
         await using var connection = await db.OpenAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         var closed = await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE trades SET status = 'TRADE_CLOSED', closed_at_us = @now WHERE trade_no = @trade_no AND status = 'WAIT_BUYER_PAY'",
+            $"UPDATE trades SET status = '{TradeStatus.Closed}', closed_at_us = @now WHERE trade_no = @trade_no AND status = '{TradeStatus.WaitBuyerPay}'",
             new { now = nowUs, trade.trade_no }, tx, cancellationToken: ct)) == 1;
         if (closed && NotificationOutbox.Effect(trade, appNotifyUrl, "close", new TradeChange(TradeStatus.Closed, 0, ClosedAtUs: nowUs), nowUs) is { } notify)
-            await NotificationOutbox.InsertAsync(connection, tx, notify, ct);
+            await NotificationOutbox.InsertAsync(connection, tx, [notify], ct);
         await tx.CommitAsync(ct);
         if (closed) notifications.Nudge();
         return closed;

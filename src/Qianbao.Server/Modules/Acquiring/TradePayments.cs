@@ -6,6 +6,7 @@ using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money;
 using Qianbao.Server.Money.Ledger;
+using Qianbao.Server.Money.Pipeline;
 
 namespace Qianbao.Server.Modules.Acquiring;
 
@@ -17,6 +18,9 @@ public enum PayOutcome : byte
     Closed,
     InsufficientFunds,
     NotPayable,
+
+    /// <summary>An operator froze the buyer's wallet: it may receive money but not pay.</summary>
+    BuyerFrozen,
 }
 
 public enum RefundOutcome : byte { Refunded, Replayed, ExceedsPaid, MerchantBalanceInsufficient, NotRefundable, RequestNoReused }
@@ -24,12 +28,12 @@ public enum RefundOutcome : byte { Refunded, Replayed, ExceedsPaid, MerchantBala
 public enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsFrozen, MerchantBalanceInsufficient }
 
 /// <summary>
-/// The money paths of trades. Each is one ledger command through the executor whose guard locks the trade
-/// row and checks its state, and whose effects change the trade and queue its notification in the same
-/// transaction as the postings. Transfer ids derive from the trade (and the merchant's request number),
+/// The money paths of trades. Each is one ledger command through the money pipeline whose guard
+/// (<see cref="TradeGuard"/>) locks the trade row and checks its state, and whose effects change the trade and
+/// queue its notification in the same transaction as the postings. Transfer ids derive from the trade (and the merchant's request number),
 /// so the ledger's primary key makes every path exactly-once whatever the retries.
 /// </summary>
-public sealed class TradePayments(LedgerExecutor executor, LedgerAccounts accounts, TradeStore trades, NotificationDispatcher notifications, TimeProvider clock)
+public sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, TradeStore trades, NotificationDispatcher notifications, TimeProvider clock)
 {
     /// <summary>Pays <paramref name="trade"/> from <paramref name="buyerId"/>'s wallet: proceeds to the merchant, fee to the platform, and a hold when profit-sharing freezes the proceeds.</summary>
     public async Task<(PayOutcome Outcome, TradeRow Trade)> PayAsync(TradeRow trade, Guid buyerId, int feeBps, string? appNotifyUrl, CancellationToken ct)
@@ -65,32 +69,29 @@ public sealed class TradePayments(LedgerExecutor executor, LedgerAccounts accoun
 
         var nowUs = clock.GetUnixMicroseconds();
         var command = new LedgerCommand(transfers,
-            guard: new SqlGuard("trade:" + trade.trade_no,
-                "SELECT 1 FROM trades WHERE trade_no = @trade_no AND status = 'WAIT_BUYER_PAY' AND expires_at_us > @now AND (buyer_id IS NULL OR buyer_id = @buyer)",
-                new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["now"] = nowUs, ["buyer"] = buyerId }),
+            guard: new TradeGuard(TradeGuardKind.Payable, trade.trade_no, NowUs: nowUs, BuyerId: buyerId),
             effects: _ => Effects(
-                new SqlEffect("""
-                    UPDATE trades SET status = 'TRADE_SUCCESS', buyer_id = @buyer, paid_at_us = @now, fee_amount = @fee, freeze_hold_id = @hold
-                    WHERE trade_no = @trade_no
-                    """, new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["buyer"] = buyerId, ["now"] = nowUs, ["fee"] = fee, ["hold"] = holdId }),
+                new TradePaidChange(trade.trade_no, buyerId, nowUs, fee, holdId),
                 NotificationOutbox.Effect(trade, appNotifyUrl, "payment", new TradeChange(TradeStatus.Success, 0, buyerId, nowUs), nowUs)));
 
-        var results = await executor.SubmitAsync(command, ct);
+        var outcome = await money.SubmitAsync(command, ct);
         notifications.Nudge();
         var after = (await trades.FindAsync(trade.trade_no, ct))!;
-        if (results.All(r => r.IsApplied()) && !command.GuardRejected) return (PayOutcome.Paid, after);
-        if (command.GuardRejected)
+        return outcome.Kind switch
         {
-            return after.EffectiveStatus(nowUs) switch
+            MoneyOutcomeKind.Applied => (PayOutcome.Paid, after),
+            MoneyOutcomeKind.GuardRejected => after.EffectiveStatus(nowUs) switch
             {
                 TradeStatus.Success or TradeStatus.Finished when after.buyer_id == buyerId => (PayOutcome.Paid, after),
                 TradeStatus.Success or TradeStatus.Finished => (PayOutcome.PaidByAnother, after),
                 TradeStatus.Closed => (PayOutcome.Closed, after),
                 _ => (PayOutcome.NotPayable, after), // WAIT_BUYER_PAY for another designated buyer
-            };
-        }
-        if (results[0] is TransferResult.ExceedsCredits or TransferResult.DebitAccountNotFound) return (PayOutcome.InsufficientFunds, after);
-        throw new InvariantViolationException($"trade {trade.trade_no} payment failed with {string.Join(",", results)}");
+            },
+            MoneyOutcomeKind.Refused => (PayOutcome.BuyerFrozen, after),
+            MoneyOutcomeKind.LedgerRejected when outcome.Results[0] is TransferResult.ExceedsCredits or TransferResult.DebitAccountNotFound =>
+                (PayOutcome.InsufficientFunds, after),
+            _ => throw new InvariantViolationException($"trade {trade.trade_no} payment failed with {string.Join(",", outcome.Results)}"),
+        };
     }
 
     /// <summary>Refunds <paramref name="amount"/> of a paid trade to its buyer, idempotent per <paramref name="outRequestNo"/>.</summary>
@@ -137,31 +138,25 @@ public sealed class TradePayments(LedgerExecutor executor, LedgerAccounts accoun
         var full = refundedAfter == trade.total_amount;
         var status = full ? TradeStatus.Closed : TradeStatus.Success;
         var command = new LedgerCommand(transfers,
-            guard: new SqlGuard("trade:" + trade.trade_no,
-                "SELECT 1 FROM trades WHERE trade_no = @trade_no AND status = 'TRADE_SUCCESS' AND refunded_amount = @refunded AND refunded_amount + @amount <= total_amount",
-                new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["refunded"] = trade.refunded_amount, ["amount"] = amount }),
+            guard: new TradeGuard(TradeGuardKind.Refundable, trade.trade_no, RefundedAmount: trade.refunded_amount, Amount: amount),
             effects: _ => Effects(
-                new SqlEffect("""
-                    UPDATE trades SET refunded_amount = @refunded, status = @status, last_refund_at_us = @now, freeze_hold_id = @hold,
-                        closed_at_us = CASE WHEN @full = 1 THEN @now ELSE closed_at_us END
-                    WHERE trade_no = @trade_no
-                    """, new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["refunded"] = refundedAfter, ["status"] = status, ["now"] = nowUs,
-                    ["hold"] = newHold, ["full"] = full ? 1 : 0 }),
-                new SqlEffect("""
-                    INSERT INTO trade_refunds (trade_no, out_request_no, refund_amount, transfer_id, created_at_us) VALUES (@trade_no, @out_request_no, @amount, @transfer, @now)
-                    """, new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["out_request_no"] = outRequestNo, ["amount"] = amount,
-                    ["transfer"] = refundId.Value, ["now"] = nowUs }),
+                new TradeRefundedChange(trade.trade_no, outRequestNo, amount, refundId.Value, refundedAfter, status, full, newHold, nowUs),
                 NotificationOutbox.Effect(trade, appNotifyUrl, "refund",
                     new TradeChange(status, refundedAfter, RefundedAtUs: nowUs, ClosedAtUs: full ? nowUs : null, OutBizNo: outRequestNo), nowUs)));
 
-        var results = await executor.SubmitAsync(command, ct);
+        var outcome = await money.SubmitAsync(command, ct);
         notifications.Nudge();
         var after = (await trades.FindAsync(trade.trade_no, ct))!;
-        if (!command.GuardRejected && results.All(r => r.IsApplied())) return (RefundOutcome.Refunded, after);
-        if (command.GuardRejected) return (RefundOutcome.NotRefundable, after); // the caller re-reads and decides (a race: try again)
-        if (results.Any(r => r is TransferResult.ExceedsCredits)) return (RefundOutcome.MerchantBalanceInsufficient, after);
-        if (results.Any(r => r.IsExistsMismatch())) return (RefundOutcome.RequestNoReused, after);
-        throw new InvariantViolationException($"trade {trade.trade_no} refund failed with {string.Join(",", results)}");
+        var results = outcome.Results;
+        return outcome.Kind switch
+        {
+            MoneyOutcomeKind.Applied => (RefundOutcome.Refunded, after),
+            MoneyOutcomeKind.GuardRejected => (RefundOutcome.NotRefundable, after), // the caller re-reads and decides (a race: try again)
+            MoneyOutcomeKind.LedgerRejected when results.Any(r => r is TransferResult.ExceedsCredits) => (RefundOutcome.MerchantBalanceInsufficient, after),
+            MoneyOutcomeKind.LedgerRejected when results.Any(r => r.IsExistsMismatch()) => (RefundOutcome.RequestNoReused, after),
+            // Refused: only wallet holders are frozen today, and a refund debits the merchant.
+            _ => throw new InvariantViolationException($"trade {trade.trade_no} refund failed with {outcome.Kind} {string.Join(",", results)}"),
+        };
     }
 
     /// <summary>
@@ -192,21 +187,17 @@ public sealed class TradePayments(LedgerExecutor executor, LedgerAccounts accoun
 
         var nowUs = clock.GetUnixMicroseconds();
         var command = new LedgerCommand(transfers,
-            guard: new SqlGuard("trade:" + trade.trade_no,
-                "SELECT 1 FROM trades WHERE trade_no = @trade_no AND status = 'TRADE_SUCCESS' AND settled = 0 AND refunded_amount = @refunded",
-                new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["refunded"] = trade.refunded_amount }),
-            effects: _ => Effects(
-                new SqlEffect("UPDATE trades SET settled = 1, freeze_hold_id = NULL WHERE trade_no = @trade_no",
-                    new Dictionary<string, object?> { ["trade_no"] = trade.trade_no }),
-                new SqlEffect("INSERT INTO trade_settlements (trade_no, out_request_no, settle_no, created_at_us) VALUES (@trade_no, @out_request_no, @settle_no, @now)",
-                    new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["out_request_no"] = outRequestNo,
-                        ["settle_no"] = SettleNo(trade.trade_no, outRequestNo), ["now"] = nowUs })));
+            guard: new TradeGuard(TradeGuardKind.Settleable, trade.trade_no, RefundedAmount: trade.refunded_amount),
+            effects: _ => Effects(new TradeSettledChange(trade.trade_no, outRequestNo, SettleNo(trade.trade_no, outRequestNo), nowUs)));
 
-        var results = await executor.SubmitAsync(command, ct);
-        if (!command.GuardRejected && results.All(r => r.IsApplied())) return SettleOutcome.Settled;
-        if (command.GuardRejected) return SettleOutcome.NotSettleable;
-        if (results.Any(r => r is TransferResult.ExceedsCredits)) return SettleOutcome.MerchantBalanceInsufficient;
-        throw new InvariantViolationException($"trade {trade.trade_no} settlement failed with {string.Join(",", results)}");
+        var outcome = await money.SubmitAsync(command, ct);
+        return outcome.Kind switch
+        {
+            MoneyOutcomeKind.Applied => SettleOutcome.Settled,
+            MoneyOutcomeKind.GuardRejected => SettleOutcome.NotSettleable,
+            MoneyOutcomeKind.LedgerRejected when outcome.Results.Any(r => r is TransferResult.ExceedsCredits) => SettleOutcome.MerchantBalanceInsufficient,
+            _ => throw new InvariantViolationException($"trade {trade.trade_no} settlement failed with {outcome.Kind} {string.Join(",", outcome.Results)}"),
+        };
     }
 
     /// <summary>Our settlement number for a settle request: stable, so a replay answers the same.</summary>
@@ -228,5 +219,5 @@ public sealed class TradePayments(LedgerExecutor executor, LedgerAccounts accoun
         for (var i = 0; i < transfers.Count - 1; i++) transfers[i] = transfers[i] with { Flags = transfers[i].Flags | TransferFlags.Linked };
     }
 
-    private static IReadOnlyList<SqlEffect> Effects(params SqlEffect?[] effects) => [.. effects.Where(e => e is not null).Select(e => e!)];
+    private static IReadOnlyList<IEffect> Effects(params IEffect?[] effects) => [.. effects.Where(e => e is not null).Select(e => e!)];
 }

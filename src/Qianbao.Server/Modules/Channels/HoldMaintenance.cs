@@ -7,6 +7,8 @@ using Qianbao.Server.Money;
 using Qianbao.Server.Money.Ledger;
 using Qianbao.Server.Storage;
 
+using Qianbao.Server.Money.Pipeline;
+
 namespace Qianbao.Server.Modules.Channels;
 
 /// <summary>Settings of <see cref="HoldMaintenance"/> (configuration section <c>Qianbao:Holds</c>).</summary>
@@ -28,7 +30,7 @@ public sealed class HoldMaintenanceOptions
 /// expired); (3) idempotency records past retention are purged.
 /// </summary>
 public sealed class HoldMaintenance(
-    Db db, LedgerExecutor executor, IFundingChannel channel, IChannelOutcomeSink outcomes, Idempotency idempotency,
+    Db db, MoneyPipeline money, IFundingChannel channel, IChannelOutcomeSink outcomes, Idempotency idempotency,
     TimeProvider clock, HoldMaintenanceOptions options, ILogger<HoldMaintenance> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -78,7 +80,7 @@ public sealed class HoldMaintenance(
         {
             var release = new Transfer(new TransferId(StableId.From("hold-expiry", hold.Id.ToString("N"))), default, default, 0,
                 Currency.Parse(hold.Currency), (ushort)hold.Code, TransferFlags.VoidPending, new TransferId(hold.Id));
-            await executor.SubmitAsync(release, ct);
+            await money.SubmitAsync(release, ct);
         }
 
         await idempotency.PurgeAsync(ct);

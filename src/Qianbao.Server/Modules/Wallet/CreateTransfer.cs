@@ -21,7 +21,7 @@ public static class CreateTransfer
 
     public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/transfers", HandleAsync).RequireUser().WithTags("Transfers");
 
-    private static async Task<IResult> HandleAsync(HttpContext http, Db db, Idempotency idempotency, MoneyMovement money,
+    private static async Task<IResult> HandleAsync(HttpContext http, UserDirectory users, Idempotency idempotency, MoneyMovement money,
         LedgerAccounts accounts, TimeProvider clock, CancellationToken ct)
     {
         var (request, bytes, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
@@ -36,7 +36,7 @@ public static class CreateTransfer
         var (idem, done) = await idempotency.BeginAsync(http, userId.ToString("N"), bytes!, ct);
         if (done is not null) return done;
 
-        var recipient = await FindRecipientAsync(db, request, ct);
+        var recipient = await FindRecipientAsync(users, request, ct);
         if (recipient is null) return ApiProblem.Unprocessable("recipient_not_found", "No user has that phone number or id.");
         if (recipient == userId) return ApiProblem.Unprocessable("same_wallet", "A transfer needs a recipient other than yourself.");
 
@@ -55,16 +55,10 @@ public static class CreateTransfer
         }), ct);
     }
 
-    private static async Task<Guid?> FindRecipientAsync(Db db, Request request, CancellationToken ct)
+    private static async Task<Guid?> FindRecipientAsync(UserDirectory users, Request request, CancellationToken ct)
     {
-        if (request.ToUserId is not null && !Guid.TryParse(request.ToUserId, out _)) return null;
-        string? phone = null;
-        if (request.ToPhone is not null && !PhoneNumber.TryNormalize(request.ToPhone, out phone!)) return null;
-        await using var connection = await db.OpenAsync(ct);
-        return request.ToUserId is not null
-            ? await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("SELECT id FROM users WHERE id = @id",
-                new { id = Guid.Parse(request.ToUserId) }, cancellationToken: ct))
-            : await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("SELECT id FROM users WHERE phone = @phone",
-                new { phone }, cancellationToken: ct));
+        if (request.ToUserId is not null)
+            return Guid.TryParse(request.ToUserId, out var id) && await users.ExistsAsync(id, ct) ? id : null;
+        return PhoneNumber.TryNormalize(request.ToPhone, out var phone) ? await users.FindByPhoneAsync(phone, ct) : null;
     }
 }

@@ -1,6 +1,7 @@
 using Qianbao.Server.Storage;
 using System.Data.Common;
 using Qianbao.Ledger;
+using Qianbao.Server.Money.Pipeline;
 
 namespace Qianbao.Server.Money.Ledger;
 
@@ -13,9 +14,12 @@ namespace Qianbao.Server.Money.Ledger;
 /// processes on one PostgreSQL correct and deadlock-free; the transfers primary key is the final word
 /// on "applied at most once".
 /// </summary>
-public abstract class LedgerStore(Db db)
+public abstract class LedgerStore(Db db, PipelineParts? parts)
 {
     protected Db Db { get; } = db;
+
+    /// <summary>The modules' guard checkers, effect writers and the movement policies.</summary>
+    protected PipelineParts Parts { get; } = parts ?? PipelineParts.None;
 
     /// <summary>Applies <paramref name="batch"/> durably and returns one result array per command, in order.</summary>
     public async Task<TransferResult[][]> ApplyBatchAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, CancellationToken ct)
@@ -49,16 +53,21 @@ public abstract class LedgerStore(Db db)
 
         var ordered = accountIds.ToArray();
         Array.Sort(ordered);
-        var (accounts, transfers) = await LockAccountsAndReadTransfersAsync(connection, tx, ordered, [.. transferIds], ct);
+        var (accounts, transfers, frozen) = await LockAccountsAndReadTransfersAsync(connection, tx, ordered, [.. transferIds], Parts.NeedsAccountFacts, ct);
 
         var guards = batch.Where(c => c.Guard is not null).Select(c => c.Guard!).ToArray();
-        var guardPassed = guards.Length == 0 ? [] : await CheckGuardsAsync(connection, tx, guards, ct);
+        var guardPassed = guards.Length == 0 ? [] : await Parts.CheckGuardsAsync(connection, tx, guards, ct);
+        var facts = new AccountFacts(frozen);
         var admitted = new bool[batch.Count];
         requests.Clear();
         for (int i = 0, g = 0; i < batch.Count; i++)
         {
-            admitted[i] = batch[i].Guard is null || guardPassed[g++];
-            if (admitted[i]) requests.AddRange(batch[i].Transfers);
+            var command = batch[i];
+            // Reset: a retried batch decides again on fresh state.
+            command.GuardRejected = command.Guard is not null && !guardPassed[g++];
+            command.Refusal = command.GuardRejected ? null : Refuse(command, facts);
+            admitted[i] = !command.GuardRejected && command.Refusal is null;
+            if (admitted[i]) requests.AddRange(command.Transfers);
         }
 
         var set = new LedgerWorkingSet(accounts, transfers);
@@ -67,13 +76,12 @@ public abstract class LedgerStore(Db db)
 
         var perCommand = new TransferResult[batch.Count][];
         var responses = new List<StoredResponse>();
-        var effects = new List<SqlEffect>();
+        var effects = new List<IEffect>();
         var offset = 0;
         for (var i = 0; i < batch.Count; i++)
         {
             var command = batch[i];
             var n = command.Transfers.Count;
-            command.GuardRejected = !admitted[i];
             if (!admitted[i])
             {
                 perCommand[i] = Enumerable.Repeat(TransferResult.LinkedEventFailed, n).ToArray();
@@ -86,9 +94,22 @@ public abstract class LedgerStore(Db db)
         }
 
         await PersistAsync(connection, tx, [.. set.ChangedAccounts], [.. set.CreatedTransfers], [.. set.ChangedPendingTransfers], responses, ct);
-        if (effects.Count > 0) await ExecuteEffectsAsync(connection, tx, effects, ct);
+        if (effects.Count > 0) await Parts.WriteEffectsAsync(connection, tx, effects, ct);
         await tx.CommitAsync(ct);
         return perCommand;
+    }
+
+    private MovementRefusal? Refuse(LedgerCommand command, IAccountFacts facts)
+    {
+        foreach (var policy in Parts.Policies)
+            if (policy.Check(command, facts) is { } refusal) return refusal;
+        return null;
+    }
+
+    /// <summary>The facts of a batch's locked accounts that policies read.</summary>
+    private sealed class AccountFacts(HashSet<Guid> frozen) : IAccountFacts
+    {
+        public bool IsOwnerFrozen(AccountId account) => frozen.Contains(account.Value);
     }
 
     /// <summary>Creates an account unless one with the same id exists; compares with the stored one then.</summary>
@@ -125,17 +146,12 @@ public abstract class LedgerStore(Db db)
     protected abstract Task<IReadOnlyList<Account>> ReadAccountsAsync(DbConnection connection, DbTransaction? tx, Guid[] ids, CancellationToken ct);
 
     /// <param name="orderedAccountIds">Sorted; locks are taken in this order.</param>
-    protected abstract Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers)> LockAccountsAndReadTransfersAsync(
-        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, CancellationToken ct);
+    /// <param name="withFacts">Also read which of the accounts belong to a frozen owner (only when a policy needs it).</param>
+    protected abstract Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers, HashSet<Guid> FrozenAccounts)> LockAccountsAndReadTransfersAsync(
+        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, CancellationToken ct);
 
     protected abstract Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, TransferRecord[] created,
         TransferRecord[] changedPendings, List<StoredResponse> responses, CancellationToken ct);
-
-    /// <summary>Runs each guard's SELECT in the transaction (locking its rows where the engine can); true where a row was found.</summary>
-    protected abstract Task<bool[]> CheckGuardsAsync(DbConnection connection, DbTransaction tx, SqlGuard[] guards, CancellationToken ct);
-
-    /// <summary>Executes the effects in the transaction, in order.</summary>
-    protected abstract Task ExecuteEffectsAsync(DbConnection connection, DbTransaction tx, List<SqlEffect> effects, CancellationToken ct);
 
     /// <summary>Inserts the account; false when the id exists already.</summary>
     protected abstract Task<bool> InsertAccountAsync(DbConnection connection, Account account, Guid? ownerId, long nowUs, CancellationToken ct);
@@ -149,6 +165,12 @@ public abstract class LedgerStore(Db db)
     protected static Account ReadAccount(DbDataReader r, int o = 0) => new(
         new AccountId(r.ReadId(o)), Currency.Parse(r.GetString(o + 1)), checked((ushort)r.GetInt32(o + 2)), (AccountFlags)r.GetInt32(o + 3),
         r.GetInt64(o + 4), r.GetInt64(o + 5), r.GetInt64(o + 6), r.GetInt64(o + 7));
+
+    /// <summary>
+    /// Accounts whose owner an operator froze. Read with the account locks; the freeze table is Money's own, written by
+    /// <see cref="Freezes"/>.
+    /// </summary>
+    protected const string FrozenAccountsSql = "SELECT a.id FROM accounts a JOIN owner_freezes f ON f.owner_id = a.owner_id";
 
     protected const string AccountColumns = "id, currency, code, flags, debits_posted, credits_posted, debits_pending, credits_pending";
 

@@ -3,6 +3,7 @@ using System.Data.Common;
 using Npgsql;
 using NpgsqlTypes;
 using Qianbao.Ledger;
+using Qianbao.Server.Money.Pipeline;
 
 namespace Qianbao.Server.Money.Ledger;
 
@@ -10,7 +11,7 @@ namespace Qianbao.Server.Money.Ledger;
 /// PostgreSQL ledger store: arrays and <c>unnest</c> make every step one statement whatever the batch
 /// size, and the lock and write steps each go as one <see cref="NpgsqlBatch"/> round trip.
 /// </summary>
-public sealed class PostgresLedgerStore(Db db) : LedgerStore(db)
+public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : LedgerStore(db, parts)
 {
     protected override async ValueTask<DbTransaction> BeginAsync(DbConnection connection, CancellationToken ct) =>
         await ((NpgsqlConnection)connection).BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, ct);
@@ -29,8 +30,8 @@ public sealed class PostgresLedgerStore(Db db) : LedgerStore(db)
         return await ReadAllAsync(cmd, r => ReadAccount(r), ct);
     }
 
-    protected override async Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers)> LockAccountsAndReadTransfersAsync(
-        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, CancellationToken ct)
+    protected override async Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers, HashSet<Guid> FrozenAccounts)> LockAccountsAndReadTransfersAsync(
+        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
         // ORDER BY id makes every process take row locks in the same order, so batches never deadlock.
@@ -41,14 +42,27 @@ public sealed class PostgresLedgerStore(Db db) : LedgerStore(db)
         readTransfers.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", transferIds));
         batch.BatchCommands.Add(lockAccounts);
         batch.BatchCommands.Add(readTransfers);
+        if (withFacts)
+        {
+            // Same round trip: the facts policies decide on.
+            var readFrozen = new NpgsqlBatchCommand(FrozenAccountsSql + " WHERE a.id = ANY(@ids)");
+            readFrozen.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", orderedAccountIds));
+            batch.BatchCommands.Add(readFrozen);
+        }
 
         var accounts = new List<Account>(orderedAccountIds.Length);
         var transfers = new List<TransferRecord>();
+        var frozen = new HashSet<Guid>();
         await using var reader = await batch.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) accounts.Add(ReadAccount(reader));
         await reader.NextResultAsync(ct);
         while (await reader.ReadAsync(ct)) transfers.Add(ReadTransfer(reader));
-        return (accounts, transfers);
+        if (withFacts)
+        {
+            await reader.NextResultAsync(ct);
+            while (await reader.ReadAsync(ct)) frozen.Add(reader.GetGuid(0));
+        }
+        return (accounts, transfers, frozen);
     }
 
     protected override async Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, TransferRecord[] created,
@@ -116,40 +130,6 @@ public sealed class PostgresLedgerStore(Db db) : LedgerStore(db)
             batch.BatchCommands.Add(cmd);
         }
         if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(ct);
-    }
-
-    protected override async Task<bool[]> CheckGuardsAsync(DbConnection connection, DbTransaction tx, SqlGuard[] guards, CancellationToken ct)
-    {
-        // Lock guarded rows in key order, after the accounts, so every process takes locks in one global order.
-        var order = Enumerable.Range(0, guards.Length).OrderBy(i => guards[i].Key, StringComparer.Ordinal).ToArray();
-        await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
-        foreach (var i in order)
-        {
-            var cmd = new NpgsqlBatchCommand(guards[i].Sql + " FOR UPDATE");
-            foreach (var (name, value) in guards[i].Parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
-            batch.BatchCommands.Add(cmd);
-        }
-        var passed = new bool[guards.Length];
-        await using var reader = await batch.ExecuteReaderAsync(ct);
-        foreach (var i in order)
-        {
-            passed[i] = await reader.ReadAsync(ct);
-            while (await reader.ReadAsync(ct)) { }
-            await reader.NextResultAsync(ct);
-        }
-        return passed;
-    }
-
-    protected override async Task ExecuteEffectsAsync(DbConnection connection, DbTransaction tx, List<SqlEffect> effects, CancellationToken ct)
-    {
-        await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
-        foreach (var effect in effects)
-        {
-            var cmd = new NpgsqlBatchCommand(effect.Sql);
-            foreach (var (name, value) in effect.Parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
-            batch.BatchCommands.Add(cmd);
-        }
-        await batch.ExecuteNonQueryAsync(ct);
     }
 
     protected override async Task<bool> InsertAccountAsync(DbConnection connection, Account account, Guid? ownerId, long nowUs, CancellationToken ct)

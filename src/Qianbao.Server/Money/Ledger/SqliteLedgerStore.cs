@@ -3,6 +3,7 @@ using System.Data.Common;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Qianbao.Ledger;
+using Qianbao.Server.Money.Pipeline;
 
 namespace Qianbao.Server.Money.Ledger;
 
@@ -11,7 +12,7 @@ namespace Qianbao.Server.Money.Ledger;
 /// trips are in-process calls, so rows are written with one prepared statement executed per row.
 /// Sets of ids are passed as one JSON array and expanded with <c>json_each</c>.
 /// </summary>
-public sealed class SqliteLedgerStore(Db db) : LedgerStore(db)
+public sealed class SqliteLedgerStore(Db db, PipelineParts? parts = null) : LedgerStore(db, parts)
 {
     protected override ValueTask<DbTransaction> BeginAsync(DbConnection connection, CancellationToken ct) =>
         // Not deferred: BEGIN IMMEDIATE takes the write lock now, so the reads below see the latest commit.
@@ -23,9 +24,20 @@ public sealed class SqliteLedgerStore(Db db) : LedgerStore(db)
     protected override Task<IReadOnlyList<Account>> ReadAccountsAsync(DbConnection connection, DbTransaction? tx, Guid[] ids, CancellationToken ct) =>
         ReadAllAsync(connection, tx, $"SELECT {AccountColumns} FROM accounts WHERE id IN (SELECT value FROM json_each(@ids))", ids, r => ReadAccount(r), ct);
 
-    protected override async Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers)> LockAccountsAndReadTransfersAsync(
-        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, CancellationToken ct) =>
-        (await ReadAccountsAsync(connection, tx, orderedAccountIds, ct), await ReadTransfersAsync(connection, tx, transferIds, ct));
+    protected override async Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers, HashSet<Guid> FrozenAccounts)> LockAccountsAndReadTransfersAsync(
+        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, CancellationToken ct)
+    {
+        var accounts = await ReadAccountsAsync(connection, tx, orderedAccountIds, ct);
+        var transfers = await ReadTransfersAsync(connection, tx, transferIds, ct);
+        var frozen = new HashSet<Guid>();
+        if (withFacts)
+        {
+            foreach (var id in await ReadAllAsync(connection, tx, FrozenAccountsSql + " WHERE a.id IN (SELECT value FROM json_each(@ids))", orderedAccountIds,
+                         r => r.ReadId(0), ct))
+                frozen.Add(id);
+        }
+        return (accounts, transfers, frozen);
+    }
 
     protected override async Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, TransferRecord[] created,
         TransferRecord[] changedPendings, List<StoredResponse> responses, CancellationToken ct)
@@ -78,27 +90,6 @@ public sealed class SqliteLedgerStore(Db db) : LedgerStore(db)
                 Bind(cmd, r.Scope, r.Key, r.RequestHash, r.StatusCode, r.Body, r.CreatedAtUs);
                 await cmd.ExecuteNonQueryAsync(ct);
             }
-        }
-    }
-
-    protected override async Task<bool[]> CheckGuardsAsync(DbConnection connection, DbTransaction tx, SqlGuard[] guards, CancellationToken ct)
-    {
-        var passed = new bool[guards.Length];
-        for (var i = 0; i < guards.Length; i++)
-        {
-            await using var cmd = Statement((SqliteConnection)connection, (SqliteTransaction)tx, guards[i].Sql, guards[i].Parameters);
-            await using var reader = await cmd.ExecuteReaderAsync(ct);
-            passed[i] = await reader.ReadAsync(ct);
-        }
-        return passed;
-    }
-
-    protected override async Task ExecuteEffectsAsync(DbConnection connection, DbTransaction tx, List<SqlEffect> effects, CancellationToken ct)
-    {
-        foreach (var effect in effects)
-        {
-            await using var cmd = Statement((SqliteConnection)connection, (SqliteTransaction)tx, effect.Sql, effect.Parameters);
-            await cmd.ExecuteNonQueryAsync(ct);
         }
     }
 

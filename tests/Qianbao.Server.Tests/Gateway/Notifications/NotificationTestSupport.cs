@@ -169,9 +169,9 @@ public sealed class NotifyBed : IAsyncDisposable
             ?? throw new InvalidOperationException("no effect for a trade with a notify url");
         await using var connection = await Db.OpenAsync();
         await using var tx = await connection.BeginTransactionAsync();
-        await NotificationOutbox.InsertAsync(connection, tx, effect, CancellationToken.None);
+        await NotificationOutbox.InsertAsync(connection, tx, [effect], CancellationToken.None);
         await tx.CommitAsync();
-        return ((Guid)effect.Parameters["id"]!, (string)effect.Parameters["notify_id"]!);
+        return (effect.Id, effect.Id.ToString("N"));
     }
 
     public async Task<DeliveryRow> GetAsync(Guid id)

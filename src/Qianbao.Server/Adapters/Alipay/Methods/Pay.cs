@@ -47,6 +47,8 @@ public sealed class Pay(TradeCreation creation, TradePayments payments, PaymentC
             PayOutcome.InsufficientFunds => GatewayResult.Business(GatewaySubCodes.BuyerBalanceNotEnough, "买家余额不足",
                 Field.Of("trade_no", after.trade_no), Field.Of("out_trade_no", after.out_trade_no)),
             PayOutcome.PaidByAnother => GatewayResult.Business(GatewaySubCodes.TradeHasSuccess, "交易已被支付", Field.Of("out_trade_no", after.out_trade_no)),
+            PayOutcome.BuyerFrozen => GatewayResult.Business(GatewaySubCodes.BuyerEnableStatusForbid, "买家状态非法",
+                Field.Of("trade_no", after.trade_no), Field.Of("out_trade_no", after.out_trade_no)),
             _ => GatewayResult.Business(GatewaySubCodes.TradeHasClose, "交易已经关闭", Field.Of("out_trade_no", after.out_trade_no)),
         };
     }

@@ -1,11 +1,11 @@
 using System.Data.Common;
 using System.Text.Json;
-using Dapper;
 using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Adapters.Alipay.Methods;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Modules.Acquiring;
-using Qianbao.Server.Money.Ledger;
+using Qianbao.Server.Money.Pipeline;
+using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Adapters.Alipay.Notifications;
 
@@ -26,22 +26,22 @@ public static class NotificationOutbox
     /// notify URL (neither its own nor its app's).
     /// </summary>
     /// <param name="change">The trade's new state: status, refund totals and the event's own times.</param>
-    public static SqlEffect? Effect(TradeRow trade, string? appNotifyUrl, string eventName, TradeChange change, long nowUs)
+    public static QueuedNotification? Effect(TradeRow trade, string? appNotifyUrl, string eventName, TradeChange change, long nowUs)
     {
         var url = trade.notify_url ?? appNotifyUrl;
         if (url is null) return null;
         var id = Guid.CreateVersion7();
         var fields = Fields(trade, change, notifyId: id.ToString("N"));
-        return new SqlEffect(InsertSql, new Dictionary<string, object?>
-        {
-            ["id"] = id, ["notify_id"] = id.ToString("N"), ["trade_no"] = trade.trade_no, ["event"] = eventName, ["url"] = url,
-            ["fields_json"] = JsonSerializer.Serialize(fields), ["now"] = nowUs,
-        });
+        return new QueuedNotification(id, trade.trade_no, eventName, url, JsonSerializer.Serialize(fields), nowUs);
     }
 
-    /// <summary>Inserts an outbox row inside a caller's own transaction (changes that do not move money, such as a close).</summary>
-    public static Task InsertAsync(DbConnection connection, DbTransaction tx, SqlEffect effect, CancellationToken ct) =>
-        connection.ExecuteAsync(new CommandDefinition(effect.Sql, new DynamicParameters(effect.Parameters), tx, cancellationToken: ct));
+    /// <summary>Inserts outbox rows inside a caller's transaction: the ledger batch's, or its own for changes that move no money (a close).</summary>
+    public static ValueTask InsertAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<QueuedNotification> rows, CancellationToken ct) =>
+        SqlBatch.ExecuteAsync(connection, tx, [.. rows.Select(n => new SqlStatement(InsertSql, new Dictionary<string, object?>
+        {
+            ["id"] = n.Id, ["notify_id"] = n.Id.ToString("N"), ["trade_no"] = n.TradeNo, ["event"] = n.EventName, ["url"] = n.Url,
+            ["fields_json"] = n.FieldsJson, ["now"] = n.CreatedAtUs,
+        }))], ct);
 
     private static SortedDictionary<string, string> Fields(TradeRow t, TradeChange c, string notifyId)
     {
@@ -75,6 +75,16 @@ public static class NotificationOutbox
         if (c.ClosedAtUs is not null) fields["gmt_close"] = AlipayTime.ToChinaString(TimeProviderExtensions.FromUnixMicroseconds(c.ClosedAtUs.Value));
         return fields;
     }
+}
+
+/// <summary>A notification row to queue in the outbox, committed with the trade change it announces.</summary>
+public sealed record QueuedNotification(Guid Id, string TradeNo, string EventName, string Url, string FieldsJson, long CreatedAtUs) : IEffect;
+
+/// <summary>Writes <see cref="QueuedNotification"/>s in the ledger batch transaction.</summary>
+internal sealed class QueuedNotificationWriter : EffectWriter<QueuedNotification>
+{
+    protected override ValueTask WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<QueuedNotification> effects, CancellationToken ct) =>
+        NotificationOutbox.InsertAsync(connection, transaction, effects, ct);
 }
 
 /// <summary>What a notification announces about a trade, beyond what the stored row says.</summary>

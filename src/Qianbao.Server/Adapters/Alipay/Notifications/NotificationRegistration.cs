@@ -31,6 +31,7 @@ public static class NotificationRegistration
                 MaxConnectionsPerServer = NotificationDispatcher.SendConcurrencyMax,
             });
         services.AddSingleton<NotificationDispatcher>();
+        services.AddSingleton<Money.Pipeline.IEffectWriter, QueuedNotificationWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<NotificationDispatcher>());
         return services;
     }

@@ -1,0 +1,55 @@
+using System.Data.Common;
+using Npgsql;
+using Qianbao.Server.Money.Pipeline;
+using Qianbao.Server.Storage;
+
+namespace Qianbao.Server.Modules.Acquiring;
+
+/// <summary>Which money path a <see cref="TradeGuard"/> protects, and so which state the trade must be in.</summary>
+public enum TradeGuardKind : byte
+{
+    /// <summary>Waiting for payment, not expired, and either open to any buyer or designated to this one.</summary>
+    Payable,
+
+    /// <summary>Paid, with exactly the refunded amount the refund was computed from, and room for the refund.</summary>
+    Refundable,
+
+    /// <summary>Paid, not settled yet, with exactly the refunded amount the settlement was computed from.</summary>
+    Settleable,
+}
+
+/// <summary>
+/// The trade state a payment, refund or settlement was decided on. Checked (and the trade row locked on
+/// PostgreSQL) in the ledger batch, so the postings and the trade change commit together or not at all.
+/// </summary>
+public sealed record TradeGuard(TradeGuardKind Kind, string TradeNo, long NowUs = 0, Guid? BuyerId = null, long RefundedAmount = 0, long Amount = 0) : IGuard
+{
+    public string Key => "trade:" + TradeNo;
+}
+
+/// <summary>Evaluates <see cref="TradeGuard"/>s against the trades table, which this module owns.</summary>
+internal sealed class TradeGuardChecker : GuardChecker<TradeGuard>
+{
+    protected override ValueTask<bool[]> CheckAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<TradeGuard> guards, CancellationToken ct)
+    {
+        // On PostgreSQL the guarded row stays locked until commit; SQLite's single writer already serializes.
+        var lockRows = connection is NpgsqlConnection ? " FOR UPDATE" : "";
+        var queries = new SqlStatement[guards.Count];
+        for (var i = 0; i < queries.Length; i++) queries[i] = Query(guards[i], lockRows);
+        return SqlBatch.AnyRowsAsync(connection, transaction, queries, ct);
+    }
+
+    private static SqlStatement Query(TradeGuard g, string lockRows) => g.Kind switch
+    {
+        TradeGuardKind.Payable => new(
+            $"SELECT 1 FROM trades WHERE trade_no = @trade_no AND status = '{TradeStatus.WaitBuyerPay}' AND expires_at_us > @now AND (buyer_id IS NULL OR buyer_id = @buyer){lockRows}",
+            new Dictionary<string, object?> { ["trade_no"] = g.TradeNo, ["now"] = g.NowUs, ["buyer"] = g.BuyerId }),
+        TradeGuardKind.Refundable => new(
+            $"SELECT 1 FROM trades WHERE trade_no = @trade_no AND status = '{TradeStatus.Success}' AND refunded_amount = @refunded AND refunded_amount + @amount <= total_amount{lockRows}",
+            new Dictionary<string, object?> { ["trade_no"] = g.TradeNo, ["refunded"] = g.RefundedAmount, ["amount"] = g.Amount }),
+        TradeGuardKind.Settleable => new(
+            $"SELECT 1 FROM trades WHERE trade_no = @trade_no AND status = '{TradeStatus.Success}' AND settled = 0 AND refunded_amount = @refunded{lockRows}",
+            new Dictionary<string, object?> { ["trade_no"] = g.TradeNo, ["refunded"] = g.RefundedAmount }),
+        _ => throw new ArgumentOutOfRangeException(nameof(g), g.Kind, "unknown trade guard"),
+    };
+}
