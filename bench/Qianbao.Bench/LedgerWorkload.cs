@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Qianbao.Server.Money;
 using Qianbao.Ledger;
 using Qianbao.Server.Modules.Admin;
 using Qianbao.Server.Money.Ledger;
@@ -100,7 +101,7 @@ public sealed record LedgerWorkloadResult
     /// <summary>Mean time between batch commits in the window: the executor runs one batch at a time.</summary>
     public double MeanBatchMs => Batches > 0 ? MeasuredSeconds * 1000 / Batches : 0;
 
-    public required CheckLedger.Report Check { get; init; }
+    public required LedgerCheck.Report Check { get; init; }
     public required long StoredCount { get; init; }
     public required long StoredAmount { get; init; }
     public required long FoundCount { get; init; }
@@ -213,7 +214,7 @@ public static class LedgerWorkload
         var measuredSeconds = Math.Max(0, Math.Min(end, lastCompletion) - measureStart) / (double)Stopwatch.Frequency;
 
         progress.WriteLine($"[{options.Engine}/{options.Workload}] {acknowledged.Length} transfers acknowledged; checking the ledger ...");
-        var check = await CheckLedger.RunAsync(fixture.Db, ct);
+        var check = await LedgerCheck.RunAsync(fixture.Db, ct);
         var (foundCount, foundAmount) = await fixture.FindTransfersAsync(acknowledged, ct);
         var (storedCount, storedAmount) = await fixture.StoredTotalsAsync(LedgerFixture.LoadTransferCode, ct);
 

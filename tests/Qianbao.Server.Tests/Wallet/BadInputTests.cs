@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
+using Qianbao.Server.Money;
 using Qianbao.Server.Tests.Infrastructure;
 using Qianbao.Server.Modules.Admin;
 using Qianbao.Server.Modules.Identity;
@@ -535,7 +536,7 @@ public abstract class BadInputTests<THost>(THost host) : IClassFixture<THost> wh
     private async Task<Snapshot> SnapshotAsync(Scene scene)
     {
         var db = Host.Services.GetRequiredService<Db>();
-        var report = await CheckLedger.RunAsync(db, CancellationToken.None);
+        var report = await LedgerCheck.RunAsync(db, CancellationToken.None);
         report.Violations.ShouldBeEmpty();
         report.Ok.ShouldBeTrue();
         await using var connection = await db.OpenAsync();

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Qianbao.Server.Money;
 using Qianbao.Server.Tests.Infrastructure;
 using Qianbao.Server.Modules.Admin;
 using Qianbao.Server.Storage;
@@ -155,7 +156,7 @@ public abstract class WalletFlowTests<THost>(THost host) : IClassFixture<THost> 
 
     protected async Task AssertLedgerBalancedAsync()
     {
-        var report = await CheckLedger.RunAsync((Db)Host.Services.GetService(typeof(Db))!, CancellationToken.None);
+        var report = await LedgerCheck.RunAsync((Db)Host.Services.GetService(typeof(Db))!, CancellationToken.None);
         report.Violations.ShouldBeEmpty();
         report.Ok.ShouldBeTrue();
 

@@ -23,4 +23,16 @@ public sealed class UserDirectory(Db db)
         return await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("SELECT id FROM users WHERE phone = @phone",
             new { phone }, cancellationToken: ct));
     }
+
+    /// <summary>Display names of those of <paramref name="userIds"/> that are users (at most 1000 ids).</summary>
+    public async Task<IReadOnlyDictionary<Guid, string>> NamesAsync(IReadOnlyCollection<Guid> userIds, CancellationToken ct)
+    {
+        Qianbao.Ledger.Invariant.That(userIds.Count <= 1000, "names are asked for at most 1000 users at once");
+        if (userIds.Count == 0) return new Dictionary<Guid, string>();
+        await using var connection = await db.OpenAsync(ct);
+        // Dapper expands the list into one parameter per id, each spelled as the engine stores ids.
+        var rows = await connection.QueryAsync<(Guid Id, string Name)>(new CommandDefinition("SELECT id, name FROM users WHERE id IN @ids",
+            new { ids = userIds.Select(db.Id).ToArray() }, cancellationToken: ct));
+        return rows.ToDictionary(r => r.Id, r => r.Name);
+    }
 }

@@ -1,6 +1,5 @@
 using System.Buffers.Text;
 using System.Text;
-using Dapper;
 using Qianbao.Ledger;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
@@ -24,7 +23,7 @@ public static class ListTransactions
 
     public static void Map(IEndpointRouteBuilder app) => app.MapGet("/v1/transactions", HandleAsync).RequireUser().WithTags("Transactions");
 
-    private static async Task<IResult> HandleAsync(HttpContext http, Db db, CancellationToken ct,
+    private static async Task<IResult> HandleAsync(HttpContext http, LedgerHistory history, UserDirectory users, CancellationToken ct,
         string? limit = null, string? cursor = null, string? type = null, string? from = null, string? to = null)
     {
         var pageSize = LimitDefault;
@@ -40,48 +39,30 @@ public static class ListTransactions
         if (to is not null && !TryParseTime(to, out toUs)) return ApiProblem.BadRequest("invalid_time", "to must be an RFC 3339 timestamp.");
 
         var userId = http.UserId();
-        await using var connection = await db.OpenAsync(ct);
-        // Post and void records (flags 4 and 8) are folded into the hold they settle.
-        var rows = (await connection.QueryAsync<Row>(new CommandDefinition($"""
-            SELECT t.seq, t.id, t.debit_account_id, t.credit_account_id, t.amount, t.currency, t.code, t.flags, t.reference, t.timestamp_us, t.state,
-                   da.owner_id AS debit_owner_id, ca.owner_id AS credit_owner_id, du.name AS debit_owner_name, cu.name AS credit_owner_name
-            FROM transfers t
-            JOIN accounts da ON da.id = t.debit_account_id
-            JOIN accounts ca ON ca.id = t.credit_account_id
-            LEFT JOIN users du ON du.id = da.owner_id
-            LEFT JOIN users cu ON cu.id = ca.owner_id
-            WHERE t.seq < @before AND (t.flags & 12) = 0
-              AND (t.debit_account_id IN (SELECT id FROM accounts WHERE owner_id = @owner AND code = @walletCode)
-                   OR t.credit_account_id IN (SELECT id FROM accounts WHERE owner_id = @owner AND code = @walletCode))
-              AND (@code = 0 OR t.code = @code) AND t.timestamp_us >= @fromUs AND t.timestamp_us < @toUs
-            ORDER BY t.seq DESC
-            LIMIT @take
-            """, new { before, owner = userId, walletCode = (int)AccountCodes.UserWallet, code = (int)code, fromUs, toUs, take = pageSize + 1 },
-            cancellationToken: ct))).AsList();
-
-        var items = rows.Take(pageSize).Select(r => Item(r, userId));
-        var next = rows.Count > pageSize ? EncodeCursor(rows[pageSize - 1].seq) : null;
-        return Results.Json(new { items, next_cursor = next }, JsonDefaults.Options);
+        var entries = await history.PageAsync(new HistoryQuery(userId, AccountCodes.UserWallet, before, code, fromUs, toUs, pageSize + 1), ct);
+        var page = entries.Take(pageSize).ToArray();
+        var counterparties = page.Select(e => e.DebitOwnerId == userId ? e.CreditOwnerId : e.DebitOwnerId).OfType<Guid>().ToHashSet();
+        var names = await users.NamesAsync(counterparties, ct);
+        var next = entries.Count > pageSize ? EncodeCursor(page[^1].Seq) : null;
+        return Results.Json(new { items = page.Select(e => Item(e, userId, names)), next_cursor = next }, JsonDefaults.Options);
     }
 
-    private static object Item(Row r, Guid userId)
+    private static object Item(LedgerEntry e, Guid userId, IReadOnlyDictionary<Guid, string> names)
     {
-        var outgoing = r.debit_owner_id == userId;
-        var flags = (TransferFlags)r.flags;
-        var state = (PendingState)r.state;
-        var counterpartyId = outgoing ? r.credit_owner_id : r.debit_owner_id;
-        var counterpartyName = outgoing ? r.credit_owner_name : r.debit_owner_name;
+        var outgoing = e.DebitOwnerId == userId;
+        var counterpartyId = outgoing ? e.CreditOwnerId : e.DebitOwnerId;
+        var counterpartyName = counterpartyId is { } id && names.TryGetValue(id, out var name) ? name : null;
         return new
         {
-            id = r.id,
-            type = TransferCodes.Name(checked((ushort)r.code)),
+            id = e.Id,
+            type = TransferCodes.Name(e.Code),
             direction = outgoing ? "debit" : "credit",
-            amount = r.amount,
-            currency = r.currency,
-            status = (flags & TransferFlags.Pending) != 0 ? HoldStatus.Name(state) : "completed",
+            amount = e.Amount,
+            currency = e.Currency.Code,
+            status = e.Flags.HasFlag(TransferFlags.Pending) ? HoldStatus.Name(e.State) : "completed",
             counterparty = counterpartyName is null ? null : new { user_id = counterpartyId, name = counterpartyName },
-            note = r.reference,
-            created_at = TimeProviderExtensions.FromUnixMicroseconds(r.timestamp_us),
+            note = e.Reference,
+            created_at = TimeProviderExtensions.FromUnixMicroseconds(e.TimestampUs),
         };
     }
 
@@ -103,24 +84,5 @@ public static class ListTransactions
         if (!DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t)) return false;
         us = t.ToUnixMicroseconds();
         return true;
-    }
-
-    private sealed class Row
-    {
-        public long seq { get; init; }
-        public Guid id { get; init; }
-        public Guid debit_account_id { get; init; }
-        public Guid credit_account_id { get; init; }
-        public long amount { get; init; }
-        public string currency { get; init; } = "";
-        public int code { get; init; }
-        public int flags { get; init; }
-        public string? reference { get; init; }
-        public long timestamp_us { get; init; }
-        public int state { get; init; }
-        public Guid? debit_owner_id { get; init; }
-        public Guid? credit_owner_id { get; init; }
-        public string? debit_owner_name { get; init; }
-        public string? credit_owner_name { get; init; }
     }
 }

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Qianbao.Server.Money;
 using Qianbao.Server.Tests.Infrastructure;
 using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Adapters.Alipay.Notifications;
@@ -187,14 +188,14 @@ public abstract class GatewayServer : IAsyncLifetime
     /// <summary>The ledger check (conservation, limits, balances = transfers) passes.</summary>
     public async Task AssertLedgerOkAsync()
     {
-        var report = await CheckLedger.RunAsync(Db, CancellationToken.None);
+        var report = await LedgerCheck.RunAsync(Db, CancellationToken.None);
         report.Ok.ShouldBeTrue(string.Join("\n", report.Violations));
     }
 
     /// <summary>A fingerprint of the whole ledger: transfer count and per-currency totals. Equal before and after = no money moved.</summary>
     public async Task<string> LedgerFingerprintAsync()
     {
-        var report = await CheckLedger.RunAsync(Db, CancellationToken.None);
+        var report = await LedgerCheck.RunAsync(Db, CancellationToken.None);
         await using var connection = await Db.OpenAsync();
         var transfers = await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM transfers");
         return transfers + ";" + string.Join(";", report.Currencies.Select(c => $"{c.Currency}:{c.DebitsPosted}/{c.CreditsPosted}/{c.DebitsPending}/{c.CreditsPending}"));
