@@ -30,9 +30,9 @@ public sealed class UserDirectory(Db db)
         Qianbao.Ledger.Invariant.That(userIds.Count <= 1000, "names are asked for at most 1000 users at once");
         if (userIds.Count == 0) return new Dictionary<Guid, string>();
         await using var connection = await db.OpenAsync(ct);
-        // Dapper expands the list into one parameter per id, each spelled as the engine stores ids.
-        var rows = await connection.QueryAsync<(Guid Id, string Name)>(new CommandDefinition("SELECT id, name FROM users WHERE id IN @ids",
-            new { ids = userIds.Select(db.Id).ToArray() }, cancellationToken: ct));
+        var (idIn, ids) = db.IdIn("id", userIds);
+        var rows = await connection.QueryAsync<(Guid Id, string Name)>(new CommandDefinition($"SELECT id, name FROM users WHERE {idIn}",
+            new { ids }, cancellationToken: ct));
         return rows.ToDictionary(r => r.Id, r => r.Name);
     }
 }
