@@ -1,17 +1,20 @@
 using System.Collections.Concurrent;
+using Dapper;
 using Qianbao.Ledger;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money.Ledger;
+using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Money;
 
 /// <summary>
-/// Creates ledger accounts on first use. Accounts are never deleted, so an id once known to exist is
-/// remembered and costs no further database round trip.
+/// Creates ledger accounts on first use, and reads an owner's accounts for the modules (which never query the
+/// ledger tables themselves). Accounts are never deleted, so an id once known to exist is remembered and costs
+/// no further database round trip.
 /// </summary>
-public sealed class LedgerAccounts(LedgerStore store, TimeProvider clock)
+public sealed class LedgerAccounts(LedgerStore store, Db db, TimeProvider clock)
 {
     private const int RememberedMax = 1_000_000;
     private readonly ConcurrentDictionary<AccountId, byte> known = new();
@@ -23,5 +26,20 @@ public sealed class LedgerAccounts(LedgerStore store, TimeProvider clock)
         Invariant.That(result is CreateAccountResult.Created or CreateAccountResult.Exists,
             $"chart-of-accounts account {account.Id} could not be created: {result}");
         if (known.Count < RememberedMax) known.TryAdd(account.Id, 0);
+    }
+
+    /// <summary>The accounts of <paramref name="ownerId"/> with chart code <paramref name="code"/>, one per currency, ordered by currency.</summary>
+    public async Task<IReadOnlyList<Account>> OwnedAsync(Guid ownerId, ushort code, CancellationToken ct)
+    {
+        List<Guid> ids;
+        await using (var connection = await db.OpenAsync(ct))
+        {
+            ids = (await connection.QueryAsync<Guid>(new CommandDefinition("SELECT id FROM accounts WHERE owner_id = @ownerId AND code = @code",
+                new { ownerId, code = (int)code }, cancellationToken: ct))).AsList();
+        }
+        // The first connection is back in the pool before the store takes one: never hold two at once.
+        if (ids.Count == 0) return [];
+        var accounts = await store.GetAccountsAsync([.. ids.Select(i => new AccountId(i))], ct);
+        return [.. accounts.OrderBy(a => a.Currency.Code, StringComparer.Ordinal)];
     }
 }

@@ -16,7 +16,7 @@ public static class GetMerchant
 {
     public static void Map(IEndpointRouteBuilder app) => app.MapGet("/admin/v1/merchants/{id}", HandleAsync).RequireOperator().WithTags("Operator");
 
-    private static async Task<IResult> HandleAsync(string id, Db db, LedgerStore ledger, CancellationToken ct)
+    private static async Task<IResult> HandleAsync(string id, Db db, LedgerAccounts ledger, CancellationToken ct)
     {
         if (!Guid.TryParse(id, out var merchantId)) return ApiProblem.NotFound();
         await using var connection = await db.OpenAsync(ct);
@@ -25,11 +25,9 @@ public static class GetMerchant
         if (m is null) return ApiProblem.NotFound();
         var apps = (await connection.QueryAsync<string>(new CommandDefinition(
             "SELECT app_id FROM merchant_apps WHERE merchant_id = @id ORDER BY created_at_us", new { id = merchantId }, cancellationToken: ct))).AsList();
-        var accountIds = (await connection.QueryAsync<Guid>(new CommandDefinition(
-            "SELECT id FROM accounts WHERE owner_id = @id AND code = @code", new { id = merchantId, code = (int)AccountCodes.MerchantSettlement }, cancellationToken: ct))).AsList();
         // Returned before the ledger read takes a connection of its own: holding one while taking another starves the pool.
         await connection.DisposeAsync();
-        var accounts = await ledger.GetAccountsAsync([.. accountIds.Select(a => new AccountId(a))], ct);
+        var accounts = await ledger.OwnedAsync(merchantId, AccountCodes.MerchantSettlement, ct);
         return Results.Json(new
         {
             id = m.id, name = m.name, licence_no = m.licence_no, legal_person = m.legal_person, fee_bps = m.fee_bps, status = m.status,
