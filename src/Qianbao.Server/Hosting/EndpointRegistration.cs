@@ -9,6 +9,7 @@ using Qianbao.Server.Features.Users;
 using Qianbao.Server.Features.Wallets;
 using Qianbao.Server.Features.Withdrawals;
 using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Hosting;
@@ -63,6 +64,7 @@ public static class EndpointRegistration
         RotatePlatformKey.Map(app);
         app.MapGateway();
         app.MapNotifications();
+        app.MapChannels();
         return app;
     }
 }

@@ -4,6 +4,7 @@ using Qianbao.Server.Gateway;
 using Qianbao.Server.Gateway.Notifications;
 using Qianbao.Server.Features.Wallets;
 using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Storage;
 using Qianbao.Server.Storage.Ledger;
 
@@ -45,7 +46,7 @@ public static class ServiceRegistration
         services.AddSingleton(_ => Startup.LoadOperatorKey(options));
 
         services.AddSingleton(configuration.GetSection("Qianbao:Sandbox").Get<SandboxOptions>() ?? new SandboxOptions());
-        services.AddSingleton<IFundingChannel, SandboxBankChannel>();
+        services.AddChannels(configuration);
         services.AddSingleton<IChannelOutcomeSink, ChannelSettlement>();
         services.AddSingleton(configuration.GetSection("Qianbao:Holds").Get<HoldMaintenanceOptions>() ?? new HoldMaintenanceOptions());
         services.AddSingleton<HoldMaintenance>();
