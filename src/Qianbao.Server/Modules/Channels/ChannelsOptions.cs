@@ -78,10 +78,7 @@ internal sealed partial class ChannelsOptions
             var name = child.Key;
             if (!NamePattern().IsMatch(name))
                 throw new InvalidOperationException($"{SectionName}:{name}: a channel name must be 1..32 characters of a-z, 0-9, '_' or '-', starting with a letter.");
-            var channel = LoadChannel(child, name);
-            if (name == SandboxName && channel.Kind != ChannelKind.Sandbox)
-                throw new InvalidOperationException($"{SectionName}:{SandboxName}:Kind: the name \"{SandboxName}\" is the built-in sandbox bank; give the http channel another name.");
-            channels[name] = channel;
+            channels[name] = LoadChannel(child, name);
         }
 
         if (channels.Count > ChannelsMax)
@@ -105,6 +102,8 @@ internal sealed partial class ChannelsOptions
             "http" => ChannelKind.Http,
             _ => throw new InvalidOperationException($"{prefix}:Kind must be sandbox or http, not \"{kindText}\"."),
         };
+        if (name == SandboxName && kind != ChannelKind.Sandbox)
+            throw new InvalidOperationException($"{prefix}:Kind: the name \"{SandboxName}\" is the built-in sandbox bank; give the http channel another name.");
         if (kind == ChannelKind.Sandbox)
         {
             foreach (var key in new[] { "BaseUrl", "Secret", "TimeoutMs", "CallbackUrl" })
