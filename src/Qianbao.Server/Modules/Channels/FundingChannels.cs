@@ -9,7 +9,7 @@ namespace Qianbao.Server.Modules.Channels;
 /// withdrawals and payouts use. Older orders keep their channel: a hold names it through its clearing account, so
 /// reconciliation and callbacks find the channel a hold was placed with even after the default changed.
 /// </summary>
-public sealed class FundingChannels
+public sealed class FundingChannels : IDisposable
 {
     private readonly Dictionary<string, IFundingChannel> byName;
 
@@ -29,6 +29,12 @@ public sealed class FundingChannels
         }
 
         Default = byName[options.Default];
+    }
+
+    /// <summary>Releases the HTTP connections of http channels (the container disposes this singleton at shutdown).</summary>
+    public void Dispose()
+    {
+        foreach (var channel in byName.Values.OfType<HttpFundingChannel>()) channel.Dispose();
     }
 
     /// <summary>The channel new orders go to.</summary>
