@@ -62,6 +62,7 @@ public static class EndpointRegistration
         FreezeUser.Map(app);
         app.MapGateway();
         app.MapNotifications();
+        app.MapChannels();
         return app;
     }
 }

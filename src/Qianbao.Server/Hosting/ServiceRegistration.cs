@@ -38,7 +38,7 @@ public static class ServiceRegistration
         services.AddSingleton(_ => Startup.LoadOperatorKey(options));
 
         services.AddSingleton(configuration.GetSection("Qianbao:Sandbox").Get<SandboxOptions>() ?? new SandboxOptions());
-        services.AddSingleton<IFundingChannel, SandboxBankChannel>();
+        services.AddChannels(configuration);
         services.AddSingleton<IChannelOutcomeSink, ChannelSettlement>();
         services.AddSingleton(configuration.GetSection("Qianbao:Holds").Get<HoldMaintenanceOptions>() ?? new HoldMaintenanceOptions());
         services.AddSingleton<HoldMaintenance>();

@@ -16,9 +16,6 @@ public static class ChannelHoldFlow
 {
     public sealed record Request(JsonElement? Amount, string? Currency);
 
-    /// <summary>A hold the channel has not settled within a day is released.</summary>
-    public const uint HoldTimeoutSeconds = 24 * 3600;
-
     public static async Task<IResult> HandleAsync(ChannelOrderKind kind, HttpContext http, Idempotency idempotency, MoneyMovement money,
         LedgerAccounts accounts, IFundingChannel channel, TimeProvider clock, CancellationToken ct)
     {
@@ -42,11 +39,13 @@ public static class ChannelHoldFlow
         await accounts.EnsureAsync(wallet, owner, ct);
         await accounts.EnsureAsync(clearing, null, ct);
 
+        // No TimeoutSeconds: a channel hold resolves only by the channel's answer (callback or query), never by a local
+        // clock, because a hold released here while the bank still pays would both pay out and refund.
         var collect = kind == ChannelOrderKind.Collect;
         var id = new TransferId(StableId.From(collect ? "topup" : "withdrawal", idem!.Name));
         var hold = collect
-            ? new Transfer(id, clearing.Id, wallet.Id, amount, currency, TransferCodes.TopUp, TransferFlags.Pending, TimeoutSeconds: HoldTimeoutSeconds)
-            : new Transfer(id, wallet.Id, clearing.Id, amount, currency, TransferCodes.Withdrawal, TransferFlags.Pending, TimeoutSeconds: HoldTimeoutSeconds);
+            ? new Transfer(id, clearing.Id, wallet.Id, amount, currency, TransferCodes.TopUp, TransferFlags.Pending)
+            : new Transfer(id, wallet.Id, clearing.Id, amount, currency, TransferCodes.Withdrawal, TransferFlags.Pending);
         var createdAt = clock.GetUtcNow();
         var result = await money.ExecuteAsync(idem, [hold], () => (StatusCodes.Status202Accepted, new
         {

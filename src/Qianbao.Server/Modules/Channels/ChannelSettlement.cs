@@ -14,13 +14,40 @@ public sealed class ChannelSettlement(MoneyPipeline money, ILogger<ChannelSettle
     public async Task OnOutcomeAsync(Guid orderId, bool succeeded, CancellationToken ct)
     {
         var hold = await money.GetTransferAsync(new TransferId(orderId), ct);
-        if (hold is null || hold.State != PendingState.Pending) return;
-        var transfer = new Transfer(new TransferId(StableId.From("channel-outcome", orderId.ToString("N"))), default, default, 0,
+        if (hold is null) return;
+        if (hold.State == PendingState.Expired)
+        {
+            if (succeeded) await BookLateSuccessAsync(hold, ct);
+            return;
+        }
+
+        if (hold.State != PendingState.Pending) return;
+        var transfer = new Transfer(ChannelOutcomeIds.Settle(orderId), default, default, 0,
             hold.Currency, hold.Code, succeeded ? TransferFlags.PostPending : TransferFlags.VoidPending, hold.Id);
         var result = (await money.SubmitAsync(transfer, ct)).Results[0];
         if (result is not (TransferResult.Created or TransferResult.Exists or TransferResult.PendingTransferAlreadyPosted
             or TransferResult.PendingTransferAlreadyVoided or TransferResult.PendingTransferExpired))
             throw new InvariantViolationException($"settling channel order {orderId} gave {result}");
         logger.LogInformation("Channel order {OrderId} {Outcome}: {Result}", orderId, succeeded ? "succeeded" : "failed", result);
+        // The ledger lapses a hold that carried a timeout when it is settled past it, releasing the amount. The bank did
+        // move the money, so book the movement again, directly: otherwise a payout would be both paid and refunded.
+        if (result == TransferResult.PendingTransferExpired && succeeded) await BookLateSuccessAsync(hold, ct);
+    }
+
+    private async Task BookLateSuccessAsync(TransferRecord hold, CancellationToken ct)
+    {
+        var booking = new Transfer(ChannelOutcomeIds.LateSuccess(hold.Id.Value), hold.DebitAccountId, hold.CreditAccountId, hold.Amount,
+            hold.Currency, hold.Code, TransferFlags.None, Reference: hold.Id.Value.ToString("N"));
+        var result = (await money.SubmitAsync(booking, ct)).Results[0];
+        if (result is TransferResult.Created or TransferResult.Exists)
+        {
+            logger.LogWarning("Channel order {OrderId} succeeded after its hold had lapsed; booked the movement directly ({Result})", hold.Id.Value, result);
+            return;
+        }
+
+        // Only a payout can get here (the wallet spent the released amount meanwhile): the bank paid, the wallet cannot
+        // cover it again. That is a debt for an operator to settle, not something to retry forever.
+        logger.LogError("Channel order {OrderId} succeeded after its hold had lapsed and could not be booked ({Result}); an operator must settle {Amount} {Currency}",
+            hold.Id.Value, result, hold.Amount, hold.Currency.Code);
     }
 }

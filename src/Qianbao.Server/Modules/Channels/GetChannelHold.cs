@@ -27,10 +27,13 @@ public static class GetChannelHold
         if (hold is null || hold.Code != code || !hold.Has(TransferFlags.Pending)) return ApiProblem.NotFound();
         var wallet = callersAccount(hold.Currency);
         if (hold.DebitAccountId != wallet && hold.CreditAccountId != wallet) return ApiProblem.NotFound();
+        // A success that arrived after a (legacy) hold had lapsed was booked directly: to the caller, it succeeded.
+        var succeededLate = hold.State == PendingState.Expired
+            && await store.GetTransferAsync(Modules.Channels.ChannelOutcomeIds.LateSuccess(guid), ct) is not null;
         return Results.Json(new
         {
             id = guid,
-            status = HoldStatus.Name(hold.State),
+            status = succeededLate ? HoldStatus.Name(PendingState.Posted) : HoldStatus.Name(hold.State),
             amount = hold.Amount,
             currency = hold.Currency.Code,
             created_at = TimeProviderExtensions.FromUnixMicroseconds(hold.TimestampUs),

@@ -26,11 +26,12 @@ public sealed class HoldMaintenanceOptions
 
 /// <summary>
 /// Keeps holds moving after a crash or a lost callback: (1) channel orders with no outcome are asked
-/// about and settled or re-submitted; (2) holds past their timeout are released (the ledger marks them
-/// expired); (3) idempotency records past retention are purged.
+/// about (at the channel each was placed with) and settled or re-submitted; (2) holds past their timeout
+/// are released (the ledger marks them expired), except channel holds, which only the channel's answer
+/// resolves; (3) idempotency records past retention are purged.
 /// </summary>
 public sealed class HoldMaintenance(
-    Db db, MoneyPipeline money, IFundingChannel channel, IChannelOutcomeSink outcomes, Idempotency idempotency,
+    Db db, MoneyPipeline money, FundingChannels channels, IChannelOutcomeSink outcomes, Idempotency idempotency,
     TimeProvider clock, HoldMaintenanceOptions options, ILogger<HoldMaintenance> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -63,6 +64,14 @@ public sealed class HoldMaintenance(
         foreach (var hold in await LiveHoldsAsync("timestamp_us < @before AND code IN (@topup, @withdrawal)",
                      new { before = nowUs - options.ReconcileAfterMs * 1000L, topup = (int)TransferCodes.TopUp, withdrawal = (int)TransferCodes.Withdrawal, limit = options.BatchMax }, ct))
         {
+            var channel = channels.ForHold(new AccountId(hold.DebitAccountId), new AccountId(hold.CreditAccountId), (ushort)hold.Code, Currency.Parse(hold.Currency));
+            if (channel is null)
+            {
+                // Its channel was removed from the configuration: nobody can answer for it, so it stays pending for an operator.
+                logger.LogWarning("Channel hold {OrderId} belongs to no configured channel; left pending", hold.Id);
+                continue;
+            }
+
             switch (await channel.QueryAsync(hold.Id, ct))
             {
                 case ChannelOrderStatus.Succeeded: await outcomes.OnOutcomeAsync(hold.Id, true, ct); break;
@@ -75,7 +84,10 @@ public sealed class HoldMaintenance(
             }
         }
 
-        var expired = await LiveHoldsAsync("expires_at_us > 0 AND expires_at_us <= @now", new { now = nowUs, limit = options.BatchMax }, ct);
+        // Channel holds are left out even if they carry a timeout (created before the rule): releasing one while the
+        // channel may still succeed would both pay out and refund. ChannelSettlement books a late success instead.
+        var expired = await LiveHoldsAsync("expires_at_us > 0 AND expires_at_us <= @now AND code NOT IN (@topup, @withdrawal)",
+            new { now = nowUs, topup = (int)TransferCodes.TopUp, withdrawal = (int)TransferCodes.Withdrawal, limit = options.BatchMax }, ct);
         foreach (var hold in expired)
         {
             var release = new Transfer(new TransferId(StableId.From("hold-expiry", hold.Id.ToString("N"))), default, default, 0,
@@ -93,7 +105,7 @@ public sealed class HoldMaintenance(
     {
         await using var connection = await db.OpenAsync(ct);
         var rows = await connection.QueryAsync<HoldRow>(new CommandDefinition(
-            $"SELECT id, amount, currency, code FROM transfers WHERE state = {(int)PendingState.Pending} AND {where} ORDER BY timestamp_us LIMIT @limit",
+            $"SELECT id, debit_account_id AS DebitAccountId, credit_account_id AS CreditAccountId, amount, currency, code FROM transfers WHERE state = {(int)PendingState.Pending} AND {where} ORDER BY timestamp_us LIMIT @limit",
             parameters, cancellationToken: ct));
         return rows.AsList();
     }
@@ -101,6 +113,8 @@ public sealed class HoldMaintenance(
     public sealed class HoldRow
     {
         public Guid Id { get; init; }
+        public Guid DebitAccountId { get; init; }
+        public Guid CreditAccountId { get; init; }
         public long Amount { get; init; }
         public string Currency { get; init; } = "";
         public int Code { get; init; }

@@ -24,7 +24,8 @@ public sealed class SandboxBankChannel(SandboxOptions options, TimeProvider cloc
     private const int OrdersRememberedMax = 1_000_000;
     private readonly ConcurrentDictionary<Guid, ChannelOrderStatus> orders = new();
 
-    public string Name => "sandbox";
+    /// <summary>"sandbox" for the built-in bank; other sandbox-kind channels (<c>Qianbao:Channels:&lt;name&gt;:Kind=sandbox</c>) carry their own.</summary>
+    public string Name { get; init; } = "sandbox";
 
     public Task SubmitAsync(ChannelOrder order, CancellationToken ct)
     {
