@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Qianbao.Server.Features.Payments;
 using Qianbao.Server.Gateway.Alipay;
 using Qianbao.Server.Gateway.Bills;
@@ -13,7 +14,10 @@ public static class GatewayRegistration
     {
         var options = configuration.GetSection("Qianbao:Gateway").Get<GatewayOptions>() ?? new GatewayOptions();
         if (options.BillUrlLifetimeSeconds is < 60 or > 86_400) throw new InvalidOperationException("Qianbao:Gateway:BillUrlLifetimeSeconds must be 60..86400");
+        if (options.RoyaltyMaxBps is < 0 or > Modules.Acquiring.RoyaltyBounds.BpsMax)
+            throw new InvalidOperationException("Qianbao:Gateway:RoyaltyMaxBps must be 0..10000");
         services.AddSingleton(options);
+        services.TryAddSingleton(Modules.Merchants.NotifyUrlPolicy.FromConfiguration(configuration));
         services.AddSingleton(_ => PlatformKeyRing.LoadOrCreate(options.PlatformKeyDir ?? Path.Combine(qianbao.DataDir, "platform-keys")));
         services.AddSingleton(sp => new BillUrls(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "bill_url_key"), options,
             sp.GetRequiredService<TimeProvider>()));

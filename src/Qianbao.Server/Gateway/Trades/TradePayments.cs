@@ -2,6 +2,7 @@ using Qianbao.Ledger;
 using Qianbao.Server.Features.Wallets;
 using Qianbao.Server.Gateway.Notifications;
 using Qianbao.Server.Hosting;
+using Qianbao.Server.Modules.Acquiring;
 using Qianbao.Server.Storage.Ledger;
 
 namespace Qianbao.Server.Gateway.Trades;
@@ -18,7 +19,7 @@ public enum PayOutcome : byte
 
 public enum RefundOutcome : byte { Refunded, Replayed, ExceedsPaid, MerchantBalanceInsufficient, NotRefundable, RequestNoReused }
 
-public enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsFrozen, MerchantBalanceInsufficient }
+public enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsShareable, MerchantBalanceInsufficient }
 
 /// <summary>
 /// The money paths of trades. Each is one ledger command through the executor whose guard locks the trade
@@ -161,18 +162,45 @@ public sealed class TradePayments(LedgerExecutor executor, LedgerAccounts accoun
         throw new InvariantViolationException($"trade {trade.trade_no} refund failed with {string.Join(",", results)}");
     }
 
+    /// <summary>Attempts of one settle request when concurrent settlements or refunds of the trade keep changing its totals.</summary>
+    private const int SettleAttemptsMax = 3;
+
     /// <summary>
-    /// Profit-sharing: pays each receiver its share out of the merchant's proceeds and releases the rest of the
-    /// freeze. Shares never exceed the frozen (net) proceeds less refunds.
+    /// Profit-sharing: pays each receiver its share out of the merchant's proceeds; the first settlement of a frozen
+    /// trade also releases the rest of the freeze. A trade may be settled by several requests (each its own
+    /// <paramref name="outRequestNo"/>), together never more than <see cref="RoyaltyBounds.RemainingMinor"/> allows:
+    /// a larger request moves nothing. Replays of a settled request answer <see cref="SettleOutcome.Replayed"/>.
     /// </summary>
-    public async Task<SettleOutcome> SettleAsync(TradeRow trade, string outRequestNo, IReadOnlyList<(Guid Receiver, long Amount)> shares, CancellationToken ct)
+    public async Task<SettleOutcome> SettleAsync(TradeRow trade, string outRequestNo, IReadOnlyList<(Guid Receiver, long Amount)> shares, int royaltyMaxBps,
+        CancellationToken ct)
+    {
+        var total = 0L;
+        foreach (var share in shares) total = checked(total + share.Amount);
+        for (var attempt = 1; ; attempt++)
+        {
+            if (trade.status != TradeStatus.Success) return SettleOutcome.NotSettleable;
+            var remaining = RoyaltyBounds.RemainingMinor(trade.total_amount, FeeKept(trade, trade.refunded_amount), trade.refunded_amount,
+                trade.settled_amount, royaltyMaxBps);
+            if (!RoyaltyBounds.Allows(total, remaining)) return SettleOutcome.ExceedsShareable;
+
+            var (outcome, guardRejected) = await SubmitSettlementAsync(trade, outRequestNo, shares, total, ct);
+            if (!guardRejected) return outcome;
+            // Something changed the trade between our read and the batch: this same request (a replay), another
+            // settlement or a refund. Decide again on what is there now.
+            if (await trades.FindSettleNoAsync(trade.trade_no, outRequestNo, ct) is not null) return SettleOutcome.Replayed;
+            var now = await trades.FindAsync(trade.trade_no, ct);
+            if (now is null || attempt == SettleAttemptsMax
+                || (now.settled_amount == trade.settled_amount && now.refunded_amount == trade.refunded_amount && now.status == trade.status))
+                return SettleOutcome.NotSettleable;
+            trade = now;
+        }
+    }
+
+    private async Task<(SettleOutcome Outcome, bool GuardRejected)> SubmitSettlementAsync(TradeRow trade, string outRequestNo,
+        IReadOnlyList<(Guid Receiver, long Amount)> shares, long total, CancellationToken ct)
     {
         var currency = Currency.Parse(trade.currency);
         var settlement = ChartOfAccounts.MerchantSettlement(trade.merchant_id, currency);
-        var total = shares.Sum(s => s.Amount);
-        var frozen = trade.freeze_hold_id is null ? 0 : trade.total_amount - trade.refunded_amount - FeeKept(trade, trade.refunded_amount);
-        if (trade.freeze_hold_id is not null && total > frozen) return SettleOutcome.ExceedsFrozen;
-
         var transfers = new List<Transfer>();
         if (trade.freeze_hold_id is { } hold)
             transfers.Add(new(Id("trade-settle-release", trade.trade_no), default, default, 0, currency, TransferCodes.RoyaltyFreeze,
@@ -184,25 +212,29 @@ public sealed class TradePayments(LedgerExecutor executor, LedgerAccounts accoun
             transfers.Add(new(Id("trade-settle", $"{trade.trade_no}/{outRequestNo}/{i}"), settlement.Id, receiver.Id, shares[i].Amount, currency,
                 TransferCodes.RoyaltyShare, Reference: trade.trade_no));
         }
-        if (transfers.Count == 0) return SettleOutcome.NotSettleable;
         Link(transfers);
 
         var nowUs = clock.GetUnixMicroseconds();
+        // The guard pins the totals the bounds were computed from, and refuses a request number already settled, so a
+        // replay never writes its settlement twice.
         var command = new LedgerCommand(transfers,
-            guard: new SqlGuard("trade:" + trade.trade_no,
-                "SELECT 1 FROM trades WHERE trade_no = @trade_no AND status = 'TRADE_SUCCESS' AND settled = 0 AND refunded_amount = @refunded",
-                new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["refunded"] = trade.refunded_amount }),
+            guard: new SqlGuard("trade:" + trade.trade_no, """
+                SELECT 1 FROM trades WHERE trade_no = @trade_no AND status = 'TRADE_SUCCESS' AND refunded_amount = @refunded AND settled_amount = @settled
+                AND NOT EXISTS (SELECT 1 FROM trade_settlements WHERE trade_no = @trade_no AND out_request_no = @out_request_no)
+                """,
+                new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["refunded"] = trade.refunded_amount, ["settled"] = trade.settled_amount,
+                    ["out_request_no"] = outRequestNo }),
             effects: _ => Effects(
-                new SqlEffect("UPDATE trades SET settled = 1, freeze_hold_id = NULL WHERE trade_no = @trade_no",
-                    new Dictionary<string, object?> { ["trade_no"] = trade.trade_no }),
+                new SqlEffect("UPDATE trades SET settled = 1, settled_amount = @settled, freeze_hold_id = NULL WHERE trade_no = @trade_no",
+                    new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["settled"] = checked(trade.settled_amount + total) }),
                 new SqlEffect("INSERT INTO trade_settlements (trade_no, out_request_no, settle_no, created_at_us) VALUES (@trade_no, @out_request_no, @settle_no, @now)",
                     new Dictionary<string, object?> { ["trade_no"] = trade.trade_no, ["out_request_no"] = outRequestNo,
                         ["settle_no"] = SettleNo(trade.trade_no, outRequestNo), ["now"] = nowUs })));
 
         var results = await executor.SubmitAsync(command, ct);
-        if (!command.GuardRejected && results.All(r => r.IsApplied())) return SettleOutcome.Settled;
-        if (command.GuardRejected) return SettleOutcome.NotSettleable;
-        if (results.Any(r => r is TransferResult.ExceedsCredits)) return SettleOutcome.MerchantBalanceInsufficient;
+        if (command.GuardRejected) return (SettleOutcome.NotSettleable, true);
+        if (results.All(r => r.IsApplied())) return (SettleOutcome.Settled, false);
+        if (results.Any(r => r is TransferResult.ExceedsCredits)) return (SettleOutcome.MerchantBalanceInsufficient, false);
         throw new InvariantViolationException($"trade {trade.trade_no} settlement failed with {string.Join(",", results)}");
     }
 
