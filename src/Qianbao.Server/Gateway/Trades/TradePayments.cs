@@ -163,7 +163,7 @@ public sealed class TradePayments(LedgerExecutor executor, LedgerAccounts accoun
     }
 
     /// <summary>Attempts of one settle request when concurrent settlements or refunds of the trade keep changing its totals.</summary>
-    private const int SettleAttemptsMax = 3;
+    private const int SettleAttemptsMax = 5;
 
     /// <summary>
     /// Profit-sharing: pays each receiver its share out of the merchant's proceeds; the first settlement of a frozen
