@@ -43,21 +43,35 @@ public static class BizContent
         return AlipayAmount.TryParseYuan(text, out fen) ? null : GatewayResult.InvalidParameter($"参数 {name} 金额不合法");
     }
 
-    /// <summary>Parses <c>90m</c>, <c>2h</c>, <c>1d</c>, <c>1c</c> (until the end of the day, taken as 1d here); 1 minute .. 15 days.</summary>
-    public static bool TryParseTimeout(string text, out TimeSpan timeout)
+    /// <summary>Longest <c>timeout_express</c> text read: 7 digits and a unit already exceed 15 days in every unit.</summary>
+    public const int TimeoutExpressLengthMax = 8;
+
+    /// <summary>
+    /// Parses Alipay's <c>timeout_express</c> (<c>90m</c>, <c>2h</c>, <c>1d</c>: 1 minute .. 15 days inclusive, whole
+    /// numbers only) or <c>1c</c> (until the end of the current day, China time) into the deadline counted from
+    /// <paramref name="now"/>. False for anything else, including values too large to represent.
+    /// </summary>
+    public static bool TryParseTimeout(string text, DateTimeOffset now, out DateTimeOffset deadline)
     {
-        timeout = default;
-        if (text.Length < 2 || !int.TryParse(text.AsSpan(0, text.Length - 1), System.Globalization.NumberStyles.None,
-                System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1)
-            return false;
-        timeout = text[^1] switch
+        deadline = default;
+        if (text == "1c")
         {
-            'm' => TimeSpan.FromMinutes(n),
-            'h' => TimeSpan.FromHours(n),
-            'd' => TimeSpan.FromDays(n),
-            'c' => TimeSpan.FromDays(1),
-            _ => TimeSpan.Zero,
-        };
-        return timeout >= TimeSpan.FromMinutes(1) && timeout <= TimeSpan.FromDays(15);
+            deadline = Modules.Acquiring.TradeDeadlines.EndOfChinaDay(now);
+            return true;
+        }
+        if (text.Length is < 2 or > TimeoutExpressLengthMax || !long.TryParse(text.AsSpan(0, text.Length - 1), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var n))
+            return false;
+        long minutes;
+        switch (text[^1])
+        {
+            case 'm': minutes = n; break;
+            case 'h': minutes = checked(n * 60); break;
+            case 'd': minutes = checked(n * 1_440); break;
+            default: return false;
+        }
+        if (Modules.Acquiring.TradeDeadlines.After(now, minutes) is not { } at) return false;
+        deadline = at;
+        return true;
     }
 }

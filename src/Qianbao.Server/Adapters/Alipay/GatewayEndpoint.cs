@@ -15,7 +15,8 @@ namespace Qianbao.Server.Adapters.Alipay;
 /// merchant status checks, then the method. The answer is always HTTP 200 with a body signed by the
 /// platform key, as Alipay's is; failures carry code/sub_code.
 /// </summary>
-public sealed class GatewayEndpoint(Db db, PlatformKeyRing keys, GatewayMethods methods, GatewayOptions options, TimeProvider clock, ILogger<GatewayEndpoint> logger)
+public sealed class GatewayEndpoint(Db db, PlatformKeyRing keys, GatewayMethods methods, GatewayOptions options, TimeProvider clock,
+    Modules.Merchants.NotifyUrlPolicy notifyUrls, ILogger<GatewayEndpoint> logger)
 {
     public const int BodyBytesMax = 64 * 1024;
     private readonly ConcurrentDictionary<string, RSA> appKeys = new(StringComparer.Ordinal);
@@ -63,6 +64,10 @@ public sealed class GatewayEndpoint(Db db, PlatformKeyRing keys, GatewayMethods 
             return (GatewayResult.Fail(GatewayError.InsufficientPermissions(GatewaySubCodes.InsufficientIsvPermissions, "商户未通过实名认证或应用不可用")), method);
         if (method is null)
             return (GatewayResult.Fail(GatewayError.InvalidArguments(GatewaySubCodes.InvalidMethod, "不存在的方法名")), null);
+
+        // The parser checked the URL's form; where private addresses are not allowed, also where it leads.
+        if (request.NotifyUrl is { } notifyUrl && !await notifyUrls.IsAcceptableAsync(notifyUrl, ct))
+            return (new GatewayResult(GatewayErrors.InvalidParameter("notify_url 必须指向公网地址"), []), method);
 
         var context = new GatewayContext(request, app, clock.GetUtcNow(), options.PublicBaseUrl?.TrimEnd('/') ?? $"{http.Request.Scheme}://{http.Request.Host}");
         try

@@ -59,6 +59,9 @@ public static class GatewaySubCodes
     public const string PaymentAuthCodeInvalid = "ACQ.PAYMENT_AUTH_CODE_INVALID";
     public const string ContextInconsistent = "ACQ.CONTEXT_INCONSISTENT";
 
+    /// <summary><c>alipay.trade.order.settle</c>: the shares exceed what the trade may still share (分账金额超过最大可分账金额).</summary>
+    public const string AllocAmountValidateError = "ACQ.ALLOC_AMOUNT_VALIDATE_ERROR";
+
     // 40006
     public const string InsufficientIsvPermissions = "isv.insufficient-isv-permissions";
 }

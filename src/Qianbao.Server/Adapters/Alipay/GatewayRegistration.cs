@@ -1,5 +1,6 @@
 using Qianbao.Server.Adapters.Alipay.Bills;
 using Qianbao.Server.Adapters.Alipay.Methods;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Modules.Acquiring;
 using Qianbao.Server.Storage;
@@ -12,7 +13,10 @@ public static class GatewayRegistration
     {
         var options = configuration.GetSection("Qianbao:Gateway").Get<GatewayOptions>() ?? new GatewayOptions();
         if (options.BillUrlLifetimeSeconds is < 60 or > 86_400) throw new InvalidOperationException("Qianbao:Gateway:BillUrlLifetimeSeconds must be 60..86400");
+        if (options.RoyaltyMaxBps is < 0 or > Modules.Acquiring.RoyaltyBounds.BpsMax)
+            throw new InvalidOperationException("Qianbao:Gateway:RoyaltyMaxBps must be 0..10000");
         services.AddSingleton(options);
+        services.TryAddSingleton(Modules.Merchants.NotifyUrlPolicy.FromConfiguration(configuration));
         services.AddSingleton(_ => PlatformKeyRing.LoadOrCreate(options.PlatformKeyDir ?? Path.Combine(qianbao.DataDir, "platform-keys")));
         services.AddSingleton(sp => new BillUrls(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "bill_url_key"), options,
             sp.GetRequiredService<TimeProvider>()));

@@ -58,6 +58,20 @@ public sealed class PaymentCodes(Db db, TradeStore trades, TimeProvider clock)
     }
 
     /// <summary>
+    /// True when <paramref name="code"/> still authorises a payment attempt at <paramref name="now"/>: it exists and its
+    /// lifetime has not run out (<see cref="Modules.Acquiring.PaymentCodeLifetime"/>). Spent or not does not matter here;
+    /// a retry of the request that spent it asks this before paying.
+    /// </summary>
+    public async Task<bool> AuthorisesAttemptAsync(string code, DateTimeOffset now, CancellationToken ct)
+    {
+        if (code.Length != DigitCount || !code.All(char.IsAsciiDigit)) return false;
+        await using var connection = await db.OpenAsync(ct);
+        var expiresAtUs = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+            "SELECT expires_at_us FROM payment_codes WHERE code = @code", new { code }, cancellationToken: ct));
+        return expiresAtUs is { } expires && Modules.Acquiring.PaymentCodeLifetime.AuthorisesAttempt(expires, now.ToUnixMicroseconds());
+    }
+
+    /// <summary>
     /// The trade a merchant's retry of <c>alipay.trade.pay</c> refers to: the code was spent on exactly this
     /// (app, out_trade_no), so the retry continues that trade instead of being refused.
     /// </summary>

@@ -19,7 +19,7 @@ public sealed class TradeCreation(TradeStore trades)
     public async Task<(TradeRow? Trade, GatewayResult? Error)> CreateAsync(GatewayContext c, string kind, Guid? buyerId, string? qrBaseUrl, CancellationToken ct)
     {
         if (Parse(c, kind, out var terms) is { } invalid) return (null, invalid);
-        var (outTradeNo, amount, subject, body, timeout, freeze) = terms;
+        var (outTradeNo, amount, subject, body, expiresAt, freeze) = terms;
 
         // The request's identity for idempotency: what the merchant asked for, not when it asked.
         var hash = RequestBody.Hash(kind, c.App.app_id, System.Text.Encoding.UTF8.GetBytes(
@@ -35,7 +35,7 @@ public sealed class TradeCreation(TradeStore trades)
             status = TradeStatus.WaitBuyerPay, total_amount = amount, currency = "CNY", subject = subject, body = body, buyer_id = buyerId,
             royalty_freeze = freeze ? 1 : 0, notify_url = c.Request.NotifyUrl, request_hash = hash,
             qr_code = qrBaseUrl is null ? null : qrBaseUrl + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12)),
-            expires_at_us = (now + timeout).ToUnixMicroseconds(), created_at_us = now.ToUnixMicroseconds(),
+            expires_at_us = expiresAt.ToUnixMicroseconds(), created_at_us = now.ToUnixMicroseconds(),
         };
         var (stored, created) = await trades.CreateAsync(row, ct);
         return created ? (stored, null) : Existing(stored, hash);
@@ -47,7 +47,7 @@ public sealed class TradeCreation(TradeStore trades)
     /// </summary>
     public static GatewayResult? Validate(GatewayContext c, string kind) => Parse(c, kind, out _);
 
-    private readonly record struct Terms(string OutTradeNo, long Amount, string Subject, string? Body, TimeSpan Timeout, bool Freeze);
+    private readonly record struct Terms(string OutTradeNo, long Amount, string Subject, string? Body, DateTimeOffset ExpiresAt, bool Freeze);
 
     private static GatewayResult? Parse(GatewayContext c, string kind, out Terms terms)
     {
@@ -57,13 +57,15 @@ public sealed class TradeCreation(TradeStore trades)
         if (biz.RequireAmount("total_amount", out var amount) is { } e2) return e2;
         if (biz.Require("subject", TradeFields.SubjectLengthMax, out var subject) is { } e3) return e3;
         if (biz.Optional("body", TradeFields.BodyLengthMax, out var body) is { } e4) return e4;
-        var timeout = DefaultTimeout;
-        var timeoutText = biz.String(kind == "precreate" ? "qr_code_timeout_express" : "timeout_express") ?? biz.String("timeout_express");
-        if (timeoutText is not null && !BizContent.TryParseTimeout(timeoutText, out timeout))
-            return GatewayResult.InvalidParameter("参数 timeout_express 不合法");
+        var expiresAt = c.Now + DefaultTimeout;
+        var timeoutKey = kind == "precreate" && biz.String("qr_code_timeout_express") is not null ? "qr_code_timeout_express" : "timeout_express";
+        var timeoutText = biz.String(timeoutKey);
+        // Out of Alipay's range (1m..15d, or 1c) is the caller's mistake, answered as one, never an overflow.
+        if (timeoutText is not null && !BizContent.TryParseTimeout(timeoutText, c.Now, out expiresAt))
+            return GatewayResult.InvalidParameter($"参数 {timeoutKey} 不合法，取值范围 1m～15d 或 1c");
         var freeze = biz.ValueKind == JsonValueKind.Object && biz.TryGetProperty("extend_params", out var ext) && ext.ValueKind == JsonValueKind.Object
                      && ext.TryGetProperty("royalty_freeze", out var rf) && (rf.ValueKind == JsonValueKind.True || (rf.ValueKind == JsonValueKind.String && rf.GetString() == "true"));
-        terms = new Terms(outTradeNo, amount, subject, body, timeout, freeze);
+        terms = new Terms(outTradeNo, amount, subject, body, expiresAt, freeze);
         return null;
     }
 

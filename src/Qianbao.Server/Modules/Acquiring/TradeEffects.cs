@@ -17,8 +17,8 @@ public sealed record TradePaidChange(string TradeNo, Guid BuyerId, long PaidAtUs
 public sealed record TradeRefundedChange(string TradeNo, string OutRequestNo, long Amount, Guid TransferId, long RefundedAfter, string Status,
     bool Full, Guid? FreezeHoldId, long AtUs) : TradeStateChange(TradeNo);
 
-/// <summary>The trade's profit-sharing was settled under <see cref="OutRequestNo"/>.</summary>
-public sealed record TradeSettledChange(string TradeNo, string OutRequestNo, string SettleNo, long AtUs) : TradeStateChange(TradeNo);
+/// <summary>The trade's profit-sharing was settled under <see cref="OutRequestNo"/>, bringing its settled total to <see cref="SettledAfter"/>.</summary>
+public sealed record TradeSettledChange(string TradeNo, string OutRequestNo, string SettleNo, long SettledAfter, long AtUs) : TradeStateChange(TradeNo);
 
 /// <summary>Writes the acquiring module's trade changes in the ledger batch transaction.</summary>
 internal sealed class TradeChangeWriter : IEffectWriter
@@ -52,8 +52,8 @@ internal sealed class TradeChangeWriter : IEffectWriter
                         ["transfer"] = r.TransferId, ["now"] = r.AtUs }));
                     break;
                 case TradeSettledChange s:
-                    statements.Add(new("UPDATE trades SET settled = 1, freeze_hold_id = NULL WHERE trade_no = @trade_no",
-                        new Dictionary<string, object?> { ["trade_no"] = s.TradeNo }));
+                    statements.Add(new("UPDATE trades SET settled = 1, settled_amount = @settled, freeze_hold_id = NULL WHERE trade_no = @trade_no",
+                        new Dictionary<string, object?> { ["trade_no"] = s.TradeNo, ["settled"] = s.SettledAfter }));
                     statements.Add(new("INSERT INTO trade_settlements (trade_no, out_request_no, settle_no, created_at_us) VALUES (@trade_no, @out_request_no, @settle_no, @now)",
                         new Dictionary<string, object?> { ["trade_no"] = s.TradeNo, ["out_request_no"] = s.OutRequestNo, ["settle_no"] = s.SettleNo, ["now"] = s.AtUs }));
                     break;

@@ -14,7 +14,10 @@ public enum TradeGuardKind : byte
     /// <summary>Paid, with exactly the refunded amount the refund was computed from, and room for the refund.</summary>
     Refundable,
 
-    /// <summary>Paid, not settled yet, with exactly the refunded amount the settlement was computed from.</summary>
+    /// <summary>
+    /// Paid, with exactly the refunded and settled totals the settlement's bounds were computed from, and this request
+    /// number not settled yet (so a replay never writes its settlement twice).
+    /// </summary>
     Settleable,
 }
 
@@ -22,7 +25,8 @@ public enum TradeGuardKind : byte
 /// The trade state a payment, refund or settlement was decided on. Checked (and the trade row locked on
 /// PostgreSQL) in the ledger batch, so the postings and the trade change commit together or not at all.
 /// </summary>
-public sealed record TradeGuard(TradeGuardKind Kind, string TradeNo, long NowUs = 0, Guid? BuyerId = null, long RefundedAmount = 0, long Amount = 0) : IGuard
+public sealed record TradeGuard(TradeGuardKind Kind, string TradeNo, long NowUs = 0, Guid? BuyerId = null, long RefundedAmount = 0, long Amount = 0,
+    long SettledAmount = 0, string? OutRequestNo = null) : IGuard
 {
     public string Key => "trade:" + TradeNo;
 }
@@ -47,9 +51,11 @@ internal sealed class TradeGuardChecker : GuardChecker<TradeGuard>
         TradeGuardKind.Refundable => new(
             $"SELECT 1 FROM trades WHERE trade_no = @trade_no AND status = '{TradeStatus.Success}' AND refunded_amount = @refunded AND refunded_amount + @amount <= total_amount{lockRows}",
             new Dictionary<string, object?> { ["trade_no"] = g.TradeNo, ["refunded"] = g.RefundedAmount, ["amount"] = g.Amount }),
-        TradeGuardKind.Settleable => new(
-            $"SELECT 1 FROM trades WHERE trade_no = @trade_no AND status = '{TradeStatus.Success}' AND settled = 0 AND refunded_amount = @refunded{lockRows}",
-            new Dictionary<string, object?> { ["trade_no"] = g.TradeNo, ["refunded"] = g.RefundedAmount }),
+        TradeGuardKind.Settleable => new($"""
+            SELECT 1 FROM trades WHERE trade_no = @trade_no AND status = '{TradeStatus.Success}' AND refunded_amount = @refunded AND settled_amount = @settled
+            AND NOT EXISTS (SELECT 1 FROM trade_settlements WHERE trade_no = @trade_no AND out_request_no = @out_request_no){lockRows}
+            """,
+            new Dictionary<string, object?> { ["trade_no"] = g.TradeNo, ["refunded"] = g.RefundedAmount, ["settled"] = g.SettledAmount, ["out_request_no"] = g.OutRequestNo }),
         _ => throw new ArgumentOutOfRangeException(nameof(g), g.Kind, "unknown trade guard"),
     };
 }

@@ -2,8 +2,6 @@ using Qianbao.Ledger;
 using Qianbao.Server.Adapters.Alipay.Methods;
 using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Hosting;
-using Qianbao.Server.Modules.Channels;
-using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money;
 using Qianbao.Server.Money.Ledger;
 using Qianbao.Server.Money.Pipeline;
@@ -25,7 +23,7 @@ public enum PayOutcome : byte
 
 public enum RefundOutcome : byte { Refunded, Replayed, ExceedsPaid, MerchantBalanceInsufficient, NotRefundable, RequestNoReused }
 
-public enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsFrozen, MerchantBalanceInsufficient }
+public enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsShareable, MerchantBalanceInsufficient }
 
 /// <summary>
 /// The money paths of trades. Each is one ledger command through the money pipeline whose guard
@@ -159,18 +157,45 @@ public sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, 
         };
     }
 
+    /// <summary>Attempts of one settle request when concurrent settlements or refunds of the trade keep changing its totals.</summary>
+    private const int SettleAttemptsMax = 5;
+
     /// <summary>
-    /// Profit-sharing: pays each receiver its share out of the merchant's proceeds and releases the rest of the
-    /// freeze. Shares never exceed the frozen (net) proceeds less refunds.
+    /// Profit-sharing: pays each receiver its share out of the merchant's proceeds; the first settlement of a frozen
+    /// trade also releases the rest of the freeze. A trade may be settled by several requests (each its own
+    /// <paramref name="outRequestNo"/>), together never more than <see cref="RoyaltyBounds.RemainingMinor"/> allows:
+    /// a larger request moves nothing. Replays of a settled request answer <see cref="SettleOutcome.Replayed"/>.
     /// </summary>
-    public async Task<SettleOutcome> SettleAsync(TradeRow trade, string outRequestNo, IReadOnlyList<(Guid Receiver, long Amount)> shares, CancellationToken ct)
+    public async Task<SettleOutcome> SettleAsync(TradeRow trade, string outRequestNo, IReadOnlyList<(Guid Receiver, long Amount)> shares, int royaltyMaxBps,
+        CancellationToken ct)
+    {
+        var total = 0L;
+        foreach (var share in shares) total = checked(total + share.Amount);
+        for (var attempt = 1; ; attempt++)
+        {
+            if (trade.status != TradeStatus.Success) return SettleOutcome.NotSettleable;
+            var remaining = RoyaltyBounds.RemainingMinor(trade.total_amount, FeeKept(trade, trade.refunded_amount), trade.refunded_amount,
+                trade.settled_amount, royaltyMaxBps);
+            if (!RoyaltyBounds.Allows(total, remaining)) return SettleOutcome.ExceedsShareable;
+
+            var (outcome, guardRejected) = await SubmitSettlementAsync(trade, outRequestNo, shares, total, ct);
+            if (!guardRejected) return outcome;
+            // Something changed the trade between our read and the batch: this same request (a replay), another
+            // settlement or a refund. Decide again on what is there now.
+            if (await trades.FindSettleNoAsync(trade.trade_no, outRequestNo, ct) is not null) return SettleOutcome.Replayed;
+            var now = await trades.FindAsync(trade.trade_no, ct);
+            if (now is null || attempt == SettleAttemptsMax
+                || (now.settled_amount == trade.settled_amount && now.refunded_amount == trade.refunded_amount && now.status == trade.status))
+                return SettleOutcome.NotSettleable;
+            trade = now;
+        }
+    }
+
+    private async Task<(SettleOutcome Outcome, bool GuardRejected)> SubmitSettlementAsync(TradeRow trade, string outRequestNo,
+        IReadOnlyList<(Guid Receiver, long Amount)> shares, long total, CancellationToken ct)
     {
         var currency = Currency.Parse(trade.currency);
         var settlement = ChartOfAccounts.MerchantSettlement(trade.merchant_id, currency);
-        var total = shares.Sum(s => s.Amount);
-        var frozen = trade.freeze_hold_id is null ? 0 : trade.total_amount - trade.refunded_amount - FeeKept(trade, trade.refunded_amount);
-        if (trade.freeze_hold_id is not null && total > frozen) return SettleOutcome.ExceedsFrozen;
-
         var transfers = new List<Transfer>();
         if (trade.freeze_hold_id is { } hold)
             transfers.Add(new(Id("trade-settle-release", trade.trade_no), default, default, 0, currency, TransferCodes.RoyaltyFreeze,
@@ -182,20 +207,23 @@ public sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, 
             transfers.Add(new(Id("trade-settle", $"{trade.trade_no}/{outRequestNo}/{i}"), settlement.Id, receiver.Id, shares[i].Amount, currency,
                 TransferCodes.RoyaltyShare, Reference: trade.trade_no));
         }
-        if (transfers.Count == 0) return SettleOutcome.NotSettleable;
         Link(transfers);
 
         var nowUs = clock.GetUnixMicroseconds();
+        // The guard pins the totals the bounds were computed from, and refuses a request number already settled, so a
+        // replay never writes its settlement twice.
         var command = new LedgerCommand(transfers,
-            guard: new TradeGuard(TradeGuardKind.Settleable, trade.trade_no, RefundedAmount: trade.refunded_amount),
-            effects: _ => Effects(new TradeSettledChange(trade.trade_no, outRequestNo, SettleNo(trade.trade_no, outRequestNo), nowUs)));
+            guard: new TradeGuard(TradeGuardKind.Settleable, trade.trade_no, RefundedAmount: trade.refunded_amount, SettledAmount: trade.settled_amount,
+                OutRequestNo: outRequestNo),
+            effects: _ => Effects(new TradeSettledChange(trade.trade_no, outRequestNo, SettleNo(trade.trade_no, outRequestNo), checked(trade.settled_amount + total), nowUs)));
 
         var outcome = await money.SubmitAsync(command, ct);
         return outcome.Kind switch
         {
-            MoneyOutcomeKind.Applied => SettleOutcome.Settled,
-            MoneyOutcomeKind.GuardRejected => SettleOutcome.NotSettleable,
-            MoneyOutcomeKind.LedgerRejected when outcome.Results.Any(r => r is TransferResult.ExceedsCredits) => SettleOutcome.MerchantBalanceInsufficient,
+            MoneyOutcomeKind.Applied => (SettleOutcome.Settled, false),
+            MoneyOutcomeKind.GuardRejected => (SettleOutcome.NotSettleable, true),
+            MoneyOutcomeKind.LedgerRejected when outcome.Results.Any(r => r is TransferResult.ExceedsCredits) => (SettleOutcome.MerchantBalanceInsufficient, false),
+            // Refused: only wallet holders are frozen today, and a settlement debits the merchant.
             _ => throw new InvariantViolationException($"trade {trade.trade_no} settlement failed with {outcome.Kind} {string.Join(",", outcome.Results)}"),
         };
     }

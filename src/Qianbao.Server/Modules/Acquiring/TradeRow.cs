@@ -29,6 +29,9 @@ public sealed class TradeRow
     public int royalty_freeze { get; init; }
     public Guid? freeze_hold_id { get; init; }
     public int settled { get; init; }
+
+    /// <summary>Moved to receivers by every settlement of the trade so far.</summary>
+    public long settled_amount { get; init; }
     public string? notify_url { get; init; }
     public string? qr_code { get; init; }
     public string request_hash { get; init; } = "";
@@ -41,7 +44,7 @@ public sealed class TradeRow
     public const string Columns = """
         trade_no, app_id, merchant_id, out_trade_no, kind, status, total_amount, currency, subject, body, buyer_id, fee_amount,
         refunded_amount, royalty_freeze, freeze_hold_id, settled, notify_url, qr_code, request_hash, expires_at_us, created_at_us,
-        paid_at_us, closed_at_us, last_refund_at_us
+        paid_at_us, closed_at_us, last_refund_at_us, settled_amount
         """;
 
     /// <summary>An unpaid trade past its deadline is closed, whether or not the sweeper has written that down yet.</summary>

@@ -35,7 +35,7 @@ public sealed class TradeStore(Db db)
         var inserted = await connection.ExecuteAsync(new CommandDefinition($"""
             INSERT INTO trades ({TradeRow.Columns}) VALUES (@trade_no, @app_id, @merchant_id, @out_trade_no, @kind, @status, @total_amount,
                 @currency, @subject, @body, @buyer_id, @fee_amount, @refunded_amount, @royalty_freeze, @freeze_hold_id, @settled, @notify_url,
-                @qr_code, @request_hash, @expires_at_us, @created_at_us, @paid_at_us, @closed_at_us, @last_refund_at_us)
+                @qr_code, @request_hash, @expires_at_us, @created_at_us, @paid_at_us, @closed_at_us, @last_refund_at_us, @settled_amount)
             ON CONFLICT (app_id, out_trade_no) DO NOTHING
             """, trade, cancellationToken: ct));
         // Read back on the same connection: taking a second one while holding this one starves the pool.
@@ -44,6 +44,15 @@ public sealed class TradeStore(Db db)
             new { trade.app_id, trade.out_trade_no }, cancellationToken: ct));
         Invariant(stored is not null, "a trade that conflicted on insert must exist");
         return (stored!, inserted == 1);
+    }
+
+    /// <summary>Our settlement number for the trade's settle request <paramref name="outRequestNo"/>, or null when there is none.</summary>
+    public async Task<string?> FindSettleNoAsync(string tradeNo, string outRequestNo, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+            "SELECT settle_no FROM trade_settlements WHERE trade_no = @tradeNo AND out_request_no = @outRequestNo",
+            new { tradeNo, outRequestNo }, cancellationToken: ct));
     }
 
     /// <summary>

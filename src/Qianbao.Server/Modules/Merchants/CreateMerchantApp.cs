@@ -21,7 +21,8 @@ public static class CreateMerchantApp
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost("/admin/v1/merchants/{id}/apps", HandleAsync).RequireOperator().WithTags("Operator");
 
-    private static async Task<IResult> HandleAsync(string id, HttpContext http, Db db, PlatformKeyRing keys, TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult> HandleAsync(string id, HttpContext http, Db db, PlatformKeyRing keys, TimeProvider clock,
+        Modules.Merchants.NotifyUrlPolicy notifyUrls, CancellationToken ct)
     {
         if (!Guid.TryParse(id, out var merchantId)) return ApiProblem.NotFound();
         var (r, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
@@ -31,6 +32,8 @@ public static class CreateMerchantApp
         key.Dispose();
         if (r.NotifyUrl is not null && !NotifyUrls.IsValid(r.NotifyUrl))
             return ApiProblem.BadRequest("invalid_notify_url", "notify_url must be an absolute http(s) URL of at most 512 characters.");
+        if (r.NotifyUrl is not null && !await notifyUrls.IsAcceptableAsync(r.NotifyUrl, ct))
+            return ApiProblem.BadRequest("invalid_notify_url", "notify_url must resolve to public addresses only (Qianbao:Gateway:AllowPrivateNotifyUrls is false).");
 
         // Alipay app ids are 16 digits; ours keep that shape so SDK-side validation never trips on them.
         var appId = "2026" + RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6") + RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6");

@@ -268,13 +268,13 @@ public abstract class GatewayRaceTests<TServer>(TServer server) : IClassFixture<
         var answers = await RaceAsync(5, _ => caller.CallAsync("alipay.trade.order.settle", new
         {
             out_request_no = "S-ONCE", trade_no = tradeNo,
-            royalty_parameters = new[] { new { trans_in_type = "userId", trans_in = partner.ToString(), amount = "20.00" } },
+            royalty_parameters = new[] { new { trans_in_type = "userId", trans_in = partner.ToString(), amount = "15.00" } },
         }));
         var raw = string.Join("\n", answers.Select(a => a.Raw));
         answers.ShouldAllBe(a => a.Code == "10000", raw);
         answers.Select(a => a["settle_no"]).Distinct().Count().ShouldBe(1, raw);
-        (await Server.SettlementAsync(partner)).ShouldBe((2_000, 0));
-        (await Server.SettlementAsync(app.MerchantId)).ShouldBe((3_000, 0));
+        (await Server.SettlementAsync(partner)).ShouldBe((1_500, 0));
+        (await Server.SettlementAsync(app.MerchantId)).ShouldBe((3_500, 0));
         await Server.AssertLedgerOkAsync();
     }
 
@@ -306,7 +306,7 @@ public abstract class GatewayRaceTests<TServer>(TServer server) : IClassFixture<
         })).ShouldBe("10000");
         var tradeNo = (await caller.CallAsync("alipay.trade.query", new { out_trade_no = outTradeNo })).ShouldBe("10000")["trade_no"]!;
 
-        // More than is frozen is refused, and moves nothing.
+        // More than is frozen is refused, and moves nothing (so is more than the 30 % cap, RoyaltyMaxBps).
         (await caller.CallAsync("alipay.trade.order.settle", new
         {
             out_request_no = "S-too-much", trade_no = tradeNo,
@@ -317,10 +317,10 @@ public abstract class GatewayRaceTests<TServer>(TServer server) : IClassFixture<
         (await caller.CallAsync("alipay.trade.order.settle", new
         {
             out_request_no = "S-1", trade_no = tradeNo,
-            royalty_parameters = new[] { new { trans_in_type = "userId", trans_in = partner.ToString(), amount = "89.10" } },
+            royalty_parameters = new[] { new { trans_in_type = "userId", trans_in = partner.ToString(), amount = "30.00" } },
         })).ShouldBe("10000");
-        (await Server.SettlementAsync(partner)).ShouldBe((8_910, 0));
-        (await Server.SettlementAsync(app.MerchantId)).ShouldBe((0, 0));
+        (await Server.SettlementAsync(partner)).ShouldBe((3_000, 0));
+        (await Server.SettlementAsync(app.MerchantId)).ShouldBe((8_910 - 3_000, 0));
         await Server.AssertLedgerOkAsync();
     }
 

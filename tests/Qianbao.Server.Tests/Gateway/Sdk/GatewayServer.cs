@@ -73,6 +73,7 @@ public abstract class GatewayServer : IAsyncLifetime
             b.UseSetting("Qianbao:Gateway:NotifyRetrySchedule", "00:00:00.200,00:00:00.500,00:00:01");
             b.UseSetting("Logging:LogLevel:Default", "Warning");
             if (postgres is not null) b.UseSetting("ConnectionStrings:Postgres", postgres);
+            ConfigureWebHost(b);
         });
         factory.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         factory.StartServer();
@@ -84,6 +85,11 @@ public abstract class GatewayServer : IAsyncLifetime
             Timeout = TimeSpan.FromSeconds(30),
         };
         await Task.CompletedTask;
+    }
+
+    /// <summary>A subclass's extra settings or service replacements (e.g. a test clock), applied after the defaults above.</summary>
+    protected virtual void ConfigureWebHost(IWebHostBuilder builder)
+    {
     }
 
     /// <summary>The Node SDK driver for this server (one process, shared by the class's tests).</summary>

@@ -32,11 +32,17 @@ public sealed class Pay(TradeCreation creation, TradePayments payments, PaymentC
         // Consume the code before creating the trade: a code pays at most one trade, whatever the retries. A retry that
         // races the request that spent the code (a till timing out) continues that request: trade creation and payment
         // are idempotent per out_trade_no, so both answer the one payment.
-        var buyer = existing?.buyer_id ?? await codes.ConsumeAsync(authCode, c.App.app_id, outTradeNo, ct)
-            ?? await codes.FindReplayBuyerAsync(authCode, c.App.app_id, outTradeNo, ct);
+        var buyer = existing?.buyer_id;
+        var spentNow = false;
         if (buyer is null)
-            return GatewayResult.Business(GatewaySubCodes.PaymentAuthCodeInvalid, "支付失败，获取顾客账户信息失败，请顾客刷新付款码后重新收款",
-                Field.Of("out_trade_no", outTradeNo));
+        {
+            buyer = await codes.ConsumeAsync(authCode, c.App.app_id, outTradeNo, ct);
+            spentNow = buyer is not null;
+        }
+        buyer ??= await codes.FindReplayBuyerAsync(authCode, c.App.app_id, outTradeNo, ct);
+        // A retry of an unpaid trade (e.g. after the buyer topped up) may pay only while the code it was spent with lives.
+        if (buyer is null || (!spentNow && !await codes.AuthorisesAttemptAsync(authCode, c.Now, ct)))
+            return CodeInvalid(outTradeNo);
 
         var (trade, error) = await creation.CreateAsync(c, "pay", buyer, null, ct);
         if (error is not null) return error.Value;
@@ -52,6 +58,10 @@ public sealed class Pay(TradeCreation creation, TradePayments payments, PaymentC
             _ => GatewayResult.Business(GatewaySubCodes.TradeHasClose, "交易已经关闭", Field.Of("out_trade_no", after.out_trade_no)),
         };
     }
+
+    private static GatewayResult CodeInvalid(string outTradeNo) =>
+        GatewayResult.Business(GatewaySubCodes.PaymentAuthCodeInvalid, "支付失败，获取顾客账户信息失败，请顾客刷新付款码后重新收款",
+            Field.Of("out_trade_no", outTradeNo));
 
     private static GatewayResult Answer(TradeRow t) => t.status switch
     {

@@ -36,4 +36,10 @@ public sealed class GatewayOptions
 
     /// <summary>How long a bill download URL stays valid, in seconds (60..86400).</summary>
     public int BillUrlLifetimeSeconds { get; set; } = 1800;
+
+    /// <summary>
+    /// Most that <c>alipay.trade.order.settle</c> may move over all settlements of a trade, in basis points of its paid
+    /// amount (0..10000; 3000 = 30 %).
+    /// </summary>
+    public int RoyaltyMaxBps { get; set; } = 3000;
 }

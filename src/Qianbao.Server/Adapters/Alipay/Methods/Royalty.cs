@@ -55,9 +55,11 @@ public sealed class RoyaltyRelationBind(Db db, TimeProvider clock) : IGatewayMet
 /// <summary>
 /// <c>alipay.trade.order.settle</c>: pays bound receivers their shares of a paid trade (<c>royalty_parameters</c>:
 /// <c>trans_in_type</c> <c>userId</c>, <c>trans_in</c> a merchant id, <c>amount</c>) and releases the rest of a
-/// profit-sharing freeze. Idempotent per (trade, <c>out_request_no</c>); one settlement per trade.
+/// profit-sharing freeze. Idempotent per (trade, <c>out_request_no</c>); a trade may be settled by several requests,
+/// within the bounds <see cref="TradePayments.SettleAsync"/> keeps (what is left of the sale, and
+/// <c>Qianbao:Gateway:RoyaltyMaxBps</c> of it over all settlements).
 /// </summary>
-public sealed class OrderSettle(Db db, TradeStore trades, TradePayments payments) : IGatewayMethod
+public sealed class OrderSettle(Db db, TradeStore trades, TradePayments payments, GatewayOptions options) : IGatewayMethod
 {
     public const int SharesMax = 20;
 
@@ -88,14 +90,13 @@ public sealed class OrderSettle(Db db, TradeStore trades, TradePayments payments
             shares.Add((receiver, amount));
         }
 
-        var outcome = await payments.SettleAsync(t, outRequestNo, shares, ct);
-        // A copy of this same request may have settled the trade between our check and our guard: that is a replay.
-        if (outcome == SettleOutcome.NotSettleable && await FindSettlementAsync(tradeNo, outRequestNo, ct) is { } replayed)
-            return GatewayResult.Success(Field.Of("trade_no", tradeNo), Field.Of("settle_no", replayed));
+        var outcome = await payments.SettleAsync(t, outRequestNo, shares, options.RoyaltyMaxBps, ct);
         return outcome switch
         {
-            SettleOutcome.Settled => GatewayResult.Success(Field.Of("trade_no", tradeNo), Field.Of("settle_no", TradePayments.SettleNo(tradeNo, outRequestNo))),
-            SettleOutcome.ExceedsFrozen => GatewayResult.Business("ACQ.ALLOC_AMOUNT_VALIDATE_ERROR", "分账金额超过可分账金额", Field.Of("trade_no", tradeNo)),
+            // A replay: a copy of this same request settled the trade between our check and our guard.
+            SettleOutcome.Settled or SettleOutcome.Replayed =>
+                GatewayResult.Success(Field.Of("trade_no", tradeNo), Field.Of("settle_no", TradePayments.SettleNo(tradeNo, outRequestNo))),
+            SettleOutcome.ExceedsShareable => GatewayResult.Business(GatewaySubCodes.AllocAmountValidateError, "分账金额超过最大可分账金额", Field.Of("trade_no", tradeNo)),
             SettleOutcome.MerchantBalanceInsufficient => GatewayResult.Business(GatewaySubCodes.SellerBalanceNotEnough, "卖家余额不足", Field.Of("trade_no", tradeNo)),
             _ => GatewayResult.Business(GatewaySubCodes.TradeStatusError, "交易状态不合法或已结算", Field.Of("trade_no", tradeNo)),
         };

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -37,8 +38,17 @@ public sealed class NotificationDispatcher : BackgroundService
     /// </summary>
     public const int ResponseBytesMax = 1024;
 
-    /// <summary>Most attempts in flight at once per process, so one slow receiver does not hold up the others.</summary>
-    public const int SendConcurrencyMax = 8;
+    /// <summary>Most attempts in flight at once per process.</summary>
+    public const int SendConcurrencyMax = 16;
+
+    /// <summary>
+    /// Most attempts in flight at once per merchant per process: a merchant whose receiver hangs holds at most this many
+    /// sending slots, and every other merchant's notifications go out on the rest without waiting for it.
+    /// </summary>
+    public const int MerchantSendConcurrencyMax = 2;
+
+    /// <summary>Longest wait for a receiver to accept the connection, in milliseconds (less when NotifyTimeoutMs is).</summary>
+    public const int ConnectTimeoutMsMax = 5_000;
 
     /// <summary>How much of a wrong answer is kept in <c>last_error</c> to help the merchant debug.</summary>
     private const int ResponseExcerptLengthMax = 64;
@@ -49,10 +59,18 @@ public sealed class NotificationDispatcher : BackgroundService
     /// </summary>
     private static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(30);
 
+    // Due rows, oldest first, at most MerchantSendConcurrencyMax per merchant: a merchant with a backlog cannot fill the
+    // batch and starve the others. The merchant is the trade's; a row without a trade row counts by its URL.
     private const string DueSql = """
-        SELECT id, notify_id, trade_no, url, fields_json, attempts, next_attempt_at_us
-        FROM notify_deliveries
-        WHERE status = 'pending' AND next_attempt_at_us <= @now
+        SELECT id, notify_id, trade_no, url, fields_json, attempts, next_attempt_at_us, fairness_key
+        FROM (
+            SELECT d.id, d.notify_id, d.trade_no, d.url, d.fields_json, d.attempts, d.next_attempt_at_us, d.created_at_us,
+                COALESCE(CAST(t.merchant_id AS text), d.url) AS fairness_key,
+                row_number() OVER (PARTITION BY COALESCE(CAST(t.merchant_id AS text), d.url) ORDER BY d.next_attempt_at_us, d.created_at_us) AS merchant_rank
+            FROM notify_deliveries d LEFT JOIN trades t ON t.trade_no = d.trade_no
+            WHERE d.status = 'pending' AND d.next_attempt_at_us <= @now
+        ) due
+        WHERE merchant_rank <= @perMerchant
         ORDER BY next_attempt_at_us, created_at_us
         LIMIT @limit
         """;
@@ -84,6 +102,14 @@ public sealed class NotificationDispatcher : BackgroundService
     private readonly ILogger<NotificationDispatcher> logger;
     private readonly IReadOnlyList<TimeSpan> schedule;
     private readonly TimeSpan timeout;
+
+    /// <summary>Sending slots taken, in total and per merchant (fairness key); guarded by <see cref="slotsLock"/>.</summary>
+    private readonly Dictionary<string, int> sendingByMerchant = new(StringComparer.Ordinal);
+    private readonly Lock slotsLock = new();
+    private int sending;
+
+    /// <summary>Attempts the background loop started and has not seen finish; awaited on stop so claims are released.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> running = new();
 
     /// <summary>
     /// A wake-up flag: capacity one and extra writes dropped, so any number of nudges during a pass cause exactly one
@@ -122,52 +148,116 @@ public sealed class NotificationDispatcher : BackgroundService
     {
         // Leave the host's start-up path before touching the database.
         await Task.Yield();
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            var batchWasFull = false;
-            try
+            while (!stoppingToken.IsCancellationRequested)
             {
-                batchWasFull = (await RunPassAsync(stoppingToken)).Selected >= options.NotifyBatchMax;
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogError(ex, "Notification dispatch pass failed; trying again next interval");
-            }
-            catch (Exception) when (stoppingToken.IsCancellationRequested)
-            {
-                // Stopping: whatever the pass was doing was cut short; claims it held are released or expire.
-                return;
-            }
+                var again = false;
+                try
+                {
+                    // Attempts run on their own; the loop never waits for a receiver, only for work or a free slot.
+                    var (selected, started) = await StartDueAsync(stoppingToken);
+                    foreach (var attempt in started) Track(attempt);
+                    again = selected >= options.NotifyBatchMax && started.Count > 0;
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    logger.LogError(ex, "Notification dispatch pass failed; trying again next interval");
+                }
+                catch (Exception) when (stoppingToken.IsCancellationRequested)
+                {
+                    // Stopping: whatever the pass was doing was cut short; claims it held are released or expire.
+                    return;
+                }
 
-            // A full batch means more rows are probably due: go again without waiting.
-            if (batchWasFull) continue;
-            await WaitForWorkAsync(stoppingToken);
+                // A full batch that started something means more rows are probably due: go again without waiting.
+                if (again) continue;
+                await WaitForWorkAsync(stoppingToken);
+            }
+        }
+        finally
+        {
+            // Attempts cut short by the stop hand their rows back; wait for that, bounded by their own timeout.
+            await Task.WhenAll(running.Keys).WaitAsync(timeout + LeaseMargin, CancellationToken.None)
+                .ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
     /// <summary>
-    /// One pass: attempts up to <see cref="NotificationOptions.NotifyBatchMax"/> due deliveries and returns how many
-    /// this dispatcher attempted (rows another process claimed first are not counted). Public so tests can drive it.
+    /// One pass: attempts the due deliveries that have a free sending slot (at most
+    /// <see cref="NotificationOptions.NotifyBatchMax"/> selected, <see cref="MerchantSendConcurrencyMax"/> per merchant)
+    /// and returns how many this dispatcher attempted once they are done (rows another process claimed first are not
+    /// counted). Public so tests can drive it; the background loop does the same without waiting for the receivers.
     /// </summary>
-    public async Task<int> RunOnceAsync(CancellationToken ct) => (await RunPassAsync(ct)).Attempted;
+    public async Task<int> RunOnceAsync(CancellationToken ct)
+    {
+        var (_, started) = await StartDueAsync(ct);
+        var attempted = await Task.WhenAll(started);
+        return attempted.Count(a => a);
+    }
 
-    private async Task<(int Selected, int Attempted)> RunPassAsync(CancellationToken ct)
+    /// <summary>Selects due rows and starts an attempt for each that gets a sending slot; returns how many were selected and the attempts.</summary>
+    private async Task<(int Selected, List<Task<bool>> Started)> StartDueAsync(CancellationToken ct)
     {
         List<DueRow> due;
         await using (var connection = await db.OpenAsync(ct))
         {
             due = (await connection.QueryAsync<DueRow>(new CommandDefinition(DueSql,
-                new { now = clock.GetUnixMicroseconds(), limit = options.NotifyBatchMax }, cancellationToken: ct))).AsList();
+                new { now = clock.GetUnixMicroseconds(), limit = options.NotifyBatchMax, perMerchant = MerchantSendConcurrencyMax },
+                cancellationToken: ct))).AsList();
         }
 
-        if (due.Count == 0) return (0, 0);
-        var attempted = 0;
-        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = SendConcurrencyMax, CancellationToken = ct },
-            async (row, token) =>
+        var started = new List<Task<bool>>();
+        foreach (var row in due)
+        {
+            if (!TryTakeSlot(row.fairness_key)) continue;
+            started.Add(Task.Run(async () =>
             {
-                if (await AttemptAsync(row, token)) Interlocked.Increment(ref attempted);
-            });
-        return (due.Count, attempted);
+                try
+                {
+                    return await AttemptAsync(row, ct);
+                }
+                finally
+                {
+                    ReleaseSlot(row.fairness_key);
+                    // A slot is free: the background loop may have rows waiting for one.
+                    Nudge();
+                }
+            }, CancellationToken.None));
+        }
+        return (due.Count, started);
+    }
+
+    private bool TryTakeSlot(string merchant)
+    {
+        lock (slotsLock)
+        {
+            var mine = sendingByMerchant.GetValueOrDefault(merchant);
+            if (sending >= SendConcurrencyMax || mine >= MerchantSendConcurrencyMax) return false;
+            sending++;
+            sendingByMerchant[merchant] = mine + 1;
+            return true;
+        }
+    }
+
+    private void ReleaseSlot(string merchant)
+    {
+        lock (slotsLock)
+        {
+            sending--;
+            if (--CollectionsMarshal.GetValueRefOrNullRef(sendingByMerchant, merchant) == 0) sendingByMerchant.Remove(merchant);
+        }
+    }
+
+    private void Track(Task<bool> attempt)
+    {
+        running.TryAdd(attempt, 0);
+        _ = attempt.ContinueWith(done =>
+        {
+            running.TryRemove(done, out _);
+            if (done.Exception?.GetBaseException() is { } ex and not OperationCanceledException)
+                logger.LogError(ex, "Notification attempt failed; the row is retried when its claim expires");
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>Claims, signs, sends and records one attempt. False when another dispatcher claimed the row first.</summary>
@@ -362,5 +452,6 @@ public sealed class NotificationDispatcher : BackgroundService
         public string fields_json { get; init; } = "";
         public int attempts { get; init; }
         public long next_attempt_at_us { get; init; }
+        public string fairness_key { get; init; } = "";
     }
 }

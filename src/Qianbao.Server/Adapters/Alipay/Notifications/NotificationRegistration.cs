@@ -1,4 +1,7 @@
 using Qianbao.Server.Modules.Admin;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Merchants;
 
 namespace Qianbao.Server.Adapters.Alipay.Notifications;
 
@@ -15,20 +18,34 @@ public static class NotificationRegistration
     {
         var options = NotificationOptions.Load(configuration);
         var timeout = TimeSpan.FromMilliseconds(options.NotifyTimeoutMs);
+        var notifyUrls = NotifyUrlPolicy.FromConfiguration(configuration);
         services.AddSingleton(options);
+        services.TryAddSingleton(notifyUrls);
         services.AddHttpClient(NotificationDispatcher.HttpClientName, client =>
             {
                 // The dispatcher bounds the whole exchange itself; this is the same bound for the part HttpClient sees.
                 client.Timeout = timeout;
                 client.DefaultRequestHeaders.UserAgent.ParseAdd("Qianbao-Notify/1.0");
             })
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            .ConfigurePrimaryHttpMessageHandler(() =>
             {
-                // A redirect is not "success": following it would turn the POST into a GET to wherever it points.
-                AllowAutoRedirect = false,
-                UseCookies = false,
-                ConnectTimeout = timeout,
-                MaxConnectionsPerServer = NotificationDispatcher.SendConcurrencyMax,
+                var handler = new SocketsHttpHandler
+                {
+                    // A redirect is not "success": following it would turn the POST into a GET to wherever it points.
+                    AllowAutoRedirect = false,
+                    UseCookies = false,
+                    // Short: a receiver that does not even accept the connection should not hold a sending slot for long.
+                    ConnectTimeout = TimeSpan.FromMilliseconds(Math.Min(options.NotifyTimeoutMs, NotificationDispatcher.ConnectTimeoutMsMax)),
+                    MaxConnectionsPerServer = NotificationDispatcher.SendConcurrencyMax,
+                };
+                if (!notifyUrls.AllowsPrivateAddresses)
+                {
+                    // Judge the address actually connected to (DNS rebinding), and connect to it directly: through a
+                    // proxy the callback would only ever see the proxy's address.
+                    handler.ConnectCallback = PublicAddresses.ConnectPublicOnlyAsync;
+                    handler.UseProxy = false;
+                }
+                return handler;
             });
         services.AddSingleton<NotificationDispatcher>();
         services.AddSingleton<Money.Pipeline.IEffectWriter, QueuedNotificationWriter>();
