@@ -4,6 +4,7 @@ using Qianbao.Server.Gateway;
 using Qianbao.Server.Gateway.Notifications;
 using Qianbao.Server.Features.Wallets;
 using Qianbao.Server.Http;
+using Qianbao.Server.Money.Events;
 using Qianbao.Server.Storage;
 using Qianbao.Server.Storage.Ledger;
 
@@ -54,6 +55,7 @@ public static class ServiceRegistration
         services.AddGateway(configuration, options);
         services.AddSingleton<Features.Merchants.MerchantDirectory>();
         services.AddNotifications(configuration);
+        services.AddDomainEvents(configuration);
 
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
         services.AddOpenApi();
