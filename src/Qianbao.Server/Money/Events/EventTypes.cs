@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Qianbao.Server.Money.Events;
 
@@ -35,15 +36,33 @@ public static class EventTypes
     private static readonly FrozenDictionary<string, Type> Types = Names.ToFrozenDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
 
     /// <summary>
-    /// Payload JSON: snake_case, nulls omitted, numbers strict. Deliberately not the HTTP API's options object, so a
-    /// change to the API's JSON cannot silently change what is stored.
+    /// Payload JSON: snake_case, nulls omitted, numbers strict, the envelope left out. Deliberately not the HTTP API's
+    /// options object, so a change to the API's JSON cannot silently change what is stored.
     /// </summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         NumberHandling = JsonNumberHandling.Strict,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { LeaveOutEnvelope } },
     };
+
+    private static readonly FrozenSet<string> EnvelopeProperties =
+        new[] { nameof(DomainEvent.EventId), nameof(DomainEvent.OccurredAtUs), nameof(DomainEvent.Stream) }.ToFrozenSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The envelope is stored in columns, not in the payload. [JsonIgnore] on the base record does not reach an
+    /// override such as each event's <see cref="DomainEvent.Stream"/>, so the envelope is removed here for every event.
+    /// </summary>
+    private static void LeaveOutEnvelope(JsonTypeInfo info)
+    {
+        if (!info.Type.IsAssignableTo(typeof(DomainEvent)) || info.Kind != JsonTypeInfoKind.Object) return;
+        for (var i = info.Properties.Count - 1; i >= 0; i--)
+        {
+            if (info.Properties[i].AttributeProvider is System.Reflection.MemberInfo member && EnvelopeProperties.Contains(member.Name))
+                info.Properties.RemoveAt(i);
+        }
+    }
 
     /// <summary>Every known type name.</summary>
     public static IReadOnlyCollection<string> All => Types.Keys;
