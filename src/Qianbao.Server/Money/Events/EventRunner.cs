@@ -149,7 +149,9 @@ public sealed partial class EventRunner : BackgroundService
         deadline.CancelAfter(handlerTimeout);
         try
         {
-            await subscriber.HandleAsync(events, deadline.Token);
+            // WaitAsync bounds even a handler that ignores its token; one abandoned that way may still finish later,
+            // which idempotent handling absorbs like any other repeated delivery.
+            await subscriber.HandleAsync(events, deadline.Token).WaitAsync(deadline.Token);
         }
         catch (Exception ex) when (!stop.IsCancellationRequested)
         {
