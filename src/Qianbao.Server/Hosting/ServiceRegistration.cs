@@ -6,6 +6,7 @@ using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money;
 using Qianbao.Server.Money.Ledger;
+using Qianbao.Server.Money.Events;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Hosting;
@@ -47,6 +48,7 @@ public static class ServiceRegistration
         services.AddGateway(configuration, options);
         services.AddSingleton<Modules.Merchants.MerchantDirectory>();
         services.AddNotifications(configuration);
+        services.AddDomainEvents(configuration);
 
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
         services.AddOpenApi();

@@ -10,7 +10,9 @@ namespace Qianbao.Server.Tests.Infrastructure;
 /// <param name="DataDir">The server's data directory (the SQLite file lives here when no PostgreSQL is given).</param>
 /// <param name="PostgresConnectionString">A PostgreSQL database to use instead of SQLite, or null.</param>
 /// <param name="OperatorKey">The operator API credential.</param>
-public sealed record ServerSettings(string DataDir, string? PostgresConnectionString, string OperatorKey);
+/// <param name="Environment">More environment variables for the server process (configuration keys as <c>Qianbao__Section__Key</c>).</param>
+public sealed record ServerSettings(string DataDir, string? PostgresConnectionString, string OperatorKey,
+    IReadOnlyDictionary<string, string>? Environment = null);
 
 /// <summary>
 /// The real server as a separate OS process (<c>dotnet Qianbao.Server.dll --urls http://127.0.0.1:port</c>), so
@@ -154,6 +156,7 @@ public sealed class ServerProcess : IAsyncDisposable
         env["Logging__LogLevel__Default"] = "Warning";
         env["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         if (settings.PostgresConnectionString is not null) env["ConnectionStrings__Postgres"] = settings.PostgresConnectionString;
+        foreach (var (name, value) in settings.Environment ?? new Dictionary<string, string>()) env[name] = value;
 
         var output = new ConcurrentQueue<string>();
         var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };

@@ -5,6 +5,7 @@ using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money;
+using Qianbao.Server.Money.Events;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Modules.Identity;
@@ -36,7 +37,7 @@ public static class RegisterUser
     }
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, PasswordHasher hasher, LedgerAccounts accounts,
-        TimeProvider clock, ILoggerFactory loggers, CancellationToken ct)
+        EventSignal events, TimeProvider clock, ILoggerFactory loggers, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -46,12 +47,19 @@ public static class RegisterUser
         var hash = hasher.Hash(request!.Password!);
         await using (var connection = await db.OpenAsync(ct))
         {
+            // The user and its user.registered event commit together, or neither does.
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            var now = clock.GetUnixMicroseconds();
             var inserted = await connection.ExecuteAsync(new CommandDefinition("""
                 INSERT INTO users (id, phone, name, password_hash, created_at_us) VALUES (@id, @phone, @name, @hash, @now)
                 ON CONFLICT (phone) DO NOTHING
-                """, new { id, phone, name = request.Name!.Trim(), hash, now = clock.GetUnixMicroseconds() }, cancellationToken: ct));
+                """, new { id, phone, name = request.Name!.Trim(), hash, now }, tx, cancellationToken: ct));
             if (inserted == 0) return ApiProblem.Conflict("phone_taken", "A user with this phone number exists.");
+            await EventLog.AppendAsync(connection, tx,
+                [new UserRegistered(id, PhoneNumber.Mask(phone)) { EventId = DomainEvent.IdFor<UserRegistered>(id.ToString("N")), OccurredAtUs = now }], ct);
+            await tx.CommitAsync(ct);
         }
+        events.Nudge();
         await accounts.EnsureAsync(ChartOfAccounts.UserWallet(id, Currency.Cny), id, ct);
         loggers.CreateLogger(typeof(RegisterUser)).LogInformation("Registered user {UserId} with phone {Phone}", id, PhoneNumber.Mask(phone));
         return Results.Json(new { id }, JsonDefaults.Options, statusCode: StatusCodes.Status201Created);

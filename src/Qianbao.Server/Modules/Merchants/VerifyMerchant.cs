@@ -3,6 +3,7 @@ using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money;
+using Qianbao.Server.Money.Events;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Modules.Merchants;
@@ -13,13 +14,26 @@ public static class VerifyMerchant
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost("/admin/v1/merchants/{id}/verify", HandleAsync).RequireOperator().WithTags("Operator");
 
-    private static async Task<IResult> HandleAsync(string id, Db db, TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult> HandleAsync(string id, Db db, EventSignal events, TimeProvider clock, CancellationToken ct)
     {
         if (!Guid.TryParse(id, out var merchantId)) return ApiProblem.NotFound();
-        await using var connection = await db.OpenAsync(ct);
-        var updated = await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE merchants SET status = @verified, verified_at_us = COALESCE(verified_at_us, @now) WHERE id = @id",
-            new { id = merchantId, verified = MerchantRow.Verified, now = clock.GetUnixMicroseconds() }, cancellationToken: ct));
-        return updated == 0 ? ApiProblem.NotFound() : Results.Json(new { id = merchantId, status = MerchantRow.Verified }, JsonDefaults.Options);
+        var now = clock.GetUnixMicroseconds();
+        await using (var connection = await db.OpenAsync(ct))
+        {
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            var verifiedAt = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+                "UPDATE merchants SET status = @verified, verified_at_us = COALESCE(verified_at_us, @now) WHERE id = @id RETURNING verified_at_us",
+                new { id = merchantId, verified = MerchantRow.Verified, now }, tx, cancellationToken: ct));
+            if (verifiedAt is null) return ApiProblem.NotFound();
+            // Only the first verification is news; the event id is derived from the merchant, so even a race appends one.
+            if (verifiedAt == now)
+            {
+                await EventLog.AppendAsync(connection, tx,
+                    [new MerchantVerified(merchantId) { EventId = DomainEvent.IdFor<MerchantVerified>(merchantId.ToString("N")), OccurredAtUs = now }], ct);
+            }
+            await tx.CommitAsync(ct);
+        }
+        events.Nudge();
+        return Results.Json(new { id = merchantId, status = MerchantRow.Verified }, JsonDefaults.Options);
     }
 }

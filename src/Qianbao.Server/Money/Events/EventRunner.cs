@@ -1,0 +1,312 @@
+using System.Text.RegularExpressions;
+using System.Threading.Channels;
+using Npgsql;
+using Qianbao.Server.Hosting;
+using Qianbao.Server.Storage;
+
+namespace Qianbao.Server.Money.Events;
+
+/// <summary>
+/// Delivers domain events to every registered <see cref="IEventSubscriber"/>, each in a loop of its own so one that
+/// fails or lags holds back no other. A loop takes its subscriber's lease (one server process at a time runs a
+/// subscriber; another takes over once a dead holder's lease lapses), reads up to <c>BatchSizeMax</c> events after
+/// the checkpoint, hands them over and moves the checkpoint past them only when the handler returned: delivery is at
+/// least once. A failed batch is retried, from the same checkpoint, after pauses doubling from
+/// <c>PollIntervalMs</c> to <c>RetryDelayMaxMs</c>. The runner also purges events older than <c>RetentionDays</c>
+/// and, on PostgreSQL with <c>ListenNotify</c>, carries <see cref="EventSignal"/> nudges between processes.
+/// </summary>
+public sealed partial class EventRunner : BackgroundService
+{
+    /// <summary>The LISTEN/NOTIFY channel name on PostgreSQL.</summary>
+    public const string NotifyChannel = "qianbao_events";
+
+    /// <summary>Least time between two NOTIFYs from this process: nudges in between are sent as one.</summary>
+    private static readonly TimeSpan NotifyGap = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>Longest wait on the LISTEN connection before checking it is still alive.</summary>
+    private static readonly TimeSpan ListenProbeInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>Longest a lease release may take at shutdown.</summary>
+    private static readonly TimeSpan ReleaseTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly Db db;
+    private readonly IReadOnlyList<IEventSubscriber> subscribers;
+    private readonly EventSignal signal;
+    private readonly EventOptions options;
+    private readonly TimeProvider clock;
+    private readonly ILogger<EventRunner> logger;
+    private readonly EventSubscriptions subscriptions;
+    private readonly TimeSpan poll;
+    private readonly TimeSpan handlerTimeout;
+
+    public EventRunner(Db db, IEnumerable<IEventSubscriber> subscribers, EventSignal signal, EventOptions options, TimeProvider clock,
+        ILogger<EventRunner> logger)
+    {
+        var problems = options.Problems();
+        if (problems.Count > 0) throw new InvalidOperationException(string.Join(" ", problems));
+        this.subscribers = [.. subscribers];
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var s in this.subscribers)
+        {
+            if (s.Name is null || !NamePattern().IsMatch(s.Name))
+                throw new InvalidOperationException($"event subscriber {s.GetType().Name} has the name \"{s.Name}\"; names are 1..64 of a-z 0-9 _ . -");
+            if (!names.Add(s.Name)) throw new InvalidOperationException($"two event subscribers are named \"{s.Name}\"");
+        }
+
+        this.db = db;
+        this.signal = signal;
+        this.options = options;
+        this.clock = clock;
+        this.logger = logger;
+        subscriptions = new EventSubscriptions(db);
+        poll = TimeSpan.FromMilliseconds(options.PollIntervalMs);
+        // The handler must be done, and the checkpoint written, before the lease lapses and another process starts
+        // the same batch: keep a fifth of the lease (at most 5 s) for the write.
+        handlerTimeout = TimeSpan.FromMilliseconds(options.LeaseMs - Math.Min(options.LeaseMs / 5, 5_000));
+        Owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+    }
+
+    /// <summary>This runner's lease owner name: host, process id and a random part, unique per start.</summary>
+    public string Owner { get; }
+
+    /// <summary>The subscribers this runner delivers to.</summary>
+    public IReadOnlyList<IEventSubscriber> Subscribers => subscribers;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Leave the host's start-up path before touching the database.
+        await Task.Yield();
+        var loops = new List<Task> { PurgeLoopAsync(stoppingToken) };
+        loops.AddRange(subscribers.Select(s => SubscriberLoopAsync(s, signal.Register(), stoppingToken)));
+        if (db.Engine == DatabaseEngine.Postgres && options.ListenNotify)
+        {
+            loops.Add(NotifyLoopAsync(stoppingToken));
+            if (subscribers.Count > 0) loops.Add(ListenLoopAsync(stoppingToken));
+        }
+        await Task.WhenAll(loops);
+    }
+
+    private enum PassOutcome { NotHolder, Idle, Handled, Full, Failed }
+
+    private async Task SubscriberLoopAsync(IEventSubscriber subscriber, ChannelReader<byte> wake, CancellationToken stop)
+    {
+        var ensured = false;
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var pause = poll;
+                var wakeable = true;
+                try
+                {
+                    if (!ensured)
+                    {
+                        // A new subscriber's row starts at EventPosition.Start: it replays every retained event.
+                        await subscriptions.EnsureAsync(subscriber.Name, clock.GetUnixMicroseconds(), stop);
+                        ensured = true;
+                    }
+                    var (outcome, failures) = await PassAsync(subscriber, stop);
+                    if (outcome == PassOutcome.Full) continue;
+                    if (outcome == PassOutcome.Failed)
+                    {
+                        pause = RetryDelay(failures);
+                        wakeable = false;
+                    }
+                }
+                catch (Exception ex) when (!stop.IsCancellationRequested)
+                {
+                    logger.LogError(ex, "Event subscriber {Subscriber}: pass failed; trying again next interval", subscriber.Name);
+                }
+                await WaitAsync(wake, pause, wakeable, stop);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+        finally
+        {
+            await ReleaseAsync(subscriber.Name);
+        }
+    }
+
+    /// <summary>One lease-read-handle-checkpoint round for <paramref name="subscriber"/>.</summary>
+    private async Task<(PassOutcome Outcome, int Failures)> PassAsync(IEventSubscriber subscriber, CancellationToken stop)
+    {
+        EventSubscriptions.Lease lease;
+        IReadOnlyList<StoredEvent> events;
+        await using (var connection = await db.OpenAsync(stop))
+        {
+            var now = clock.GetUnixMicroseconds();
+            var held = await subscriptions.TryLeaseAsync(connection, subscriber.Name, Owner, now, checked(now + options.LeaseMs * 1_000L), stop);
+            if (held is null) return (PassOutcome.NotHolder, 0);
+            lease = held.Value;
+            events = await EventLog.ReadAsync(connection, lease.Checkpoint, options.BatchSizeMax, stop);
+        }
+        if (events.Count == 0) return (PassOutcome.Idle, 0);
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        deadline.CancelAfter(handlerTimeout);
+        try
+        {
+            // WaitAsync bounds even a handler that ignores its token; one abandoned that way may still finish later,
+            // which idempotent handling absorbs like any other repeated delivery.
+            await subscriber.HandleAsync(events, deadline.Token).WaitAsync(deadline.Token);
+        }
+        catch (Exception ex) when (!stop.IsCancellationRequested)
+        {
+            var failures = lease.Failures + 1;
+            var why = deadline.IsCancellationRequested ? $"did not finish within {handlerTimeout.TotalMilliseconds:0} ms" : $"{ex.GetType().Name}: {ex.Message}";
+            logger.LogWarning(ex, "Event subscriber {Subscriber} failed on {Count} events from {EventId} (failure {Failures}): {Why}; retrying in {Delay}",
+                subscriber.Name, events.Count, events[0].EventId, failures, why, RetryDelay(failures));
+            await subscriptions.RecordFailureAsync(subscriber.Name, Owner, why, clock.GetUnixMicroseconds(), stop);
+            return (PassOutcome.Failed, failures);
+        }
+
+        if (!await subscriptions.AdvanceAsync(subscriber.Name, Owner, events[^1].Position, events.Count, clock.GetUnixMicroseconds(), stop))
+        {
+            // Another process took the lease while we handled the batch; it delivers the batch again (at least once).
+            logger.LogWarning("Event subscriber {Subscriber} lost its lease while handling {Count} events; the new holder delivers them again",
+                subscriber.Name, events.Count);
+            return (PassOutcome.NotHolder, 0);
+        }
+        return (events.Count >= options.BatchSizeMax ? PassOutcome.Full : PassOutcome.Handled, 0);
+    }
+
+    /// <summary>Pause after the <paramref name="failures"/>-th failure in a row: the poll interval doubled per failure, capped.</summary>
+    internal TimeSpan RetryDelay(int failures)
+    {
+        var ms = (double)options.PollIntervalMs * Math.Pow(2, Math.Clamp(failures - 1, 0, 30));
+        return TimeSpan.FromMilliseconds(Math.Min(ms, options.RetryDelayMaxMs));
+    }
+
+    private async Task WaitAsync(ChannelReader<byte> wake, TimeSpan pause, bool wakeable, CancellationToken stop)
+    {
+        if (!wakeable)
+        {
+            await Task.Delay(pause, clock, stop);
+            return;
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        timeout.CancelAfter(pause);
+        try
+        {
+            await wake.ReadAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+        {
+            // The poll interval passed without a nudge.
+        }
+    }
+
+    private async Task ReleaseAsync(string name)
+    {
+        // Hand the subscriber over at once rather than after the lease lapses; best effort, the lease expires anyway.
+        using var timeout = new CancellationTokenSource(ReleaseTimeout);
+        try
+        {
+            await subscriptions.ReleaseAsync(name, Owner, clock.GetUnixMicroseconds(), timeout.Token);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Event subscriber {Subscriber}: could not release its lease; it lapses by itself", name);
+        }
+    }
+
+    private async Task PurgeLoopAsync(CancellationToken stop)
+    {
+        var interval = TimeSpan.FromMilliseconds(options.PurgeIntervalMs);
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var deleted = await PurgeAsync(stop);
+                    if (deleted > 0) logger.LogInformation("Purged {Count} domain events older than {Days} days", deleted, options.RetentionDays);
+                }
+                catch (Exception ex) when (!stop.IsCancellationRequested)
+                {
+                    logger.LogError(ex, "Domain event purge failed; trying again next interval");
+                }
+                await Task.Delay(interval, clock, stop);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>Deletes events that occurred more than <c>RetentionDays</c> ago. Returns how many.</summary>
+    public Task<long> PurgeAsync(CancellationToken ct)
+    {
+        var cutoff = (clock.GetUtcNow() - TimeSpan.FromDays(options.RetentionDays)).ToUnixMicroseconds();
+        return EventLog.PurgeAsync(db, cutoff, ct);
+    }
+
+    /// <summary>Sends one NOTIFY per burst of nudges, outside any money transaction (a NOTIFY inside one would serialize commits).</summary>
+    private async Task NotifyLoopAsync(CancellationToken stop)
+    {
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await signal.RemoteRequests.Reader.ReadAsync(stop);
+                try
+                {
+                    await using var connection = await db.OpenAsync(stop);
+                    await using var cmd = connection.CreateCommand();
+                    cmd.CommandText = $"SELECT pg_notify('{NotifyChannel}', '')";
+                    await cmd.ExecuteNonQueryAsync(stop);
+                }
+                catch (Exception ex) when (!stop.IsCancellationRequested)
+                {
+                    logger.LogWarning(ex, "Could not NOTIFY other server processes of new events; they find them at their next poll");
+                }
+                await Task.Delay(NotifyGap, clock, stop);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>Holds a LISTEN connection and wakes local subscribers on every NOTIFY; reconnects after a poll interval when it breaks.</summary>
+    private async Task ListenLoopAsync(CancellationToken stop)
+    {
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await using var connection = (NpgsqlConnection)await db.OpenAsync(stop);
+                    connection.Notification += (_, _) => signal.WakeLocal();
+                    await using (var listen = new NpgsqlCommand($"LISTEN {NotifyChannel}", connection)) await listen.ExecuteNonQueryAsync(stop);
+                    // Anything committed while no LISTEN was in place is found by this one look.
+                    signal.WakeLocal();
+                    while (!stop.IsCancellationRequested)
+                    {
+                        if (await connection.WaitAsync(ListenProbeInterval, stop)) continue;
+                        await using var probe = new NpgsqlCommand("SELECT 1", connection);
+                        await probe.ExecuteScalarAsync(stop);
+                    }
+                }
+                catch (Exception ex) when (!stop.IsCancellationRequested)
+                {
+                    logger.LogWarning(ex, "LISTEN {Channel} broke; subscribers poll until it is back", NotifyChannel);
+                    await Task.Delay(poll, clock, stop);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+
+    [GeneratedRegex("^[a-z0-9_.-]{1,64}$")]
+    private static partial Regex NamePattern();
+}

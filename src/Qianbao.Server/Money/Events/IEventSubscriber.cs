@@ -1,0 +1,24 @@
+namespace Qianbao.Server.Money.Events;
+
+/// <summary>
+/// Reacts to domain events. Register implementations as <c>IEventSubscriber</c> singletons; <see cref="EventRunner"/>
+/// delivers every retained event to each, in position order, in batches of at most <c>Qianbao:Events:BatchSizeMax</c>.
+/// </summary>
+/// <remarks>
+/// Delivery is at least once: a batch whose handler threw, whose process died, or whose lease lapsed is delivered
+/// again, possibly to another server process. Handlers must therefore be idempotent, keyed by
+/// <see cref="StoredEvent.EventId"/> (for example a unique constraint written in the same transaction as the
+/// handler's effect). A handler that keeps failing holds back only its own subscriber, which is retried with
+/// growing pauses; it must finish within <c>Qianbao:Events:LeaseMs</c> or its token is cancelled.
+/// </remarks>
+public interface IEventSubscriber
+{
+    /// <summary>
+    /// Stable name, 1..64 of <c>a-z 0-9 _ . -</c>: it keys the subscriber's checkpoint, so renaming one makes it start
+    /// again from the oldest retained event.
+    /// </summary>
+    string Name { get; }
+
+    /// <summary>Handles one batch (1..BatchSizeMax events, oldest first). Returning means all of them are handled.</summary>
+    Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken ct);
+}
