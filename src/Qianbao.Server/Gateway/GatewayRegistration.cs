@@ -9,13 +9,12 @@ namespace Qianbao.Server.Gateway;
 
 public static class GatewayRegistration
 {
-    public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration, QianbaoOptions qianbao)
+    /// <summary>Registers the gateway; <see cref="GatewayOptions"/> and <see cref="QianbaoOptions"/> come from <see cref="OptionsCatalog"/>.</summary>
+    public static IServiceCollection AddGateway(this IServiceCollection services)
     {
-        var options = configuration.GetSection("Qianbao:Gateway").Get<GatewayOptions>() ?? new GatewayOptions();
-        if (options.BillUrlLifetimeSeconds is < 60 or > 86_400) throw new InvalidOperationException("Qianbao:Gateway:BillUrlLifetimeSeconds must be 60..86400");
-        services.AddSingleton(options);
-        services.AddSingleton(_ => PlatformKeyRing.LoadOrCreate(options.PlatformKeyDir ?? Path.Combine(qianbao.DataDir, "platform-keys")));
-        services.AddSingleton(sp => new BillUrls(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "bill_url_key"), options,
+        services.AddSingleton(sp => PlatformKeyRing.LoadOrCreate(sp.GetRequiredService<GatewayOptions>().PlatformKeyDir
+                                                                 ?? Path.Combine(sp.GetRequiredService<QianbaoOptions>().DataDir, "platform-keys")));
+        services.AddSingleton(sp => new BillUrls(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "bill_url_key"), sp.GetRequiredService<GatewayOptions>(),
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<TradeStore>();
         services.AddSingleton<TradeCreation>();

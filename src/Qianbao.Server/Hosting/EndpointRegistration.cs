@@ -30,12 +30,13 @@ public static class EndpointRegistration
             var http = context.HttpContext;
             if (http.Response.HasStarted || http.Response.ContentLength > 0) return;
             var status = http.Response.StatusCode;
-            var code = status switch { 404 => "not_found", 405 => "method_not_allowed", 413 => "body_too_large", 415 => "unsupported_media_type", _ => "http_" + status };
+            var code = status switch { 400 => "bad_request", 404 => "not_found", 405 => "method_not_allowed", 413 => "body_too_large", 415 => "unsupported_media_type", _ => "http_" + status };
             await ApiProblem.Create(status, code, "The request cannot be served.").ExecuteAsync(http);
         });
 
         app.MapOpenApi("/openapi/{documentName}.json");
-        app.MapGet("/healthz", () => Results.Json(new { status = "ok" })).WithTags("Health");
+        var mode = OptionsRules.Format(app.Services.GetRequiredService<QianbaoOptions>().Mode);
+        app.MapGet("/healthz", () => Results.Json(new { status = "ok", mode })).WithTags("Health");
         app.MapGet("/readyz", async (Db db, CancellationToken ct) =>
         {
             await using var connection = await db.OpenAsync(ct);

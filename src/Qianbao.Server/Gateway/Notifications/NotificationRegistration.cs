@@ -1,4 +1,5 @@
 using Qianbao.Server.Features.Admin;
+using Qianbao.Server.Hosting;
 
 namespace Qianbao.Server.Gateway.Notifications;
 
@@ -6,28 +7,27 @@ namespace Qianbao.Server.Gateway.Notifications;
 public static class NotificationRegistration
 {
     /// <summary>
-    /// Registers <see cref="NotificationOptions"/> (validated now, so bad configuration stops the start),
+    /// Registers <see cref="NotificationOptions"/> (validated at start, so bad configuration stops it),
     /// <see cref="NotificationDispatcher"/> as a singleton that is also the hosted service (resolve it to call
     /// <see cref="NotificationDispatcher.Nudge"/> after committing a notification), and its named HTTP client.
     /// Needs <c>Db</c>, <c>PlatformKeyRing</c> and <c>TimeProvider</c> registered by the host.
     /// </summary>
     public static IServiceCollection AddNotifications(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = NotificationOptions.Load(configuration);
-        var timeout = TimeSpan.FromMilliseconds(options.NotifyTimeoutMs);
-        services.AddSingleton(options);
-        services.AddHttpClient(NotificationDispatcher.HttpClientName, client =>
+        services.AddValidatedOptions<NotificationOptions>(configuration, NotificationOptions.SectionName);
+        static TimeSpan Timeout(IServiceProvider sp) => TimeSpan.FromMilliseconds(sp.GetRequiredService<NotificationOptions>().NotifyTimeoutMs);
+        services.AddHttpClient(NotificationDispatcher.HttpClientName, (sp, client) =>
             {
                 // The dispatcher bounds the whole exchange itself; this is the same bound for the part HttpClient sees.
-                client.Timeout = timeout;
+                client.Timeout = Timeout(sp);
                 client.DefaultRequestHeaders.UserAgent.ParseAdd("Qianbao-Notify/1.0");
             })
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
             {
                 // A redirect is not "success": following it would turn the POST into a GET to wherever it points.
                 AllowAutoRedirect = false,
                 UseCookies = false,
-                ConnectTimeout = timeout,
+                ConnectTimeout = Timeout(sp),
                 MaxConnectionsPerServer = NotificationDispatcher.SendConcurrencyMax,
             });
         services.AddSingleton<NotificationDispatcher>();
