@@ -8,7 +8,7 @@ namespace Qianbao.Server.Hosting;
 /// sandbox bank, cannot be steered into the private network by a notify URL, and never invents its own credential.
 /// Sandbox mode refuses none of it.
 /// </summary>
-internal sealed class ProductionModeRules(IConfiguration configuration, IServiceProvider services)
+internal sealed class ProductionModeRules(IConfiguration configuration)
     : IValidateOptions<QianbaoOptions>, IValidateOptions<NotificationOptions>
 {
     /// <summary>
@@ -28,8 +28,8 @@ internal sealed class ProductionModeRules(IConfiguration configuration, IService
         services.AddSingleton<ProductionModeRules>();
         services.AddSingleton<IValidateOptions<QianbaoOptions>>(sp => sp.GetRequiredService<ProductionModeRules>());
         services.AddSingleton<IValidateOptions<NotificationOptions>>(sp => sp.GetRequiredService<ProductionModeRules>());
-        services.AddOptions<NotificationOptions>().PostConfigure<IOptions<QianbaoOptions>>((notify, qianbao) =>
-            notify.AllowPrivateNotifyUrls ??= qianbao.Value.Mode == QianbaoMode.Sandbox);
+        services.AddOptions<NotificationOptions>().PostConfigure<IConfiguration>((notify, configuration) =>
+            notify.AllowPrivateNotifyUrls ??= ConfiguredMode(configuration) == QianbaoMode.Sandbox);
         return services;
     }
 
@@ -58,15 +58,21 @@ internal sealed class ProductionModeRules(IConfiguration configuration, IService
 
     public ValidateOptionsResult Validate(string? name, NotificationOptions options)
     {
-        // Resolved here, not in the constructor: the options of Qianbao themselves are validated by this class.
-        var mode = services.GetRequiredService<IOptions<QianbaoOptions>>().Value.Mode;
-        if (mode == QianbaoMode.Production && options.AllowPrivateNotifyUrls == true)
+        if (ConfiguredMode(configuration) == QianbaoMode.Production && options.AllowPrivateNotifyUrls == true)
         {
             return ValidateOptionsResult.Fail($"{AllowPrivateNotifyUrlsKey} must be false in production mode (was true): notify URLs to private, "
                                               + "loopback or link-local addresses would let a merchant reach into our network");
         }
         return ValidateOptionsResult.Success;
     }
+
+    /// <summary>
+    /// The mode as configured, read without resolving <see cref="QianbaoOptions"/>: resolving them would validate them,
+    /// and their problems would then be reported a second time as problems of the options that asked. An unknown
+    /// name counts as the default here; the start-up check refuses it by itself.
+    /// </summary>
+    public static QianbaoMode ConfiguredMode(IConfiguration configuration) =>
+        Enum.TryParse<QianbaoMode>(configuration["Qianbao:Mode"]?.Trim(), ignoreCase: true, out var mode) && Enum.IsDefined(mode) ? mode : QianbaoMode.Sandbox;
 
     /// <summary>The built-in sandbox bank: a channel whose Kind is <c>sandbox</c>, or the channel named <c>sandbox</c> with no Kind of its own.</summary>
     public static bool IsSandboxChannel(IConfiguration configuration, string channel)
