@@ -75,12 +75,12 @@ public static class ErrorCodes
     /// <summary>The code for a status the HTTP stack set without a body (routing, binding, limits).</summary>
     public static string ForBareStatus(int status) => status switch
     {
-        400 => BadRequest,
-        404 => NotFound,
-        405 => MethodNotAllowed,
-        413 => BodyTooLarge,
-        415 => UnsupportedMediaType,
-        500 => InternalError,
+        400 => ErrorCodes.BadRequest,
+        404 => ErrorCodes.NotFound,
+        405 => ErrorCodes.MethodNotAllowed,
+        413 => ErrorCodes.BodyTooLarge,
+        415 => ErrorCodes.UnsupportedMediaType,
+        500 => ErrorCodes.InternalError,
         _ => "http_" + status.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 }
