@@ -248,7 +248,7 @@ public static class BenchProgram
             {
                 options.Validate();
             }
-            catch (ArgumentOutOfRangeException ex)
+            catch (Qianbao.Server.Hosting.ConfigurationRefusedException ex)
             {
                 throw new ArgumentException(ex.Message, ex);
             }

@@ -20,7 +20,7 @@ public static class EndpointRegistration
             // Our bugs and outages only: callers' mistakes are answered as 4xx before they get here.
             var status = http.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error is BadHttpRequestException bad
                 ? bad.StatusCode : StatusCodes.Status500InternalServerError;
-            var code = status == 500 ? "internal_error" : "bad_request";
+            var code = status == 500 ? ErrorCodes.InternalError : ErrorCodes.BadRequest;
             await ApiProblem.Create(status, code, status == 500 ? "Internal error." : "The request is invalid.").ExecuteAsync(http);
         }));
         app.UseStatusCodePages(async context =>
@@ -28,12 +28,13 @@ public static class EndpointRegistration
             var http = context.HttpContext;
             if (http.Response.HasStarted || http.Response.ContentLength > 0) return;
             var status = http.Response.StatusCode;
-            var code = status switch { 404 => "not_found", 405 => "method_not_allowed", 413 => "body_too_large", 415 => "unsupported_media_type", _ => "http_" + status };
+            var code = ErrorCodes.ForBareStatus(status);
             await ApiProblem.Create(status, code, "The request cannot be served.").ExecuteAsync(http);
         });
 
         app.MapOpenApi("/openapi/{documentName}.json");
-        app.MapGet("/healthz", () => Results.Json(new { status = "ok" })).WithTags("Health");
+        var mode = OptionsRules.Format(app.Services.GetRequiredService<QianbaoOptions>().Mode);
+        app.MapGet("/healthz", () => Results.Json(new { status = "ok", mode })).WithTags("Health");
         app.MapGet("/readyz", async (Db db, CancellationToken ct) =>
         {
             await using var connection = await db.OpenAsync(ct);

@@ -16,36 +16,38 @@ public static class ServiceRegistration
     public static WebApplicationBuilder AddQianbao(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        var options = configuration.GetSection("Qianbao").Get<QianbaoOptions>() ?? new QianbaoOptions();
-        if (options.Auth.TokenLifetimeMinutes is < 1 or > 43_200) throw new InvalidOperationException("Qianbao:Auth:TokenLifetimeMinutes must be 1..43200");
-        if (options.Auth.PasswordIterations is < 1_000 or > 10_000_000) throw new InvalidOperationException("Qianbao:Auth:PasswordIterations must be 1000..10000000");
-        Directory.CreateDirectory(options.DataDir);
+        // Values the binder cannot even convert are refused before anything binds, as one line per key.
+        var unconvertible = OptionsCatalog.CheckRawValues(configuration);
+        if (unconvertible.Count > 0) throw new ConfigurationRefusedException(unconvertible);
         DbValues.RegisterDapperHandlers();
 
         var services = builder.Services;
-        services.AddSingleton(options);
+        // Every options class is bound, validated at start and resolvable as the plain object (see OptionsCatalog).
+        services.AddQianbaoOptions(configuration);
+        ProductionModeRules.Register(services);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp =>
         {
             var postgres = configuration.GetConnectionString("Postgres");
-            return string.IsNullOrWhiteSpace(postgres) ? Db.ForSqlite(Path.Combine(options.DataDir, "qianbao.db")) : Db.ForPostgres(postgres);
+            if (!string.IsNullOrWhiteSpace(postgres)) return Db.ForPostgres(postgres);
+            var dataDir = sp.GetRequiredService<QianbaoOptions>().DataDir;
+            Directory.CreateDirectory(dataDir);
+            return Db.ForSqlite(Path.Combine(dataDir, "qianbao.db"));
         });
         services.AddMoney(configuration);
 
-        services.AddSingleton(new PasswordHasher(options.Auth.PasswordIterations));
+        services.AddSingleton(sp => new PasswordHasher(sp.GetRequiredService<QianbaoOptions>().Auth.PasswordIterations));
         services.AddSingleton<UserDirectory>();
         services.AddSingleton(sp => new TokenService(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "token_key"),
-            sp.GetRequiredService<TimeProvider>(), TimeSpan.FromMinutes(options.Auth.TokenLifetimeMinutes)));
-        services.AddSingleton(_ => Startup.LoadOperatorKey(options));
+            sp.GetRequiredService<TimeProvider>(), TimeSpan.FromMinutes(sp.GetRequiredService<QianbaoOptions>().Auth.TokenLifetimeMinutes)));
+        services.AddSingleton(sp => Startup.LoadOperatorKey(sp.GetRequiredService<QianbaoOptions>()));
 
-        services.AddSingleton(configuration.GetSection("Qianbao:Sandbox").Get<SandboxOptions>() ?? new SandboxOptions());
         services.AddChannels(configuration);
         services.AddSingleton<IChannelOutcomeSink, ChannelSettlement>();
-        services.AddSingleton(configuration.GetSection("Qianbao:Holds").Get<HoldMaintenanceOptions>() ?? new HoldMaintenanceOptions());
         services.AddSingleton<HoldMaintenance>();
         services.AddHostedService(sp => sp.GetRequiredService<HoldMaintenance>());
 
-        services.AddGateway(configuration, options);
+        services.AddGateway(configuration);
         services.AddSingleton<Modules.Merchants.MerchantDirectory>();
         services.AddNotifications(configuration);
         services.AddDomainEvents(configuration);

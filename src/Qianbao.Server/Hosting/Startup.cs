@@ -14,9 +14,16 @@ public static class Startup
 {
     public static async Task InitializeAsync(IServiceProvider services, CancellationToken ct = default)
     {
+        // Configuration first: a bad value must stop the server before it touches the database.
+        StartupValidation.ThrowIfConfigurationInvalid(services);
+        var options = services.GetRequiredService<QianbaoOptions>();
+        Directory.CreateDirectory(options.DataDir);
         var db = services.GetRequiredService<Db>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Qianbao.Startup");
         await Migrator.MigrateAsync(db, logger, ct);
+        await DatabaseMode.EnsureAsync(db, options.Mode, ct);
+        // On the console, not only in the log: whoever starts the server must see which money it moves.
+        Console.WriteLine(ModeBanner.Line(options.Mode, OptionsCatalog.DefaultChannel(services.GetRequiredService<IConfiguration>())));
         // Resolve the keys now, not on first use: a generated operator key is printed at start.
         services.GetRequiredService<OperatorKey>();
         services.GetRequiredService<TokenService>();
@@ -40,10 +47,15 @@ public static class Startup
         return Convert.FromBase64String(connection.QuerySingle<string>("SELECT value FROM settings WHERE name = @name", new { name }));
     }
 
-    /// <summary>The configured operator key, or the one kept in the data directory, generated and printed once on first start.</summary>
+    /// <summary>
+    /// The configured operator key, or (sandbox mode only) the one kept in the data directory, generated and printed
+    /// once on first start. Production mode never gets here without a configured key: <see cref="ProductionModeRules"/>
+    /// refuses to start, because a credential printed to a console ends up in log collectors.
+    /// </summary>
     public static OperatorKey LoadOperatorKey(QianbaoOptions options)
     {
         if (!string.IsNullOrWhiteSpace(options.OperatorKey)) return new OperatorKey(options.OperatorKey.Trim());
+        if (options.Mode != QianbaoMode.Sandbox) throw new ConfigurationRefusedException(["Qianbao:OperatorKey must be set in production mode (was unset)"]);
         var path = Path.Combine(options.DataDir, "operator-key");
         if (File.Exists(path)) return new OperatorKey(File.ReadAllText(path).Trim());
         var key = "qbop_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));

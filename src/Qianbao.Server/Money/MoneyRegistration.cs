@@ -21,7 +21,6 @@ public static class MoneyRegistration
             var parts = sp.GetRequiredService<PipelineParts>();
             return db.Engine == DatabaseEngine.Postgres ? new PostgresLedgerStore(db, parts) : new SqliteLedgerStore(db, parts);
         });
-        services.AddSingleton(configuration.GetSection("Qianbao:Ledger").Get<LedgerExecutorOptions>() ?? new LedgerExecutorOptions());
         services.AddSingleton<LedgerExecutor>();
         services.AddSingleton<MoneyPipeline>();
         services.AddSingleton<LedgerAccounts>();

@@ -10,9 +10,10 @@ namespace Qianbao.Server.Tests.Infrastructure;
 /// <param name="DataDir">The server's data directory (the SQLite file lives here when no PostgreSQL is given).</param>
 /// <param name="PostgresConnectionString">A PostgreSQL database to use instead of SQLite, or null.</param>
 /// <param name="OperatorKey">The operator API credential.</param>
-/// <param name="Environment">More environment variables for the server process (configuration keys as <c>Qianbao__Section__Key</c>).</param>
+/// <param name="Environment">More environment variables for the server process.</param>
+/// <param name="Configuration">More configuration (keys such as <c>Qianbao:Mode</c>), applied last; an empty value unsets a key.</param>
 public sealed record ServerSettings(string DataDir, string? PostgresConnectionString, string OperatorKey,
-    IReadOnlyDictionary<string, string>? Environment = null);
+    IReadOnlyDictionary<string, string>? Environment = null, IReadOnlyDictionary<string, string>? Configuration = null);
 
 /// <summary>
 /// The real server as a separate OS process (<c>dotnet Qianbao.Server.dll --urls http://127.0.0.1:port</c>), so
@@ -77,6 +78,27 @@ public sealed class ServerProcess : IAsyncDisposable
                 throw;
             }
         }
+    }
+
+    /// <summary>
+    /// Starts a server that is expected to refuse to start, and waits (bounded) for it to exit; returns its exit code
+    /// and everything it wrote. Fails if it becomes ready instead.
+    /// </summary>
+    public static async Task<(int ExitCode, string Output)> RunUntilExitAsync(ServerSettings settings, CancellationToken ct = default)
+    {
+        await using var server = Launch(settings, FreeLoopbackPort());
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(ReadyTimeout);
+        try
+        {
+            await server.process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new TimeoutException($"server did not exit within {ReadyTimeout.TotalSeconds:0} s:\n{server.RecentOutput}");
+        }
+        // WaitForExitAsync also waits for the redirected streams to reach their end, so the output is complete.
+        return (server.process.ExitCode, server.RecentOutput);
     }
 
     /// <summary>An HTTP client for this server, with a bounded timeout.</summary>
@@ -157,6 +179,7 @@ public sealed class ServerProcess : IAsyncDisposable
         env["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         if (settings.PostgresConnectionString is not null) env["ConnectionStrings__Postgres"] = settings.PostgresConnectionString;
         foreach (var (name, value) in settings.Environment ?? new Dictionary<string, string>()) env[name] = value;
+        foreach (var (key, value) in settings.Configuration ?? new Dictionary<string, string>()) env[key.Replace(":", "__", StringComparison.Ordinal)] = value;
 
         var output = new ConcurrentQueue<string>();
         var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };

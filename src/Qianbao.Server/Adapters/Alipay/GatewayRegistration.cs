@@ -9,16 +9,13 @@ namespace Qianbao.Server.Adapters.Alipay;
 
 public static class GatewayRegistration
 {
-    public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration, QianbaoOptions qianbao)
+    /// <summary>Registers the gateway; <see cref="GatewayOptions"/> and <see cref="QianbaoOptions"/> come from <see cref="OptionsCatalog"/>.</summary>
+    public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = configuration.GetSection("Qianbao:Gateway").Get<GatewayOptions>() ?? new GatewayOptions();
-        if (options.BillUrlLifetimeSeconds is < 60 or > 86_400) throw new InvalidOperationException("Qianbao:Gateway:BillUrlLifetimeSeconds must be 60..86400");
-        if (options.RoyaltyMaxBps is < 0 or > Modules.Acquiring.RoyaltyBounds.BpsMax)
-            throw new InvalidOperationException("Qianbao:Gateway:RoyaltyMaxBps must be 0..10000");
-        services.AddSingleton(options);
         services.TryAddSingleton(Modules.Merchants.NotifyUrlPolicy.FromConfiguration(configuration));
-        services.AddSingleton(_ => PlatformKeyRing.LoadOrCreate(options.PlatformKeyDir ?? Path.Combine(qianbao.DataDir, "platform-keys")));
-        services.AddSingleton(sp => new BillUrls(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "bill_url_key"), options,
+        services.AddSingleton(sp => PlatformKeyRing.LoadOrCreate(sp.GetRequiredService<GatewayOptions>().PlatformKeyDir
+                                                                 ?? Path.Combine(sp.GetRequiredService<QianbaoOptions>().DataDir, "platform-keys")));
+        services.AddSingleton(sp => new BillUrls(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "bill_url_key"), sp.GetRequiredService<GatewayOptions>(),
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<TradeStore>();
         services.AddSingleton<Money.Pipeline.IGuardChecker, TradeGuardChecker>();

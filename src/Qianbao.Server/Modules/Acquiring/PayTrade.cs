@@ -6,7 +6,6 @@ using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 
-using Qianbao.Server.Money.Pipeline;
 
 namespace Qianbao.Server.Modules.Acquiring;
 
@@ -66,7 +65,7 @@ public static class PayTrade
             PayOutcome.InsufficientFunds => ApiProblem.Unprocessable("insufficient_funds", "The wallet's available balance does not cover the amount."),
             PayOutcome.PaidByAnother => ApiProblem.Conflict("trade_already_paid", "Someone else has paid this trade."),
             PayOutcome.Closed => ApiProblem.Unprocessable("trade_closed", "The trade is closed or has expired."),
-            PayOutcome.BuyerFrozen => ApiProblem.Unprocessable(FreezePolicy.Code, "The account is frozen: it can receive money but not send, pay or withdraw."),
+            PayOutcome.BuyerFrozen => ApiProblem.Unprocessable(ErrorCodes.AccountFrozen, "The account is frozen: it can receive money but not send, pay or withdraw."),
             _ => ApiProblem.NotFound(),
         };
     }

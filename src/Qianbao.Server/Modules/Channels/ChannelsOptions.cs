@@ -49,6 +49,9 @@ internal sealed class ChannelOptions
 internal sealed partial class ChannelsOptions
 {
     public const string SectionName = "Qianbao:Channels";
+
+    /// <summary>A bad setting stops the server with one line naming the key (exit code 78), like every other section.</summary>
+    private static Hosting.ConfigurationRefusedException Refuse(string line) => new([line]);
     public const string SandboxName = "sandbox";
     public const int ChannelsMax = 16;
 
@@ -77,16 +80,16 @@ internal sealed partial class ChannelsOptions
             if (string.Equals(child.Key, nameof(Default), StringComparison.OrdinalIgnoreCase)) continue;
             var name = child.Key;
             if (!NamePattern().IsMatch(name))
-                throw new InvalidOperationException($"{SectionName}:{name}: a channel name must be 1..32 characters of a-z, 0-9, '_' or '-', starting with a letter.");
+                throw Refuse($"{SectionName}:{name}: a channel name must be 1..32 characters of a-z, 0-9, '_' or '-', starting with a letter.");
             channels[name] = LoadChannel(child, name);
         }
 
         if (channels.Count > ChannelsMax)
-            throw new InvalidOperationException($"{SectionName}: at most {ChannelsMax} channels may be configured, not {channels.Count}.");
+            throw Refuse($"{SectionName}: at most {ChannelsMax} channels may be configured, not {channels.Count}.");
         var defaultName = section[nameof(Default)];
         defaultName = string.IsNullOrWhiteSpace(defaultName) ? SandboxName : defaultName.Trim();
         if (!channels.ContainsKey(defaultName))
-            throw new InvalidOperationException(
+            throw Refuse(
                 $"{SectionName}:Default names \"{defaultName}\", which is not configured (set {SectionName}:{defaultName}:Kind); configured: {string.Join(", ", channels.Keys)}.");
         return new ChannelsOptions { Default = defaultName, Channels = channels };
     }
@@ -97,30 +100,30 @@ internal sealed partial class ChannelsOptions
         var kindText = section["Kind"];
         var kind = kindText?.Trim().ToLowerInvariant() switch
         {
-            null or "" => throw new InvalidOperationException($"{prefix}:Kind is required: sandbox or http."),
+            null or "" => throw Refuse($"{prefix}:Kind is required: sandbox or http."),
             "sandbox" => ChannelKind.Sandbox,
             "http" => ChannelKind.Http,
-            _ => throw new InvalidOperationException($"{prefix}:Kind must be sandbox or http, not \"{kindText}\"."),
+            _ => throw Refuse($"{prefix}:Kind must be sandbox or http, not \"{kindText}\"."),
         };
         if (name == SandboxName && kind != ChannelKind.Sandbox)
-            throw new InvalidOperationException($"{prefix}:Kind: the name \"{SandboxName}\" is the built-in sandbox bank; give the http channel another name.");
+            throw Refuse($"{prefix}:Kind: the name \"{SandboxName}\" is the built-in sandbox bank; give the http channel another name.");
         if (kind == ChannelKind.Sandbox)
         {
             foreach (var key in new[] { "BaseUrl", "Secret", "TimeoutMs", "CallbackUrl" })
                 if (section[key] is not null)
-                    throw new InvalidOperationException($"{prefix}:{key} applies to Kind=http only; the sandbox bank is set under Qianbao:Sandbox.");
+                    throw Refuse($"{prefix}:{key} applies to Kind=http only; the sandbox bank is set under Qianbao:Sandbox.");
             return new ChannelOptions { Name = name, Kind = kind };
         }
 
         var baseUrl = AbsoluteHttpUrl(section["BaseUrl"], $"{prefix}:BaseUrl", required: true)!;
         var secret = section["Secret"] ?? "";
         if (secret.Length is < ChannelOptions.SecretLengthMin or > ChannelOptions.SecretLengthMax)
-            throw new InvalidOperationException($"{prefix}:Secret is required: the HMAC-SHA256 key shared with the connector, {ChannelOptions.SecretLengthMin}..{ChannelOptions.SecretLengthMax} characters.");
+            throw Refuse($"{prefix}:Secret is required: the HMAC-SHA256 key shared with the connector, {ChannelOptions.SecretLengthMin}..{ChannelOptions.SecretLengthMax} characters.");
         var timeoutMs = 5_000;
         if (section["TimeoutMs"] is { } timeoutText
             && (!int.TryParse(timeoutText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out timeoutMs)
                 || timeoutMs is < ChannelOptions.TimeoutMsMin or > ChannelOptions.TimeoutMsMax))
-            throw new InvalidOperationException($"{prefix}:TimeoutMs must be {ChannelOptions.TimeoutMsMin}..{ChannelOptions.TimeoutMsMax}, not \"{timeoutText}\".");
+            throw Refuse($"{prefix}:TimeoutMs must be {ChannelOptions.TimeoutMsMin}..{ChannelOptions.TimeoutMsMax}, not \"{timeoutText}\".");
         var callbackUrl = AbsoluteHttpUrl(section["CallbackUrl"], $"{prefix}:CallbackUrl", required: false);
         return new ChannelOptions { Name = name, Kind = kind, BaseUrl = baseUrl, Secret = secret, TimeoutMs = timeoutMs, CallbackUrl = callbackUrl };
     }
@@ -128,10 +131,10 @@ internal sealed partial class ChannelsOptions
     private static Uri? AbsoluteHttpUrl(string? text, string key, bool required)
     {
         if (string.IsNullOrWhiteSpace(text))
-            return required ? throw new InvalidOperationException($"{key} is required: the connector's absolute http or https address.") : null;
+            return required ? throw Refuse($"{key} is required: the connector's absolute http or https address.") : null;
         if (!Uri.TryCreate(text.Trim(), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
             || !string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment) || !string.IsNullOrEmpty(uri.UserInfo))
-            throw new InvalidOperationException($"{key} must be an absolute http or https URL without query, fragment or credentials, not \"{text}\".");
+            throw Refuse($"{key} must be an absolute http or https URL without query, fragment or credentials, not \"{text}\".");
         return uri;
     }
 }

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Dapper;
 using Qianbao.Ledger;
 using Qianbao.Server.Hosting;
@@ -14,13 +15,19 @@ namespace Qianbao.Server.Modules.Channels;
 /// <summary>Settings of <see cref="HoldMaintenance"/> (configuration section <c>Qianbao:Holds</c>).</summary>
 public sealed class HoldMaintenanceOptions
 {
-    /// <summary>Pause between passes, in milliseconds (50..600000).</summary>
+    /// <summary>Pause between passes, in milliseconds (10..600000): below 10 the loop would spin on the database.</summary>
+    [Range(10, 600_000)]
     public int IntervalMs { get; set; } = 2_000;
 
-    /// <summary>A channel order older than this with no outcome is asked about, and re-submitted if the channel lost it (ms).</summary>
+    /// <summary>
+    /// A channel order older than this with no outcome is asked about, and re-submitted if the channel lost it, in
+    /// milliseconds (100..86400000, i.e. at most a day).
+    /// </summary>
+    [Range(100, 86_400_000)]
     public int ReconcileAfterMs { get; set; } = 10_000;
 
-    /// <summary>Most holds handled per pass and kind.</summary>
+    /// <summary>Most holds handled per pass and kind (1..10000).</summary>
+    [Range(1, 10_000)]
     public int BatchMax { get; set; } = 500;
 }
 

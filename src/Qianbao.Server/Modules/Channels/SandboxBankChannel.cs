@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
 
 namespace Qianbao.Server.Modules.Channels;
 
@@ -6,9 +7,14 @@ namespace Qianbao.Server.Modules.Channels;
 public sealed class SandboxOptions
 {
     /// <summary>How long the sandbox bank takes to confirm an order, in milliseconds (0..600000).</summary>
+    [Range(0, 600_000)]
     public int ConfirmDelayMs { get; set; } = 200;
 
-    /// <summary>Orders of exactly this many minor units are declined (6.66 CNY by default), so failure paths can be tried.</summary>
+    /// <summary>
+    /// Orders of exactly this many minor units are declined (6.66 CNY by default), so failure paths can be tried;
+    /// 0..10000000000 (the largest amount), and 0 declines nothing because no order is of 0.
+    /// </summary>
+    [Range(typeof(long), "0", "10000000000")]
     public long DeclineAmountMinor { get; set; } = 666;
 }
 

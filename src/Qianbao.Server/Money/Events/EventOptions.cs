@@ -53,13 +53,13 @@ public sealed class EventOptions
         return problems;
     }
 
-    /// <summary>Binds <see cref="SectionName"/> and throws <see cref="InvalidOperationException"/> naming each bad key.</summary>
+    /// <summary>Binds <see cref="SectionName"/> and refuses to start (one line per bad key, exit code 78).</summary>
     public static EventOptions Load(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var options = configuration.GetSection(SectionName).Get<EventOptions>() ?? new EventOptions();
         var problems = options.Problems();
-        if (problems.Count > 0) throw new InvalidOperationException(string.Join(" ", problems));
+        if (problems.Count > 0) throw new Hosting.ConfigurationRefusedException(problems);
         return options;
     }
 }

@@ -1,4 +1,5 @@
 using Qianbao.Ledger;
+using Qianbao.Server.Http;
 using Qianbao.Server.Money.Ledger;
 
 namespace Qianbao.Server.Money.Pipeline;
@@ -36,15 +37,13 @@ public interface IMovementPolicy
 /// </summary>
 public sealed class FreezePolicy : IMovementPolicy
 {
-    public const string Code = "account_frozen";
-
     public MovementRefusal? Check(LedgerCommand command, IAccountFacts facts)
     {
         foreach (var t in command.Transfers)
         {
             if (t.Has(TransferFlags.PostPending) || t.Has(TransferFlags.VoidPending)) continue;
             if (facts.IsOwnerFrozen(t.DebitAccountId))
-                return new MovementRefusal(Code, "The account is frozen: it can receive money but not send, pay or withdraw.");
+                return new MovementRefusal(ErrorCodes.AccountFrozen, "The account is frozen: it can receive money but not send, pay or withdraw.");
         }
         return null;
     }

@@ -1,4 +1,6 @@
+using System.ComponentModel.DataAnnotations;
 using Qianbao.Server.Adapters.Alipay;
+using Qianbao.Server.Hosting;
 using Qianbao.Server.Modules.Acquiring;
 
 namespace Qianbao.Server.Adapters.Alipay.Methods;
@@ -20,7 +22,7 @@ public sealed class Precreate(TradeCreation creation, GatewayOptions options) : 
 }
 
 /// <summary>Settings of the gateway (configuration section <c>Qianbao:Gateway</c>).</summary>
-public sealed class GatewayOptions
+public sealed class GatewayOptions : IOptionsRules
 {
     /// <summary>Prefix of the QR code text a precreated trade returns; the wallet app recognises it when scanning.</summary>
     public string QrBaseUrl { get; set; } = "https://qr.qianbao.dev/p/";
@@ -35,11 +37,23 @@ public sealed class GatewayOptions
     public string? PublicBaseUrl { get; set; }
 
     /// <summary>How long a bill download URL stays valid, in seconds (60..86400).</summary>
+    [Range(60, 86_400)]
     public int BillUrlLifetimeSeconds { get; set; } = 1800;
 
     /// <summary>
     /// Most that <c>alipay.trade.order.settle</c> may move over all settlements of a trade, in basis points of its paid
     /// amount (0..10000; 3000 = 30 %).
     /// </summary>
+    [Range(0, 10_000)]
     public int RoyaltyMaxBps { get; set; } = 3000;
+
+    IEnumerable<(string Property, string Problem)> IOptionsRules.Problems()
+    {
+        if (!IsHttpUrl(QrBaseUrl)) yield return (nameof(QrBaseUrl), $"must be an absolute http(s) URL (was '{QrBaseUrl}')");
+        if (PublicBaseUrl is not null && !IsHttpUrl(PublicBaseUrl)) yield return (nameof(PublicBaseUrl), $"must be an absolute http(s) URL (was '{PublicBaseUrl}')");
+        if (PlatformKeyDir is not null && PlatformKeyDir.Trim().Length == 0) yield return (nameof(PlatformKeyDir), "must be a directory path (was blank)");
+    }
+
+    private static bool IsHttpUrl(string? text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }

@@ -1,13 +1,15 @@
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using Qianbao.Server.Hosting;
 
 namespace Qianbao.Server.Adapters.Alipay.Notifications;
 
 /// <summary>
 /// Settings of <see cref="NotificationDispatcher"/> (configuration section <c>Qianbao:Gateway</c>, shared with other
-/// gateway settings; only the <c>Notify*</c> keys are read here). <see cref="Validate"/> throws at start on a bad
-/// value, because a dispatcher that retries forever or never would be worse than one that does not start.
+/// gateway settings; only the <c>Notify*</c> keys are read here). A bad value stops the start (see <see cref="OptionsRules"/>),
+/// because a dispatcher that retries forever or never would be worse than one that does not start.
 /// </summary>
-public sealed class NotificationOptions
+public sealed class NotificationOptions : IOptionsRules
 {
     public const string SectionName = "Qianbao:Gateway";
 
@@ -29,13 +31,23 @@ public sealed class NotificationOptions
     public string NotifyRetrySchedule { get; set; } = DefaultRetrySchedule;
 
     /// <summary>Whole-exchange timeout of one attempt (connect, send, response), in milliseconds (100..120000).</summary>
+    [Range(100, 120_000)]
     public int NotifyTimeoutMs { get; set; } = 10_000;
 
     /// <summary>Pause between polls of the outbox when nothing nudges the dispatcher, in milliseconds (10..600000).</summary>
+    [Range(10, 600_000)]
     public int NotifyPollIntervalMs { get; set; } = 1_000;
 
     /// <summary>Most deliveries attempted per pass (1..1000).</summary>
+    [Range(1, 1_000)]
     public int NotifyBatchMax { get; set; } = 50;
+
+    /// <summary>
+    /// Whether notify URLs may point at private, loopback or link-local addresses. Unset means: true in sandbox mode,
+    /// false in production mode; the host fills it in from <c>Qianbao:Mode</c> (it stays null only where no host
+    /// does, e.g. <see cref="Load"/>), and production mode refuses to start with it set to true.
+    /// </summary>
+    public bool? AllowPrivateNotifyUrls { get; set; }
 
     /// <summary>Binds <see cref="SectionName"/> of <paramref name="configuration"/> and validates it.</summary>
     public static NotificationOptions Load(IConfiguration configuration)
@@ -46,37 +58,51 @@ public sealed class NotificationOptions
         return options;
     }
 
-    /// <summary>Throws <see cref="InvalidOperationException"/> naming the offending key when a setting is out of range.</summary>
-    public void Validate()
-    {
-        _ = ParseRetrySchedule();
-        if (NotifyTimeoutMs is < 100 or > 120_000)
-            throw new InvalidOperationException($"{SectionName}:NotifyTimeoutMs must be 100..120000, not {NotifyTimeoutMs}.");
-        if (NotifyPollIntervalMs is < 10 or > 600_000)
-            throw new InvalidOperationException($"{SectionName}:NotifyPollIntervalMs must be 10..600000, not {NotifyPollIntervalMs}.");
-        if (NotifyBatchMax is < 1 or > 1_000)
-            throw new InvalidOperationException($"{SectionName}:NotifyBatchMax must be 1..1000, not {NotifyBatchMax}.");
-    }
+    /// <summary>Throws <see cref="ConfigurationRefusedException"/> (an <see cref="InvalidOperationException"/>) naming each offending key.</summary>
+    public void Validate() => OptionsRules.ThrowIfInvalid(this, SectionName);
 
     /// <summary>The parsed <see cref="NotifyRetrySchedule"/>; throws <see cref="InvalidOperationException"/> when it is malformed.</summary>
-    public IReadOnlyList<TimeSpan> ParseRetrySchedule()
+    public IReadOnlyList<TimeSpan> ParseRetrySchedule() =>
+        TryParseRetrySchedule(out var delays, out var problem)
+            ? delays
+            : throw new ConfigurationRefusedException([$"{SectionName}:{nameof(NotifyRetrySchedule)} {problem}"]);
+
+    IEnumerable<(string Property, string Problem)> IOptionsRules.Problems()
     {
-        var key = $"{SectionName}:NotifyRetrySchedule";
+        if (!TryParseRetrySchedule(out _, out var problem)) yield return (nameof(NotifyRetrySchedule), problem);
+    }
+
+    private bool TryParseRetrySchedule(out IReadOnlyList<TimeSpan> delays, out string problem)
+    {
+        delays = [];
+        problem = "";
         if (string.IsNullOrWhiteSpace(NotifyRetrySchedule))
-            throw new InvalidOperationException($"{key} must list 1..{RetryScheduleCountMax} delays such as \"00:04:00,00:10:00\".");
+        {
+            problem = $"must list 1..{RetryScheduleCountMax} delays such as \"00:04:00,00:10:00\" (was empty)";
+            return false;
+        }
         var parts = NotifyRetrySchedule.Split(',', StringSplitOptions.TrimEntries);
         if (parts.Length > RetryScheduleCountMax)
-            throw new InvalidOperationException($"{key} lists {parts.Length} delays; at most {RetryScheduleCountMax} are allowed.");
-        var delays = new List<TimeSpan>(parts.Length);
+        {
+            problem = $"must list at most {RetryScheduleCountMax} delays (was {parts.Length})";
+            return false;
+        }
+        var parsed = new List<TimeSpan>(parts.Length);
         foreach (var part in parts)
         {
             if (!TimeSpan.TryParseExact(part, "c", CultureInfo.InvariantCulture, out var delay))
-                throw new InvalidOperationException($"{key}: \"{part}\" is not a TimeSpan of the form [d.]hh:mm:ss[.fffffff].");
+            {
+                problem = $"must be TimeSpans of the form [d.]hh:mm:ss[.fffffff] (was \"{part}\")";
+                return false;
+            }
             if (delay <= TimeSpan.Zero || delay > RetryDelayMax)
-                throw new InvalidOperationException($"{key}: \"{part}\" must be above zero and at most {RetryDelayMax.TotalDays:0} days.");
-            delays.Add(delay);
+            {
+                problem = $"delays must be above zero and at most {RetryDelayMax.TotalDays:0} days (was \"{part}\")";
+                return false;
+            }
+            parsed.Add(delay);
         }
-
-        return delays;
+        delays = parsed;
+        return true;
     }
 }

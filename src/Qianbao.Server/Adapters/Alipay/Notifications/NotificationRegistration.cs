@@ -1,6 +1,7 @@
-using Qianbao.Server.Modules.Admin;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Admin;
 using Qianbao.Server.Modules.Merchants;
 
 namespace Qianbao.Server.Adapters.Alipay.Notifications;
@@ -9,25 +10,24 @@ namespace Qianbao.Server.Adapters.Alipay.Notifications;
 public static class NotificationRegistration
 {
     /// <summary>
-    /// Registers <see cref="NotificationOptions"/> (validated now, so bad configuration stops the start),
+    /// Registers <see cref="NotificationOptions"/> (validated at start, so bad configuration stops it),
     /// <see cref="NotificationDispatcher"/> as a singleton that is also the hosted service (resolve it to call
     /// <see cref="NotificationDispatcher.Nudge"/> after committing a notification), and its named HTTP client.
     /// Needs <c>Db</c>, <c>PlatformKeyRing</c> and <c>TimeProvider</c> registered by the host.
     /// </summary>
     public static IServiceCollection AddNotifications(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = NotificationOptions.Load(configuration);
-        var timeout = TimeSpan.FromMilliseconds(options.NotifyTimeoutMs);
+        services.AddValidatedOptions<NotificationOptions>(configuration, NotificationOptions.SectionName);
         var notifyUrls = NotifyUrlPolicy.FromConfiguration(configuration);
-        services.AddSingleton(options);
         services.TryAddSingleton(notifyUrls);
-        services.AddHttpClient(NotificationDispatcher.HttpClientName, client =>
+        static TimeSpan Timeout(IServiceProvider sp) => TimeSpan.FromMilliseconds(sp.GetRequiredService<NotificationOptions>().NotifyTimeoutMs);
+        services.AddHttpClient(NotificationDispatcher.HttpClientName, (sp, client) =>
             {
                 // The dispatcher bounds the whole exchange itself; this is the same bound for the part HttpClient sees.
-                client.Timeout = timeout;
+                client.Timeout = Timeout(sp);
                 client.DefaultRequestHeaders.UserAgent.ParseAdd("Qianbao-Notify/1.0");
             })
-            .ConfigurePrimaryHttpMessageHandler(() =>
+            .ConfigurePrimaryHttpMessageHandler(sp =>
             {
                 var handler = new SocketsHttpHandler
                 {
@@ -35,7 +35,7 @@ public static class NotificationRegistration
                     AllowAutoRedirect = false,
                     UseCookies = false,
                     // Short: a receiver that does not even accept the connection should not hold a sending slot for long.
-                    ConnectTimeout = TimeSpan.FromMilliseconds(Math.Min(options.NotifyTimeoutMs, NotificationDispatcher.ConnectTimeoutMsMax)),
+                    ConnectTimeout = TimeSpan.FromMilliseconds(Math.Min(sp.GetRequiredService<NotificationOptions>().NotifyTimeoutMs, NotificationDispatcher.ConnectTimeoutMsMax)),
                     MaxConnectionsPerServer = NotificationDispatcher.SendConcurrencyMax,
                 };
                 if (!notifyUrls.AllowsPrivateAddresses)

@@ -1,0 +1,92 @@
+namespace Qianbao.Server.Http;
+
+/// <summary>The HTTP status a problem code is answered with; 0 for a pattern that covers several statuses.</summary>
+[AttributeUsage(AttributeTargets.Field)]
+public sealed class ProblemStatusAttribute(int status) : Attribute
+{
+    public int Status { get; } = status;
+}
+
+/// <summary>
+/// Every stable <c>code</c> the native API answers in a problem (see <see cref="ApiProblem"/>), with its status: the
+/// catalogue README's error table is checked against (tests/…/Docs/ErrorTableTests, which also scans the sources so
+/// a code written as a literal elsewhere cannot escape it). New code should use these constants.
+/// </summary>
+public static class ErrorCodes
+{
+    // 400: the request is malformed or a field is out of its range.
+    [ProblemStatus(400)] public const string BadRequest = "bad_request";
+    [ProblemStatus(400)] public const string MalformedJson = "malformed_json";
+    [ProblemStatus(400)] public const string InvalidAmount = "invalid_amount";
+    [ProblemStatus(400)] public const string InvalidCurrency = "invalid_currency";
+    [ProblemStatus(400)] public const string InvalidPhone = "invalid_phone";
+    [ProblemStatus(400)] public const string InvalidPassword = "invalid_password";
+    [ProblemStatus(400)] public const string InvalidName = "invalid_name";
+    [ProblemStatus(400)] public const string InvalidRecipient = "invalid_recipient";
+    [ProblemStatus(400)] public const string InvalidNote = "invalid_note";
+    [ProblemStatus(400)] public const string IdempotencyKeyMissing = "idempotency_key_missing";
+    [ProblemStatus(400)] public const string IdempotencyKeyInvalid = "idempotency_key_invalid";
+    [ProblemStatus(400)] public const string InvalidLimit = "invalid_limit";
+    [ProblemStatus(400)] public const string InvalidCursor = "invalid_cursor";
+    [ProblemStatus(400)] public const string InvalidType = "invalid_type";
+    [ProblemStatus(400)] public const string InvalidTime = "invalid_time";
+    [ProblemStatus(400)] public const string InvalidStatus = "invalid_status";
+    [ProblemStatus(400)] public const string InvalidTradeNo = "invalid_trade_no";
+    [ProblemStatus(400)] public const string InvalidQrCode = "invalid_qr_code";
+    [ProblemStatus(400)] public const string InvalidPublicKey = "invalid_public_key";
+    [ProblemStatus(400)] public const string InvalidNotifyUrl = "invalid_notify_url";
+    [ProblemStatus(400)] public const string InvalidFeeBps = "invalid_fee_bps";
+    [ProblemStatus(400)] public const string InvalidLicenceNo = "invalid_licence_no";
+    [ProblemStatus(400)] public const string InvalidLegalPerson = "invalid_legal_person";
+    [ProblemStatus(400)] public const string InvalidReason = "invalid_reason";
+    [ProblemStatus(400)] public const string InvalidCallback = "invalid_callback";
+
+    // 401, 403: who is asking.
+    [ProblemStatus(401)] public const string Unauthorized = "unauthorized";
+    [ProblemStatus(401)] public const string TokenExpired = "token_expired";
+    [ProblemStatus(401)] public const string InvalidCredentials = "invalid_credentials";
+    [ProblemStatus(401)] public const string ChannelSignatureInvalid = "channel_signature_invalid";
+    [ProblemStatus(401)] public const string ChannelSignatureStale = "channel_signature_stale";
+    [ProblemStatus(403)] public const string InvalidBillUrl = "invalid_bill_url";
+
+    // 404, 405, 413, 415: what the HTTP stack refuses.
+    [ProblemStatus(404)] public const string NotFound = "not_found";
+    [ProblemStatus(405)] public const string MethodNotAllowed = "method_not_allowed";
+    [ProblemStatus(413)] public const string BodyTooLarge = "body_too_large";
+    [ProblemStatus(415)] public const string UnsupportedMediaType = "unsupported_media_type";
+
+    // 409: someone else got there first.
+    [ProblemStatus(409)] public const string PhoneTaken = "phone_taken";
+    [ProblemStatus(409)] public const string LicenceTaken = "licence_taken";
+    [ProblemStatus(409)] public const string TradeAlreadyPaid = "trade_already_paid";
+    [ProblemStatus(409)] public const string ChannelOutcomeConflict = "channel_outcome_conflict";
+
+    // 422: well formed, but the money or the state says no.
+    [ProblemStatus(422)] public const string InsufficientFunds = "insufficient_funds";
+    [ProblemStatus(422)] public const string IdempotencyKeyReused = "idempotency_key_reused";
+    [ProblemStatus(422)] public const string RecipientNotFound = "recipient_not_found";
+    [ProblemStatus(422)] public const string SameWallet = "same_wallet";
+    [ProblemStatus(422)] public const string TradeClosed = "trade_closed";
+    [ProblemStatus(422)] public const string AmountOverflow = "amount_overflow";
+    [ProblemStatus(422)] public const string AccountClosed = "account_closed";
+    [ProblemStatus(422)] public const string ChannelLimitExceeded = "channel_limit_exceeded";
+    [ProblemStatus(422)] public const string AccountFrozen = "account_frozen";
+
+    // 500: ours.
+    [ProblemStatus(500)] public const string InternalError = "internal_error";
+
+    /// <summary>Any other status the HTTP stack answers without a body of ours (none is known today): <c>http_</c> and the number.</summary>
+    [ProblemStatus(0)] public const string OtherHttpStatus = "http_<status>";
+
+    /// <summary>The code for a status the HTTP stack set without a body (routing, binding, limits).</summary>
+    public static string ForBareStatus(int status) => status switch
+    {
+        400 => ErrorCodes.BadRequest,
+        404 => ErrorCodes.NotFound,
+        405 => ErrorCodes.MethodNotAllowed,
+        413 => ErrorCodes.BodyTooLarge,
+        415 => ErrorCodes.UnsupportedMediaType,
+        500 => ErrorCodes.InternalError,
+        _ => "http_" + status.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+}
