@@ -28,6 +28,7 @@ public static class MoneyRegistration
         services.AddSingleton<Idempotency>();
         services.AddSingleton<Freezes>();
         services.AddSingleton<LedgerHistory>();
+        services.AddSingleton<LedgerHolds>();
         return services;
     }
 }

@@ -90,7 +90,13 @@ public sealed class ChannelsOptionsTests
             b.UseSetting("Qianbao:Channels:bank:Kind", "http");
             b.UseSetting("Qianbao:Channels:bank:BaseUrl", "https://connector.example/");
         });
-        var refused = Should.Throw<Exception>(() => factory.Server);
-        refused.ToString().ShouldContain("Qianbao:Channels:bank:Secret");
+        // The host refuses before it builds (Program prints the refusal and exits 78; see StartupRefusalTests for the process).
+        Should.Throw<Exception>(() => factory.Server);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Qianbao:Channels:Default"] = "bank", ["Qianbao:Channels:bank:Kind"] = "http", ["Qianbao:Channels:bank:BaseUrl"] = "https://connector.example/",
+        }).Build();
+        var refused = Should.Throw<Qianbao.Server.Hosting.ConfigurationRefusedException>(() => ChannelsOptions.Load(configuration));
+        refused.Problems.ShouldHaveSingleItem().ShouldContain("Qianbao:Channels:bank:Secret");
     }
 }

@@ -84,7 +84,7 @@ public sealed class StartupRefusalTests : IDisposable
     }
 
     private ServerSettings Settings(params (string Key, string Value)[] configuration) =>
-        new(dataDir, null, "test-operator-key", configuration.ToDictionary(c => c.Key, c => c.Value));
+        new(dataDir, null, "test-operator-key", Configuration: configuration.ToDictionary(c => c.Key, c => c.Value));
 
     private static void ShouldHaveNoStackTrace(string output)
     {

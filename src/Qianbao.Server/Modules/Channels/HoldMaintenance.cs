@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Dapper;
 using Qianbao.Ledger;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
@@ -38,7 +37,7 @@ public sealed class HoldMaintenanceOptions
 /// resolves; (3) idempotency records past retention are purged.
 /// </summary>
 public sealed class HoldMaintenance(
-    Db db, MoneyPipeline money, FundingChannels channels, IChannelOutcomeSink outcomes, Idempotency idempotency,
+    LedgerHolds holds, MoneyPipeline money, FundingChannels channels, IChannelOutcomeSink outcomes, Idempotency idempotency,
     TimeProvider clock, HoldMaintenanceOptions options, ILogger<HoldMaintenance> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -68,10 +67,9 @@ public sealed class HoldMaintenance(
     public async Task RunOnceAsync(CancellationToken ct)
     {
         var nowUs = clock.GetUnixMicroseconds();
-        foreach (var hold in await LiveHoldsAsync("timestamp_us < @before AND code IN (@topup, @withdrawal)",
-                     new { before = nowUs - options.ReconcileAfterMs * 1000L, topup = (int)TransferCodes.TopUp, withdrawal = (int)TransferCodes.Withdrawal, limit = options.BatchMax }, ct))
+        foreach (var hold in await holds.CreatedBeforeAsync(ChannelHoldCodes, nowUs - options.ReconcileAfterMs * 1000L, options.BatchMax, ct))
         {
-            var channel = channels.ForHold(new AccountId(hold.DebitAccountId), new AccountId(hold.CreditAccountId), (ushort)hold.Code, Currency.Parse(hold.Currency));
+            var channel = channels.ForHold(hold.DebitAccountId, hold.CreditAccountId, hold.Code, hold.Currency);
             if (channel is null)
             {
                 // Its channel was removed from the configuration: nobody can answer for it, so it stays pending for an operator.
@@ -93,37 +91,19 @@ public sealed class HoldMaintenance(
 
         // Channel holds are left out even if they carry a timeout (created before the rule): releasing one while the
         // channel may still succeed would both pay out and refund. ChannelSettlement books a late success instead.
-        var expired = await LiveHoldsAsync("expires_at_us > 0 AND expires_at_us <= @now AND code NOT IN (@topup, @withdrawal)",
-            new { now = nowUs, topup = (int)TransferCodes.TopUp, withdrawal = (int)TransferCodes.Withdrawal, limit = options.BatchMax }, ct);
-        foreach (var hold in expired)
+        foreach (var hold in await holds.ExpiredAsync(ChannelHoldCodes, nowUs, options.BatchMax, ct))
         {
             var release = new Transfer(new TransferId(StableId.From("hold-expiry", hold.Id.ToString("N"))), default, default, 0,
-                Currency.Parse(hold.Currency), (ushort)hold.Code, TransferFlags.VoidPending, new TransferId(hold.Id));
+                hold.Currency, hold.Code, TransferFlags.VoidPending, new TransferId(hold.Id));
             await money.SubmitAsync(release, ct);
         }
 
         await idempotency.PurgeAsync(ct);
     }
 
-    public static ChannelOrder ChannelOrderFor(HoldRow hold) => new(hold.Id,
-        hold.Code == TransferCodes.TopUp ? ChannelOrderKind.Collect : ChannelOrderKind.Payout, hold.Amount, Currency.Parse(hold.Currency));
+    /// <summary>The transfer codes of channel holds: only the channel's answer settles them.</summary>
+    private static readonly ushort[] ChannelHoldCodes = [TransferCodes.TopUp, TransferCodes.Withdrawal];
 
-    private async Task<IReadOnlyList<HoldRow>> LiveHoldsAsync(string where, object parameters, CancellationToken ct)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        var rows = await connection.QueryAsync<HoldRow>(new CommandDefinition(
-            $"SELECT id, debit_account_id AS DebitAccountId, credit_account_id AS CreditAccountId, amount, currency, code FROM transfers WHERE state = {(int)PendingState.Pending} AND {where} ORDER BY timestamp_us LIMIT @limit",
-            parameters, cancellationToken: ct));
-        return rows.AsList();
-    }
-
-    public sealed class HoldRow
-    {
-        public Guid Id { get; init; }
-        public Guid DebitAccountId { get; init; }
-        public Guid CreditAccountId { get; init; }
-        public long Amount { get; init; }
-        public string Currency { get; init; } = "";
-        public int Code { get; init; }
-    }
+    public static ChannelOrder ChannelOrderFor(LiveHold hold) => new(hold.Id,
+        hold.Code == TransferCodes.TopUp ? ChannelOrderKind.Collect : ChannelOrderKind.Payout, hold.Amount, hold.Currency);
 }
