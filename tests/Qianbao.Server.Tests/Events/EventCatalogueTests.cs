@@ -72,8 +72,12 @@ public sealed class EventCatalogueTests
     public async Task ABadEventsSettingStopsTheServerFromStarting()
     {
         using var database = await EventsDatabase.CreateAsync(Storage.DatabaseEngine.Sqlite);
-        var ex = Should.Throw<Exception>(() => database.Start([], new Dictionary<string, string> { ["Qianbao:Events:RetentionDays"] = "0" }));
-        ex.ToString().ShouldContain("Qianbao:Events:RetentionDays");
+        // The host refuses before it builds (Program prints the refusal and exits 78; see StartupRefusalTests for the process).
+        Should.Throw<Exception>(() => database.Start([], new Dictionary<string, string> { ["Qianbao:Events:RetentionDays"] = "0" }));
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Qianbao:Events:RetentionDays"] = "0" }).Build();
+        var refused = Should.Throw<Qianbao.Server.Hosting.ConfigurationRefusedException>(() => Qianbao.Server.Money.Events.EventOptions.Load(configuration));
+        refused.Problems.ShouldHaveSingleItem().ShouldContain("Qianbao:Events:RetentionDays");
     }
 
     [Fact]
