@@ -42,4 +42,12 @@ public sealed class LedgerAccounts(LedgerStore store, Db db, TimeProvider clock)
         var accounts = await store.GetAccountsAsync([.. ids.Select(i => new AccountId(i))], ct);
         return [.. accounts.OrderBy(a => a.Currency.Code, StringComparer.Ordinal)];
     }
+
+    /// <summary>Who owns <paramref name="account"/> (a user or a merchant), or null for a system account or none.</summary>
+    public async Task<Guid?> OwnerOfAsync(AccountId account, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("SELECT owner_id FROM accounts WHERE id = @id",
+            new { id = account.Value }, cancellationToken: ct));
+    }
 }

@@ -16,14 +16,16 @@ namespace Qianbao.Server.Money;
 public sealed class MoneyMovement(MoneyPipeline pipeline, Idempotency idempotency)
 {
     /// <param name="success">The status and body for a chain that was applied; called inside the batch.</param>
+    /// <param name="effects">State changes and domain events committed with the transfers when they are applied.</param>
     public async Task<IResult> ExecuteAsync(IdempotentRequest request, IReadOnlyList<Transfer> transfers,
-        Func<(int Status, object Body)> success, CancellationToken ct)
+        Func<(int Status, object Body)> success, CancellationToken ct, IReadOnlyList<IEffect>? effects = null)
     {
         // Decided and serialized once, inside the batch; what was stored is what this request answers. (A retried
         // batch decides again, and the last decision is the one that committed.)
         StoredResponse? decided = null;
         var command = new LedgerCommand(transfers, results =>
-            decided = Decide(results, success) is { } d ? request.Response(d.Status, d.Body) : null);
+            decided = Decide(results, success) is { } d ? request.Response(d.Status, d.Body) : null,
+            effects: effects is null ? null : _ => effects);
         var outcome = await pipeline.SubmitAsync(command, ct);
         // Refused by a policy: nothing moved and nothing is stored under the key, so the same request may succeed later.
         if (outcome.Refusal is { } refusal) return ApiProblem.Unprocessable(refusal.Code, refusal.Detail);

@@ -2,16 +2,17 @@ using Dapper;
 using Qianbao.Server.Adapters.Alipay.Methods;
 using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Hosting;
+using Qianbao.Server.Money.Events;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Modules.Acquiring;
 
 /// <summary>
 /// Closes unpaid trades (on request, or when they expire). No money moves, so this is a plain transaction:
-/// the state change and the notification commit together. The conditional UPDATE races safely with a
+/// the state change, its domain event and the notification commit together. The conditional UPDATE races safely with a
 /// payment, whose guard locks the same row.
 /// </summary>
-public sealed class TradeClosing(Db db, NotificationDispatcher notifications, TimeProvider clock)
+public sealed class TradeClosing(Db db, NotificationDispatcher notifications, EventSignal events, TimeProvider clock)
 {
     /// <summary>True when this call closed the trade; false when it was no longer waiting for payment.</summary>
     public async Task<bool> CloseAsync(TradeRow trade, string? appNotifyUrl, CancellationToken ct)
@@ -22,10 +23,19 @@ public sealed class TradeClosing(Db db, NotificationDispatcher notifications, Ti
         var closed = await connection.ExecuteAsync(new CommandDefinition(
             $"UPDATE trades SET status = '{TradeStatus.Closed}', closed_at_us = @now WHERE trade_no = @trade_no AND status = '{TradeStatus.WaitBuyerPay}'",
             new { now = nowUs, trade.trade_no }, tx, cancellationToken: ct)) == 1;
-        if (closed && NotificationOutbox.Effect(trade, appNotifyUrl, "close", new TradeChange(TradeStatus.Closed, 0, ClosedAtUs: nowUs), nowUs) is { } notify)
-            await NotificationOutbox.InsertAsync(connection, tx, [notify], ct);
+        if (closed)
+        {
+            await EventLog.AppendAsync(connection, tx, [new TradeClosed(trade.trade_no, trade.app_id, trade.out_trade_no, trade.merchant_id, trade.total_amount,
+                trade.currency) { EventId = DomainEvent.IdFor<TradeClosed>(trade.trade_no), OccurredAtUs = nowUs }], ct);
+            if (NotificationOutbox.Effect(trade, appNotifyUrl, "close", new TradeChange(TradeStatus.Closed, 0, ClosedAtUs: nowUs), nowUs) is { } notify)
+                await NotificationOutbox.InsertAsync(connection, tx, [notify], ct);
+        }
         await tx.CommitAsync(ct);
-        if (closed) notifications.Nudge();
+        if (closed)
+        {
+            notifications.Nudge();
+            events.Nudge();
+        }
         return closed;
     }
 

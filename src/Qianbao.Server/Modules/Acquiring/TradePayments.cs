@@ -3,6 +3,7 @@ using Qianbao.Server.Adapters.Alipay.Methods;
 using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Money;
+using Qianbao.Server.Money.Events;
 using Qianbao.Server.Money.Ledger;
 using Qianbao.Server.Money.Pipeline;
 
@@ -70,6 +71,10 @@ public sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, 
             guard: new TradeGuard(TradeGuardKind.Payable, trade.trade_no, NowUs: nowUs, BuyerId: buyerId),
             effects: _ => Effects(
                 new TradePaidChange(trade.trade_no, buyerId, nowUs, fee, holdId),
+                new TradePaid(trade.trade_no, trade.app_id, trade.out_trade_no, trade.merchant_id, buyerId, trade.total_amount, fee, trade.currency)
+                {
+                    EventId = DomainEvent.IdFor<TradePaid>(trade.trade_no), OccurredAtUs = nowUs,
+                },
                 NotificationOutbox.Effect(trade, appNotifyUrl, "payment", new TradeChange(TradeStatus.Success, 0, buyerId, nowUs), nowUs)));
 
         var outcome = await money.SubmitAsync(command, ct);
@@ -139,6 +144,10 @@ public sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, 
             guard: new TradeGuard(TradeGuardKind.Refundable, trade.trade_no, RefundedAmount: trade.refunded_amount, Amount: amount),
             effects: _ => Effects(
                 new TradeRefundedChange(trade.trade_no, outRequestNo, amount, refundId.Value, refundedAfter, status, full, newHold, nowUs),
+                new TradeRefunded(trade.trade_no, trade.app_id, outRequestNo, trade.merchant_id, buyer, amount, refundedAfter, trade.currency)
+                {
+                    EventId = DomainEvent.IdFor<TradeRefunded>(trade.trade_no + "/" + outRequestNo), OccurredAtUs = nowUs,
+                },
                 NotificationOutbox.Effect(trade, appNotifyUrl, "refund",
                     new TradeChange(status, refundedAfter, RefundedAtUs: nowUs, ClosedAtUs: full ? nowUs : null, OutBizNo: outRequestNo), nowUs)));
 
@@ -215,7 +224,13 @@ public sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, 
         var command = new LedgerCommand(transfers,
             guard: new TradeGuard(TradeGuardKind.Settleable, trade.trade_no, RefundedAmount: trade.refunded_amount, SettledAmount: trade.settled_amount,
                 OutRequestNo: outRequestNo),
-            effects: _ => Effects(new TradeSettledChange(trade.trade_no, outRequestNo, SettleNo(trade.trade_no, outRequestNo), checked(trade.settled_amount + total), nowUs)));
+            effects: _ => Effects(
+                new TradeSettledChange(trade.trade_no, outRequestNo, SettleNo(trade.trade_no, outRequestNo), checked(trade.settled_amount + total), nowUs),
+                new TradeSettled(trade.trade_no, trade.app_id, outRequestNo, SettleNo(trade.trade_no, outRequestNo), trade.merchant_id,
+                    [.. shares.Select(s => new SettlementShare(s.Receiver, s.Amount))], total, trade.currency)
+                {
+                    EventId = DomainEvent.IdFor<TradeSettled>(trade.trade_no + "/" + outRequestNo), OccurredAtUs = nowUs,
+                }));
 
         var outcome = await money.SubmitAsync(command, ct);
         return outcome.Kind switch

@@ -79,8 +79,8 @@ public sealed class HoldMaintenance(
 
             switch (await channel.QueryAsync(hold.Id, ct))
             {
-                case ChannelOrderStatus.Succeeded: await outcomes.OnOutcomeAsync(hold.Id, true, ct); break;
-                case ChannelOrderStatus.Failed: await outcomes.OnOutcomeAsync(hold.Id, false, ct); break;
+                case ChannelOrderStatus.Succeeded: await outcomes.OnOutcomeAsync(channel.Name, hold.Id, true, ct); break;
+                case ChannelOrderStatus.Failed: await outcomes.OnOutcomeAsync(channel.Name, hold.Id, false, ct); break;
                 case ChannelOrderStatus.Unknown:
                     logger.LogInformation("Re-submitting channel order {OrderId}", hold.Id);
                     await channel.SubmitAsync(ChannelOrderFor(hold), ct);

@@ -61,8 +61,8 @@ internal sealed class HttpFundingChannel : IFundingChannel, IDisposable
         // A connector that already knows the outcome says so at once; otherwise its callback (or our query) brings it.
         switch (state)
         {
-            case ChannelOrderStatus.Succeeded: await outcomes.OnOutcomeAsync(order.Id, true, ct); break;
-            case ChannelOrderStatus.Failed: await outcomes.OnOutcomeAsync(order.Id, false, ct); break;
+            case ChannelOrderStatus.Succeeded: await outcomes.OnOutcomeAsync(Name, order.Id, true, ct); break;
+            case ChannelOrderStatus.Failed: await outcomes.OnOutcomeAsync(Name, order.Id, false, ct); break;
         }
     }
 

@@ -38,5 +38,6 @@ public interface IFundingChannel
 /// <summary>Receives channel outcomes (callbacks) and settles the ledger hold behind the order.</summary>
 public interface IChannelOutcomeSink
 {
-    Task OnOutcomeAsync(Guid orderId, bool succeeded, CancellationToken ct);
+    /// <param name="channel">The name of the channel that reports the outcome.</param>
+    Task OnOutcomeAsync(string channel, Guid orderId, bool succeeded, CancellationToken ct);
 }

@@ -64,7 +64,7 @@ internal static class ReceiveChannelCallback
             return ApiProblem.Conflict("channel_outcome_conflict", $"The order was already settled as {HoldStatus.Name(hold.State)}.");
         }
 
-        await outcomes.OnOutcomeAsync(orderId, succeeded, ct);
+        await outcomes.OnOutcomeAsync(channel.Name, orderId, succeeded, ct);
         var after = await store.GetTransferAsync(new TransferId(orderId), ct) ?? throw new InvariantViolationException($"hold {orderId} vanished");
         var lateSuccess = after.State == PendingState.Expired && await store.GetTransferAsync(ChannelOutcomeIds.LateSuccess(orderId), ct) is not null;
         var answer = JsonSerializer.SerializeToUtf8Bytes(new ChannelWire.OrderState(orderId,

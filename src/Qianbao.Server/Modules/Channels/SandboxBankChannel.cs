@@ -51,7 +51,7 @@ public sealed class SandboxBankChannel(SandboxOptions options, TimeProvider cloc
         {
             if (options.ConfirmDelayMs > 0) await Task.Delay(TimeSpan.FromMilliseconds(options.ConfirmDelayMs), clock);
             orders[orderId] = succeeded ? ChannelOrderStatus.Succeeded : ChannelOrderStatus.Failed;
-            await services.GetRequiredService<IChannelOutcomeSink>().OnOutcomeAsync(orderId, succeeded, CancellationToken.None);
+            await services.GetRequiredService<IChannelOutcomeSink>().OnOutcomeAsync(Name, orderId, succeeded, CancellationToken.None);
         }
         catch (Exception ex)
         {

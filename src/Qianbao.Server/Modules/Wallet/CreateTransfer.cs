@@ -7,6 +7,9 @@ using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 
+using Qianbao.Server.Hosting;
+using Qianbao.Server.Money.Events;
+
 namespace Qianbao.Server.Modules.Wallet;
 
 /// <summary>
@@ -52,7 +55,10 @@ public static class CreateTransfer
         {
             id = id.Value, status = "completed", amount, currency = currency.Code, to_user_id = recipient.Value,
             note = request.Note, created_at = createdAt,
-        }), ct);
+        }), ct, [new TransferCompleted(id.Value, userId, recipient.Value, amount, currency.Code)
+        {
+            EventId = DomainEvent.IdFor<TransferCompleted>(id.Value.ToString("N")), OccurredAtUs = createdAt.ToUnixMicroseconds(),
+        }]);
     }
 
     private static async Task<Guid?> FindRecipientAsync(UserDirectory users, Request request, CancellationToken ct)

@@ -7,14 +7,15 @@ namespace Qianbao.Server.Money.Events;
 /// A fact that happened, recorded in <c>domain_events</c> in the same transaction as the change it announces. The
 /// envelope (<see cref="EventId"/>, <see cref="OccurredAtUs"/>, <see cref="Stream"/>, the type name from
 /// <see cref="EventTypes"/>) is stored in columns; the derived record's own properties are the JSON payload, in
-/// snake_case. Concrete events live in <c>EventCatalogue.cs</c>.
+/// snake_case. Concrete events live in <c>EventCatalogue.cs</c>. An event is also an <see cref="Pipeline.IEffect"/>: a
+/// ledger command carries it, and the batch appends it in the transaction that commits the postings.
 /// </summary>
 /// <remarks>
 /// <see cref="EventId"/> is chosen by the producer and unique: appending an event whose id is already stored is a
 /// no-op, so a producer that may run twice (a retried batch, a replayed request) should derive it from the fact
 /// itself with <see cref="IdFor"/>; one that runs once may use a fresh <see cref="Guid.CreateVersion7()"/>.
 /// </remarks>
-public abstract record DomainEvent
+public abstract record DomainEvent : Pipeline.IEffect
 {
     /// <summary>Producer-chosen, unique id: the idempotency key of the append.</summary>
     [JsonIgnore]

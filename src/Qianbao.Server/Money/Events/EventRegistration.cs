@@ -13,6 +13,7 @@ public static class EventRegistration
     {
         services.AddSingleton(EventOptions.Load(configuration));
         services.AddSingleton<EventSignal>();
+        services.AddSingleton<Pipeline.IEffectWriter, DomainEventWriter>();
         services.AddSingleton<EventRunner>();
         services.AddHostedService(sp => sp.GetRequiredService<EventRunner>());
         return services;

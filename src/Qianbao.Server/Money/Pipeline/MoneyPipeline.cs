@@ -1,4 +1,5 @@
 using Qianbao.Ledger;
+using Qianbao.Server.Money.Events;
 using Qianbao.Server.Money.Ledger;
 
 namespace Qianbao.Server.Money.Pipeline;
@@ -34,12 +35,14 @@ public readonly record struct MoneyOutcome(MoneyOutcomeKind Kind, TransferResult
 /// idempotent response, after the command's guard (<see cref="IGuard"/>) and every movement policy
 /// (<see cref="IMovementPolicy"/>, with the accounts locked) let it through.
 /// </summary>
-public sealed class MoneyPipeline(LedgerExecutor executor)
+public sealed class MoneyPipeline(LedgerExecutor executor, EventSignal events)
 {
     /// <summary>Submits <paramref name="command"/> and answers once its batch is durable.</summary>
     public async Task<MoneyOutcome> SubmitAsync(LedgerCommand command, CancellationToken ct)
     {
         var results = await executor.SubmitAsync(command, ct);
+        // Whatever effects it carried are committed: wake the event subscribers now rather than at their next poll.
+        if (command.Effects is not null && results.All(r => r.IsApplied()) && !command.GuardRejected && command.Refusal is null) events.Nudge();
         if (command.Refusal is { } refusal) return new(MoneyOutcomeKind.Refused, results, refusal);
         if (command.GuardRejected) return new(MoneyOutcomeKind.GuardRejected, results, null);
         return new(results.All(r => r.IsApplied()) ? MoneyOutcomeKind.Applied : MoneyOutcomeKind.LedgerRejected, results, null);
