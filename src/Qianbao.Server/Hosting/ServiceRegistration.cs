@@ -49,6 +49,7 @@ public static class ServiceRegistration
 
         services.AddGateway(configuration);
         services.AddSingleton<Modules.Merchants.MerchantDirectory>();
+        services.AddSingleton<Modules.Merchants.MerchantApps>();
         services.AddNotifications(configuration);
         services.AddDomainEvents(configuration);
 

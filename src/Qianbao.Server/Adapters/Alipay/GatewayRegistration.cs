@@ -18,6 +18,8 @@ public static class GatewayRegistration
         services.AddSingleton(sp => new BillUrls(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "bill_url_key"), sp.GetRequiredService<GatewayOptions>(),
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<TradeStore>();
+        // Merchant notifications follow the trade events (the dispatcher itself is registered by AddNotifications).
+        services.AddSingleton<Money.Events.IEventSubscriber, Notifications.TradeNotificationSubscriber>();
         services.AddSingleton<Money.Pipeline.IGuardChecker, TradeGuardChecker>();
         services.AddSingleton<Money.Pipeline.IEffectWriter, TradeChangeWriter>();
         services.AddSingleton<TradeCreation>();

@@ -7,6 +7,8 @@ using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 
 
+using Qianbao.Server.Modules.Merchants;
+
 namespace Qianbao.Server.Modules.Acquiring;
 
 /// <summary>
@@ -25,7 +27,7 @@ public static class PayTrade
         app.MapPost("/v1/trades/{tradeNo}/pay", PayCreatedAsync).RequireUser().WithTags("Payments");
     }
 
-    private static async Task<IResult> PayQrAsync(HttpContext http, Idempotency idempotency, TradeStore trades, TradePayments payments, Db db, CancellationToken ct)
+    private static async Task<IResult> PayQrAsync(HttpContext http, Idempotency idempotency, TradeStore trades, TradePayments payments, MerchantApps apps, CancellationToken ct)
     {
         var (request, bytes, problem) = await RequestBody.ReadJsonAsync<QrRequest>(http.Request, ct);
         if (problem is not null) return problem;
@@ -35,11 +37,11 @@ public static class PayTrade
         if (done is not null) return done;
         var trade = await trades.FindByQrCodeAsync(request.QrCode, ct);
         if (trade is null) return ApiProblem.NotFound("No payable trade has this QR code.");
-        return await PayAsync(http, trade, payments, db, ct);
+        return await PayAsync(http, trade, payments, apps, ct);
     }
 
     private static async Task<IResult> PayCreatedAsync(string tradeNo, HttpContext http, Idempotency idempotency, TradeStore trades, TradePayments payments,
-        Db db, CancellationToken ct)
+        MerchantApps apps, CancellationToken ct)
     {
         var (bytes, problem) = await RequestBody.ReadAsync(http.Request, ct);
         if (problem is not null) return problem;
@@ -48,13 +50,13 @@ public static class PayTrade
         var trade = tradeNo.Length <= 64 ? await trades.FindAsync(tradeNo, ct) : null;
         // A trade made for another buyer is not this user's business: 404, as for any stranger's object.
         if (trade is null || trade.buyer_id != http.UserId()) return ApiProblem.NotFound();
-        return await PayAsync(http, trade, payments, db, ct);
+        return await PayAsync(http, trade, payments, apps, ct);
     }
 
-    private static async Task<IResult> PayAsync(HttpContext http, TradeRow trade, TradePayments payments, Db db, CancellationToken ct)
+    private static async Task<IResult> PayAsync(HttpContext http, TradeRow trade, TradePayments payments, MerchantApps apps, CancellationToken ct)
     {
-        var (feeBps, appNotifyUrl) = await MerchantTermsAsync(db, trade, ct);
-        var (outcome, after) = await payments.PayAsync(trade, http.UserId(), feeBps, appNotifyUrl, ct);
+        var feeBps = await apps.FeeBpsAsync(trade.app_id, ct);
+        var (outcome, after) = await payments.PayAsync(trade, http.UserId(), feeBps, ct);
         return outcome switch
         {
             PayOutcome.Paid => Results.Json(new
@@ -68,20 +70,5 @@ public static class PayTrade
             PayOutcome.BuyerFrozen => ApiProblem.Unprocessable(ErrorCodes.AccountFrozen, "The account is frozen: it can receive money but not send, pay or withdraw."),
             _ => ApiProblem.NotFound(),
         };
-    }
-
-    private static async Task<(int FeeBps, string? NotifyUrl)> MerchantTermsAsync(Db db, TradeRow trade, CancellationToken ct)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        var row = await connection.QuerySingleAsync<Terms>(new CommandDefinition("""
-            SELECT m.fee_bps, a.notify_url FROM merchant_apps a JOIN merchants m ON m.id = a.merchant_id WHERE a.app_id = @app_id
-            """, new { trade.app_id }, cancellationToken: ct));
-        return (row.fee_bps, row.notify_url);
-    }
-
-    private sealed class Terms
-    {
-        public int fee_bps { get; init; }
-        public string? notify_url { get; init; }
     }
 }

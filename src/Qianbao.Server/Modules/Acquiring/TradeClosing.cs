@@ -9,13 +9,13 @@ namespace Qianbao.Server.Modules.Acquiring;
 
 /// <summary>
 /// Closes unpaid trades (on request, or when they expire). No money moves, so this is a plain transaction:
-/// the state change, its domain event and the notification commit together. The conditional UPDATE races safely with a
+/// the state change and its domain event (which merchant notifications subscribe to) commit together. The conditional UPDATE races safely with a
 /// payment, whose guard locks the same row.
 /// </summary>
-public sealed class TradeClosing(Db db, NotificationDispatcher notifications, EventSignal events, TimeProvider clock)
+public sealed class TradeClosing(Db db, EventSignal events, TimeProvider clock)
 {
     /// <summary>True when this call closed the trade; false when it was no longer waiting for payment.</summary>
-    public async Task<bool> CloseAsync(TradeRow trade, string? appNotifyUrl, CancellationToken ct)
+    public async Task<bool> CloseAsync(TradeRow trade, CancellationToken ct)
     {
         var nowUs = clock.GetUnixMicroseconds();
         await using var connection = await db.OpenAsync(ct);
@@ -27,40 +27,26 @@ public sealed class TradeClosing(Db db, NotificationDispatcher notifications, Ev
         {
             await EventLog.AppendAsync(connection, tx, [new TradeClosed(trade.trade_no, trade.app_id, trade.out_trade_no, trade.merchant_id, trade.total_amount,
                 trade.currency) { EventId = DomainEvent.IdFor<TradeClosed>(trade.trade_no), OccurredAtUs = nowUs }], ct);
-            if (NotificationOutbox.Effect(trade, appNotifyUrl, "close", new TradeChange(TradeStatus.Closed, 0, ClosedAtUs: nowUs), nowUs) is { } notify)
-                await NotificationOutbox.InsertAsync(connection, tx, [notify], ct);
         }
         await tx.CommitAsync(ct);
-        if (closed)
-        {
-            notifications.Nudge();
-            events.Nudge();
-        }
+        if (closed) events.Nudge();
         return closed;
     }
-
-    /// <summary>
-    /// Every trade column qualified with <c>t.</c>: merchant_apps shares app_id, notify_url, status and created_at_us,
-    /// so unqualified names are ambiguous in the join.
-    /// </summary>
-    private static readonly string TradeColumnsOfT = string.Join(", ", TradeRow.Columns.Split(',').Select(c => "t." + c.Trim()));
 
     /// <summary>Closes up to <paramref name="limit"/> expired unpaid trades; returns how many.</summary>
     public async Task<int> CloseExpiredAsync(int limit, CancellationToken ct)
     {
-        List<(TradeRow Trade, string? AppNotifyUrl)> due;
+        List<TradeRow> due;
         await using (var connection = await db.OpenAsync(ct))
         {
-            var rows = await connection.QueryAsync<TradeRow, string, (TradeRow, string?)>(new CommandDefinition($"""
-                SELECT {TradeColumnsOfT}, a.notify_url AS app_notify_url
-                FROM trades t JOIN merchant_apps a ON a.app_id = t.app_id
-                WHERE t.status = 'WAIT_BUYER_PAY' AND t.expires_at_us <= @now ORDER BY t.expires_at_us LIMIT @limit
-                """, new { now = clock.GetUnixMicroseconds(), limit }, cancellationToken: ct), (t, url) => (t, url), splitOn: "app_notify_url");
-            due = rows.ToList();
+            due = (await connection.QueryAsync<TradeRow>(new CommandDefinition($"""
+                SELECT {TradeRow.Columns} FROM trades
+                WHERE status = '{TradeStatus.WaitBuyerPay}' AND expires_at_us <= @now ORDER BY expires_at_us LIMIT @limit
+                """, new { now = clock.GetUnixMicroseconds(), limit }, cancellationToken: ct))).AsList();
         }
         var count = 0;
-        foreach (var (trade, url) in due)
-            if (await CloseAsync(trade, url, ct)) count++;
+        foreach (var trade in due)
+            if (await CloseAsync(trade, ct)) count++;
         return count;
     }
 }

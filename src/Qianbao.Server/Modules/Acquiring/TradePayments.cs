@@ -1,6 +1,4 @@
 using Qianbao.Ledger;
-using Qianbao.Server.Adapters.Alipay.Methods;
-using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Money;
 using Qianbao.Server.Money.Events;
@@ -29,13 +27,13 @@ public enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsShar
 /// <summary>
 /// The money paths of trades. Each is one ledger command through the money pipeline whose guard
 /// (<see cref="TradeGuard"/>) locks the trade row and checks its state, and whose effects change the trade and
-/// queue its notification in the same transaction as the postings. Transfer ids derive from the trade (and the merchant's request number),
+/// append its domain event (which merchant notifications, among others, subscribe to) in the same transaction as the postings. Transfer ids derive from the trade (and the merchant's request number),
 /// so the ledger's primary key makes every path exactly-once whatever the retries.
 /// </summary>
-public sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, TradeStore trades, NotificationDispatcher notifications, TimeProvider clock)
+public sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, TradeStore trades, TimeProvider clock)
 {
     /// <summary>Pays <paramref name="trade"/> from <paramref name="buyerId"/>'s wallet: proceeds to the merchant, fee to the platform, and a hold when profit-sharing freezes the proceeds.</summary>
-    public async Task<(PayOutcome Outcome, TradeRow Trade)> PayAsync(TradeRow trade, Guid buyerId, int feeBps, string? appNotifyUrl, CancellationToken ct)
+    public async Task<(PayOutcome Outcome, TradeRow Trade)> PayAsync(TradeRow trade, Guid buyerId, int feeBps, CancellationToken ct)
     {
         var currency = Currency.Parse(trade.currency);
         var wallet = ChartOfAccounts.UserWallet(buyerId, currency);
@@ -74,11 +72,9 @@ public sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, 
                 new TradePaid(trade.trade_no, trade.app_id, trade.out_trade_no, trade.merchant_id, buyerId, trade.total_amount, fee, trade.currency)
                 {
                     EventId = DomainEvent.IdFor<TradePaid>(trade.trade_no), OccurredAtUs = nowUs,
-                },
-                NotificationOutbox.Effect(trade, appNotifyUrl, "payment", new TradeChange(TradeStatus.Success, 0, buyerId, nowUs), nowUs)));
+                }));
 
         var outcome = await money.SubmitAsync(command, ct);
-        notifications.Nudge();
         var after = (await trades.FindAsync(trade.trade_no, ct))!;
         return outcome.Kind switch
         {
@@ -98,7 +94,7 @@ public sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, 
     }
 
     /// <summary>Refunds <paramref name="amount"/> of a paid trade to its buyer, idempotent per <paramref name="outRequestNo"/>.</summary>
-    public async Task<(RefundOutcome Outcome, TradeRow Trade)> RefundAsync(TradeRow trade, string outRequestNo, long amount, string? appNotifyUrl, CancellationToken ct)
+    public async Task<(RefundOutcome Outcome, TradeRow Trade)> RefundAsync(TradeRow trade, string outRequestNo, long amount, CancellationToken ct)
     {
         var currency = Currency.Parse(trade.currency);
         var buyer = trade.buyer_id ?? throw new InvariantViolationException("a refundable trade has a buyer");
@@ -147,12 +143,9 @@ public sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, 
                 new TradeRefunded(trade.trade_no, trade.app_id, outRequestNo, trade.merchant_id, buyer, amount, refundedAfter, trade.currency)
                 {
                     EventId = DomainEvent.IdFor<TradeRefunded>(trade.trade_no + "/" + outRequestNo), OccurredAtUs = nowUs,
-                },
-                NotificationOutbox.Effect(trade, appNotifyUrl, "refund",
-                    new TradeChange(status, refundedAfter, RefundedAtUs: nowUs, ClosedAtUs: full ? nowUs : null, OutBizNo: outRequestNo), nowUs)));
+                }));
 
         var outcome = await money.SubmitAsync(command, ct);
-        notifications.Nudge();
         var after = (await trades.FindAsync(trade.trade_no, ct))!;
         var results = outcome.Results;
         return outcome.Kind switch

@@ -133,7 +133,7 @@ public abstract class NotificationFairnessTests(DatabaseEngine engine) : IAsyncL
             status = TradeStatus.Success, total_amount = 100, subject = "公平", notify_url = url, request_hash = "h", created_at_us = now, paid_at_us = now,
             expires_at_us = now + 60_000_000,
         }, CancellationToken.None);
-        var effect = NotificationOutbox.Effect(trade, appNotifyUrl: null, "payment", new TradeChange(TradeStatus.Success, 0, Guid.CreateVersion7(), now), now)!;
+        var effect = NotificationOutbox.Queue(trade, appNotifyUrl: null, "payment", new TradeChange(TradeStatus.Success, 0, Guid.CreateVersion7(), now), now, Guid.CreateVersion7())!;
         await using var connection = await Bed.Db.OpenAsync();
         await using var tx = await connection.BeginTransactionAsync();
         await NotificationOutbox.InsertAsync(connection, tx, [effect], CancellationToken.None);

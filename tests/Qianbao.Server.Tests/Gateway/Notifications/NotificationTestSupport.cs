@@ -165,7 +165,7 @@ public sealed class NotifyBed : IAsyncDisposable
             kind = "precreate", status = TradeStatus.Success, total_amount = 1_234, subject = "中文 & = 测试 +%", notify_url = url,
             created_at_us = now, paid_at_us = now, expires_at_us = now + 60_000_000,
         };
-        var effect = NotificationOutbox.Effect(trade, appNotifyUrl: null, eventName, new TradeChange(TradeStatus.Success, 0, Guid.CreateVersion7(), now), now)
+        var effect = NotificationOutbox.Queue(trade, appNotifyUrl: null, eventName, new TradeChange(TradeStatus.Success, 0, Guid.CreateVersion7(), now), now, Guid.CreateVersion7())
             ?? throw new InvalidOperationException("no effect for a trade with a notify url");
         await using var connection = await Db.OpenAsync();
         await using var tx = await connection.BeginTransactionAsync();

@@ -13,7 +13,7 @@ public sealed class Close(TradeStore trades, TradeClosing closing) : IGatewayMet
         if (TradeFields.RequireTradeReference(c, out var tradeNo, out var outTradeNo) is { } error) return error;
         var t = await trades.FindForAppAsync(c.App.app_id, tradeNo, outTradeNo, ct);
         if (t is null) return TradeFields.NotExist(outTradeNo);
-        await closing.CloseAsync(t, c.App.notify_url, ct);
+        await closing.CloseAsync(t, ct);
         var after = (await trades.FindAsync(t.trade_no, ct))!;
         return after.status == TradeStatus.Closed
             ? GatewayResult.Success(Field.Of("trade_no", after.trade_no), Field.Of("out_trade_no", after.out_trade_no))
@@ -35,7 +35,7 @@ public sealed class Cancel(TradeStore trades, TradeClosing closing, TradePayment
         var t = await trades.FindForAppAsync(c.App.app_id, tradeNo, outTradeNo, ct);
         if (t is null) return TradeFields.NotExist(outTradeNo);
         string action;
-        if (t.status == TradeStatus.WaitBuyerPay && await closing.CloseAsync(t, c.App.notify_url, ct))
+        if (t.status == TradeStatus.WaitBuyerPay && await closing.CloseAsync(t, ct))
         {
             action = "close";
         }
@@ -50,7 +50,7 @@ public sealed class Cancel(TradeStore trades, TradeClosing closing, TradePayment
                 if (attempt == Refund.RaceAttemptsMax)
                     return GatewayResult.Fail(GatewayError.ServiceUnavailable(GatewaySubCodes.UnknownError, "系统繁忙，请稍后重试"),
                         Field.Of("out_trade_no", t.out_trade_no), Field.Of("retry_flag", "Y"));
-                var (outcome, after) = await payments.RefundAsync(t, "cancel", t.total_amount - t.refunded_amount, c.App.notify_url, ct);
+                var (outcome, after) = await payments.RefundAsync(t, "cancel", t.total_amount - t.refunded_amount, ct);
                 if (outcome == RefundOutcome.MerchantBalanceInsufficient)
                     return GatewayResult.Business(GatewaySubCodes.SellerBalanceNotEnough, "卖家余额不足", Field.Of("out_trade_no", t.out_trade_no));
                 if (outcome == RefundOutcome.RequestNoReused)

@@ -46,7 +46,7 @@ public sealed class Pay(TradeCreation creation, TradePayments payments, PaymentC
 
         var (trade, error) = await creation.CreateAsync(c, "pay", buyer, null, ct);
         if (error is not null) return error.Value;
-        var (outcome, after) = await payments.PayAsync(trade!, buyer.Value, c.App.fee_bps, c.App.notify_url, ct);
+        var (outcome, after) = await payments.PayAsync(trade!, buyer.Value, c.App.fee_bps, ct);
         return outcome switch
         {
             PayOutcome.Paid => Answer(after),

@@ -44,7 +44,7 @@ public sealed class Refund(TradeStore trades, TradePayments payments, Db db) : I
             if (t.refunded_amount + amount > t.total_amount)
                 return GatewayResult.Business(GatewaySubCodes.RefundAmtNotEqualTotal, "退款金额超限", Field.Of("out_trade_no", t.out_trade_no));
 
-            var (outcome, after) = await payments.RefundAsync(t, requestNo, amount, c.App.notify_url, ct);
+            var (outcome, after) = await payments.RefundAsync(t, requestNo, amount, ct);
             switch (outcome)
             {
                 case RefundOutcome.Refunded:

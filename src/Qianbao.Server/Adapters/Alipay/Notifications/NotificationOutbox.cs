@@ -4,14 +4,13 @@ using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Adapters.Alipay.Methods;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Modules.Acquiring;
-using Qianbao.Server.Money.Pipeline;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Adapters.Alipay.Notifications;
 
 /// <summary>
-/// Writes asynchronous trade notifications into the durable outbox (<c>notify_deliveries</c>) in the same
-/// transaction as the trade change they announce. The dispatcher signs and sends them, retrying with the
+/// Writes asynchronous trade notifications into the durable outbox (<c>notify_deliveries</c>), one per trade domain
+/// event (<see cref="TradeNotificationSubscriber"/>). The dispatcher signs and sends them, retrying with the
 /// same <c>notify_id</c>. Fields are stored unsigned: signing happens at send time with the current platform key.
 /// </summary>
 public static class NotificationOutbox
@@ -19,6 +18,7 @@ public static class NotificationOutbox
     public const string InsertSql = """
         INSERT INTO notify_deliveries (id, notify_id, trade_no, event, url, fields_json, status, attempts, next_attempt_at_us, created_at_us)
         VALUES (@id, @notify_id, @trade_no, @event, @url, @fields_json, 'pending', 0, @now, @now)
+        ON CONFLICT (id) DO NOTHING
         """;
 
     /// <summary>
@@ -26,11 +26,11 @@ public static class NotificationOutbox
     /// notify URL (neither its own nor its app's).
     /// </summary>
     /// <param name="change">The trade's new state: status, refund totals and the event's own times.</param>
-    public static QueuedNotification? Effect(TradeRow trade, string? appNotifyUrl, string eventName, TradeChange change, long nowUs)
+    /// <param name="id">The row's id and notify_id: the domain event's id, so queuing the same event twice queues one row.</param>
+    public static QueuedNotification? Queue(TradeRow trade, string? appNotifyUrl, string eventName, TradeChange change, long nowUs, Guid id)
     {
         var url = trade.notify_url ?? appNotifyUrl;
         if (url is null) return null;
-        var id = Guid.CreateVersion7();
         var fields = Fields(trade, change, notifyId: id.ToString("N"));
         return new QueuedNotification(id, trade.trade_no, eventName, url, JsonSerializer.Serialize(fields), nowUs);
     }
@@ -77,15 +77,8 @@ public static class NotificationOutbox
     }
 }
 
-/// <summary>A notification row to queue in the outbox, committed with the trade change it announces.</summary>
-public sealed record QueuedNotification(Guid Id, string TradeNo, string EventName, string Url, string FieldsJson, long CreatedAtUs) : IEffect;
-
-/// <summary>Writes <see cref="QueuedNotification"/>s in the ledger batch transaction.</summary>
-internal sealed class QueuedNotificationWriter : EffectWriter<QueuedNotification>
-{
-    protected override ValueTask WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<QueuedNotification> effects, CancellationToken ct) =>
-        NotificationOutbox.InsertAsync(connection, transaction, effects, ct);
-}
+/// <summary>A notification row to queue in the outbox.</summary>
+public sealed record QueuedNotification(Guid Id, string TradeNo, string EventName, string Url, string FieldsJson, long CreatedAtUs);
 
 /// <summary>What a notification announces about a trade, beyond what the stored row says.</summary>
 public sealed record TradeChange(string Status, long RefundedAmount, Guid? BuyerId = null, long? PaidAtUs = null,

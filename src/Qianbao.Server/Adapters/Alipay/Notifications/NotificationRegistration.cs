@@ -48,7 +48,6 @@ public static class NotificationRegistration
                 return handler;
             });
         services.AddSingleton<NotificationDispatcher>();
-        services.AddSingleton<Money.Pipeline.IEffectWriter, QueuedNotificationWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<NotificationDispatcher>());
         return services;
     }
