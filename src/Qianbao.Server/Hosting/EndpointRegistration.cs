@@ -1,6 +1,7 @@
-using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Adapters.Alipay.Notifications;
+using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Acquiring;
 using Qianbao.Server.Modules.Admin;
 using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
@@ -44,26 +45,14 @@ public static class EndpointRegistration
             return Results.Json(new { status = "ready", engine = db.Engine.ToString().ToLowerInvariant() });
         }).WithTags("Health");
 
-        RegisterUser.Map(app);
-        IssueToken.Map(app);
-        GetWallet.Map(app);
-        CreateTopUp.Map(app);
-        CreateWithdrawal.Map(app);
-        GetChannelHold.Map(app);
-        CreateTransfer.Map(app);
-        GetTransfer.Map(app);
-        ListTransactions.Map(app);
-        CheckLedger.Map(app);
-        CreateMerchant.Map(app);
-        VerifyMerchant.Map(app);
-        GetMerchant.Map(app);
-        CreateMerchantApp.Map(app);
-        CreateMerchantPayout.Map(app);
-        RotatePlatformKey.Map(app);
-        FreezeUser.Map(app);
+        app.MapIdentityModule();
+        app.MapWalletModule();
+        app.MapChannels();
+        app.MapMerchantsModule();
+        app.MapAcquiringModule();
+        app.MapAdminModule();
         app.MapGateway();
         app.MapNotifications();
-        app.MapChannels();
         return app;
     }
 }

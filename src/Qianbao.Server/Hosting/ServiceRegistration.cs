@@ -1,12 +1,14 @@
-using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Adapters.Alipay.Notifications;
+using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Acquiring;
 using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Modules.Merchants;
 using Qianbao.Server.Modules.Wallet;
-using Qianbao.Server.Money;
-using Qianbao.Server.Money.Ledger;
 using Qianbao.Server.Money.Events;
+using Qianbao.Server.Money.Ledger;
+using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Hosting;
@@ -34,24 +36,16 @@ public static class ServiceRegistration
             Directory.CreateDirectory(dataDir);
             return Db.ForSqlite(Path.Combine(dataDir, "qianbao.db"));
         });
+
+        // The money pipeline and the event outbox, then the capability modules, then the protocol adapters.
         services.AddMoney(configuration);
-
-        services.AddSingleton(sp => new PasswordHasher(sp.GetRequiredService<QianbaoOptions>().Auth.PasswordIterations));
-        services.AddSingleton<UserDirectory>();
-        services.AddSingleton(sp => new TokenService(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "token_key"),
-            sp.GetRequiredService<TimeProvider>(), TimeSpan.FromMinutes(sp.GetRequiredService<QianbaoOptions>().Auth.TokenLifetimeMinutes)));
-        services.AddSingleton(sp => Startup.LoadOperatorKey(sp.GetRequiredService<QianbaoOptions>()));
-
-        services.AddChannels(configuration);
-        services.AddSingleton<IChannelOutcomeSink, ChannelSettlement>();
-        services.AddSingleton<HoldMaintenance>();
-        services.AddHostedService(sp => sp.GetRequiredService<HoldMaintenance>());
-
-        services.AddGateway(configuration);
-        services.AddSingleton<Modules.Merchants.MerchantDirectory>();
-        services.AddSingleton<Modules.Merchants.MerchantApps>();
-        services.AddNotifications(configuration);
         services.AddDomainEvents(configuration);
+        services.AddIdentityModule();
+        services.AddChannels(configuration);
+        services.AddMerchantsModule();
+        services.AddAcquiringModule();
+        services.AddGateway(configuration);
+        services.AddNotifications(configuration);
 
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
         services.AddOpenApi();

@@ -7,6 +7,7 @@ using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Adapters.Alipay;
 
+/// <summary>The Alipay OpenAPI v2 adapter: <c>/gateway.do</c>, its methods, bills and platform keys, over the Acquiring module.</summary>
 public static class GatewayRegistration
 {
     /// <summary>Registers the gateway; <see cref="GatewayOptions"/> and <see cref="QianbaoOptions"/> come from <see cref="OptionsCatalog"/>.</summary>
@@ -17,16 +18,8 @@ public static class GatewayRegistration
                                                                  ?? Path.Combine(sp.GetRequiredService<QianbaoOptions>().DataDir, "platform-keys")));
         services.AddSingleton(sp => new BillUrls(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "bill_url_key"), sp.GetRequiredService<GatewayOptions>(),
             sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<TradeStore>();
         // Merchant notifications follow the trade events (the dispatcher itself is registered by AddNotifications).
         services.AddSingleton<Money.Events.IEventSubscriber, Notifications.TradeNotificationSubscriber>();
-        services.AddSingleton<Money.Pipeline.IGuardChecker, TradeGuardChecker>();
-        services.AddSingleton<Money.Pipeline.IEffectWriter, TradeChangeWriter>();
-        services.AddSingleton<TradeCreation>();
-        services.AddSingleton<TradePayments>();
-        services.AddSingleton<TradeClosing>();
-        services.AddSingleton<PaymentCodes>();
-        services.AddHostedService<TradeExpiry>();
         services.AddSingleton<GatewayEndpoint>();
         services.AddSingleton<GatewayMethods>();
         foreach (var method in new[] { typeof(Precreate), typeof(Create), typeof(Pay), typeof(Query), typeof(Close), typeof(Cancel), typeof(Refund),
@@ -39,8 +32,7 @@ public static class GatewayRegistration
     {
         GatewayEndpoint.Map(app);
         DownloadBill.Map(app);
-        CreatePaymentCode.Map(app);
-        PayTrade.Map(app);
+        RotatePlatformKey.Map(app);
         return app;
     }
 }

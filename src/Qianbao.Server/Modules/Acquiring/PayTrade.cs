@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Dapper;
-using Qianbao.Server.Adapters.Alipay.Methods;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money;

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using Dapper;
-using Qianbao.Server.Adapters.Alipay.Methods;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Storage;
 

@@ -1,6 +1,4 @@
 using Dapper;
-using Qianbao.Server.Adapters.Alipay.Methods;
-using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Money.Events;
 using Qianbao.Server.Storage;

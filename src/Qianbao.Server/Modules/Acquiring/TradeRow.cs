@@ -1,4 +1,3 @@
-using Qianbao.Server.Adapters.Alipay.Methods;
 namespace Qianbao.Server.Modules.Acquiring;
 
 /// <summary>Trade states, as Alipay names them.</summary>

@@ -1,7 +1,6 @@
 using System.Data.Common;
 using System.Security.Cryptography;
 using Dapper;
-using Qianbao.Server.Adapters.Alipay.Methods;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Modules.Acquiring;

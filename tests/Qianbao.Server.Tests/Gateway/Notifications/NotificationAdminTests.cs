@@ -150,12 +150,12 @@ public abstract class NotificationAdminTests(DatabaseEngine engine) : IAsyncLife
 
         // The logic itself, without HTTP: pending, due now, attempts untouched.
         var now = Qianbao.Server.Hosting.TimeProviderExtensions.GetUnixMicroseconds(TimeProvider.System);
-        (await Qianbao.Server.Modules.Admin.ReplayNotification.ReplayAsync(Bed.Db, id, now, CancellationToken.None)).ShouldBeTrue();
+        (await Qianbao.Server.Adapters.Alipay.Notifications.ReplayNotification.ReplayAsync(Bed.Db, id, now, CancellationToken.None)).ShouldBeTrue();
         var replayed = await Bed.GetAsync(id);
         replayed.status.ShouldBe("pending");
         replayed.attempts.ShouldBe(4);
         replayed.next_attempt_at_us.ShouldBe(now);
-        (await Qianbao.Server.Modules.Admin.ReplayNotification.ReplayAsync(Bed.Db, Guid.NewGuid(), now, CancellationToken.None)).ShouldBeFalse();
+        (await Qianbao.Server.Adapters.Alipay.Notifications.ReplayNotification.ReplayAsync(Bed.Db, Guid.NewGuid(), now, CancellationToken.None)).ShouldBeFalse();
 
         (await Http.PostAsync($"/admin/v1/notifications/{id}/replay", null)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
         await Poll.UntilAsync(async () => (await Bed.GetAsync(id)).status == "delivered", "the replayed delivery");

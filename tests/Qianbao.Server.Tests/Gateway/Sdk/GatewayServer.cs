@@ -219,6 +219,15 @@ public abstract class GatewayServer : IAsyncLifetime
         return await connection.ExecuteScalarAsync<long>(sql, parameters);
     }
 
+    /// <summary>
+    /// Polls (bounded) until the count is <paramref name="expected"/>: for what an event subscriber writes after the
+    /// request that caused it has answered (merchant notifications).
+    /// </summary>
+    public async Task CountEventuallyAsync(long expected, string sql, object? parameters = null)
+    {
+        await Poll.UntilAsync(async () => await CountAsync(sql, parameters) == expected, $"{sql} to count {expected}");
+    }
+
     /// <summary>A gateway caller signing with the C# signer (fast; for concurrency and malformed input).</summary>
     public GatewayCaller Caller(MerchantApp app, RSA? signingKey = null) => new(Http, app.AppId, signingKey ?? SdkKeys.App, PlatformPublicKey);
 }

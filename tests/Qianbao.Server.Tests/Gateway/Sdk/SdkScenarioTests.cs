@@ -49,7 +49,7 @@ public abstract class SdkScenarioTests<TServer>(TServer server, ITestOutputHelpe
 
         // The payment's notification: in the outbox with the trade, then (once the dispatcher runs) at our receiver,
         // where the SDK's own checks accept its signature.
-        (await Server.CountAsync("SELECT count(*) FROM notify_deliveries WHERE trade_no = @tradeNo AND event = 'payment'", new { tradeNo })).ShouldBe(1);
+        await Server.CountEventuallyAsync(1, "SELECT count(*) FROM notify_deliveries WHERE trade_no = @tradeNo AND event = 'payment'", new { tradeNo });
         if (Server.NotificationsWired)
         {
             var note = await NotificationAsync(sdk, outTradeNo, n => n.GetValueOrDefault("trade_status") == "TRADE_SUCCESS" && n.GetValueOrDefault("refund_fee") is null);
@@ -102,7 +102,7 @@ public abstract class SdkScenarioTests<TServer>(TServer server, ITestOutputHelpe
         // The merchant keeps the price less the refund less the fee (rounded down) on what was not refunded:
         // fee 12.34 × 0.6% = 0.07, of which 0.07 × 2.00 / 12.34 → 0.01 went back with the refund.
         (await Server.SettlementAsync(app.MerchantId)).ShouldBe((1_234 - 200 - 6, 0));
-        (await Server.CountAsync("SELECT count(*) FROM notify_deliveries WHERE trade_no = @tradeNo AND event = 'refund'", new { tradeNo })).ShouldBe(1);
+        await Server.CountEventuallyAsync(1, "SELECT count(*) FROM notify_deliveries WHERE trade_no = @tradeNo AND event = 'refund'", new { tradeNo });
         if (Server.NotificationsWired)
         {
             var note = await NotificationAsync(sdk, outTradeNo, n => n.GetValueOrDefault("refund_fee") == "2.00");

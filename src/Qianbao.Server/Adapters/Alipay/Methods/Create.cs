@@ -16,7 +16,7 @@ public sealed class Create(TradeCreation creation, Db db) : IGatewayMethod
         if (string.IsNullOrEmpty(buyerText)) return GatewayResult.MissingParameter("buyer_id");
         if (!Guid.TryParse(buyerText, out var buyerId) || !await UserExistsAsync(buyerId, ct))
             return GatewayResult.Business(GatewaySubCodes.AcqInvalidParameter, "买家不存在", Field.Of("out_trade_no", c.Biz.String("out_trade_no")));
-        var (trade, error) = await creation.CreateAsync(c, "create", buyerId, null, ct);
+        var (trade, error) = await TradeRequests.CreateAsync(creation, c, "create", buyerId, null, ct);
         if (error is not null) return error.Value;
         return GatewayResult.Success(Field.Of("out_trade_no", trade!.out_trade_no), Field.Of("trade_no", trade.trade_no));
     }

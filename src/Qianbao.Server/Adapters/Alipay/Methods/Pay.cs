@@ -18,7 +18,7 @@ public sealed class Pay(TradeCreation creation, TradePayments payments, PaymentC
         if (c.Biz.Require("auth_code", 32, out var authCode) is { } e) return e;
         if (c.Biz.Require("out_trade_no", TradeFields.OutTradeNoLengthMax, out var outTradeNo) is { } e2) return e2;
         // Refuse a malformed trade before spending the code: the buyer should not need a new code for the merchant's typo.
-        if (TradeCreation.Validate(c, "pay") is { } e3) return e3;
+        if (TradeRequests.Validate(c, "pay") is { } e3) return e3;
 
         var existing = await codes.FindTradeReplayAsync(c.App.app_id, outTradeNo, authCode, ct);
         if (existing is not null && existing.status != TradeStatus.WaitBuyerPay) return Answer(existing);
@@ -44,7 +44,7 @@ public sealed class Pay(TradeCreation creation, TradePayments payments, PaymentC
         if (buyer is null || (!spentNow && !await codes.AuthorisesAttemptAsync(authCode, c.Now, ct)))
             return CodeInvalid(outTradeNo);
 
-        var (trade, error) = await creation.CreateAsync(c, "pay", buyer, null, ct);
+        var (trade, error) = await TradeRequests.CreateAsync(creation, c, "pay", buyer, null, ct);
         if (error is not null) return error.Value;
         var (outcome, after) = await payments.PayAsync(trade!, buyer.Value, c.App.fee_bps, ct);
         return outcome switch

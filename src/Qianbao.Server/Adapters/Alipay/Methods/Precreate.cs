@@ -12,7 +12,7 @@ public sealed class Precreate(TradeCreation creation, GatewayOptions options) : 
 
     public async Task<GatewayResult> InvokeAsync(GatewayContext c, CancellationToken ct)
     {
-        var (trade, error) = await creation.CreateAsync(c, "precreate", null, options.QrBaseUrl, ct);
+        var (trade, error) = await TradeRequests.CreateAsync(creation, c, "precreate", null, options.QrBaseUrl, ct);
         if (error is not null) return error.Value;
         if (trade!.kind != "precreate" || trade.status != TradeStatus.WaitBuyerPay)
             return GatewayResult.Business(trade.status == TradeStatus.WaitBuyerPay ? GatewaySubCodes.ContextInconsistent : GatewaySubCodes.TradeHasSuccess,

@@ -3,7 +3,7 @@ using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money;
 
-namespace Qianbao.Server.Modules.Admin;
+namespace Qianbao.Server.Adapters.Alipay;
 
 /// <summary>
 /// <c>GET /admin/v1/platform-keys</c> → the current platform signing key (id and public key);

@@ -1,12 +1,11 @@
 using Dapper;
-using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 
-namespace Qianbao.Server.Modules.Admin;
+namespace Qianbao.Server.Adapters.Alipay.Notifications;
 
 /// <summary>
 /// <c>POST /admin/v1/notifications/{id}/replay</c> → 202 <c>{id, status:"pending"}</c>: makes an outbox row due now,

@@ -6,7 +6,7 @@ using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 
-namespace Qianbao.Server.Modules.Admin;
+namespace Qianbao.Server.Adapters.Alipay.Notifications;
 
 /// <summary>
 /// <c>GET /admin/v1/notifications?trade_no=&amp;status=&amp;limit=</c> → <c>{items:[...]}</c>: the merchant

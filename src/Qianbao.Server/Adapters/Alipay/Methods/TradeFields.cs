@@ -1,8 +1,8 @@
 using Qianbao.Server.Adapters.Alipay;
-using Qianbao.Server.Adapters.Alipay.Methods;
 using Qianbao.Server.Hosting;
+using Qianbao.Server.Modules.Acquiring;
 
-namespace Qianbao.Server.Modules.Acquiring;
+namespace Qianbao.Server.Adapters.Alipay.Methods;
 
 /// <summary>How trades are written in gateway responses.</summary>
 public static class TradeFields

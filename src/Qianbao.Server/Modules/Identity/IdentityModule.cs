@@ -1,0 +1,25 @@
+using Qianbao.Server.Hosting;
+using Qianbao.Server.Storage;
+
+namespace Qianbao.Server.Modules.Identity;
+
+/// <summary>People and credentials: registration, passwords, tokens, the operator key, the user directory.</summary>
+public static class IdentityModule
+{
+    public static IServiceCollection AddIdentityModule(this IServiceCollection services)
+    {
+        services.AddSingleton(sp => new PasswordHasher(sp.GetRequiredService<QianbaoOptions>().Auth.PasswordIterations));
+        services.AddSingleton<UserDirectory>();
+        services.AddSingleton(sp => new TokenService(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "token_key"),
+            sp.GetRequiredService<TimeProvider>(), TimeSpan.FromMinutes(sp.GetRequiredService<QianbaoOptions>().Auth.TokenLifetimeMinutes)));
+        services.AddSingleton(sp => Startup.LoadOperatorKey(sp.GetRequiredService<QianbaoOptions>()));
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapIdentityModule(this IEndpointRouteBuilder app)
+    {
+        RegisterUser.Map(app);
+        IssueToken.Map(app);
+        return app;
+    }
+}

@@ -1,0 +1,22 @@
+namespace Qianbao.Server.Modules.Merchants;
+
+/// <summary>Merchants, their verification, their apps (open-platform credentials) and their payouts.</summary>
+public static class MerchantsModule
+{
+    public static IServiceCollection AddMerchantsModule(this IServiceCollection services)
+    {
+        services.AddSingleton<MerchantDirectory>();
+        services.AddSingleton<MerchantApps>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapMerchantsModule(this IEndpointRouteBuilder app)
+    {
+        CreateMerchant.Map(app);
+        VerifyMerchant.Map(app);
+        GetMerchant.Map(app);
+        CreateMerchantApp.Map(app);
+        CreateMerchantPayout.Map(app);
+        return app;
+    }
+}
