@@ -4,8 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Qianbao.Ledger;
-using Qianbao.Server.Modules.Channels;
-using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money;
 using Qianbao.Server.Money.Ledger;
 using Qianbao.Server.Storage;

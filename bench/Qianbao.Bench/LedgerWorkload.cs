@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Qianbao.Server.Money;
 using Qianbao.Ledger;
-using Qianbao.Server.Modules.Admin;
 using Qianbao.Server.Money.Ledger;
 using Qianbao.Server.Storage;
 

@@ -1,3 +1,2 @@
-global using Qianbao.Ledger;
 global using Shouldly;
 global using Xunit;

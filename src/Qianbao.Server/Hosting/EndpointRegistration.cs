@@ -7,7 +7,6 @@ using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Merchants;
 using Qianbao.Server.Modules.Wallet;
-using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Hosting;

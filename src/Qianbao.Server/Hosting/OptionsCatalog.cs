@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Adapters.Alipay.Notifications;
-using Qianbao.Server.Modules.Acquiring;
 using Qianbao.Server.Adapters.Alipay.Methods;
 using Qianbao.Server.Money.Ledger;
 

@@ -5,9 +5,7 @@ using Qianbao.Server.Modules.Acquiring;
 using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Merchants;
-using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money.Events;
-using Qianbao.Server.Money.Ledger;
 using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 

@@ -3,7 +3,6 @@ using Dapper;
 using Qianbao.Ledger;
 using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
-using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 

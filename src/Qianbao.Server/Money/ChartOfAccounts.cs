@@ -1,6 +1,4 @@
 using Qianbao.Ledger;
-using Qianbao.Server.Modules.Channels;
-using Qianbao.Server.Modules.Wallet;
 
 namespace Qianbao.Server.Money;
 

@@ -2,8 +2,6 @@ using System.Collections.Concurrent;
 using Dapper;
 using Qianbao.Ledger;
 using Qianbao.Server.Hosting;
-using Qianbao.Server.Modules.Channels;
-using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money.Ledger;
 using Qianbao.Server.Storage;
 

@@ -1,7 +1,5 @@
 using Qianbao.Ledger;
 using Qianbao.Server.Http;
-using Qianbao.Server.Modules.Channels;
-using Qianbao.Server.Modules.Wallet;
 
 namespace Qianbao.Server.Money;
 

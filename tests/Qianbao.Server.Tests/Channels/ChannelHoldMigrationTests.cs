@@ -1,4 +1,3 @@
-using System.Reflection;
 using Dapper;
 using Microsoft.Extensions.Logging.Abstractions;
 using Qianbao.Server.Storage;

@@ -6,9 +6,7 @@ using Qianbao.Ledger;
 using Qianbao.Server.Storage;
 using Qianbao.Server.Tests.Infrastructure;
 using Qianbao.Server.Modules.Channels;
-using Qianbao.Server.Modules.Admin;
 using Qianbao.Server.Money;
-using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money.Ledger;
 
 namespace Qianbao.Server.Tests.Channels;

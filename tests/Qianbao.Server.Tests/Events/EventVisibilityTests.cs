@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Qianbao.Server.Money.Events;
 using Qianbao.Server.Storage;
-using Qianbao.Server.Tests.Infrastructure;
 
 namespace Qianbao.Server.Tests.Events;
 

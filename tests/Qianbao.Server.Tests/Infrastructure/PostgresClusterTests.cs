@@ -1,6 +1,4 @@
 using Npgsql;
-using Shouldly;
-using Xunit;
 using Xunit.Abstractions;
 
 namespace Qianbao.Server.Tests.Infrastructure;

@@ -7,7 +7,6 @@ using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Qianbao.Server.Money;
 using Qianbao.Server.Tests.Infrastructure;
-using Qianbao.Server.Modules.Admin;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Storage;
 

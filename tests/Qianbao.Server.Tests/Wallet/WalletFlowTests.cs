@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Qianbao.Server.Money;
 using Qianbao.Server.Tests.Infrastructure;
-using Qianbao.Server.Modules.Admin;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Tests.Wallet;

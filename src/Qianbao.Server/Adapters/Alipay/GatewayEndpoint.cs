@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using Dapper;
 using Microsoft.AspNetCore.Http.Features;
 using Qianbao.Server.Adapters.Alipay.Methods;
-using Qianbao.Server.Modules.Acquiring;
 using Qianbao.Server.Modules.Merchants;
 using Qianbao.Server.Storage;
 

@@ -2,7 +2,6 @@ using Qianbao.Server.Adapters.Alipay.Bills;
 using Qianbao.Server.Adapters.Alipay.Methods;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Qianbao.Server.Hosting;
-using Qianbao.Server.Modules.Acquiring;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Adapters.Alipay;

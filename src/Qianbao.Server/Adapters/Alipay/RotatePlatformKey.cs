@@ -1,7 +1,5 @@
-using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
-using Qianbao.Server.Money;
 
 namespace Qianbao.Server.Adapters.Alipay;
 

@@ -1,6 +1,5 @@
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
-using Qianbao.Server.Money;
 
 namespace Qianbao.Server.Modules.Acquiring;
 

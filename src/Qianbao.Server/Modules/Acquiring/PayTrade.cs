@@ -1,9 +1,6 @@
-using System.Text.Json;
-using Dapper;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money;
-using Qianbao.Server.Storage;
 
 
 using Qianbao.Server.Modules.Merchants;

@@ -1,6 +1,5 @@
 using Qianbao.Ledger;
 using Qianbao.Server.Money;
-using Qianbao.Server.Modules.Wallet;
 
 namespace Qianbao.Server.Modules.Channels;
 

@@ -2,7 +2,6 @@ using Qianbao.Ledger;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
-using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money;
 using Qianbao.Server.Money.Ledger;
 

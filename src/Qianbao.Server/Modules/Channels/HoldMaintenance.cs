@@ -1,11 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Qianbao.Ledger;
 using Qianbao.Server.Hosting;
-using Qianbao.Server.Http;
-using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money;
-using Qianbao.Server.Money.Ledger;
-using Qianbao.Server.Storage;
 
 using Qianbao.Server.Money.Pipeline;
 

@@ -1,6 +1,4 @@
 using Qianbao.Ledger;
-using Qianbao.Server.Modules.Wallet;
-using Qianbao.Server.Money;
 
 namespace Qianbao.Server.Modules.Channels;
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Qianbao.Ledger;
 using Qianbao.Server.Http;
 using Qianbao.Server.Money;
-using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money.Ledger;
 
 namespace Qianbao.Server.Modules.Channels;

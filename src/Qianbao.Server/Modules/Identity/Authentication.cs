@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Qianbao.Server.Http;
-using Qianbao.Server.Money;
 
 namespace Qianbao.Server.Modules.Identity;
 

@@ -1,6 +1,5 @@
 using Dapper;
 using Qianbao.Server.Http;
-using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Modules.Identity;

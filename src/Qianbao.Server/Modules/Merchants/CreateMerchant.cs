@@ -2,9 +2,7 @@ using Dapper;
 using Qianbao.Ledger;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
-using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
-using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 

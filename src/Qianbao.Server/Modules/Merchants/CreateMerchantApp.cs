@@ -4,7 +4,6 @@ using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
-using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Modules.Merchants;

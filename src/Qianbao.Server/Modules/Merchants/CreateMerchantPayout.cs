@@ -1,7 +1,6 @@
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
-using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money;
 using Qianbao.Server.Money.Ledger;
 

@@ -1,12 +1,8 @@
 using Dapper;
-using Qianbao.Ledger;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
-using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
-using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money;
-using Qianbao.Server.Money.Ledger;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Modules.Merchants;

@@ -1,11 +1,8 @@
 using System.Text.Json;
-using Dapper;
 using Qianbao.Ledger;
 using Qianbao.Server.Http;
-using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money;
-using Qianbao.Server.Storage;
 
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Money.Events;

@@ -6,7 +6,6 @@ using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money;
-using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Modules.Wallet;
 

@@ -1,4 +1,3 @@
-using Qianbao.Server.Storage;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Qianbao.Ledger;

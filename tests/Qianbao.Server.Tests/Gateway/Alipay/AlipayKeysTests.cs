@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using Shouldly;
-using Xunit;
 using Qianbao.Server.Adapters.Alipay;
 
 namespace Qianbao.Server.Tests.Gateway.Alipay;

@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.WebUtilities;
-using Shouldly;
-using Xunit;
 using Xunit.Abstractions;
 using Qianbao.Server.Adapters.Alipay;
 

@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Shouldly;
-using Xunit;
 using Qianbao.Server.Adapters.Alipay;
 
 namespace Qianbao.Server.Tests.Gateway.Alipay;

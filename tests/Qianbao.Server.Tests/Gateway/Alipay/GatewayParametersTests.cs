@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Primitives;
-using Shouldly;
-using Xunit;
 using Qianbao.Server.Adapters.Alipay;
 
 namespace Qianbao.Server.Tests.Gateway.Alipay;

@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Primitives;
-using Shouldly;
-using Xunit;
 using Qianbao.Server.Adapters.Alipay;
 
 namespace Qianbao.Server.Tests.Gateway.Alipay;

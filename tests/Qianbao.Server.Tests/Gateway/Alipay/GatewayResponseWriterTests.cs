@@ -2,8 +2,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Shouldly;
-using Xunit;
 using Qianbao.Server.Adapters.Alipay;
 
 namespace Qianbao.Server.Tests.Gateway.Alipay;

@@ -1,5 +1,3 @@
-using Shouldly;
-using Xunit;
 using Qianbao.Server.Adapters.Alipay;
 
 namespace Qianbao.Server.Tests.Gateway.Alipay;

@@ -14,7 +14,6 @@ using Qianbao.Server.Tests.Infrastructure;
 using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
-using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Tests.Gateway.Notifications;

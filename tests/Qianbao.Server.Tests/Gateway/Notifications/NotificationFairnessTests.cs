@@ -4,7 +4,6 @@ using Qianbao.Server.Storage;
 using Qianbao.Server.Tests.Infrastructure;
 using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Modules.Acquiring;
-using Qianbao.Server.Adapters.Alipay.Methods;
 
 namespace Qianbao.Server.Tests.Gateway.Notifications;
 

@@ -16,7 +16,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Qianbao.Server.Tests.Infrastructure;
 using Qianbao.Server.Adapters.Alipay;
-using Qianbao.Server.Adapters.Alipay.Methods;
 using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Modules.Acquiring;

@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Qianbao.Server.Storage;
-using Qianbao.Server.Tests.Infrastructure;
 
 namespace Qianbao.Server.Tests.Gateway.Sdk;
 

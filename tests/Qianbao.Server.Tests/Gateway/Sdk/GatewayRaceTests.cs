@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Qianbao.Server.Tests.Infrastructure;
 
 namespace Qianbao.Server.Tests.Gateway.Sdk;
 

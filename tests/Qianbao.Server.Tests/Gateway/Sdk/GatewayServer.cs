@@ -14,7 +14,6 @@ using Qianbao.Server.Money;
 using Qianbao.Server.Tests.Infrastructure;
 using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Adapters.Alipay.Notifications;
-using Qianbao.Server.Modules.Admin;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Tests.Gateway.Sdk;

@@ -2,12 +2,10 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
-using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Adapters.Alipay.Methods;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Acquiring;
-using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Adapters.Alipay.Bills;

@@ -1,4 +1,3 @@
-using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Modules.Acquiring;
 
 namespace Qianbao.Server.Adapters.Alipay.Methods;

@@ -1,5 +1,4 @@
 using Dapper;
-using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Modules.Acquiring;
 using Qianbao.Server.Storage;
 

@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Modules.Acquiring;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Dapper;
-using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Modules.Acquiring;
 using Qianbao.Server.Modules.Merchants;

@@ -1,4 +1,3 @@
-using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Modules.Acquiring;
 

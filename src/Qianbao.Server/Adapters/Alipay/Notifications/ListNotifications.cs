@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Mvc;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
-using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Adapters.Alipay.Notifications;

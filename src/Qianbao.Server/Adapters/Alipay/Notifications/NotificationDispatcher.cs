@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Dapper;
-using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Storage;
 

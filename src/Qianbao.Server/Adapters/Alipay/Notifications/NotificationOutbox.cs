@@ -1,7 +1,5 @@
 using System.Data.Common;
 using System.Text.Json;
-using Qianbao.Server.Adapters.Alipay;
-using Qianbao.Server.Adapters.Alipay.Methods;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Modules.Acquiring;
 using Qianbao.Server.Storage;

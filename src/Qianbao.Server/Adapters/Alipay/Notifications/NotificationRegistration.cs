@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
-using Qianbao.Server.Modules.Admin;
 using Qianbao.Server.Modules.Merchants;
 
 namespace Qianbao.Server.Adapters.Alipay.Notifications;

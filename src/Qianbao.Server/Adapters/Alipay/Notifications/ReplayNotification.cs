@@ -2,7 +2,6 @@ using Dapper;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
-using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Adapters.Alipay.Notifications;
