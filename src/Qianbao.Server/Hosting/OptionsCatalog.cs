@@ -5,6 +5,8 @@ using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Adapters.Alipay.Methods;
 using Qianbao.Server.Money.Ledger;
 
+using Qianbao.Server.Money.Events;
+
 namespace Qianbao.Server.Hosting;
 
 /// <summary>
@@ -32,6 +34,7 @@ public static class OptionsCatalog
         For<HoldMaintenanceOptions>("Qianbao:Holds"),
         For<GatewayOptions>("Qianbao:Gateway"),
         For<NotificationOptions>(NotificationOptions.SectionName),
+        For<EventOptions>(EventOptions.SectionName),
     ];
 
     /// <summary>Keys read straight from configuration rather than through an options class above.</summary>
@@ -40,19 +43,12 @@ public static class OptionsCatalog
         "ConnectionStrings:Postgres",
         ChannelsDefaultKey,
         "Qianbao:Channels:<name>:Kind",
-        // Bound and checked by their owners' loaders (Modules/Channels/ChannelsOptions, Money/Events/EventOptions),
-        // which refuse a bad value with the same one line per key.
+        // Bound and checked by the channels' own loader (Modules/Channels/ChannelsOptions: one section per configured
+        // channel name), which refuses a bad value with the same one line per key.
         "Qianbao:Channels:<name>:BaseUrl",
         "Qianbao:Channels:<name>:Secret",
         "Qianbao:Channels:<name>:TimeoutMs",
         "Qianbao:Channels:<name>:CallbackUrl",
-        "Qianbao:Events:RetentionDays",
-        "Qianbao:Events:PollIntervalMs",
-        "Qianbao:Events:BatchSizeMax",
-        "Qianbao:Events:LeaseMs",
-        "Qianbao:Events:RetryDelayMaxMs",
-        "Qianbao:Events:PurgeIntervalMs",
-        "Qianbao:Events:ListenNotify",
     ];
 
     /// <summary>The funding channel named by <see cref="ChannelsDefaultKey"/>, <see cref="SandboxChannel"/> when unset.</summary>

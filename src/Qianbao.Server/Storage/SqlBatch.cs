@@ -14,6 +14,12 @@ public sealed record SqlStatement(string Sql, IReadOnlyDictionary<string, object
 /// </summary>
 public static class SqlBatch
 {
+    /// <summary>
+    /// Appended to a SELECT inside a transaction to lock the rows it finds until commit: <c> FOR UPDATE</c> on
+    /// PostgreSQL; nothing on SQLite, whose single writer (<c>BEGIN IMMEDIATE</c>) already serializes.
+    /// </summary>
+    public static string LockRows(DbConnection connection) => connection is NpgsqlConnection ? " FOR UPDATE" : "";
+
     /// <summary>Executes <paramref name="statements"/> in order.</summary>
     public static async ValueTask ExecuteAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<SqlStatement> statements, CancellationToken ct)
     {

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Npgsql;
 using Qianbao.Server.Money.Pipeline;
 using Qianbao.Server.Storage;
 
@@ -36,8 +35,8 @@ internal sealed class TradeGuardChecker : GuardChecker<TradeGuard>
 {
     protected override ValueTask<bool[]> CheckAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<TradeGuard> guards, CancellationToken ct)
     {
-        // On PostgreSQL the guarded row stays locked until commit; SQLite's single writer already serializes.
-        var lockRows = connection is NpgsqlConnection ? " FOR UPDATE" : "";
+        // The guarded row stays locked until commit, so the trade change written with the postings is the one checked.
+        var lockRows = SqlBatch.LockRows(connection);
         var queries = new SqlStatement[guards.Count];
         for (var i = 0; i < queries.Length; i++) queries[i] = Query(guards[i], lockRows);
         return SqlBatch.AnyRowsAsync(connection, transaction, queries, ct);
