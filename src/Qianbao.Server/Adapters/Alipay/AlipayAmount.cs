@@ -6,7 +6,7 @@ namespace Qianbao.Server.Adapters.Alipay;
 /// Converts between Alipay's yuan strings (<c>total_amount</c>, <c>refund_amount</c>, ...) and <c>long</c> fen
 /// (minor units, 1 yuan = 100 fen). No floating point is involved at any step.
 /// </summary>
-public static class AlipayAmount
+internal static class AlipayAmount
 {
     /// <summary>Smallest amount a gateway request may carry: 0.01 yuan.</summary>
     public const long MinFen = 1;

@@ -9,7 +9,7 @@ namespace Qianbao.Server.Adapters.Alipay;
 /// <c>PUBLIC KEY</c> (X.509 SubjectPublicKeyInfo), and bare Base64 bodies without PEM armour, which is how
 /// Alipay's console and key tool hand keys out and how the SDK accepts them.
 /// </summary>
-public static class AlipayKeys
+internal static class AlipayKeys
 {
     /// <summary>Smallest accepted modulus; Alipay requires 2048-bit keys for RSA2.</summary>
     public const int KeySizeMinBits = 2048;

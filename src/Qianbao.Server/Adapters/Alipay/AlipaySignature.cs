@@ -7,7 +7,7 @@ namespace Qianbao.Server.Adapters.Alipay;
 /// The Alipay OpenAPI v2 signing rules: how the string-to-sign is built and how it is signed and verified.
 /// Pure functions over strings and keys; no I/O.
 /// </summary>
-public static class AlipaySignature
+internal static class AlipaySignature
 {
     /// <summary>
     /// A Base64 RSA signature for keys up to 8192 bits is at most 1368 characters; anything longer is not a

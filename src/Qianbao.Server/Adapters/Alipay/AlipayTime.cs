@@ -7,7 +7,7 @@ namespace Qianbao.Server.Adapters.Alipay;
 /// <c>timestamp</c> and for every time field in responses and notifications (<c>notify_time</c>, <c>gmt_payment</c>,
 /// <c>send_pay_date</c>, ...).
 /// </summary>
-public static class AlipayTime
+internal static class AlipayTime
 {
     /// <summary>The exact format string; 19 characters, no fractional seconds, no zone designator.</summary>
     public const string Format = "yyyy-MM-dd HH:mm:ss";

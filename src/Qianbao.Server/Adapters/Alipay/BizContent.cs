@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Qianbao.Server.Adapters.Alipay;
 
 /// <summary>Strict readers for <c>biz_content</c> fields: present-and-string, within a length limit.</summary>
-public static class BizContent
+internal static class BizContent
 {
     /// <summary>A string field; numbers are accepted as their text (some SDKs send total_amount as a number).</summary>
     public static string? String(this JsonElement biz, string name) =>

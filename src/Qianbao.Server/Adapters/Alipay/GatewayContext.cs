@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Qianbao.Server.Adapters.Alipay;
 
 /// <summary>An authenticated gateway call: the verified request, the calling app and its merchant, and the time it arrived.</summary>
-public sealed record GatewayContext(GatewayRequest Request, GatewayApp App, DateTimeOffset Now, string BaseUrl)
+internal sealed record GatewayContext(GatewayRequest Request, GatewayApp App, DateTimeOffset Now, string BaseUrl)
 {
     public JsonElement Biz => Request.BizContent ?? EmptyObject;
 
@@ -11,7 +11,7 @@ public sealed record GatewayContext(GatewayRequest Request, GatewayApp App, Date
 }
 
 /// <summary>A merchant's gateway app as stored, with the merchant's status and fee.</summary>
-public sealed class GatewayApp
+internal sealed class GatewayApp
 {
     public string app_id { get; init; } = "";
     public Guid merchant_id { get; init; }

@@ -14,7 +14,7 @@ namespace Qianbao.Server.Adapters.Alipay;
 /// merchant status checks, then the method. The answer is always HTTP 200 with a body signed by the
 /// platform key, as Alipay's is; failures carry code/sub_code.
 /// </summary>
-public sealed class GatewayEndpoint(Db db, PlatformKeyRing keys, GatewayMethods methods, GatewayOptions options, TimeProvider clock,
+internal sealed class GatewayEndpoint(Db db, PlatformKeyRing keys, GatewayMethods methods, GatewayOptions options, TimeProvider clock,
     Modules.Merchants.NotifyUrlPolicy notifyUrls, ILogger<GatewayEndpoint> logger)
 {
     public const int BodyBytesMax = 64 * 1024;
@@ -112,7 +112,7 @@ public sealed class GatewayEndpoint(Db db, PlatformKeyRing keys, GatewayMethods 
 }
 
 /// <summary>The gateway's method table: name → handler.</summary>
-public sealed class GatewayMethods(IEnumerable<IGatewayMethod> handlers)
+internal sealed class GatewayMethods(IEnumerable<IGatewayMethod> handlers)
 {
     private readonly Dictionary<string, IGatewayMethod> byName = handlers.ToDictionary(h => h.Name, StringComparer.Ordinal);
 
@@ -122,7 +122,7 @@ public sealed class GatewayMethods(IEnumerable<IGatewayMethod> handlers)
 }
 
 /// <summary>One gateway method, e.g. <c>alipay.trade.precreate</c>.</summary>
-public interface IGatewayMethod
+internal interface IGatewayMethod
 {
     string Name { get; }
 

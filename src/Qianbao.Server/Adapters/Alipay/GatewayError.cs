@@ -9,7 +9,7 @@ namespace Qianbao.Server.Adapters.Alipay;
 /// <param name="Msg">The fixed English text that goes with <paramref name="Code"/>.</param>
 /// <param name="SubCode">A <see cref="GatewaySubCodes"/> value, e.g. <c>isv.invalid-signature</c>.</param>
 /// <param name="SubMsg">Free text for the merchant's developer; never secrets.</param>
-public readonly record struct GatewayError(string Code, string Msg, string SubCode, string SubMsg)
+internal readonly record struct GatewayError(string Code, string Msg, string SubCode, string SubMsg)
 {
     /// <summary>20000 Service Currently Unavailable; for our outages, the caller may retry.</summary>
     public static GatewayError ServiceUnavailable(string subCode, string subMsg) =>

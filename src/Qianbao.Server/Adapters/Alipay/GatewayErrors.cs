@@ -1,7 +1,7 @@
 namespace Qianbao.Server.Adapters.Alipay;
 
 /// <summary>The top-level <c>code</c> values of Alipay OpenAPI v2 responses.</summary>
-public static class GatewayCodes
+internal static class GatewayCodes
 {
     public const string Success = "10000";
     public const string ServiceUnavailable = "20000";
@@ -16,7 +16,7 @@ public static class GatewayCodes
 /// The <c>sub_code</c> values Qianbao emits. Gateway-level ones are Alipay's public error codes; business ones are
 /// the <c>ACQ.*</c> trade codes. Spelled exactly as Alipay spells them, including its <c>unknow</c>.
 /// </summary>
-public static class GatewaySubCodes
+internal static class GatewaySubCodes
 {
     // 20000
     public const string UnknownError = "isp.unknow-error";
@@ -67,7 +67,7 @@ public static class GatewaySubCodes
 }
 
 /// <summary>The code table: each <see cref="GatewayCodes"/> value with the exact <c>msg</c> text Alipay sends.</summary>
-public static class GatewayErrors
+internal static class GatewayErrors
 {
     /// <summary>Every code with its msg, in the order of the protocol page.</summary>
     public static readonly IReadOnlyDictionary<string, string> Messages = new Dictionary<string, string>(StringComparer.Ordinal)

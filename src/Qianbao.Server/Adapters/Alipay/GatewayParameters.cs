@@ -11,7 +11,7 @@ namespace Qianbao.Server.Adapters.Alipay;
 /// value per key, and picking one of two silently would let a proxy or attacker change what we act on without
 /// changing what we verified.
 /// </summary>
-public static class GatewayParameters
+internal static class GatewayParameters
 {
     /// <summary>
     /// Collects parameters. Fails with 40002 <c>isv.invalid-parameter</c> when a key repeats within the query or

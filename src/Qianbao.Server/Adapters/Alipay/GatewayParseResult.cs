@@ -6,7 +6,7 @@ namespace Qianbao.Server.Adapters.Alipay;
 /// The outcome of <see cref="GatewayRequest.Parse"/>: either a validated <see cref="Request"/> or an
 /// <see cref="Error"/> for the endpoint to write. Exactly one of the two is set.
 /// </summary>
-public readonly record struct GatewayParseResult
+internal readonly record struct GatewayParseResult
 {
     private GatewayParseResult(GatewayRequest? request, GatewayError? error, string? method)
     {

@@ -7,7 +7,7 @@ using Qianbao.Server.Storage;
 namespace Qianbao.Server.Adapters.Alipay;
 
 /// <summary>The Alipay OpenAPI v2 adapter: <c>/gateway.do</c>, its methods, bills and platform keys, over the Acquiring module.</summary>
-public static class GatewayRegistration
+internal static class GatewayRegistration
 {
     /// <summary>Registers the gateway; <see cref="GatewayOptions"/> and <see cref="QianbaoOptions"/> come from <see cref="OptionsCatalog"/>.</summary>
     public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration)

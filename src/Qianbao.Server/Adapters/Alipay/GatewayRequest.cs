@@ -9,7 +9,7 @@ namespace Qianbao.Server.Adapters.Alipay;
 /// that needs the app's public key, which the endpoint looks up by <see cref="AppId"/> and passes to
 /// <see cref="VerifySignature"/>.
 /// </summary>
-public sealed class GatewayRequest
+internal sealed class GatewayRequest
 {
     private GatewayRequest(IReadOnlyDictionary<string, string> parameters, string appId, string method, string sign,
         AlipaySignType signType, DateTimeOffset timestamp, JsonElement? bizContent)

@@ -1,7 +1,7 @@
 namespace Qianbao.Server.Adapters.Alipay;
 
 /// <summary>Limits and tolerances applied while parsing a gateway request. Every field is a hard bound.</summary>
-public sealed record GatewayRequestOptions
+internal sealed record GatewayRequestOptions
 {
     /// <summary>The defaults described on the protocol page.</summary>
     public static GatewayRequestOptions Default { get; } = new();

@@ -16,7 +16,7 @@ namespace Qianbao.Server.Adapters.Alipay;
 /// Non-ASCII text is written as raw UTF-8 (not <c>\uXXXX</c>), as Alipay does. The SDK would verify either form,
 /// since it slices text, but raw UTF-8 keeps bodies readable and matches what merchants see from Alipay.
 /// </remarks>
-public sealed class GatewayResponseWriter
+internal sealed class GatewayResponseWriter
 {
     /// <summary>The key Alipay uses when it cannot name the method.</summary>
     public const string ErrorResponseKey = "error_response";

@@ -2,7 +2,7 @@
 namespace Qianbao.Server.Adapters.Alipay;
 
 /// <summary>What a gateway method answers: success fields (after code/msg) or an error, with optional echo fields.</summary>
-public readonly record struct GatewayResult(GatewayError? Error, IReadOnlyList<KeyValuePair<string, object?>> Fields)
+internal readonly record struct GatewayResult(GatewayError? Error, IReadOnlyList<KeyValuePair<string, object?>> Fields)
 {
     public static GatewayResult Success(params KeyValuePair<string, object?>[] fields) => new(null, fields);
 
@@ -18,7 +18,7 @@ public readonly record struct GatewayResult(GatewayError? Error, IReadOnlyList<K
         new(GatewayError.MissingArguments("isv.missing-parameter", $"缺少必选参数 {name}"), []);
 }
 
-public static class Field
+internal static class Field
 {
     public static KeyValuePair<string, object?> Of(string name, object? value) => new(name, value);
 }

@@ -8,13 +8,13 @@ namespace Qianbao.Server.Adapters.Alipay;
 /// </summary>
 /// <param name="Fields">Every field sent, including <c>sign_type</c> and <c>sign</c>, keys in ordinal order.</param>
 /// <param name="FormBody">The url-encoded body (RFC 3986 percent-encoding, UTF-8).</param>
-public sealed record SignedNotification(IReadOnlyList<KeyValuePair<string, string>> Fields, string FormBody);
+internal sealed record SignedNotification(IReadOnlyList<KeyValuePair<string, string>> Fields, string FormBody);
 
 /// <summary>
 /// Signs asynchronous notifications (<c>trade_status_sync</c>) the way Alipay does: SHA256withRSA with the platform
 /// key over every field except <c>sign</c> and <c>sign_type</c>, sorted, joined as <c>k=v</c> with <c>&amp;</c>.
 /// </summary>
-public static class NotificationSigner
+internal static class NotificationSigner
 {
     /// <summary>
     /// Adds <c>sign_type</c>=RSA2 and <c>sign</c> to <paramref name="fields"/> and encodes the form body.

@@ -9,7 +9,7 @@ namespace Qianbao.Server.Adapters.Alipay;
 /// are signed with it from now on, and merchants must be given the new public key. Old keys stay on disk.
 /// Other server processes sharing the key directory pick the new key up when they restart.
 /// </summary>
-public static class RotatePlatformKey
+internal static class RotatePlatformKey
 {
     public static void Map(IEndpointRouteBuilder app)
     {

@@ -6,7 +6,7 @@ namespace Qianbao.Server.Modules.Acquiring;
 /// Trades: opening them, paying (QR code, payment code, in-app), refunds, profit-sharing and closing. Protocol
 /// adapters (the Alipay gateway) translate their wire formats into these use cases.
 /// </summary>
-public static class AcquiringModule
+internal static class AcquiringModule
 {
     public static IServiceCollection AddAcquiringModule(this IServiceCollection services)
     {

@@ -4,7 +4,7 @@ using Qianbao.Server.Modules.Identity;
 namespace Qianbao.Server.Modules.Acquiring;
 
 /// <summary><c>POST /v1/payment-codes</c> → 201 <c>{code, expires_in, expires_at}</c>: an 18-digit code to show a merchant, single use, valid 60 s.</summary>
-public static class CreatePaymentCode
+internal static class CreatePaymentCode
 {
     public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/payment-codes", HandleAsync).RequireUser().WithTags("Payments");
 

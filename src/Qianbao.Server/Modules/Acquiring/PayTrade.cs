@@ -13,7 +13,7 @@ namespace Qianbao.Server.Modules.Acquiring;
 /// buyer (<c>alipay.trade.create</c>). Both need an Idempotency-Key; paying a trade is exactly-once in any
 /// case, because the payment's ledger id derives from the trade.
 /// </summary>
-public static class PayTrade
+internal static class PayTrade
 {
     public sealed record QrRequest(string? QrCode);
 

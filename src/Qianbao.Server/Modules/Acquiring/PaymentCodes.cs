@@ -10,7 +10,7 @@ namespace Qianbao.Server.Modules.Acquiring;
 /// <c>auth_code</c>). Valid <see cref="LifetimeSeconds"/>, single use: the conditional UPDATE that consumes a
 /// code is the only way to spend it, so two merchants scanning one code pay at most one trade.
 /// </summary>
-public sealed class PaymentCodes(Db db, TradeStore trades, TimeProvider clock)
+internal sealed class PaymentCodes(Db db, TradeStore trades, TimeProvider clock)
 {
     public const int LifetimeSeconds = 60;
     public const int DigitCount = 18;

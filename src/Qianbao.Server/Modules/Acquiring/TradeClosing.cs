@@ -10,7 +10,7 @@ namespace Qianbao.Server.Modules.Acquiring;
 /// the state change and its domain event (which merchant notifications subscribe to) commit together. The conditional UPDATE races safely with a
 /// payment, whose guard locks the same row.
 /// </summary>
-public sealed class TradeClosing(Db db, EventSignal events, TimeProvider clock)
+internal sealed class TradeClosing(Db db, EventSignal events, TimeProvider clock)
 {
     /// <summary>True when this call closed the trade; false when it was no longer waiting for payment.</summary>
     public async Task<bool> CloseAsync(TradeRow trade, CancellationToken ct)
@@ -50,7 +50,7 @@ public sealed class TradeClosing(Db db, EventSignal events, TimeProvider clock)
 }
 
 /// <summary>Closes expired unpaid trades every few seconds, so their notifications go out without anyone asking.</summary>
-public sealed class TradeExpiry(TradeClosing closing, TimeProvider clock, ILogger<TradeExpiry> logger) : BackgroundService
+internal sealed class TradeExpiry(TradeClosing closing, TimeProvider clock, ILogger<TradeExpiry> logger) : BackgroundService
 {
     public const int IntervalMs = 5_000;
     public const int BatchMax = 200;

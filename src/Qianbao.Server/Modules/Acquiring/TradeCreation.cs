@@ -8,11 +8,11 @@ namespace Qianbao.Server.Modules.Acquiring;
 /// will be paid (<c>precreate</c>: a QR code the buyer scans; <c>create</c>: a designated buyer; <c>pay</c>: a payment
 /// code the merchant scanned). Amounts in fen.
 /// </summary>
-public sealed record NewTrade(string AppId, Guid MerchantId, string Kind, string OutTradeNo, long AmountMinor, string Subject, string? Body,
+internal sealed record NewTrade(string AppId, Guid MerchantId, string Kind, string OutTradeNo, long AmountMinor, string Subject, string? Body,
     DateTimeOffset ExpiresAt, bool RoyaltyFreeze, string? NotifyUrl, Guid? BuyerId);
 
 /// <summary>How opening a trade ended. Exhaustive.</summary>
-public enum CreateTradeOutcome : byte
+internal enum CreateTradeOutcome : byte
 {
     Created,
 
@@ -27,7 +27,7 @@ public enum CreateTradeOutcome : byte
 /// Opens the trade row shared by every way of paying. <c>out_trade_no</c> is the merchant's idempotency key per app:
 /// the same request again answers the same trade; a different one under the same <c>out_trade_no</c> is a conflict.
 /// </summary>
-public sealed class TradeCreation(TradeStore trades)
+internal sealed class TradeCreation(TradeStore trades)
 {
     /// <summary>How long a trade waits for payment when the merchant does not say.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(90);

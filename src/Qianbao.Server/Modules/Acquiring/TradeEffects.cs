@@ -5,20 +5,20 @@ using Qianbao.Server.Storage;
 namespace Qianbao.Server.Modules.Acquiring;
 
 /// <summary>A change of a trade's stored state, committed with the postings that cause it.</summary>
-public abstract record TradeStateChange(string TradeNo) : IEffect;
+internal abstract record TradeStateChange(string TradeNo) : IEffect;
 
 /// <summary>The trade was paid: who paid, when, the fee kept and the profit-sharing hold, if any.</summary>
-public sealed record TradePaidChange(string TradeNo, Guid BuyerId, long PaidAtUs, long FeeAmount, Guid? FreezeHoldId) : TradeStateChange(TradeNo);
+internal sealed record TradePaidChange(string TradeNo, Guid BuyerId, long PaidAtUs, long FeeAmount, Guid? FreezeHoldId) : TradeStateChange(TradeNo);
 
 /// <summary>
 /// A refund of <see cref="Amount"/> was made under <see cref="OutRequestNo"/>: the trade's refunded total,
 /// status and profit-sharing hold change with it.
 /// </summary>
-public sealed record TradeRefundedChange(string TradeNo, string OutRequestNo, long Amount, Guid TransferId, long RefundedAfter, string Status,
+internal sealed record TradeRefundedChange(string TradeNo, string OutRequestNo, long Amount, Guid TransferId, long RefundedAfter, string Status,
     bool Full, Guid? FreezeHoldId, long AtUs) : TradeStateChange(TradeNo);
 
 /// <summary>The trade's profit-sharing was settled under <see cref="OutRequestNo"/>, bringing its settled total to <see cref="SettledAfter"/>.</summary>
-public sealed record TradeSettledChange(string TradeNo, string OutRequestNo, string SettleNo, long SettledAfter, long AtUs) : TradeStateChange(TradeNo);
+internal sealed record TradeSettledChange(string TradeNo, string OutRequestNo, string SettleNo, long SettledAfter, long AtUs) : TradeStateChange(TradeNo);
 
 /// <summary>Writes the acquiring module's trade changes in the ledger batch transaction.</summary>
 internal sealed class TradeChangeWriter : IEffectWriter

@@ -5,7 +5,7 @@ using Qianbao.Server.Storage;
 namespace Qianbao.Server.Modules.Acquiring;
 
 /// <summary>Which money path a <see cref="TradeGuard"/> protects, and so which state the trade must be in.</summary>
-public enum TradeGuardKind : byte
+internal enum TradeGuardKind : byte
 {
     /// <summary>Waiting for payment, not expired, and either open to any buyer or designated to this one.</summary>
     Payable,
@@ -24,7 +24,7 @@ public enum TradeGuardKind : byte
 /// The trade state a payment, refund or settlement was decided on. Checked (and the trade row locked on
 /// PostgreSQL) in the ledger batch, so the postings and the trade change commit together or not at all.
 /// </summary>
-public sealed record TradeGuard(TradeGuardKind Kind, string TradeNo, long NowUs = 0, Guid? BuyerId = null, long RefundedAmount = 0, long Amount = 0,
+internal sealed record TradeGuard(TradeGuardKind Kind, string TradeNo, long NowUs = 0, Guid? BuyerId = null, long RefundedAmount = 0, long Amount = 0,
     long SettledAmount = 0, string? OutRequestNo = null) : IGuard
 {
     public string Key => "trade:" + TradeNo;

@@ -7,7 +7,7 @@ using Qianbao.Server.Money.Pipeline;
 
 namespace Qianbao.Server.Modules.Acquiring;
 
-public enum PayOutcome : byte
+internal enum PayOutcome : byte
 {
     /// <summary>Paid now, or paid earlier by this same buyer (a replay).</summary>
     Paid,
@@ -20,9 +20,9 @@ public enum PayOutcome : byte
     BuyerFrozen,
 }
 
-public enum RefundOutcome : byte { Refunded, Replayed, ExceedsPaid, MerchantBalanceInsufficient, NotRefundable, RequestNoReused }
+internal enum RefundOutcome : byte { Refunded, Replayed, ExceedsPaid, MerchantBalanceInsufficient, NotRefundable, RequestNoReused }
 
-public enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsShareable, MerchantBalanceInsufficient }
+internal enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsShareable, MerchantBalanceInsufficient }
 
 /// <summary>
 /// The money paths of trades. Each is one ledger command through the money pipeline whose guard
@@ -30,7 +30,7 @@ public enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsShar
 /// append its domain event (which merchant notifications, among others, subscribe to) in the same transaction as the postings. Transfer ids derive from the trade (and the merchant's request number),
 /// so the ledger's primary key makes every path exactly-once whatever the retries.
 /// </summary>
-public sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, TradeStore trades, TimeProvider clock)
+internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, TradeStore trades, TimeProvider clock)
 {
     /// <summary>Pays <paramref name="trade"/> from <paramref name="buyerId"/>'s wallet: proceeds to the merchant, fee to the platform, and a hold when profit-sharing freezes the proceeds.</summary>
     public async Task<(PayOutcome Outcome, TradeRow Trade)> PayAsync(TradeRow trade, Guid buyerId, int feeBps, CancellationToken ct)

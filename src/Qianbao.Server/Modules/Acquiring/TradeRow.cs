@@ -1,7 +1,7 @@
 namespace Qianbao.Server.Modules.Acquiring;
 
 /// <summary>Trade states, as Alipay names them.</summary>
-public static class TradeStatus
+internal static class TradeStatus
 {
     public const string WaitBuyerPay = "WAIT_BUYER_PAY";
     public const string Success = "TRADE_SUCCESS";
@@ -10,7 +10,7 @@ public static class TradeStatus
 }
 
 /// <summary>A trade as stored. Amounts in fen; times in Unix microseconds.</summary>
-public sealed class TradeRow
+internal sealed class TradeRow
 {
     public string trade_no { get; init; } = "";
     public string app_id { get; init; } = "";

@@ -6,7 +6,7 @@ using Qianbao.Server.Storage;
 namespace Qianbao.Server.Modules.Acquiring;
 
 /// <summary>Reads and creates trade rows. Money never moves here: that is <see cref="TradePayments"/> and the ledger executor.</summary>
-public sealed class TradeStore(Db db)
+internal sealed class TradeStore(Db db)
 {
     public async Task<TradeRow?> FindAsync(string tradeNo, CancellationToken ct) =>
         await QueryOneAsync($"SELECT {TradeRow.Columns} FROM trades WHERE trade_no = @tradeNo", new { tradeNo }, ct);

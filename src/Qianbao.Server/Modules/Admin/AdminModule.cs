@@ -1,7 +1,7 @@
 namespace Qianbao.Server.Modules.Admin;
 
 /// <summary>Operator endpoints that belong to no single capability: the ledger check and freezes.</summary>
-public static class AdminModule
+internal static class AdminModule
 {
     public static IEndpointRouteBuilder MapAdminModule(this IEndpointRouteBuilder app)
     {

@@ -6,7 +6,7 @@ using Qianbao.Server.Storage;
 namespace Qianbao.Server.Modules.Admin;
 
 /// <summary><c>GET /admin/v1/ledger/check</c> → <c>{ok, currencies:[...], violations:[...]}</c>: runs <see cref="LedgerCheck"/>.</summary>
-public static class CheckLedger
+internal static class CheckLedger
 {
     public static void Map(IEndpointRouteBuilder app) => app.MapGet("/admin/v1/ledger/check", HandleAsync).RequireOperator().WithTags("Operator");
 

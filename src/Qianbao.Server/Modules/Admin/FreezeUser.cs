@@ -11,7 +11,7 @@ namespace Qianbao.Server.Modules.Admin;
 /// top-ups but cannot send, pay or withdraw (422 <c>account_frozen</c>), enforced for every module by the money
 /// pipeline's freeze policy. Freezing a frozen user keeps the first freeze; unfreezing an active user is a no-op.
 /// </summary>
-public static class FreezeUser
+internal static class FreezeUser
 {
     public sealed record Request(string? Reason);
 

@@ -11,7 +11,7 @@ namespace Qianbao.Server.Modules.Channels;
 /// the wallet for a top-up, away from it for a withdrawal), an order at the funding channel, and the
 /// channel's answer posting or voiding the hold. Requires an Idempotency-Key; answers 202 <c>{id, status:"pending"}</c>.
 /// </summary>
-public static class ChannelHoldFlow
+internal static class ChannelHoldFlow
 {
     public sealed record Request(JsonElement? Amount, string? Currency);
 

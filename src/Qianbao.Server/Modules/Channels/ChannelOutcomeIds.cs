@@ -6,7 +6,7 @@ namespace Qianbao.Server.Modules.Channels;
 /// Ids of the ledger transfers a channel outcome produces, derived from the order id, so that a repeated callback,
 /// a query racing a callback, or two server processes settling the same order apply it at most once.
 /// </summary>
-public static class ChannelOutcomeIds
+internal static class ChannelOutcomeIds
 {
     /// <summary>The post or void of the order's hold.</summary>
     public static TransferId Settle(Guid orderId) => new(StableId.From("channel-outcome", orderId.ToString("N")));

@@ -12,7 +12,7 @@ namespace Qianbao.Server.Modules.Channels;
 /// void it on failure. The post or void has an id derived from the order, so a repeated callback or a
 /// reconciliation racing a callback applies at most once.
 /// </summary>
-public sealed class ChannelSettlement(MoneyPipeline money, LedgerAccounts accounts, TimeProvider clock, ILogger<ChannelSettlement> logger) : IChannelOutcomeSink
+internal sealed class ChannelSettlement(MoneyPipeline money, LedgerAccounts accounts, TimeProvider clock, ILogger<ChannelSettlement> logger) : IChannelOutcomeSink
 {
     public async Task OnOutcomeAsync(string channel, Guid orderId, bool succeeded, CancellationToken ct)
     {

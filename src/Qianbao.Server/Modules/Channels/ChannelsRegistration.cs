@@ -2,7 +2,7 @@
 namespace Qianbao.Server.Modules.Channels;
 
 /// <summary>Wires the funding channels into the host: options (validated now), the sandbox bank, the registry, callbacks.</summary>
-public static class ChannelsRegistration
+internal static class ChannelsRegistration
 {
     /// <summary>
     /// Registers <see cref="FundingChannels"/> from <c>Qianbao:Channels</c> (a bad value throws here, stopping the start)

@@ -8,7 +8,7 @@ namespace Qianbao.Server.Modules.Channels;
 /// withdrawals and payouts use. Older orders keep their channel: a hold names it through its clearing account, so
 /// reconciliation and callbacks find the channel a hold was placed with even after the default changed.
 /// </summary>
-public sealed class FundingChannels : IDisposable
+internal sealed class FundingChannels : IDisposable
 {
     private readonly Dictionary<string, IFundingChannel> byName;
 

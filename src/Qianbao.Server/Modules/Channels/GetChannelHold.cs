@@ -8,7 +8,7 @@ using Qianbao.Server.Money.Ledger;
 namespace Qianbao.Server.Modules.Channels;
 
 /// <summary><c>GET /v1/topups/{id}</c> and <c>GET /v1/withdrawals/{id}</c> → <c>{id, status, amount, currency, created_at}</c>; another user's id is 404.</summary>
-public static class GetChannelHold
+internal static class GetChannelHold
 {
     public static void Map(IEndpointRouteBuilder app)
     {

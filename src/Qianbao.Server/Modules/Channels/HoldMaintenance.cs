@@ -8,7 +8,7 @@ using Qianbao.Server.Money.Pipeline;
 namespace Qianbao.Server.Modules.Channels;
 
 /// <summary>Settings of <see cref="HoldMaintenance"/> (configuration section <c>Qianbao:Holds</c>).</summary>
-public sealed class HoldMaintenanceOptions
+internal sealed class HoldMaintenanceOptions
 {
     /// <summary>Pause between passes, in milliseconds (10..600000): below 10 the loop would spin on the database.</summary>
     [Range(10, 600_000)]
@@ -32,7 +32,7 @@ public sealed class HoldMaintenanceOptions
 /// are released (the ledger marks them expired), except channel holds, which only the channel's answer
 /// resolves; (3) idempotency records past retention are purged.
 /// </summary>
-public sealed class HoldMaintenance(
+internal sealed class HoldMaintenance(
     LedgerHolds holds, MoneyPipeline money, FundingChannels channels, IChannelOutcomeSink outcomes, Idempotency idempotency,
     TimeProvider clock, HoldMaintenanceOptions options, ILogger<HoldMaintenance> logger) : BackgroundService
 {

@@ -3,7 +3,7 @@ using Qianbao.Ledger;
 namespace Qianbao.Server.Modules.Channels;
 
 /// <summary>How the API names what became of a channel hold (top-up or withdrawal).</summary>
-public static class HoldStatus
+internal static class HoldStatus
 {
     public static string Name(PendingState state) => state switch
     {

@@ -4,7 +4,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Qianbao.Server.Modules.Channels;
 
 /// <summary>Settings of the built-in sandbox bank (configuration section <c>Qianbao:Sandbox</c>).</summary>
-public sealed class SandboxOptions
+internal sealed class SandboxOptions
 {
     /// <summary>How long the sandbox bank takes to confirm an order, in milliseconds (0..600000).</summary>
     [Range(0, 600_000)]
@@ -24,7 +24,7 @@ public sealed class SandboxOptions
 /// <see cref="SandboxOptions.DeclineAmountMinor"/>, which it declines. Like a real bank's, its memory is its
 /// own: after our restart it no longer knows orders we sent before, and reconciliation submits them again.
 /// </summary>
-public sealed class SandboxBankChannel(SandboxOptions options, TimeProvider clock, IServiceProvider services, ILogger<SandboxBankChannel> logger)
+internal sealed class SandboxBankChannel(SandboxOptions options, TimeProvider clock, IServiceProvider services, ILogger<SandboxBankChannel> logger)
     : IFundingChannel
 {
     private const int OrdersRememberedMax = 1_000_000;

@@ -5,7 +5,7 @@ using Qianbao.Server.Http;
 namespace Qianbao.Server.Modules.Identity;
 
 /// <summary>Endpoint filters for the two credentials: a user's bearer token and the operator key.</summary>
-public static class Authentication
+internal static class Authentication
 {
     private const string UserIdItem = "qianbao.user_id";
 

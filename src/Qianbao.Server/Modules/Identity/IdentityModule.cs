@@ -4,7 +4,7 @@ using Qianbao.Server.Storage;
 namespace Qianbao.Server.Modules.Identity;
 
 /// <summary>People and credentials: registration, passwords, tokens, the operator key, the user directory.</summary>
-public static class IdentityModule
+internal static class IdentityModule
 {
     public static IServiceCollection AddIdentityModule(this IServiceCollection services)
     {

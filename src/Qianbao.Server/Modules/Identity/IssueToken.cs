@@ -5,7 +5,7 @@ using Qianbao.Server.Storage;
 namespace Qianbao.Server.Modules.Identity;
 
 /// <summary><c>POST /v1/auth/token</c> <c>{phone, password}</c> → <c>{access_token, token_type, expires_in}</c>.</summary>
-public static class IssueToken
+internal static class IssueToken
 {
     public sealed record Request(string? Phone, string? Password);
 

@@ -7,7 +7,7 @@ namespace Qianbao.Server.Modules.Identity;
 /// PBKDF2-HMAC-SHA256 with a random 16-byte salt, stored as <c>pbkdf2-sha256$iterations$salt$hash</c> so the
 /// cost can rise without invalidating old hashes. (Argon2 is not available as a package here.)
 /// </summary>
-public sealed class PasswordHasher(int iterations)
+internal sealed class PasswordHasher(int iterations)
 {
     public const int IterationsDefault = 600_000;
     private const int SaltBytes = 16;

@@ -6,7 +6,7 @@ namespace Qianbao.Server.Modules.Identity;
 /// Phone numbers in E.164 form (<c>+8613800138000</c>). A bare 11-digit mainland mobile number
 /// (<c>1[3-9]xxxxxxxxx</c>) is taken as +86. Logs only ever see <see cref="Mask"/>.
 /// </summary>
-public static partial class PhoneNumber
+internal partial class PhoneNumber
 {
     [GeneratedRegex(@"^1[3-9][0-9]{9}$")]
     private static partial Regex MainlandMobile();

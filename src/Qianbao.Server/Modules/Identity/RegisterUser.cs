@@ -13,7 +13,7 @@ namespace Qianbao.Server.Modules.Identity;
 /// idempotency key: registering it again is 409 <c>phone_taken</c>, enforced by a unique index.
 /// A CNY wallet account is opened with the user.
 /// </summary>
-public static class RegisterUser
+internal static class RegisterUser
 {
     public sealed record Request(string? Phone, string? Password, string? Name);
 

@@ -8,7 +8,7 @@ namespace Qianbao.Server.Modules.Identity;
 /// No database read per request; the key lives in the database's settings so every server process on
 /// one database accepts every other's tokens.
 /// </summary>
-public sealed class TokenService(byte[] key, TimeProvider clock, TimeSpan lifetime)
+internal sealed class TokenService(byte[] key, TimeProvider clock, TimeSpan lifetime)
 {
     private const string Prefix = "qb1.";
 
@@ -47,4 +47,4 @@ public sealed class TokenService(byte[] key, TimeProvider clock, TimeSpan lifeti
         && written == into.Length;
 }
 
-public enum TokenCheck { Valid, Invalid, Expired }
+internal enum TokenCheck { Valid, Invalid, Expired }

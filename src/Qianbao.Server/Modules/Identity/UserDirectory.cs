@@ -7,7 +7,7 @@ namespace Qianbao.Server.Modules.Identity;
 /// How other modules learn whether a person exists: the users table is this module's own, so nobody else
 /// queries it. Each call takes one pooled connection and releases it before returning.
 /// </summary>
-public sealed class UserDirectory(Db db)
+internal sealed class UserDirectory(Db db)
 {
     public async Task<bool> ExistsAsync(Guid userId, CancellationToken ct)
     {

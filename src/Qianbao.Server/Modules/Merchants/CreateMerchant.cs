@@ -13,7 +13,7 @@ namespace Qianbao.Server.Modules.Merchants;
 /// <c>{id, status:"pending"}</c>. The business licence number is unique: registering it again answers 409
 /// <c>licence_taken</c>. A merchant transacts only after <c>POST /admin/v1/merchants/{id}/verify</c>.
 /// </summary>
-public static class CreateMerchant
+internal static class CreateMerchant
 {
     public sealed record Request(string? Name, string? LicenceNo, string? LegalPerson, string? ContactPhone, int? FeeBps);
 

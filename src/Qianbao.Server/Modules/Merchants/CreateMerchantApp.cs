@@ -13,7 +13,7 @@ namespace Qianbao.Server.Modules.Merchants;
 /// <c>{app_id, platform_public_key_pem, platform_key_id}</c>. The app's RSA public key (2048-4096 bits)
 /// verifies its gateway requests; the platform key signs our responses and notifications.
 /// </summary>
-public static class CreateMerchantApp
+internal static class CreateMerchantApp
 {
     public sealed record Request(string? AppPublicKeyPem, string? NotifyUrl);
 
@@ -54,7 +54,7 @@ public static class CreateMerchantApp
     }
 }
 
-public static class NotifyUrls
+internal static class NotifyUrls
 {
     public const int LengthMax = 512;
 

@@ -13,7 +13,7 @@ namespace Qianbao.Server.Modules.Merchants;
 /// <c>GET /admin/v1/merchants/{id}/payouts/{payout_id}</c> tells what became of it. Frozen (profit-sharing) proceeds
 /// are held and cannot be paid out.
 /// </summary>
-public static class CreateMerchantPayout
+internal static class CreateMerchantPayout
 {
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -35,7 +35,7 @@ public static class CreateMerchantPayout
 }
 
 /// <summary>Whether a merchant exists, for operator routes that take a merchant id.</summary>
-public sealed class MerchantDirectory(Storage.Db db)
+internal sealed class MerchantDirectory(Storage.Db db)
 {
     public async Task<bool> ExistsAsync(Guid merchantId, CancellationToken ct)
     {

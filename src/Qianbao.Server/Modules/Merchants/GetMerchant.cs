@@ -8,7 +8,7 @@ using Qianbao.Server.Storage;
 namespace Qianbao.Server.Modules.Merchants;
 
 /// <summary><c>GET /admin/v1/merchants/{id}</c> → the merchant, its apps and its settlement balances per currency.</summary>
-public static class GetMerchant
+internal static class GetMerchant
 {
     public static void Map(IEndpointRouteBuilder app) => app.MapGet("/admin/v1/merchants/{id}", HandleAsync).RequireOperator().WithTags("Operator");
 

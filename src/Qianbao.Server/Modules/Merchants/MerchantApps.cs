@@ -4,7 +4,7 @@ using Qianbao.Server.Storage;
 namespace Qianbao.Server.Modules.Merchants;
 
 /// <summary>What other modules and the gateway adapter may ask about a merchant's apps (the tables are this module's own).</summary>
-public sealed class MerchantApps(Db db)
+internal sealed class MerchantApps(Db db)
 {
     /// <summary>The app's default notify URL, or null when it has none or there is no such app.</summary>
     public async Task<string?> NotifyUrlAsync(string appId, CancellationToken ct)

@@ -1,7 +1,7 @@
 namespace Qianbao.Server.Modules.Merchants;
 
 /// <summary>A merchant as stored. Only <c>verified</c> merchants may transact through the gateway.</summary>
-public sealed class MerchantRow
+internal sealed class MerchantRow
 {
     public const string Pending = "pending";
     public const string Verified = "verified";

@@ -1,7 +1,7 @@
 namespace Qianbao.Server.Modules.Merchants;
 
 /// <summary>Merchants, their verification, their apps (open-platform credentials) and their payouts.</summary>
-public static class MerchantsModule
+internal static class MerchantsModule
 {
     public static IServiceCollection AddMerchantsModule(this IServiceCollection services)
     {

@@ -10,7 +10,7 @@ namespace Qianbao.Server.Modules.Merchants;
 /// each delivery connects to (<see cref="PublicAddresses.ConnectPublicOnlyAsync"/>), so the server cannot be turned
 /// against its own network.
 /// </summary>
-public sealed class NotifyUrlPolicy(bool allowPrivateAddresses)
+internal sealed class NotifyUrlPolicy(bool allowPrivateAddresses)
 {
     public const string AllowPrivateKey = "Qianbao:Gateway:AllowPrivateNotifyUrls";
     public const string ModeKey = "Qianbao:Mode";

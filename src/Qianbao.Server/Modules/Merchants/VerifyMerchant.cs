@@ -8,7 +8,7 @@ using Qianbao.Server.Storage;
 namespace Qianbao.Server.Modules.Merchants;
 
 /// <summary><c>POST /admin/v1/merchants/{id}/verify</c> → <c>{id, status:"verified"}</c>; verifying twice is harmless.</summary>
-public static class VerifyMerchant
+internal static class VerifyMerchant
 {
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost("/admin/v1/merchants/{id}/verify", HandleAsync).RequireOperator().WithTags("Operator");

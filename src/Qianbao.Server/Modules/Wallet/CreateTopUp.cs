@@ -9,7 +9,7 @@ namespace Qianbao.Server.Modules.Wallet;
 /// from the channel's clearing account toward the wallet; the channel is asked to collect; its confirmation
 /// posts the hold (status <c>succeeded</c>), its refusal voids it (<c>failed</c>).
 /// </summary>
-public static class CreateTopUp
+internal static class CreateTopUp
 {
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost("/v1/topups", (HttpContext http, Money.Idempotency idempotency, MoneyMovement money, LedgerAccounts accounts,

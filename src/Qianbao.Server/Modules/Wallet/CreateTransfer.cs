@@ -13,7 +13,7 @@ namespace Qianbao.Server.Modules.Wallet;
 /// <c>POST /v1/transfers</c> <c>{to_phone | to_user_id, amount, currency, note}</c> → 201 <c>{id, status:"completed", ...}</c>.
 /// Moves money from the caller's wallet to another person's, at once. Requires Idempotency-Key.
 /// </summary>
-public static class CreateTransfer
+internal static class CreateTransfer
 {
     public sealed record Request(string? ToPhone, string? ToUserId, JsonElement? Amount, string? Currency, string? Note);
 

@@ -9,7 +9,7 @@ namespace Qianbao.Server.Modules.Wallet;
 /// the amount in the wallet (so it cannot be spent twice); the channel pays out; success posts the hold,
 /// failure voids it and the money is spendable again. 422 <c>insufficient_funds</c> when the wallet cannot cover it.
 /// </summary>
-public static class CreateWithdrawal
+internal static class CreateWithdrawal
 {
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost("/v1/withdrawals", (HttpContext http, Money.Idempotency idempotency, MoneyMovement money, LedgerAccounts accounts,

@@ -8,7 +8,7 @@ using Qianbao.Server.Money.Ledger;
 namespace Qianbao.Server.Modules.Wallet;
 
 /// <summary><c>GET /v1/transfers/{id}</c>: a person-to-person transfer, readable only by its two parties (404 for anyone else).</summary>
-public static class GetTransfer
+internal static class GetTransfer
 {
     public static void Map(IEndpointRouteBuilder app) => app.MapGet("/v1/transfers/{id}", HandleAsync).RequireUser().WithTags("Transfers");
 

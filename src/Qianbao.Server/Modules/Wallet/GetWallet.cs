@@ -5,7 +5,7 @@ using Qianbao.Server.Money;
 namespace Qianbao.Server.Modules.Wallet;
 
 /// <summary><c>GET /v1/wallet</c> → <c>{balances:[{currency, available, pending_in, pending_out}]}</c>, one per currency held.</summary>
-public static class GetWallet
+internal static class GetWallet
 {
     public static void Map(IEndpointRouteBuilder app) => app.MapGet("/v1/wallet", HandleAsync).RequireUser().WithTags("Wallet");
 

@@ -15,7 +15,7 @@ namespace Qianbao.Server.Modules.Wallet;
 /// whose status tells what became of it. The cursor is the ledger's commit sequence, so pages stay stable
 /// while new entries arrive (they appear only on a fresh first page).
 /// </summary>
-public static class ListTransactions
+internal static class ListTransactions
 {
     public const int LimitDefault = 20;
     public const int LimitMax = 100;

@@ -1,7 +1,7 @@
 namespace Qianbao.Server.Modules.Wallet;
 
 /// <summary>A person's wallet: balances, transfers, top-ups, withdrawals and history. Its state is the ledger's.</summary>
-public static class WalletModule
+internal static class WalletModule
 {
     public static IEndpointRouteBuilder MapWalletModule(this IEndpointRouteBuilder app)
     {

@@ -15,7 +15,7 @@ namespace Qianbao.Server.Adapters.Alipay.Bills;
 /// time) → <c>bill_download_url</c>: a URL signed with HMAC-SHA256 that expires after
 /// <see cref="GatewayOptions.BillUrlLifetimeSeconds"/>. The URL serves a CSV of the app's trades paid that day.
 /// </summary>
-public sealed class BillDownloadUrlQuery(BillUrls urls, TimeProvider clock) : IGatewayMethod
+internal sealed class BillDownloadUrlQuery(BillUrls urls, TimeProvider clock) : IGatewayMethod
 {
     public string Name => "alipay.data.dataservice.bill.downloadurl.query";
 
@@ -32,7 +32,7 @@ public sealed class BillDownloadUrlQuery(BillUrls urls, TimeProvider clock) : IG
 }
 
 /// <summary>Signs and checks bill download URLs; the key is shared by every process on the database.</summary>
-public sealed class BillUrls(byte[] key, GatewayOptions options, TimeProvider clock)
+internal sealed class BillUrls(byte[] key, GatewayOptions options, TimeProvider clock)
 {
     public string Create(string baseUrl, string appId, DateOnly day)
     {
@@ -50,7 +50,7 @@ public sealed class BillUrls(byte[] key, GatewayOptions options, TimeProvider cl
 }
 
 /// <summary><c>GET /v1/bills/trade?app_id&amp;bill_date&amp;expires&amp;sig</c>: the CSV bill behind a signed URL.</summary>
-public static class DownloadBill
+internal static class DownloadBill
 {
     public const int RowsMax = 100_000;
 

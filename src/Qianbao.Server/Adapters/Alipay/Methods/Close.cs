@@ -3,7 +3,7 @@ using Qianbao.Server.Modules.Acquiring;
 namespace Qianbao.Server.Adapters.Alipay.Methods;
 
 /// <summary><c>alipay.trade.close</c>: closes an unpaid trade. A paid trade answers <c>ACQ.TRADE_STATUS_ERROR</c>.</summary>
-public sealed class Close(TradeStore trades, TradeClosing closing) : IGatewayMethod
+internal sealed class Close(TradeStore trades, TradeClosing closing) : IGatewayMethod
 {
     public string Name => "alipay.trade.close";
 
@@ -24,7 +24,7 @@ public sealed class Close(TradeStore trades, TradeClosing closing) : IGatewayMet
 /// <c>alipay.trade.cancel</c>: undoes a trade whatever its state: an unpaid one is closed (<c>action</c>
 /// <c>close</c>), a paid one fully refunded (<c>action</c> <c>refund</c>). <c>retry_flag</c> N: no need to retry.
 /// </summary>
-public sealed class Cancel(TradeStore trades, TradeClosing closing, TradePayments payments) : IGatewayMethod
+internal sealed class Cancel(TradeStore trades, TradeClosing closing, TradePayments payments) : IGatewayMethod
 {
     public string Name => "alipay.trade.cancel";
 

@@ -5,7 +5,7 @@ using Qianbao.Server.Storage;
 namespace Qianbao.Server.Adapters.Alipay.Methods;
 
 /// <summary><c>alipay.trade.create</c> with <c>buyer_id</c> (our user id): the buyer confirms in the wallet with <c>POST /v1/trades/{trade_no}/pay</c>.</summary>
-public sealed class Create(TradeCreation creation, Db db) : IGatewayMethod
+internal sealed class Create(TradeCreation creation, Db db) : IGatewayMethod
 {
     public string Name => "alipay.trade.create";
 

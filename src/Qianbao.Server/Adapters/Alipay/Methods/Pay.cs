@@ -6,7 +6,7 @@ namespace Qianbao.Server.Adapters.Alipay.Methods;
 /// <c>alipay.trade.pay</c> with <c>scene=bar_code</c>: the merchant scans the buyer's payment code
 /// (<c>auth_code</c>, from <c>POST /v1/payment-codes</c>: 18 digits, single use, valid 60 s) and the trade is paid at once.
 /// </summary>
-public sealed class Pay(TradeCreation creation, TradePayments payments, PaymentCodes codes, TradeStore trades) : IGatewayMethod
+internal sealed class Pay(TradeCreation creation, TradePayments payments, PaymentCodes codes, TradeStore trades) : IGatewayMethod
 {
     public string Name => "alipay.trade.pay";
 

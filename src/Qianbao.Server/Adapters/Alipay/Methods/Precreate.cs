@@ -5,7 +5,7 @@ using Qianbao.Server.Modules.Acquiring;
 namespace Qianbao.Server.Adapters.Alipay.Methods;
 
 /// <summary><c>alipay.trade.precreate</c>: a trade the buyer pays by scanning <c>qr_code</c> in the wallet (<c>POST /v1/qr-payments</c>).</summary>
-public sealed class Precreate(TradeCreation creation, GatewayOptions options) : IGatewayMethod
+internal sealed class Precreate(TradeCreation creation, GatewayOptions options) : IGatewayMethod
 {
     public string Name => "alipay.trade.precreate";
 
@@ -21,7 +21,7 @@ public sealed class Precreate(TradeCreation creation, GatewayOptions options) : 
 }
 
 /// <summary>Settings of the gateway (configuration section <c>Qianbao:Gateway</c>).</summary>
-public sealed class GatewayOptions : IOptionsRules
+internal sealed class GatewayOptions : IOptionsRules
 {
     /// <summary>Prefix of the QR code text a precreated trade returns; the wallet app recognises it when scanning.</summary>
     public string QrBaseUrl { get; set; } = "https://qr.qianbao.dev/p/";

@@ -2,7 +2,7 @@ using Qianbao.Server.Modules.Acquiring;
 namespace Qianbao.Server.Adapters.Alipay.Methods;
 
 /// <summary><c>alipay.trade.query</c> by <c>trade_no</c> or <c>out_trade_no</c>.</summary>
-public sealed class Query(TradeStore trades) : IGatewayMethod
+internal sealed class Query(TradeStore trades) : IGatewayMethod
 {
     public string Name => "alipay.trade.query";
 

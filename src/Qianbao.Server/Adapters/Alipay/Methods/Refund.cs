@@ -9,7 +9,7 @@ namespace Qianbao.Server.Adapters.Alipay.Methods;
 /// answers <c>fund_change</c> N); refunds in total never exceed what was paid. <c>refund_fee</c> is the total
 /// refunded so far. A full refund closes the trade.
 /// </summary>
-public sealed class Refund(TradeStore trades, TradePayments payments, Db db) : IGatewayMethod
+internal sealed class Refund(TradeStore trades, TradePayments payments, Db db) : IGatewayMethod
 {
     public const int RaceAttemptsMax = 8;
 
@@ -74,7 +74,7 @@ public sealed class Refund(TradeStore trades, TradePayments payments, Db db) : I
 }
 
 /// <summary><c>alipay.trade.fastpay.refund.query</c>: a refund by <c>out_request_no</c>; an unknown request answers success without <c>refund_status</c>, as Alipay does.</summary>
-public sealed class RefundQuery(TradeStore trades, Db db) : IGatewayMethod
+internal sealed class RefundQuery(TradeStore trades, Db db) : IGatewayMethod
 {
     public string Name => "alipay.trade.fastpay.refund.query";
 

@@ -11,7 +11,7 @@ namespace Qianbao.Server.Adapters.Alipay.Methods;
 /// <c>alipay.trade.royalty.relation.bind</c>: binds profit-sharing receivers to the app. In Qianbao a receiver
 /// (<c>type</c> <c>userId</c>, <c>account</c>) is another verified merchant's id. Binding again is harmless.
 /// </summary>
-public sealed class RoyaltyRelationBind(Db db, TimeProvider clock) : IGatewayMethod
+internal sealed class RoyaltyRelationBind(Db db, TimeProvider clock) : IGatewayMethod
 {
     public const int ReceiversMax = 20;
 
@@ -58,7 +58,7 @@ public sealed class RoyaltyRelationBind(Db db, TimeProvider clock) : IGatewayMet
 /// within the bounds <see cref="TradePayments.SettleAsync"/> keeps (what is left of the sale, and
 /// <c>Qianbao:Gateway:RoyaltyMaxBps</c> of it over all settlements).
 /// </summary>
-public sealed class OrderSettle(Db db, TradeStore trades, TradePayments payments, GatewayOptions options) : IGatewayMethod
+internal sealed class OrderSettle(Db db, TradeStore trades, TradePayments payments, GatewayOptions options) : IGatewayMethod
 {
     public const int SharesMax = 20;
 

@@ -4,7 +4,7 @@ using Qianbao.Server.Modules.Acquiring;
 namespace Qianbao.Server.Adapters.Alipay.Methods;
 
 /// <summary>How trades are written in gateway responses.</summary>
-public static class TradeFields
+internal static class TradeFields
 {
     public const int OutTradeNoLengthMax = 64;
     public const int SubjectLengthMax = 256;

@@ -7,7 +7,7 @@ namespace Qianbao.Server.Adapters.Alipay.Methods;
 /// Reads the trade fields of precreate, create and pay from <c>biz_content</c> into an Acquiring <see cref="NewTrade"/>,
 /// and answers <see cref="TradeCreation"/>'s outcome in Alipay's terms (<c>ACQ.CONTEXT_INCONSISTENT</c> for a conflict).
 /// </summary>
-public static class TradeRequests
+internal static class TradeRequests
 {
     public static async Task<(TradeRow? Trade, GatewayResult? Error)> CreateAsync(TradeCreation creation, GatewayContext c, string kind, Guid? buyerId,
         string? qrBaseUrl, CancellationToken ct)

@@ -12,7 +12,7 @@ namespace Qianbao.Server.Adapters.Alipay.Notifications;
 /// notification outbox, newest first, optionally for one trade and/or one status (<c>pending</c>, <c>delivered</c>,
 /// <c>failed</c>). Lets an operator see why a merchant says it never heard about a payment.
 /// </summary>
-public static class ListNotifications
+internal static class ListNotifications
 {
     public const int LimitDefault = 20;
     public const int LimitMax = 100;

@@ -11,7 +11,7 @@ namespace Qianbao.Server.Adapters.Alipay.Notifications;
 /// event (<see cref="TradeNotificationSubscriber"/>). The dispatcher signs and sends them, retrying with the
 /// same <c>notify_id</c>. Fields are stored unsigned: signing happens at send time with the current platform key.
 /// </summary>
-public static class NotificationOutbox
+internal static class NotificationOutbox
 {
     public const string InsertSql = """
         INSERT INTO notify_deliveries (id, notify_id, trade_no, event, url, fields_json, status, attempts, next_attempt_at_us, created_at_us)
@@ -76,8 +76,8 @@ public static class NotificationOutbox
 }
 
 /// <summary>A notification row to queue in the outbox.</summary>
-public sealed record QueuedNotification(Guid Id, string TradeNo, string EventName, string Url, string FieldsJson, long CreatedAtUs);
+internal sealed record QueuedNotification(Guid Id, string TradeNo, string EventName, string Url, string FieldsJson, long CreatedAtUs);
 
 /// <summary>What a notification announces about a trade, beyond what the stored row says.</summary>
-public sealed record TradeChange(string Status, long RefundedAmount, Guid? BuyerId = null, long? PaidAtUs = null,
+internal sealed record TradeChange(string Status, long RefundedAmount, Guid? BuyerId = null, long? PaidAtUs = null,
     long? RefundedAtUs = null, long? ClosedAtUs = null, string? OutBizNo = null);

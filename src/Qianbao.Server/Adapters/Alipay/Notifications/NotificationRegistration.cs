@@ -6,7 +6,7 @@ using Qianbao.Server.Modules.Merchants;
 namespace Qianbao.Server.Adapters.Alipay.Notifications;
 
 /// <summary>Wires merchant notification delivery into the host: the dispatcher, its HTTP client and the operator API.</summary>
-public static class NotificationRegistration
+internal static class NotificationRegistration
 {
     /// <summary>
     /// Registers <see cref="NotificationOptions"/> (validated at start, so bad configuration stops it),

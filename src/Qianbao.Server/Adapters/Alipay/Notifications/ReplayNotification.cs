@@ -13,7 +13,7 @@ namespace Qianbao.Server.Adapters.Alipay.Notifications;
 /// again. Replaying a row whose attempt is in flight makes it due again at once; that attempt's outcome is then
 /// not recorded. Unknown id → 404 <c>not_found</c>.
 /// </summary>
-public static class ReplayNotification
+internal static class ReplayNotification
 {
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost("/admin/v1/notifications/{id}/replay", HandleAsync).RequireOperator().WithTags("Operator");
