@@ -156,13 +156,13 @@ public abstract class WalletFlowTests<THost>(THost host) : IClassFixture<THost> 
         (await payer.AvailableAsync()).ShouldBe(9_700);
     }
 
-    /// <summary>The status and body of each response whose status is not one of <paramref name="expected"/> (at most 10), for assertion messages.</summary>
-    protected static async Task<string> UnexpectedAsync(HttpResponseMessage[] responses, params HttpStatusCode[] expected)
+    /// <summary>The status and body of each response whose status is not one of <paramref name="expected"/> (at most 10) and what the server logged, for assertion messages.</summary>
+    protected async Task<string> UnexpectedAsync(HttpResponseMessage[] responses, params HttpStatusCode[] expected)
     {
         var odd = responses.Where(r => !expected.Contains(r.StatusCode)).ToArray();
         if (odd.Length == 0) return "no unexpected statuses";
         var lines = await Task.WhenAll(odd.Take(10).Select(async r => $"{(int)r.StatusCode}: {await r.Content.ReadAsStringAsync()}"));
-        return $"{odd.Length} unexpected responses:\n" + string.Join("\n", lines);
+        return $"{odd.Length} unexpected responses:\n" + string.Join("\n", lines) + "\nserver log:\n" + Host.Logs.Recent();
     }
 
     protected async Task AssertLedgerBalancedAsync()
