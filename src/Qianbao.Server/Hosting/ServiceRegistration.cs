@@ -29,7 +29,7 @@ public static class ServiceRegistration
         services.AddSingleton(sp =>
         {
             var postgres = configuration.GetConnectionString("Postgres");
-            if (!string.IsNullOrWhiteSpace(postgres)) return Db.ForPostgres(postgres);
+            if (!string.IsNullOrWhiteSpace(postgres)) return Db.ForPostgres(postgres, sp.GetRequiredService<ILogger<Db>>());
             var dataDir = sp.GetRequiredService<QianbaoOptions>().DataDir;
             Directory.CreateDirectory(dataDir);
             return Db.ForSqlite(Path.Combine(dataDir, "qianbao.db"));

@@ -15,11 +15,11 @@ public sealed class Db : IAsyncDisposable
     /// <summary>Connections the ledger executor's batches use: a pool of their own, so request handlers can never starve the commit path.</summary>
     public const int LedgerPoolSize = 4;
 
-    private readonly NpgsqlDataSource? postgres;
-    private readonly NpgsqlDataSource? postgresLedger;
+    private readonly PostgresSlotWait? postgres;
+    private readonly PostgresSlotWait? postgresLedger;
     private readonly string? sqliteConnectionString;
 
-    private Db(DatabaseEngine engine, NpgsqlDataSource? postgres, NpgsqlDataSource? postgresLedger, string? sqliteConnectionString)
+    private Db(DatabaseEngine engine, PostgresSlotWait? postgres, PostgresSlotWait? postgresLedger, string? sqliteConnectionString)
     {
         Engine = engine;
         this.postgres = postgres;
@@ -29,7 +29,8 @@ public sealed class Db : IAsyncDisposable
 
     public DatabaseEngine Engine { get; }
 
-    public static Db ForPostgres(string connectionString)
+    /// <param name="logger">Told when PostgreSQL has no free connection slot and requests wait for one.</param>
+    public static Db ForPostgres(string connectionString, ILogger? logger = null)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         // Durability is the database's job: never let a caller's setting turn synchronous_commit off.
@@ -42,7 +43,11 @@ public sealed class Db : IAsyncDisposable
         {
             MaxPoolSize = LedgerPoolSize, MinPoolSize = 1, ApplicationName = "qianbao-ledger", MaxAutoPrepare = 32, AutoPrepareMinUsages = 2,
         };
-        return new Db(DatabaseEngine.Postgres, NpgsqlDataSource.Create(builder.ConnectionString), NpgsqlDataSource.Create(ledger.ConnectionString), null);
+        // A full PostgreSQL is waited for as long as our own full pool would be: the connection Timeout.
+        var slotWaitMax = TimeSpan.FromSeconds(builder.Timeout);
+        return new Db(DatabaseEngine.Postgres,
+            new PostgresSlotWait(NpgsqlDataSource.Create(builder.ConnectionString), slotWaitMax, logger),
+            new PostgresSlotWait(NpgsqlDataSource.Create(ledger.ConnectionString), slotWaitMax, logger), null);
     }
 
     public static Db ForSqlite(string databasePath)
@@ -60,11 +65,11 @@ public sealed class Db : IAsyncDisposable
 
     /// <summary>A connection for one ledger batch, from the executor's own pool.</summary>
     public async ValueTask<DbConnection> OpenForLedgerBatchAsync(CancellationToken ct = default) =>
-        postgresLedger is not null ? await postgresLedger.OpenConnectionAsync(ct) : await OpenAsync(ct);
+        postgresLedger is not null ? await postgresLedger.OpenAsync(ct) : await OpenAsync(ct);
 
     public async ValueTask<DbConnection> OpenAsync(CancellationToken ct = default)
     {
-        if (postgres is not null) return await postgres.OpenConnectionAsync(ct);
+        if (postgres is not null) return await postgres.OpenAsync(ct);
 
         var connection = new SqliteConnection(sqliteConnectionString);
         await connection.OpenAsync(ct);
@@ -77,8 +82,8 @@ public sealed class Db : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (postgres is not null) await postgres.DisposeAsync();
-        if (postgresLedger is not null) await postgresLedger.DisposeAsync();
+        if (postgres is not null) await postgres.Source.DisposeAsync();
+        if (postgresLedger is not null) await postgresLedger.Source.DisposeAsync();
         if (sqliteConnectionString is not null) SqliteConnection.ClearAllPools();
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Logging;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Tests.Infrastructure;
@@ -17,6 +18,9 @@ public abstract class QianbaoHost : IAsyncLifetime
     public string DataDir { get; } = Directory.CreateTempSubdirectory("qianbao-test-").FullName;
     public string? PostgresConnectionString { get; private set; }
     public string OperatorKey => "test-operator-key";
+
+    /// <summary>The server's warnings and errors, for assertion messages.</summary>
+    public CapturedLogs Logs { get; } = new();
 
     public WebApplicationFactory<Program> Factory => factory ?? throw new InvalidOperationException("host not started");
     public IServiceProvider Services => Factory.Services;
@@ -39,6 +43,7 @@ public abstract class QianbaoHost : IAsyncLifetime
             b.UseSetting("Logging:LogLevel:Default", "Warning");
             if (PostgresConnectionString is not null) b.UseSetting("ConnectionStrings:Postgres", PostgresConnectionString);
             foreach (var (key, value) in Settings()) b.UseSetting(key, value);
+            b.ConfigureLogging(logging => logging.AddProvider(Logs));
         });
         _ = factory.Server; // start now, so failures surface in the fixture
         await Task.CompletedTask;

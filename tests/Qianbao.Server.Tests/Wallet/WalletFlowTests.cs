@@ -112,8 +112,10 @@ public abstract class WalletFlowTests<THost>(THost host) : IClassFixture<THost> 
         var responses = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ =>
             payer.PostAsync("/v1/transfers", new { to_user_id = payee.UserId, amount = 100 })));
 
-        responses.Count(r => r.StatusCode == HttpStatusCode.Created).ShouldBe(50);
-        responses.Count(r => r.StatusCode == HttpStatusCode.UnprocessableEntity).ShouldBe(150);
+        // Say what the odd answers were, so a failure under load names its cause.
+        var unexpected = await UnexpectedAsync(responses, HttpStatusCode.Created, HttpStatusCode.UnprocessableEntity);
+        responses.Count(r => r.StatusCode == HttpStatusCode.Created).ShouldBe(50, unexpected);
+        responses.Count(r => r.StatusCode == HttpStatusCode.UnprocessableEntity).ShouldBe(150, unexpected);
         (await payer.AvailableAsync()).ShouldBe(0);
         (await payee.AvailableAsync()).ShouldBe(5_000);
         await AssertLedgerBalancedAsync();
@@ -151,6 +153,15 @@ public abstract class WalletFlowTests<THost>(THost host) : IClassFixture<THost> 
         ids.Distinct().Count().ShouldBe(1);
         (await payee.AvailableAsync()).ShouldBe(300);
         (await payer.AvailableAsync()).ShouldBe(9_700);
+    }
+
+    /// <summary>The status and body of each response whose status is not one of <paramref name="expected"/> (at most 10) and what the server logged, for assertion messages.</summary>
+    protected async Task<string> UnexpectedAsync(HttpResponseMessage[] responses, params HttpStatusCode[] expected)
+    {
+        var odd = responses.Where(r => !expected.Contains(r.StatusCode)).ToArray();
+        if (odd.Length == 0) return "no unexpected statuses";
+        var lines = await Task.WhenAll(odd.Take(10).Select(async r => $"{(int)r.StatusCode}: {await r.Content.ReadAsStringAsync()}"));
+        return $"{odd.Length} unexpected responses:\n" + string.Join("\n", lines) + "\nserver log:\n" + Host.Logs.Recent();
     }
 
     protected async Task AssertLedgerBalancedAsync()
