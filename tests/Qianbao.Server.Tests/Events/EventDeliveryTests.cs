@@ -94,6 +94,10 @@ public abstract class EventDeliveryTests(DatabaseEngine engine) : IAsyncLifetime
         {
             await first.AppendAsync(events);
             await early.UntilHandledAsync(6);
+            // The checkpoint is written after the handler returns; a stop before that write would (rightly, at least
+            // once) deliver the batch again, so wait for it before stopping.
+            await Poll.UntilAsync(async () => await first.CountAsync("SELECT handled_count FROM event_subscriptions WHERE name = 'early'") == 6,
+                "the early subscriber's checkpoint to be stored");
         }
 
         var earlyAgain = new RecordingSubscriber("early");
