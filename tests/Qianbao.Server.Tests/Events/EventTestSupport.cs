@@ -104,8 +104,10 @@ public sealed class EventsHost(WebApplicationFactory<Program> factory) : IAsyncD
 /// A test subscriber that records what it was handed. While <see cref="FailWhile"/> returns true every call throws
 /// (after being counted), to show retries.
 /// </summary>
-public sealed class RecordingSubscriber(string name) : IEventSubscriber
+public sealed class RecordingSubscriber(string name, IReadOnlySet<string>? handles = null) : IEventSubscriber
 {
+    public IReadOnlySet<string>? Handles => handles;
+
     private readonly ConcurrentQueue<StoredEvent> handled = new();
     private readonly ConcurrentQueue<int> batchSizes = new();
     private int calls;

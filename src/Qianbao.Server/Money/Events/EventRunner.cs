@@ -88,9 +88,35 @@ public sealed partial class EventRunner : BackgroundService
 
     private enum PassOutcome { NotHolder, Idle, Handled, Full, Failed }
 
+    /// <summary>
+    /// After a nudge, how long a subscriber waits before reading, so that a burst of commits (every transfer nudges) is
+    /// read in one pass rather than one pass per commit.
+    /// </summary>
+    internal const int NudgeCoalesceMs = 10;
+
+    /// <summary>
+    /// The lease this process holds for one subscriber, as it last wrote it. While more than half of it is left, a pass
+    /// reads with this checkpoint without renewing (no write per pass); no other process can take the subscriber
+    /// before <see cref="UntilUs"/>, and every checkpoint write still requires the lease in the database.
+    /// </summary>
+    private sealed class HeldLease
+    {
+        public EventPosition Checkpoint;
+        public int Failures;
+        public long UntilUs;
+
+        /// <summary>Whether <see cref="Checkpoint"/> is ahead of the stored one (it passed over events of no interest).</summary>
+        public bool Unsaved;
+        public long SavedAtUs;
+    }
+
+    /// <summary>How often a checkpoint that only passed over events of no interest is written: a crash repeats at most that much skipping.</summary>
+    internal const int SkippedCheckpointSaveMs = 1_000;
+
     private async Task SubscriberLoopAsync(IEventSubscriber subscriber, ChannelReader<byte> wake, CancellationToken stop)
     {
         var ensured = false;
+        var held = new HeldLease[1];
         try
         {
             while (!stop.IsCancellationRequested)
@@ -105,7 +131,7 @@ public sealed partial class EventRunner : BackgroundService
                         await subscriptions.EnsureAsync(subscriber.Name, clock.GetUnixMicroseconds(), stop);
                         ensured = true;
                     }
-                    var (outcome, failures) = await PassAsync(subscriber, stop);
+                    var (outcome, failures) = await PassAsync(subscriber, held, stop);
                     if (outcome == PassOutcome.Full) continue;
                     if (outcome == PassOutcome.Failed)
                     {
@@ -117,7 +143,7 @@ public sealed partial class EventRunner : BackgroundService
                 {
                     logger.LogError(ex, "Event subscriber {Subscriber}: pass failed; trying again next interval", subscriber.Name);
                 }
-                await WaitAsync(wake, pause, wakeable, stop);
+                if (await WaitAsync(wake, pause, wakeable, stop)) await Task.Delay(NudgeCoalesceMs, stop);
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -131,20 +157,82 @@ public sealed partial class EventRunner : BackgroundService
     }
 
     /// <summary>One lease-read-handle-checkpoint round for <paramref name="subscriber"/>.</summary>
-    private async Task<(PassOutcome Outcome, int Failures)> PassAsync(IEventSubscriber subscriber, CancellationToken stop)
+    private async Task<(PassOutcome Outcome, int Failures)> PassAsync(IEventSubscriber subscriber, HeldLease[] cache, CancellationToken stop)
     {
         EventSubscriptions.Lease lease;
         IReadOnlyList<StoredEvent> events;
         await using (var connection = await db.OpenAsync(stop))
         {
             var now = clock.GetUnixMicroseconds();
-            var held = await subscriptions.TryLeaseAsync(connection, subscriber.Name, Owner, now, checked(now + options.LeaseMs * 1_000L), stop);
-            if (held is null) return (PassOutcome.NotHolder, 0);
-            lease = held.Value;
+            var leaseUs = options.LeaseMs * 1_000L;
+            if (cache[0] is { } kept && now < kept.UntilUs - leaseUs / 2)
+            {
+                lease = new EventSubscriptions.Lease(kept.Checkpoint, kept.Failures);
+            }
+            else
+            {
+                var renewed = await subscriptions.TryLeaseAsync(connection, subscriber.Name, Owner, now, checked(now + leaseUs), stop);
+                if (renewed is null)
+                {
+                    cache[0] = null!;
+                    return (PassOutcome.NotHolder, 0);
+                }
+                lease = renewed.Value;
+                // Renewed before it lapsed: what this process passed over but has not written yet is still ours.
+                if (cache[0] is { Unsaved: true } previous && now < previous.UntilUs && previous.Checkpoint.CompareTo(lease.Checkpoint) > 0)
+                    lease = lease with { Checkpoint = previous.Checkpoint };
+                cache[0] = new HeldLease
+                {
+                    Checkpoint = lease.Checkpoint, Failures = lease.Failures, UntilUs = now + leaseUs, SavedAtUs = now,
+                    Unsaved = cache[0] is { Unsaved: true } && lease.Checkpoint.CompareTo(renewed.Value.Checkpoint) > 0,
+                };
+            }
             events = await EventLog.ReadAsync(connection, lease.Checkpoint, options.BatchSizeMax, stop);
         }
         if (events.Count == 0) return (PassOutcome.Idle, 0);
+        var full = events.Count >= options.BatchSizeMax;
+        if (subscriber.Handles is { } wanted)
+        {
+            var relevant = events.Where(e => wanted.Contains(e.Type)).ToList();
+            if (relevant.Count == 0) return await PassOverAsync(subscriber, cache, events[^1].Position, full, stop);
+            if (relevant.Count < events.Count)
+            {
+                // Deliver what it wants; the checkpoint still moves to the end of what was read.
+                var last = events[^1].Position;
+                events = relevant;
+                return await HandleAndAdvanceAsync(subscriber, cache, lease, events, last, full, stop);
+            }
+        }
+        return await HandleAndAdvanceAsync(subscriber, cache, lease, events, events[^1].Position, full, stop);
+    }
 
+    /// <summary>Moves the checkpoint over events the subscriber has no interest in: in memory, written at most once a second.</summary>
+    private async Task<(PassOutcome Outcome, int Failures)> PassOverAsync(IEventSubscriber subscriber, HeldLease[] cache, EventPosition to, bool full,
+        CancellationToken stop)
+    {
+        var now = clock.GetUnixMicroseconds();
+        if (cache[0] is { } kept && now < kept.UntilUs)
+        {
+            kept.Checkpoint = to;
+            kept.Unsaved = true;
+            if (now - kept.SavedAtUs < SkippedCheckpointSaveMs * 1_000L) return (full ? PassOutcome.Full : PassOutcome.Handled, 0);
+        }
+        if (!await subscriptions.AdvanceAsync(subscriber.Name, Owner, to, 0, now, stop))
+        {
+            cache[0] = null!;
+            return (PassOutcome.NotHolder, 0);
+        }
+        if (cache[0] is { } saved)
+        {
+            saved.Unsaved = false;
+            saved.SavedAtUs = now;
+        }
+        return (full ? PassOutcome.Full : PassOutcome.Handled, 0);
+    }
+
+    private async Task<(PassOutcome Outcome, int Failures)> HandleAndAdvanceAsync(IEventSubscriber subscriber, HeldLease[] cache,
+        EventSubscriptions.Lease lease, IReadOnlyList<StoredEvent> events, EventPosition to, bool full, CancellationToken stop)
+    {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop);
         deadline.CancelAfter(handlerTimeout);
         try
@@ -160,17 +248,27 @@ public sealed partial class EventRunner : BackgroundService
             logger.LogWarning(ex, "Event subscriber {Subscriber} failed on {Count} events from {EventId} (failure {Failures}): {Why}; retrying in {Delay}",
                 subscriber.Name, events.Count, events[0].EventId, failures, why, RetryDelay(failures));
             await subscriptions.RecordFailureAsync(subscriber.Name, Owner, why, clock.GetUnixMicroseconds(), stop);
+            if (cache[0] is { } kept) kept.Failures = failures;
             return (PassOutcome.Failed, failures);
         }
 
-        if (!await subscriptions.AdvanceAsync(subscriber.Name, Owner, events[^1].Position, events.Count, clock.GetUnixMicroseconds(), stop))
+        var advancedAtUs = clock.GetUnixMicroseconds();
+        if (!await subscriptions.AdvanceAsync(subscriber.Name, Owner, to, events.Count, advancedAtUs, stop))
         {
+            cache[0] = null!;
             // Another process took the lease while we handled the batch; it delivers the batch again (at least once).
             logger.LogWarning("Event subscriber {Subscriber} lost its lease while handling {Count} events; the new holder delivers them again",
                 subscriber.Name, events.Count);
             return (PassOutcome.NotHolder, 0);
         }
-        return (events.Count >= options.BatchSizeMax ? PassOutcome.Full : PassOutcome.Handled, 0);
+        if (cache[0] is { } advanced)
+        {
+            advanced.Checkpoint = to;
+            advanced.Failures = 0;
+            advanced.Unsaved = false;
+            advanced.SavedAtUs = advancedAtUs;
+        }
+        return (full ? PassOutcome.Full : PassOutcome.Handled, 0);
     }
 
     /// <summary>Pause after the <paramref name="failures"/>-th failure in a row: the poll interval doubled per failure, capped.</summary>
@@ -180,22 +278,25 @@ public sealed partial class EventRunner : BackgroundService
         return TimeSpan.FromMilliseconds(Math.Min(ms, options.RetryDelayMaxMs));
     }
 
-    private async Task WaitAsync(ChannelReader<byte> wake, TimeSpan pause, bool wakeable, CancellationToken stop)
+    /// <returns>True when a nudge ended the wait (rather than the pause).</returns>
+    private async Task<bool> WaitAsync(ChannelReader<byte> wake, TimeSpan pause, bool wakeable, CancellationToken stop)
     {
         if (!wakeable)
         {
             await Task.Delay(pause, clock, stop);
-            return;
+            return false;
         }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
         timeout.CancelAfter(pause);
         try
         {
             await wake.ReadAsync(timeout.Token);
+            return true;
         }
         catch (OperationCanceledException) when (!stop.IsCancellationRequested)
         {
             // The poll interval passed without a nudge.
+            return false;
         }
     }
 

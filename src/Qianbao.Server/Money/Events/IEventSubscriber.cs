@@ -19,6 +19,13 @@ public interface IEventSubscriber
     /// </summary>
     string Name { get; }
 
+    /// <summary>
+    /// The event type names (<see cref="EventTypes"/>) this subscriber reacts to, or null for every type. Other events
+    /// are passed over without calling <see cref="HandleAsync"/>, and the checkpoint moves past them without a write
+    /// per pass, so a subscriber of rare events costs next to nothing while transfers stream by.
+    /// </summary>
+    IReadOnlySet<string>? Handles => null;
+
     /// <summary>Handles one batch (1..BatchSizeMax events, oldest first). Returning means all of them are handled.</summary>
     Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken ct);
 }

@@ -13,7 +13,14 @@ namespace Qianbao.Server.Adapters.Alipay.Notifications;
 /// </summary>
 internal sealed class TradeNotificationSubscriber(Db db, TradeStore trades, MerchantApps apps, NotificationDispatcher dispatcher) : IEventSubscriber
 {
+    private static readonly IReadOnlySet<string> Notified = new HashSet<string>(StringComparer.Ordinal)
+    {
+        EventTypes.NameOf<TradePaid>(), EventTypes.NameOf<TradeRefunded>(), EventTypes.NameOf<TradeClosed>(),
+    };
+
     public string Name => "alipay.trade-notifications";
+
+    public IReadOnlySet<string>? Handles => Notified;
 
     public async Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken ct)
     {
