@@ -20,16 +20,20 @@ public static class EventLog
     /// <summary>Most events deleted by one purge statement, so a purge never holds a long transaction.</summary>
     public const int PurgeChunkMax = 1_000;
 
-    // Only transactions below the snapshot's xmin have certainly finished; see migration 0003. pg_current_snapshot()
-    // is the statement's own snapshot, so the bound and the rows read agree.
-    private const string PostgresVisible = "AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
-
     private const string ReadSql = """
         SELECT tx_id, seq, id, type, stream, CAST(payload AS text), occurred_at_us FROM domain_events
-        WHERE (tx_id, seq) > (@tx, @seq) {0}
+        WHERE {0}
         ORDER BY tx_id, seq
         LIMIT @limit
         """;
+
+    // Only transactions below the snapshot's xmin have certainly finished; see migration 0003. pg_current_snapshot()
+    // is the statement's own snapshot, so the bound and the rows read agree.
+    // PostgreSQL walks the (tx_id, seq) index from the position for a row comparison. SQLite only bounds the first
+    // column of a row comparison, so it would walk every event from the start of the table on each read; there tx_id
+    // is always 0, and an equality on it lets the index seek straight to the position.
+    private const string PostgresAfter = "(tx_id, seq) > (@tx, @seq) AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+    private const string SqliteAfter = "tx_id = @tx AND seq > @seq";
 
     // Deletes only from the head of the delivery order, so the statement reads at most PurgeChunkMax index entries and
     // needs no index on time; an old event behind a newer one waits for a later purge (retention is a minimum).
@@ -113,7 +117,7 @@ public static class EventLog
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = string.Format(System.Globalization.CultureInfo.InvariantCulture, ReadSql, connection is NpgsqlConnection ? PostgresVisible : "");
+        cmd.CommandText = string.Format(System.Globalization.CultureInfo.InvariantCulture, ReadSql, connection is NpgsqlConnection ? PostgresAfter : SqliteAfter);
         AddValue(cmd, "tx", after.TxId);
         AddValue(cmd, "seq", after.Seq);
         AddValue(cmd, "limit", limit);
