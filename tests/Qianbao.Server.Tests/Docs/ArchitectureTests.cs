@@ -44,6 +44,30 @@ public sealed partial class ArchitectureTests
         FilesOutsideMoney().Where(f => LedgerTableSql().IsMatch(File.ReadAllText(f)))
             .Select(Relative).ShouldBeEmpty("modules read the ledger through Money (LedgerAccounts, LedgerHistory, LedgerHolds, LedgerCheck)");
 
+    /// <summary>Each module's tables, and the files outside it that still read them (docs/ARCHITECTURE.md names them).</summary>
+    public static TheoryData<string, string, string[]> TableOwners => new()
+    {
+        { "Modules/Identity", "users", [] },
+        { "Modules/Merchants", "merchants|merchant_apps", ["Adapters/Alipay/GatewayEndpoint.cs"] },
+        { "Modules/Acquiring", "trades|trade_refunds|trade_settlements|payment_codes|royalty_relations",
+            ["Adapters/Alipay/Notifications/NotificationDispatcher.cs"] },
+        { "Adapters/Alipay/Notifications", "notify_deliveries", [] },
+        { "Money", "owner_freezes|domain_events|event_subscriptions|idempotency_keys", [] },
+    };
+
+    [Theory]
+    [MemberData(nameof(TableOwners))]
+    public void OnlyTheOwningModuleQueriesItsTables(string owner, string tables, string[] knownExceptions)
+    {
+        var pattern = new Regex($@"(FROM|JOIN|INTO|UPDATE)\s+({tables})\b", RegexOptions.IgnoreCase);
+        var ownerDir = Path.Combine(Server, owner.Replace('/', Path.DirectorySeparatorChar)) + Path.DirectorySeparatorChar;
+        SourceFiles(Server)
+            .Where(f => !f.StartsWith(ownerDir, StringComparison.Ordinal) && pattern.IsMatch(File.ReadAllText(f)))
+            .Select(f => Path.GetRelativePath(Server, f).Replace(Path.DirectorySeparatorChar, '/'))
+            .Except(knownExceptions)
+            .ShouldBeEmpty($"{tables} belong to {owner}: ask it, don't query its tables");
+    }
+
     [Fact]
     public void NoRawSqlGuardsOrEffectsRemain() =>
         SourceFiles(Server).Where(f => RawSqlCarrier().IsMatch(File.ReadAllText(f)))

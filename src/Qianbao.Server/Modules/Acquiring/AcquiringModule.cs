@@ -17,6 +17,7 @@ internal static class AcquiringModule
         services.AddSingleton<TradePayments>();
         services.AddSingleton<TradeClosing>();
         services.AddSingleton<PaymentCodes>();
+        services.AddSingleton<RoyaltyRelations>();
         services.AddHostedService<TradeExpiry>();
         return services;
     }

@@ -54,6 +54,24 @@ internal sealed class TradeStore(Db db)
             new { tradeNo, outRequestNo }, cancellationToken: ct));
     }
 
+    /// <summary>The refund made under the trade's refund request <paramref name="outRequestNo"/>, or null when there is none.</summary>
+    public async Task<RefundRecord?> FindRefundAsync(string tradeNo, string outRequestNo, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<RefundRecord>(new CommandDefinition(
+            "SELECT refund_amount AS AmountMinor, created_at_us AS CreatedAtUs FROM trade_refunds WHERE trade_no = @tradeNo AND out_request_no = @outRequestNo",
+            new { tradeNo, outRequestNo }, cancellationToken: ct));
+    }
+
+    /// <summary>The app's trades paid in [<paramref name="fromUs"/>, <paramref name="toUs"/>), oldest first, at most <paramref name="limit"/>.</summary>
+    public async Task<IReadOnlyList<TradeRow>> PaidBetweenAsync(string appId, long fromUs, long toUs, int limit, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<TradeRow>(new CommandDefinition($"""
+            SELECT {TradeRow.Columns} FROM trades WHERE app_id = @appId AND paid_at_us >= @fromUs AND paid_at_us < @toUs ORDER BY paid_at_us LIMIT @limit
+            """, new { appId, fromUs, toUs, limit }, cancellationToken: ct))).AsList();
+    }
+
     /// <summary>
     /// Our trade number: the China date and 20 random digits, like Alipay's 28-digit numbers.
     /// Uniqueness is the primary key's job; a collision in 10^20 per day fails the insert loudly.
@@ -74,4 +92,11 @@ internal sealed class TradeStore(Db db)
     }
 
     private static void Invariant(bool condition, string message) => Qianbao.Ledger.Invariant.That(condition, message);
+}
+
+/// <summary>A refund of a trade: how much, and when it was made (Unix microseconds).</summary>
+internal sealed class RefundRecord
+{
+    public long AmountMinor { get; init; }
+    public long CreatedAtUs { get; init; }
 }

@@ -43,4 +43,12 @@ internal sealed class MerchantDirectory(Storage.Db db)
         return await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, new Dapper.CommandDefinition(
             "SELECT count(*) FROM merchants WHERE id = @id", new { id = merchantId }, cancellationToken: ct)) == 1;
     }
+
+    /// <summary>Whether the merchant exists and an operator verified it (only verified merchants take money).</summary>
+    public async Task<bool> IsVerifiedAsync(Guid merchantId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await Dapper.SqlMapper.QuerySingleOrDefaultAsync<string?>(connection, new Dapper.CommandDefinition(
+            "SELECT status FROM merchants WHERE id = @id", new { id = merchantId }, cancellationToken: ct)) == MerchantRow.Verified;
+    }
 }

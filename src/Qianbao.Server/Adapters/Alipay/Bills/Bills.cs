@@ -56,17 +56,14 @@ internal static class DownloadBill
 
     public static void Map(IEndpointRouteBuilder app) => app.MapGet("/v1/bills/trade", HandleAsync).WithTags("Gateway");
 
-    private static async Task<IResult> HandleAsync(string? app_id, string? bill_date, long? expires, string? sig, BillUrls urls, Db db, CancellationToken ct)
+    private static async Task<IResult> HandleAsync(string? app_id, string? bill_date, long? expires, string? sig, BillUrls urls, TradeStore trades, CancellationToken ct)
     {
         if (app_id is null || bill_date is null || expires is null || sig is null || !urls.IsValid(app_id, bill_date, expires.Value, sig)
             || !DateOnly.TryParseExact(bill_date, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
             return ApiProblem.Create(StatusCodes.Status403Forbidden, "invalid_bill_url", "The bill URL is invalid or has expired.");
 
         var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), AlipayTime.ChinaOffset);
-        await using var connection = await db.OpenAsync(ct);
-        var rows = await connection.QueryAsync<TradeRow>(new CommandDefinition($"""
-            SELECT {TradeRow.Columns} FROM trades WHERE app_id = @app_id AND paid_at_us >= @from AND paid_at_us < @to ORDER BY paid_at_us LIMIT @limit
-            """, new { app_id, from = start.ToUnixMicroseconds(), to = start.AddDays(1).ToUnixMicroseconds(), limit = RowsMax }, cancellationToken: ct));
+        var rows = await trades.PaidBetweenAsync(app_id, start.ToUnixMicroseconds(), start.AddDays(1).ToUnixMicroseconds(), RowsMax, ct);
 
         var csv = new StringBuilder("trade_no,out_trade_no,trade_status,subject,total_amount,refund_amount,fee_amount,buyer_id,gmt_create,gmt_payment\n");
         foreach (var t in rows)

@@ -9,7 +9,7 @@ namespace Qianbao.Server.Adapters.Alipay.Methods;
 /// answers <c>fund_change</c> N); refunds in total never exceed what was paid. <c>refund_fee</c> is the total
 /// refunded so far. A full refund closes the trade.
 /// </summary>
-internal sealed class Refund(TradeStore trades, TradePayments payments, Db db) : IGatewayMethod
+internal sealed class Refund(TradeStore trades, TradePayments payments) : IGatewayMethod
 {
     public const int RaceAttemptsMax = 8;
 
@@ -28,7 +28,7 @@ internal sealed class Refund(TradeStore trades, TradePayments payments, Db db) :
             if (t is null) return TradeFields.NotExist(outTradeNo);
             var requestNo = outRequestNo ?? t.out_trade_no;
 
-            var previous = await FindRefundAsync(t.trade_no, requestNo, ct);
+            var previous = (await trades.FindRefundAsync(t.trade_no, requestNo, ct))?.AmountMinor;
             if (previous is not null)
             {
                 // The trade was read before the refund row: re-read it, or a replay racing the first request would
@@ -59,14 +59,6 @@ internal sealed class Refund(TradeStore trades, TradePayments payments, Db db) :
         return GatewayResult.Fail(GatewayError.ServiceUnavailable(GatewaySubCodes.UnknownError, "系统繁忙，请稍后重试"));
     }
 
-    private async Task<long?> FindRefundAsync(string tradeNo, string outRequestNo, CancellationToken ct)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
-            "SELECT refund_amount FROM trade_refunds WHERE trade_no = @tradeNo AND out_request_no = @outRequestNo",
-            new { tradeNo, outRequestNo }, cancellationToken: ct));
-    }
-
     private static GatewayResult Answer(TradeRow t, bool fundChange) => GatewayResult.Success(
         Field.Of("trade_no", t.trade_no), Field.Of("out_trade_no", t.out_trade_no), Field.Of("buyer_user_id", TradeFields.BuyerId(t)),
         Field.Of("fund_change", fundChange ? "Y" : "N"), Field.Of("refund_fee", TradeFields.Yuan(t.refunded_amount)),
@@ -74,7 +66,7 @@ internal sealed class Refund(TradeStore trades, TradePayments payments, Db db) :
 }
 
 /// <summary><c>alipay.trade.fastpay.refund.query</c>: a refund by <c>out_request_no</c>; an unknown request answers success without <c>refund_status</c>, as Alipay does.</summary>
-internal sealed class RefundQuery(TradeStore trades, Db db) : IGatewayMethod
+internal sealed class RefundQuery(TradeStore trades) : IGatewayMethod
 {
     public string Name => "alipay.trade.fastpay.refund.query";
 
@@ -84,21 +76,12 @@ internal sealed class RefundQuery(TradeStore trades, Db db) : IGatewayMethod
         if (c.Biz.Require("out_request_no", TradeFields.OutRequestNoLengthMax, out var outRequestNo) is { } e2) return e2;
         var t = await trades.FindForAppAsync(c.App.app_id, tradeNo, outTradeNo, ct);
         if (t is null) return TradeFields.NotExist(outTradeNo);
-        await using var connection = await db.OpenAsync(ct);
-        var refund = await connection.QuerySingleOrDefaultAsync<RefundRow>(new CommandDefinition(
-            "SELECT refund_amount, created_at_us FROM trade_refunds WHERE trade_no = @trade_no AND out_request_no = @outRequestNo",
-            new { t.trade_no, outRequestNo }, cancellationToken: ct));
+        var refund = await trades.FindRefundAsync(t.trade_no, outRequestNo, ct);
         if (refund is null)
             return GatewayResult.Success(Field.Of("trade_no", t.trade_no), Field.Of("out_trade_no", t.out_trade_no), Field.Of("out_request_no", outRequestNo));
         return GatewayResult.Success(
             Field.Of("trade_no", t.trade_no), Field.Of("out_trade_no", t.out_trade_no), Field.Of("out_request_no", outRequestNo),
-            Field.Of("total_amount", TradeFields.Yuan(t.total_amount)), Field.Of("refund_amount", TradeFields.Yuan(refund.refund_amount)),
-            Field.Of("refund_status", "REFUND_SUCCESS"), Field.Of("gmt_refund_pay", TradeFields.ChinaTime(refund.created_at_us)));
-    }
-
-    private sealed class RefundRow
-    {
-        public long refund_amount { get; init; }
-        public long created_at_us { get; init; }
+            Field.Of("total_amount", TradeFields.Yuan(t.total_amount)), Field.Of("refund_amount", TradeFields.Yuan(refund.AmountMinor)),
+            Field.Of("refund_status", "REFUND_SUCCESS"), Field.Of("gmt_refund_pay", TradeFields.ChinaTime(refund.CreatedAtUs)));
     }
 }

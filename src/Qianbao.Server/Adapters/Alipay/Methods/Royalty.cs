@@ -1,9 +1,7 @@
 using System.Text.Json;
-using Dapper;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Modules.Acquiring;
 using Qianbao.Server.Modules.Merchants;
-using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Adapters.Alipay.Methods;
 
@@ -11,7 +9,7 @@ namespace Qianbao.Server.Adapters.Alipay.Methods;
 /// <c>alipay.trade.royalty.relation.bind</c>: binds profit-sharing receivers to the app. In Qianbao a receiver
 /// (<c>type</c> <c>userId</c>, <c>account</c>) is another verified merchant's id. Binding again is harmless.
 /// </summary>
-internal sealed class RoyaltyRelationBind(Db db, TimeProvider clock) : IGatewayMethod
+internal sealed class RoyaltyRelationBind(MerchantDirectory merchants, RoyaltyRelations relations) : IGatewayMethod
 {
     public const int ReceiversMax = 20;
 
@@ -34,19 +32,12 @@ internal sealed class RoyaltyRelationBind(Db db, TimeProvider clock) : IGatewayM
             receivers.Add((id, name, memo));
         }
 
-        await using var connection = await db.OpenAsync(ct);
         foreach (var (id, _, _) in receivers)
         {
-            var status = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
-                "SELECT status FROM merchants WHERE id = @id", new { id }, cancellationToken: ct));
-            if (status != MerchantRow.Verified || id == c.App.merchant_id)
+            if (id == c.App.merchant_id || !await merchants.IsVerifiedAsync(id, ct))
                 return GatewayResult.Business(GatewaySubCodes.AcqInvalidParameter, "分账接收方不存在或未认证");
         }
-        foreach (var (id, name, memo) in receivers)
-            await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO royalty_relations (app_id, receiver_merchant_id, name, memo, created_at_us) VALUES (@app, @id, @name, @memo, @now)
-                ON CONFLICT (app_id, receiver_merchant_id) DO NOTHING
-                """, new { app = c.App.app_id, id, name, memo, now = clock.GetUnixMicroseconds() }, cancellationToken: ct));
+        await relations.BindAsync(c.App.app_id, receivers, ct);
         return GatewayResult.Success(Field.Of("result_code", "SUCCESS"));
     }
 }
@@ -58,7 +49,7 @@ internal sealed class RoyaltyRelationBind(Db db, TimeProvider clock) : IGatewayM
 /// within the bounds <see cref="TradePayments.SettleAsync"/> keeps (what is left of the sale, and
 /// <c>Qianbao:Gateway:RoyaltyMaxBps</c> of it over all settlements).
 /// </summary>
-internal sealed class OrderSettle(Db db, TradeStore trades, TradePayments payments, GatewayOptions options) : IGatewayMethod
+internal sealed class OrderSettle(TradeStore trades, TradePayments payments, RoyaltyRelations relations, GatewayOptions options) : IGatewayMethod
 {
     public const int SharesMax = 20;
 
@@ -75,7 +66,7 @@ internal sealed class OrderSettle(Db db, TradeStore trades, TradePayments paymen
         var t = await trades.FindForAppAsync(c.App.app_id, tradeNo, null, ct);
         if (t is null) return TradeFields.NotExist(null);
 
-        if (await FindSettlementAsync(tradeNo, outRequestNo, ct) is { } done)
+        if (await trades.FindSettleNoAsync(tradeNo, outRequestNo, ct) is { } done)
             return GatewayResult.Success(Field.Of("trade_no", tradeNo), Field.Of("settle_no", done));
 
         var shares = new List<(Guid Receiver, long Amount)>();
@@ -84,7 +75,7 @@ internal sealed class OrderSettle(Db db, TradeStore trades, TradePayments paymen
             if ((p.String("trans_in_type") ?? "userId") != "userId" || !Guid.TryParse(p.String("trans_in"), out var receiver))
                 return GatewayResult.Business(GatewaySubCodes.AcqInvalidParameter, "分账收入方不合法");
             if (p.RequireAmount("amount", out var amount) is { } e3) return e3;
-            if (!await IsBoundAsync(c.App.app_id, receiver, ct))
+            if (!await relations.IsBoundAsync(c.App.app_id, receiver, ct))
                 return GatewayResult.Business("ACQ.ALLOC_REL_NOT_EXIST", "分账关系不存在", Field.Of("trade_no", tradeNo));
             shares.Add((receiver, amount));
         }
@@ -99,21 +90,5 @@ internal sealed class OrderSettle(Db db, TradeStore trades, TradePayments paymen
             SettleOutcome.MerchantBalanceInsufficient => GatewayResult.Business(GatewaySubCodes.SellerBalanceNotEnough, "卖家余额不足", Field.Of("trade_no", tradeNo)),
             _ => GatewayResult.Business(GatewaySubCodes.TradeStatusError, "交易状态不合法或已结算", Field.Of("trade_no", tradeNo)),
         };
-    }
-
-    private async Task<string?> FindSettlementAsync(string tradeNo, string outRequestNo, CancellationToken ct)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
-            "SELECT settle_no FROM trade_settlements WHERE trade_no = @tradeNo AND out_request_no = @outRequestNo",
-            new { tradeNo, outRequestNo }, cancellationToken: ct));
-    }
-
-    private async Task<bool> IsBoundAsync(string appId, Guid receiver, CancellationToken ct)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT count(*) FROM royalty_relations WHERE app_id = @appId AND receiver_merchant_id = @receiver",
-            new { appId, receiver }, cancellationToken: ct)) == 1;
     }
 }
