@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Qianbao.Server.Storage;
 
@@ -29,6 +31,16 @@ public abstract class QianbaoHost : IAsyncLifetime
     /// <summary>Extra configuration a derived host wants (e.g. a short retry schedule).</summary>
     protected virtual IEnumerable<KeyValuePair<string, string?>> Settings() => [];
 
+    /// <summary>Services a derived host replaces (e.g. a clock the test moves).</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
+    /// <summary>Runs once the server has started.</summary>
+    protected virtual void Started()
+    {
+    }
+
     public async Task InitializeAsync()
     {
         if (Engine == DatabaseEngine.Postgres)
@@ -45,14 +57,15 @@ public abstract class QianbaoHost : IAsyncLifetime
             if (PostgresConnectionString is not null) b.UseSetting("ConnectionStrings:Postgres", PostgresConnectionString);
             foreach (var (key, value) in Settings()) b.UseSetting(key, value);
             b.ConfigureLogging(logging => logging.AddProvider(Logs));
+            b.ConfigureTestServices(ConfigureServices);
         });
         _ = factory.Server; // start now, so failures surface in the fixture
-        await Task.CompletedTask;
+        Started();
     }
 
     public HttpClient CreateClient() => Factory.CreateClient();
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (factory is not null) await factory.DisposeAsync();
         try
