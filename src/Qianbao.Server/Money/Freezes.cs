@@ -34,12 +34,6 @@ public sealed class Freezes(Db db, TimeProvider clock)
         return new FreezeState(ownerId, false, null, null);
     }
 
-    public async Task<FreezeState> GetAsync(Guid ownerId, CancellationToken ct)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return await ReadAsync(connection, ownerId, ct);
-    }
-
     private static async Task<FreezeState> ReadAsync(System.Data.Common.DbConnection connection, Guid ownerId, CancellationToken ct)
     {
         var row = await connection.QuerySingleOrDefaultAsync<(string Reason, long FrozenAtUs)?>(new CommandDefinition(

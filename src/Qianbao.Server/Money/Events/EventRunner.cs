@@ -110,13 +110,19 @@ public sealed partial class EventRunner : BackgroundService
         public long SavedAtUs;
     }
 
+    /// <summary>One subscriber loop's lease as this process holds it, or none.</summary>
+    private sealed class LeaseSlot
+    {
+        public HeldLease? Held;
+    }
+
     /// <summary>How often a checkpoint that only passed over events of no interest is written: a crash repeats at most that much skipping.</summary>
     internal const int SkippedCheckpointSaveMs = 1_000;
 
     private async Task SubscriberLoopAsync(IEventSubscriber subscriber, ChannelReader<byte> wake, CancellationToken stop)
     {
         var ensured = false;
-        var held = new HeldLease[1];
+        var held = new LeaseSlot();
         try
         {
             while (!stop.IsCancellationRequested)
@@ -157,7 +163,7 @@ public sealed partial class EventRunner : BackgroundService
     }
 
     /// <summary>One lease-read-handle-checkpoint round for <paramref name="subscriber"/>.</summary>
-    private async Task<(PassOutcome Outcome, int Failures)> PassAsync(IEventSubscriber subscriber, HeldLease[] cache, CancellationToken stop)
+    private async Task<(PassOutcome Outcome, int Failures)> PassAsync(IEventSubscriber subscriber, LeaseSlot cache, CancellationToken stop)
     {
         EventSubscriptions.Lease lease;
         IReadOnlyList<StoredEvent> events;
@@ -165,7 +171,7 @@ public sealed partial class EventRunner : BackgroundService
         {
             var now = clock.GetUnixMicroseconds();
             var leaseUs = options.LeaseMs * 1_000L;
-            if (cache[0] is { } kept && now < kept.UntilUs - leaseUs / 2)
+            if (cache.Held is { } kept && now < kept.UntilUs - leaseUs / 2)
             {
                 lease = new EventSubscriptions.Lease(kept.Checkpoint, kept.Failures);
             }
@@ -174,17 +180,16 @@ public sealed partial class EventRunner : BackgroundService
                 var renewed = await subscriptions.TryLeaseAsync(connection, subscriber.Name, Owner, now, checked(now + leaseUs), stop);
                 if (renewed is null)
                 {
-                    cache[0] = null!;
+                    cache.Held = null;
                     return (PassOutcome.NotHolder, 0);
                 }
                 lease = renewed.Value;
                 // Renewed before it lapsed: what this process passed over but has not written yet is still ours.
-                if (cache[0] is { Unsaved: true } previous && now < previous.UntilUs && previous.Checkpoint.CompareTo(lease.Checkpoint) > 0)
-                    lease = lease with { Checkpoint = previous.Checkpoint };
-                cache[0] = new HeldLease
+                var unsaved = cache.Held is { Unsaved: true } previous && now < previous.UntilUs && previous.Checkpoint.CompareTo(lease.Checkpoint) > 0;
+                if (unsaved) lease = lease with { Checkpoint = cache.Held!.Checkpoint };
+                cache.Held = new HeldLease
                 {
-                    Checkpoint = lease.Checkpoint, Failures = lease.Failures, UntilUs = now + leaseUs, SavedAtUs = now,
-                    Unsaved = cache[0] is { Unsaved: true } && lease.Checkpoint.CompareTo(renewed.Value.Checkpoint) > 0,
+                    Checkpoint = lease.Checkpoint, Failures = lease.Failures, UntilUs = now + leaseUs, SavedAtUs = now, Unsaved = unsaved,
                 };
             }
             events = await EventLog.ReadAsync(connection, lease.Checkpoint, options.BatchSizeMax, stop);
@@ -207,11 +212,11 @@ public sealed partial class EventRunner : BackgroundService
     }
 
     /// <summary>Moves the checkpoint over events the subscriber has no interest in: in memory, written at most once a second.</summary>
-    private async Task<(PassOutcome Outcome, int Failures)> PassOverAsync(IEventSubscriber subscriber, HeldLease[] cache, EventPosition to, bool full,
+    private async Task<(PassOutcome Outcome, int Failures)> PassOverAsync(IEventSubscriber subscriber, LeaseSlot cache, EventPosition to, bool full,
         CancellationToken stop)
     {
         var now = clock.GetUnixMicroseconds();
-        if (cache[0] is { } kept && now < kept.UntilUs)
+        if (cache.Held is { } kept && now < kept.UntilUs)
         {
             kept.Checkpoint = to;
             kept.Unsaved = true;
@@ -219,10 +224,10 @@ public sealed partial class EventRunner : BackgroundService
         }
         if (!await subscriptions.AdvanceAsync(subscriber.Name, Owner, to, 0, now, stop))
         {
-            cache[0] = null!;
+            cache.Held = null;
             return (PassOutcome.NotHolder, 0);
         }
-        if (cache[0] is { } saved)
+        if (cache.Held is { } saved)
         {
             saved.Unsaved = false;
             saved.SavedAtUs = now;
@@ -230,7 +235,7 @@ public sealed partial class EventRunner : BackgroundService
         return (full ? PassOutcome.Full : PassOutcome.Handled, 0);
     }
 
-    private async Task<(PassOutcome Outcome, int Failures)> HandleAndAdvanceAsync(IEventSubscriber subscriber, HeldLease[] cache,
+    private async Task<(PassOutcome Outcome, int Failures)> HandleAndAdvanceAsync(IEventSubscriber subscriber, LeaseSlot cache,
         EventSubscriptions.Lease lease, IReadOnlyList<StoredEvent> events, EventPosition to, bool full, CancellationToken stop)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -248,20 +253,20 @@ public sealed partial class EventRunner : BackgroundService
             logger.LogWarning(ex, "Event subscriber {Subscriber} failed on {Count} events from {EventId} (failure {Failures}): {Why}; retrying in {Delay}",
                 subscriber.Name, events.Count, events[0].EventId, failures, why, RetryDelay(failures));
             await subscriptions.RecordFailureAsync(subscriber.Name, Owner, why, clock.GetUnixMicroseconds(), stop);
-            if (cache[0] is { } kept) kept.Failures = failures;
+            if (cache.Held is { } kept) kept.Failures = failures;
             return (PassOutcome.Failed, failures);
         }
 
         var advancedAtUs = clock.GetUnixMicroseconds();
         if (!await subscriptions.AdvanceAsync(subscriber.Name, Owner, to, events.Count, advancedAtUs, stop))
         {
-            cache[0] = null!;
+            cache.Held = null;
             // Another process took the lease while we handled the batch; it delivers the batch again (at least once).
             logger.LogWarning("Event subscriber {Subscriber} lost its lease while handling {Count} events; the new holder delivers them again",
                 subscriber.Name, events.Count);
             return (PassOutcome.NotHolder, 0);
         }
-        if (cache[0] is { } advanced)
+        if (cache.Held is { } advanced)
         {
             advanced.Checkpoint = to;
             advanced.Failures = 0;

@@ -21,13 +21,7 @@ public enum MoneyOutcomeKind : byte
 }
 
 /// <summary>What the pipeline answers for one command: its kind, the per-transfer results and a policy's refusal.</summary>
-public readonly record struct MoneyOutcome(MoneyOutcomeKind Kind, TransferResult[] Results, MovementRefusal? Refusal)
-{
-    public bool IsApplied => Kind == MoneyOutcomeKind.Applied;
-
-    /// <summary>The first result that made the ledger reject the chain (not the <see cref="TransferResult.LinkedEventFailed"/> of its neighbours).</summary>
-    public TransferResult FirstFailure => Results.FirstOrDefault(r => r is not (TransferResult.LinkedEventFailed or TransferResult.Created or TransferResult.Exists));
-}
+public readonly record struct MoneyOutcome(MoneyOutcomeKind Kind, TransferResult[] Results, MovementRefusal? Refusal);
 
 /// <summary>
 /// The one way money moves. Every module submits its ledger commands here; the batch then commits, in one

@@ -52,11 +52,13 @@ public sealed class PipelineParts
             await group.Key.WriteAsync(connection, tx, [.. group], ct);
     }
 
-    /// <summary>The writer of <paramref name="type"/> or of its nearest base type (one writer serves every domain event record).</summary>
-    private IEffectWriter WriterFor(Type type)
+    /// <summary>The writer of <paramref name="type"/> or of its nearest base type (one writer serves every domain event record), resolved once per type.</summary>
+    private IEffectWriter WriterFor(Type type) => resolved.GetOrAdd(type, t =>
     {
-        for (var t = type; t is not null; t = t.BaseType)
-            if (writers.TryGetValue(t, out var writer)) return writer;
-        throw new InvariantViolationException($"no effect writer registered for {type.Name}");
-    }
+        for (var candidate = t; candidate is not null; candidate = candidate.BaseType)
+            if (writers.TryGetValue(candidate, out var writer)) return writer;
+        throw new InvariantViolationException($"no effect writer registered for {t.Name}");
+    });
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Type, IEffectWriter> resolved = new();
 }
