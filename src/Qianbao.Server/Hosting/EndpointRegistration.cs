@@ -6,6 +6,7 @@ using Qianbao.Server.Modules.Admin;
 using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Merchants;
+using Qianbao.Server.Modules.Messaging;
 using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Storage;
 
@@ -44,6 +45,7 @@ public static class EndpointRegistration
             return Results.Json(new { status = "ready", engine = db.Engine.ToString().ToLowerInvariant() });
         }).WithTags("Health");
 
+        app.MapMessagingModule();
         app.MapIdentityModule();
         app.MapWalletModule();
         app.MapChannels();

@@ -4,6 +4,9 @@ using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Adapters.Alipay.Methods;
 using Qianbao.Server.Money.Ledger;
+using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Modules.Identity.Limits;
+using Qianbao.Server.Modules.Messaging;
 
 using Qianbao.Server.Money.Events;
 
@@ -35,6 +38,9 @@ public static class OptionsCatalog
         For<GatewayOptions>("Qianbao:Gateway"),
         For<NotificationOptions>(NotificationOptions.SectionName),
         For<EventOptions>(EventOptions.SectionName),
+        For<SecurityOptions>(SecurityOptions.SectionName),
+        For<LimitsOptions>(LimitsOptions.SectionName),
+        For<SmsOptions>(SmsOptions.SectionName),
     ];
 
     /// <summary>Keys read straight from configuration rather than through an options class above.</summary>

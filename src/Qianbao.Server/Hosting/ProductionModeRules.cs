@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Options;
 using Qianbao.Server.Adapters.Alipay.Notifications;
+using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Modules.Messaging;
 
 namespace Qianbao.Server.Hosting;
 
@@ -9,7 +11,7 @@ namespace Qianbao.Server.Hosting;
 /// Sandbox mode refuses none of it.
 /// </summary>
 internal sealed class ProductionModeRules(IConfiguration configuration)
-    : IValidateOptions<QianbaoOptions>, IValidateOptions<NotificationOptions>
+    : IValidateOptions<QianbaoOptions>, IValidateOptions<NotificationOptions>, IValidateOptions<SecurityOptions>, IValidateOptions<SmsOptions>
 {
     /// <summary>
     /// A production operator key is a secret from the deployment's secret store, long enough not to be guessed:
@@ -28,6 +30,8 @@ internal sealed class ProductionModeRules(IConfiguration configuration)
         services.AddSingleton<ProductionModeRules>();
         services.AddSingleton<IValidateOptions<QianbaoOptions>>(sp => sp.GetRequiredService<ProductionModeRules>());
         services.AddSingleton<IValidateOptions<NotificationOptions>>(sp => sp.GetRequiredService<ProductionModeRules>());
+        services.AddSingleton<IValidateOptions<SecurityOptions>>(sp => sp.GetRequiredService<ProductionModeRules>());
+        services.AddSingleton<IValidateOptions<SmsOptions>>(sp => sp.GetRequiredService<ProductionModeRules>());
         services.AddOptions<NotificationOptions>().PostConfigure<IConfiguration>((notify, configuration) =>
             notify.AllowPrivateNotifyUrls ??= ConfiguredMode(configuration) == QianbaoMode.Sandbox);
         return services;
@@ -65,6 +69,18 @@ internal sealed class ProductionModeRules(IConfiguration configuration)
         }
         return ValidateOptionsResult.Success;
     }
+
+    public ValidateOptionsResult Validate(string? name, SecurityOptions options) =>
+        ConfiguredMode(configuration) == QianbaoMode.Production && options.Relaxed
+            ? ValidateOptionsResult.Fail($"{SecurityOptions.SectionName}:{nameof(SecurityOptions.Relaxed)} must be false in production mode (was true): "
+                                         + "it turns off phone verification, the payment PIN, step-up and the tier limits")
+            : ValidateOptionsResult.Success;
+
+    public ValidateOptionsResult Validate(string? name, SmsOptions options) =>
+        ConfiguredMode(configuration) == QianbaoMode.Production && options.Provider == SmsProvider.Sandbox
+            ? ValidateOptionsResult.Fail($"{SmsOptions.SectionName}:{nameof(SmsOptions.Provider)} must be webhook in production mode (was sandbox): "
+                                         + "sandbox messages never reach a phone")
+            : ValidateOptionsResult.Success;
 
     /// <summary>
     /// The mode as configured, read without resolving <see cref="QianbaoOptions"/>: resolving them would validate them,

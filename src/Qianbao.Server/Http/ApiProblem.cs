@@ -25,4 +25,27 @@ public static class ApiProblem
     public static IResult Unauthorized(string code, string detail) => Create(StatusCodes.Status401Unauthorized, code, "Authentication is required.", detail);
     public static IResult NotFound(string detail = "No such object.") => Create(StatusCodes.Status404NotFound, "not_found", "Not found.", detail);
     public static IResult Conflict(string code, string detail) => Create(StatusCodes.Status409Conflict, code, "Conflict.", detail);
+    public static IResult Forbidden(string code, string detail) => Create(StatusCodes.Status403Forbidden, code, "Not allowed.", detail);
+
+    /// <summary>A problem with extra members beside the standard ones (e.g. <c>attempts_left</c>, <c>verification_id</c>).</summary>
+    public static IResult WithExtensions(int status, string code, string title, string detail, IReadOnlyDictionary<string, object?> extensions)
+    {
+        var body = Body(status, code, title, detail);
+        foreach (var (key, value) in extensions) body[key] = value;
+        return Results.Json(body, JsonDefaults.Options, ContentType, status);
+    }
+
+    /// <summary>429 with <c>Retry-After</c> in whole seconds (at least 1).</summary>
+    public static IResult TooMany(string code, string detail, TimeSpan retryAfter) =>
+        new RetryAfterResult(Create(StatusCodes.Status429TooManyRequests, code, "Too many requests.", detail), retryAfter);
+
+    private sealed class RetryAfterResult(IResult inner, TimeSpan retryAfter) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
 }

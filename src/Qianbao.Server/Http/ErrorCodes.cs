@@ -40,6 +40,14 @@ public static class ErrorCodes
     [ProblemStatus(400)] public const string InvalidLegalPerson = "invalid_legal_person";
     [ProblemStatus(400)] public const string InvalidReason = "invalid_reason";
     [ProblemStatus(400)] public const string InvalidCallback = "invalid_callback";
+    [ProblemStatus(400)] public const string InvalidPurpose = "invalid_purpose";
+    [ProblemStatus(400)] public const string InvalidVerification = "invalid_verification";
+    [ProblemStatus(400)] public const string InvalidDeviceId = "invalid_device_id";
+    [ProblemStatus(400)] public const string InvalidPinFormat = "invalid_pin_format";
+    [ProblemStatus(400)] public const string WeakPin = "weak_pin";
+    [ProblemStatus(400)] public const string InvalidIdNumber = "invalid_id_number";
+    [ProblemStatus(400)] public const string InvalidCardNumber = "invalid_card_number";
+    [ProblemStatus(400)] public const string InvalidTier = "invalid_tier";
 
     // 401, 403: who is asking.
     [ProblemStatus(401)] public const string Unauthorized = "unauthorized";
@@ -47,7 +55,17 @@ public static class ErrorCodes
     [ProblemStatus(401)] public const string InvalidCredentials = "invalid_credentials";
     [ProblemStatus(401)] public const string ChannelSignatureInvalid = "channel_signature_invalid";
     [ProblemStatus(401)] public const string ChannelSignatureStale = "channel_signature_stale";
+    [ProblemStatus(401)] public const string DeviceVerificationRequired = "device_verification_required";
+    [ProblemStatus(401)] public const string RefreshTokenReused = "refresh_token_reused";
+    [ProblemStatus(401)] public const string InvalidRefreshToken = "invalid_refresh_token";
     [ProblemStatus(403)] public const string InvalidBillUrl = "invalid_bill_url";
+    [ProblemStatus(403)] public const string PinRequired = "pin_required";
+    [ProblemStatus(403)] public const string PinNotSet = "pin_not_set";
+    [ProblemStatus(403)] public const string InvalidPin = "invalid_pin";
+    [ProblemStatus(403)] public const string PinLocked = "pin_locked";
+    [ProblemStatus(403)] public const string StepUpRequired = "step_up_required";
+    [ProblemStatus(403)] public const string InvalidStepUp = "invalid_step_up";
+    [ProblemStatus(403)] public const string IdentityRequired = "identity_required";
 
     // 404, 405, 413, 415: what the HTTP stack refuses.
     [ProblemStatus(404)] public const string NotFound = "not_found";
@@ -60,6 +78,7 @@ public static class ErrorCodes
     [ProblemStatus(409)] public const string LicenceTaken = "licence_taken";
     [ProblemStatus(409)] public const string TradeAlreadyPaid = "trade_already_paid";
     [ProblemStatus(409)] public const string ChannelOutcomeConflict = "channel_outcome_conflict";
+    [ProblemStatus(409)] public const string IdentityTaken = "identity_taken";
 
     // 422: well formed, but the money or the state says no.
     [ProblemStatus(422)] public const string InsufficientFunds = "insufficient_funds";
@@ -71,6 +90,15 @@ public static class ErrorCodes
     [ProblemStatus(422)] public const string AccountClosed = "account_closed";
     [ProblemStatus(422)] public const string ChannelLimitExceeded = "channel_limit_exceeded";
     [ProblemStatus(422)] public const string AccountFrozen = "account_frozen";
+    [ProblemStatus(422)] public const string InvalidVerificationCode = "invalid_verification_code";
+    [ProblemStatus(422)] public const string RecipientNotVerified = "recipient_not_verified";
+    [ProblemStatus(422)] public const string LimitExceeded = "limit_exceeded";
+    [ProblemStatus(422)] public const string CardHolderMismatch = "card_holder_mismatch";
+    [ProblemStatus(422)] public const string InvalidTotpCode = "invalid_totp_code";
+
+    // 429: slow down.
+    [ProblemStatus(429)] public const string TooManyRequests = "too_many_requests";
+    [ProblemStatus(429)] public const string TooManyAttempts = "too_many_attempts";
 
     // 500: ours.
     [ProblemStatus(500)] public const string InternalError = "internal_error";

@@ -87,7 +87,8 @@ public sealed class ConfigurationValidationTests
 
     [Fact]
     public void ProductionRefusesTheDefaultChannel() =>
-        Problems(("Qianbao:Mode", "production"), ("Qianbao:OperatorKey", LongKey)).ShouldHaveSingleItem()
+        Problems(("Qianbao:Mode", "production"), ("Qianbao:OperatorKey", LongKey), ("Qianbao:Sms:Provider", "webhook"),
+                ("Qianbao:Sms:WebhookUrl", "https://sms.example/send"), ("Qianbao:Sms:WebhookSecret", new string('w', 32))).ShouldHaveSingleItem()
             .ShouldStartWith("Qianbao:Channels:Default must name a real funding channel in production mode (was 'sandbox'");
 
     [Fact]
@@ -108,8 +109,26 @@ public sealed class ConfigurationValidationTests
         Problems(Production(("Qianbao:OperatorKey", key))).ShouldHaveSingleItem().ShouldStartWith(line);
 
     [Fact]
+    public void ProductionRefusesSandboxMessages() =>
+        Problems(Production(("Qianbao:Sms:Provider", null))).ShouldHaveSingleItem()
+            .ShouldStartWith("Qianbao:Sms:Provider must be webhook in production mode (was sandbox)");
+
+    [Fact]
+    public void ProductionRefusesTheRelaxedSecuritySwitch() =>
+        Problems(Production(("Qianbao:Security:Relaxed", "true"))).ShouldHaveSingleItem()
+            .ShouldStartWith("Qianbao:Security:Relaxed must be false in production mode (was true)");
+
+    [Fact]
+    public void AWebhookProviderNeedsItsAddressAndSecret() =>
+        Problems(("Qianbao:Sms:Provider", "webhook"), ("Qianbao:Sms:WebhookUrl", "sms.example"), ("Qianbao:Sms:WebhookSecret", "short")).ShouldBe(
+        [
+            "Qianbao:Sms:WebhookUrl must be an absolute http(s) URL with provider webhook (was 'sms.example')",
+            "Qianbao:Sms:WebhookSecret must be 16..512 characters with provider webhook (was 5 characters)",
+        ], ignoreOrder: true);
+
+    [Fact]
     public void SandboxTakesAnythingProductionRefuses() =>
-        Problems(("Qianbao:Gateway:AllowPrivateNotifyUrls", "true"), ("Qianbao:OperatorKey", "short")).ShouldBeEmpty();
+        Problems(("Qianbao:Gateway:AllowPrivateNotifyUrls", "true"), ("Qianbao:OperatorKey", "short"), ("Qianbao:Security:Relaxed", "true")).ShouldBeEmpty();
 
     [Theory]
     [InlineData("sandbox", null, true)]
@@ -141,6 +160,9 @@ public sealed class ConfigurationValidationTests
             ["Qianbao:Channels:bank:Kind"] = "http",
             ["Qianbao:Channels:bank:BaseUrl"] = "https://bank-connector.example/",
             ["Qianbao:Channels:bank:Secret"] = new string('s', 40),
+            ["Qianbao:Sms:Provider"] = "webhook",
+            ["Qianbao:Sms:WebhookUrl"] = "https://sms.example/send",
+            ["Qianbao:Sms:WebhookSecret"] = new string('w', 32),
         };
         foreach (var (key, value) in overrides) settings[key] = value;
         return settings.Select(s => (s.Key, s.Value)).ToArray();

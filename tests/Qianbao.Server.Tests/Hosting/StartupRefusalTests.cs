@@ -31,7 +31,8 @@ public sealed class StartupRefusalTests : IDisposable
     public async Task ProductionWithTheSandboxBankRefusesToStart()
     {
         var (exitCode, output) = await ServerProcess.RunUntilExitAsync(Settings(("Qianbao:Mode", "production"),
-            ("Qianbao:OperatorKey", new string('k', 40))));
+            ("Qianbao:OperatorKey", new string('k', 40)), ("Qianbao:Sms:Provider", "webhook"), ("Qianbao:Sms:WebhookUrl", "https://sms.example/send"),
+            ("Qianbao:Sms:WebhookSecret", new string('w', 32))));
 
         exitCode.ShouldBe(ConfigurationRefusedException.ExitCode, output);
         var refusals = output.Split('\n').Where(l => l.StartsWith("Qianbao cannot start: ", StringComparison.Ordinal)).ToList();

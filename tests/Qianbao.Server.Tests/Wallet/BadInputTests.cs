@@ -566,7 +566,7 @@ public abstract class BadInputTests<THost>(THost host) : IClassFixture<THost> wh
         await using var connection = await db.OpenAsync();
         var key = Convert.FromBase64String(await connection.ExecuteScalarAsync<string>("SELECT value FROM settings WHERE name = 'token_key'") ?? "");
         key.Length.ShouldBe(32);
-        return new TokenService(key, new FixedClock(issuedAt), TimeSpan.FromHours(1)).Issue(userId);
+        return new TokenService(key, new FixedClock(issuedAt), TimeSpan.FromHours(1)).Issue(new UserSession(userId, Guid.NewGuid(), issuedAt.ToUnixTimeSeconds()));
     }
 
     private Task<HttpResponseMessage> Send(HttpMethod method, string path, HttpContent? content, string? token, string? idempotencyKey) =>

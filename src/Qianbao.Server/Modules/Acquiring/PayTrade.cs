@@ -1,5 +1,6 @@
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Modules.Identity.Spending;
 using Qianbao.Server.Money;
 
 
@@ -23,7 +24,8 @@ internal static class PayTrade
         app.MapPost("/v1/trades/{tradeNo}/pay", PayCreatedAsync).RequireUser().WithTags("Payments");
     }
 
-    private static async Task<IResult> PayQrAsync(HttpContext http, Idempotency idempotency, TradeStore trades, TradePayments payments, MerchantApps apps, CancellationToken ct)
+    private static async Task<IResult> PayQrAsync(HttpContext http, Idempotency idempotency, TradeStore trades, TradePayments payments, MerchantApps apps,
+        SpendingGate gate, CancellationToken ct)
     {
         var (request, bytes, problem) = await RequestBody.ReadJsonAsync<QrRequest>(http.Request, ct);
         if (problem is not null) return problem;
@@ -33,11 +35,12 @@ internal static class PayTrade
         if (done is not null) return done;
         var trade = await trades.FindByQrCodeAsync(request.QrCode, ct);
         if (trade is null) return ApiProblem.NotFound("No payable trade has this QR code.");
+        if (await gate.CheckAsync(http, SpendKind.Payment, trade.total_amount, ct) is { } refused) return refused;
         return await PayAsync(http, trade, payments, apps, ct);
     }
 
     private static async Task<IResult> PayCreatedAsync(string tradeNo, HttpContext http, Idempotency idempotency, TradeStore trades, TradePayments payments,
-        MerchantApps apps, CancellationToken ct)
+        MerchantApps apps, SpendingGate gate, CancellationToken ct)
     {
         var (bytes, problem) = await RequestBody.ReadAsync(http.Request, ct);
         if (problem is not null) return problem;
@@ -46,6 +49,7 @@ internal static class PayTrade
         var trade = tradeNo.Length <= 64 ? await trades.FindAsync(tradeNo, ct) : null;
         // A trade made for another buyer is not this user's business: 404, as for any stranger's object.
         if (trade is null || trade.buyer_id != http.UserId()) return ApiProblem.NotFound();
+        if (await gate.CheckAsync(http, SpendKind.Payment, trade.total_amount, ct) is { } refused) return refused;
         return await PayAsync(http, trade, payments, apps, ct);
     }
 

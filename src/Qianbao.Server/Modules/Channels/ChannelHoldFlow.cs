@@ -2,6 +2,7 @@ using System.Text.Json;
 using Qianbao.Ledger;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Modules.Identity.Spending;
 using Qianbao.Server.Money;
 
 namespace Qianbao.Server.Modules.Channels;
@@ -19,17 +20,21 @@ internal static class ChannelHoldFlow
         LedgerAccounts accounts, IFundingChannel channel, TimeProvider clock, CancellationToken ct)
     {
         var userId = http.UserId();
-        return await HandleAsync(kind, userId, currency => ChartOfAccounts.UserWallet(userId, currency), http, idempotency, money, accounts, channel, clock, ct);
+        var gate = http.RequestServices.GetRequiredService<SpendingGate>();
+        return await HandleAsync(kind, userId, currency => ChartOfAccounts.UserWallet(userId, currency), http, idempotency, money, accounts, channel, clock, ct,
+            (amount, token) => gate.CheckAsync(http, kind == ChannelOrderKind.Collect ? SpendKind.TopUp : SpendKind.Withdrawal, amount, token));
     }
 
     /// <param name="owner">Whose account it is: the idempotency scope and the account's owner.</param>
     /// <param name="accountFor">The credit-normal account the money enters or leaves, per currency (a wallet, a merchant's settlement).</param>
     public static async Task<IResult> HandleAsync(ChannelOrderKind kind, Guid owner, Func<Currency, Account> accountFor, HttpContext http,
-        Idempotency idempotency, MoneyMovement money, LedgerAccounts accounts, IFundingChannel channel, TimeProvider clock, CancellationToken ct)
+        Idempotency idempotency, MoneyMovement money, LedgerAccounts accounts, IFundingChannel channel, TimeProvider clock, CancellationToken ct,
+        Func<long, CancellationToken, ValueTask<IResult?>>? gate = null)
     {
         var (request, bytes, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
         if (AmountInput.TryParse(request!.Amount, request.Currency, out var amount, out var currency) is { } invalid) return invalid;
+        if (gate is not null && await gate(amount, ct) is { } refused) return refused;
         var (idem, done) = await idempotency.BeginAsync(http, owner.ToString("N"), bytes!, ct);
         if (done is not null) return done;
 

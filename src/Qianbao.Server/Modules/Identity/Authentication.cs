@@ -7,7 +7,7 @@ namespace Qianbao.Server.Modules.Identity;
 /// <summary>Endpoint filters for the two credentials: a user's bearer token and the operator key.</summary>
 internal static class Authentication
 {
-    private const string UserIdItem = "qianbao.user_id";
+    private const string SessionItem = "qianbao.session";
 
     /// <summary>Requires a valid user token; the user id is then available through <see cref="UserId"/>.</summary>
     public static TBuilder RequireUser<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
@@ -15,10 +15,10 @@ internal static class Authentication
         {
             var http = context.HttpContext;
             var tokens = http.RequestServices.GetRequiredService<TokenService>();
-            switch (tokens.Validate(Bearer(http.Request), out var userId))
+            switch (tokens.Validate(Bearer(http.Request), out var session))
             {
                 case TokenCheck.Valid:
-                    http.Items[UserIdItem] = userId;
+                    http.Items[SessionItem] = session;
                     return await next(context);
                 case TokenCheck.Expired:
                     return ApiProblem.Unauthorized("token_expired", "The access token has expired; request a new one.");
@@ -39,8 +39,18 @@ internal static class Authentication
             return ok ? await next(context) : ApiProblem.Unauthorized("unauthorized", "Send Authorization: Bearer <operator key>.");
         });
 
-    public static Guid UserId(this HttpContext http) =>
-        http.Items.TryGetValue(UserIdItem, out var id) && id is Guid g ? g : throw new InvalidOperationException("endpoint lacks RequireUser()");
+    public static Guid UserId(this HttpContext http) => http.Session().UserId;
+
+    /// <summary>The caller's session; the endpoint must have <see cref="RequireUser{TBuilder}"/>.</summary>
+    public static UserSession Session(this HttpContext http) =>
+        http.Items.TryGetValue(SessionItem, out var s) && s is UserSession session ? session : throw new InvalidOperationException("endpoint lacks RequireUser()");
+
+    /// <summary>The caller's session when it sent a valid token, for endpoints where a token is optional.</summary>
+    public static UserSession? OptionalSession(this HttpContext http)
+    {
+        var tokens = http.RequestServices.GetRequiredService<TokenService>();
+        return tokens.Validate(Bearer(http.Request), out var session) == TokenCheck.Valid ? session : null;
+    }
 
     private static string? Bearer(HttpRequest request)
     {

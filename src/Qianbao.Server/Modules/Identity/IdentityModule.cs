@@ -1,4 +1,5 @@
 using Qianbao.Server.Hosting;
+using Qianbao.Server.Modules.Identity.Spending;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Modules.Identity;
@@ -13,11 +14,16 @@ internal static class IdentityModule
         services.AddSingleton(sp => new TokenService(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "token_key"),
             sp.GetRequiredService<TimeProvider>(), TimeSpan.FromMinutes(sp.GetRequiredService<QianbaoOptions>().Auth.TokenLifetimeMinutes)));
         services.AddSingleton(sp => Startup.LoadOperatorKey(sp.GetRequiredService<QianbaoOptions>()));
+        services.AddSingleton(sp => new IdentityKeys(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "identity_key")));
+        services.AddSingleton<RateCounters>();
+        services.AddSingleton<Verifications>();
+        services.AddSingleton<SpendingGate>();
         return services;
     }
 
     public static IEndpointRouteBuilder MapIdentityModule(this IEndpointRouteBuilder app)
     {
+        RequestVerification.Map(app);
         RegisterUser.Map(app);
         IssueToken.Map(app);
         return app;

@@ -27,7 +27,7 @@ internal static class IssueToken
 
         return Results.Json(new
         {
-            access_token = tokens.Issue(user!.id),
+            access_token = tokens.Issue(new UserSession(user!.id, Guid.CreateVersion7(), DateTimeOffset.UtcNow.ToUnixTimeSeconds())),
             token_type = "Bearer",
             expires_in = (long)tokens.Lifetime.TotalSeconds,
         }, JsonDefaults.Options);

@@ -9,13 +9,15 @@ using Qianbao.Server.Storage;
 namespace Qianbao.Server.Modules.Identity;
 
 /// <summary>
-/// <c>POST /v1/users</c> <c>{phone, password, name}</c> → 201 <c>{id}</c>. The phone number is the natural
+/// <c>POST /v1/users</c> <c>{phone, password, name, verification_id, code}</c> → 201 <c>{id}</c>. The code (purpose
+/// <c>register</c>, sent to the phone) proves the caller holds the phone; a wrong or used one is 422
+/// <c>invalid_verification_code</c> (not asked with <c>Qianbao:Security:Relaxed</c>). The phone number is the natural
 /// idempotency key: registering it again is 409 <c>phone_taken</c>, enforced by a unique index.
 /// A CNY wallet account is opened with the user.
 /// </summary>
 internal static class RegisterUser
 {
-    public sealed record Request(string? Phone, string? Password, string? Name);
+    public sealed record Request(string? Phone, string? Password, string? Name, string? VerificationId = null, string? Code = null);
 
     public const int PasswordLengthMin = 8;
     public const int PasswordLengthMax = 128;
@@ -35,11 +37,18 @@ internal static class RegisterUser
     }
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, PasswordHasher hasher, LedgerAccounts accounts,
-        EventSignal events, TimeProvider clock, ILoggerFactory loggers, CancellationToken ct)
+        EventSignal events, TimeProvider clock, ILoggerFactory loggers, Verifications verifications, SecurityOptions security, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
         if (Validate(request!, out var phone) is { } invalid) return invalid;
+        if (!security.Relaxed)
+        {
+            if (!Verifications.TryParseId(request!.VerificationId, out var verificationId))
+                return ApiProblem.BadRequest(ErrorCodes.InvalidVerification, "verification_id and code from POST /v1/verifications (purpose register) are required.");
+            if (!await verifications.ConsumeAsync(verificationId, request.Code, phone, VerificationPurpose.Register, ct))
+                return ApiProblem.Unprocessable(ErrorCodes.InvalidVerificationCode, "The code is wrong, used or expired; ask for a new one.");
+        }
 
         var id = Guid.CreateVersion7(clock.GetUtcNow());
         var hash = hasher.Hash(request!.Password!);

@@ -35,4 +35,13 @@ internal sealed class UserDirectory(Db db)
             new { ids }, cancellationToken: ct));
         return rows.ToDictionary(r => r.Id, r => r.Name);
     }
+
+    /// <summary>Where to reach a user and in which language: the phone (E.164) and the locale; null if there is no such user.</summary>
+    public async Task<(string Phone, string Locale)?> ContactAsync(Guid userId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<(string Phone, string Locale)?>(new CommandDefinition(
+            "SELECT phone, locale FROM users WHERE id = @userId", new { userId }, cancellationToken: ct));
+        return row;
+    }
 }

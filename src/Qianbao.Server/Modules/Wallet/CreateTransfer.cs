@@ -2,6 +2,7 @@ using System.Text.Json;
 using Qianbao.Ledger;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Modules.Identity.Spending;
 using Qianbao.Server.Money;
 
 using Qianbao.Server.Hosting;
@@ -22,7 +23,7 @@ internal static class CreateTransfer
     public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/transfers", HandleAsync).RequireUser().WithTags("Transfers");
 
     private static async Task<IResult> HandleAsync(HttpContext http, UserDirectory users, Idempotency idempotency, MoneyMovement money,
-        LedgerAccounts accounts, TimeProvider clock, CancellationToken ct)
+        LedgerAccounts accounts, SpendingGate gate, TimeProvider clock, CancellationToken ct)
     {
         var (request, bytes, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -31,6 +32,7 @@ internal static class CreateTransfer
             return ApiProblem.BadRequest("invalid_note", $"note must be at most {NoteLengthMax} printable characters.");
         if ((request.ToPhone is null) == (request.ToUserId is null))
             return ApiProblem.BadRequest("invalid_recipient", "Give exactly one of to_phone and to_user_id.");
+        if (await gate.CheckAsync(http, SpendKind.Transfer, amount, ct) is { } refused) return refused;
 
         var userId = http.UserId();
         var (idem, done) = await idempotency.BeginAsync(http, userId.ToString("N"), bytes!, ct);

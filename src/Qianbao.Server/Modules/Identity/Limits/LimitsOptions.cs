@@ -1,0 +1,33 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Qianbao.Server.Modules.Identity.Limits;
+
+/// <summary>
+/// Spending caps per real-name tier (configuration section <c>Qianbao:Limits</c>), in CNY minor units. Defaults are
+/// the PBOC 2015 rules for payment accounts (shared/protocols/compliance-facts.md). Unverified accounts may not spend
+/// at all. Top-ups, incoming money and withdrawals to the user's own card do not count.
+/// </summary>
+internal sealed class LimitsOptions
+{
+    public const string SectionName = "Qianbao:Limits";
+
+    /// <summary>Class I: ¥1,000 in total since the account was opened, ¥1,000 a day.</summary>
+    public TierLimitsOptions ClassI { get; set; } = new() { CumulativeMaxMinor = 100_000, DailyMaxMinor = 100_000 };
+
+    /// <summary>Class II: ¥100,000 per calendar year, ¥5,000 a day.</summary>
+    public TierLimitsOptions ClassII { get; set; } = new() { CumulativeMaxMinor = 10_000_000, DailyMaxMinor = 500_000 };
+
+    /// <summary>Class III: ¥200,000 per calendar year, ¥10,000 a day.</summary>
+    public TierLimitsOptions ClassIII { get; set; } = new() { CumulativeMaxMinor = 20_000_000, DailyMaxMinor = 1_000_000 };
+}
+
+internal sealed class TierLimitsOptions
+{
+    /// <summary>Most that may be spent over the tier's long period (since opening for class I, the calendar year for II and III), minor units (0..10^12).</summary>
+    [Range(0, 1_000_000_000_000)]
+    public long CumulativeMaxMinor { get; set; }
+
+    /// <summary>Most that may be spent in one calendar day (China time), minor units (0..10^12).</summary>
+    [Range(0, 1_000_000_000_000)]
+    public long DailyMaxMinor { get; set; }
+}

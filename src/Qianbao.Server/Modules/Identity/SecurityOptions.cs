@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Qianbao.Server.Modules.Identity;
+
+/// <summary>Account security (configuration section <c>Qianbao:Security</c>); every key is listed in README.</summary>
+internal sealed class SecurityOptions
+{
+    public const string SectionName = "Qianbao:Security";
+
+    /// <summary>
+    /// Sandbox switch for load tests and quick trials: no phone verification at registration or on new devices, no
+    /// PIN, step-up or bar-code confirmation, no tier limits. Refused in production mode.
+    /// </summary>
+    public bool Relaxed { get; set; }
+
+    /// <summary>A transfer or withdrawal above this many minor units needs a second factor besides the PIN (0..10^12).</summary>
+    [Range(0, 1_000_000_000_000)]
+    public long StepUpAboveMinor { get; set; } = 500_000;
+
+    /// <summary>Hours after a device's first login during which its transfers and withdrawals need step-up (0..720; 0 turns it off).</summary>
+    [Range(0, 720)]
+    public int NewDeviceStepUpHours { get; set; } = 24;
+
+    /// <summary>A merchant's bar-code payment above this many minor units waits for the buyer to confirm with the PIN (0..10^12).</summary>
+    [Range(0, 1_000_000_000_000)]
+    public long CodePayConfirmAboveMinor { get; set; } = 100_000;
+}

@@ -1,0 +1,47 @@
+using System.Data.Common;
+using Dapper;
+
+namespace Qianbao.Server.Modules.Messaging;
+
+internal enum MessageChannel : short { Sms = 1 }
+
+internal enum MessageStatus : short { Queued = 0, Sending = 1, Delivered = 2, Failed = 3 }
+
+/// <summary>
+/// Queues a text message in the caller's transaction, so it is sent exactly when what caused it commits (a code
+/// with its verification, an alert with its security event). The SMS sender delivers it.
+/// </summary>
+internal sealed class SmsOutbox(TimeProvider clock, MessageSignal signal)
+{
+    /// <param name="phone">E.164, as normalized by Identity's PhoneNumber.</param>
+    public async Task QueueAsync(DbConnection connection, DbTransaction tx, string phone, MessageTemplate template, string? locale,
+        object[] args, CancellationToken ct)
+    {
+        var supported = MessageTemplates.Supported(locale);
+        var now = clock.GetUtcNow();
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO outbound_messages (id, channel, recipient, template, locale, text, status, attempts, next_attempt_at_us, created_at_us)
+            VALUES (@id, @channel, @phone, @template, @locale, @text, @status, 0, @now, @now)
+            """, new
+        {
+            id = Guid.CreateVersion7(now), channel = (short)MessageChannel.Sms, phone, template = MessageTemplates.Name(template), locale = supported,
+            text = MessageTemplates.Render(template, supported, args), status = (short)MessageStatus.Queued, now = Hosting.TimeProviderExtensions.ToUnixMicroseconds(now),
+        }, tx, cancellationToken: ct));
+        // The sender looks once the caller has committed; a nudge before the commit only makes it look a little early.
+        signal.Nudge();
+    }
+}
+
+/// <summary>Wakes the sender when a message is queued, so a code does not wait for the next poll.</summary>
+internal sealed class MessageSignal
+{
+    private readonly SemaphoreSlim nudges = new(0, 1);
+
+    public void Nudge()
+    {
+        try { nudges.Release(); }
+        catch (SemaphoreFullException) { /* a nudge is already pending */ }
+    }
+
+    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => nudges.WaitAsync(timeout, ct);
+}
