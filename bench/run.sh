@@ -180,7 +180,7 @@ run_http() {
     log "http $name: starting the server on 127.0.0.1:$port"
     (
         export Qianbao__DataDir="$TMP/$name" Qianbao__Auth__PasswordIterations=1000 Qianbao__Sandbox__ConfirmDelayMs=10 \
-            Qianbao__OperatorKey=$key Logging__LogLevel__Default=Warning
+            Qianbao__OperatorKey=$key Logging__LogLevel__Default=Warning Qianbao__Security__Relaxed=true
         [ -n "$database" ] && export ConnectionStrings__Postgres="$(pg_cs "$database")"
         exec dotnet "$SERVER_DLL" --urls "http://127.0.0.1:$port"
     ) >"$TMP/$name-server.log" 2>&1 &

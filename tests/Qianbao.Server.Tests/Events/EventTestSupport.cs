@@ -42,6 +42,7 @@ public sealed class EventsDatabase : IDisposable
             b.UseSetting("Qianbao:Auth:PasswordIterations", "1000");
             b.UseSetting("Logging:LogLevel:Default", "Warning");
             b.UseSetting("Qianbao:Events:PollIntervalMs", "50");
+            b.UseSetting("Qianbao:Security:Relaxed", "true");
             b.UseSetting("Qianbao:Events:RetryDelayMaxMs", "200");
             if (PostgresConnectionString is not null) b.UseSetting("ConnectionStrings:Postgres", PostgresConnectionString);
             foreach (var (key, value) in settings ?? new Dictionary<string, string>()) b.UseSetting(key, value);

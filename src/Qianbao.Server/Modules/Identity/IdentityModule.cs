@@ -17,6 +17,7 @@ internal static class IdentityModule
         services.AddSingleton(sp => new IdentityKeys(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "identity_key")));
         services.AddSingleton<RateCounters>();
         services.AddSingleton<Verifications>();
+        services.AddSingleton<SecurityEvents>();
         services.AddSingleton<SpendingGate>();
         return services;
     }
