@@ -20,7 +20,7 @@ public static class BenchProgram
                     [--batch-size-max 4096] [--batch-window-us 0] [--queue-capacity 65536] [--profile]
           batchcost --engine postgres|sqlite --connection <...> [--accounts 10000] [--sizes 1,16,64,256,1024,4096]
                     [--repeats 20] [--workload uniform|hot] [--seed 1]
-          http      --url http://127.0.0.1:PORT [--duration-s 15] [--warmup-s 2] [--clients 64] [--users 200]
+          http      --url http://127.0.0.1:PORT [--duration-s 15] [--warmup-s 2] [--clients 64] [--users 200] [--secure]
                     [--seed 1] [--operator-key KEY] [--transfers-max N]
 
         ledger and http print a SUMMARY line (key=value) for scripts and exit 1 when a correctness check fails.
@@ -152,6 +152,7 @@ public static class BenchProgram
             Seed = a.Int("seed", 1),
             OperatorKey = a.Optional("operator-key"),
             TransfersMax = a.Long("transfers-max", long.MaxValue),
+            Secure = a.Flag("secure"),
         };
         a.EnsureAllUsed();
         var r = await HttpWorkload.RunAsync(options, Console.Out, ct);
@@ -176,7 +177,7 @@ public static class BenchProgram
     /// <summary><c>--name value</c> pairs and <c>--flag</c>s; every given option must be used by the command.</summary>
     private sealed class Arguments
     {
-        private static readonly HashSet<string> Flags = ["profile"];
+        private static readonly HashSet<string> Flags = ["profile", "secure"];
         private readonly Dictionary<string, string> values = new(StringComparer.Ordinal);
         private readonly HashSet<string> used = new(StringComparer.Ordinal);
 

@@ -33,6 +33,14 @@ public sealed class HttpWorkloadOptions
     /// <summary>How long to wait for <c>/readyz</c> before giving up, in seconds.</summary>
     public double ReadyTimeoutS { get; init; } = 60;
 
+    /// <summary>
+    /// Sets users up as a secure server requires (codes read from the sandbox SMS messages with <see cref="OperatorKey"/>,
+    /// a device login, a payment PIN, a verified identity and a bank card for class II limits) and sends every money
+    /// request with <c>X-Payment-Pin</c>. Run the server with <c>Qianbao:Security:Relaxed=false</c> and
+    /// <c>NewDeviceStepUpHours=0</c> (this workload does not answer step-up challenges).
+    /// </summary>
+    public bool Secure { get; init; }
+
     /// <summary>Each user's top-up, in fen.</summary>
     public long TopUpAmountMinor { get; init; } = 100_000_000;
 
@@ -44,6 +52,7 @@ public sealed class HttpWorkloadOptions
         if (WarmupS is < 0 or > 600) throw new ArgumentOutOfRangeException(nameof(WarmupS), WarmupS, "0..600");
         if (TransfersMax < 1) throw new ArgumentOutOfRangeException(nameof(TransfersMax), TransfersMax, "at least 1");
         if (TopUpAmountMinor < 1) throw new ArgumentOutOfRangeException(nameof(TopUpAmountMinor), TopUpAmountMinor, "at least 1");
+        if (Secure && OperatorKey is null) throw new ArgumentException("a secure run reads codes from the sandbox messages: give the operator key", nameof(OperatorKey));
     }
 }
 
@@ -75,6 +84,7 @@ public sealed record HttpWorkloadResult
 public static class HttpWorkload
 {
     private const string Password = "bench-password-1";
+    private const string Pin = "246810";
 
     private sealed record User(Guid Id, string Token);
 
@@ -189,6 +199,7 @@ public static class HttpWorkload
                 };
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", users[from].Token);
                 request.Headers.Add("Idempotency-Key", Guid.CreateVersion7().ToString("N"));
+                if (options.Secure) request.Headers.Add("X-Payment-Pin", Pin);
 
                 var sent = Stopwatch.GetTimestamp();
                 HttpStatusCode status;
@@ -217,7 +228,8 @@ public static class HttpWorkload
                         state.Histogram.Record(done - sent);
                     }
                 }
-                else if (status == HttpStatusCode.UnprocessableEntity && problem!.Contains("insufficient_funds", StringComparison.Ordinal))
+                else if (status == HttpStatusCode.UnprocessableEntity
+                         && (problem!.Contains("insufficient_funds", StringComparison.Ordinal) || problem.Contains("limit_exceeded", StringComparison.Ordinal)))
                 {
                     state.Rejected++;
                 }
@@ -255,19 +267,33 @@ public static class HttpWorkload
     {
         // Mainland mobile numbers 1[3-9]xxxxxxxxx: the seed picks the block, i the number.
         var phone = "139" + (options.Seed % 100).ToString("D2", CultureInfo.InvariantCulture) + i.ToString("D6", CultureInfo.InvariantCulture);
-        var registered = await PostAsync(http, "/v1/users", null, null,
-            new JsonObject { ["phone"] = phone, ["password"] = Password, ["name"] = $"Bench {i}" }, ct);
+        var registration = new JsonObject { ["phone"] = phone, ["password"] = Password, ["name"] = $"Bench {i}" };
+        if (options.Secure)
+        {
+            var (verificationId, code) = await CodeAsync(http, options, phone, "register", null, ct);
+            registration["verification_id"] = verificationId;
+            registration["code"] = code;
+        }
+        var registered = await PostAsync(http, "/v1/users", null, null, registration, ct);
         if (registered.Status == HttpStatusCode.Conflict)
             throw new InvalidOperationException($"phone {phone} is taken: run the HTTP benchmark on a fresh database or with another --seed");
         if (registered.Status != HttpStatusCode.Created)
             throw new InvalidOperationException($"registering {phone} answered {(int)registered.Status} {registered.Body}");
         var userId = JsonNode.Parse(registered.Body)!["id"]!.GetValue<Guid>();
-        var token = await PostAsync(http, "/v1/auth/token", null, null, new JsonObject { ["phone"] = phone, ["password"] = Password }, ct);
+        var login = new JsonObject { ["phone"] = phone, ["password"] = Password, ["device_id"] = $"bench-{i}" };
+        var token = await PostAsync(http, "/v1/auth/token", null, null, login, ct);
+        if (options.Secure && token.Status == HttpStatusCode.Unauthorized && token.Body.Contains("device_verification_required", StringComparison.Ordinal))
+        {
+            login["verification_id"] = JsonNode.Parse(token.Body)!["verification_id"]!.GetValue<string>();
+            login["code"] = await LatestCodeAsync(http, options, phone, ct);
+            token = await PostAsync(http, "/v1/auth/token", null, null, login, ct);
+        }
         if (token.Status != HttpStatusCode.OK) throw new InvalidOperationException($"logging in {phone} answered {(int)token.Status} {token.Body}");
         var accessToken = JsonNode.Parse(token.Body)!["access_token"]!.GetValue<string>();
+        if (options.Secure) await SecureAsync(http, options, i, phone, accessToken, ct);
 
         var topUp = await PostAsync(http, "/v1/topups", accessToken, Guid.CreateVersion7().ToString("N"),
-            new JsonObject { ["amount"] = options.TopUpAmountMinor, ["currency"] = "CNY" }, ct);
+            new JsonObject { ["amount"] = options.TopUpAmountMinor, ["currency"] = "CNY" }, ct, options.Secure ? Pin : null);
         if (topUp.Status != HttpStatusCode.Accepted) throw new InvalidOperationException($"top-up answered {(int)topUp.Status} {topUp.Body}");
         var id = JsonNode.Parse(topUp.Body)!["id"]!.GetValue<Guid>();
         var deadline = Stopwatch.StartNew();
@@ -283,6 +309,74 @@ public static class HttpWorkload
             await Task.Delay(20, ct);
         }
         return new User(userId, accessToken);
+    }
+
+    /// <summary>A PIN, a verified identity and a bank card (class II), as the README walkthrough sets a person up.</summary>
+    private static async Task SecureAsync(HttpClient http, HttpWorkloadOptions options, int i, string phone, string accessToken, CancellationToken ct)
+    {
+        var (verificationId, code) = await CodeAsync(http, options, phone, "set_pin", accessToken, ct);
+        using (var request = new HttpRequestMessage(HttpMethod.Put, "/v1/me/payment-pin")
+               {
+                   Content = Json(new JsonObject { ["pin"] = Pin, ["verification_id"] = verificationId, ["code"] = code }.ToJsonString()),
+               })
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+            using var response = await http.SendAsync(request, ct);
+            if (response.StatusCode != HttpStatusCode.NoContent)
+                throw new InvalidOperationException($"setting the PIN answered {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+        }
+        var name = $"Bench {i}";
+        var idNumber = ResidentId(options.Seed, i);
+        var identity = await PostAsync(http, "/v1/me/identity", accessToken, null, new JsonObject { ["name"] = name, ["id_number"] = idNumber }, ct);
+        if (identity.Status != HttpStatusCode.OK) throw new InvalidOperationException($"verifying the identity answered {(int)identity.Status} {identity.Body}");
+        var card = await PostAsync(http, "/v1/me/bank-cards", accessToken, Guid.CreateVersion7().ToString("N"),
+            new JsonObject { ["card_number"] = CardNumber(options.Seed, i), ["holder_name"] = name, ["id_number"] = idNumber }, ct);
+        if (card.Status is not (HttpStatusCode.OK or HttpStatusCode.Created))
+            throw new InvalidOperationException($"adding a bank card answered {(int)card.Status} {card.Body}");
+    }
+
+    private static async Task<(string VerificationId, string Code)> CodeAsync(HttpClient http, HttpWorkloadOptions options, string phone, string purpose,
+        string? accessToken, CancellationToken ct)
+    {
+        var asked = await PostAsync(http, "/v1/verifications", accessToken, null, new JsonObject { ["phone"] = phone, ["purpose"] = purpose }, ct);
+        if (asked.Status != HttpStatusCode.Accepted) throw new InvalidOperationException($"asking for a {purpose} code answered {(int)asked.Status} {asked.Body}");
+        return (JsonNode.Parse(asked.Body)!["verification_id"]!.GetValue<string>(), await LatestCodeAsync(http, options, phone, ct));
+    }
+
+    private static async Task<string> LatestCodeAsync(HttpClient http, HttpWorkloadOptions options, string phone, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/sandbox/messages?to=" + Uri.EscapeDataString(phone));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.OperatorKey);
+        using var response = await http.SendAsync(request, ct);
+        var body = await response.Content.ReadAsStringAsync(ct);
+        var text = JsonNode.Parse(body)?["items"]?.AsArray().FirstOrDefault()?["text"]?.GetValue<string>()
+                   ?? throw new InvalidOperationException($"no sandbox message for {phone}: {(int)response.StatusCode} {body}");
+        return System.Text.RegularExpressions.Regex.Match(text, @"\b\d{6}\b").Value;
+    }
+
+    /// <summary>A GB 11643 resident ID unique per (seed, user): area 110105, a birth date from the user number, check character computed.</summary>
+    private static string ResidentId(int seed, int i)
+    {
+        var birth = new DateOnly(1960, 1, 1).AddDays(i % 12_000).ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+        var body = "110105" + birth + ((seed * 7 + i / 12_000) % 1000).ToString("D3", CultureInfo.InvariantCulture);
+        int[] weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+        var sum = 0;
+        for (var k = 0; k < 17; k++) sum += (body[k] - '0') * weights[k];
+        return body + "10X98765432"[sum % 11];
+    }
+
+    /// <summary>A Luhn-valid 16-digit card number unique per (seed, user).</summary>
+    private static string CardNumber(int seed, int i)
+    {
+        var body = "622202" + (seed % 100).ToString("D2", CultureInfo.InvariantCulture) + i.ToString("D7", CultureInfo.InvariantCulture);
+        var sum = 0;
+        for (var k = 0; k < body.Length; k++)
+        {
+            var d = body[body.Length - 1 - k] - '0';
+            if (k % 2 == 0) { d *= 2; if (d > 9) d -= 9; }
+            sum += d;
+        }
+        return body + (char)('0' + (10 - sum % 10) % 10);
     }
 
     private static async Task<long> SumWalletsAsync(HttpClient http, User[] users, CancellationToken ct)
@@ -306,10 +400,11 @@ public static class HttpWorkload
     }
 
     private static async Task<(HttpStatusCode Status, string Body)> PostAsync(HttpClient http, string path, string? token, string? idempotencyKey,
-        JsonObject body, CancellationToken ct)
+        JsonObject body, CancellationToken ct, string? pin = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = Json(body.ToJsonString()) };
         if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        if (pin is not null) request.Headers.Add("X-Payment-Pin", pin);
         if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
         using var response = await http.SendAsync(request, ct);
         return (response.StatusCode, await response.Content.ReadAsStringAsync(ct));
