@@ -43,7 +43,7 @@ public abstract class WalletFlowTests<THost>(THost host) : IClassFixture<THost> 
         items.Count.ShouldBe(2);
         items[0]!["type"]!.GetValue<string>().ShouldBe("withdrawal");
         items[1]!["type"]!.GetValue<string>().ShouldBe("transfer");
-        items[1]!["counterparty"]!["name"]!.GetValue<string>().ShouldBe("Bob");
+        items[1]!["counterparty"]!["name_masked"]!.GetValue<string>().ShouldBe("B***"); // another person's name is masked
         var next = history["next_cursor"]!.GetValue<string>();
         var page2 = await alice.GetJsonAsync($"/v1/transactions?limit=2&cursor={next}");
         page2["items"]!.AsArray().Single()!["type"]!.GetValue<string>().ShouldBe("topup");

@@ -9,7 +9,10 @@ internal static class Authentication
 {
     private const string SessionItem = "qianbao.session";
 
-    /// <summary>Requires a valid user token; the user id is then available through <see cref="UserId"/>.</summary>
+    /// <summary>
+    /// Requires a valid user token of a session that is not revoked (checked in memory, see <see cref="RevokedSessions"/>);
+    /// the user id is then available through <see cref="UserId"/>.
+    /// </summary>
     public static TBuilder RequireUser<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.AddEndpointFilter(async (context, next) =>
         {
@@ -17,6 +20,8 @@ internal static class Authentication
             var tokens = http.RequestServices.GetRequiredService<TokenService>();
             switch (tokens.Validate(Bearer(http.Request), out var session))
             {
+                case TokenCheck.Valid when http.RequestServices.GetRequiredService<RevokedSessions>().Contains(session.SessionId):
+                    return ApiProblem.Unauthorized(ErrorCodes.Unauthorized, "The session was signed out; log in again.");
                 case TokenCheck.Valid:
                     http.Items[SessionItem] = session;
                     return await next(context);
@@ -49,8 +54,12 @@ internal static class Authentication
     public static UserSession? OptionalSession(this HttpContext http)
     {
         var tokens = http.RequestServices.GetRequiredService<TokenService>();
-        return tokens.Validate(Bearer(http.Request), out var session) == TokenCheck.Valid ? session : null;
+        return tokens.Validate(Bearer(http.Request), out var session) == TokenCheck.Valid
+               && !http.RequestServices.GetRequiredService<RevokedSessions>().Contains(session.SessionId) ? session : null;
     }
+
+    /// <summary>The caller's IP address as the connection shows it (null without one, e.g. the in-process test server).</summary>
+    public static string? ClientAddress(this HttpContext http) => http.Connection.RemoteIpAddress?.ToString();
 
     private static string? Bearer(HttpRequest request)
     {

@@ -19,6 +19,10 @@ internal static class IdentityModule
         services.AddSingleton<Verifications>();
         services.AddSingleton<SecurityEvents>();
         services.AddSingleton<SpendingGate>();
+        services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<RevokedSessions>();
+        services.AddSingleton<Sessions>();
+        services.AddHostedService<RevocationWatcher>();
         return services;
     }
 
@@ -27,6 +31,15 @@ internal static class IdentityModule
         RequestVerification.Map(app);
         RegisterUser.Map(app);
         IssueToken.Map(app);
+        RefreshToken.Map(app);
+        Logout.Map(app);
+        ListSessions.Map(app);
+        RevokeSession.Map(app);
+        ChangePassword.Map(app);
+        ResetPassword.Map(app);
+        GetMe.Map(app);
+        ListSecurityEvents.Map(app);
+        LookupRecipient.Map(app);
         return app;
     }
 }

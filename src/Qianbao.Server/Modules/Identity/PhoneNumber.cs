@@ -24,7 +24,14 @@ internal partial class PhoneNumber
         return false;
     }
 
-    /// <summary>Keeps the country code, the first three and the last four digits: <c>+86138****8000</c>.</summary>
-    public static string Mask(string e164) =>
-        e164.Length <= 9 ? "****" : e164[..Math.Min(6, e164.Length - 4)] + "****" + e164[^4..];
+    /// <summary>
+    /// The phone as answers and logs show it: a mainland number as its first three and last four digits
+    /// (<c>+8613800138000</c> → <c>138****8000</c>), any other as its first three and last four characters
+    /// (<c>+44****0123</c>).
+    /// </summary>
+    public static string Mask(string e164)
+    {
+        var national = e164.StartsWith("+86", StringComparison.Ordinal) ? e164[3..] : e164;
+        return national.Length <= 8 ? "****" : national[..3] + "****" + national[^4..];
+    }
 }

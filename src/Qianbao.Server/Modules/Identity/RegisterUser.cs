@@ -11,13 +11,15 @@ namespace Qianbao.Server.Modules.Identity;
 /// <summary>
 /// <c>POST /v1/users</c> <c>{phone, password, name, verification_id, code}</c> → 201 <c>{id}</c>. The code (purpose
 /// <c>register</c>, sent to the phone) proves the caller holds the phone; a wrong or used one is 422
-/// <c>invalid_verification_code</c> (not asked with <c>Qianbao:Security:Relaxed</c>). The phone number is the natural
+/// <c>invalid_verification_code</c> (not asked with <c>Qianbao:Security:Relaxed</c>). An optional <c>device_id</c> is
+/// recorded as the user's device at once (the code was just typed on it), so logging in from it asks no second code. The phone number is the natural
 /// idempotency key: registering it again is 409 <c>phone_taken</c>, enforced by a unique index.
 /// A CNY wallet account is opened with the user.
 /// </summary>
 internal static class RegisterUser
 {
-    public sealed record Request(string? Phone, string? Password, string? Name, string? VerificationId = null, string? Code = null);
+    public sealed record Request(string? Phone, string? Password, string? Name, string? VerificationId = null, string? Code = null,
+        string? DeviceId = null);
 
     public const int PasswordLengthMin = 8;
     public const int PasswordLengthMax = 128;
@@ -25,12 +27,16 @@ internal static class RegisterUser
 
     public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/users", HandleAsync).WithTags("Users");
 
+    public static bool IsValidPassword(string? password) => password is { Length: >= PasswordLengthMin and <= PasswordLengthMax };
+
     public static IResult? Validate(Request r, out string phone)
     {
         if (!PhoneNumber.TryNormalize(r.Phone, out phone))
             return ApiProblem.BadRequest("invalid_phone", "phone must be a mobile number such as 13800138000 or +8613800138000.");
-        if (r.Password is null || r.Password.Length < PasswordLengthMin || r.Password.Length > PasswordLengthMax)
+        if (!IsValidPassword(r.Password))
             return ApiProblem.BadRequest("invalid_password", $"password must be {PasswordLengthMin}-{PasswordLengthMax} characters.");
+        if (r.DeviceId is not null && !Devices.IsValidId(r.DeviceId))
+            return ApiProblem.BadRequest(ErrorCodes.InvalidDeviceId, $"device_id must be 1-{Devices.IdLengthMax} printable characters naming this installation.");
         if (string.IsNullOrWhiteSpace(r.Name) || r.Name.Length > NameLengthMax || r.Name.Any(char.IsControl))
             return ApiProblem.BadRequest("invalid_name", $"name must be 1-{NameLengthMax} printable characters.");
         return null;
@@ -62,6 +68,8 @@ internal static class RegisterUser
                 ON CONFLICT (phone) DO NOTHING
                 """, new { id, phone, name = request.Name!.Trim(), hash, now }, tx, cancellationToken: ct));
             if (inserted == 0) return ApiProblem.Conflict("phone_taken", "A user with this phone number exists.");
+            // The code just proved the phone from this device: its first login needs no second code.
+            if (request.DeviceId is not null) await Devices.RecordAsync(connection, tx, id, request.DeviceId, clock, ct);
             await EventLog.AppendAsync(connection, tx,
                 [new UserRegistered(id, PhoneNumber.Mask(phone)) { EventId = DomainEvent.IdFor<UserRegistered>(id.ToString("N")), OccurredAtUs = now }], ct);
             await tx.CommitAsync(ct);

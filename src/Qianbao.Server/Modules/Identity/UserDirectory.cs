@@ -24,8 +24,11 @@ internal sealed class UserDirectory(Db db)
             new { phone }, cancellationToken: ct));
     }
 
-    /// <summary>Display names of those of <paramref name="userIds"/> that are users (at most 1000 ids).</summary>
-    public async Task<IReadOnlyDictionary<Guid, string>> NamesAsync(IReadOnlyCollection<Guid> userIds, CancellationToken ct)
+    /// <summary>
+    /// Masked display names (<see cref="Masks.Name"/>) of those of <paramref name="userIds"/> that are users (at most
+    /// 1000 ids): the only form in which other modules show one person's name to another.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<Guid, string>> MaskedNamesAsync(IReadOnlyCollection<Guid> userIds, CancellationToken ct)
     {
         Qianbao.Ledger.Invariant.That(userIds.Count <= 1000, "names are asked for at most 1000 users at once");
         if (userIds.Count == 0) return new Dictionary<Guid, string>();
@@ -33,7 +36,7 @@ internal sealed class UserDirectory(Db db)
         var (idIn, ids) = db.IdIn("id", userIds);
         var rows = await connection.QueryAsync<(Guid Id, string Name)>(new CommandDefinition($"SELECT id, name FROM users WHERE {idIn}",
             new { ids }, cancellationToken: ct));
-        return rows.ToDictionary(r => r.Id, r => r.Name);
+        return rows.ToDictionary(r => r.Id, r => Masks.Name(r.Name));
     }
 
     /// <summary>Where to reach a user and in which language: the phone (E.164) and the locale; null if there is no such user.</summary>

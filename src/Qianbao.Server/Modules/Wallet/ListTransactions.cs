@@ -13,7 +13,8 @@ namespace Qianbao.Server.Modules.Wallet;
 /// <c>GET /v1/transactions?limit=&amp;cursor=&amp;type=&amp;from=&amp;to=</c> → <c>{items, next_cursor}</c>: every
 /// ledger entry on the caller's wallets, newest first. A hold and its later post or void show as one item
 /// whose status tells what became of it. The cursor is the ledger's commit sequence, so pages stay stable
-/// while new entries arrive (they appear only on a fresh first page).
+/// while new entries arrive (they appear only on a fresh first page). A counterparty appears as
+/// <c>{user_id, name_masked}</c>: another person's name is never shown whole.
 /// </summary>
 internal static class ListTransactions
 {
@@ -41,7 +42,7 @@ internal static class ListTransactions
         var entries = await history.PageAsync(new HistoryQuery(userId, AccountCodes.UserWallet, before, code, fromUs, toUs, pageSize + 1), ct);
         var page = entries.Take(pageSize).ToArray();
         var counterparties = page.Select(e => e.DebitOwnerId == userId ? e.CreditOwnerId : e.DebitOwnerId).OfType<Guid>().ToHashSet();
-        var names = await users.NamesAsync(counterparties, ct);
+        var names = await users.MaskedNamesAsync(counterparties, ct);
         var next = entries.Count > pageSize ? EncodeCursor(page[^1].Seq) : null;
         return Results.Json(new { items = page.Select(e => Item(e, userId, names)), next_cursor = next }, JsonDefaults.Options);
     }
@@ -59,7 +60,7 @@ internal static class ListTransactions
             amount = e.Amount,
             currency = e.Currency.Code,
             status = e.Flags.HasFlag(TransferFlags.Pending) ? HoldStatus.Name(e.State) : "completed",
-            counterparty = counterpartyName is null ? null : new { user_id = counterpartyId, name = counterpartyName },
+            counterparty = counterpartyName is null ? null : new { user_id = counterpartyId, name_masked = counterpartyName },
             note = e.Reference,
             created_at = TimeProviderExtensions.FromUnixMicroseconds(e.TimestampUs),
         };
