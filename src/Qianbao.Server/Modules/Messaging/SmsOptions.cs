@@ -35,8 +35,21 @@ internal sealed class SmsOptions : IOptionsRules
     [Range(10, 600_000)]
     public int PollIntervalMs { get; set; } = 1000;
 
+    /// <summary>Wait after the first failed attempt, ms; it doubles after each further failure up to <see cref="RetryMaxMs"/> (100..600000).</summary>
+    [Range(100, 600_000)]
+    public int RetryBaseMs { get; set; } = 1000;
+
+    /// <summary>Longest wait between two attempts, ms (100..86400000).</summary>
+    [Range(100, 86_400_000)]
+    public int RetryMaxMs { get; set; } = 600_000;
+
+    /// <summary>Attempts before a message is given up as <c>failed</c> (1..100).</summary>
+    [Range(1, 100)]
+    public int AttemptsMax { get; set; } = 12;
+
     IEnumerable<(string Property, string Problem)> IOptionsRules.Problems()
     {
+        if (RetryMaxMs < RetryBaseMs) yield return (nameof(RetryMaxMs), $"must be at least RetryBaseMs ({RetryBaseMs}) (was {RetryMaxMs})");
         if (Provider != SmsProvider.Webhook) yield break;
         if (!Uri.TryCreate(WebhookUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
             yield return (nameof(WebhookUrl), $"must be an absolute http(s) URL with provider webhook (was '{WebhookUrl}')");
