@@ -39,7 +39,7 @@ internal sealed class SmsOptions : IOptionsRules
     [Range(100, 600_000)]
     public int RetryBaseMs { get; set; } = 1000;
 
-    /// <summary>Longest wait between two attempts, ms (100..86400000).</summary>
+    /// <summary>Longest wait between two attempts, ms (100..86400000); below <see cref="RetryBaseMs"/> it is every wait.</summary>
     [Range(100, 86_400_000)]
     public int RetryMaxMs { get; set; } = 600_000;
 
@@ -49,7 +49,6 @@ internal sealed class SmsOptions : IOptionsRules
 
     IEnumerable<(string Property, string Problem)> IOptionsRules.Problems()
     {
-        if (RetryMaxMs < RetryBaseMs) yield return (nameof(RetryMaxMs), $"must be at least RetryBaseMs ({RetryBaseMs}) (was {RetryMaxMs})");
         if (Provider != SmsProvider.Webhook) yield break;
         if (!Uri.TryCreate(WebhookUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
             yield return (nameof(WebhookUrl), $"must be an absolute http(s) URL with provider webhook (was '{WebhookUrl}')");
