@@ -11,14 +11,33 @@ namespace Qianbao.Server.Adapters.Alipay;
 /// <summary>
 /// <c>POST /gateway.do</c>, wire-compatible with the Alipay OpenAPI v2 gateway: parameters from the query
 /// string and the form body, RSA2 request verification against the app's key, a timestamp window, app and
-/// merchant status checks, then the method. The answer is always HTTP 200 with a body signed by the
-/// platform key, as Alipay's is; failures carry code/sub_code.
+/// merchant status checks, then the method. The answer is always HTTP 200, as Alipay's is; failures carry code/sub_code.
 /// </summary>
+/// <remarks>
+/// What a request may cost before it has proved anything is bounded: the per-address limit is checked before the request
+/// is read, the per-app limit once the app is found and before its signature is verified (RSA verification), and no
+/// answer to a request refused before its app is known is signed per request (RSA signing): a refused-by-limit or
+/// unknown-app answer is unsigned, as Alipay's is; a malformed request's fixed answer is signed once and reused
+/// (<see cref="GatewayFixedAnswers"/>). Answers to a known app are signed with the platform key.
+/// </remarks>
 internal sealed class GatewayEndpoint(Db db, PlatformKeyRing keys, GatewayMethods methods, GatewayOptions options, TimeProvider clock,
-    Modules.Merchants.NotifyUrlPolicy notifyUrls, ILogger<GatewayEndpoint> logger)
+    Modules.Merchants.NotifyUrlPolicy notifyUrls, GatewayLimits limits, GatewayFixedAnswers fixedAnswers, ILogger<GatewayEndpoint> logger)
 {
     public const int BodyBytesMax = 64 * 1024;
     private readonly ConcurrentDictionary<string, RSA> appKeys = new(StringComparer.Ordinal);
+
+    /// <summary>How an answer is signed, by how far the request got.</summary>
+    private enum Signing
+    {
+        /// <summary>The app is known: signed with the platform key.</summary>
+        PerRequest,
+
+        /// <summary>Refused while its parameters were read, before any app was looked up: a fixed text, signed once.</summary>
+        Fixed,
+
+        /// <summary>Refused by a limit, or naming no app we know: unsigned, as Alipay answers an unknown app.</summary>
+        None,
+    }
 
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost("/gateway.do", (HttpContext http, GatewayEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(http, ct))
@@ -26,16 +45,24 @@ internal sealed class GatewayEndpoint(Db db, PlatformKeyRing keys, GatewayMethod
 
     private async Task<IResult> HandleAsync(HttpContext http, CancellationToken ct)
     {
-        var writer = new GatewayResponseWriter(keys.Current.PrivateKey);
-        var (result, method) = await ExecuteAsync(http, ct);
-        var body = result.Error is { } error ? writer.WriteError(method, error, result.Fields) : writer.WriteSuccess(method!, result.Fields);
+        var (result, method, signing) = await ExecuteAsync(http, ct);
+        var body = (result.Error, signing) switch
+        {
+            ({ } error, Signing.None) => GatewayResponseWriter.WriteUnsignedError(method, error),
+            ({ } error, Signing.Fixed) when result.Fields.Count == 0 => fixedAnswers.Get(keys.Current.PrivateKey, method, error),
+            ({ } error, _) => new GatewayResponseWriter(keys.Current.PrivateKey).WriteError(method, error, result.Fields),
+            _ => new GatewayResponseWriter(keys.Current.PrivateKey).WriteSuccess(method!, result.Fields),
+        };
         return Results.Bytes(body, "application/json; charset=utf-8");
     }
 
-    private async Task<(GatewayResult Result, string? Method)> ExecuteAsync(HttpContext http, CancellationToken ct)
+    private async Task<(GatewayResult Result, string? Method, Signing Signing)> ExecuteAsync(HttpContext http, CancellationToken ct)
     {
+        // Before reading anything: the method for the answer's key comes from the query string only (where the SDK puts it).
+        if (!limits.AllowsAddress(http.Connection.RemoteIpAddress))
+            return (GatewayResult.Fail(GatewayLimits.AppCallLimited("调用频率超限（来源地址），请降低请求并发量")), MethodHint(http.Request.Query, FormCollection.Empty), Signing.None);
         if (http.Request.ContentLength > BodyBytesMax)
-            return (GatewayResult.InvalidParameter("请求体过大"), MethodHint(http.Request.Query, FormCollection.Empty));
+            return (GatewayResult.InvalidParameter("请求体过大"), MethodHint(http.Request.Query, FormCollection.Empty), Signing.Fixed);
         IFormCollection form = FormCollection.Empty;
         if (http.Request.HasFormContentType)
         {
@@ -46,37 +73,44 @@ internal sealed class GatewayEndpoint(Db db, PlatformKeyRing keys, GatewayMethod
             }
             catch (Exception e) when (e is InvalidDataException or BadHttpRequestException or IOException)
             {
-                return (GatewayResult.InvalidParameter("请求体不合法"), null);
+                return (GatewayResult.InvalidParameter("请求体不合法"), null, Signing.Fixed);
             }
         }
 
         var parsed = GatewayRequest.Parse(http.Request.Query, form, clock);
         var method = (parsed.Method ?? MethodHint(http.Request.Query, form)) is { } m && methods.IsKnown(m) ? m : null;
-        if (!parsed.IsSuccess) return (new GatewayResult(parsed.Error, []), method);
+        if (!parsed.IsSuccess)
+        {
+            // A missing or malformed app_id names no app: answered unsigned, like an unknown one.
+            var noApp = parsed.Error!.Value.SubCode is GatewaySubCodes.MissingAppId or GatewaySubCodes.InvalidAppId;
+            return (new GatewayResult(parsed.Error, []), method, noApp ? Signing.None : Signing.Fixed);
+        }
         var request = parsed.Request!;
 
         var app = await FindAppAsync(request.AppId, ct);
         if (app is null)
-            return (GatewayResult.Fail(GatewayError.InvalidArguments(GatewaySubCodes.InvalidAppId, "无效的AppID参数")), method);
-        if (request.VerifySignature(AppKey(app)) is { } signatureError) return (new GatewayResult(signatureError, []), method);
+            return (GatewayResult.Fail(GatewayError.InvalidArguments(GatewaySubCodes.InvalidAppId, "无效的AppID参数")), method, Signing.None);
+        if (!limits.AllowsApp(app.app_id))
+            return (GatewayResult.Fail(GatewayLimits.AppCallLimited("应用调用次数超限，包含调用频率超限，请降低请求并发量")), method, Signing.None);
+        if (request.VerifySignature(AppKey(app)) is { } signatureError) return (new GatewayResult(signatureError, []), method, Signing.PerRequest);
         if (app.status != "active" || app.merchant_status != MerchantRow.Verified)
-            return (GatewayResult.Fail(GatewayError.InsufficientPermissions(GatewaySubCodes.InsufficientIsvPermissions, "商户未通过实名认证或应用不可用")), method);
+            return (GatewayResult.Fail(GatewayError.InsufficientPermissions(GatewaySubCodes.InsufficientIsvPermissions, "商户未通过实名认证或应用不可用")), method, Signing.PerRequest);
         if (method is null)
-            return (GatewayResult.Fail(GatewayError.InvalidArguments(GatewaySubCodes.InvalidMethod, "不存在的方法名")), null);
+            return (GatewayResult.Fail(GatewayError.InvalidArguments(GatewaySubCodes.InvalidMethod, "不存在的方法名")), null, Signing.PerRequest);
 
         // The parser checked the URL's form; where private addresses are not allowed, also where it leads.
         if (request.NotifyUrl is { } notifyUrl && !await notifyUrls.IsAcceptableAsync(notifyUrl, ct))
-            return (new GatewayResult(GatewayErrors.InvalidParameter("notify_url 必须指向公网地址"), []), method);
+            return (new GatewayResult(GatewayErrors.InvalidParameter("notify_url 必须指向公网地址"), []), method, Signing.PerRequest);
 
         var context = new GatewayContext(request, app, clock.GetUtcNow(), options.PublicBaseUrl?.TrimEnd('/') ?? $"{http.Request.Scheme}://{http.Request.Host}");
         try
         {
-            return (await methods.InvokeAsync(method, context, ct), method);
+            return (await methods.InvokeAsync(method, context, ct), method, Signing.PerRequest);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             logger.LogError(ex, "Gateway method {Method} failed for app {AppId}", method, app.app_id);
-            return (GatewayResult.Fail(GatewayError.ServiceUnavailable(GatewaySubCodes.UnknownError, "系统繁忙")), method);
+            return (GatewayResult.Fail(GatewayError.ServiceUnavailable(GatewaySubCodes.UnknownError, "系统繁忙")), method, Signing.PerRequest);
         }
     }
 

@@ -9,6 +9,8 @@ internal static class GatewayCodes
     public const string MissingArguments = "40001";
     public const string InvalidArguments = "40002";
     public const string BusinessFailed = "40004";
+    /// <summary>Flow control. Not in <see cref="GatewayErrors.Messages"/> (no method answers it); its msg is <see cref="GatewayLimits.CallLimitedMsg"/>.</summary>
+    public const string CallLimited = "40005";
     public const string InsufficientPermissions = "40006";
 }
 
@@ -61,6 +63,10 @@ internal static class GatewaySubCodes
 
     /// <summary><c>alipay.trade.order.settle</c>: the shares exceed what the trade may still share (分账金额超过最大可分账金额).</summary>
     public const string AllocAmountValidateError = "ACQ.ALLOC_AMOUNT_VALIDATE_ERROR";
+
+    // 40005
+    /// <summary>Flow control: the app (or, in Qianbao, the client address) sent more requests than it may.</summary>
+    public const string AppCallLimited = "isv.app-call-limited";
 
     // 40006
     public const string InsufficientIsvPermissions = "isv.insufficient-isv-permissions";

@@ -19,6 +19,8 @@ internal static class GatewayRegistration
             sp.GetRequiredService<TimeProvider>()));
         // Merchant notifications follow the trade events (the dispatcher itself is registered by AddNotifications).
         services.AddSingleton<Money.Events.IEventSubscriber, Notifications.TradeNotificationSubscriber>();
+        services.AddSingleton<GatewayLimits>();
+        services.AddSingleton<GatewayFixedAnswers>();
         services.AddSingleton<GatewayEndpoint>();
         services.AddSingleton<GatewayMethods>();
         foreach (var method in new[] { typeof(Precreate), typeof(Create), typeof(Pay), typeof(Query), typeof(Close), typeof(Cancel), typeof(Refund),

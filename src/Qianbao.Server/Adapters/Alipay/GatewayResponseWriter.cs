@@ -91,6 +91,23 @@ internal sealed class GatewayResponseWriter
         return Write(key, error.Code, error.Msg, error.SubCode, error.SubMsg, fields);
     }
 
+    /// <summary>
+    /// A failure body without <c>sign</c>, as Alipay answers a request whose app it does not know (HTTP 200,
+    /// <c>{"&lt;method&gt;_response":{code,msg,sub_code,sub_msg}}</c>): nothing to sign for, and no RSA work for it.
+    /// </summary>
+    public static byte[] WriteUnsignedError(string? method, GatewayError error)
+    {
+        var key = method is null ? ErrorResponseKey : ResponseKeyOf(method);
+        var inner = SerializeInner(error.Code, error.Msg, error.SubCode, error.SubMsg, null);
+        var body = new ArrayBufferWriter<byte>(inner.Length + key.Length + 8);
+        Append(body, "{\"");
+        Append(body, key);
+        Append(body, "\":");
+        body.Write(inner);
+        Append(body, "}");
+        return body.WrittenSpan.ToArray();
+    }
+
     private byte[] Write(string responseKey, string code, string msg, string? subCode, string? subMsg,
         IEnumerable<KeyValuePair<string, object?>>? fields)
     {

@@ -35,6 +35,18 @@ internal sealed class SmsOptions : IOptionsRules
     [Range(10, 600_000)]
     public int PollIntervalMs { get; set; } = 1000;
 
+    /// <summary>Wait after the first failed attempt, ms; it doubles after each further failure up to <see cref="RetryMaxMs"/> (100..600000).</summary>
+    [Range(100, 600_000)]
+    public int RetryBaseMs { get; set; } = 1000;
+
+    /// <summary>Longest wait between two attempts, ms (100..86400000); below <see cref="RetryBaseMs"/> it is every wait.</summary>
+    [Range(100, 86_400_000)]
+    public int RetryMaxMs { get; set; } = 600_000;
+
+    /// <summary>Attempts before a message is given up as <c>failed</c> (1..100).</summary>
+    [Range(1, 100)]
+    public int AttemptsMax { get; set; } = 12;
+
     IEnumerable<(string Property, string Problem)> IOptionsRules.Problems()
     {
         if (Provider != SmsProvider.Webhook) yield break;

@@ -46,6 +46,20 @@ internal sealed class GatewayOptions : IOptionsRules
     [Range(0, 10_000)]
     public int RoyaltyMaxBps { get; set; } = 3000;
 
+    /// <summary>
+    /// Most gateway requests per second per app (1..1000000), in this process: a token bucket holding one second's worth,
+    /// checked once the app is found and before its signature is verified. Several processes each allow this many.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int RequestsPerSecondMax { get; set; } = 200;
+
+    /// <summary>
+    /// Most gateway requests per second per client address (1..1000000), in this process: checked first, before the request
+    /// is read. Above the per-app default, so one merchant server behind one address is limited by its app's budget.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int RequestsPerSecondPerAddressMax { get; set; } = 400;
+
     IEnumerable<(string Property, string Problem)> IOptionsRules.Problems()
     {
         if (!IsHttpUrl(QrBaseUrl)) yield return (nameof(QrBaseUrl), $"must be an absolute http(s) URL (was '{QrBaseUrl}')");
