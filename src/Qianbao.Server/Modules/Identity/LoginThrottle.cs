@@ -8,7 +8,7 @@ namespace Qianbao.Server.Modules.Identity;
 
 /// <summary>
 /// What stops password guessing, all of it decided before a password is hashed: at most
-/// <see cref="AddressLoginsPerMinute"/> logins a minute per client address (429 <c>too_many_requests</c>), and
+/// <c>Qianbao:Security:LoginsPerAddressPerMinuteMax</c> logins a minute per client address (429 <c>too_many_requests</c>), and
 /// <see cref="FailuresMax"/> wrong passwords in a row lock the phone for <see cref="LockDuration"/> (429
 /// <c>too_many_attempts</c>; the right password is refused too, without hashing it). A success resets the count.
 /// Unknown phones are counted too, in fixed 15-minute windows of the shared rate counters, so they lock like
@@ -18,7 +18,6 @@ namespace Qianbao.Server.Modules.Identity;
 /// </summary>
 internal sealed class LoginThrottle(RateCounters rates, SecurityOptions security, TimeProvider clock)
 {
-    public const int AddressLoginsPerMinute = 30;
     public const int FailuresMax = 5;
     public static readonly TimeSpan LockDuration = TimeSpan.FromMinutes(15);
 
@@ -26,9 +25,9 @@ internal sealed class LoginThrottle(RateCounters rates, SecurityOptions security
     public async Task<IResult?> CheckAddressAsync(HttpContext http, CancellationToken ct)
     {
         if (security.Relaxed || http.ClientAddress() is not { } address) return null;
-        var decision = await rates.HitAsync("login-addr:" + address, TimeSpan.FromMinutes(1), AddressLoginsPerMinute, ct);
+        var decision = await rates.HitAsync("login-addr:" + address, TimeSpan.FromMinutes(1), security.LoginsPerAddressPerMinuteMax, ct);
         return decision.Allowed ? null
-            : ApiProblem.TooMany(ErrorCodes.TooManyRequests, $"At most {AddressLoginsPerMinute} logins a minute from one address.", decision.RetryAfter);
+            : ApiProblem.TooMany(ErrorCodes.TooManyRequests, $"At most {security.LoginsPerAddressPerMinuteMax} logins a minute from one address.", decision.RetryAfter);
     }
 
     /// <summary>How long an unknown phone stays locked, or null when it is not.</summary>

@@ -21,6 +21,10 @@ internal sealed class SecurityOptions
     [Range(0, 720)]
     public int NewDeviceStepUpHours { get; set; } = 24;
 
+    /// <summary>Most logins a minute from one client address, right or wrong (1..1000000); a limit before any password is hashed.</summary>
+    [Range(1, 1_000_000)]
+    public int LoginsPerAddressPerMinuteMax { get; set; } = 30;
+
     /// <summary>A merchant's bar-code payment above this many minor units waits for the buyer to confirm with the PIN (0..10^12).</summary>
     [Range(0, 1_000_000_000_000)]
     public long CodePayConfirmAboveMinor { get; set; } = 100_000;
