@@ -1,5 +1,8 @@
 using Qianbao.Server.Hosting;
+using Qianbao.Server.Modules.Identity.BankCards;
+using Qianbao.Server.Modules.Identity.Limits;
 using Qianbao.Server.Modules.Identity.Spending;
+using Qianbao.Server.Modules.Identity.Tiers;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Modules.Identity;
@@ -19,6 +22,9 @@ internal static class IdentityModule
         services.AddSingleton<Verifications>();
         services.AddSingleton<SecurityEvents>();
         services.AddSingleton<SpendingGate>();
+        services.AddSingleton<TierStore>();
+        services.AddSingleton<TierGate>();
+        services.AddSingleton<TierLimits>();
         return services;
     }
 
@@ -27,6 +33,10 @@ internal static class IdentityModule
         RequestVerification.Map(app);
         RegisterUser.Map(app);
         IssueToken.Map(app);
+        VerifyIdentity.Map(app);
+        AddBankCard.Map(app);
+        GetLimits.Map(app);
+        SetUserTier.Map(app);
         return app;
     }
 }
