@@ -83,7 +83,7 @@ internal readonly record struct ResidentIdNumber
 
         if (!Provinces.Contains((s[0] - '0') * 10 + (s[1] - '0'))) return ResidentIdProblem.Province;
         if (!DateOnly.TryParseExact(s.AsSpan(6, 8), "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var birth)
-            || birth.Year < 1900)
+            || birth.Year < 1800)
             return ResidentIdProblem.BirthDate;
 
         var sum = 0;
