@@ -23,6 +23,9 @@ internal sealed class LimitsOptions : Hosting.IOptionsRules
 
     public IEnumerable<(string Property, string Problem)> Problems()
     {
+        // A value out of its range is already refused with its own line; the order of tiers is judged on sane values only.
+        if (new[] { ClassI, ClassII, ClassIII }.Any(t => t.DailyMaxMinor is < 0 or > 1_000_000_000_000 || t.CumulativeMaxMinor is < 0 or > 1_000_000_000_000))
+            yield break;
         if (ClassII.DailyMaxMinor < ClassI.DailyMaxMinor)
             yield return ("ClassII:DailyMaxMinor", $"must be at least ClassI:DailyMaxMinor ({ClassI.DailyMaxMinor}) (was {ClassII.DailyMaxMinor})");
         if (ClassIII.DailyMaxMinor < ClassII.DailyMaxMinor)
