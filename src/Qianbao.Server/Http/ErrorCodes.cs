@@ -80,6 +80,7 @@ public static class ErrorCodes
     [ProblemStatus(409)] public const string TradeAlreadyPaid = "trade_already_paid";
     [ProblemStatus(409)] public const string ChannelOutcomeConflict = "channel_outcome_conflict";
     [ProblemStatus(409)] public const string IdentityTaken = "identity_taken";
+    [ProblemStatus(409)] public const string IdentityAlreadyVerified = "identity_already_verified";
 
     // 422: well formed, but the money or the state says no.
     [ProblemStatus(422)] public const string InsufficientFunds = "insufficient_funds";
@@ -103,6 +104,9 @@ public static class ErrorCodes
 
     // 500: ours.
     [ProblemStatus(500)] public const string InternalError = "internal_error";
+
+    // 503: a party we depend on did not answer.
+    [ProblemStatus(503)] public const string ChannelUnavailable = "channel_unavailable";
 
     /// <summary>Any other status the HTTP stack answers without a body of ours (none is known today): <c>http_</c> and the number.</summary>
     [ProblemStatus(0)] public const string OtherHttpStatus = "http_<status>";

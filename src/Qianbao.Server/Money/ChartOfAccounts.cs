@@ -11,6 +11,12 @@ public static class AccountCodes
     public const ushort FeeRevenue = 4;
     public const ushort MarketingBudget = 5;
     public const ushort RoyaltyFreeze = 6;
+
+    /// <summary>A user's spending allowance for one period (a day, a year, since opening): credited by grants, debited by usage.</summary>
+    public const ushort SpendingLimit = 7;
+
+    /// <summary>The system side of every limit account's grants and usage: no floor.</summary>
+    public const ushort LimitControl = 8;
 }
 
 /// <summary>Transfer kinds (the ledger's transfer <c>Code</c>). Stored; never renumber.</summary>
@@ -25,6 +31,12 @@ public static class TransferCodes
     public const ushort RoyaltyShare = 7;
     public const ushort RoyaltyFreeze = 8;
 
+    /// <summary>Allowance granted to a limit account (one per account and tier step). Not money: never on a wallet.</summary>
+    public const ushort LimitGrant = 9;
+
+    /// <summary>Allowance a counted payment uses, in the payment's chain. Not money: never on a wallet.</summary>
+    public const ushort LimitUsage = 10;
+
     /// <summary>The history's name for a kind, as used in <c>type</c> filters.</summary>
     public static string Name(ushort code) => code switch
     {
@@ -36,6 +48,8 @@ public static class TransferCodes
         Refund => "refund",
         RoyaltyShare => "royalty",
         RoyaltyFreeze => "royalty_freeze",
+        LimitGrant => "limit_grant",
+        LimitUsage => "limit_usage",
         _ => "other",
     };
 
@@ -84,4 +98,16 @@ public static class ChartOfAccounts
     /// </summary>
     public static Account RoyaltyFreeze(Currency currency) =>
         new(new AccountId(StableId.From("account/royalty-freeze", currency.Code)), currency, AccountCodes.RoyaltyFreeze, AccountFlags.None);
+
+    /// <summary>
+    /// A user's spending allowance for one period, named by <paramref name="period"/> (e.g. <c>daily/2025-03-01</c>,
+    /// <c>year/2025</c>, <c>total</c>). CNY-only by design (the PBOC caps are in yuan); it can never be overdrawn.
+    /// </summary>
+    public static Account SpendingLimit(Guid userId, string period) =>
+        new(new AccountId(StableId.From("account/spending-limit", $"{userId:N}/{period}")), Currency.Cny,
+            AccountCodes.SpendingLimit, AccountFlags.DebitsMustNotExceedCredits);
+
+    /// <summary>The source of limit grants and the sink of limit usage.</summary>
+    public static Account LimitControl() =>
+        new(new AccountId(StableId.From("account/limit-control", Currency.Cny.Code)), Currency.Cny, AccountCodes.LimitControl, AccountFlags.None);
 }

@@ -41,6 +41,14 @@ public sealed class LedgerAccounts(LedgerStore store, Db db, TimeProvider clock)
         return [.. accounts.OrderBy(a => a.Currency.Code, StringComparer.Ordinal)];
     }
 
+    /// <summary>The accounts among <paramref name="ids"/> that exist, as stored now (a read for answers, not a lock).</summary>
+    public async Task<IReadOnlyDictionary<AccountId, Account>> GetAsync(IReadOnlyList<AccountId> ids, CancellationToken ct)
+    {
+        if (ids.Count == 0) return new Dictionary<AccountId, Account>();
+        var accounts = await store.GetAccountsAsync([.. ids], ct);
+        return accounts.ToDictionary(a => a.Id);
+    }
+
     /// <summary>Who owns <paramref name="account"/> (a user or a merchant), or null for a system account or none.</summary>
     public async Task<Guid?> OwnerOfAsync(AccountId account, CancellationToken ct)
     {

@@ -35,6 +35,11 @@ public sealed class FakeBankConnector : IAsyncDisposable
     /// <summary>Decides an order's outcome when it arrives; null keeps it processing until <see cref="CompleteAsync"/>.</summary>
     public Func<Order, bool?> Decide { get; set; } = _ => true;
 
+    /// <summary>Whether the bank says a card (number, holder name, ID number) is the holder's; every card is by default.</summary>
+    public Func<string, string, string, bool> CardMatches { get; set; } = (_, _, _) => true;
+
+    public int CardVerificationRequests;
+
     /// <summary>When set, outcomes are recorded (queries see them) but no callback is sent: a lost callback.</summary>
     public bool LoseCallbacks { get; set; }
 
@@ -61,6 +66,7 @@ public sealed class FakeBankConnector : IAsyncDisposable
         app = builder.Build();
         app.MapPost("/bank/orders", (Delegate)CreateAsync);
         app.MapGet("/bank/orders/{id}", (Delegate)QueryAsync);
+        app.MapPost("/bank/card-verifications", (Delegate)VerifyCardAsync);
         app.StartAsync().GetAwaiter().GetResult();
         var address = app.Urls.First();
         BaseUrl = new Uri(address.TrimEnd('/') + "/bank");
@@ -132,6 +138,18 @@ public sealed class FakeBankConnector : IAsyncDisposable
         }
 
         return Signed(http, new { order_id = id, status = "processing" });
+    }
+
+    private async Task<IResult> VerifyCardAsync(HttpContext http)
+    {
+        Interlocked.Increment(ref CardVerificationRequests);
+        var body = await ReadBodyAsync(http);
+        if (Down) return Results.StatusCode(503);
+        if (!Verified(http, body)) return Results.StatusCode(401);
+        var request = JsonDocument.Parse(body).RootElement;
+        var matched = CardMatches(request.GetProperty("card_number").GetString()!, request.GetProperty("holder_name").GetString()!,
+            request.GetProperty("id_number").GetString()!);
+        return Signed(http, new { verification_id = request.GetProperty("verification_id").GetGuid(), result = matched ? "matched" : "mismatch" });
     }
 
     private async Task<IResult> QueryAsync(string id, HttpContext http)

@@ -33,11 +33,22 @@ public sealed class ConfigurationValidationTests
         var min = Convert.ToDecimal(range.Minimum, CultureInfo.InvariantCulture);
         var max = Convert.ToDecimal(range.Maximum, CultureInfo.InvariantCulture);
 
-        Problems((key, Text(min))).ShouldBeEmpty();
-        Problems((key, Text(max))).ShouldBeEmpty();
+        Problems(WithCompanions(key, Text(min))).ShouldBeEmpty();
+        Problems(WithCompanions(key, Text(max))).ShouldBeEmpty();
         Problems((key, Text(min - 1))).ShouldBe([$"{key} must be {Text(min)}..{Text(max)} (was {Text(min - 1)})"]);
         Problems((key, Text(max + 1))).ShouldBe([$"{key} must be {Text(min)}..{Text(max)} (was {Text(max + 1)})"]);
     }
+
+    /// <summary>Tier caps may not fall from one tier to the next (LimitsOptions), so a cap at a bound takes the same cap of the other tiers along.</summary>
+    private static (string Key, string? Value)[] WithCompanions(string key, string value) =>
+        key.StartsWith("Qianbao:Limits:", StringComparison.Ordinal)
+            ? [.. new[] { "ClassI", "ClassII", "ClassIII" }.Select(t => ($"Qianbao:Limits:{t}:{key.Split(':')[^1]}", (string?)value))]
+            : [(key, value)];
+
+    [Theory]
+    [InlineData("Qianbao:Limits:ClassII:DailyMaxMinor", "99999", "Qianbao:Limits:ClassII:DailyMaxMinor must be at least ClassI:DailyMaxMinor (100000) (was 99999)")]
+    [InlineData("Qianbao:Limits:ClassIII:CumulativeMaxMinor", "9999999", "Qianbao:Limits:ClassIII:CumulativeMaxMinor must be at least ClassII:CumulativeMaxMinor (10000000) (was 9999999)")]
+    public void TierCapsMayNotFallFromOneTierToTheNext(string key, string value, string line) => Problems((key, value)).ShouldBe([line]);
 
     [Fact]
     public void EveryNumericKeyHasARange()

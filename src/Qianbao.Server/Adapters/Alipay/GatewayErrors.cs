@@ -54,6 +54,12 @@ internal static class GatewaySubCodes
 
     /// <summary>The buyer's account may not pay (an operator froze it); Alipay's "买家状态非法".</summary>
     public const string BuyerEnableStatusForbid = "ACQ.BUYER_ENABLE_STATUS_FORBID";
+
+    /// <summary>The buyer's daily tier cap would be passed (买家付款日限额超限).</summary>
+    public const string BuyerPaymentAmountDayLimitError = "ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR";
+
+    /// <summary>The buyer's longer tier cap (the year's, or class I's since opening) would be passed (买家付款月额度超限: Alipay has no year code).</summary>
+    public const string BuyerPaymentAmountMonthLimitError = "ACQ.BUYER_PAYMENT_AMOUNT_MONTH_LIMIT_ERROR";
     public const string TradeStatusError = "ACQ.TRADE_STATUS_ERROR";
     public const string RefundAmtNotEqualTotal = "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL";
     public const string SellerBalanceNotEnough = "ACQ.SELLER_BALANCE_NOT_ENOUGH";

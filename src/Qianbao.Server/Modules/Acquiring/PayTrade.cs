@@ -1,5 +1,6 @@
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Modules.Identity.Limits;
 using Qianbao.Server.Modules.Identity.Spending;
 using Qianbao.Server.Money;
 
@@ -25,7 +26,7 @@ internal static class PayTrade
     }
 
     private static async Task<IResult> PayQrAsync(HttpContext http, Idempotency idempotency, TradeStore trades, TradePayments payments, MerchantApps apps,
-        SpendingGate gate, CancellationToken ct)
+        SpendingGate gate, TierLimits limits, CancellationToken ct)
     {
         var (request, bytes, problem) = await RequestBody.ReadJsonAsync<QrRequest>(http.Request, ct);
         if (problem is not null) return problem;
@@ -36,11 +37,11 @@ internal static class PayTrade
         var trade = await trades.FindByQrCodeAsync(request.QrCode, ct);
         if (trade is null) return ApiProblem.NotFound("No payable trade has this QR code.");
         if (await gate.CheckAsync(http, SpendKind.Payment, trade.total_amount, ct) is { } refused) return refused;
-        return await PayAsync(http, trade, payments, apps, ct);
+        return await PayAsync(http, trade, payments, apps, limits, ct);
     }
 
     private static async Task<IResult> PayCreatedAsync(string tradeNo, HttpContext http, Idempotency idempotency, TradeStore trades, TradePayments payments,
-        MerchantApps apps, SpendingGate gate, CancellationToken ct)
+        MerchantApps apps, SpendingGate gate, TierLimits limits, CancellationToken ct)
     {
         var (bytes, problem) = await RequestBody.ReadAsync(http.Request, ct);
         if (problem is not null) return problem;
@@ -50,13 +51,15 @@ internal static class PayTrade
         // A trade made for another buyer is not this user's business: 404, as for any stranger's object.
         if (trade is null || trade.buyer_id != http.UserId()) return ApiProblem.NotFound();
         if (await gate.CheckAsync(http, SpendKind.Payment, trade.total_amount, ct) is { } refused) return refused;
-        return await PayAsync(http, trade, payments, apps, ct);
+        return await PayAsync(http, trade, payments, apps, limits, ct);
     }
 
-    private static async Task<IResult> PayAsync(HttpContext http, TradeRow trade, TradePayments payments, MerchantApps apps, CancellationToken ct)
+    private static async Task<IResult> PayAsync(HttpContext http, TradeRow trade, TradePayments payments, MerchantApps apps, TierLimits limits,
+        CancellationToken ct)
     {
         var feeBps = await apps.FeeBpsAsync(trade.app_id, ct);
         var (outcome, after) = await payments.PayAsync(trade, http.UserId(), feeBps, ct);
+        if (PayOutcomes.Limit(outcome) is { } period) return await limits.ExceededAsync(http.UserId(), period, ct);
         return outcome switch
         {
             PayOutcome.Paid => Results.Json(new

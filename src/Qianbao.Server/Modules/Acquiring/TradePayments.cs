@@ -1,5 +1,6 @@
 using Qianbao.Ledger;
 using Qianbao.Server.Hosting;
+using Qianbao.Server.Modules.Identity.Limits;
 using Qianbao.Server.Money;
 using Qianbao.Server.Money.Events;
 using Qianbao.Server.Money.Ledger;
@@ -18,6 +19,37 @@ internal enum PayOutcome : byte
 
     /// <summary>An operator froze the buyer's wallet: it may receive money but not pay.</summary>
     BuyerFrozen,
+
+    /// <summary>The buyer's daily cap would be passed (nothing moved; the trade still waits).</summary>
+    DailyLimitExceeded,
+
+    /// <summary>The buyer's class I cap since opening would be passed.</summary>
+    TotalLimitExceeded,
+
+    /// <summary>The buyer's calendar-year cap would be passed.</summary>
+    YearLimitExceeded,
+}
+
+internal static class PayOutcomes
+{
+    /// <summary>The limit period a refusal names, or null when <paramref name="outcome"/> is not a limit's.</summary>
+    public static LimitPeriod? Limit(PayOutcome outcome) => outcome switch
+    {
+        PayOutcome.DailyLimitExceeded => LimitPeriod.Daily,
+        PayOutcome.TotalLimitExceeded => LimitPeriod.Total,
+        PayOutcome.YearLimitExceeded => LimitPeriod.Year,
+        _ => null,
+    };
+
+    private static PayOutcome For(LimitPeriod period) => period switch
+    {
+        LimitPeriod.Daily => PayOutcome.DailyLimitExceeded,
+        LimitPeriod.Total => PayOutcome.TotalLimitExceeded,
+        _ => PayOutcome.YearLimitExceeded,
+    };
+
+    internal static PayOutcome? Limit(LimitTransfers limits, TransferResult[] results) =>
+        Money.MoneyMovement.FirstFailure(results) is { } f && limits.ExceededAt(f.Index, f.Result) is { } period ? For(period) : null;
 }
 
 internal enum RefundOutcome : byte { Refunded, Replayed, ExceedsPaid, MerchantBalanceInsufficient, NotRefundable, RequestNoReused }
@@ -30,7 +62,7 @@ internal enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsSh
 /// append its domain event (which merchant notifications, among others, subscribe to) in the same transaction as the postings. Transfer ids derive from the trade (and the merchant's request number),
 /// so the ledger's primary key makes every path exactly-once whatever the retries.
 /// </summary>
-internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, TradeStore trades, TimeProvider clock)
+internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, TradeStore trades, TierLimits limits, TimeProvider clock)
 {
     /// <summary>Pays <paramref name="trade"/> from <paramref name="buyerId"/>'s wallet: proceeds to the merchant, fee to the platform, and a hold when profit-sharing freezes the proceeds.</summary>
     public async Task<(PayOutcome Outcome, TradeRow Trade)> PayAsync(TradeRow trade, Guid buyerId, int feeBps, CancellationToken ct)
@@ -62,6 +94,10 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
             transfers.Add(new(hold, settlement.Id, freeze.Id, trade.total_amount - fee, currency, TransferCodes.RoyaltyFreeze, TransferFlags.Pending,
                 Reference: trade.trade_no));
         }
+        // The buyer's tier limits ride in the payment's chain, before the money: a cap reached refuses it in the same transaction.
+        var limited = await limits.ForPaymentAsync(buyerId, transfers[0].Id, trade.total_amount, currency, ct);
+        transfers.InsertRange(0, limited.Transfers);
+        var paymentIndex = limited.Count;
         Link(transfers);
 
         var nowUs = clock.GetUnixMicroseconds();
@@ -75,6 +111,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 }));
 
         var outcome = await money.SubmitAsync(command, ct);
+        if (outcome.Kind == MoneyOutcomeKind.Applied) limits.Applied(limited);
         var after = (await trades.FindAsync(trade.trade_no, ct))!;
         return outcome.Kind switch
         {
@@ -87,7 +124,8 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 _ => (PayOutcome.NotPayable, after), // WAIT_BUYER_PAY for another designated buyer
             },
             MoneyOutcomeKind.Refused => (PayOutcome.BuyerFrozen, after),
-            MoneyOutcomeKind.LedgerRejected when outcome.Results[0] is TransferResult.ExceedsCredits or TransferResult.DebitAccountNotFound =>
+            MoneyOutcomeKind.LedgerRejected when PayOutcomes.Limit(limited, outcome.Results) is { } limit => (limit, after),
+            MoneyOutcomeKind.LedgerRejected when outcome.Results[paymentIndex] is TransferResult.ExceedsCredits or TransferResult.DebitAccountNotFound =>
                 (PayOutcome.InsufficientFunds, after),
             _ => throw new InvariantViolationException($"trade {trade.trade_no} payment failed with {string.Join(",", outcome.Results)}"),
         };

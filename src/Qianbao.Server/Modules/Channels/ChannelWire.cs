@@ -22,6 +22,12 @@ internal static class ChannelWire
     /// <summary>What the connector answers about an order (create, query), and what a callback carries.</summary>
     public sealed record OrderState(Guid? OrderId, string? Status, string? Reason);
 
+    /// <summary><c>POST {BaseUrl}/card-verifications</c>: is the card the holder's?</summary>
+    public sealed record VerifyCard(Guid VerificationId, string CardNumber, string HolderName, string IdNumber);
+
+    /// <summary>The connector's answer: <c>result</c> is <c>matched</c> or <c>mismatch</c>.</summary>
+    public sealed record CardAnswer(Guid? VerificationId, string? Result);
+
     public static string KindName(ChannelOrderKind kind) => kind switch
     {
         ChannelOrderKind.Collect => "collect",

@@ -79,6 +79,40 @@ internal sealed class HttpFundingChannel : IFundingChannel, IDisposable
         };
     }
 
+    public async Task<CardVerificationResult> VerifyCardAsync(CardVerification verification, CancellationToken ct)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(new ChannelWire.VerifyCard(verification.Id, verification.CardNumber, verification.HolderName,
+            verification.IdNumber), ChannelWire.Json);
+        var uri = new Uri(options.BaseUrl!.AbsoluteUri.TrimEnd('/') + "/card-verifications");
+        using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.Add(ChannelSignature.HeaderName, ChannelSignature.Sign(key, clock, body));
+        try
+        {
+            using var response = await http.SendAsync(request, ct);
+            var bytes = await response.Content.ReadAsByteArrayAsync(ct);
+            // Only a signed answer counts: a forged "matched" would raise an account's limits.
+            if (response.StatusCode != HttpStatusCode.OK || !Verified(response, bytes))
+            {
+                logger.LogWarning("Channel {Channel} answered card verification {VerificationId} with {Status} (or unsigned); taken as no answer",
+                    Name, verification.Id, (int)response.StatusCode);
+                return CardVerificationResult.Unavailable;
+            }
+            var answer = JsonSerializer.Deserialize<ChannelWire.CardAnswer>(bytes, ChannelWire.Json);
+            return answer switch
+            {
+                { Result: "matched" } when answer.VerificationId == verification.Id => CardVerificationResult.Matched,
+                { Result: "mismatch" } when answer.VerificationId == verification.Id => CardVerificationResult.Mismatch,
+                _ => CardVerificationResult.Unavailable,
+            };
+        }
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            logger.LogWarning("Channel {Channel} could not be reached for card verification {VerificationId}: {Error}", Name, verification.Id, ex.Message);
+            return CardVerificationResult.Unavailable;
+        }
+    }
+
     private sealed record Answer(HttpStatusCode Status, ChannelOrderStatus? State);
 
     /// <summary>One signed exchange; null on transport failure, timeout, or an answer that is not correctly signed.</summary>

@@ -45,6 +45,13 @@ internal sealed class SandboxBankChannel(SandboxOptions options, TimeProvider cl
     public Task<ChannelOrderStatus> QueryAsync(Guid orderId, CancellationToken ct) =>
         Task.FromResult(orders.TryGetValue(orderId, out var status) ? status : ChannelOrderStatus.Unknown);
 
+    /// <summary>
+    /// The sandbox bank knows every Luhn-valid number as a card of whoever presents it: its holder is the identity the
+    /// wallet verified (which the caller has checked the holder against), so it confirms any such card.
+    /// </summary>
+    public Task<CardVerificationResult> VerifyCardAsync(CardVerification verification, CancellationToken ct) =>
+        Task.FromResult(Identity.BankCards.CardNumber.IsLuhnValid(verification.CardNumber) ? CardVerificationResult.Matched : CardVerificationResult.Mismatch);
+
     private async Task CompleteLaterAsync(Guid orderId, bool succeeded)
     {
         try

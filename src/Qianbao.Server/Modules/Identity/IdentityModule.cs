@@ -1,5 +1,8 @@
 using Qianbao.Server.Hosting;
+using Qianbao.Server.Modules.Identity.BankCards;
+using Qianbao.Server.Modules.Identity.Limits;
 using Qianbao.Server.Modules.Identity.Spending;
+using Qianbao.Server.Modules.Identity.Tiers;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Modules.Identity;
@@ -23,6 +26,9 @@ internal static class IdentityModule
         services.AddSingleton<RevokedSessions>();
         services.AddSingleton<Sessions>();
         services.AddHostedService<RevocationWatcher>();
+        services.AddSingleton<TierStore>();
+        services.AddSingleton<TierGate>();
+        services.AddSingleton<TierLimits>();
         return services;
     }
 
@@ -40,6 +46,10 @@ internal static class IdentityModule
         GetMe.Map(app);
         ListSecurityEvents.Map(app);
         LookupRecipient.Map(app);
+        VerifyIdentity.Map(app);
+        AddBankCard.Map(app);
+        GetLimits.Map(app);
+        SetUserTier.Map(app);
         return app;
     }
 }

@@ -2,7 +2,9 @@ using System.Text.Json;
 using Qianbao.Ledger;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Modules.Identity.Limits;
 using Qianbao.Server.Modules.Identity.Spending;
+using Qianbao.Server.Modules.Identity.Tiers;
 using Qianbao.Server.Money;
 
 using Qianbao.Server.Hosting;
@@ -23,7 +25,7 @@ internal static class CreateTransfer
     public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/transfers", HandleAsync).RequireUser().WithTags("Transfers");
 
     private static async Task<IResult> HandleAsync(HttpContext http, UserDirectory users, Idempotency idempotency, MoneyMovement money,
-        LedgerAccounts accounts, SpendingGate gate, TimeProvider clock, CancellationToken ct)
+        LedgerAccounts accounts, SpendingGate gate, TierGate tiers, TierLimits limits, TimeProvider clock, CancellationToken ct)
     {
         var (request, bytes, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -41,6 +43,7 @@ internal static class CreateTransfer
         var recipient = await FindRecipientAsync(users, request, ct);
         if (recipient is null) return ApiProblem.Unprocessable("recipient_not_found", "No user has that phone number or id.");
         if (recipient == userId) return ApiProblem.Unprocessable("same_wallet", "A transfer needs a recipient other than yourself.");
+        if (await tiers.CheckRecipientAsync(recipient.Value, ct) is { } unverified) return unverified;
 
         var from = ChartOfAccounts.UserWallet(userId, currency);
         var to = ChartOfAccounts.UserWallet(recipient.Value, currency);
@@ -49,15 +52,21 @@ internal static class CreateTransfer
 
         var id = new TransferId(StableId.From("transfer", idem!.Name));
         var transfer = new Transfer(id, from.Id, to.Id, amount, currency, TransferCodes.PeerTransfer, Reference: request.Note);
+        // The tier limits ride in the transfer's chain, before it: a cap reached refuses the transfer in the same transaction.
+        var limited = await limits.ForPaymentAsync(userId, id, amount, currency, ct);
         var createdAt = clock.GetUtcNow();
-        return await money.ExecuteAsync(idem, [transfer], () => (StatusCodes.Status201Created, new
+        var result = await money.ExecuteAsync(idem, [.. limited.Transfers, transfer], () => (StatusCodes.Status201Created, new
         {
             id = id.Value, status = "completed", amount, currency = currency.Code, to_user_id = recipient.Value,
             note = request.Note, created_at = createdAt,
         }), ct, [new TransferCompleted(id.Value, userId, recipient.Value, amount, currency.Code)
         {
             EventId = DomainEvent.IdFor<TransferCompleted>(id.Value.ToString("N")), OccurredAtUs = createdAt.ToUnixMicroseconds(),
-        }]);
+        }], limited.Count == 0 ? null : new LedgerFailureAnswer(
+            (index, failure) => limited.ExceededAt(index, failure) is not null,
+            (index, failure, token) => limits.ExceededAsync(userId, limited.ExceededAt(index, failure)!.Value, token)));
+        if (result is RawJsonResult { StatusCode: StatusCodes.Status201Created }) limits.Applied(limited);
+        return result;
     }
 
     private static async Task<Guid?> FindRecipientAsync(UserDirectory users, Request request, CancellationToken ct)

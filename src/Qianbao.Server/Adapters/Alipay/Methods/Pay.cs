@@ -54,6 +54,11 @@ internal sealed class Pay(TradeCreation creation, TradePayments payments, Paymen
             PayOutcome.PaidByAnother => GatewayResult.Business(GatewaySubCodes.TradeHasSuccess, "交易已被支付", Field.Of("out_trade_no", after.out_trade_no)),
             PayOutcome.BuyerFrozen => GatewayResult.Business(GatewaySubCodes.BuyerEnableStatusForbid, "买家状态非法",
                 Field.Of("trade_no", after.trade_no), Field.Of("out_trade_no", after.out_trade_no)),
+            // Alipay has a day and a month code for the buyer's caps; the year and since-opening caps take the longer one.
+            PayOutcome.DailyLimitExceeded => GatewayResult.Business(GatewaySubCodes.BuyerPaymentAmountDayLimitError, "买家付款日限额超限",
+                Field.Of("trade_no", after.trade_no), Field.Of("out_trade_no", after.out_trade_no)),
+            PayOutcome.TotalLimitExceeded or PayOutcome.YearLimitExceeded => GatewayResult.Business(GatewaySubCodes.BuyerPaymentAmountMonthLimitError,
+                "买家付款月额度超限", Field.Of("trade_no", after.trade_no), Field.Of("out_trade_no", after.out_trade_no)),
             _ => GatewayResult.Business(GatewaySubCodes.TradeHasClose, "交易已经关闭", Field.Of("out_trade_no", after.out_trade_no)),
         };
     }

@@ -1,4 +1,5 @@
 using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Identity.Tiers;
 
 namespace Qianbao.Server.Modules.Identity.Spending;
 
@@ -27,13 +28,15 @@ internal enum SpendKind
 /// endpoint, limits and funds inside the ledger transaction. With <c>Qianbao:Security:Relaxed</c> none of it runs.
 /// A refusal changes nothing but the PIN's wrong-try counter.
 /// </summary>
-internal sealed class SpendingGate(SecurityOptions security)
+internal sealed class SpendingGate(SecurityOptions security, TierGate tiers)
 {
     /// <returns>null to go on, or the problem to answer.</returns>
-    public ValueTask<IResult?> CheckAsync(HttpContext http, SpendKind kind, long amountMinor, CancellationToken ct)
+    public async ValueTask<IResult?> CheckAsync(HttpContext http, SpendKind kind, long amountMinor, CancellationToken ct)
     {
-        if (security.Relaxed) return ValueTask.FromResult<IResult?>(null);
-        _ = (http, kind, amountMinor, ct);
-        return ValueTask.FromResult<IResult?>(null);
+        if (security.Relaxed) return null;
+        _ = (kind, amountMinor);
+        // Identity: every kind needs a verified real-name identity (403 identity_required).
+        if (await tiers.CheckSpenderAsync(http.UserId(), ct) is { } noIdentity) return noIdentity;
+        return null;
     }
 }

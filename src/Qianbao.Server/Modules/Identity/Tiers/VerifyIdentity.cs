@@ -1,0 +1,99 @@
+using System.Data.Common;
+using Dapper;
+using Qianbao.Server.Hosting;
+using Qianbao.Server.Http;
+using Qianbao.Server.Storage;
+
+namespace Qianbao.Server.Modules.Identity.Tiers;
+
+/// <summary>
+/// <c>POST /v1/me/identity</c> <c>{name, id_number}</c> → 200 <c>{tier, name_masked, id_number_masked}</c>: a real-name
+/// identity (a GB 11643 resident ID of a holder aged 16 or more on today's China date) makes the account class I (a higher
+/// tier stays). One identity, one account: a number another account verified is 409 <c>identity_taken</c> (a unique keyed
+/// hash). The same account sending its own identity again gets the same 200 (idempotent); a different identity for an
+/// account that has one is 409 <c>identity_already_verified</c>: an identity is not replaced by its holder (an operator
+/// would have to, after review). Bad input is 400 <c>invalid_name</c> or <c>invalid_id_number</c>, and nothing changes.
+/// </summary>
+internal static class VerifyIdentity
+{
+    public sealed record Request(string? Name, string? IdNumber);
+
+    public const int NameLengthMax = 64;
+
+    public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/me/identity", HandleAsync).RequireUser().WithTags("Identity");
+
+    /// <summary>A real name: 2..64 letters, with the separators names use (space, middle dot); trimmed.</summary>
+    public static bool TryNormalizeName(string? name, out string normalized)
+    {
+        normalized = name?.Trim() ?? "";
+        return normalized.Length is >= 2 and <= NameLengthMax
+            && normalized.All(c => char.IsLetter(c) || c is ' ' or '·' or '•' or '.' or '-' or '\'')
+            && char.IsLetter(normalized[0]);
+    }
+
+    private static async Task<IResult> HandleAsync(HttpContext http, Db db, IdentityKeys keys, SecurityEvents events, TimeProvider clock,
+        ILoggerFactory loggers, CancellationToken ct)
+    {
+        var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
+        if (problem is not null) return problem;
+        if (!TryNormalizeName(request!.Name, out var name))
+            return ApiProblem.BadRequest(ErrorCodes.InvalidName, $"name must be the holder's name as on the ID card: 2-{NameLengthMax} letters.");
+        var invalid = ResidentIdNumber.TryParseAdult(request.IdNumber, UserTiers.ChinaToday(clock), out var parsed);
+        if (invalid != ResidentIdProblem.None) return ApiProblem.BadRequest(ErrorCodes.InvalidIdNumber, ResidentIdNumber.Describe(invalid));
+        var number = parsed!.Value;
+
+        var userId = http.UserId();
+        var hash = IdentityKeys.Hash(keys.IdentityNumbers, number.Value);
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var current = await connection.QuerySingleAsync<Current>(new CommandDefinition(
+            "SELECT tier, identity_name, identity_number_hash FROM users WHERE id = @userId", new { userId }, tx, cancellationToken: ct));
+        if (current.identity_number_hash is { } existing)
+        {
+            if (IdentityKeys.Same(existing, hash) && current.identity_name == name) return Answer(UserTiers.FromStored(current.tier), name, number);
+            return ApiProblem.Conflict(ErrorCodes.IdentityAlreadyVerified, "This account already has a verified identity; it cannot be replaced.");
+        }
+        var takenBy = await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(
+            "SELECT id FROM users WHERE identity_number_hash = @hash", new { hash }, tx, cancellationToken: ct));
+        if (takenBy is not null) return Taken();
+
+        var tier = (UserTier)Math.Max((short)UserTiers.FromStored(current.tier), (short)UserTier.ClassI);
+        try
+        {
+            var updated = await connection.ExecuteAsync(new CommandDefinition("""
+                UPDATE users SET identity_name = @name, identity_number_hash = @hash, identity_number_masked = @masked, birth_date = @birth,
+                       tier = @tier
+                WHERE id = @userId AND identity_number_hash IS NULL
+                """, new { userId, name, hash, masked = number.Masked, birth = number.BirthDateText, tier = (short)tier }, tx, cancellationToken: ct));
+            if (updated == 0) return ApiProblem.Conflict(ErrorCodes.IdentityAlreadyVerified, "This account already has a verified identity; it cannot be replaced.");
+            await events.AppendAsync(connection, tx, userId, SecurityEventKind.IdentityVerified, null, http.Connection.RemoteIpAddress?.ToString(),
+                $"{UserTiers.MaskName(name)} {number.Masked}", ct);
+            await tx.CommitAsync(ct);
+        }
+        catch (DbException) when (!ct.IsCancellationRequested)
+        {
+            // Two accounts verifying one identity at once: the unique index lets one through. Anything else is not ours to hide.
+            await using var again = await db.OpenAsync(ct);
+            if (await again.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("SELECT id FROM users WHERE identity_number_hash = @hash",
+                    new { hash }, cancellationToken: ct)) is { } other && other != userId)
+                return Taken();
+            throw;
+        }
+        loggers.CreateLogger(typeof(VerifyIdentity)).LogInformation("User {UserId} verified identity {IdNumber}", userId, number.Masked);
+        return Answer(tier, name, number);
+    }
+
+    private static IResult Taken() => ApiProblem.Conflict(ErrorCodes.IdentityTaken, "This identity is verified by another account.");
+
+    private static IResult Answer(UserTier tier, string name, ResidentIdNumber number) => Results.Json(new
+    {
+        tier = UserTiers.Name(tier), name_masked = UserTiers.MaskName(name), id_number_masked = number.Masked,
+    }, JsonDefaults.Options);
+
+    private sealed class Current
+    {
+        public long tier { get; init; }
+        public string? identity_name { get; init; }
+        public string? identity_number_hash { get; init; }
+    }
+}
