@@ -18,6 +18,9 @@ internal static class IdentityModule
         services.AddSingleton<RateCounters>();
         services.AddSingleton<Verifications>();
         services.AddSingleton<SecurityEvents>();
+        services.AddSingleton<Pins.PaymentPins>();
+        services.AddSingleton<Totp.TotpAuthenticator>();
+        services.AddSingleton<StepUp>();
         services.AddSingleton<SpendingGate>();
         return services;
     }
@@ -27,6 +30,8 @@ internal static class IdentityModule
         RequestVerification.Map(app);
         RegisterUser.Map(app);
         IssueToken.Map(app);
+        Pins.SetPaymentPin.Map(app);
+        Totp.EnrolTotp.Map(app);
         return app;
     }
 }

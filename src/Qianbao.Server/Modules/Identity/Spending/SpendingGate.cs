@@ -27,13 +27,14 @@ internal enum SpendKind
 /// endpoint, limits and funds inside the ledger transaction. With <c>Qianbao:Security:Relaxed</c> none of it runs.
 /// A refusal changes nothing but the PIN's wrong-try counter.
 /// </summary>
-internal sealed class SpendingGate(SecurityOptions security)
+internal sealed class SpendingGate(SecurityOptions security, Pins.PaymentPins pins, StepUp stepUp)
 {
     /// <returns>null to go on, or the problem to answer.</returns>
-    public ValueTask<IResult?> CheckAsync(HttpContext http, SpendKind kind, long amountMinor, CancellationToken ct)
+    public async ValueTask<IResult?> CheckAsync(HttpContext http, SpendKind kind, long amountMinor, CancellationToken ct)
     {
-        if (security.Relaxed) return ValueTask.FromResult<IResult?>(null);
-        _ = (http, kind, amountMinor, ct);
-        return ValueTask.FromResult<IResult?>(null);
+        if (security.Relaxed) return null;
+        if (await pins.GateAsync(http, kind, ct) is { } pinRefused) return pinRefused;
+        if (await stepUp.GateAsync(http, kind, amountMinor, ct) is { } stepUpRefused) return stepUpRefused;
+        return null;
     }
 }
