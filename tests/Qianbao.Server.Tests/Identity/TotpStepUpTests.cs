@@ -52,7 +52,7 @@ public abstract class TotpStepUpTests<THost>(THost host) : IClassFixture<THost> 
     private const long Large = StepUpHost.StepUpAbove + 1;
     private readonly HttpClient http = host.CreateClient();
 
-    private Task<SecureUser> UserAsync() => SecureUser.CreateAsync(http, host.OperatorKey, verifyIdentity: PaymentPinTests<THost>.VerifyIdentity);
+    private Task<SecureUser> UserAsync() => SecureUser.CreateAsync(http, host.OperatorKey, verifyIdentity: Identity.SpendSecurity.VerifyIdentity);
 
     private string CodeAt(string secret, TimeSpan offset) =>
         new Totp(Base32Encoding.ToBytes(secret), 30, OtpHashMode.Sha1, 6).ComputeTotp((host.Clock.GetUtcNow() + offset).UtcDateTime);
@@ -230,8 +230,8 @@ public abstract class NewDeviceStepUpTests<THost>(THost host) : IClassFixture<TH
     [Fact]
     public async Task A_device_needs_step_up_for_small_transfers_until_its_window_ends()
     {
-        var sender = await SecureUser.CreateAsync(http, host.OperatorKey, verifyIdentity: PaymentPinTests<THost>.VerifyIdentity);
-        var recipient = await SecureUser.CreateAsync(http, host.OperatorKey, verifyIdentity: PaymentPinTests<THost>.VerifyIdentity);
+        var sender = await SecureUser.CreateAsync(http, host.OperatorKey, verifyIdentity: Identity.SpendSecurity.VerifyIdentity);
+        var recipient = await SecureUser.CreateAsync(http, host.OperatorKey, verifyIdentity: Identity.SpendSecurity.VerifyIdentity);
         await sender.TopUpAsync(1_000);
         var transfer = new { to_user_id = recipient.UserId, amount = 100, currency = "CNY" };
         await (await sender.PostAsync("/v1/transfers", transfer)).ShouldBeProblemAsync(403, "step_up_required");
