@@ -190,6 +190,7 @@ public abstract class PaymentPinTests<THost>(THost host) : IClassFixture<THost> 
         (await ProblemAsync(await TransferAsync(sender, recipient, 100, pin: SecureUser.Pin), "pin_locked"))["locked_until"]!.GetValue<string>()
             .ShouldBe(locked["locked_until"]!.GetValue<string>());
         await ProblemAsync(await TransferAsync(sender, recipient, 100, pin: "246801"), "pin_locked");
+        await ProblemAsync(await TransferAsync(sender, recipient, 100, pin: null), "pin_locked");
         (await PinStateAsync(sender)).Failures.ShouldBe(5);
         (await EventsAsync(sender, "pin_locked")).ShouldBe(1);
         (await sender.AvailableAsync()).ShouldBe(10_000);

@@ -163,10 +163,11 @@ internal sealed class PaymentPins(Db db, IdentityKeys keys, SecurityEvents event
         var state = await connection.QuerySingleOrDefaultAsync<StateRow>(new CommandDefinition(
             "SELECT pin_hash, pin_locked_until_us AS locked_until_us FROM users WHERE id = @userId", new { userId }, cancellationToken: ct));
         if (state?.pin_hash is null) return new PinCheck(PinCheckOutcome.NotSet);
-        if (pin.Length == 0) return new PinCheck(PinCheckOutcome.Missing);
-        return state.locked_until_us is { } lockedUs && lockedUs > nowUs
-            ? new PinCheck(PinCheckOutcome.Locked, LockedUntil: TimeProviderExtensions.FromUnixMicroseconds(lockedUs))
-            // The PIN changed between the statement and this read: as if the PIN were wrong, without counting it.
+        if (state.locked_until_us is { } lockedUs && lockedUs > nowUs)
+            return new PinCheck(PinCheckOutcome.Locked, LockedUntil: TimeProviderExtensions.FromUnixMicroseconds(lockedUs));
+        return pin.Length == 0
+            ? new PinCheck(PinCheckOutcome.Missing)
+            // The PIN was set between the statement and this read: as if the PIN were wrong, without counting it.
             : new PinCheck(PinCheckOutcome.Wrong, AttemptsLeft: WrongTriesMax);
     }
 
