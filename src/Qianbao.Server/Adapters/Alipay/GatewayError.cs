@@ -7,10 +7,13 @@ namespace Qianbao.Server.Adapters.Alipay;
 /// </summary>
 /// <param name="Code">One of the <see cref="GatewayCodes"/> values other than <see cref="GatewayCodes.Success"/>.</param>
 /// <param name="Msg">The fixed English text that goes with <paramref name="Code"/>.</param>
-/// <param name="SubCode">A <see cref="GatewaySubCodes"/> value, e.g. <c>isv.invalid-signature</c>.</param>
+/// <param name="SubCode">A <see cref="GatewaySubCodes"/> value, e.g. <c>isv.invalid-signature</c>; empty only for <see cref="PaymentInProcess"/> (no sub_code is written).</param>
 /// <param name="SubMsg">Free text for the merchant's developer; never secrets.</param>
 internal readonly record struct GatewayError(string Code, string Msg, string SubCode, string SubMsg)
 {
+    /// <summary>10003 without sub_code: the bar-code trade waits for the buyer (not a failure, but not 10000 either).</summary>
+    public static GatewayError PaymentInProcess() => new(GatewayCodes.PaymentInProcess, GatewayCodes.PaymentInProcessMsg, "", "");
+
     /// <summary>20000 Service Currently Unavailable; for our outages, the caller may retry.</summary>
     public static GatewayError ServiceUnavailable(string subCode, string subMsg) =>
         new(GatewayCodes.ServiceUnavailable, GatewayErrors.MsgOf(GatewayCodes.ServiceUnavailable), subCode, subMsg);

@@ -4,6 +4,14 @@ namespace Qianbao.Server.Adapters.Alipay;
 internal static class GatewayCodes
 {
     public const string Success = "10000";
+
+    /// <summary>
+    /// <c>alipay.trade.pay</c> only: the trade is created and waits for the buyer to confirm in their wallet; the merchant
+    /// queries for the outcome. Not a failure (no <c>sub_code</c>), not in <see cref="GatewayErrors.Messages"/>'s table of
+    /// errors; its msg is <see cref="PaymentInProcessMsg"/>.
+    /// </summary>
+    public const string PaymentInProcess = "10003";
+    public const string PaymentInProcessMsg = "order success pay inprocess";
     public const string ServiceUnavailable = "20000";
     public const string InsufficientTokenPermissions = "20001";
     public const string MissingArguments = "40001";

@@ -135,7 +135,8 @@ internal sealed class GatewayResponseWriter
             writer.WriteStartObject();
             writer.WriteString("code", code);
             writer.WriteString("msg", msg);
-            if (subCode is not null)
+            // An empty sub_code is 10003's: a code that is neither success nor failure, written without one.
+            if (!string.IsNullOrEmpty(subCode))
             {
                 writer.WriteString("sub_code", subCode);
                 writer.WriteString("sub_msg", subMsg ?? string.Empty);

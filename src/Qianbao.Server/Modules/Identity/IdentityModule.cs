@@ -21,6 +21,9 @@ internal static class IdentityModule
         services.AddSingleton<RateCounters>();
         services.AddSingleton<Verifications>();
         services.AddSingleton<SecurityEvents>();
+        services.AddSingleton<Pins.PaymentPins>();
+        services.AddSingleton<Totp.TotpAuthenticator>();
+        services.AddSingleton<StepUp>();
         services.AddSingleton<SpendingGate>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<RevokedSessions>();
@@ -50,6 +53,8 @@ internal static class IdentityModule
         AddBankCard.Map(app);
         GetLimits.Map(app);
         SetUserTier.Map(app);
+        Pins.SetPaymentPin.Map(app);
+        Totp.EnrolTotp.Map(app);
         return app;
     }
 }

@@ -4,9 +4,12 @@ namespace Qianbao.Server.Adapters.Alipay.Methods;
 
 /// <summary>
 /// <c>alipay.trade.pay</c> with <c>scene=bar_code</c>: the merchant scans the buyer's payment code
-/// (<c>auth_code</c>, from <c>POST /v1/payment-codes</c>: 18 digits, single use, valid 60 s) and the trade is paid at once.
+/// (<c>auth_code</c>, from <c>POST /v1/payment-codes</c>: 18 digits, single use, valid 60 s) and the trade is paid at once
+/// — unless <see cref="CodePayConfirmation"/> says it waits for the buyer: then the answer is 10003 (order success pay
+/// inprocess) with the trade's numbers, the buyer confirms in the wallet, and the merchant queries for the outcome.
 /// </summary>
-internal sealed class Pay(TradeCreation creation, TradePayments payments, PaymentCodes codes, TradeStore trades) : IGatewayMethod
+internal sealed class Pay(TradeCreation creation, TradePayments payments, PaymentCodes codes, TradeStore trades, CodePayConfirmation confirmation)
+    : IGatewayMethod
 {
     public string Name => "alipay.trade.pay";
 
@@ -21,6 +24,8 @@ internal sealed class Pay(TradeCreation creation, TradePayments payments, Paymen
 
         var existing = await codes.FindTradeReplayAsync(c.App.app_id, outTradeNo, authCode, ct);
         if (existing is not null && existing.status != TradeStatus.WaitBuyerPay) return Answer(existing);
+        // A retry of a trade waiting for its buyer: still waiting, whether or not the code has expired since.
+        if (existing is not null && confirmation.AwaitsBuyer(existing)) return AwaitingBuyer(existing);
         // The out_trade_no already names a trade this code did not start: refuse before spending the buyer's code.
         // (A retry racing the request that did start it finds the code spent on it, and continues that payment.)
         if (existing is null && await trades.FindByOutTradeNoAsync(c.App.app_id, outTradeNo, ct) is { } other
@@ -45,6 +50,7 @@ internal sealed class Pay(TradeCreation creation, TradePayments payments, Paymen
 
         var (trade, error) = await TradeRequests.CreateAsync(creation, c, "pay", buyer, null, ct);
         if (error is not null) return error.Value;
+        if (confirmation.AwaitsBuyer(trade!)) return AwaitingBuyer(trade!);
         var (outcome, after) = await payments.PayAsync(trade!, buyer.Value, c.App.fee_bps, ct);
         return outcome switch
         {
@@ -66,6 +72,12 @@ internal sealed class Pay(TradeCreation creation, TradePayments payments, Paymen
     private static GatewayResult CodeInvalid(string outTradeNo) =>
         GatewayResult.Business(GatewaySubCodes.PaymentAuthCodeInvalid, "支付失败，获取顾客账户信息失败，请顾客刷新付款码后重新收款",
             Field.Of("out_trade_no", outTradeNo));
+
+    /// <summary>10003 as Alipay answers it: the trade's numbers and buyer, nothing paid yet.</summary>
+    private static GatewayResult AwaitingBuyer(TradeRow t) => GatewayResult.Fail(GatewayError.PaymentInProcess(),
+        Field.Of("trade_no", t.trade_no), Field.Of("out_trade_no", t.out_trade_no), Field.Of("buyer_user_id", TradeFields.BuyerId(t)),
+        Field.Of("total_amount", TradeFields.Yuan(t.total_amount)), Field.Of("receipt_amount", TradeFields.Yuan(0)),
+        Field.Of("buyer_pay_amount", TradeFields.Yuan(0)));
 
     private static GatewayResult Answer(TradeRow t) => t.status switch
     {

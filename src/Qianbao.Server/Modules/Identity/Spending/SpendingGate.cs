@@ -28,13 +28,14 @@ internal enum SpendKind
 /// endpoint, limits and funds inside the ledger transaction. With <c>Qianbao:Security:Relaxed</c> none of it runs.
 /// A refusal changes nothing but the PIN's wrong-try counter.
 /// </summary>
-internal sealed class SpendingGate(SecurityOptions security, TierGate tiers)
+internal sealed class SpendingGate(SecurityOptions security, Pins.PaymentPins pins, StepUp stepUp, TierGate tiers)
 {
     /// <returns>null to go on, or the problem to answer.</returns>
     public async ValueTask<IResult?> CheckAsync(HttpContext http, SpendKind kind, long amountMinor, CancellationToken ct)
     {
         if (security.Relaxed) return null;
-        _ = (kind, amountMinor);
+        if (await pins.GateAsync(http, kind, ct) is { } pinRefused) return pinRefused;
+        if (await stepUp.GateAsync(http, kind, amountMinor, ct) is { } stepUpRefused) return stepUpRefused;
         // Identity: every kind needs a verified real-name identity (403 identity_required).
         if (await tiers.CheckSpenderAsync(http.UserId(), ct) is { } noIdentity) return noIdentity;
         return null;
