@@ -25,7 +25,7 @@ public sealed class SecurePostgresGatewayServer() : SecureGatewayServer(Database
 /// <summary>Merchant payments (QR natively, bar code through the gateway) count against the buyer's tier limits, in the ledger.</summary>
 public abstract class PaymentLimitTests<TServer>(TServer server) : IClassFixture<TServer> where TServer : SecureGatewayServer
 {
-    private Task<SecureUser> BuyerAsync() => SecureUser.CreateAsync(server.Http, GatewayServer.OperatorKey, setPin: false);
+    private Task<SecureUser> BuyerAsync() => SecureUser.CreateAsync(server.Http, GatewayServer.OperatorKey);
 
     private static async Task<string> QrAsync(GatewayCaller caller, string amount) =>
         (await caller.CallAsync("alipay.trade.precreate", new { out_trade_no = "LIM-" + Guid.NewGuid().ToString("N"), total_amount = amount, subject = "限额" }))

@@ -34,7 +34,7 @@ public abstract class TierLimitTests<THost>(THost host) : IClassFixture<THost> w
     private readonly HttpClient http = host.CreateClient();
 
     private Task<SecureUser> UserAsync(bool verified = true, string name = "李磊") =>
-        SecureUser.CreateAsync(http, host.OperatorKey, name, setPin: false, verifyIdentity: verified);
+        SecureUser.CreateAsync(http, host.OperatorKey, name, verifyIdentity: verified);
 
     private Task<HttpResponseMessage> OperatorAsync(HttpMethod method, string path, object? body = null)
     {

@@ -36,6 +36,7 @@ public abstract class CodePayConfirmTests<TServer>(TServer server) : IClassFixtu
         var app = await server.CreateMerchantWithAppAsync(60);
         await sdk.RegisterAsync(app.AppId, app.AppId, SdkKeys.PrivatePkcs1(SdkKeys.App), app.PlatformPublicKey);
         var buyer = await SecureUser.CreateAsync(server.Http, GatewayServer.OperatorKey);
+        await buyer.SetTierAsync("class_iii"); // large bar-code payments are above class I's ¥1,000
         await buyer.TopUpAsync(topUp);
         return (sdk, app.AppId, buyer);
     }
