@@ -7,6 +7,7 @@ using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Merchants;
 using Qianbao.Server.Modules.Messaging;
+using Qianbao.Server.Modules.Operators;
 using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Storage;
 
@@ -45,6 +46,7 @@ public static class EndpointRegistration
             return Results.Json(new { status = "ready", engine = db.Engine.ToString().ToLowerInvariant() });
         }).WithTags("Health");
 
+        app.MapOperatorsModule();
         app.MapMessagingModule();
         app.MapIdentityModule();
         app.MapWalletModule();

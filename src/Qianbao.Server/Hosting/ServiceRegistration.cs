@@ -6,6 +6,7 @@ using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Merchants;
 using Qianbao.Server.Modules.Messaging;
+using Qianbao.Server.Modules.Operators;
 using Qianbao.Server.Money.Events;
 using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
@@ -39,6 +40,7 @@ public static class ServiceRegistration
         // The money pipeline and the event outbox, then the capability modules, then the protocol adapters.
         services.AddMoney(configuration);
         services.AddDomainEvents(configuration);
+        services.AddOperatorsModule();
         services.AddMessagingModule();
         services.AddIdentityModule();
         services.AddChannels(configuration);

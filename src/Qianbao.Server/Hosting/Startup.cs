@@ -5,6 +5,7 @@ using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
+using Qianbao.Server.Modules.Operators;
 
 namespace Qianbao.Server.Hosting;
 

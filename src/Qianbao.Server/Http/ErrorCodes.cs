@@ -59,6 +59,7 @@ public static class ErrorCodes
     [ProblemStatus(401)] public const string RefreshTokenReused = "refresh_token_reused";
     [ProblemStatus(401)] public const string InvalidRefreshToken = "invalid_refresh_token";
     [ProblemStatus(403)] public const string InvalidBillUrl = "invalid_bill_url";
+    [ProblemStatus(403)] public const string Forbidden = "forbidden";
     [ProblemStatus(403)] public const string InvalidCurrentPassword = "invalid_current_password";
     [ProblemStatus(403)] public const string PinRequired = "pin_required";
     [ProblemStatus(403)] public const string PinNotSet = "pin_not_set";

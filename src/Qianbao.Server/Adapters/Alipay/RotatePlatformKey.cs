@@ -1,5 +1,6 @@
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Modules.Operators;
 
 namespace Qianbao.Server.Adapters.Alipay;
 

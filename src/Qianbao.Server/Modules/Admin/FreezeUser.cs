@@ -2,6 +2,7 @@ using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money;
+using Qianbao.Server.Modules.Operators;
 
 namespace Qianbao.Server.Modules.Admin;
 
@@ -20,9 +21,9 @@ internal static class FreezeUser
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapPost("/admin/v1/users/{id}/freeze", (string id, HttpContext http, UserDirectory users, Freezes freezes, ILoggerFactory loggers, CancellationToken ct) =>
-            HandleAsync(id, freeze: true, http, users, freezes, loggers, ct)).RequireOperator().WithTags("Operator");
+            HandleAsync(id, freeze: true, http, users, freezes, loggers, ct)).RequireOperator(OperatorRole.Risk).WithTags("Operator");
         app.MapPost("/admin/v1/users/{id}/unfreeze", (string id, HttpContext http, UserDirectory users, Freezes freezes, ILoggerFactory loggers, CancellationToken ct) =>
-            HandleAsync(id, freeze: false, http, users, freezes, loggers, ct)).RequireOperator().WithTags("Operator");
+            HandleAsync(id, freeze: false, http, users, freezes, loggers, ct)).RequireOperator(OperatorRole.Risk).WithTags("Operator");
     }
 
     private static async Task<IResult> HandleAsync(string id, bool freeze, HttpContext http, UserDirectory users, Freezes freezes,

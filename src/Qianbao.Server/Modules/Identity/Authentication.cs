@@ -1,10 +1,8 @@
-using System.Security.Cryptography;
-using System.Text;
 using Qianbao.Server.Http;
 
 namespace Qianbao.Server.Modules.Identity;
 
-/// <summary>Endpoint filters for the two credentials: a user's bearer token and the operator key.</summary>
+/// <summary>The endpoint filter of a person's routes: a user's bearer token of a session that is not revoked.</summary>
 internal static class Authentication
 {
     private const string SessionItem = "qianbao.session";
@@ -32,18 +30,6 @@ internal static class Authentication
             }
         });
 
-    /// <summary>Requires <c>Authorization: Bearer &lt;operator key&gt;</c>.</summary>
-    public static TBuilder RequireOperator<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
-        builder.AddEndpointFilter(async (context, next) =>
-        {
-            var http = context.HttpContext;
-            var expected = http.RequestServices.GetRequiredService<OperatorKey>().Value;
-            var given = Bearer(http.Request);
-            var ok = given is not null && CryptographicOperations.FixedTimeEquals(
-                SHA256.HashData(Encoding.UTF8.GetBytes(given)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
-            return ok ? await next(context) : ApiProblem.Unauthorized("unauthorized", "Send Authorization: Bearer <operator key>.");
-        });
-
     public static Guid UserId(this HttpContext http) => http.Session().UserId;
 
     /// <summary>The caller's session; the endpoint must have <see cref="RequireUser{TBuilder}"/>.</summary>
@@ -68,5 +54,3 @@ internal static class Authentication
     }
 }
 
-/// <summary>The operator API credential.</summary>
-public sealed record OperatorKey(string Value);

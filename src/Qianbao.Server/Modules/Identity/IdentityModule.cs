@@ -16,7 +16,6 @@ internal static class IdentityModule
         services.AddSingleton<UserDirectory>();
         services.AddSingleton(sp => new TokenService(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "token_key"),
             sp.GetRequiredService<TimeProvider>(), TimeSpan.FromMinutes(sp.GetRequiredService<QianbaoOptions>().Auth.TokenLifetimeMinutes)));
-        services.AddSingleton(sp => Startup.LoadOperatorKey(sp.GetRequiredService<QianbaoOptions>()));
         services.AddSingleton(sp => new IdentityKeys(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "identity_key")));
         services.AddSingleton<RateCounters>();
         services.AddSingleton<Verifications>();

@@ -5,6 +5,7 @@ using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
+using Qianbao.Server.Modules.Operators;
 
 namespace Qianbao.Server.Modules.Merchants;
 
@@ -19,7 +20,7 @@ internal static class CreateMerchant
 
     public const int TextLengthMax = 128;
 
-    public static void Map(IEndpointRouteBuilder app) => app.MapPost("/admin/v1/merchants", HandleAsync).RequireOperator().WithTags("Operator");
+    public static void Map(IEndpointRouteBuilder app) => app.MapPost("/admin/v1/merchants", HandleAsync).RequireOperator(OperatorRole.Risk).WithTags("Operator");
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, LedgerAccounts accounts, TimeProvider clock, CancellationToken ct)
     {

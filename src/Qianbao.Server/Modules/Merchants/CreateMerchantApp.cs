@@ -5,6 +5,7 @@ using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Storage;
+using Qianbao.Server.Modules.Operators;
 
 namespace Qianbao.Server.Modules.Merchants;
 

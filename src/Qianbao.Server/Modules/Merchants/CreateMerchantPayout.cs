@@ -3,6 +3,7 @@ using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money;
 using Qianbao.Server.Money.Ledger;
+using Qianbao.Server.Modules.Operators;
 
 namespace Qianbao.Server.Modules.Merchants;
 
@@ -23,14 +24,14 @@ internal static class CreateMerchantPayout
             if (!Guid.TryParse(id, out var merchantId) || !await merchants.ExistsAsync(merchantId, ct)) return ApiProblem.NotFound();
             return await ChannelHoldFlow.HandleAsync(ChannelOrderKind.Payout, merchantId, currency => ChartOfAccounts.MerchantSettlement(merchantId, currency),
                 http, idempotency, money, accounts, channel, clock, ct);
-        }).RequireOperator().WithTags("Operator");
+        }).RequireOperator(OperatorRole.Finance).WithTags("Operator");
 
         app.MapGet("/admin/v1/merchants/{id}/payouts/{payoutId}", async (string id, string payoutId, LedgerStore store, CancellationToken ct) =>
         {
             if (!Guid.TryParse(id, out var merchantId)) return ApiProblem.NotFound();
             return await GetChannelHold.GetHoldAsync(payoutId, store, TransferCodes.Withdrawal,
                 currency => ChartOfAccounts.MerchantSettlement(merchantId, currency).Id, ct);
-        }).RequireOperator().WithTags("Operator");
+        }).RequireOperator(OperatorRole.Finance).WithTags("Operator");
     }
 }
 

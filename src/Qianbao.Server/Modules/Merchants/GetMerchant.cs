@@ -4,13 +4,14 @@ using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
+using Qianbao.Server.Modules.Operators;
 
 namespace Qianbao.Server.Modules.Merchants;
 
 /// <summary><c>GET /admin/v1/merchants/{id}</c> → the merchant, its apps and its settlement balances per currency.</summary>
 internal static class GetMerchant
 {
-    public static void Map(IEndpointRouteBuilder app) => app.MapGet("/admin/v1/merchants/{id}", HandleAsync).RequireOperator().WithTags("Operator");
+    public static void Map(IEndpointRouteBuilder app) => app.MapGet("/admin/v1/merchants/{id}", HandleAsync).RequireOperator(OperatorRole.Risk, OperatorRole.Support, OperatorRole.Finance).WithTags("Operator");
 
     private static async Task<IResult> HandleAsync(string id, Db db, LedgerAccounts ledger, CancellationToken ct)
     {

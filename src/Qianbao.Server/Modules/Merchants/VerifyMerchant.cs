@@ -4,6 +4,7 @@ using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money.Events;
 using Qianbao.Server.Storage;
+using Qianbao.Server.Modules.Operators;
 
 namespace Qianbao.Server.Modules.Merchants;
 
@@ -11,7 +12,7 @@ namespace Qianbao.Server.Modules.Merchants;
 internal static class VerifyMerchant
 {
     public static void Map(IEndpointRouteBuilder app) =>
-        app.MapPost("/admin/v1/merchants/{id}/verify", HandleAsync).RequireOperator().WithTags("Operator");
+        app.MapPost("/admin/v1/merchants/{id}/verify", HandleAsync).RequireOperator(OperatorRole.Risk).WithTags("Operator");
 
     private static async Task<IResult> HandleAsync(string id, Db db, EventSignal events, TimeProvider clock, CancellationToken ct)
     {

@@ -3,6 +3,7 @@ using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Storage;
+using Qianbao.Server.Modules.Operators;
 
 namespace Qianbao.Server.Modules.Messaging;
 
@@ -16,7 +17,7 @@ internal static class ListSandboxMessages
     public const int ItemsMax = 50;
 
     public static void Map(IEndpointRouteBuilder app) =>
-        app.MapGet("/admin/v1/sandbox/messages", HandleAsync).RequireOperator().WithTags("Operator");
+        app.MapGet("/admin/v1/sandbox/messages", HandleAsync).RequireOperator(OperatorRole.Support).WithTags("Operator");
 
     private static async Task<IResult> HandleAsync(string? to, Db db, SmsOptions sms, CancellationToken ct)
     {

@@ -14,6 +14,7 @@ using Qianbao.Server.Tests.Infrastructure;
 using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
+using Qianbao.Server.Modules.Operators;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Tests.Gateway.Notifications;

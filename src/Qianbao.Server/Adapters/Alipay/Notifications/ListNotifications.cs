@@ -4,6 +4,7 @@ using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Storage;
+using Qianbao.Server.Modules.Operators;
 
 namespace Qianbao.Server.Adapters.Alipay.Notifications;
 
@@ -23,7 +24,7 @@ internal static class ListNotifications
     public static readonly IReadOnlyList<string> Statuses = ["pending", "delivered", "failed"];
 
     public static void Map(IEndpointRouteBuilder app) =>
-        app.MapGet("/admin/v1/notifications", HandleAsync).RequireOperator().WithTags("Operator");
+        app.MapGet("/admin/v1/notifications", HandleAsync).RequireOperator(OperatorRole.Support).WithTags("Operator");
 
     public static async Task<IResult> HandleAsync(Db db, CancellationToken ct,
         [FromQuery(Name = "trade_no")] string? tradeNo = null, string? status = null, string? limit = null)

@@ -3,6 +3,7 @@ using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Storage;
+using Qianbao.Server.Modules.Operators;
 
 namespace Qianbao.Server.Adapters.Alipay.Notifications;
 
@@ -16,7 +17,7 @@ namespace Qianbao.Server.Adapters.Alipay.Notifications;
 internal static class ReplayNotification
 {
     public static void Map(IEndpointRouteBuilder app) =>
-        app.MapPost("/admin/v1/notifications/{id}/replay", HandleAsync).RequireOperator().WithTags("Operator");
+        app.MapPost("/admin/v1/notifications/{id}/replay", HandleAsync).RequireOperator(OperatorRole.Support).WithTags("Operator");
 
     public static async Task<IResult> HandleAsync(string id, Db db, NotificationDispatcher dispatcher, TimeProvider clock, CancellationToken ct)
     {

@@ -1,6 +1,7 @@
 using Dapper;
 using Qianbao.Server.Http;
 using Qianbao.Server.Storage;
+using Qianbao.Server.Modules.Operators;
 
 namespace Qianbao.Server.Modules.Identity.Tiers;
 
@@ -18,7 +19,7 @@ internal static class SetUserTier
 
     public const int NoteLengthMax = SecurityEvents.DetailLengthMax - 40;
 
-    public static void Map(IEndpointRouteBuilder app) => app.MapPost("/admin/v1/users/{id}/tier", HandleAsync).RequireOperator().WithTags("Operator");
+    public static void Map(IEndpointRouteBuilder app) => app.MapPost("/admin/v1/users/{id}/tier", HandleAsync).RequireOperator(OperatorRole.Risk).WithTags("Operator");
 
     private static async Task<IResult> HandleAsync(string id, HttpContext http, Db db, SecurityEvents events, ILoggerFactory loggers, CancellationToken ct)
     {
