@@ -91,6 +91,39 @@ public sealed class BenchSmokeTests
     }
 
     [Fact]
+    public async Task SecureHttpWorkloadSetsUsersUpAndPaysWithThePin()
+    {
+        var host = new SecureBenchHost();
+        await host.InitializeAsync();
+        try
+        {
+            var result = await HttpWorkload.RunAsync(new HttpWorkloadOptions
+            {
+                Users = 4,
+                Clients = 2,
+                WarmupS = 0,
+                DurationS = 60,
+                TransfersMax = 30,
+                OperatorKey = host.OperatorKey,
+                Secure = true,
+            }, host.CreateClient());
+            result.Problems.ShouldBeEmpty();
+            result.Created.ShouldBeGreaterThan(0);
+            result.CheckOk.ShouldBe(true);
+        }
+        finally
+        {
+            await host.DisposeAsync();
+        }
+    }
+
+    /// <summary>Account security on, without the new-device step-up window (the workload does not answer step-up challenges).</summary>
+    private sealed class SecureBenchHost() : SecureHost(Qianbao.Server.Storage.DatabaseEngine.Sqlite)
+    {
+        protected override IEnumerable<KeyValuePair<string, string?>> SecureSettings() => [new("Qianbao:Security:NewDeviceStepUpHours", "0")];
+    }
+
+    [Fact]
     public void LatencyHistogramPercentilesAreWithinItsPrecision()
     {
         var histogram = new LatencyHistogram();
