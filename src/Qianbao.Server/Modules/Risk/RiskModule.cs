@@ -15,8 +15,7 @@ internal static class RiskModule
         services.AddSingleton<RiskCases>();
         services.AddSingleton<Watchlist>();
         services.AddSingleton<WatchlistScreening>();
-        services.AddSingleton<AmlSubscriber>();
-        services.AddSingleton<IEventSubscriber>(sp => sp.GetRequiredService<AmlSubscriber>());
+        services.AddSingleton<IEventSubscriber, AmlSubscriber>();
         return services;
     }
 
