@@ -5,9 +5,8 @@ using System.Text;
 namespace Qianbao.Server.Modules.Risk;
 
 /// <summary>
-/// How a name is compared with the watchlist: normalised (compatibility forms folded, so full-width letters and spaces
-/// become ordinary ones; lower case; spaces and name separators removed; traditional characters mapped to simplified
-/// by a small built-in table of common surname and given-name characters), then equal, or within edit distance 1 when
+/// How a name is compared with the watchlist: normalised (full-width letters, digits and spaces folded to ordinary
+/// ones; lower case; spaces and name separators removed; traditional characters mapped to simplified by a small built-in table of common surname and given-name characters), then equal, or within edit distance 1 when
 /// both have 3 or more characters (a two-character name one character off is a different person too often).
 /// </summary>
 internal static class WatchlistNames
@@ -31,10 +30,16 @@ internal static class WatchlistNames
 
     public static string Normalize(string name)
     {
-        var folded = name.Normalize(NormalizationForm.FormKC);
-        var sb = new StringBuilder(folded.Length);
-        foreach (var c in folded)
+        var sb = new StringBuilder(name.Length);
+        foreach (var raw in name)
         {
+            // Width folding by hand: the server runs with invariant globalization, where string.Normalize leaves non-ASCII alone.
+            var c = raw switch
+            {
+                >= '\uFF01' and <= '\uFF5E' => (char)(raw - 0xFEE0),
+                '\u3000' => ' ',
+                _ => raw,
+            };
             if (char.IsWhiteSpace(c) || c is '·' or '•' or '.' or '-' or '\'' or '・') continue;
             var lower = char.ToLowerInvariant(c);
             sb.Append(Simplified.TryGetValue(lower, out var simple) ? simple : lower);
