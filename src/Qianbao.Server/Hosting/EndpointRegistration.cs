@@ -8,6 +8,7 @@ using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Merchants;
 using Qianbao.Server.Modules.Messaging;
 using Qianbao.Server.Modules.Operators;
+using Qianbao.Server.Modules.Risk;
 using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Storage;
 
@@ -53,6 +54,7 @@ public static class EndpointRegistration
         app.MapChannels();
         app.MapMerchantsModule();
         app.MapAcquiringModule();
+        app.MapRiskModule();
         app.MapAdminModule();
         app.MapGateway();
         app.MapNotifications();

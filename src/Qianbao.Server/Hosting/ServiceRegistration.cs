@@ -7,6 +7,7 @@ using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Merchants;
 using Qianbao.Server.Modules.Messaging;
 using Qianbao.Server.Modules.Operators;
+using Qianbao.Server.Modules.Risk;
 using Qianbao.Server.Money.Events;
 using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
@@ -46,6 +47,7 @@ public static class ServiceRegistration
         services.AddChannels(configuration);
         services.AddMerchantsModule();
         services.AddAcquiringModule();
+        services.AddRiskModule();
         services.AddGateway(configuration);
         services.AddNotifications(configuration);
 

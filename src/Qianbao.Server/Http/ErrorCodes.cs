@@ -48,6 +48,11 @@ public static class ErrorCodes
     [ProblemStatus(400)] public const string InvalidIdNumber = "invalid_id_number";
     [ProblemStatus(400)] public const string InvalidCardNumber = "invalid_card_number";
     [ProblemStatus(400)] public const string InvalidTier = "invalid_tier";
+    [ProblemStatus(400)] public const string InvalidRule = "invalid_rule";
+    [ProblemStatus(400)] public const string InvalidDecision = "invalid_decision";
+    [ProblemStatus(400)] public const string InvalidOperatorId = "invalid_operator_id";
+    [ProblemStatus(400)] public const string InvalidDate = "invalid_date";
+    [ProblemStatus(400)] public const string InvalidList = "invalid_list";
 
     // 401, 403: who is asking.
     [ProblemStatus(401)] public const string Unauthorized = "unauthorized";
@@ -83,6 +88,8 @@ public static class ErrorCodes
     [ProblemStatus(409)] public const string IdentityTaken = "identity_taken";
     [ProblemStatus(409)] public const string IdentityAlreadyVerified = "identity_already_verified";
     [ProblemStatus(409)] public const string TotpAlreadyEnabled = "totp_already_enabled";
+    [ProblemStatus(409)] public const string CaseResolved = "case_resolved";
+    [ProblemStatus(409)] public const string UnderReview = "under_review";
 
     // 422: well formed, but the money or the state says no.
     [ProblemStatus(422)] public const string InsufficientFunds = "insufficient_funds";

@@ -29,6 +29,7 @@ internal static class IdentityModule
         services.AddSingleton<Sessions>();
         services.AddHostedService<RevocationWatcher>();
         services.AddSingleton<TierStore>();
+        services.AddSingleton<IdentityReviews>();
         services.AddSingleton<TierGate>();
         services.AddSingleton<TierLimits>();
         return services;

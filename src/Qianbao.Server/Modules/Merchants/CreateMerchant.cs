@@ -12,7 +12,9 @@ namespace Qianbao.Server.Modules.Merchants;
 /// <summary>
 /// <c>POST /admin/v1/merchants</c> <c>{name, licence_no, legal_person, contact_phone, fee_bps}</c> → 201
 /// <c>{id, status:"pending"}</c>. The business licence number is unique: registering it again answers 409
-/// <c>licence_taken</c>. A merchant transacts only after <c>POST /admin/v1/merchants/{id}/verify</c>.
+/// <c>licence_taken</c>. A merchant transacts only after <c>POST /admin/v1/merchants/{id}/verify</c>. The legal person's and the
+/// merchant's names are screened against the watchlist (<c>screening</c>: <c>clear</c> or <c>under_review</c>); a hit opens a
+/// <c>watchlist</c> case and verification answers 409 <c>under_review</c> until the case is cleared.
 /// </summary>
 internal static class CreateMerchant
 {
@@ -22,7 +24,8 @@ internal static class CreateMerchant
 
     public static void Map(IEndpointRouteBuilder app) => app.MapPost("/admin/v1/merchants", HandleAsync).RequireOperator(OperatorRole.Risk).WithTags("Operator");
 
-    private static async Task<IResult> HandleAsync(HttpContext http, Db db, LedgerAccounts accounts, TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult> HandleAsync(HttpContext http, Db db, LedgerAccounts accounts, Risk.WatchlistScreening screening, TimeProvider clock,
+        CancellationToken ct)
     {
         var (r, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -43,7 +46,10 @@ internal static class CreateMerchant
             if (inserted == 0) return ApiProblem.Conflict("licence_taken", "A merchant with this licence number exists.");
         }
         await accounts.EnsureAsync(ChartOfAccounts.MerchantSettlement(id, Currency.Cny), id, ct);
-        return Results.Json(new { id, status = MerchantRow.Pending }, JsonDefaults.Options, statusCode: StatusCodes.Status201Created);
+        // Onboarding is screened against Risk's watchlist: a hit opens a case, and verification waits until it is cleared.
+        var underReview = await screening.ScreenMerchantAsync(id, r.LegalPerson.Trim(), r.Name.Trim(), ct);
+        return Results.Json(new { id, status = MerchantRow.Pending, screening = underReview ? "under_review" : "clear" }, JsonDefaults.Options,
+            statusCode: StatusCodes.Status201Created);
     }
 
     private static bool IsText(string? s) => !string.IsNullOrWhiteSpace(s) && s.Length <= TextLengthMax && !s.Any(char.IsControl);

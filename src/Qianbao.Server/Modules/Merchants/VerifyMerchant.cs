@@ -8,15 +8,21 @@ using Qianbao.Server.Modules.Operators;
 
 namespace Qianbao.Server.Modules.Merchants;
 
-/// <summary><c>POST /admin/v1/merchants/{id}/verify</c> → <c>{id, status:"verified"}</c>; verifying twice is harmless.</summary>
+/// <summary>
+/// <c>POST /admin/v1/merchants/{id}/verify</c> → <c>{id, status:"verified"}</c>; verifying twice is harmless. A merchant a
+/// watchlist case holds back (open, or resolved as reported or frozen) is 409 <c>under_review</c>.
+/// </summary>
 internal static class VerifyMerchant
 {
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost("/admin/v1/merchants/{id}/verify", HandleAsync).RequireOperator(OperatorRole.Risk).WithTags("Operator");
 
-    private static async Task<IResult> HandleAsync(string id, Db db, EventSignal events, TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult> HandleAsync(string id, Db db, EventSignal events, Risk.WatchlistScreening screening, TimeProvider clock,
+        CancellationToken ct)
     {
         if (!Guid.TryParse(id, out var merchantId)) return ApiProblem.NotFound();
+        if (await screening.HoldsMerchantAsync(merchantId, ct))
+            return ApiProblem.Conflict(ErrorCodes.UnderReview, "A watchlist case about this merchant is open (or was reported); it cannot be verified until the case is cleared.");
         var now = clock.GetUnixMicroseconds();
         await using (var connection = await db.OpenAsync(ct))
         {

@@ -145,6 +145,17 @@ internal sealed class TierLimits(LimitsOptions options, SecurityOptions security
         return states;
     }
 
+    /// <summary>
+    /// The person's daily cap as their tier stands now (CNY minor units), or null where tier limits do not apply (an
+    /// unverified account, or <c>Qianbao:Security:Relaxed</c>): Risk's structuring rule watches for payments just below it.
+    /// </summary>
+    public async Task<long?> DailyCapMinorAsync(Guid userId, CancellationToken ct)
+    {
+        if (security.Relaxed) return null;
+        var tier = await tiers.GetAsync(userId, ct) ?? UserTier.Unverified;
+        return tier == UserTier.Unverified ? null : Steps(LimitPeriod.Daily, tier).Sum(s => s.Amount);
+    }
+
     public static string Name(LimitPeriod period) => period switch
     {
         LimitPeriod.Daily => "daily",

@@ -13,6 +13,8 @@ namespace Qianbao.Server.Modules.Identity.Tiers;
 /// hash). The same account sending its own identity again gets the same 200 (idempotent); a different identity for an
 /// account that has one is 409 <c>identity_already_verified</c>: an identity is not replaced by its holder (an operator
 /// would have to, after review). Bad input is 400 <c>invalid_name</c> or <c>invalid_id_number</c>, and nothing changes.
+/// The identity is screened against Risk's watchlist first: a hit answers 202 <c>{tier:"unverified", status:"under_review"}</c>
+/// and holds the identity (<see cref="IdentityReviews"/>) until an operator clears the case, which completes the verification.
 /// </summary>
 internal static class VerifyIdentity
 {
@@ -32,7 +34,7 @@ internal static class VerifyIdentity
     }
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, IdentityKeys keys, SecurityEvents events, TimeProvider clock,
-        ILoggerFactory loggers, CancellationToken ct)
+        IdentityReviews reviews, Risk.WatchlistScreening screening, ILoggerFactory loggers, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -44,20 +46,36 @@ internal static class VerifyIdentity
 
         var userId = http.UserId();
         var hash = IdentityKeys.Hash(keys.IdentityNumbers, number.Value);
-        await using var connection = await db.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        var current = await connection.QuerySingleAsync<Current>(new CommandDefinition(
-            "SELECT tier, identity_name, identity_number_hash FROM users WHERE id = @userId", new { userId }, tx, cancellationToken: ct));
-        if (current.identity_number_hash is { } existing)
+        await using (var reading = await db.OpenAsync(ct))
         {
-            if (IdentityKeys.Same(existing, hash) && current.identity_name == name) return Answer(UserTiers.FromStored(current.tier), name, number);
-            return ApiProblem.Conflict(ErrorCodes.IdentityAlreadyVerified, "This account already has a verified identity; it cannot be replaced.");
+            var current = await reading.QuerySingleAsync<Current>(new CommandDefinition(
+                "SELECT tier, identity_name, identity_number_hash FROM users WHERE id = @userId", new { userId }, cancellationToken: ct));
+            if (current.identity_number_hash is { } existing)
+            {
+                if (IdentityKeys.Same(existing, hash) && current.identity_name == name) return Answer(UserTiers.FromStored(current.tier), name, number);
+                return ApiProblem.Conflict(ErrorCodes.IdentityAlreadyVerified, "This account already has a verified identity; it cannot be replaced.");
+            }
+            var takenBy = await reading.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(
+                "SELECT id FROM users WHERE identity_number_hash = @hash", new { hash }, cancellationToken: ct));
+            if (takenBy is not null) return Taken();
         }
-        var takenBy = await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(
-            "SELECT id FROM users WHERE identity_number_hash = @hash", new { hash }, tx, cancellationToken: ct));
-        if (takenBy is not null) return Taken();
 
-        var tier = (UserTier)Math.Max((short)UserTiers.FromStored(current.tier), (short)UserTier.ClassI);
+        // Watchlist screening (Risk), whatever Qianbao:Security:Relaxed says: a hit holds the identity back until an
+        // operator clears the case, and the account stays unverified meanwhile. An identity already under review answers
+        // the same, whatever is sent: the review decides first.
+        if (await reviews.PendingAsync(userId, ct)) return UnderReview();
+        if (await screening.ScreenPersonAsync(userId, name, number.Value, ct))
+        {
+            await reviews.HoldAsync(userId, name, hash, number, ct);
+            loggers.CreateLogger(typeof(VerifyIdentity)).LogWarning("User {UserId}: identity {IdNumber} held for a watchlist review", userId, number.Masked);
+            return UnderReview();
+        }
+
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync(connection, ct);
+        var stored = await connection.QuerySingleAsync<long>(new CommandDefinition("SELECT tier FROM users WHERE id = @userId", new { userId }, tx,
+            cancellationToken: ct));
+        var tier = (UserTier)Math.Max((short)UserTiers.FromStored(stored), (short)UserTier.ClassI);
         try
         {
             var updated = await connection.ExecuteAsync(new CommandDefinition("""
@@ -82,6 +100,10 @@ internal static class VerifyIdentity
         loggers.CreateLogger(typeof(VerifyIdentity)).LogInformation("User {UserId} verified identity {IdNumber}", userId, number.Masked);
         return Answer(tier, name, number);
     }
+
+    /// <summary>202 <c>{tier:"unverified", status:"under_review"}</c>: a watchlist case holds the identity back.</summary>
+    private static IResult UnderReview() =>
+        Results.Json(new { tier = UserTiers.Name(UserTier.Unverified), status = "under_review" }, JsonDefaults.Options, statusCode: StatusCodes.Status202Accepted);
 
     private static IResult Taken() => ApiProblem.Conflict(ErrorCodes.IdentityTaken, "This identity is verified by another account.");
 

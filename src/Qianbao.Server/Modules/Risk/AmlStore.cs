@@ -1,0 +1,81 @@
+using System.Data.Common;
+using Dapper;
+using Qianbao.Server.Storage;
+
+namespace Qianbao.Server.Modules.Risk;
+
+/// <summary>The AML movement log (Risk's table <c>aml_movements</c>): written by the subscriber, read by the rules, case pages and reports.</summary>
+internal sealed class AmlStore(Db db)
+{
+    private const string Columns = "id, event_id, subject_type, subject_id, direction, kind, amount_minor, currency, counterparty_id, reference, at_us";
+
+    /// <summary>Inserts the movements not stored yet (ids derive from the event, so a redelivered event inserts nothing).</summary>
+    public static async Task InsertAsync(DbConnection connection, DbTransaction tx, IEnumerable<AmlMovement> movements, CancellationToken ct)
+    {
+        foreach (var m in movements)
+        {
+            await connection.ExecuteAsync(new CommandDefinition($"""
+                INSERT INTO aml_movements ({Columns}, china_date)
+                VALUES (@Id, @EventId, @subjectType, @SubjectId, @direction, @kind, @AmountMinor, @Currency, @CounterpartyId, @Reference, @AtUs, @date)
+                ON CONFLICT (id) DO NOTHING
+                """, new
+            {
+                m.Id, m.EventId, subjectType = AmlNames.Name(m.SubjectType), m.SubjectId, direction = AmlNames.Name(m.Direction), kind = AmlNames.Name(m.Kind),
+                m.AmountMinor, m.Currency, m.CounterpartyId, m.Reference, m.AtUs, date = m.ChinaDate,
+            }, tx, cancellationToken: ct));
+        }
+    }
+
+    /// <summary>The subject's movements with <paramref name="fromUs"/> ≤ at ≤ <paramref name="toUs"/>, oldest first.</summary>
+    public static async Task<IReadOnlyList<AmlMovement>> RangeAsync(DbConnection connection, DbTransaction? tx, Guid subjectId, long fromUs, long toUs,
+        int limit, CancellationToken ct)
+    {
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition($"""
+            SELECT {Columns} FROM aml_movements WHERE subject_id = @subjectId AND at_us >= @fromUs AND at_us <= @toUs ORDER BY at_us, id LIMIT @limit
+            """, new { subjectId, fromUs, toUs, limit }, tx, cancellationToken: ct));
+        return [.. rows.Select(r => r.ToMovement())];
+    }
+
+    /// <summary>When the subject last moved money before <paramref name="beforeUs"/>; null if never (as far as the log goes).</summary>
+    public static Task<long?> LastBeforeAsync(DbConnection connection, DbTransaction tx, Guid subjectId, long beforeUs, CancellationToken ct) =>
+        connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+            "SELECT max(at_us) FROM aml_movements WHERE subject_id = @subjectId AND at_us < @beforeUs", new { subjectId, beforeUs }, tx, cancellationToken: ct));
+
+    /// <summary>The evidence around a case: the subject's movements within the window, oldest first, at most <paramref name="limit"/>.</summary>
+    public async Task<IReadOnlyList<AmlMovement>> AroundAsync(Guid subjectId, long fromUs, long toUs, int limit, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await RangeAsync(connection, null, subjectId, fromUs, toUs, limit, ct);
+    }
+
+    /// <summary>The movements of a China date that a large-value hit made reportable, in time order.</summary>
+    public async Task<IReadOnlyList<AmlMovement>> LargeValueAsync(string chinaDate, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition($"""
+            SELECT {string.Join(", ", Columns.Split(", ").Select(c => "m." + c))}
+            FROM aml_movements m JOIN risk_hits h ON h.movement_id = m.id AND h.subject_id = m.subject_id AND h.rule = 'large_value'
+            WHERE m.china_date = @chinaDate
+            ORDER BY m.at_us, m.id
+            """, new { chinaDate }, cancellationToken: ct));
+        return [.. rows.Select(r => r.ToMovement())];
+    }
+
+    private sealed class Row
+    {
+        public Guid id { get; init; }
+        public Guid event_id { get; init; }
+        public string subject_type { get; init; } = "";
+        public Guid subject_id { get; init; }
+        public string direction { get; init; } = "";
+        public string kind { get; init; } = "";
+        public long amount_minor { get; init; }
+        public string currency { get; init; } = "";
+        public Guid? counterparty_id { get; init; }
+        public string reference { get; init; } = "";
+        public long at_us { get; init; }
+
+        public AmlMovement ToMovement() => new(id, event_id, AmlNames.ParseSubject(subject_type), subject_id, AmlNames.ParseDirection(direction),
+            AmlNames.ParseKind(kind), amount_minor, currency, counterparty_id, reference, at_us);
+    }
+}
