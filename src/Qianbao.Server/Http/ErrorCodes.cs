@@ -48,6 +48,12 @@ public static class ErrorCodes
     [ProblemStatus(400)] public const string InvalidIdNumber = "invalid_id_number";
     [ProblemStatus(400)] public const string InvalidCardNumber = "invalid_card_number";
     [ProblemStatus(400)] public const string InvalidTier = "invalid_tier";
+    [ProblemStatus(400)] public const string InvalidReference = "invalid_reference";
+    [ProblemStatus(400)] public const string InvalidPayee = "invalid_payee";
+    [ProblemStatus(400)] public const string InvalidCategory = "invalid_category";
+    [ProblemStatus(400)] public const string InvalidText = "invalid_text";
+    [ProblemStatus(400)] public const string InvalidSubject = "invalid_subject";
+    [ProblemStatus(400)] public const string InvalidDecision = "invalid_decision";
 
     // 401, 403: who is asking.
     [ProblemStatus(401)] public const string Unauthorized = "unauthorized";
@@ -83,6 +89,8 @@ public static class ErrorCodes
     [ProblemStatus(409)] public const string IdentityTaken = "identity_taken";
     [ProblemStatus(409)] public const string IdentityAlreadyVerified = "identity_already_verified";
     [ProblemStatus(409)] public const string TotpAlreadyEnabled = "totp_already_enabled";
+    [ProblemStatus(409)] public const string HoldNotHeld = "hold_not_held";
+    [ProblemStatus(409)] public const string ComplaintClosed = "complaint_closed";
 
     // 422: well formed, but the money or the state says no.
     [ProblemStatus(422)] public const string InsufficientFunds = "insufficient_funds";
@@ -99,6 +107,10 @@ public static class ErrorCodes
     [ProblemStatus(422)] public const string LimitExceeded = "limit_exceeded";
     [ProblemStatus(422)] public const string CardHolderMismatch = "card_holder_mismatch";
     [ProblemStatus(422)] public const string InvalidTotpCode = "invalid_totp_code";
+    [ProblemStatus(422)] public const string MerchantFrozen = "merchant_frozen";
+    [ProblemStatus(422)] public const string MerchantBalanceInsufficient = "merchant_balance_insufficient";
+    [ProblemStatus(422)] public const string RefundExceedsPaid = "refund_exceeds_paid";
+    [ProblemStatus(422)] public const string ComplaintNotRefundable = "complaint_not_refundable";
 
     // 429: slow down.
     [ProblemStatus(429)] public const string TooManyRequests = "too_many_requests";
