@@ -1,4 +1,4 @@
--- Court-ordered amount holds (Modules/Freezes) and user complaints (Modules/Complaints).
+-- Court-ordered amount holds (Modules/Holds) and user complaints (Modules/Complaints).
 -- An amount hold is a pending ledger transfer from a wallet to the judicial-hold account; this row is what the
 -- operator said about it. Its status changes in the ledger batch transaction that voids or posts the hold.
 CREATE TABLE amount_holds (
