@@ -2,6 +2,8 @@ using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Acquiring;
+using Qianbao.Server.Modules.Complaints;
+using Qianbao.Server.Modules.Holds;
 using Qianbao.Server.Modules.Admin;
 using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
@@ -56,6 +58,8 @@ public static class EndpointRegistration
         app.MapAcquiringModule();
         app.MapRiskModule();
         app.MapAdminModule();
+        app.MapHoldsModule();
+        app.MapComplaintsModule();
         app.MapGateway();
         app.MapNotifications();
         return app;

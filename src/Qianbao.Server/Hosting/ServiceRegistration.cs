@@ -2,6 +2,8 @@ using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Acquiring;
+using Qianbao.Server.Modules.Complaints;
+using Qianbao.Server.Modules.Holds;
 using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Merchants;
@@ -42,12 +44,14 @@ public static class ServiceRegistration
         services.AddMoney(configuration);
         services.AddDomainEvents(configuration);
         services.AddOperatorsModule();
-        services.AddMessagingModule();
+        services.AddMessagingModule(configuration);
         services.AddIdentityModule();
         services.AddChannels(configuration);
         services.AddMerchantsModule();
         services.AddAcquiringModule();
         services.AddRiskModule();
+        services.AddHoldsModule();
+        services.AddComplaintsModule();
         services.AddGateway(configuration);
         services.AddNotifications(configuration);
 

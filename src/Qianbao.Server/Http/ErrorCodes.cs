@@ -53,6 +53,11 @@ public static class ErrorCodes
     [ProblemStatus(400)] public const string InvalidOperatorId = "invalid_operator_id";
     [ProblemStatus(400)] public const string InvalidDate = "invalid_date";
     [ProblemStatus(400)] public const string InvalidList = "invalid_list";
+    [ProblemStatus(400)] public const string InvalidReference = "invalid_reference";
+    [ProblemStatus(400)] public const string InvalidPayee = "invalid_payee";
+    [ProblemStatus(400)] public const string InvalidCategory = "invalid_category";
+    [ProblemStatus(400)] public const string InvalidText = "invalid_text";
+    [ProblemStatus(400)] public const string InvalidSubject = "invalid_subject";
 
     // 401, 403: who is asking.
     [ProblemStatus(401)] public const string Unauthorized = "unauthorized";
@@ -90,6 +95,8 @@ public static class ErrorCodes
     [ProblemStatus(409)] public const string TotpAlreadyEnabled = "totp_already_enabled";
     [ProblemStatus(409)] public const string CaseResolved = "case_resolved";
     [ProblemStatus(409)] public const string UnderReview = "under_review";
+    [ProblemStatus(409)] public const string HoldNotHeld = "hold_not_held";
+    [ProblemStatus(409)] public const string ComplaintClosed = "complaint_closed";
 
     // 422: well formed, but the money or the state says no.
     [ProblemStatus(422)] public const string InsufficientFunds = "insufficient_funds";
@@ -106,6 +113,10 @@ public static class ErrorCodes
     [ProblemStatus(422)] public const string LimitExceeded = "limit_exceeded";
     [ProblemStatus(422)] public const string CardHolderMismatch = "card_holder_mismatch";
     [ProblemStatus(422)] public const string InvalidTotpCode = "invalid_totp_code";
+    [ProblemStatus(422)] public const string MerchantFrozen = "merchant_frozen";
+    [ProblemStatus(422)] public const string MerchantBalanceInsufficient = "merchant_balance_insufficient";
+    [ProblemStatus(422)] public const string RefundExceedsPaid = "refund_exceeds_paid";
+    [ProblemStatus(422)] public const string ComplaintNotRefundable = "complaint_not_refundable";
 
     // 429: slow down.
     [ProblemStatus(429)] public const string TooManyRequests = "too_many_requests";

@@ -12,6 +12,32 @@ namespace Qianbao.Server.Http;
 internal static class PublicAddresses
 {
     /// <summary>
+    /// The one switch for every outbound target the server calls on others' say-so or from configuration (merchant
+    /// notify URLs, the SMS webhook): whether private, loopback and link-local addresses may be reached. Its name is
+    /// older than its reach.
+    /// </summary>
+    public const string AllowPrivateKey = "Qianbao:Gateway:AllowPrivateNotifyUrls";
+    public const string ModeKey = "Qianbao:Mode";
+
+    /// <summary>
+    /// Reads <see cref="AllowPrivateKey"/>; when unset it is true in <c>sandbox</c> mode (the default) and false in any
+    /// other mode, so an unknown mode fails closed. Throws <see cref="InvalidOperationException"/> naming the key for a
+    /// value that is not a boolean.
+    /// </summary>
+    public static bool AllowPrivateFrom(IConfiguration configuration)
+    {
+        var text = configuration[AllowPrivateKey];
+        if (!string.IsNullOrWhiteSpace(text))
+        {
+            if (!bool.TryParse(text.Trim(), out var allow))
+                throw new InvalidOperationException($"{AllowPrivateKey} must be true or false, not \"{text}\".");
+            return allow;
+        }
+        var mode = configuration[ModeKey];
+        return string.IsNullOrWhiteSpace(mode) || mode.Trim().Equals("sandbox", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
     /// False for unspecified, loopback, private (RFC 1918), shared (RFC 6598), link-local, benchmarking, reserved,
     /// broadcast and multicast IPv4 addresses, and for unspecified, loopback, link-local, site-local, unique-local,
     /// discard-only and multicast IPv6 addresses. IPv6 forms that embed an IPv4 address (mapped, compatible, NAT64,

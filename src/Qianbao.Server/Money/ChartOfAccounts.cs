@@ -17,6 +17,12 @@ public static class AccountCodes
 
     /// <summary>The system side of every limit account's grants and usage: no floor.</summary>
     public const ushort LimitControl = 8;
+
+    /// <summary>The other side of court-ordered amount holds: pending credits from wallets, passed on when a hold is deducted.</summary>
+    public const ushort JudicialHold = 9;
+
+    /// <summary>Money deducted under a court order and owed to that court (one account per order reference), until remitted.</summary>
+    public const ushort CourtRemittance = 10;
 }
 
 /// <summary>Transfer kinds (the ledger's transfer <c>Code</c>). Stored; never renumber.</summary>
@@ -37,6 +43,12 @@ public static class TransferCodes
     /// <summary>Allowance a counted payment uses, in the payment's chain. Not money: never on a wallet.</summary>
     public const ushort LimitUsage = 10;
 
+    /// <summary>A court-ordered amount hold: a pending transfer from a wallet to the judicial-hold account (voided on release, posted on deduction).</summary>
+    public const ushort JudicialHold = 11;
+
+    /// <summary>A deducted hold passed on from the judicial-hold account to its payee (a court's remittance account or a channel).</summary>
+    public const ushort JudicialDeduction = 12;
+
     /// <summary>The history's name for a kind, as used in <c>type</c> filters.</summary>
     public static string Name(ushort code) => code switch
     {
@@ -50,6 +62,8 @@ public static class TransferCodes
         RoyaltyFreeze => "royalty_freeze",
         LimitGrant => "limit_grant",
         LimitUsage => "limit_usage",
+        JudicialHold => "judicial_hold",
+        JudicialDeduction => "judicial_deduction",
         _ => "other",
     };
 
@@ -106,6 +120,22 @@ public static class ChartOfAccounts
     public static Account SpendingLimit(Guid userId, string period) =>
         new(new AccountId(StableId.From("account/spending-limit", $"{userId:N}/{period}")), Currency.Cny,
             AccountCodes.SpendingLimit, AccountFlags.DebitsMustNotExceedCredits);
+
+    /// <summary>
+    /// Where court-ordered amount holds point: each hold is a pending transfer from a wallet to here that never times out.
+    /// Credit-normal and floored: a deduction posts the hold here and passes the same amount on in one chain, so the
+    /// account only ever carries live pending credits.
+    /// </summary>
+    public static Account JudicialHold(Currency currency) =>
+        new(new AccountId(StableId.From("account/judicial-hold", currency.Code)), currency, AccountCodes.JudicialHold, AccountFlags.DebitsMustNotExceedCredits);
+
+    /// <summary>
+    /// Money deducted under the court order <paramref name="reference"/> and owed to the court until finance remits it
+    /// (outside the wallet, by bank transfer): a liability per order, credit-normal, never negative.
+    /// </summary>
+    public static Account CourtRemittance(string reference, Currency currency) =>
+        new(new AccountId(StableId.From("account/court-remittance", $"{reference}/{currency.Code}")), currency, AccountCodes.CourtRemittance,
+            AccountFlags.DebitsMustNotExceedCredits);
 
     /// <summary>The source of limit grants and the sink of limit usage.</summary>
     public static Account LimitControl() =>

@@ -34,6 +34,14 @@ public sealed class Freezes(Db db, TimeProvider clock)
         return new FreezeState(ownerId, false, null, null);
     }
 
+    /// <summary>Whether <paramref name="ownerId"/> is frozen now (a read for early answers; the money pipeline decides on its own locked read).</summary>
+    public async Task<bool> IsFrozenAsync(Guid ownerId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT count(*) FROM owner_freezes WHERE owner_id = @ownerId", new { ownerId }, cancellationToken: ct)) > 0;
+    }
+
     private static async Task<FreezeState> ReadAsync(System.Data.Common.DbConnection connection, Guid ownerId, CancellationToken ct)
     {
         var row = await connection.QuerySingleOrDefaultAsync<(string Reason, long FrozenAtUs)?>(new CommandDefinition(

@@ -71,6 +71,9 @@ internal static class GatewaySubCodes
     public const string TradeStatusError = "ACQ.TRADE_STATUS_ERROR";
     public const string RefundAmtNotEqualTotal = "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL";
     public const string SellerBalanceNotEnough = "ACQ.SELLER_BALANCE_NOT_ENOUGH";
+
+    /// <summary>An operator froze the merchant: no trades, payments, refunds or settlements (商家账号被冻结).</summary>
+    public const string SellerBeenBlocked = "ACQ.SELLER_BEEN_BLOCKED";
     public const string AcqInvalidParameter = "ACQ.INVALID_PARAMETER";
     public const string PaymentAuthCodeInvalid = "ACQ.PAYMENT_AUTH_CODE_INVALID";
     public const string ContextInconsistent = "ACQ.CONTEXT_INCONSISTENT";

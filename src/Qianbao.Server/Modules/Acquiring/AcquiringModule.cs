@@ -15,6 +15,7 @@ internal static class AcquiringModule
         services.AddSingleton<IEffectWriter, TradeChangeWriter>();
         services.AddSingleton<TradeCreation>();
         services.AddSingleton<TradePayments>();
+        services.AddSingleton<BuyerTrades>();
         services.AddSingleton<CodePayConfirmation>();
         services.AddSingleton<TradeClosing>();
         services.AddSingleton<PaymentCodes>();

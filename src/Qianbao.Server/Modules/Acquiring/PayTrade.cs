@@ -71,6 +71,7 @@ internal static class PayTrade
             PayOutcome.PaidByAnother => ApiProblem.Conflict("trade_already_paid", "Someone else has paid this trade."),
             PayOutcome.Closed => ApiProblem.Unprocessable("trade_closed", "The trade is closed or has expired."),
             PayOutcome.BuyerFrozen => ApiProblem.Unprocessable(ErrorCodes.AccountFrozen, "The account is frozen: it can receive money but not send, pay or withdraw."),
+            PayOutcome.MerchantFrozen => ApiProblem.Unprocessable(ErrorCodes.MerchantFrozen, "The merchant is frozen: it accepts no payments."),
             _ => ApiProblem.NotFound(),
         };
     }

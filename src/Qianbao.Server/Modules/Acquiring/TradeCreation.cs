@@ -21,14 +21,23 @@ internal enum CreateTradeOutcome : byte
 
     /// <summary>A different request under an <c>out_trade_no</c> the app already used: nothing was created.</summary>
     ConflictsWithExisting,
+
+    /// <summary>An operator froze the merchant: it opens no trades (and its open trades cannot be paid).</summary>
+    MerchantFrozen,
 }
 
 /// <summary>
 /// Opens the trade row shared by every way of paying. <c>out_trade_no</c> is the merchant's idempotency key per app:
 /// the same request again answers the same trade; a different one under the same <c>out_trade_no</c> is a conflict.
 /// </summary>
-internal sealed class TradeCreation(TradeStore trades)
+internal sealed class TradeCreation(TradeStore trades, Money.Freezes freezes)
 {
+    /// <summary>
+    /// Whether the merchant is frozen now. An early answer only: a payment to a frozen merchant is refused by the money
+    /// pipeline's freeze policy with the accounts locked, whatever this said.
+    /// </summary>
+    public Task<bool> MerchantFrozenAsync(Guid merchantId, CancellationToken ct) => freezes.IsFrozenAsync(merchantId, ct);
+
     /// <summary>How long a trade waits for payment when the merchant does not say.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(90);
 
@@ -39,6 +48,7 @@ internal sealed class TradeCreation(TradeStore trades)
         var hash = RequestBody.Hash(t.Kind, t.AppId, System.Text.Encoding.UTF8.GetBytes(
             string.Join("\n", t.OutTradeNo, t.AmountMinor, t.Subject, t.Body, t.BuyerId, t.RoyaltyFreeze)));
         var existing = await trades.FindByOutTradeNoAsync(t.AppId, t.OutTradeNo, ct);
+        if (await freezes.IsFrozenAsync(t.MerchantId, ct)) return (CreateTradeOutcome.MerchantFrozen, existing!);
         if (existing is not null) return Existing(existing, hash);
 
         var row = new TradeRow

@@ -20,6 +20,9 @@ internal enum PayOutcome : byte
     /// <summary>An operator froze the buyer's wallet: it may receive money but not pay.</summary>
     BuyerFrozen,
 
+    /// <summary>An operator froze the merchant: it accepts no payments.</summary>
+    MerchantFrozen,
+
     /// <summary>The buyer's daily cap would be passed (nothing moved; the trade still waits).</summary>
     DailyLimitExceeded,
 
@@ -52,9 +55,10 @@ internal static class PayOutcomes
         Money.MoneyMovement.FirstFailure(results) is { } f && limits.ExceededAt(f.Index, f.Result) is { } period ? For(period) : null;
 }
 
-internal enum RefundOutcome : byte { Refunded, Replayed, ExceedsPaid, MerchantBalanceInsufficient, NotRefundable, RequestNoReused }
+/// <summary>How a refund ended. <see cref="MerchantFrozen"/>: an operator froze the merchant, whose account then pays nothing out.</summary>
+internal enum RefundOutcome : byte { Refunded, Replayed, ExceedsPaid, MerchantBalanceInsufficient, NotRefundable, RequestNoReused, MerchantFrozen }
 
-internal enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsShareable, MerchantBalanceInsufficient }
+internal enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsShareable, MerchantBalanceInsufficient, MerchantFrozen }
 
 /// <summary>
 /// The money paths of trades. Each is one ledger command through the money pipeline whose guard
@@ -123,6 +127,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 TradeStatus.Closed => (PayOutcome.Closed, after),
                 _ => (PayOutcome.NotPayable, after), // WAIT_BUYER_PAY for another designated buyer
             },
+            MoneyOutcomeKind.Refused when outcome.Refusal?.Code == Http.ErrorCodes.MerchantFrozen => (PayOutcome.MerchantFrozen, after),
             MoneyOutcomeKind.Refused => (PayOutcome.BuyerFrozen, after),
             MoneyOutcomeKind.LedgerRejected when PayOutcomes.Limit(limited, outcome.Results) is { } limit => (limit, after),
             MoneyOutcomeKind.LedgerRejected when outcome.Results[paymentIndex] is TransferResult.ExceedsCredits or TransferResult.DebitAccountNotFound =>
@@ -132,7 +137,12 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
     }
 
     /// <summary>Refunds <paramref name="amount"/> of a paid trade to its buyer, idempotent per <paramref name="outRequestNo"/>.</summary>
-    public async Task<(RefundOutcome Outcome, TradeRow Trade)> RefundAsync(TradeRow trade, string outRequestNo, long amount, CancellationToken ct)
+    /// <param name="alsoCommit">
+    /// Another module's state change and events that must commit with the refund or not at all (a complaint resolved by
+    /// this refund); their writers must be idempotent, as every effect's.
+    /// </param>
+    public async Task<(RefundOutcome Outcome, TradeRow Trade)> RefundAsync(TradeRow trade, string outRequestNo, long amount, CancellationToken ct,
+        IReadOnlyList<IEffect>? alsoCommit = null)
     {
         var currency = Currency.Parse(trade.currency);
         var buyer = trade.buyer_id ?? throw new InvariantViolationException("a refundable trade has a buyer");
@@ -181,7 +191,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 new TradeRefunded(trade.trade_no, trade.app_id, outRequestNo, trade.merchant_id, buyer, amount, refundedAfter, trade.currency)
                 {
                     EventId = DomainEvent.IdFor<TradeRefunded>(trade.trade_no + "/" + outRequestNo), OccurredAtUs = nowUs,
-                }));
+                }).Concat(alsoCommit ?? []).ToList());
 
         var outcome = await money.SubmitAsync(command, ct);
         var after = (await trades.FindAsync(trade.trade_no, ct))!;
@@ -192,7 +202,8 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
             MoneyOutcomeKind.GuardRejected => (RefundOutcome.NotRefundable, after), // the caller re-reads and decides (a race: try again)
             MoneyOutcomeKind.LedgerRejected when results.Any(r => r is TransferResult.ExceedsCredits) => (RefundOutcome.MerchantBalanceInsufficient, after),
             MoneyOutcomeKind.LedgerRejected when results.Any(r => r.IsExistsMismatch()) => (RefundOutcome.RequestNoReused, after),
-            // Refused: only wallet holders are frozen today, and a refund debits the merchant.
+            // Refused: a refund debits the merchant, so only the merchant's freeze refuses it.
+            MoneyOutcomeKind.Refused => (RefundOutcome.MerchantFrozen, after),
             _ => throw new InvariantViolationException($"trade {trade.trade_no} refund failed with {outcome.Kind} {string.Join(",", results)}"),
         };
     }
@@ -269,7 +280,8 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
             MoneyOutcomeKind.Applied => (SettleOutcome.Settled, false),
             MoneyOutcomeKind.GuardRejected => (SettleOutcome.NotSettleable, true),
             MoneyOutcomeKind.LedgerRejected when outcome.Results.Any(r => r is TransferResult.ExceedsCredits) => (SettleOutcome.MerchantBalanceInsufficient, false),
-            // Refused: only wallet holders are frozen today, and a settlement debits the merchant.
+            // Refused: a settlement debits the merchant, so only the merchant's freeze refuses it.
+            MoneyOutcomeKind.Refused => (SettleOutcome.MerchantFrozen, false),
             _ => throw new InvariantViolationException($"trade {trade.trade_no} settlement failed with {outcome.Kind} {string.Join(",", outcome.Results)}"),
         };
     }

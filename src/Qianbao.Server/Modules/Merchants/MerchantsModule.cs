@@ -17,6 +17,7 @@ internal static class MerchantsModule
         GetMerchant.Map(app);
         CreateMerchantApp.Map(app);
         CreateMerchantPayout.Map(app);
+        FreezeMerchant.Map(app);
         return app;
     }
 }

@@ -12,8 +12,8 @@ namespace Qianbao.Server.Modules.Merchants;
 /// </summary>
 internal sealed class NotifyUrlPolicy(bool allowPrivateAddresses)
 {
-    public const string AllowPrivateKey = "Qianbao:Gateway:AllowPrivateNotifyUrls";
-    public const string ModeKey = "Qianbao:Mode";
+    public const string AllowPrivateKey = PublicAddresses.AllowPrivateKey;
+    public const string ModeKey = PublicAddresses.ModeKey;
 
     /// <summary>Bound on the name lookup made when a URL is registered.</summary>
     public const int DnsLookupTimeoutMs = 3_000;
@@ -25,18 +25,7 @@ internal sealed class NotifyUrlPolicy(bool allowPrivateAddresses)
     /// other mode, so an unknown mode fails closed. Throws <see cref="InvalidOperationException"/> naming the key for a
     /// value that is not a boolean.
     /// </summary>
-    public static NotifyUrlPolicy FromConfiguration(IConfiguration configuration)
-    {
-        var text = configuration[AllowPrivateKey];
-        if (!string.IsNullOrWhiteSpace(text))
-        {
-            if (!bool.TryParse(text.Trim(), out var allow))
-                throw new InvalidOperationException($"{AllowPrivateKey} must be true or false, not \"{text}\".");
-            return new NotifyUrlPolicy(allow);
-        }
-        var mode = configuration[ModeKey];
-        return new NotifyUrlPolicy(string.IsNullOrWhiteSpace(mode) || mode.Trim().Equals("sandbox", StringComparison.OrdinalIgnoreCase));
-    }
+    public static NotifyUrlPolicy FromConfiguration(IConfiguration configuration) => new(PublicAddresses.AllowPrivateFrom(configuration));
 
     /// <summary>
     /// True when <paramref name="url"/> is an acceptable notify URL: absolute http(s) within the length limit and, unless

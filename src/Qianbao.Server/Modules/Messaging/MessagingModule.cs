@@ -3,8 +3,9 @@ namespace Qianbao.Server.Modules.Messaging;
 /// <summary>Outbound messages: the durable queue, the SMS providers (sandbox, webhook), the sender and the templates.</summary>
 internal static class MessagingModule
 {
-    public static IServiceCollection AddMessagingModule(this IServiceCollection services)
+    public static IServiceCollection AddMessagingModule(this IServiceCollection services, IConfiguration configuration)
     {
+        var allowPrivate = Http.PublicAddresses.AllowPrivateFrom(configuration);
         services.AddSingleton<MessageSignal>();
         services.AddSingleton<SmsOutbox>();
         services.AddHttpClient(WebhookSmsProvider.HttpClientName, (sp, client) =>
@@ -13,9 +14,20 @@ internal static class MessagingModule
                 client.Timeout = TimeSpan.FromMilliseconds(sp.GetRequiredService<SmsOptions>().TimeoutMs);
                 client.DefaultRequestHeaders.UserAgent.ParseAdd("Qianbao-Sms/1.0");
             })
-            // A redirect is not delivery: following it would turn the POST into a GET to wherever it points. The URL is the
-            // operator's own configuration, so private addresses are allowed (a relay next to the server is usual).
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
+            .ConfigurePrimaryHttpMessageHandler(() =>
+            {
+                // A redirect is not delivery: following it would turn the POST into a GET to wherever it points (and a
+                // public webhook could redirect into our own network).
+                var handler = new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false };
+                if (!allowPrivate)
+                {
+                    // Production: the webhook, like a merchant's notify URL, reaches public addresses only, judged on the
+                    // address actually connected to at delivery (so DNS rebinding does not help), without a proxy in between.
+                    handler.ConnectCallback = Http.PublicAddresses.ConnectPublicOnlyAsync;
+                    handler.UseProxy = false;
+                }
+                return handler;
+            });
         services.AddSingleton<ISmsProvider>(sp => sp.GetRequiredService<SmsOptions>().Provider switch
         {
             SmsProvider.Webhook => ActivatorUtilities.CreateInstance<WebhookSmsProvider>(sp),

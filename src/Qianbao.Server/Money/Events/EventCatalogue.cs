@@ -79,3 +79,24 @@ public sealed record MerchantVerified(Guid MerchantId) : DomainEvent
 {
     public override string Stream => "merchant:" + MerchantId.ToString("N");
 }
+
+/// <summary>A user opened a complaint (<c>complaint.opened</c>), about a trade or a transfer of theirs or about nothing in particular.</summary>
+public sealed record ComplaintOpened(Guid ComplaintId, Guid UserId, string Category, string? TradeNo, Guid? TransferId) : DomainEvent
+{
+    public override string Stream => "complaint:" + ComplaintId.ToString("N");
+}
+
+/// <summary>A support operator replied to a complaint (<c>complaint.replied</c>); the reply's text is read from the complaint.</summary>
+public sealed record ComplaintReplied(Guid ComplaintId, Guid UserId, Guid ReplyId) : DomainEvent
+{
+    public override string Stream => "complaint:" + ComplaintId.ToString("N");
+}
+
+/// <summary>
+/// A support operator resolved a complaint (<c>complaint.resolved</c>): <paramref name="Decision"/> is <c>refund</c> (then
+/// <paramref name="RefundMinor"/> went back to the user, written with the refund itself) or <c>reject</c>.
+/// </summary>
+public sealed record ComplaintResolved(Guid ComplaintId, Guid UserId, string Decision, long? RefundMinor, string? Currency) : DomainEvent
+{
+    public override string Stream => "complaint:" + ComplaintId.ToString("N");
+}

@@ -31,6 +31,9 @@ public static class EventTypes
         [typeof(TradeSettled)] = "trade.settled",
         [typeof(UserRegistered)] = "user.registered",
         [typeof(MerchantVerified)] = "merchant.verified",
+        [typeof(ComplaintOpened)] = "complaint.opened",
+        [typeof(ComplaintReplied)] = "complaint.replied",
+        [typeof(ComplaintResolved)] = "complaint.resolved",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> Types = Names.ToFrozenDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);

@@ -33,7 +33,10 @@ public interface IMovementPolicy
 
 /// <summary>
 /// A frozen owner's accounts receive but do not pay: any new transfer that debits them is refused. Posting or
-/// voiding a hold made before the freeze still goes through (a payout the bank already made must be booked).
+/// voiding a hold made before the freeze still goes through (a payout the bank already made must be booked), and so
+/// does a court-ordered amount hold (the court's claim is not the owner spending). A frozen merchant also takes no
+/// payments: a merchant payment credited to a frozen owner is refused with <c>merchant_frozen</c>, checked first so
+/// the buyer is told it is the merchant (the payment's fee transfer debits the merchant too).
 /// </summary>
 public sealed class FreezePolicy : IMovementPolicy
 {
@@ -42,6 +45,12 @@ public sealed class FreezePolicy : IMovementPolicy
         foreach (var t in command.Transfers)
         {
             if (t.Has(TransferFlags.PostPending) || t.Has(TransferFlags.VoidPending)) continue;
+            if (t.Code == TransferCodes.MerchantPayment && facts.IsOwnerFrozen(t.CreditAccountId))
+                return new MovementRefusal(ErrorCodes.MerchantFrozen, "The merchant is frozen: it accepts no payments.");
+        }
+        foreach (var t in command.Transfers)
+        {
+            if (t.Has(TransferFlags.PostPending) || t.Has(TransferFlags.VoidPending) || t.Code == TransferCodes.JudicialHold) continue;
             if (facts.IsOwnerFrozen(t.DebitAccountId))
                 return new MovementRefusal(ErrorCodes.AccountFrozen, "The account is frozen: it can receive money but not send, pay or withdraw.");
         }

@@ -52,6 +52,7 @@ internal sealed class Cancel(TradeStore trades, TradeClosing closing, TradePayme
                 var (outcome, after) = await payments.RefundAsync(t, "cancel", t.total_amount - t.refunded_amount, ct);
                 if (outcome == RefundOutcome.MerchantBalanceInsufficient)
                     return GatewayResult.Business(GatewaySubCodes.SellerBalanceNotEnough, "卖家余额不足", Field.Of("out_trade_no", t.out_trade_no));
+                if (outcome == RefundOutcome.MerchantFrozen) return TradeRequests.SellerBlocked(t.out_trade_no);
                 if (outcome == RefundOutcome.RequestNoReused)
                     return GatewayResult.Business(GatewaySubCodes.ContextInconsistent, "退款请求号 cancel 已被使用", Field.Of("out_trade_no", t.out_trade_no));
                 t = after;

@@ -33,6 +33,9 @@ internal sealed class Pay(TradeCreation creation, TradePayments payments, Paymen
             return GatewayResult.Business(other.status == TradeStatus.WaitBuyerPay ? GatewaySubCodes.ContextInconsistent : GatewaySubCodes.TradeHasSuccess,
                 "交易信息被篡改或交易已存在", Field.Of("out_trade_no", outTradeNo));
 
+        // A frozen merchant is refused before the buyer's code is spent (the pipeline refuses the payment in any case).
+        if (await creation.MerchantFrozenAsync(c.App.merchant_id, ct)) return TradeRequests.SellerBlocked(outTradeNo);
+
         // Consume the code before creating the trade: a code pays at most one trade, whatever the retries. A retry that
         // races the request that spent the code (a till timing out) continues that request: trade creation and payment
         // are idempotent per out_trade_no, so both answer the one payment.
@@ -58,6 +61,7 @@ internal sealed class Pay(TradeCreation creation, TradePayments payments, Paymen
             PayOutcome.InsufficientFunds => GatewayResult.Business(GatewaySubCodes.BuyerBalanceNotEnough, "买家余额不足",
                 Field.Of("trade_no", after.trade_no), Field.Of("out_trade_no", after.out_trade_no)),
             PayOutcome.PaidByAnother => GatewayResult.Business(GatewaySubCodes.TradeHasSuccess, "交易已被支付", Field.Of("out_trade_no", after.out_trade_no)),
+            PayOutcome.MerchantFrozen => TradeRequests.SellerBlocked(after.out_trade_no),
             PayOutcome.BuyerFrozen => GatewayResult.Business(GatewaySubCodes.BuyerEnableStatusForbid, "买家状态非法",
                 Field.Of("trade_no", after.trade_no), Field.Of("out_trade_no", after.out_trade_no)),
             // Alipay has a day and a month code for the buyer's caps; the year and since-opening caps take the longer one.

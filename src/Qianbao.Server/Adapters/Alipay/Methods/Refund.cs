@@ -50,6 +50,8 @@ internal sealed class Refund(TradeStore trades, TradePayments payments) : IGatew
                     return Answer(after, fundChange: true);
                 case RefundOutcome.MerchantBalanceInsufficient:
                     return GatewayResult.Business(GatewaySubCodes.SellerBalanceNotEnough, "卖家余额不足", Field.Of("out_trade_no", t.out_trade_no));
+                case RefundOutcome.MerchantFrozen:
+                    return TradeRequests.SellerBlocked(t.out_trade_no);
                 case RefundOutcome.NotRefundable:
                     continue; // another refund changed the trade first: decide again on fresh state
                 default:

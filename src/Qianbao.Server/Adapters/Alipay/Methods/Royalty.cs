@@ -87,6 +87,7 @@ internal sealed class OrderSettle(TradeStore trades, TradePayments payments, Roy
             SettleOutcome.Settled or SettleOutcome.Replayed =>
                 GatewayResult.Success(Field.Of("trade_no", tradeNo), Field.Of("settle_no", TradePayments.SettleNo(tradeNo, outRequestNo))),
             SettleOutcome.ExceedsShareable => GatewayResult.Business(GatewaySubCodes.AllocAmountValidateError, "分账金额超过最大可分账金额", Field.Of("trade_no", tradeNo)),
+            SettleOutcome.MerchantFrozen => GatewayResult.Business(GatewaySubCodes.SellerBeenBlocked, "商家账号被冻结", Field.Of("trade_no", tradeNo)),
             SettleOutcome.MerchantBalanceInsufficient => GatewayResult.Business(GatewaySubCodes.SellerBalanceNotEnough, "卖家余额不足", Field.Of("trade_no", tradeNo)),
             _ => GatewayResult.Business(GatewaySubCodes.TradeStatusError, "交易状态不合法或已结算", Field.Of("trade_no", tradeNo)),
         };

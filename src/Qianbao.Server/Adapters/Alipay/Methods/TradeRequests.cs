@@ -17,11 +17,16 @@ internal static class TradeRequests
         return outcome switch
         {
             CreateTradeOutcome.Created or CreateTradeOutcome.Replayed => (trade, null),
+            CreateTradeOutcome.MerchantFrozen => (null, SellerBlocked(request.OutTradeNo)),
             CreateTradeOutcome.ConflictsWithExisting =>
                 (null, GatewayResult.Business(GatewaySubCodes.ContextInconsistent, "交易信息被篡改", Field.Of("out_trade_no", trade.out_trade_no))),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), outcome, "unknown trade creation outcome"),
         };
     }
+
+    /// <summary>ACQ.SELLER_BEEN_BLOCKED (商家账号被冻结): an operator froze the merchant; nothing was created or paid.</summary>
+    public static GatewayResult SellerBlocked(string outTradeNo) =>
+        GatewayResult.Business(GatewaySubCodes.SellerBeenBlocked, "商家账号被冻结", Field.Of("out_trade_no", outTradeNo));
 
     /// <summary>
     /// Checks the request's trade fields without touching anything: the error <see cref="CreateAsync"/> would answer,
