@@ -138,6 +138,9 @@ public abstract class ComplaintTests<TServer>(TServer server) : IClassFixture<TS
         (await OperatorAsync(HttpMethod.Post, $"/admin/v1/merchants/{app.MerchantId}/payouts", new { amount = available, currency = "CNY" }, "drain-" + tradeNo))
             .StatusCode.ShouldBe(HttpStatusCode.Accepted);
         var id = await (await buyer.PostAsync("/v1/complaints", new { trade_no = tradeNo, category = "unauthorised", text = "不是我付的" })).IdAsync();
+        // The sandbox bank confirms the payout a moment later: wait, so the fingerprint below sees only what the refund does.
+        await Poll.UntilAsync(async () => (await Server.LedgerFingerprintAsync()).EndsWith("/0/0", StringComparison.Ordinal),
+            "the payout to be confirmed");
 
         var before = await Server.LedgerFingerprintAsync();
         await (await OperatorAsync(HttpMethod.Post, $"/admin/v1/complaints/{id}/resolve", new { decision = "refund", note = "全额退款" }))
