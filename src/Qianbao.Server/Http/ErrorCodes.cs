@@ -48,6 +48,8 @@ public static class ErrorCodes
     [ProblemStatus(400)] public const string InvalidIdNumber = "invalid_id_number";
     [ProblemStatus(400)] public const string InvalidCardNumber = "invalid_card_number";
     [ProblemStatus(400)] public const string InvalidTier = "invalid_tier";
+    [ProblemStatus(400)] public const string InvalidEmail = "invalid_email";
+    [ProblemStatus(400)] public const string InvalidRole = "invalid_role";
 
     // 401, 403: who is asking.
     [ProblemStatus(401)] public const string Unauthorized = "unauthorized";
@@ -71,6 +73,7 @@ public static class ErrorCodes
 
     // 404, 405, 413, 415: what the HTTP stack refuses.
     [ProblemStatus(404)] public const string NotFound = "not_found";
+    [ProblemStatus(404)] public const string InvalidInvitation = "invalid_invitation";
     [ProblemStatus(405)] public const string MethodNotAllowed = "method_not_allowed";
     [ProblemStatus(413)] public const string BodyTooLarge = "body_too_large";
     [ProblemStatus(415)] public const string UnsupportedMediaType = "unsupported_media_type";
@@ -83,6 +86,7 @@ public static class ErrorCodes
     [ProblemStatus(409)] public const string IdentityTaken = "identity_taken";
     [ProblemStatus(409)] public const string IdentityAlreadyVerified = "identity_already_verified";
     [ProblemStatus(409)] public const string TotpAlreadyEnabled = "totp_already_enabled";
+    [ProblemStatus(409)] public const string OperatorExists = "operator_exists";
 
     // 422: well formed, but the money or the state says no.
     [ProblemStatus(422)] public const string InsufficientFunds = "insufficient_funds";
