@@ -31,6 +31,10 @@ public sealed class AuthOptions
     [Range(1, 43_200)]
     public int TokenLifetimeMinutes { get; set; } = 60;
 
+    /// <summary>Operator access token lifetime in minutes (1..1440); a disabled operator's tokens are refused sooner.</summary>
+    [Range(1, 1_440)]
+    public int OperatorTokenLifetimeMinutes { get; set; } = 60;
+
     /// <summary>PBKDF2 iterations for new password hashes (1000..10000000); existing hashes keep theirs.</summary>
     [Range(1_000, 10_000_000)]
     public int PasswordIterations { get; set; } = Modules.Identity.PasswordHasher.IterationsDefault;

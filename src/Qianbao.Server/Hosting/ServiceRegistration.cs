@@ -56,7 +56,7 @@ public static class ServiceRegistration
         services.AddNotifications(configuration);
 
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
-        services.AddOpenApi();
+        services.AddOpenApi(OperatorOpenApi.Configure);
         services.AddProblemDetails();
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
         return builder;

@@ -39,8 +39,10 @@ public static class ApiProblem
     public static IResult TooMany(string code, string detail, TimeSpan retryAfter) =>
         new RetryAfterResult(Create(StatusCodes.Status429TooManyRequests, code, "Too many requests.", detail), retryAfter);
 
-    private sealed class RetryAfterResult(IResult inner, TimeSpan retryAfter) : IResult
+    private sealed class RetryAfterResult(IResult inner, TimeSpan retryAfter) : IResult, IStatusCodeHttpResult
     {
+        public int? StatusCode => StatusCodes.Status429TooManyRequests;
+
         public Task ExecuteAsync(HttpContext httpContext)
         {
             var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));

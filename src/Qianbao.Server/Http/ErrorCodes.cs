@@ -58,6 +58,8 @@ public static class ErrorCodes
     [ProblemStatus(400)] public const string InvalidCategory = "invalid_category";
     [ProblemStatus(400)] public const string InvalidText = "invalid_text";
     [ProblemStatus(400)] public const string InvalidSubject = "invalid_subject";
+    [ProblemStatus(400)] public const string InvalidEmail = "invalid_email";
+    [ProblemStatus(400)] public const string InvalidRole = "invalid_role";
 
     // 401, 403: who is asking.
     [ProblemStatus(401)] public const string Unauthorized = "unauthorized";
@@ -81,6 +83,7 @@ public static class ErrorCodes
 
     // 404, 405, 413, 415: what the HTTP stack refuses.
     [ProblemStatus(404)] public const string NotFound = "not_found";
+    [ProblemStatus(404)] public const string InvalidInvitation = "invalid_invitation";
     [ProblemStatus(405)] public const string MethodNotAllowed = "method_not_allowed";
     [ProblemStatus(413)] public const string BodyTooLarge = "body_too_large";
     [ProblemStatus(415)] public const string UnsupportedMediaType = "unsupported_media_type";
@@ -97,6 +100,7 @@ public static class ErrorCodes
     [ProblemStatus(409)] public const string UnderReview = "under_review";
     [ProblemStatus(409)] public const string HoldNotHeld = "hold_not_held";
     [ProblemStatus(409)] public const string ComplaintClosed = "complaint_closed";
+    [ProblemStatus(409)] public const string OperatorExists = "operator_exists";
 
     // 422: well formed, but the money or the state says no.
     [ProblemStatus(422)] public const string InsufficientFunds = "insufficient_funds";

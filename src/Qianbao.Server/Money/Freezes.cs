@@ -42,6 +42,13 @@ public sealed class Freezes(Db db, TimeProvider clock)
             "SELECT count(*) FROM owner_freezes WHERE owner_id = @ownerId", new { ownerId }, cancellationToken: ct)) > 0;
     }
 
+    /// <summary>Whether <paramref name="ownerId"/> is frozen now, and since when and why.</summary>
+    public async Task<FreezeState> StateAsync(Guid ownerId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await ReadAsync(connection, ownerId, ct);
+    }
+
     private static async Task<FreezeState> ReadAsync(System.Data.Common.DbConnection connection, Guid ownerId, CancellationToken ct)
     {
         var row = await connection.QuerySingleOrDefaultAsync<(string Reason, long FrozenAtUs)?>(new CommandDefinition(

@@ -49,6 +49,7 @@ public sealed partial class ArchitectureTests
     {
         { "Modules/Identity", "users|verifications|devices|sessions|security_events|bank_cards", [] },
         { "Modules/Messaging", "outbound_messages", [] },
+        { "Modules/Operators", "operators|audit_log", [] },
         { "Modules/Merchants", "merchants|merchant_apps", ["Adapters/Alipay/GatewayEndpoint.cs"] },
         { "Modules/Acquiring", "trades|trade_refunds|trade_settlements|payment_codes|royalty_relations",
             ["Adapters/Alipay/Notifications/NotificationDispatcher.cs"] },

@@ -3,6 +3,7 @@ using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Money;
 using Qianbao.Server.Modules.Operators;
+using Qianbao.Server.Modules.Operators.Audit;
 
 namespace Qianbao.Server.Modules.Admin;
 
@@ -36,8 +37,10 @@ internal static class FreezeUser
             return ApiProblem.BadRequest("invalid_reason", $"reason must be 1-{ReasonLengthMax} printable characters.");
         if (!Guid.TryParse(id, out var userId) || !await users.ExistsAsync(userId, ct)) return ApiProblem.NotFound();
 
+        var before = await freezes.StateAsync(userId, ct);
         var state = freeze ? await freezes.FreezeAsync(userId, reason, ct) : await freezes.UnfreezeAsync(userId, ct);
-        // The operator's reason goes to the log either way; the unfreeze reason has no other home until the audit trail exists.
+        // The audit entry keeps the reason of an unfreeze too (the freeze's own row goes with it).
+        http.AuditChange(Body(before), new { state = Body(state), reason });
         loggers.CreateLogger(typeof(FreezeUser)).LogInformation("Operator {Action} user {UserId}: {Reason}", freeze ? "froze" : "unfroze", userId, reason);
         return Results.Json(Body(state), JsonDefaults.Options);
     }

@@ -53,6 +53,7 @@ internal static class IdentityModule
         AddBankCard.Map(app);
         GetLimits.Map(app);
         SetUserTier.Map(app);
+        GetUserForOperator.Map(app);
         Pins.SetPaymentPin.Map(app);
         Totp.EnrolTotp.Map(app);
         return app;

@@ -1,6 +1,9 @@
 using System.Data.Common;
+using System.Text.Json;
 using Dapper;
 using Qianbao.Server.Hosting;
+using Qianbao.Server.Http;
+using Qianbao.Server.Modules.Operators.Audit;
 
 namespace Qianbao.Server.Modules.Identity;
 
@@ -25,9 +28,12 @@ internal enum SecurityEventKind
 /// <summary>
 /// The account's security history (<c>GET /v1/me/security-events</c>), appended in the transaction of what it records.
 /// Security events an attacker would want hidden also reach the person by SMS; that is the caller's choice (it queues
-/// the message in the same transaction).
+/// the message in the same transaction). Each event is also an entry of the operators' hash-chained audit log
+/// (<see cref="AuditLog"/>, action <c>security_event:&lt;kind&gt;</c>, actor and target the user), in the same transaction.
+/// That append holds the audit log's lock until the caller commits, so callers append security events after their own
+/// row updates (a lock taken after it by one transaction and before it by another would deadlock them).
 /// </summary>
-internal sealed class SecurityEvents(TimeProvider clock)
+internal sealed class SecurityEvents(TimeProvider clock, AuditLog audit)
 {
     public const int DetailLengthMax = 200;
 
@@ -43,6 +49,19 @@ internal sealed class SecurityEvents(TimeProvider clock)
             id = Guid.CreateVersion7(now), userId, kind = Name(kind), deviceId, clientAddress,
             detail = detail is { Length: > DetailLengthMax } ? detail[..DetailLengthMax] : detail, nowUs = now.ToUnixMicroseconds(),
         }, tx, cancellationToken: ct));
+        var user = userId.ToString();
+        var auditDetail = JsonSerializer.Serialize(new { device_id = deviceId, detail = detail is { Length: > DetailLengthMax } ? detail[..DetailLengthMax] : detail },
+            JsonDefaults.Options);
+        var entry = new AuditEntry(user, "user", "security_event:" + Name(kind), user, null, auditDetail, null, null, clientAddress);
+        if (tx is not null)
+        {
+            await audit.AppendAsync(connection, tx, entry, ct);
+            return;
+        }
+        // No caller transaction: the entry gets one of its own (the event above has committed by itself).
+        await using var own = await connection.BeginTransactionAsync(ct);
+        await audit.AppendAsync(connection, own, entry, ct);
+        await own.CommitAsync(ct);
     }
 
     public static string Name(SecurityEventKind kind) => kind switch

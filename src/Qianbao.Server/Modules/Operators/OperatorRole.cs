@@ -23,6 +23,9 @@ internal enum OperatorRole
 internal readonly record struct OperatorPrincipal(Guid? OperatorId, OperatorRole Role)
 {
     public static OperatorPrincipal Bootstrap => new(null, OperatorRole.Owner);
+
+    /// <summary>How the audit log names the actor: the operator's id, or <c>bootstrap</c> for the operator key.</summary>
+    public string Actor => OperatorId?.ToString() ?? "bootstrap";
 }
 
 /// <summary>The roles a route allows besides <see cref="OperatorRole.Owner"/> (endpoint metadata; shown in OpenAPI).</summary>
@@ -34,4 +37,22 @@ internal sealed record OperatorRoles(IReadOnlyList<OperatorRole> Allowed)
     public string Describe() => string.Join(", ", new[] { OperatorRole.Owner }.Concat(Allowed.Where(r => r != OperatorRole.Owner)).Select(Name));
 
     public static string Name(OperatorRole role) => role.ToString().ToLowerInvariant();
+
+    /// <summary>A role from its snake_case name (<c>owner</c>, <c>risk</c>, <c>support</c>, <c>finance</c>); exact spelling only.</summary>
+    public static bool TryParse(string? name, out OperatorRole role)
+    {
+        foreach (var candidate in Enum.GetValues<OperatorRole>())
+        {
+            if (name == Name(candidate))
+            {
+                role = candidate;
+                return true;
+            }
+        }
+        role = default;
+        return false;
+    }
 }
+
+/// <summary>Marks the two <c>/admin/v1</c> routes that take no operator credential: accepting an invitation and logging in.</summary>
+internal sealed record AnonymousOperatorRoute;

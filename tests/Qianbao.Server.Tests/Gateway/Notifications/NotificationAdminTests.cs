@@ -44,6 +44,8 @@ public abstract class NotificationAdminTests(DatabaseEngine engine) : IAsyncLife
         builder.Logging.ClearProviders();
         bed.AddServices(builder.Services);
         builder.Services.AddSingleton(new OperatorKey(OperatorKeyValue));
+        // The operator filter records every non-GET call in the audit log.
+        builder.Services.AddSingleton<Qianbao.Server.Modules.Operators.Audit.AuditLog>();
         builder.Services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
         app = builder.Build();
         app.MapNotifications();

@@ -82,11 +82,13 @@ internal static class AddBankCard
             var before = UserTiers.FromStored(stored);
             tier = before < UserTier.ClassII ? UserTier.ClassII : before;
             var address = http.Connection.RemoteIpAddress?.ToString();
+            // The row update before the security events: an event holds the audit log's lock until commit.
+            if (tier != before)
+                await connection.ExecuteAsync(new CommandDefinition("UPDATE users SET tier = @tier WHERE id = @userId",
+                    new { tier = (short)tier, userId }, tx, cancellationToken: ct));
             await events.AppendAsync(connection, tx, userId, SecurityEventKind.BankCardAdded, null, address, "card ending " + last4, ct);
             if (tier != before)
             {
-                await connection.ExecuteAsync(new CommandDefinition("UPDATE users SET tier = @tier WHERE id = @userId",
-                    new { tier = (short)tier, userId }, tx, cancellationToken: ct));
                 await events.AppendAsync(connection, tx, userId, SecurityEventKind.TierChanged, null, address,
                     $"{UserTiers.Name(before)} -> {UserTiers.Name(tier)} by a bank card the bank confirmed", ct);
             }

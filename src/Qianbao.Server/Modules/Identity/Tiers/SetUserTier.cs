@@ -2,6 +2,7 @@ using Dapper;
 using Qianbao.Server.Http;
 using Qianbao.Server.Storage;
 using Qianbao.Server.Modules.Operators;
+using Qianbao.Server.Modules.Operators.Audit;
 
 namespace Qianbao.Server.Modules.Identity.Tiers;
 
@@ -48,6 +49,7 @@ internal static class SetUserTier
                 $"{UserTiers.Name(previous)} -> {UserTiers.Name(tier)} by operator: {note}", ct);
         }
         await tx.CommitAsync(ct);
+        http.AuditChange(new { tier = UserTiers.Name(previous) }, new { tier = UserTiers.Name(tier), note });
         loggers.CreateLogger(typeof(SetUserTier)).LogInformation("Operator set user {UserId} tier {Previous} -> {Tier}: {Note}", userId,
             UserTiers.Name(previous), UserTiers.Name(tier), note);
         return Results.Json(new { id = userId, tier = UserTiers.Name(tier), previous_tier = UserTiers.Name(previous) }, JsonDefaults.Options);
