@@ -59,10 +59,10 @@ internal sealed class IdentityPlaintextUpgrade(Db db, UserData data) : IPlaintex
         foreach (var u in users)
         {
             await connection.ExecuteAsync(new CommandDefinition("""
-                UPDATE users SET phone = @index, phone_enc = @phoneEnc, name = @name, identity_name = @identityName WHERE id = @id AND phone = @phone
+                UPDATE users SET phone = @phoneIndex, phone_enc = @phoneEnc, name = @name, identity_name = @identityName WHERE id = @userId AND phone = @clearPhone
                 """, new
             {
-                u.Id, u.Phone, index = data.PhoneIndex(u.Phone), phoneEnc = data.Seal(u.Id, "phone_enc", u.Phone),
+                userId = u.Id, clearPhone = u.Phone, phoneIndex = data.PhoneIndex(u.Phone), phoneEnc = data.Seal(u.Id, "phone_enc", u.Phone),
                 name = data.Seal(u.Id, "name", u.Name), identityName = data.SealOrNull(u.Id, "identity_name", u.IdentityName),
             }, tx, cancellationToken: ct));
         }
@@ -70,8 +70,8 @@ internal sealed class IdentityPlaintextUpgrade(Db db, UserData data) : IPlaintex
             $"SELECT id, phone FROM verifications WHERE phone LIKE '+%' LIMIT {batchMax}", transaction: tx, cancellationToken: ct))).AsList();
         foreach (var v in verifications)
         {
-            await connection.ExecuteAsync(new CommandDefinition("UPDATE verifications SET phone = @index WHERE id = @id",
-                new { v.Id, index = data.PhoneIndex(v.Phone) }, tx, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition("UPDATE verifications SET phone = @phoneIndex WHERE id = @verificationId",
+                new { verificationId = v.Id, phoneIndex = data.PhoneIndex(v.Phone) }, tx, cancellationToken: ct));
         }
         await tx.CommitAsync(ct);
         return users.Count + verifications.Count;

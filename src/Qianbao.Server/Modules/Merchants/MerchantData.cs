@@ -38,10 +38,10 @@ internal sealed class MerchantsPlaintextUpgrade(Db db, MerchantData data) : IPla
         foreach (var m in rows)
         {
             await connection.ExecuteAsync(new CommandDefinition("""
-                UPDATE merchants SET licence_no = @index, licence_enc = @licence, legal_person = @legal, contact_phone = @phone WHERE id = @id
+                UPDATE merchants SET licence_no = @licenceIndex, licence_enc = @licence, legal_person = @legal, contact_phone = @phone WHERE id = @merchantId
                 """, new
             {
-                m.Id, index = data.LicenceIndex(m.Licence), licence = data.Seal(m.Id, "licence_enc", m.Licence),
+                merchantId = m.Id, licenceIndex = data.LicenceIndex(m.Licence), licence = data.Seal(m.Id, "licence_enc", m.Licence),
                 legal = data.Seal(m.Id, "legal_person", m.LegalPerson), phone = data.Seal(m.Id, "contact_phone", m.ContactPhone),
             }, tx, cancellationToken: ct));
         }

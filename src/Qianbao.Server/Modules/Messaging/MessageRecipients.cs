@@ -37,8 +37,8 @@ internal sealed class MessagingPlaintextUpgrade(Db db, MessageRecipients recipie
         foreach (var r in rows)
         {
             await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE outbound_messages SET recipient = @index, recipient_enc = @sealed WHERE id = @id",
-                new { r.Id, index = recipients.Index(r.Recipient), @sealed = recipients.Seal(r.Id, r.Recipient) }, tx, cancellationToken: ct));
+                "UPDATE outbound_messages SET recipient = @recipientIndex, recipient_enc = @recipientEnc WHERE id = @messageId",
+                new { messageId = r.Id, recipientIndex = recipients.Index(r.Recipient), recipientEnc = recipients.Seal(r.Id, r.Recipient) }, tx, cancellationToken: ct));
         }
         await tx.CommitAsync(ct);
         return rows.Count;

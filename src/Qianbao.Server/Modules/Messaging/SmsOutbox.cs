@@ -23,10 +23,10 @@ internal sealed class SmsOutbox(TimeProvider clock, MessageSignal signal, Messag
         // The phone is stored as its blind index (to find the person's messages) and sealed (for the sender only).
         await connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO outbound_messages (id, channel, recipient, recipient_enc, template, locale, text, status, attempts, next_attempt_at_us, created_at_us)
-            VALUES (@id, @channel, @index, @sealed, @template, @locale, @text, @status, 0, @now, @now)
+            VALUES (@id, @channel, @index, @recipientEnc, @template, @locale, @text, @status, 0, @now, @now)
             """, new
         {
-            id, channel = (short)MessageChannel.Sms, index = recipients.Index(phone), @sealed = recipients.Seal(id, phone), template = MessageTemplates.Name(template), locale = supported,
+            id, channel = (short)MessageChannel.Sms, index = recipients.Index(phone), recipientEnc = recipients.Seal(id, phone), template = MessageTemplates.Name(template), locale = supported,
             text = MessageTemplates.Render(template, supported, args), status = (short)MessageStatus.Queued, now = Hosting.TimeProviderExtensions.ToUnixMicroseconds(now),
         }, tx, cancellationToken: ct));
         // The sender looks once the caller has committed; a nudge before the commit only makes it look a little early.
