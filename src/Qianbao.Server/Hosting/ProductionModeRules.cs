@@ -70,11 +70,22 @@ internal sealed class ProductionModeRules(IConfiguration configuration)
         return ValidateOptionsResult.Success;
     }
 
-    public ValidateOptionsResult Validate(string? name, SecurityOptions options) =>
-        ConfiguredMode(configuration) == QianbaoMode.Production && options.Relaxed
-            ? ValidateOptionsResult.Fail($"{SecurityOptions.SectionName}:{nameof(SecurityOptions.Relaxed)} must be false in production mode (was true): "
-                                         + "it turns off phone verification, the payment PIN, step-up and the tier limits")
-            : ValidateOptionsResult.Success;
+    public ValidateOptionsResult Validate(string? name, SecurityOptions options)
+    {
+        if (ConfiguredMode(configuration) != QianbaoMode.Production) return ValidateOptionsResult.Success;
+        var problems = new List<string>();
+        if (options.Relaxed)
+        {
+            problems.Add($"{SecurityOptions.SectionName}:{nameof(SecurityOptions.Relaxed)} must be false in production mode (was true): "
+                         + "it turns off phone verification, the payment PIN, step-up and the tier limits");
+        }
+        // Keys generated into the data directory would sit next to the data they protect, and a second process would make its own.
+        if (string.IsNullOrWhiteSpace(options.DataKeys))
+            problems.Add($"{SecurityOptions.SectionName}:{nameof(SecurityOptions.DataKeys)} must be set in production mode (was unset): personal data is sealed with keys from your secret store");
+        if (string.IsNullOrWhiteSpace(options.IndexKey))
+            problems.Add($"{SecurityOptions.SectionName}:{nameof(SecurityOptions.IndexKey)} must be set in production mode (was unset): the blind-index key comes from your secret store");
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
 
     public ValidateOptionsResult Validate(string? name, SmsOptions options) =>
         ConfiguredMode(configuration) == QianbaoMode.Production && options.Provider == SmsProvider.Sandbox

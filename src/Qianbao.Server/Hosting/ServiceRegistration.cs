@@ -10,9 +10,11 @@ using Qianbao.Server.Modules.Merchants;
 using Qianbao.Server.Modules.Messaging;
 using Qianbao.Server.Modules.Operators;
 using Qianbao.Server.Modules.Risk;
+using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money.Events;
 using Qianbao.Server.Money;
 using Qianbao.Server.Storage;
+using Qianbao.Server.Storage.PersonalData;
 
 namespace Qianbao.Server.Hosting;
 
@@ -40,12 +42,16 @@ public static class ServiceRegistration
             return Db.ForSqlite(Path.Combine(dataDir, "qianbao.db"));
         });
 
+        // Personal data is sealed and indexed with keys kept outside the database (Storage/PersonalData).
+        services.AddPersonalData();
+
         // The money pipeline and the event outbox, then the capability modules, then the protocol adapters.
         services.AddMoney(configuration);
         services.AddDomainEvents(configuration);
         services.AddOperatorsModule();
         services.AddMessagingModule(configuration);
         services.AddIdentityModule();
+        services.AddWalletModule();
         services.AddChannels(configuration);
         services.AddMerchantsModule();
         services.AddAcquiringModule();

@@ -22,6 +22,10 @@ public static class Startup
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Qianbao.Startup");
         await Migrator.MigrateAsync(db, logger, ct);
         await DatabaseMode.EnsureAsync(db, options.Mode, ct);
+        // The data keys are checked against the database before anything is sealed with them; rows from before sealing
+        // (migration 0016) are converted before the first request can look one up.
+        services.GetRequiredService<Storage.PersonalData.PersonalDataProtector>();
+        await Storage.PersonalData.PlaintextUpgrades.RunAsync(services, logger, ct);
         // On the console, not only in the log: whoever starts the server must see which money it moves.
         Console.WriteLine(ModeBanner.Line(options.Mode, OptionsCatalog.DefaultChannel(services.GetRequiredService<IConfiguration>())));
         // Resolve the keys now, not on first use: a generated operator key is printed at start.

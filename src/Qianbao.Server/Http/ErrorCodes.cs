@@ -94,6 +94,7 @@ public static class ErrorCodes
     [ProblemStatus(409)] public const string TradeAlreadyPaid = "trade_already_paid";
     [ProblemStatus(409)] public const string ChannelOutcomeConflict = "channel_outcome_conflict";
     [ProblemStatus(409)] public const string IdentityTaken = "identity_taken";
+    [ProblemStatus(409)] public const string BalanceNotZero = "balance_not_zero";
     [ProblemStatus(409)] public const string IdentityAlreadyVerified = "identity_already_verified";
     [ProblemStatus(409)] public const string TotpAlreadyEnabled = "totp_already_enabled";
     [ProblemStatus(409)] public const string CaseResolved = "case_resolved";

@@ -99,7 +99,9 @@ public sealed class ConfigurationValidationTests
     [Fact]
     public void ProductionRefusesTheDefaultChannel() =>
         Problems(("Qianbao:Mode", "production"), ("Qianbao:OperatorKey", LongKey), ("Qianbao:Sms:Provider", "webhook"),
-                ("Qianbao:Sms:WebhookUrl", "https://sms.example/send"), ("Qianbao:Sms:WebhookSecret", new string('w', 32))).ShouldHaveSingleItem()
+                ("Qianbao:Sms:WebhookUrl", "https://sms.example/send"), ("Qianbao:Sms:WebhookSecret", new string('w', 32)),
+                ("Qianbao:Security:DataKeys", Infrastructure.ServerProcess.TestDataKeys), ("Qianbao:Security:IndexKey", Infrastructure.ServerProcess.TestIndexKey))
+            .ShouldHaveSingleItem()
             .ShouldStartWith("Qianbao:Channels:Default must name a real funding channel in production mode (was 'sandbox'");
 
     [Fact]
@@ -123,6 +125,22 @@ public sealed class ConfigurationValidationTests
     public void ProductionRefusesSandboxMessages() =>
         Problems(Production(("Qianbao:Sms:Provider", null))).ShouldHaveSingleItem()
             .ShouldStartWith("Qianbao:Sms:Provider must be webhook in production mode (was sandbox)");
+
+    [Fact]
+    public void ProductionNeedsPersonalDataKeysFromTheSecretStore() =>
+        Problems(Production(("Qianbao:Security:DataKeys", null), ("Qianbao:Security:IndexKey", " "))).ShouldBe(
+        [
+            "Qianbao:Security:DataKeys must be set in production mode (was unset): personal data is sealed with keys from your secret store",
+            "Qianbao:Security:IndexKey must be set in production mode (was unset): the blind-index key comes from your secret store",
+        ], ignoreOrder: true);
+
+    [Theory]
+    [InlineData("Qianbao:Security:DataKeys", "k1", "Qianbao:Security:DataKeys must be id:base64 entries separated by commas")]
+    [InlineData("Qianbao:Security:DataKeys", "k1:c2hvcnQ=", "Qianbao:Security:DataKeys key 'k1' must be 32 bytes in base64")]
+    [InlineData("Qianbao:Security:DataKeys", "k.1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "Qianbao:Security:DataKeys must be id:base64 entries")]
+    [InlineData("Qianbao:Security:IndexKey", "not base64!", "Qianbao:Security:IndexKey must be 32 bytes in base64")]
+    public void MalformedPersonalDataKeysAreRefused(string key, string value, string line) =>
+        Problems((key, value)).ShouldHaveSingleItem().ShouldStartWith(line);
 
     [Fact]
     public void ProductionRefusesTheRelaxedSecuritySwitch() =>
@@ -174,6 +192,8 @@ public sealed class ConfigurationValidationTests
             ["Qianbao:Sms:Provider"] = "webhook",
             ["Qianbao:Sms:WebhookUrl"] = "https://sms.example/send",
             ["Qianbao:Sms:WebhookSecret"] = new string('w', 32),
+            ["Qianbao:Security:DataKeys"] = Infrastructure.ServerProcess.TestDataKeys,
+            ["Qianbao:Security:IndexKey"] = Infrastructure.ServerProcess.TestIndexKey,
         };
         foreach (var (key, value) in overrides) settings[key] = value;
         return settings.Select(s => (s.Key, s.Value)).ToArray();

@@ -24,6 +24,10 @@ public sealed record ServerSettings(string DataDir, string? PostgresConnectionSt
 public sealed class ServerProcess : IAsyncDisposable
 {
     private const int StartAttemptsMax = 3;
+
+    /// <summary>The personal-data keys every test process is given (fixed, so processes on one database agree).</summary>
+    public const string TestDataKeys = "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    public const string TestIndexKey = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
     private const int OutputLinesMax = 400;
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan ReadyProbeTimeout = TimeSpan.FromSeconds(2);
@@ -174,6 +178,9 @@ public sealed class ServerProcess : IAsyncDisposable
         env["Qianbao__DataDir"] = settings.DataDir;
         env["Qianbao__OperatorKey"] = settings.OperatorKey;
         env["Qianbao__Auth__PasswordIterations"] = "1000";
+        // Every process of a test shares one database, so they share its personal-data keys (production mode requires them too).
+        env["Qianbao__Security__DataKeys"] = TestDataKeys;
+        env["Qianbao__Security__IndexKey"] = TestIndexKey;
         env["Qianbao__Sandbox__ConfirmDelayMs"] = "20";
         env["Logging__LogLevel__Default"] = "Warning";
         // The suites written before account security exercise other things; the security suites turn it back on.

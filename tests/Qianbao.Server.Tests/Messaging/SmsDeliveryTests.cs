@@ -32,7 +32,8 @@ public abstract class SmsDeliveryTests(DatabaseEngine engine)
     {
         await using var connection = await host.Services.GetRequiredService<Db>().OpenAsync();
         return await connection.QuerySingleAsync<Row>(
-            "SELECT status, attempts, last_error, delivered_at_us FROM outbound_messages WHERE recipient = @phone", new { phone = "+86" + phone });
+            "SELECT status, attempts, last_error, delivered_at_us FROM outbound_messages WHERE recipient = @index",
+            new { index = host.Services.GetRequiredService<MessageRecipients>().Index("+86" + phone) });
     }
 
     private static async Task<Row> EventuallyRowAsync(WebApplicationFactory<Program> host, string phone, MessageStatus status)
@@ -210,7 +211,8 @@ public abstract class SmsDeliveryTests(DatabaseEngine engine)
 
         await using var connection = await host.Services.GetRequiredService<Db>().OpenAsync();
         var until = DateTime.UtcNow + Within;
-        while (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM outbound_messages WHERE recipient = @p AND status = 2", new { p = "+86" + phone }) < 2)
+        var index = host.Services.GetRequiredService<MessageRecipients>().Index("+86" + phone);
+        while (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM outbound_messages WHERE recipient = @index AND status = 2", new { index }) < 2)
         {
             if (DateTime.UtcNow > until) throw new ShouldAssertException("sandbox messages were not marked delivered");
             await Task.Delay(50);

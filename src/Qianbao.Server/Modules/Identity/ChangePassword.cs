@@ -18,7 +18,7 @@ internal static class ChangePassword
     public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/me/password", HandleAsync).RequireUser().WithTags("Users");
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, PasswordHasher hasher, Sessions sessions, LoginThrottle throttle,
-        SecurityEvents events, SmsOutbox sms, CancellationToken ct)
+        SecurityEvents events, SmsOutbox sms, UserData data, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -28,8 +28,8 @@ internal static class ChangePassword
         var address = http.ClientAddress();
 
         await using var connection = await db.OpenAsync(ct);
-        var user = await connection.QuerySingleOrDefaultAsync<(string Phone, string PasswordHash, long? LockedUntilUs, string Locale)?>(new CommandDefinition(
-            "SELECT phone, password_hash, login_locked_until_us, locale FROM users WHERE id = @id", new { id = caller.UserId }, cancellationToken: ct));
+        var user = await connection.QuerySingleOrDefaultAsync<(string? PhoneEnc, string PasswordHash, long? LockedUntilUs, string Locale)?>(new CommandDefinition(
+            "SELECT phone_enc, password_hash, login_locked_until_us, locale FROM users WHERE id = @id", new { id = caller.UserId }, cancellationToken: ct));
         if (user is not { } u) return ApiProblem.Unauthorized(ErrorCodes.Unauthorized, "The account no longer exists.");
         if (throttle.Remaining(u.LockedUntilUs) is { } lockLeft) return LoginThrottle.Locked(lockLeft);
         if (request.CurrentPassword is not { Length: <= RegisterUser.PasswordLengthMax } || !hasher.Verify(request.CurrentPassword, u.PasswordHash))
@@ -52,7 +52,8 @@ internal static class ChangePassword
         var revoked = await sessions.RevokeAllAsync(connection, tx, caller.UserId, except: caller.SessionId, RevokeReason.PasswordChanged, ct);
         await events.AppendAsync(connection, tx, caller.UserId, SecurityEventKind.PasswordChanged, null, address,
             $"{revoked.Count} other session(s) signed out", ct);
-        await sms.QueueAsync(connection, tx, u.Phone, MessageTemplate.PasswordChanged, u.Locale, [], ct);
+        if (data.Open(caller.UserId, "phone_enc", u.PhoneEnc) is { } phone)
+            await sms.QueueAsync(connection, tx, phone, MessageTemplate.PasswordChanged, u.Locale, [], ct);
         await tx.CommitAsync(ct);
         sessions.Published(revoked);
         return Results.NoContent();

@@ -13,19 +13,19 @@ internal static class GetMe
 {
     public static void Map(IEndpointRouteBuilder app) => app.MapGet("/v1/me", HandleAsync).RequireUser().WithTags("Users");
 
-    private static async Task<IResult> HandleAsync(HttpContext http, Db db, CancellationToken ct)
+    private static async Task<IResult> HandleAsync(HttpContext http, Db db, UserData data, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
         var me = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition("""
-            SELECT id, phone, name, tier, totp_enabled, CASE WHEN pin_hash IS NULL THEN 0 ELSE 1 END AS pin_set, locale
+            SELECT id, phone_enc, name, tier, totp_enabled, CASE WHEN pin_hash IS NULL THEN 0 ELSE 1 END AS pin_set, locale
             FROM users WHERE id = @id
             """, new { id = http.UserId() }, cancellationToken: ct));
         if (me is null) return ApiProblem.Unauthorized(ErrorCodes.Unauthorized, "The account no longer exists.");
         return Results.Json(new
         {
             id = me.id,
-            phone_masked = PhoneNumber.Mask(me.phone),
-            name_masked = Masks.Name(me.name),
+            phone_masked = data.Open(me.id, "phone_enc", me.phone_enc) is { } phone ? PhoneNumber.Mask(phone) : null,
+            name_masked = Masks.Name(data.Open(me.id, "name", me.name) ?? ""),
             tier = TierName(me.tier),
             totp_enabled = me.totp_enabled != 0,
             pin_set = me.pin_set != 0,
@@ -45,7 +45,7 @@ internal static class GetMe
     private sealed class Row
     {
         public Guid id { get; init; }
-        public string phone { get; init; } = "";
+        public string? phone_enc { get; init; }
         public string name { get; init; } = "";
         public int tier { get; init; }
         public int totp_enabled { get; init; }

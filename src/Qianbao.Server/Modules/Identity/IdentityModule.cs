@@ -4,6 +4,7 @@ using Qianbao.Server.Modules.Identity.Limits;
 using Qianbao.Server.Modules.Identity.Spending;
 using Qianbao.Server.Modules.Identity.Tiers;
 using Qianbao.Server.Storage;
+using Qianbao.Server.Storage.PersonalData;
 
 namespace Qianbao.Server.Modules.Identity;
 
@@ -14,6 +15,11 @@ internal static class IdentityModule
     {
         services.AddSingleton(sp => new PasswordHasher(sp.GetRequiredService<QianbaoOptions>().Auth.PasswordIterations));
         services.AddSingleton<UserDirectory>();
+        services.AddSingleton<UserData>();
+        services.AddSingleton(UserData.Sealed);
+        services.AddSingleton<IPlaintextUpgrade, IdentityPlaintextUpgrade>();
+        services.AddSingleton<DataRights.PersonalDataExport>();
+        services.AddSingleton<DataRights.IPersonalDataSource, DataRights.IdentityPersonalData>();
         services.AddSingleton(sp => new TokenService(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "token_key"),
             sp.GetRequiredService<TimeProvider>(), TimeSpan.FromMinutes(sp.GetRequiredService<QianbaoOptions>().Auth.TokenLifetimeMinutes)));
         services.AddSingleton(sp => new IdentityKeys(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "identity_key")));
@@ -56,6 +62,8 @@ internal static class IdentityModule
         GetUserForOperator.Map(app);
         Pins.SetPaymentPin.Map(app);
         Totp.EnrolTotp.Map(app);
+        DataRights.ExportMyData.Map(app);
+        DataRights.CloseAccount.Map(app);
         return app;
     }
 }

@@ -21,7 +21,7 @@ internal static class IssueToken
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, PasswordHasher hasher, TokenService tokens, Sessions sessions,
         LoginThrottle throttle, Verifications verifications, SecurityEvents events, SmsOutbox sms, SecurityOptions security, TimeProvider clock,
-        CancellationToken ct)
+        UserData data, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -35,7 +35,7 @@ internal static class IssueToken
         var address = http.ClientAddress();
         await using var connection = await db.OpenAsync(ct);
         var user = await connection.QuerySingleOrDefaultAsync<UserRow>(new CommandDefinition(
-            "SELECT id, password_hash, login_locked_until_us, locale FROM users WHERE phone = @phone", new { phone }, cancellationToken: ct));
+            "SELECT id, password_hash, login_locked_until_us, locale FROM users WHERE phone = @index", new { index = data.PhoneIndex(phone) }, cancellationToken: ct));
         if (user is null)
         {
             // Unknown phones lock like known ones and cost the same decoy hash, so neither timing nor the lock tells them apart.

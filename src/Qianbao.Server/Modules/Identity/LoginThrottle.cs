@@ -16,7 +16,7 @@ namespace Qianbao.Server.Modules.Identity;
 /// The per-address limit is off with <c>Qianbao:Security:Relaxed</c> (load tests log thousands of users in from one
 /// address) and for connections without an IP address (the in-process test server).
 /// </summary>
-internal sealed class LoginThrottle(RateCounters rates, SecurityOptions security, TimeProvider clock)
+internal sealed class LoginThrottle(RateCounters rates, SecurityOptions security, TimeProvider clock, UserData data)
 {
     public const int FailuresMax = 5;
     public static readonly TimeSpan LockDuration = TimeSpan.FromMinutes(15);
@@ -73,7 +73,8 @@ internal sealed class LoginThrottle(RateCounters rates, SecurityOptions security
     public static IResult Locked(TimeSpan retryAfter) =>
         ApiProblem.TooMany(ErrorCodes.TooManyAttempts, $"Too many wrong passwords: this phone is locked for {(int)LockDuration.TotalMinutes} minutes.", retryAfter);
 
-    private static string UnknownKey(string phone) => "login-unknown:" + phone;
+    // The shared counters are a table too: the phone is named by its blind index there, never in clear.
+    private string UnknownKey(string phone) => "login-unknown:" + data.PhoneIndex(phone);
 
     private TimeSpan WindowLeft()
     {

@@ -15,7 +15,7 @@ internal static class LookupRecipient
 
     public static void Map(IEndpointRouteBuilder app) => app.MapGet("/v1/recipients", HandleAsync).RequireUser().WithTags("Transfers");
 
-    private static async Task<IResult> HandleAsync(HttpContext http, Db db, RateCounters rates, CancellationToken ct, string? phone = null)
+    private static async Task<IResult> HandleAsync(HttpContext http, Db db, RateCounters rates, UserData data, CancellationToken ct, string? phone = null)
     {
         if (!PhoneNumber.TryNormalize(phone, out var normalized))
             return ApiProblem.BadRequest(ErrorCodes.InvalidPhone, "phone must be a mobile number such as 13800138000 or +8613800138000.");
@@ -25,9 +25,9 @@ internal static class LookupRecipient
 
         await using var connection = await db.OpenAsync(ct);
         var user = await connection.QuerySingleOrDefaultAsync<(Guid Id, string Name)?>(new CommandDefinition(
-            "SELECT id, name FROM users WHERE phone = @normalized", new { normalized }, cancellationToken: ct));
+            "SELECT id, name FROM users WHERE phone = @index", new { index = data.PhoneIndex(normalized) }, cancellationToken: ct));
         return user is { } u
-            ? Results.Json(new { user_id = u.Id, name_masked = Masks.Name(u.Name) }, JsonDefaults.Options)
+            ? Results.Json(new { user_id = u.Id, name_masked = Masks.Name(data.Open(u.Id, "name", u.Name) ?? "") }, JsonDefaults.Options)
             : ApiProblem.NotFound("Nobody has this phone number.");
     }
 }

@@ -43,7 +43,8 @@ internal static class RegisterUser
     }
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, PasswordHasher hasher, LedgerAccounts accounts,
-        EventSignal events, TimeProvider clock, ILoggerFactory loggers, Verifications verifications, SecurityOptions security, CancellationToken ct)
+        EventSignal events, TimeProvider clock, ILoggerFactory loggers, Verifications verifications, SecurityOptions security, UserData data,
+        CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -64,9 +65,13 @@ internal static class RegisterUser
             await using var tx = await connection.BeginTransactionAsync(ct);
             var now = clock.GetUnixMicroseconds();
             var inserted = await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO users (id, phone, name, password_hash, created_at_us) VALUES (@id, @phone, @name, @hash, @now)
+                INSERT INTO users (id, phone, phone_enc, name, password_hash, created_at_us) VALUES (@id, @phoneIndex, @phoneEnc, @name, @hash, @now)
                 ON CONFLICT (phone) DO NOTHING
-                """, new { id, phone, name = request.Name!.Trim(), hash, now }, tx, cancellationToken: ct));
+                """, new
+            {
+                id, phoneIndex = data.PhoneIndex(phone), phoneEnc = data.Seal(id, "phone_enc", phone), name = data.Seal(id, "name", request.Name!.Trim()),
+                hash, now,
+            }, tx, cancellationToken: ct));
             if (inserted == 0) return ApiProblem.Conflict("phone_taken", "A user with this phone number exists.");
             // The code just proved the phone from this device: its first login needs no second code.
             if (request.DeviceId is not null) await Devices.RecordAsync(connection, tx, id, request.DeviceId, clock, ct);

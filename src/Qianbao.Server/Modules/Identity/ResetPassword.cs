@@ -18,7 +18,7 @@ internal static class ResetPassword
     public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/auth/password-reset", HandleAsync).WithTags("Users");
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, PasswordHasher hasher, Sessions sessions, Verifications verifications,
-        SecurityEvents events, SmsOutbox sms, CancellationToken ct)
+        SecurityEvents events, SmsOutbox sms, UserData data, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -37,7 +37,7 @@ internal static class ResetPassword
         var user = await connection.QuerySingleOrDefaultAsync<(Guid Id, string Locale)?>(new CommandDefinition("""
             UPDATE users SET password_hash = @hash, login_failures = 0, login_locked_until_us = NULL WHERE phone = @phone
             RETURNING id, locale
-            """, new { hash, phone }, tx, cancellationToken: ct));
+            """, new { hash, phone = data.PhoneIndex(phone) }, tx, cancellationToken: ct));
         if (user is not { } u) return WrongCode();
         var revoked = await sessions.RevokeAllAsync(connection, tx, u.Id, except: null, RevokeReason.PasswordReset, ct);
         await events.AppendAsync(connection, tx, u.Id, SecurityEventKind.PasswordReset, null, http.ClientAddress(),

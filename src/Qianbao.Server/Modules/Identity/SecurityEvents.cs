@@ -23,6 +23,7 @@ internal enum SecurityEventKind
     IdentityVerified,
     BankCardAdded,
     TierChanged,
+    AccountClosed,
 }
 
 /// <summary>
@@ -79,6 +80,7 @@ internal sealed class SecurityEvents(TimeProvider clock, AuditLog audit)
         SecurityEventKind.IdentityVerified => "identity_verified",
         SecurityEventKind.BankCardAdded => "bank_card_added",
         SecurityEventKind.TierChanged => "tier_changed",
+        SecurityEventKind.AccountClosed => "account_closed",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 }

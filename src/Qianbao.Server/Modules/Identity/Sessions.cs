@@ -7,7 +7,7 @@ using Qianbao.Server.Storage;
 namespace Qianbao.Server.Modules.Identity;
 
 /// <summary>Why a session was revoked; stored in <c>sessions.revoked_reason</c> by <see cref="Sessions.ReasonName"/>.</summary>
-internal enum RevokeReason { Logout, Deleted, RefreshTokenReused, PasswordChanged, PasswordReset }
+internal enum RevokeReason { Logout, Deleted, RefreshTokenReused, PasswordChanged, PasswordReset, AccountClosed }
 
 /// <summary>A new login session: its id and the refresh token the client keeps (never stored, only its keyed hash).</summary>
 internal readonly record struct NewSession(Guid SessionId, string RefreshToken);
@@ -146,6 +146,7 @@ internal sealed class Sessions(Db db, IdentityKeys keys, TimeProvider clock, Rev
         RevokeReason.RefreshTokenReused => "refresh_token_reused",
         RevokeReason.PasswordChanged => "password_changed",
         RevokeReason.PasswordReset => "password_reset",
+        RevokeReason.AccountClosed => "account_closed",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 

@@ -7,12 +7,13 @@ namespace Qianbao.Server.Modules.Identity;
 /// How other modules learn whether a person exists: the users table is this module's own, so nobody else
 /// queries it. Each call takes one pooled connection and releases it before returning.
 /// </summary>
-internal sealed class UserDirectory(Db db)
+internal sealed class UserDirectory(Db db, UserData data)
 {
+    /// <summary>Whether the user exists and is open: a closed account (DELETE /v1/me) is nobody to pay or to act on.</summary>
     public async Task<bool> ExistsAsync(Guid userId, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("SELECT id FROM users WHERE id = @userId",
+        return await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("SELECT id FROM users WHERE id = @userId AND closed_at_us IS NULL",
             new { userId }, cancellationToken: ct)) is not null;
     }
 
@@ -20,8 +21,8 @@ internal sealed class UserDirectory(Db db)
     public async Task<Guid?> FindByPhoneAsync(string phone, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("SELECT id FROM users WHERE phone = @phone",
-            new { phone }, cancellationToken: ct));
+        return await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("SELECT id FROM users WHERE phone = @index",
+            new { index = data.PhoneIndex(phone) }, cancellationToken: ct));
     }
 
     /// <summary>
@@ -36,15 +37,52 @@ internal sealed class UserDirectory(Db db)
         var (idIn, ids) = db.IdIn("id", userIds);
         var rows = await connection.QueryAsync<(Guid Id, string Name)>(new CommandDefinition($"SELECT id, name FROM users WHERE {idIn}",
             new { ids }, cancellationToken: ct));
-        return rows.ToDictionary(r => r.Id, r => Masks.Name(r.Name));
+        return rows.ToDictionary(r => r.Id, r => Masks.Name(data.Open(r.Id, "name", r.Name) ?? ""));
     }
 
-    /// <summary>Where to reach a user and in which language: the phone (E.164) and the locale; null if there is no such user.</summary>
+    /// <summary>
+    /// Where to reach a user and in which language: the phone (E.164) and the locale; null if there is no such user, or the
+    /// account is closed (its phone is erased).
+    /// </summary>
     public async Task<(string Phone, string Locale)?> ContactAsync(Guid userId, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<(string Phone, string Locale)?>(new CommandDefinition(
-            "SELECT phone, locale FROM users WHERE id = @userId", new { userId }, cancellationToken: ct));
-        return row;
+        var row = await connection.QuerySingleOrDefaultAsync<(string? PhoneEnc, string Locale)?>(new CommandDefinition(
+            "SELECT phone_enc, locale FROM users WHERE id = @userId", new { userId }, cancellationToken: ct));
+        return row is { } r && data.Open(userId, "phone_enc", r.PhoneEnc) is { } phone ? (phone, r.Locale) : null;
+    }
+
+    /// <summary>
+    /// A user's personal data unmasked, opened here: for the holder's own export and for an operator's reveal (which the
+    /// caller must audit). Null if there is no such user; the fields are null when not held (erased, or never given).
+    /// </summary>
+    public async Task<RevealedUser?> RevealAsync(Guid userId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<RevealRow>(new CommandDefinition("""
+            SELECT phone_enc, name, identity_name, identity_number_enc, identity_number_masked, locale, tier, created_at_us, closed_at_us
+            FROM users WHERE id = @userId
+            """, new { userId }, cancellationToken: ct));
+        if (row is null) return null;
+        return new RevealedUser(userId, data.Open(userId, "phone_enc", row.phone_enc), data.Open(userId, "name", row.name),
+            data.Open(userId, "identity_name", row.identity_name), data.Open(userId, "identity_number_enc", row.identity_number_enc),
+            row.identity_number_masked, row.locale, Tiers.UserTiers.FromStored(row.tier), row.created_at_us, row.closed_at_us);
+    }
+
+    private sealed class RevealRow
+    {
+        public string? phone_enc { get; init; }
+        public string? name { get; init; }
+        public string? identity_name { get; init; }
+        public string? identity_number_enc { get; init; }
+        public string? identity_number_masked { get; init; }
+        public string locale { get; init; } = "";
+        public long tier { get; init; }
+        public long created_at_us { get; init; }
+        public long? closed_at_us { get; init; }
     }
 }
+
+/// <summary>A user's personal data as held, unmasked (see <see cref="UserDirectory.RevealAsync"/>). Never logged.</summary>
+internal sealed record RevealedUser(Guid Id, string? Phone, string? Name, string? IdentityName, string? IdNumber, string? IdNumberMasked,
+    string Locale, Tiers.UserTier Tier, long CreatedAtUs, long? ClosedAtUs);

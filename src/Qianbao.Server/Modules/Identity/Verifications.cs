@@ -28,7 +28,7 @@ internal readonly record struct VerificationIssue(Guid? Id, TimeSpan RetryAfter)
 /// <see cref="Lifetime"/>, killed by <see cref="WrongTriesMax"/> wrong tries and accepted once. Sending is limited
 /// per phone and purpose (<see cref="ResendInterval"/>) and per phone per day (<see cref="PerPhonePerDayMax"/>).
 /// </summary>
-internal sealed class Verifications(Db db, RateCounters rates, SmsOutbox sms, IdentityKeys keys, TimeProvider clock)
+internal sealed class Verifications(Db db, RateCounters rates, SmsOutbox sms, IdentityKeys keys, UserData data, TimeProvider clock)
 {
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(5);
     public static readonly TimeSpan ResendInterval = TimeSpan.FromSeconds(60);
@@ -57,9 +57,11 @@ internal sealed class Verifications(Db db, RateCounters rates, SmsOutbox sms, Id
     /// </summary>
     public async Task<VerificationIssue> IssueAsync(string phone, VerificationPurpose purpose, Guid? userId, string? locale, bool send, CancellationToken ct)
     {
-        var perPurpose = await rates.HitAsync($"verify:{phone}:{(int)purpose}", ResendInterval, 1, ct);
+        // The table and the counters name the phone by its blind index; only the queued SMS carries it (sealed).
+        var phoneIndex = data.PhoneIndex(phone);
+        var perPurpose = await rates.HitAsync($"verify:{phoneIndex}:{(int)purpose}", ResendInterval, 1, ct);
         if (!perPurpose.Allowed) return new VerificationIssue(null, perPurpose.RetryAfter);
-        var perDay = await rates.HitAsync($"verify-day:{phone}", TimeSpan.FromDays(1), PerPhonePerDayMax, ct);
+        var perDay = await rates.HitAsync($"verify-day:{phoneIndex}", TimeSpan.FromDays(1), PerPhonePerDayMax, ct);
         if (!perDay.Allowed) return new VerificationIssue(null, perDay.RetryAfter);
 
         var now = clock.GetUtcNow();
@@ -72,7 +74,7 @@ internal sealed class Verifications(Db db, RateCounters rates, SmsOutbox sms, Id
             VALUES (@id, @phone, @purpose, @userId, @hash, 0, @nowUs, @expiresUs)
             """, new
         {
-            id, phone, purpose = (short)purpose, userId, hash = CodeHash(id, code),
+            id, phone = phoneIndex, purpose = (short)purpose, userId, hash = CodeHash(id, code),
             nowUs = now.ToUnixMicroseconds(), expiresUs = now.Add(Lifetime).ToUnixMicroseconds(),
         }, tx, cancellationToken: ct));
         if (send)
@@ -102,7 +104,7 @@ internal sealed class Verifications(Db db, RateCounters rates, SmsOutbox sms, Id
                 UPDATE verifications SET consumed_at_us = @nowUs
                 WHERE id = @verificationId AND phone = @phone AND purpose = @purpose AND code_hash = @hash
                   AND consumed_at_us IS NULL AND attempts < @tries AND expires_at_us > @nowUs
-                """, new { verificationId, phone, purpose = (short)purpose, hash = CodeHash(verificationId, code), nowUs, tries = WrongTriesMax },
+                """, new { verificationId, phone = data.PhoneIndex(phone), purpose = (short)purpose, hash = CodeHash(verificationId, code), nowUs, tries = WrongTriesMax },
                 cancellationToken: ct));
             if (accepted == 1) return true;
         }

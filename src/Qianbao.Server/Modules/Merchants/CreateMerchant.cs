@@ -24,8 +24,8 @@ internal static class CreateMerchant
 
     public static void Map(IEndpointRouteBuilder app) => app.MapPost("/admin/v1/merchants", HandleAsync).RequireOperator(OperatorRole.Risk).WithTags("Operator");
 
-    private static async Task<IResult> HandleAsync(HttpContext http, Db db, LedgerAccounts accounts, Risk.WatchlistScreening screening, TimeProvider clock,
-        CancellationToken ct)
+    private static async Task<IResult> HandleAsync(HttpContext http, Db db, LedgerAccounts accounts, MerchantData data, Risk.WatchlistScreening screening,
+        TimeProvider clock, CancellationToken ct)
     {
         var (r, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -39,9 +39,10 @@ internal static class CreateMerchant
         await using (var connection = await db.OpenAsync(ct))
         {
             var inserted = await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO merchants (id, name, licence_no, legal_person, contact_phone, fee_bps, status, created_at_us)
-                VALUES (@id, @name, @licence, @legal, @phone, @fee, @status, @now) ON CONFLICT (licence_no) DO NOTHING
-                """, new { id, name = r.Name!.Trim(), licence = r.LicenceNo!.Trim(), legal = r.LegalPerson!.Trim(), phone, fee = r.FeeBps.Value,
+                INSERT INTO merchants (id, name, licence_no, licence_enc, legal_person, contact_phone, fee_bps, status, created_at_us)
+                VALUES (@id, @name, @licenceIndex, @licence, @legal, @phone, @fee, @status, @now) ON CONFLICT (licence_no) DO NOTHING
+                """, new { id, name = r.Name!.Trim(), licenceIndex = data.LicenceIndex(r.LicenceNo!), licence = data.Seal(id, "licence_enc", r.LicenceNo!.Trim()),
+                legal = data.Seal(id, "legal_person", r.LegalPerson!.Trim()), phone = data.Seal(id, "contact_phone", phone), fee = r.FeeBps.Value,
                 status = MerchantRow.Pending, now = clock.GetUnixMicroseconds() }, cancellationToken: ct));
             if (inserted == 0) return ApiProblem.Conflict("licence_taken", "A merchant with this licence number exists.");
         }

@@ -13,7 +13,7 @@ internal static class GetMerchant
 {
     public static void Map(IEndpointRouteBuilder app) => app.MapGet("/admin/v1/merchants/{id}", HandleAsync).RequireOperator(OperatorRole.Risk, OperatorRole.Support, OperatorRole.Finance).WithTags("Operator");
 
-    private static async Task<IResult> HandleAsync(string id, Db db, LedgerAccounts ledger, CancellationToken ct)
+    private static async Task<IResult> HandleAsync(string id, Db db, LedgerAccounts ledger, MerchantData data, CancellationToken ct)
     {
         if (!Guid.TryParse(id, out var merchantId)) return ApiProblem.NotFound();
         await using var connection = await db.OpenAsync(ct);
@@ -27,7 +27,8 @@ internal static class GetMerchant
         var accounts = await ledger.OwnedAsync(merchantId, AccountCodes.MerchantSettlement, ct);
         return Results.Json(new
         {
-            id = m.id, name = m.name, licence_no = m.licence_no, legal_person = m.legal_person, fee_bps = m.fee_bps, status = m.status,
+            id = m.id, name = m.name, licence_no = m.licence_enc is { } licence ? data.Open(m.id, "licence_enc", licence) : m.licence_no,
+            legal_person = data.Open(m.id, "legal_person", m.legal_person), fee_bps = m.fee_bps, status = m.status,
             created_at = TimeProviderExtensions.FromUnixMicroseconds(m.created_at_us),
             app_ids = apps,
             settlement = accounts.OrderBy(a => a.Currency.Code, StringComparer.Ordinal).Select(a => new

@@ -8,7 +8,8 @@ internal sealed class MerchantRow
 
     public Guid id { get; init; }
     public string name { get; init; } = "";
-    public string licence_no { get; init; } = "";
+    public string licence_no { get; init; } = "";   // the blind index since 0016
+    public string? licence_enc { get; init; }
     public string legal_person { get; init; } = "";
     public string contact_phone { get; init; } = "";
     public int fee_bps { get; init; }
@@ -16,5 +17,5 @@ internal sealed class MerchantRow
     public long created_at_us { get; init; }
     public long? verified_at_us { get; init; }
 
-    public const string Columns = "id, name, licence_no, legal_person, contact_phone, fee_bps, status, created_at_us, verified_at_us";
+    public const string Columns = "id, name, licence_no, licence_enc, legal_person, contact_phone, fee_bps, status, created_at_us, verified_at_us";
 }

@@ -7,6 +7,9 @@ internal static class MerchantsModule
     {
         services.AddSingleton<MerchantDirectory>();
         services.AddSingleton<MerchantApps>();
+        services.AddSingleton<MerchantData>();
+        services.AddSingleton(MerchantData.Sealed);
+        services.AddSingleton<Storage.PersonalData.IPlaintextUpgrade, MerchantsPlaintextUpgrade>();
         return services;
     }
 

@@ -19,21 +19,21 @@ internal static class ListSandboxMessages
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapGet("/admin/v1/sandbox/messages", HandleAsync).RequireOperator(OperatorRole.Support).WithTags("Operator");
 
-    private static async Task<IResult> HandleAsync(string? to, Db db, SmsOptions sms, CancellationToken ct)
+    private static async Task<IResult> HandleAsync(string? to, Db db, SmsOptions sms, MessageRecipients recipients, CancellationToken ct)
     {
         if (sms.Provider != SmsProvider.Sandbox) return ApiProblem.NotFound("Messages are kept only with the sandbox SMS provider.");
         if (!PhoneNumber.TryNormalize(to, out var phone))
             return ApiProblem.BadRequest("invalid_phone", "to must be a mobile number such as 13800138000 or +8613800138000.");
         await using var connection = await db.OpenAsync(ct);
-        var rows = await connection.QueryAsync<(string Recipient, short Channel, string Text, long CreatedAtUs)>(new CommandDefinition($"""
-            SELECT recipient, channel, text, created_at_us FROM outbound_messages WHERE recipient = @phone
+        var rows = await connection.QueryAsync<(short Channel, string Text, long CreatedAtUs)>(new CommandDefinition($"""
+            SELECT channel, text, created_at_us FROM outbound_messages WHERE recipient = @index
             ORDER BY created_at_us DESC, id DESC LIMIT {ItemsMax}
-            """, new { phone }, cancellationToken: ct));
+            """, new { index = recipients.Index(phone) }, cancellationToken: ct));
         return Results.Json(new
         {
             items = rows.Select(r => new
             {
-                to = r.Recipient, channel = ((MessageChannel)r.Channel).ToString().ToLowerInvariant(), text = r.Text,
+                to = phone, channel = ((MessageChannel)r.Channel).ToString().ToLowerInvariant(), text = r.Text,
                 created_at = TimeProviderExtensions.FromUnixMicroseconds(r.CreatedAtUs),
             }),
         }, JsonDefaults.Options);

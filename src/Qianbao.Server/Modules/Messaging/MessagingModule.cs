@@ -8,6 +8,10 @@ internal static class MessagingModule
         var allowPrivate = Http.PublicAddresses.AllowPrivateFrom(configuration);
         services.AddSingleton<MessageSignal>();
         services.AddSingleton<SmsOutbox>();
+        services.AddSingleton<MessageRecipients>();
+        services.AddSingleton(MessageRecipients.Sealed);
+        services.AddSingleton<Storage.PersonalData.IPlaintextUpgrade, MessagingPlaintextUpgrade>();
+        services.AddSingleton<Identity.DataRights.IPersonalDataSource, MessagingPersonalData>();
         services.AddHttpClient(WebhookSmsProvider.HttpClientName, (sp, client) =>
             {
                 // The provider bounds the whole exchange itself; this is the same bound for the part HttpClient sees.

@@ -11,7 +11,7 @@ internal enum MessageStatus : short { Queued = 0, Sending = 1, Delivered = 2, Fa
 /// Queues a text message in the caller's transaction, so it is sent exactly when what caused it commits (a code
 /// with its verification, an alert with its security event). The SMS sender delivers it.
 /// </summary>
-internal sealed class SmsOutbox(TimeProvider clock, MessageSignal signal)
+internal sealed class SmsOutbox(TimeProvider clock, MessageSignal signal, MessageRecipients recipients)
 {
     /// <param name="phone">E.164, as normalized by Identity's PhoneNumber.</param>
     public async Task QueueAsync(DbConnection connection, DbTransaction tx, string phone, MessageTemplate template, string? locale,
@@ -19,12 +19,14 @@ internal sealed class SmsOutbox(TimeProvider clock, MessageSignal signal)
     {
         var supported = MessageTemplates.Supported(locale);
         var now = clock.GetUtcNow();
+        var id = Guid.CreateVersion7(now);
+        // The phone is stored as its blind index (to find the person's messages) and sealed (for the sender only).
         await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO outbound_messages (id, channel, recipient, template, locale, text, status, attempts, next_attempt_at_us, created_at_us)
-            VALUES (@id, @channel, @phone, @template, @locale, @text, @status, 0, @now, @now)
+            INSERT INTO outbound_messages (id, channel, recipient, recipient_enc, template, locale, text, status, attempts, next_attempt_at_us, created_at_us)
+            VALUES (@id, @channel, @index, @recipientEnc, @template, @locale, @text, @status, 0, @now, @now)
             """, new
         {
-            id = Guid.CreateVersion7(now), channel = (short)MessageChannel.Sms, phone, template = MessageTemplates.Name(template), locale = supported,
+            id, channel = (short)MessageChannel.Sms, index = recipients.Index(phone), recipientEnc = recipients.Seal(id, phone), template = MessageTemplates.Name(template), locale = supported,
             text = MessageTemplates.Render(template, supported, args), status = (short)MessageStatus.Queued, now = Hosting.TimeProviderExtensions.ToUnixMicroseconds(now),
         }, tx, cancellationToken: ct));
         // The sender looks once the caller has committed; a nudge before the commit only makes it look a little early.

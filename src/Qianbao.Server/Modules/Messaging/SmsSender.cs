@@ -20,7 +20,7 @@ namespace Qianbao.Server.Modules.Messaging;
 /// therefore at least once: after a timeout or a crash the receiver may see a message again, with the same
 /// <c>X-Qianbao-Message-Id</c>.
 /// </remarks>
-internal sealed class SmsSender(Db db, ISmsProvider provider, SmsOptions options, MessageSignal signal, TimeProvider clock,
+internal sealed class SmsSender(Db db, ISmsProvider provider, SmsOptions options, MessageSignal signal, TimeProvider clock, MessageRecipients recipients,
     ILogger<SmsSender> logger) : BackgroundService
 {
     /// <summary>Most messages claimed, and sent concurrently, per pass.</summary>
@@ -46,7 +46,7 @@ internal sealed class SmsSender(Db db, ISmsProvider provider, SmsOptions options
             ORDER BY next_attempt_at_us LIMIT {BatchMax}
             {(db.Engine == DatabaseEngine.Postgres ? "FOR UPDATE SKIP LOCKED" : "")})
           AND status IN ({(short)MessageStatus.Queued}, {(short)MessageStatus.Sending}) AND next_attempt_at_us <= @now
-        RETURNING id, recipient, template, locale, text, attempts
+        RETURNING id, recipient, recipient_enc, template, locale, text, attempts
         """;
 
     // The last error is kept when an attempt has none of its own, so a delivered row still tells why earlier attempts failed.
@@ -120,7 +120,8 @@ internal sealed class SmsSender(Db db, ISmsProvider provider, SmsOptions options
         string? error;
         try
         {
-            error = await provider.SendAsync(new OutboundSms(row.id, row.recipient, row.text, row.template, row.locale, row.attempts), ct);
+            var phone = recipients.Open(row.id, row.recipient, row.recipient_enc);
+            error = await provider.SendAsync(new OutboundSms(row.id, phone, row.text, row.template, row.locale, row.attempts), ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -139,18 +140,18 @@ internal sealed class SmsSender(Db db, ISmsProvider provider, SmsOptions options
         if (error is null)
         {
             record = new { id = row.id, lease, status = (short)MessageStatus.Delivered, next = nowUs, lastError = (string?)null, deliveredAt = (long?)nowUs };
-            logger.LogInformation("SMS {MessageId} to {Phone} delivered on attempt {Attempt}", row.id, Masked(row.recipient), row.attempts);
+            logger.LogInformation("SMS {MessageId} delivered on attempt {Attempt}", row.id, row.attempts);
         }
         else if (row.attempts < options.AttemptsMax)
         {
             var delay = RetryDelay(options, row.attempts);
             record = new { id = row.id, lease, status = (short)MessageStatus.Queued, next = checked(nowUs + (long)delay.TotalMicroseconds), lastError = Bound(error), deliveredAt = (long?)null };
-            logger.LogWarning("SMS {MessageId} to {Phone} attempt {Attempt} failed ({Error}); retrying in {Delay}", row.id, Masked(row.recipient), row.attempts, error, delay);
+            logger.LogWarning("SMS {MessageId} attempt {Attempt} failed ({Error}); retrying in {Delay}", row.id, row.attempts, error, delay);
         }
         else
         {
             record = new { id = row.id, lease, status = (short)MessageStatus.Failed, next = nowUs, lastError = Bound(error), deliveredAt = (long?)null };
-            logger.LogWarning("SMS {MessageId} to {Phone} failed for good after attempt {Attempt} ({Error})", row.id, Masked(row.recipient), row.attempts, error);
+            logger.LogWarning("SMS {MessageId} failed for good after attempt {Attempt} ({Error})", row.id, row.attempts, error);
         }
 
         if (await ExecuteBestEffortAsync(RecordSql, record) == 0)
@@ -192,13 +193,11 @@ internal sealed class SmsSender(Db db, ISmsProvider provider, SmsOptions options
 
     private static string Bound(string error) => error.Length <= LastErrorLengthMax ? error : error[..LastErrorLengthMax];
 
-    /// <summary>Logs name a phone by its last four digits only.</summary>
-    private static string Masked(string phone) => phone.Length <= 4 ? "****" : "****" + phone[^4..];
-
     private sealed class ClaimedRow
     {
         public Guid id { get; init; }
         public string recipient { get; init; } = "";
+        public string? recipient_enc { get; init; }
         public string template { get; init; } = "";
         public string locale { get; init; } = "";
         public string text { get; init; } = "";

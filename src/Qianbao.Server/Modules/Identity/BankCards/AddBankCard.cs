@@ -24,7 +24,7 @@ internal static class AddBankCard
         app.MapGet("/v1/me/bank-cards", ListAsync).RequireUser().WithTags("Identity");
     }
 
-    private static async Task<IResult> HandleAsync(HttpContext http, Db db, IdentityKeys keys, TierStore tiers, IFundingChannel channel,
+    private static async Task<IResult> HandleAsync(HttpContext http, Db db, IdentityKeys keys, UserData data, TierStore tiers, IFundingChannel channel,
         SecurityEvents events, TimeProvider clock, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
@@ -40,7 +40,7 @@ internal static class AddBankCard
         var identity = await tiers.IdentityAsync(userId, ct);
         if (identity?.NumberHash is null || identity.Name is null)
             return ApiProblem.Forbidden(ErrorCodes.IdentityRequired, "Verify your real-name identity (POST /v1/me/identity) before adding a card.");
-        if (holder != identity.Name || !IdentityKeys.Same(IdentityKeys.Hash(keys.IdentityNumbers, number!.Value.Value), identity.NumberHash))
+        if (holder != identity.Name || !data.IdNumberMatches(number!.Value.Value, identity.NumberHash))
             return Mismatch("The holder's name and ID must be your verified identity's.");
 
         var cardHash = IdentityKeys.Hash(keys.CardNumbers, card);

@@ -51,7 +51,7 @@ internal readonly record struct PinCheck(PinCheckOutcome Outcome, int AttemptsLe
 /// lock is refused too (otherwise a burst of concurrent guesses would test more than 5 PINs).
 /// </para>
 /// </summary>
-internal sealed class PaymentPins(Db db, IdentityKeys keys, SecurityEvents events, SmsOutbox sms, TimeProvider clock)
+internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, SecurityEvents events, SmsOutbox sms, TimeProvider clock)
 {
     public const int Length = 6;
     public const int WrongTriesMax = 5;
@@ -85,8 +85,9 @@ internal sealed class PaymentPins(Db db, IdentityKeys keys, SecurityEvents event
     public async Task<(string Phone, string Locale, string? BirthDate)?> HolderAsync(Guid userId, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<(string Phone, string Locale, string? BirthDate)?>(new CommandDefinition(
-            "SELECT phone, locale, birth_date FROM users WHERE id = @userId", new { userId }, cancellationToken: ct));
+        var row = await connection.QuerySingleOrDefaultAsync<(string? PhoneEnc, string Locale, string? BirthDate)?>(new CommandDefinition(
+            "SELECT phone_enc, locale, birth_date FROM users WHERE id = @userId", new { userId }, cancellationToken: ct));
+        return row is { } r && data.Open(userId, "phone_enc", r.PhoneEnc) is { } phone ? (phone, r.Locale, r.BirthDate) : null;
     }
 
     /// <summary>
@@ -173,13 +174,14 @@ internal sealed class PaymentPins(Db db, IdentityKeys keys, SecurityEvents event
 
     private async Task RecordLockAsync(System.Data.Common.DbConnection connection, Guid userId, long untilUs, string? clientAddress, CancellationToken ct)
     {
-        var contact = await connection.QuerySingleAsync<(string Phone, string Locale)>(new CommandDefinition(
-            "SELECT phone, locale FROM users WHERE id = @userId", new { userId }, cancellationToken: ct));
+        var contact = await connection.QuerySingleAsync<(string? PhoneEnc, string Locale)>(new CommandDefinition(
+            "SELECT phone_enc, locale FROM users WHERE id = @userId", new { userId }, cancellationToken: ct));
+        var phone = data.Open(userId, "phone_enc", contact.PhoneEnc);
         var untilChina = TimeProviderExtensions.FromUnixMicroseconds(untilUs).ToOffset(TimeSpan.FromHours(8))
             .ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
         await using var tx = await connection.BeginTransactionAsync(ct);
         await events.AppendAsync(connection, tx, userId, SecurityEventKind.PinLocked, null, clientAddress, "until " + untilChina + " China time", ct);
-        await sms.QueueAsync(connection, tx, contact.Phone, MessageTemplate.PinLocked, MessageTemplates.Supported(contact.Locale), [untilChina], ct);
+        if (phone is not null) await sms.QueueAsync(connection, tx, phone, MessageTemplate.PinLocked, MessageTemplates.Supported(contact.Locale), [untilChina], ct);
         await tx.CommitAsync(ct);
     }
 

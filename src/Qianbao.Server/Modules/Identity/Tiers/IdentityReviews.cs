@@ -9,10 +9,11 @@ internal enum ReviewCompletion { Completed, NothingPending, Taken, AlreadyVerifi
 /// <summary>
 /// Real-name identities a watchlist hit holds back (Identity's table <c>identity_reviews</c>): the account stays
 /// <c>unverified</c> while Risk's case is open. Clearing the case completes the verification exactly as
-/// <c>POST /v1/me/identity</c> would have (class I, a higher tier stays); reporting or freezing drops it. Only the keyed
-/// hash, the masked number and the birth date are kept, as for a verified identity.
+/// <c>POST /v1/me/identity</c> would have (class I, a higher tier stays); reporting or freezing drops it. What is kept is
+/// what a verified identity keeps: the blind index, the masked number, the birth date, and the name and number sealed as
+/// the users row will hold them (<see cref="UserData"/>), so completing copies them without opening them.
 /// </summary>
-internal sealed class IdentityReviews(Db db, SecurityEvents events, TimeProvider clock, ILogger<IdentityReviews> logger)
+internal sealed class IdentityReviews(Db db, UserData data, SecurityEvents events, TimeProvider clock, ILogger<IdentityReviews> logger)
 {
     public async Task<bool> PendingAsync(Guid userId, CancellationToken ct)
     {
@@ -26,9 +27,13 @@ internal sealed class IdentityReviews(Db db, SecurityEvents events, TimeProvider
     {
         await using var connection = await db.OpenAsync(ct);
         await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO identity_reviews (user_id, name, number_hash, number_masked, birth_date, created_at_us)
-            VALUES (@userId, @name, @numberHash, @masked, @birth, @now) ON CONFLICT (user_id) DO NOTHING
-            """, new { userId, name, numberHash, masked = number.Masked, birth = number.BirthDateText, now = Hosting.TimeProviderExtensions.GetUnixMicroseconds(clock) },
+            INSERT INTO identity_reviews (user_id, name, number_hash, number_enc, number_masked, birth_date, created_at_us)
+            VALUES (@userId, @name, @numberHash, @numberEnc, @masked, @birth, @now) ON CONFLICT (user_id) DO NOTHING
+            """, new
+        {
+            userId, name = data.Seal(userId, "identity_name", name), numberHash, numberEnc = data.Seal(userId, "identity_number_enc", number.Value),
+            masked = number.Masked, birth = number.BirthDateText, now = Hosting.TimeProviderExtensions.GetUnixMicroseconds(clock),
+        },
             cancellationToken: ct));
     }
 
@@ -38,7 +43,7 @@ internal sealed class IdentityReviews(Db db, SecurityEvents events, TimeProvider
         await using var connection = await db.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync(connection, ct);
         var held = await connection.QuerySingleOrDefaultAsync<Held>(new CommandDefinition(
-            "SELECT name, number_hash, number_masked, birth_date FROM identity_reviews WHERE user_id = @userId", new { userId }, tx, cancellationToken: ct));
+            "SELECT name, number_hash, number_enc, number_masked, birth_date FROM identity_reviews WHERE user_id = @userId", new { userId }, tx, cancellationToken: ct));
         if (held is null) return ReviewCompletion.NothingPending;
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM identity_reviews WHERE user_id = @userId", new { userId }, tx, cancellationToken: ct));
         var other = await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(
@@ -52,9 +57,14 @@ internal sealed class IdentityReviews(Db db, SecurityEvents events, TimeProvider
             cancellationToken: ct));
         var tier = (UserTier)Math.Max((short)UserTiers.FromStored(current), (short)UserTier.ClassI);
         var updated = await connection.ExecuteAsync(new CommandDefinition("""
-            UPDATE users SET identity_name = @name, identity_number_hash = @hash, identity_number_masked = @masked, birth_date = @birth, tier = @tier
+            UPDATE users SET identity_name = @name, identity_number_hash = @hash, identity_number_enc = @numberEnc, identity_number_masked = @masked,
+                   birth_date = @birth, tier = @tier
             WHERE id = @userId AND identity_number_hash IS NULL
-            """, new { userId, name = held.name, hash = held.number_hash, masked = held.number_masked, birth = held.birth_date, tier = (short)tier },
+            """, new
+        {
+            userId, name = held.name, hash = held.number_hash, numberEnc = held.number_enc, masked = held.number_masked, birth = held.birth_date,
+            tier = (short)tier,
+        },
             tx, cancellationToken: ct));
         if (updated == 0)
         {
@@ -62,7 +72,7 @@ internal sealed class IdentityReviews(Db db, SecurityEvents events, TimeProvider
             return ReviewCompletion.AlreadyVerified;
         }
         await events.AppendAsync(connection, tx, userId, SecurityEventKind.IdentityVerified, null, null,
-            $"{UserTiers.MaskName(held.name)} {held.number_masked} (after review)", ct);
+            $"{UserTiers.MaskName(data.Open(userId, "identity_name", held.name) ?? "")} {held.number_masked} (after review)", ct);
         await tx.CommitAsync(ct);
         logger.LogInformation("User {UserId} verified identity {IdNumber} after a watchlist review", userId, held.number_masked);
         return ReviewCompletion.Completed;
@@ -79,6 +89,7 @@ internal sealed class IdentityReviews(Db db, SecurityEvents events, TimeProvider
     {
         public string name { get; init; } = "";
         public string number_hash { get; init; } = "";
+        public string? number_enc { get; init; }
         public string number_masked { get; init; } = "";
         public string birth_date { get; init; } = "";
     }

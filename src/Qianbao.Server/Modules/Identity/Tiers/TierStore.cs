@@ -7,7 +7,7 @@ namespace Qianbao.Server.Modules.Identity.Tiers;
 internal sealed record IdentityRow(UserTier Tier, string? Name, string? NumberHash, string? NumberMasked);
 
 /// <summary>Reads of an account's tier and verified identity (the users table is Identity's own).</summary>
-internal sealed class TierStore(Db db)
+internal sealed class TierStore(Db db, UserData data)
 {
     /// <summary>The account's tier; null when there is no such user.</summary>
     public async Task<UserTier?> GetAsync(Guid userId, CancellationToken ct)
@@ -24,7 +24,8 @@ internal sealed class TierStore(Db db)
         var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
             "SELECT tier, identity_name, identity_number_hash, identity_number_masked FROM users WHERE id = @userId",
             new { userId }, cancellationToken: ct));
-        return row is null ? null : new IdentityRow(UserTiers.FromStored(row.tier), row.identity_name, row.identity_number_hash, row.identity_number_masked);
+        return row is null ? null : new IdentityRow(UserTiers.FromStored(row.tier), data.Open(userId, "identity_name", row.identity_name),
+            row.identity_number_hash, row.identity_number_masked);
     }
 
     private sealed class Row

@@ -33,7 +33,7 @@ internal static class VerifyIdentity
             && char.IsLetter(normalized[0]);
     }
 
-    private static async Task<IResult> HandleAsync(HttpContext http, Db db, IdentityKeys keys, SecurityEvents events, TimeProvider clock,
+    private static async Task<IResult> HandleAsync(HttpContext http, Db db, UserData data, SecurityEvents events, TimeProvider clock,
         IdentityReviews reviews, Risk.WatchlistScreening screening, ILoggerFactory loggers, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
@@ -45,18 +45,21 @@ internal static class VerifyIdentity
         var number = parsed!.Value;
 
         var userId = http.UserId();
-        var hash = IdentityKeys.Hash(keys.IdentityNumbers, number.Value);
+        // The blind index is what is stored; identities verified before 0016 carry the older keyed hash, so lookups try both.
+        var hash = data.IdNumberIndex(number.Value);
+        var legacy = data.LegacyIdNumberHash(number.Value);
         await using (var reading = await db.OpenAsync(ct))
         {
             var current = await reading.QuerySingleAsync<Current>(new CommandDefinition(
                 "SELECT tier, identity_name, identity_number_hash FROM users WHERE id = @userId", new { userId }, cancellationToken: ct));
             if (current.identity_number_hash is { } existing)
             {
-                if (IdentityKeys.Same(existing, hash) && current.identity_name == name) return Answer(UserTiers.FromStored(current.tier), name, number);
+                if (data.IdNumberMatches(number.Value, existing) && data.Open(userId, "identity_name", current.identity_name) == name)
+                    return Answer(UserTiers.FromStored(current.tier), name, number);
                 return ApiProblem.Conflict(ErrorCodes.IdentityAlreadyVerified, "This account already has a verified identity; it cannot be replaced.");
             }
             var takenBy = await reading.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(
-                "SELECT id FROM users WHERE identity_number_hash = @hash", new { hash }, cancellationToken: ct));
+                "SELECT id FROM users WHERE identity_number_hash IN (@hash, @legacy)", new { hash, legacy }, cancellationToken: ct));
             if (takenBy is not null) return Taken();
         }
 
@@ -79,10 +82,14 @@ internal static class VerifyIdentity
         try
         {
             var updated = await connection.ExecuteAsync(new CommandDefinition("""
-                UPDATE users SET identity_name = @name, identity_number_hash = @hash, identity_number_masked = @masked, birth_date = @birth,
-                       tier = @tier
+                UPDATE users SET identity_name = @name, identity_number_hash = @hash, identity_number_enc = @number, identity_number_masked = @masked,
+                       birth_date = @birth, tier = @tier
                 WHERE id = @userId AND identity_number_hash IS NULL
-                """, new { userId, name, hash, masked = number.Masked, birth = number.BirthDateText, tier = (short)tier }, tx, cancellationToken: ct));
+                """, new
+            {
+                userId, name = data.Seal(userId, "identity_name", name), hash, number = data.Seal(userId, "identity_number_enc", number.Value),
+                masked = number.Masked, birth = number.BirthDateText, tier = (short)tier,
+            }, tx, cancellationToken: ct));
             if (updated == 0) return ApiProblem.Conflict(ErrorCodes.IdentityAlreadyVerified, "This account already has a verified identity; it cannot be replaced.");
             await events.AppendAsync(connection, tx, userId, SecurityEventKind.IdentityVerified, null, http.Connection.RemoteIpAddress?.ToString(),
                 $"{UserTiers.MaskName(name)} {number.Masked}", ct);
@@ -92,8 +99,8 @@ internal static class VerifyIdentity
         {
             // Two accounts verifying one identity at once: the unique index lets one through. Anything else is not ours to hide.
             await using var again = await db.OpenAsync(ct);
-            if (await again.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("SELECT id FROM users WHERE identity_number_hash = @hash",
-                    new { hash }, cancellationToken: ct)) is { } other && other != userId)
+            if (await again.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("SELECT id FROM users WHERE identity_number_hash IN (@hash, @legacy)",
+                    new { hash, legacy }, cancellationToken: ct)) is { } other && other != userId)
                 return Taken();
             throw;
         }

@@ -28,7 +28,7 @@ internal readonly record struct TotpEnrolment(string Secret, string OtpauthUri);
 /// <see cref="TriesWindow"/> per user (3 valid codes in 10^6 make unlimited guessing feasible).
 /// The secret is kept in <c>users.totp_secret</c> as Base32; the server needs it in the clear to compute codes.
 /// </summary>
-internal sealed class TotpAuthenticator(Db db, RateCounters rates, SecurityEvents events, TimeProvider clock)
+internal sealed class TotpAuthenticator(Db db, RateCounters rates, SecurityEvents events, UserData data, TimeProvider clock)
 {
     public const string Issuer = "Qianbao";
     public const int Digits = 6;
@@ -45,9 +45,10 @@ internal sealed class TotpAuthenticator(Db db, RateCounters rates, SecurityEvent
     {
         var secret = Base32Encoding.ToString(KeyGeneration.GenerateRandomKey(SecretBytes)).TrimEnd('=');
         await using var connection = await db.OpenAsync(ct);
-        var phone = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition("""
-            UPDATE users SET totp_secret = @secret, totp_last_step = NULL WHERE id = @userId AND totp_enabled = 0 RETURNING phone
+        var phoneEnc = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition("""
+            UPDATE users SET totp_secret = @secret, totp_last_step = NULL WHERE id = @userId AND totp_enabled = 0 RETURNING phone_enc
             """, new { userId, secret }, cancellationToken: ct));
+        var phone = data.Open(userId, "phone_enc", phoneEnc);
         if (phone is null)
             return (await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("SELECT id FROM users WHERE id = @userId",
                 new { userId }, cancellationToken: ct)) is null ? TotpOutcome.NoSuchUser : TotpOutcome.AlreadyEnabled, null);
