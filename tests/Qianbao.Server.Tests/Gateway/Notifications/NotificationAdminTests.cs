@@ -150,8 +150,9 @@ public abstract class NotificationAdminTests(DatabaseEngine engine) : IAsyncLife
             await connection.ExecuteAsync("UPDATE notify_deliveries SET status = 'failed', attempts = 4, last_error = 'HTTP 500' WHERE id = @id", new { id });
         }
 
-        // The logic itself, without HTTP: pending, due now, attempts untouched.
-        var now = Qianbao.Server.Hosting.TimeProviderExtensions.GetUnixMicroseconds(TimeProvider.System);
+        // The logic itself, without HTTP: pending, due at the time given, attempts untouched. The time is an hour ahead so the
+        // running dispatcher leaves the row alone until the HTTP replay below makes it due (else it could deliver it first).
+        var now = Qianbao.Server.Hosting.TimeProviderExtensions.GetUnixMicroseconds(TimeProvider.System) + 3_600_000_000L;
         (await Qianbao.Server.Adapters.Alipay.Notifications.ReplayNotification.ReplayAsync(Bed.Db, id, now, CancellationToken.None)).ShouldBeTrue();
         var replayed = await Bed.GetAsync(id);
         replayed.status.ShouldBe("pending");
