@@ -26,7 +26,9 @@ public abstract class OutboundSafetyTests(DatabaseEngine engine)
         await SmsBed.EventuallyAsync(() =>
         {
             using var connection = host.Services.GetRequiredService<Db>().OpenAsync().GetAwaiter().GetResult();
-            lastError = connection.QuerySingleOrDefault<string?>("SELECT last_error FROM outbound_messages WHERE recipient = @phone", new { phone = "+86" + phone });
+            // Recipients are stored as a blind index (personal data at rest), so the row is found by the index of the phone.
+            var index = host.Services.GetRequiredService<Qianbao.Server.Modules.Messaging.MessageRecipients>().Index("+86" + phone);
+            lastError = connection.QuerySingleOrDefault<string?>("SELECT last_error FROM outbound_messages WHERE recipient = @index", new { index });
             return lastError is not null;
         }, TimeSpan.FromSeconds(20), () => "no failed attempt was recorded");
         lastError!.ShouldContain("no public address");
