@@ -1,8 +1,5 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
-using Dapper;
-using Qianbao.Server.Hosting;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Modules.Operators;
@@ -53,76 +50,12 @@ internal sealed class OperatorTokens(byte[] key, TimeProvider clock, TimeSpan li
 }
 
 /// <summary>
-/// Operators disabled while their tokens may still be unexpired, in memory so the access filter refuses them without a
-/// database read. The disabling process adds its own at once; <see cref="DisabledOperatorWatcher"/> adds every other
-/// process's within about a second (the same scheme as Identity's revoked sessions).
+/// Operators disabled while their tokens may still be unexpired, consulted by the access filter without a database read
+/// (see <see cref="RevokedIds"/>: the same scheme as Identity's revoked sessions).
 /// </summary>
-internal sealed class DisabledOperators
-{
-    private readonly ConcurrentDictionary<Guid, long> disabledAtUs = new();
+internal sealed class DisabledOperators : RevokedIds;
 
-    public bool Contains(Guid operatorId) => !disabledAtUs.IsEmpty && disabledAtUs.ContainsKey(operatorId);
-
-    public void Add(Guid operatorId, long atUs) => disabledAtUs.TryAdd(operatorId, atUs);
-
-    /// <summary>Forgets operators disabled before <paramref name="beforeUs"/> (their tokens have all expired; they cannot log in).</summary>
-    public void Prune(long beforeUs)
-    {
-        foreach (var (id, at) in disabledAtUs)
-            if (at < beforeUs) disabledAtUs.TryRemove(id, out _);
-    }
-}
-
-/// <summary>
-/// Keeps <see cref="DisabledOperators"/> current with every process's disables: at start those within one token lifetime,
-/// then every <see cref="PollInterval"/> those stamped after the newest seen, less <see cref="Overlap"/> (a late commit or
-/// a lagging clock is still caught).
-/// </summary>
+/// <summary>Keeps <see cref="DisabledOperators"/> current with every process's disables (see <see cref="RevokedIdsWatcher"/>).</summary>
 internal sealed class DisabledOperatorWatcher(Db db, DisabledOperators disabled, OperatorTokens tokens, TimeProvider clock, ILogger<DisabledOperatorWatcher> logger)
-    : BackgroundService
-{
-    public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
-    public static readonly TimeSpan Overlap = TimeSpan.FromSeconds(60);
-    private long watermarkUs;
-
-    public override async Task StartAsync(CancellationToken cancellationToken)
-    {
-        watermarkUs = clock.GetUnixMicroseconds() - (long)tokens.Lifetime.TotalMicroseconds;
-        await LoadAsync(cancellationToken);
-        await base.StartAsync(cancellationToken);
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(PollInterval, clock, stoppingToken);
-                await LoadAsync(stoppingToken);
-                disabled.Prune(clock.GetUnixMicroseconds() - (long)(tokens.Lifetime + Overlap).TotalMicroseconds);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                logger.LogError(ex, "Loading disabled operators failed; trying again next interval");
-            }
-        }
-    }
-
-    private async Task LoadAsync(CancellationToken ct)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        var rows = await connection.QueryAsync<(Guid Id, long DisabledAtUs)>(new CommandDefinition(
-            "SELECT id, disabled_at_us FROM operators WHERE disabled_at_us > @sinceUs",
-            new { sinceUs = watermarkUs - (long)Overlap.TotalMicroseconds }, cancellationToken: ct));
-        foreach (var (id, at) in rows)
-        {
-            disabled.Add(id, at);
-            if (at > watermarkUs) watermarkUs = at;
-        }
-    }
-}
+    : RevokedIdsWatcher(db, disabled, tokens.Lifetime, clock, logger, "disabled operators",
+        "SELECT id, disabled_at_us FROM operators WHERE disabled_at_us > @sinceUs");
