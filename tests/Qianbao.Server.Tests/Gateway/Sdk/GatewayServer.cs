@@ -124,11 +124,13 @@ public abstract class GatewayServer : IAsyncLifetime
 
     // ---- operator API -------------------------------------------------------------------------------------------
 
-    public async Task<HttpResponseMessage> OperatorSendAsync(HttpMethod method, string path, object? body = null)
+    /// <summary>Calls the operator API with the bootstrap key, with an Idempotency-Key when <paramref name="idempotencyKey"/> is given.</summary>
+    public async Task<HttpResponseMessage> OperatorSendAsync(HttpMethod method, string path, object? body = null, string? idempotencyKey = null)
     {
         using var request = new HttpRequestMessage(method, path);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", OperatorKey);
         if (body is not null) request.Content = JsonContent.Create(body);
+        if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
         return await Http.SendAsync(request);
     }
 

@@ -14,14 +14,8 @@ public abstract class AmountHoldTests<TServer>(TServer server) : IClassFixture<T
 {
     private GatewayServer Server { get; } = server;
 
-    private async Task<HttpResponseMessage> OperatorAsync(HttpMethod method, string path, object? body = null, string? key = null)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new("Bearer", GatewayServer.OperatorKey);
-        if (body is not null) request.Content = JsonContent.Create(body);
-        if (key is not null) request.Headers.Add("Idempotency-Key", key);
-        return await Server.Http.SendAsync(request);
-    }
+    private Task<HttpResponseMessage> OperatorAsync(HttpMethod method, string path, object? body = null, string? key = null) =>
+        Server.OperatorSendAsync(method, path, body, key);
 
     private Task<HttpResponseMessage> HoldAsync(Guid userId, long amount, string key, string reference = "(2026)京0105执1234号") =>
         OperatorAsync(HttpMethod.Post, $"/admin/v1/users/{userId}/holds", new { amount, currency = "CNY", reason = "court order", reference }, key);
