@@ -107,24 +107,22 @@ internal sealed partial class DataKeyRing
         var path = Path.Combine(options.DataDir, file);
         if (!File.Exists(path))
         {
+            // Written whole to a file of its own, then moved into place without replacing: two hosts starting on one data
+            // directory at once keep the first one's key, and no reader ever sees a file half written.
+            var draft = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows()) fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // never readable by others, not even briefly
+            using (var writer = new StreamWriter(draft, Encoding.ASCII, fileOptions)) writer.Write(generate() + "\n");
             try
             {
-                // CreateNew: two hosts starting on one data directory at once keep the first one's key.
-                using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
-                if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-                stream.Write(Encoding.ASCII.GetBytes(generate() + "\n"));
+                File.Move(draft, path, overwrite: false);
             }
             catch (IOException) when (File.Exists(path))
             {
-                // The other one wrote it first.
+                File.Delete(draft); // the other one moved its key in first
             }
         }
-        for (var tries = 0; ; tries++)
-        {
-            var text = File.ReadAllText(path).Trim();
-            if (text.Length > 0 || tries >= 50) return text;
-            Thread.Sleep(20); // the writer that won has created the file but not yet written it
-        }
+        return File.ReadAllText(path).Trim();
     }
 
     private static string NewKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(KeyBytes));
