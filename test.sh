@@ -77,6 +77,12 @@ if ! have_pg_server; then
     have_pg_server || { log "postgresql installed but no initdb under /usr/lib/postgresql/*/bin"; exit 1; }
 fi
 
+# --- curl: the README walkthrough test runs the README's own curl commands ----------------------
+if ! command -v curl >/dev/null 2>&1; then
+    log "curl not found: installing curl"
+    apt_install curl
+fi
+
 # --- npm dependencies of the SDK harness -------------------------------------------------------
 if [ -f tests/sdk/package.json ] && [ ! -d tests/sdk/node_modules ]; then
     if ! command -v npm >/dev/null 2>&1; then
