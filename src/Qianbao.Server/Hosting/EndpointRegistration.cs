@@ -4,6 +4,7 @@ using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Acquiring;
 using Qianbao.Server.Modules.Complaints;
 using Qianbao.Server.Modules.Holds;
+using Qianbao.Server.Modules.Marketing;
 using Qianbao.Server.Modules.Admin;
 using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
@@ -60,6 +61,7 @@ public static class EndpointRegistration
         app.MapAdminModule();
         app.MapHoldsModule();
         app.MapComplaintsModule();
+        app.MapMarketingModule();
         app.MapGateway();
         app.MapNotifications();
         return app;

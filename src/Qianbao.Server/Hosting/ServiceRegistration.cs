@@ -4,6 +4,7 @@ using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Acquiring;
 using Qianbao.Server.Modules.Complaints;
 using Qianbao.Server.Modules.Holds;
+using Qianbao.Server.Modules.Marketing;
 using Qianbao.Server.Modules.Channels;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Merchants;
@@ -58,6 +59,7 @@ public static class ServiceRegistration
         services.AddRiskModule();
         services.AddHoldsModule();
         services.AddComplaintsModule();
+        services.AddMarketingModule();
         services.AddGateway(configuration);
         services.AddNotifications(configuration);
 

@@ -61,6 +61,25 @@ public static class ErrorCodes
     [ProblemStatus(400)] public const string InvalidEmail = "invalid_email";
     [ProblemStatus(400)] public const string InvalidRole = "invalid_role";
 
+    // Marketing: campaigns and coupons.
+    [ProblemStatus(400)] public const string InvalidCampaignName = "invalid_campaign_name";
+    [ProblemStatus(400)] public const string InvalidKind = "invalid_kind";
+    [ProblemStatus(400)] public const string InvalidFunding = "invalid_funding";
+    [ProblemStatus(400)] public const string InvalidCampaignWindow = "invalid_campaign_window";
+    [ProblemStatus(400)] public const string InvalidMerchantIds = "invalid_merchant_ids";
+    [ProblemStatus(400)] public const string InvalidKindFields = "invalid_kind_fields";
+    [ProblemStatus(400)] public const string InvalidCouponType = "invalid_coupon_type";
+    [ProblemStatus(400)] public const string InvalidDiscountAmount = "invalid_discount_amount";
+    [ProblemStatus(400)] public const string InvalidPercentBps = "invalid_percent_bps";
+    [ProblemStatus(400)] public const string InvalidCap = "invalid_cap";
+    [ProblemStatus(400)] public const string InvalidMinSpend = "invalid_min_spend";
+    [ProblemStatus(400)] public const string InvalidStock = "invalid_stock";
+    [ProblemStatus(400)] public const string InvalidPerUserMax = "invalid_per_user_max";
+    [ProblemStatus(400)] public const string InvalidValidity = "invalid_validity";
+    [ProblemStatus(400)] public const string InvalidSettleAfterHours = "invalid_settle_after_hours";
+    [ProblemStatus(400)] public const string InvalidMultiplierBps = "invalid_multiplier_bps";
+    [ProblemStatus(400)] public const string InvalidCampaignId = "invalid_campaign_id";
+
     // 401, 403: who is asking.
     [ProblemStatus(401)] public const string Unauthorized = "unauthorized";
     [ProblemStatus(401)] public const string TokenExpired = "token_expired";
@@ -122,6 +141,9 @@ public static class ErrorCodes
     [ProblemStatus(422)] public const string MerchantBalanceInsufficient = "merchant_balance_insufficient";
     [ProblemStatus(422)] public const string RefundExceedsPaid = "refund_exceeds_paid";
     [ProblemStatus(422)] public const string ComplaintNotRefundable = "complaint_not_refundable";
+    [ProblemStatus(422)] public const string CampaignNotActive = "campaign_not_active";
+    [ProblemStatus(422)] public const string OutOfStock = "out_of_stock";
+    [ProblemStatus(422)] public const string CouponLimitReached = "coupon_limit_reached";
 
     // 429: slow down.
     [ProblemStatus(429)] public const string TooManyRequests = "too_many_requests";

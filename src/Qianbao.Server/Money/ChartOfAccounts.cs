@@ -23,6 +23,9 @@ public static class AccountCodes
 
     /// <summary>Money deducted under a court order and owed to that court (one account per order reference), until remitted.</summary>
     public const ushort CourtRemittance = 10;
+
+    /// <summary>The platform's marketing spend: debit-normal with no limit; campaigns the platform funds draw on it.</summary>
+    public const ushort MarketingExpense = 11;
 }
 
 /// <summary>Transfer kinds (the ledger's transfer <c>Code</c>). Stored; never renumber.</summary>
@@ -49,6 +52,12 @@ public static class TransferCodes
     /// <summary>A deducted hold passed on from the judicial-hold account to its payee (a court's remittance account or a channel).</summary>
     public const ushort JudicialDeduction = 12;
 
+    /// <summary>A campaign's budget moved into its budget account (from the platform's marketing expense or a merchant's settlement).</summary>
+    public const ushort CampaignFunding = 13;
+
+    /// <summary>What a stopped or ended campaign had left, returned from its budget account to where it came from.</summary>
+    public const ushort CampaignReturn = 14;
+
     /// <summary>The history's name for a kind, as used in <c>type</c> filters.</summary>
     public static string Name(ushort code) => code switch
     {
@@ -64,6 +73,8 @@ public static class TransferCodes
         LimitUsage => "limit_usage",
         JudicialHold => "judicial_hold",
         JudicialDeduction => "judicial_deduction",
+        CampaignFunding => "campaign_funding",
+        CampaignReturn => "campaign_return",
         _ => "other",
     };
 
@@ -136,6 +147,19 @@ public static class ChartOfAccounts
     public static Account CourtRemittance(string reference, Currency currency) =>
         new(new AccountId(StableId.From("account/court-remittance", $"{reference}/{currency.Code}")), currency, AccountCodes.CourtRemittance,
             AccountFlags.DebitsMustNotExceedCredits);
+
+    /// <summary>
+    /// A marketing campaign's budget (<see cref="AccountCodes.MarketingBudget"/>): credited with the budget at creation,
+    /// debited by what the campaign pays and by the return of its remainder. Credit-normal and floored, so no race,
+    /// retry or refund can spend more than it holds.
+    /// </summary>
+    public static Account CampaignBudget(Guid campaignId, Currency currency) =>
+        new(new AccountId(StableId.From("account/campaign-budget", $"{campaignId:N}/{currency.Code}")), currency, AccountCodes.MarketingBudget,
+            AccountFlags.DebitsMustNotExceedCredits);
+
+    /// <summary>The platform's marketing expense: debit-normal with no limit; its debit balance is what the platform has spent on marketing.</summary>
+    public static Account MarketingExpense(Currency currency) =>
+        new(new AccountId(StableId.From("account/marketing-expense", currency.Code)), currency, AccountCodes.MarketingExpense, AccountFlags.None);
 
     /// <summary>The source of limit grants and the sink of limit usage.</summary>
     public static Account LimitControl() =>
