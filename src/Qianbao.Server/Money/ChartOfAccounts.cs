@@ -23,6 +23,12 @@ public static class AccountCodes
 
     /// <summary>Money deducted under a court order and owed to that court (one account per order reference), until remitted.</summary>
     public const ushort CourtRemittance = 10;
+
+    /// <summary>
+    /// One red packet's escrow (numbered from 20: codes 11..19 are left to the other marketing accounts): the sender's money
+    /// moved out of the wallet at creation, paid out share by share to claimers and the rest back to the sender at expiry.
+    /// </summary>
+    public const ushort RedPacket = 20;
 }
 
 /// <summary>Transfer kinds (the ledger's transfer <c>Code</c>). Stored; never renumber.</summary>
@@ -49,6 +55,15 @@ public static class TransferCodes
     /// <summary>A deducted hold passed on from the judicial-hold account to its payee (a court's remittance account or a channel).</summary>
     public const ushort JudicialDeduction = 12;
 
+    /// <summary>A red packet's whole amount, from the sender's wallet to the packet's escrow, at creation (numbered from 20, as its account).</summary>
+    public const ushort RedPacket = 20;
+
+    /// <summary>One claimed share, from the packet's escrow to the claimer's wallet.</summary>
+    public const ushort RedPacketClaim = 21;
+
+    /// <summary>What no one claimed, from the packet's escrow back to the sender's wallet at expiry.</summary>
+    public const ushort RedPacketRefund = 22;
+
     /// <summary>The history's name for a kind, as used in <c>type</c> filters.</summary>
     public static string Name(ushort code) => code switch
     {
@@ -64,6 +79,9 @@ public static class TransferCodes
         LimitUsage => "limit_usage",
         JudicialHold => "judicial_hold",
         JudicialDeduction => "judicial_deduction",
+        RedPacket => "red_packet",
+        RedPacketClaim => "red_packet_claim",
+        RedPacketRefund => "red_packet_refund",
         _ => "other",
     };
 
@@ -78,6 +96,9 @@ public static class TransferCodes
             "fee" => PlatformFee,
             "refund" => Refund,
             "royalty" => RoyaltyShare,
+            "red_packet" => RedPacket,
+            "red_packet_claim" => RedPacketClaim,
+            "red_packet_refund" => RedPacketRefund,
             _ => 0,
         };
         return code != 0;
@@ -135,6 +156,15 @@ public static class ChartOfAccounts
     /// </summary>
     public static Account CourtRemittance(string reference, Currency currency) =>
         new(new AccountId(StableId.From("account/court-remittance", $"{reference}/{currency.Code}")), currency, AccountCodes.CourtRemittance,
+            AccountFlags.DebitsMustNotExceedCredits);
+
+    /// <summary>
+    /// The escrow of red packet <paramref name="packetId"/>: credit-normal and floored, so the ledger itself refuses paying out
+    /// more than the packet holds whatever the races. No owner: the sender's freeze stops creating packets, not claims of one
+    /// already sent.
+    /// </summary>
+    public static Account RedPacket(Guid packetId, Currency currency) =>
+        new(new AccountId(StableId.From("account/red-packet", $"{packetId:N}/{currency.Code}")), currency, AccountCodes.RedPacket,
             AccountFlags.DebitsMustNotExceedCredits);
 
     /// <summary>The source of limit grants and the sink of limit usage.</summary>
