@@ -153,6 +153,11 @@ public abstract class RedPacketTests<THost>(THost host) : IClassFixture<THost> w
         view["sender"]!["name"]!.GetValue<string>().ShouldNotBe("王芳");
         (await ScalarAsync("SELECT COUNT(*) FROM domain_events WHERE stream = @s", new { s = "red_packet:" + view["id"]!.GetValue<Guid>().ToString("N") }))
             .ShouldBe(5);
+        // The wallet history names both sides.
+        var sent = (await sender.GetJsonAsync("/v1/transactions?type=red_packet"))["items"]!.AsArray().ShouldHaveSingleItem()!;
+        sent["amount"]!.GetValue<long>().ShouldBe(1_000);
+        (await claimers[2].GetJsonAsync("/v1/transactions?type=red_packet_claim"))["items"]!.AsArray().ShouldHaveSingleItem()!["amount"]!.GetValue<long>()
+            .ShouldBe(250);
         await AssertLedgerOkAsync();
     }
 
@@ -239,6 +244,8 @@ public abstract class RedPacketTests<THost>(THost host) : IClassFixture<THost> w
         (await ScalarAsync("SELECT COUNT(*) FROM domain_events WHERE type = 'red_packet.expired' AND stream = @s",
             new { s = "red_packet:" + view["id"]!.GetValue<Guid>().ToString("N") })).ShouldBe(1);
         await (await ClaimAsync(claimers[2], code)).ShouldBeProblemAsync(422, "expired");
+        (await sender.GetJsonAsync("/v1/transactions?type=red_packet_refund"))["items"]!.AsArray().ShouldHaveSingleItem()!["amount"]!.GetValue<long>()
+            .ShouldBe(2_000 - claimed);
         await AssertLedgerOkAsync();
     }
 
