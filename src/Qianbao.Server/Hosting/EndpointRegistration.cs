@@ -11,6 +11,7 @@ using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Merchants;
 using Qianbao.Server.Modules.Messaging;
 using Qianbao.Server.Modules.Operators;
+using Qianbao.Server.Modules.RedPackets;
 using Qianbao.Server.Modules.Risk;
 using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Storage;
@@ -62,6 +63,7 @@ public static class EndpointRegistration
         app.MapHoldsModule();
         app.MapComplaintsModule();
         app.MapMarketingModule();
+        app.MapRedPacketsModule();
         app.MapGateway();
         app.MapNotifications();
         return app;

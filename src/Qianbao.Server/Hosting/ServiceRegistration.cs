@@ -10,6 +10,7 @@ using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Merchants;
 using Qianbao.Server.Modules.Messaging;
 using Qianbao.Server.Modules.Operators;
+using Qianbao.Server.Modules.RedPackets;
 using Qianbao.Server.Modules.Risk;
 using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money.Events;
@@ -60,6 +61,7 @@ public static class ServiceRegistration
         services.AddHoldsModule();
         services.AddComplaintsModule();
         services.AddMarketingModule();
+        services.AddRedPacketsModule();
         services.AddGateway(configuration);
         services.AddNotifications(configuration);
 

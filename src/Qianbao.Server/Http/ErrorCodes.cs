@@ -60,6 +60,13 @@ public static class ErrorCodes
     [ProblemStatus(400)] public const string InvalidSubject = "invalid_subject";
     [ProblemStatus(400)] public const string InvalidEmail = "invalid_email";
     [ProblemStatus(400)] public const string InvalidRole = "invalid_role";
+    [ProblemStatus(400)] public const string InvalidCount = "invalid_count";
+    [ProblemStatus(400)] public const string InvalidSplit = "invalid_split";
+    [ProblemStatus(400)] public const string RedPacketTooLarge = "red_packet_too_large";
+    [ProblemStatus(400)] public const string ShareTooSmall = "share_too_small";
+    [ProblemStatus(400)] public const string UnevenFixedSplit = "uneven_fixed_split";
+    [ProblemStatus(400)] public const string InvalidMessage = "invalid_message";
+    [ProblemStatus(400)] public const string InvalidExpiry = "invalid_expiry";
 
     // Marketing: campaigns and coupons.
     [ProblemStatus(400)] public const string InvalidCampaignName = "invalid_campaign_name";
@@ -144,6 +151,10 @@ public static class ErrorCodes
     [ProblemStatus(422)] public const string CampaignNotActive = "campaign_not_active";
     [ProblemStatus(422)] public const string OutOfStock = "out_of_stock";
     [ProblemStatus(422)] public const string CouponLimitReached = "coupon_limit_reached";
+    [ProblemStatus(422)] public const string OwnRedPacket = "own_red_packet";
+    [ProblemStatus(422)] public const string AlreadyClaimed = "already_claimed";
+    [ProblemStatus(422)] public const string OutOfShares = "out_of_shares";
+    [ProblemStatus(422)] public const string Expired = "expired";
 
     // 429: slow down.
     [ProblemStatus(429)] public const string TooManyRequests = "too_many_requests";

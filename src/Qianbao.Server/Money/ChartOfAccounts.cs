@@ -26,6 +26,11 @@ public static class AccountCodes
 
     /// <summary>The platform's marketing spend: debit-normal with no limit; campaigns the platform funds draw on it.</summary>
     public const ushort MarketingExpense = 11;
+    /// <summary>
+    /// One red packet's escrow (numbered from 20: codes 11..19 are left to the other marketing accounts): the sender's money
+    /// moved out of the wallet at creation, paid out share by share to claimers and the rest back to the sender at expiry.
+    /// </summary>
+    public const ushort RedPacket = 20;
 }
 
 /// <summary>Transfer kinds (the ledger's transfer <c>Code</c>). Stored; never renumber.</summary>
@@ -57,6 +62,14 @@ public static class TransferCodes
 
     /// <summary>What a stopped or ended campaign had left, returned from its budget account to where it came from.</summary>
     public const ushort CampaignReturn = 14;
+    /// <summary>A red packet's whole amount, from the sender's wallet to the packet's escrow, at creation (numbered from 20, as its account).</summary>
+    public const ushort RedPacket = 20;
+
+    /// <summary>One claimed share, from the packet's escrow to the claimer's wallet.</summary>
+    public const ushort RedPacketClaim = 21;
+
+    /// <summary>What no one claimed, from the packet's escrow back to the sender's wallet at expiry.</summary>
+    public const ushort RedPacketRefund = 22;
 
     /// <summary>The history's name for a kind, as used in <c>type</c> filters.</summary>
     public static string Name(ushort code) => code switch
@@ -75,6 +88,9 @@ public static class TransferCodes
         JudicialDeduction => "judicial_deduction",
         CampaignFunding => "campaign_funding",
         CampaignReturn => "campaign_return",
+        RedPacket => "red_packet",
+        RedPacketClaim => "red_packet_claim",
+        RedPacketRefund => "red_packet_refund",
         _ => "other",
     };
 
@@ -89,6 +105,9 @@ public static class TransferCodes
             "fee" => PlatformFee,
             "refund" => Refund,
             "royalty" => RoyaltyShare,
+            "red_packet" => RedPacket,
+            "red_packet_claim" => RedPacketClaim,
+            "red_packet_refund" => RedPacketRefund,
             _ => 0,
         };
         return code != 0;
@@ -160,6 +179,15 @@ public static class ChartOfAccounts
     /// <summary>The platform's marketing expense: debit-normal with no limit; its debit balance is what the platform has spent on marketing.</summary>
     public static Account MarketingExpense(Currency currency) =>
         new(new AccountId(StableId.From("account/marketing-expense", currency.Code)), currency, AccountCodes.MarketingExpense, AccountFlags.None);
+
+    /// <summary>
+    /// The escrow of red packet <paramref name="packetId"/>: credit-normal and floored, so the ledger itself refuses paying out
+    /// more than the packet holds whatever the races. No owner: the sender's freeze stops creating packets, not claims of one
+    /// already sent.
+    /// </summary>
+    public static Account RedPacket(Guid packetId, Currency currency) =>
+        new(new AccountId(StableId.From("account/red-packet", $"{packetId:N}/{currency.Code}")), currency, AccountCodes.RedPacket,
+            AccountFlags.DebitsMustNotExceedCredits);
 
     /// <summary>The source of limit grants and the sink of limit usage.</summary>
     public static Account LimitControl() =>

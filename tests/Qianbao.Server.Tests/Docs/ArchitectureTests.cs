@@ -55,6 +55,7 @@ public sealed partial class ArchitectureTests
             ["Adapters/Alipay/Notifications/NotificationDispatcher.cs"] },
         { "Adapters/Alipay/Notifications", "notify_deliveries", [] },
         { "Modules/Marketing", "campaigns|campaign_claimers|coupons", [] },
+        { "Modules/RedPackets", "red_packets|red_packet_shares", [] },
         { "Money", "owner_freezes|domain_events|event_subscriptions|idempotency_keys", [] },
     };
 

@@ -33,7 +33,7 @@ internal static class ListTransactions
         if (cursor is not null && !TryDecodeCursor(cursor, out before)) return ApiProblem.BadRequest("invalid_cursor", "cursor is not one this API returned.");
         ushort code = 0;
         if (type is not null && !TransferCodes.TryParse(type, out code))
-            return ApiProblem.BadRequest("invalid_type", "type must be one of topup, withdrawal, transfer, payment, refund.");
+            return ApiProblem.BadRequest("invalid_type", "type must be one of topup, withdrawal, transfer, payment, refund, royalty, red_packet, red_packet_claim, red_packet_refund.");
         long fromUs = 0, toUs = long.MaxValue;
         if (from is not null && !TryParseTime(from, out fromUs)) return ApiProblem.BadRequest("invalid_time", "from must be an RFC 3339 timestamp.");
         if (to is not null && !TryParseTime(to, out toUs)) return ApiProblem.BadRequest("invalid_time", "to must be an RFC 3339 timestamp.");

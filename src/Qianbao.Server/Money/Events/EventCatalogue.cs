@@ -100,3 +100,24 @@ public sealed record ComplaintResolved(Guid ComplaintId, Guid UserId, string Dec
 {
     public override string Stream => "complaint:" + ComplaintId.ToString("N");
 }
+
+/// <summary>A user sent a red packet of <paramref name="Count"/> shares; the amount left their wallet for the packet's escrow (<c>red_packet.created</c>).</summary>
+public sealed record RedPacketCreated(Guid PacketId, Guid SenderId, long AmountMinor, string Currency, int Count, string Split) : DomainEvent
+{
+    public override string Stream => "red_packet:" + PacketId.ToString("N");
+}
+
+/// <summary>A user claimed share <paramref name="Seq"/> of a red packet; <paramref name="AmountMinor"/> reached their wallet (<c>red_packet.claimed</c>).</summary>
+public sealed record RedPacketClaimed(Guid PacketId, Guid SenderId, Guid ClaimerId, int Seq, long AmountMinor, string Currency) : DomainEvent
+{
+    public override string Stream => "red_packet:" + PacketId.ToString("N");
+}
+
+/// <summary>
+/// A red packet expired with <paramref name="UnclaimedCount"/> shares unclaimed; <paramref name="RefundedMinor"/> went back to the
+/// sender's wallet (<c>red_packet.expired</c>). A packet claimed in full never expires this way.
+/// </summary>
+public sealed record RedPacketExpired(Guid PacketId, Guid SenderId, long RefundedMinor, int UnclaimedCount, string Currency) : DomainEvent
+{
+    public override string Stream => "red_packet:" + PacketId.ToString("N");
+}

@@ -34,6 +34,9 @@ public static class EventTypes
         [typeof(ComplaintOpened)] = "complaint.opened",
         [typeof(ComplaintReplied)] = "complaint.replied",
         [typeof(ComplaintResolved)] = "complaint.resolved",
+        [typeof(RedPacketCreated)] = "red_packet.created",
+        [typeof(RedPacketClaimed)] = "red_packet.claimed",
+        [typeof(RedPacketExpired)] = "red_packet.expired",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> Types = Names.ToFrozenDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
