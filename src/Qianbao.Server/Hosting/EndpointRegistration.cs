@@ -10,6 +10,7 @@ using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Merchants;
 using Qianbao.Server.Modules.Messaging;
 using Qianbao.Server.Modules.Operators;
+using Qianbao.Server.Modules.Points;
 using Qianbao.Server.Modules.Risk;
 using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Storage;
@@ -60,6 +61,7 @@ public static class EndpointRegistration
         app.MapAdminModule();
         app.MapHoldsModule();
         app.MapComplaintsModule();
+        app.MapPointsModule();
         app.MapGateway();
         app.MapNotifications();
         return app;

@@ -7,6 +7,7 @@ using Qianbao.Server.Money.Ledger;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Identity.Limits;
 using Qianbao.Server.Modules.Messaging;
+using Qianbao.Server.Modules.Points;
 using Qianbao.Server.Modules.Risk;
 
 using Qianbao.Server.Money.Events;
@@ -43,6 +44,7 @@ public static class OptionsCatalog
         For<LimitsOptions>(LimitsOptions.SectionName),
         For<SmsOptions>(SmsOptions.SectionName),
         For<AmlOptions>(AmlOptions.SectionName),
+        For<PointsOptions>(PointsOptions.SectionName),
     ];
 
     /// <summary>Keys read straight from configuration rather than through an options class above.</summary>

@@ -9,6 +9,7 @@ using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Merchants;
 using Qianbao.Server.Modules.Messaging;
 using Qianbao.Server.Modules.Operators;
+using Qianbao.Server.Modules.Points;
 using Qianbao.Server.Modules.Risk;
 using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money.Events;
@@ -58,6 +59,7 @@ public static class ServiceRegistration
         services.AddRiskModule();
         services.AddHoldsModule();
         services.AddComplaintsModule();
+        services.AddPointsModule();
         services.AddGateway(configuration);
         services.AddNotifications(configuration);
 

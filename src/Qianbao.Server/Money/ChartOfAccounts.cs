@@ -23,6 +23,20 @@ public static class AccountCodes
 
     /// <summary>Money deducted under a court order and owed to that court (one account per order reference), until remitted.</summary>
     public const ushort CourtRemittance = 10;
+
+    // Loyalty points (PTS) take codes 30..39, away from the money codes other modules add after 10.
+
+    /// <summary>A user's points (PTS): credit-normal, never negative. Not a wallet: <c>GET /v1/wallet</c> never shows it.</summary>
+    public const ushort UserPoints = 30;
+
+    /// <summary>Where every point comes from: debit-normal, no floor; its balance is the points ever issued net of clawbacks.</summary>
+    public const ushort PointsIssuance = 31;
+
+    /// <summary>Where expired points go: credit-normal, never negative; its balance is every point that ever expired.</summary>
+    public const ushort PointsExpired = 32;
+
+    /// <summary>Where points redeemed at payment go (the payment integration's account; see Modules/Points/README in ARCHITECTURE).</summary>
+    public const ushort PointsRedeemed = 33;
 }
 
 /// <summary>Transfer kinds (the ledger's transfer <c>Code</c>). Stored; never renumber.</summary>
@@ -49,6 +63,20 @@ public static class TransferCodes
     /// <summary>A deducted hold passed on from the judicial-hold account to its payee (a court's remittance account or a channel).</summary>
     public const ushort JudicialDeduction = 12;
 
+    // Loyalty points (PTS) take codes 30..39.
+
+    /// <summary>Points earned by a payment: issuance → the buyer's points account (id derived from the trade).</summary>
+    public const ushort PointsEarn = 30;
+
+    /// <summary>Earned points taken back after a refund: the buyer's points account → issuance.</summary>
+    public const ushort PointsClawback = 31;
+
+    /// <summary>What remained of an earning lot at its expiry: the user's points account → the expired-points account.</summary>
+    public const ushort PointsExpiry = 32;
+
+    /// <summary>Points redeemed at payment: the user's points account → the redeemed-points account (the payment integration).</summary>
+    public const ushort PointsRedemption = 33;
+
     /// <summary>The history's name for a kind, as used in <c>type</c> filters.</summary>
     public static string Name(ushort code) => code switch
     {
@@ -64,6 +92,10 @@ public static class TransferCodes
         LimitUsage => "limit_usage",
         JudicialHold => "judicial_hold",
         JudicialDeduction => "judicial_deduction",
+        PointsEarn => "points_earn",
+        PointsClawback => "points_clawback",
+        PointsExpiry => "points_expiry",
+        PointsRedemption => "points_redemption",
         _ => "other",
     };
 
@@ -135,6 +167,27 @@ public static class ChartOfAccounts
     /// </summary>
     public static Account CourtRemittance(string reference, Currency currency) =>
         new(new AccountId(StableId.From("account/court-remittance", $"{reference}/{currency.Code}")), currency, AccountCodes.CourtRemittance,
+            AccountFlags.DebitsMustNotExceedCredits);
+
+    /// <summary>A user's loyalty points (PTS). Credit-normal and floored: no clawback, expiry or redemption can take it below zero.</summary>
+    public static Account UserPoints(Guid userId) =>
+        new(new AccountId(StableId.From("account/user-points", $"{userId:N}")), Currency.Points, AccountCodes.UserPoints, AccountFlags.DebitsMustNotExceedCredits);
+
+    /// <summary>The platform's points issuance: debit-normal with no limit (it issues what payments earn, takes back clawbacks).</summary>
+    public static Account PointsIssuance() =>
+        new(new AccountId(StableId.From("account/points-issuance", Currency.PointsCode)), Currency.Points, AccountCodes.PointsIssuance, AccountFlags.None);
+
+    /// <summary>
+    /// The sink of expired points: credit-normal and floored, so the ledger check holds issuance = Σ user points + expired +
+    /// redeemed, and a bug that "un-expires" more than expired is refused by the ledger.
+    /// </summary>
+    public static Account PointsExpired() =>
+        new(new AccountId(StableId.From("account/points-expired", Currency.PointsCode)), Currency.Points, AccountCodes.PointsExpired,
+            AccountFlags.DebitsMustNotExceedCredits);
+
+    /// <summary>The sink of points redeemed at payment (credit-normal, floored): used by the payment integration, next.</summary>
+    public static Account PointsRedeemed() =>
+        new(new AccountId(StableId.From("account/points-redeemed", Currency.PointsCode)), Currency.Points, AccountCodes.PointsRedeemed,
             AccountFlags.DebitsMustNotExceedCredits);
 
     /// <summary>The source of limit grants and the sink of limit usage.</summary>
