@@ -54,6 +54,7 @@ public sealed partial class ArchitectureTests
         { "Modules/Acquiring", "trades|trade_refunds|trade_settlements|payment_codes|royalty_relations",
             ["Adapters/Alipay/Notifications/NotificationDispatcher.cs"] },
         { "Adapters/Alipay/Notifications", "notify_deliveries", [] },
+        { "Modules/Points", "points_users|points_trades|points_lots|points_items", [] },
         { "Money", "owner_freezes|domain_events|event_subscriptions|idempotency_keys", [] },
     };
 

@@ -149,7 +149,8 @@ internal sealed class PointsStore(Db db)
                     WHERE trade_no = @TradeNo
                     """, c, tx, cancellationToken: ct));
                 if (c.Due > c.Taken) await AddShortfallAsync(connection, tx, c.UserId, c.Due - c.Taken, ct);
-                await ConsumeAsync(connection, tx, c.UserId, c.Taken, ct);
+                // The clawback holds the user's guard, so no expiry shares its batch: it may take lots already due, oldest first.
+                await ConsumeAsync(connection, tx, c.UserId, c.Taken, liveAtUs: null, ct);
                 break;
             case PointsLotExpired x:
                 var updated = await connection.ExecuteAsync(new CommandDefinition("""
@@ -159,27 +160,37 @@ internal sealed class PointsStore(Db db)
                 Ledger.Invariant.That(updated == 1, $"points lot {x.LotId} changed under its expiry's guard");
                 break;
             case PointsConsumed u:
-                await ConsumeAsync(connection, tx, u.UserId, u.Amount, ct);
+                // A payment's chain carries the payment's own guard, so an expiry of this user may share its batch: it must not
+                // touch lots already due (the sweeper's), only those still good at the payment's time.
+                await ConsumeAsync(connection, tx, u.UserId, u.Amount, liveAtUs: u.AtUs, ct);
                 break;
         }
     }
 
+    /// <summary>
+    /// Adds to the user's shortfall (a clawback's uncovered part) or pays it off (a negative delta: what an earning withheld, never
+    /// more than the shortfall). A payment never creates the row, so the CHECK of an inserted row never sees a negative value.
+    /// </summary>
     private static Task AddShortfallAsync(DbConnection connection, DbTransaction tx, Guid userId, long delta, CancellationToken ct) =>
-        connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO points_users (user_id, shortfall) VALUES (@userId, @delta)
-            ON CONFLICT (user_id) DO UPDATE SET shortfall = points_users.shortfall + excluded.shortfall
-            """, new { userId, delta }, tx, cancellationToken: ct));
+        connection.ExecuteAsync(new CommandDefinition(delta < 0
+            ? "UPDATE points_users SET shortfall = shortfall + @delta WHERE user_id = @userId"
+            : """
+              INSERT INTO points_users (user_id, shortfall) VALUES (@userId, @delta)
+              ON CONFLICT (user_id) DO UPDATE SET shortfall = points_users.shortfall + excluded.shortfall
+              """, new { userId, delta }, tx, cancellationToken: ct));
 
     /// <summary>
-    /// Takes <paramref name="amount"/> from the user's lots, soonest expiry first. The ledger has already taken it from the
-    /// points account (floored), and Σ remaining = that balance, so the lots always cover it.
+    /// Takes <paramref name="amount"/> from the user's lots, soonest expiry first (only lots still good at
+    /// <paramref name="liveAtUs"/> when given). The ledger has already taken it from the points account (floored), and
+    /// Σ remaining = that balance, so the lots cover it; a redemption must not use more than the lots still good.
     /// </summary>
-    private static async Task ConsumeAsync(DbConnection connection, DbTransaction tx, Guid userId, long amount, CancellationToken ct)
+    private static async Task ConsumeAsync(DbConnection connection, DbTransaction tx, Guid userId, long amount, long? liveAtUs, CancellationToken ct)
     {
         if (amount <= 0) return;
         var lots = (await connection.QueryAsync<PointsLotRow>(new CommandDefinition("""
-            SELECT id, user_id, remaining, expires_at_us FROM points_lots WHERE user_id = @userId AND remaining > 0 ORDER BY expires_at_us, earned_at_us, id
-            """, new { userId }, tx, cancellationToken: ct))).AsList();
+            SELECT id, user_id, remaining, expires_at_us FROM points_lots
+            WHERE user_id = @userId AND remaining > 0 AND expires_at_us > @after ORDER BY expires_at_us, earned_at_us, id
+            """, new { userId, after = liveAtUs ?? long.MinValue }, tx, cancellationToken: ct))).AsList();
         var left = amount;
         foreach (var lot in lots)
         {
