@@ -35,7 +35,7 @@ public static class AccountCodes
     /// <summary>Where expired points go: credit-normal, never negative; its balance is every point that ever expired.</summary>
     public const ushort PointsExpired = 32;
 
-    /// <summary>Where points redeemed at payment go (the payment integration's account; see Modules/Points/README in ARCHITECTURE).</summary>
+    /// <summary>Where points redeemed at payment go (used by the payment integration; docs/ARCHITECTURE.md, Points).</summary>
     public const ushort PointsRedeemed = 33;
 }
 

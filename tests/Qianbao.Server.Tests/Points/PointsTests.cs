@@ -52,6 +52,10 @@ public abstract class PointsTests<TServer>(TServer server) : IClassFixture<TServ
         var expected = PointsRules.ExpiresAt(Server.Clock.GetUnixMicroseconds(), 12);
         expiring[0]!["expires_at"]!.GetValue<DateTimeOffset>().ShouldBe(expected);
 
+        var export = await buyer.GetJsonAsync("/v1/me/export");
+        export["points"]!["balance"]!.GetValue<long>().ShouldBe(19);
+        export["points"]!["items"]!.AsArray().Count.ShouldBe(2);
+
         // Points are no wallet balance.
         var wallet = await buyer.GetJsonAsync("/v1/wallet");
         wallet["balances"]!.AsArray().Select(b => b!["currency"]!.GetValue<string>()).ShouldBe(["CNY"]);

@@ -18,6 +18,7 @@ internal static class PointsModule
         services.AddSingleton<IGuardChecker, PointsGuardChecker>();
         services.AddSingleton<IEventSubscriber, PointsSubscriber>();
         services.AddHostedService<PointsExpirySweeper>();
+        services.AddSingleton<Identity.DataRights.IPersonalDataSource, PointsPersonalData>();
         return services;
     }
 

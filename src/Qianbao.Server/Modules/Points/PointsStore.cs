@@ -257,6 +257,16 @@ internal sealed class PointsStore(Db db)
             """, new { userId }, cancellationToken: ct))).AsList();
     }
 
+    /// <summary>Every history item of the user, oldest first (the personal-data export).</summary>
+    public async Task<IReadOnlyList<PointsItemRow>> AllItemsAsync(Guid userId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<PointsItemRow>(new CommandDefinition($"""
+            SELECT id, kind, amount, withheld, shortfall, trade_no, lot_id, at_us FROM points_items
+            WHERE user_id = @userId AND kind < {ConsumedKind} ORDER BY at_us, id
+            """, new { userId }, cancellationToken: ct))).AsList();
+    }
+
     /// <summary>The user's history items, newest first (redemption consumptions are the payment's history, not shown here).</summary>
     public async Task<IReadOnlyList<PointsItemRow>> ItemsAsync(Guid userId, CancellationToken ct)
     {
