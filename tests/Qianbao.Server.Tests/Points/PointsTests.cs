@@ -131,6 +131,7 @@ public abstract class PointsTests<TServer>(TServer server) : IClassFixture<TServ
         // 8 points leave as the payment integration will redeem them: a PTS transfer to the redeemed account with FIFO consumption.
         await RedeemAsync(buyer.UserId, 8);
         (await PointsServer.BalanceAsync(buyer)).ShouldBe(2);
+        (await PointsServer.PointsAsync(buyer))["expiring"]!.AsArray().Sum(e => e!["amount"]!.GetValue<long>()).ShouldBe(2);
         await Server.AssertLedgerOkAsync();
 
         // A full refund owes 10: 2 are taken, 8 are the shortfall; the balance never goes below zero.
@@ -185,17 +186,21 @@ public abstract class PointsTests<TServer>(TServer server) : IClassFixture<TServ
         response.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
     }
 
+    /// <summary>Redeems as the payment integration will (<see cref="PointsRedemption"/>), in a command of its own.</summary>
     private async Task RedeemAsync(Guid userId, long points)
     {
-        var accounts = Server.Services.GetRequiredService<LedgerAccounts>();
+        var redemption = Server.Services.GetRequiredService<PointsRedemption>();
+        var nowUs = Server.Clock.GetUnixMicroseconds();
+        (await redemption.UsableAsync(userId, nowUs, CancellationToken.None)).ShouldBeGreaterThanOrEqualTo(points);
+        await redemption.EnsureAccountsAsync(CancellationToken.None);
+        var id = new TransferId(Guid.CreateVersion7());
+        var command = new LedgerCommand([PointsRedemption.Transfer(id, userId, points)], guard: new PointsUserGuard(userId),
+            effects: _ => [PointsRedemption.Consumed(id, userId, points, nowUs)]);
         var pipeline = Server.Services.GetRequiredService<MoneyPipeline>();
-        var sink = ChartOfAccounts.PointsRedeemed();
-        await accounts.EnsureAsync(sink, null, CancellationToken.None);
-        var id = Guid.CreateVersion7();
-        var transfer = new Transfer(new TransferId(id), ChartOfAccounts.UserPoints(userId).Id, sink.Id, points, Currency.Points, TransferCodes.PointsRedemption);
-        var consumed = new PointsConsumed(userId, id, Server.Clock.GetUnixMicroseconds(), points);
-        var outcome = await pipeline.SubmitAsync(new LedgerCommand([transfer], guard: new PointsUserGuard(userId), effects: _ => [consumed]), CancellationToken.None);
-        outcome.Kind.ShouldBe(MoneyOutcomeKind.Applied);
+        (await pipeline.SubmitAsync(command, CancellationToken.None)).Kind.ShouldBe(MoneyOutcomeKind.Applied);
+        // A replay of the same command (same transfer id) consumes nothing twice.
+        (await pipeline.SubmitAsync(new LedgerCommand([PointsRedemption.Transfer(id, userId, points)], guard: new PointsUserGuard(userId),
+            effects: _ => [PointsRedemption.Consumed(id, userId, points, nowUs)]), CancellationToken.None)).Kind.ShouldBe(MoneyOutcomeKind.Applied);
     }
 }
 

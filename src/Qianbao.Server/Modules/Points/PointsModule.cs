@@ -14,6 +14,7 @@ internal static class PointsModule
     {
         services.AddSingleton<PointsStore>();
         services.AddSingleton<PointsExpiry>();
+        services.AddSingleton<PointsRedemption>();
         services.AddSingleton<IEffectWriter, PointsWriter>();
         services.AddSingleton<IGuardChecker, PointsGuardChecker>();
         services.AddSingleton<IEventSubscriber, PointsSubscriber>();

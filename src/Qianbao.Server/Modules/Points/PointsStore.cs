@@ -50,10 +50,10 @@ internal sealed record PointsClawedBack(Guid UserId, Guid ItemId, long AtUs, str
 internal sealed record PointsLotExpired(Guid UserId, Guid ItemId, long AtUs, Guid LotId, long Amount) : PointsChange(UserId, ItemId, AtUs);
 
 /// <summary>
-/// Points that left the user's points account for another reason (the payment integration's redemption): consumes lots
-/// first-in-first-out. No history item of its own (the payment's history shows it); not idempotent by itself, so it must
-/// ride only in a command whose transfer id makes a replay a no-op for the ledger AND carry the transfer id
-/// (<see cref="PointsChange.ItemId"/>), which is recorded as a consumption item so that a replay consumes nothing twice.
+/// Points that left the user's points account by a redemption at payment (<see cref="PointsRedemption"/>): consumes lots first-in-
+/// first-out, only those still good past <see cref="PointsStore.RedemptionExpiryMarginUs"/> after <see cref="PointsChange.AtUs"/>.
+/// Its item id is the redemption transfer's id (recorded as an item the points history does not show; the payment's history
+/// does), so a replayed payment consumes nothing twice.
 /// </summary>
 internal sealed record PointsConsumed(Guid UserId, Guid ItemId, long AtUs, long Amount) : PointsChange(UserId, ItemId, AtUs);
 
@@ -105,6 +105,13 @@ internal sealed class PointsStore(Db db)
     public const int ExpiringMax = 24;
 
     private const short ConsumedKind = 100;
+
+    /// <summary>
+    /// A redemption leaves alone lots that expire within this of its time: an expiry command of the same user may share the
+    /// payment's batch (the payment carries its trade's guard, not the user's), and it must find its lot as its guard saw it.
+    /// The margin covers the time between a sweep's read and its batch, and clock skew between processes.
+    /// </summary>
+    public const long RedemptionExpiryMarginUs = 5 * 60 * 1_000_000L;
 
     /// <summary>
     /// Applies one change. The history item goes first with ON CONFLICT DO NOTHING: when it was there already, this change
@@ -161,8 +168,8 @@ internal sealed class PointsStore(Db db)
                 break;
             case PointsConsumed u:
                 // A payment's chain carries the payment's own guard, so an expiry of this user may share its batch: it must not
-                // touch lots already due (the sweeper's), only those still good at the payment's time.
-                await ConsumeAsync(connection, tx, u.UserId, u.Amount, liveAtUs: u.AtUs, ct);
+                // touch lots due (the sweeper's) or nearly due, only those still good a margin past the payment's time.
+                await ConsumeAsync(connection, tx, u.UserId, u.Amount, liveAtUs: u.AtUs + RedemptionExpiryMarginUs, ct);
                 break;
         }
     }
@@ -255,6 +262,15 @@ internal sealed class PointsStore(Db db)
             SELECT CAST(sum(remaining) AS bigint) AS amount, expires_at_us FROM points_lots WHERE user_id = @userId AND remaining > 0
             GROUP BY expires_at_us ORDER BY expires_at_us LIMIT {ExpiringMax}
             """, new { userId }, cancellationToken: ct))).AsList();
+    }
+
+    /// <summary>What remains of the user's lots still good at <paramref name="nowUs"/> plus the margin (what a payment may redeem).</summary>
+    public async Task<long> UsableAsync(Guid userId, long nowUs, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT CAST(sum(remaining) AS bigint) FROM points_lots WHERE user_id = @userId AND remaining > 0 AND expires_at_us > @nowUs",
+            new { userId, nowUs = nowUs + RedemptionExpiryMarginUs }, cancellationToken: ct)) ?? 0;
     }
 
     /// <summary>Every history item of the user, oldest first (the personal-data export).</summary>
