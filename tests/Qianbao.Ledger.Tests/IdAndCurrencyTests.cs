@@ -118,6 +118,16 @@ public sealed class CurrencyTests
     }
 
     [Fact]
+    public void PointsAreALedgerUnitButNotMoney()
+    {
+        Currency.Parse("PTS").ShouldBe(Currency.Points);
+        Currency.Points.Exponent.ShouldBe(0);
+        Currency.Points.IsMoney.ShouldBeFalse();
+        Currency.All.Where(c => !c.IsMoney).ShouldBe([Currency.Points]);
+        Currency.Cny.IsMoney.ShouldBeTrue();
+    }
+
+    [Fact]
     public void CnyShortcutIsTheParsedCny()
     {
         Currency.Cny.ShouldBe(Currency.Parse("CNY"));

@@ -12,6 +12,7 @@ using Qianbao.Server.Modules.Merchants;
 using Qianbao.Server.Modules.Messaging;
 using Qianbao.Server.Modules.Operators;
 using Qianbao.Server.Modules.RedPackets;
+using Qianbao.Server.Modules.Points;
 using Qianbao.Server.Modules.Risk;
 using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Storage;
@@ -64,6 +65,7 @@ public static class EndpointRegistration
         app.MapComplaintsModule();
         app.MapMarketingModule();
         app.MapRedPacketsModule();
+        app.MapPointsModule();
         app.MapGateway();
         app.MapNotifications();
         return app;

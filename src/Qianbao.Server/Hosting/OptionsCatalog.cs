@@ -7,6 +7,7 @@ using Qianbao.Server.Money.Ledger;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Identity.Limits;
 using Qianbao.Server.Modules.Messaging;
+using Qianbao.Server.Modules.Points;
 using Qianbao.Server.Modules.Risk;
 using Qianbao.Server.Modules.RedPackets;
 
@@ -45,6 +46,7 @@ public static class OptionsCatalog
         For<SmsOptions>(SmsOptions.SectionName),
         For<AmlOptions>(AmlOptions.SectionName),
         For<RedPacketsOptions>(RedPacketsOptions.SectionName),
+        For<PointsOptions>(PointsOptions.SectionName),
     ];
 
     /// <summary>Keys read straight from configuration rather than through an options class above.</summary>

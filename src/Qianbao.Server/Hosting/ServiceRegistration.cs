@@ -11,6 +11,7 @@ using Qianbao.Server.Modules.Merchants;
 using Qianbao.Server.Modules.Messaging;
 using Qianbao.Server.Modules.Operators;
 using Qianbao.Server.Modules.RedPackets;
+using Qianbao.Server.Modules.Points;
 using Qianbao.Server.Modules.Risk;
 using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money.Events;
@@ -62,6 +63,7 @@ public static class ServiceRegistration
         services.AddComplaintsModule();
         services.AddMarketingModule();
         services.AddRedPacketsModule();
+        services.AddPointsModule();
         services.AddGateway(configuration);
         services.AddNotifications(configuration);
 

@@ -5,7 +5,7 @@ namespace Qianbao.Server.Http;
 
 /// <summary>
 /// Strict parsing of the native API's money fields: <c>amount</c> is a JSON integer of minor units,
-/// 1..<see cref="AmountMaxMinor"/>; <c>currency</c> a known ISO 4217 code (default CNY). Fractions,
+/// 1..<see cref="AmountMaxMinor"/>; <c>currency</c> a known ISO 4217 code (default CNY; never the points unit PTS, see <see cref="Currency.IsMoney"/>). Fractions,
 /// strings, exponents that do not denote an integer, zero, negatives and overflow are 400 <c>invalid_amount</c>.
 /// </summary>
 public static class AmountInput
@@ -22,7 +22,8 @@ public static class AmountInput
         parsedCurrency = Currency.Cny;
         if (currency is not null)
         {
-            if (!Currency.TryParse(currency, out var c))
+            // Points (PTS) are a ledger unit but not money: no one tops them up, transfers or withdraws them.
+            if (!Currency.TryParse(currency, out var c) || !c.Value.IsMoney)
                 return ApiProblem.BadRequest("invalid_currency", "currency must be a supported ISO 4217 code such as CNY.");
             parsedCurrency = c.Value;
         }

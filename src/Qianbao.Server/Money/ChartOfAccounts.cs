@@ -26,11 +26,26 @@ public static class AccountCodes
 
     /// <summary>The platform's marketing spend: debit-normal with no limit; campaigns the platform funds draw on it.</summary>
     public const ushort MarketingExpense = 11;
+
     /// <summary>
     /// One red packet's escrow (numbered from 20: codes 11..19 are left to the other marketing accounts): the sender's money
     /// moved out of the wallet at creation, paid out share by share to claimers and the rest back to the sender at expiry.
     /// </summary>
     public const ushort RedPacket = 20;
+
+    // Loyalty points (PTS) take codes 30..39, away from the money codes other modules add after 10.
+
+    /// <summary>A user's points (PTS): credit-normal, never negative. Not a wallet: <c>GET /v1/wallet</c> never shows it.</summary>
+    public const ushort UserPoints = 30;
+
+    /// <summary>Where every point comes from: debit-normal, no floor; its balance is the points ever issued net of clawbacks.</summary>
+    public const ushort PointsIssuance = 31;
+
+    /// <summary>Where expired points go: credit-normal, never negative; its balance is every point that ever expired.</summary>
+    public const ushort PointsExpired = 32;
+
+    /// <summary>Where points redeemed at payment go (used by the payment integration; docs/ARCHITECTURE.md, Points).</summary>
+    public const ushort PointsRedeemed = 33;
 }
 
 /// <summary>Transfer kinds (the ledger's transfer <c>Code</c>). Stored; never renumber.</summary>
@@ -62,6 +77,7 @@ public static class TransferCodes
 
     /// <summary>What a stopped or ended campaign had left, returned from its budget account to where it came from.</summary>
     public const ushort CampaignReturn = 14;
+
     /// <summary>A red packet's whole amount, from the sender's wallet to the packet's escrow, at creation (numbered from 20, as its account).</summary>
     public const ushort RedPacket = 20;
 
@@ -70,6 +86,20 @@ public static class TransferCodes
 
     /// <summary>What no one claimed, from the packet's escrow back to the sender's wallet at expiry.</summary>
     public const ushort RedPacketRefund = 22;
+
+    // Loyalty points (PTS) take codes 30..39.
+
+    /// <summary>Points earned by a payment: issuance → the buyer's points account (id derived from the trade).</summary>
+    public const ushort PointsEarn = 30;
+
+    /// <summary>Earned points taken back after a refund: the buyer's points account → issuance.</summary>
+    public const ushort PointsClawback = 31;
+
+    /// <summary>What remained of an earning lot at its expiry: the user's points account → the expired-points account.</summary>
+    public const ushort PointsExpiry = 32;
+
+    /// <summary>Points redeemed at payment: the user's points account → the redeemed-points account (the payment integration).</summary>
+    public const ushort PointsRedemption = 33;
 
     /// <summary>The history's name for a kind, as used in <c>type</c> filters.</summary>
     public static string Name(ushort code) => code switch
@@ -91,6 +121,10 @@ public static class TransferCodes
         RedPacket => "red_packet",
         RedPacketClaim => "red_packet_claim",
         RedPacketRefund => "red_packet_refund",
+        PointsEarn => "points_earn",
+        PointsClawback => "points_clawback",
+        PointsExpiry => "points_expiry",
+        PointsRedemption => "points_redemption",
         _ => "other",
     };
 
@@ -187,6 +221,27 @@ public static class ChartOfAccounts
     /// </summary>
     public static Account RedPacket(Guid packetId, Currency currency) =>
         new(new AccountId(StableId.From("account/red-packet", $"{packetId:N}/{currency.Code}")), currency, AccountCodes.RedPacket,
+            AccountFlags.DebitsMustNotExceedCredits);
+
+    /// <summary>A user's loyalty points (PTS). Credit-normal and floored: no clawback, expiry or redemption can take it below zero.</summary>
+    public static Account UserPoints(Guid userId) =>
+        new(new AccountId(StableId.From("account/user-points", $"{userId:N}")), Currency.Points, AccountCodes.UserPoints, AccountFlags.DebitsMustNotExceedCredits);
+
+    /// <summary>The platform's points issuance: debit-normal with no limit (it issues what payments earn, takes back clawbacks).</summary>
+    public static Account PointsIssuance() =>
+        new(new AccountId(StableId.From("account/points-issuance", Currency.PointsCode)), Currency.Points, AccountCodes.PointsIssuance, AccountFlags.None);
+
+    /// <summary>
+    /// The sink of expired points: credit-normal and floored, so the ledger check holds issuance = Σ user points + expired +
+    /// redeemed, and a bug that "un-expires" more than expired is refused by the ledger.
+    /// </summary>
+    public static Account PointsExpired() =>
+        new(new AccountId(StableId.From("account/points-expired", Currency.PointsCode)), Currency.Points, AccountCodes.PointsExpired,
+            AccountFlags.DebitsMustNotExceedCredits);
+
+    /// <summary>The sink of points redeemed at payment (credit-normal, floored): used by the payment integration, next.</summary>
+    public static Account PointsRedeemed() =>
+        new(new AccountId(StableId.From("account/points-redeemed", Currency.PointsCode)), Currency.Points, AccountCodes.PointsRedeemed,
             AccountFlags.DebitsMustNotExceedCredits);
 
     /// <summary>The source of limit grants and the sink of limit usage.</summary>

@@ -56,6 +56,7 @@ public sealed partial class ArchitectureTests
         { "Adapters/Alipay/Notifications", "notify_deliveries", [] },
         { "Modules/Marketing", "campaigns|campaign_claimers|coupons", [] },
         { "Modules/RedPackets", "red_packets|red_packet_shares", [] },
+        { "Modules/Points", "points_users|points_trades|points_lots|points_items", [] },
         { "Money", "owner_freezes|domain_events|event_subscriptions|idempotency_keys", [] },
     };
 

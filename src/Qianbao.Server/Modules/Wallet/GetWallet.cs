@@ -12,7 +12,8 @@ internal static class GetWallet
     private static async Task<IResult> HandleAsync(HttpContext http, LedgerAccounts ledger, CancellationToken ct)
     {
         var wallets = await ledger.OwnedAsync(http.UserId(), AccountCodes.UserWallet, ct);
-        var balances = wallets.Select(a => new
+        // Points live in accounts of their own code (GET /v1/points), never in a wallet; the filter keeps it so.
+        var balances = wallets.Where(a => a.Currency.IsMoney).Select(a => new
         {
             currency = a.Currency.Code, available = a.CreditBalanceAvailable, pending_in = a.CreditsPending, pending_out = a.DebitsPending,
         });

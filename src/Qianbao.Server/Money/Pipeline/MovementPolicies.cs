@@ -34,7 +34,7 @@ public interface IMovementPolicy
 /// <summary>
 /// A frozen owner's accounts receive but do not pay: any new transfer that debits them is refused. Posting or
 /// voiding a hold made before the freeze still goes through (a payout the bank already made must be booked), and so
-/// does a court-ordered amount hold (the court's claim is not the owner spending). A frozen merchant also takes no
+/// does a court-ordered amount hold (the court's claim is not the owner spending), and so do a points clawback and a points expiry. A frozen merchant also takes no
 /// payments: a merchant payment credited to a frozen owner is refused with <c>merchant_frozen</c>, checked first so
 /// the buyer is told it is the merchant (the payment's fee transfer debits the merchant too).
 /// </summary>
@@ -51,6 +51,8 @@ public sealed class FreezePolicy : IMovementPolicy
         foreach (var t in command.Transfers)
         {
             if (t.Has(TransferFlags.PostPending) || t.Has(TransferFlags.VoidPending) || t.Code == TransferCodes.JudicialHold) continue;
+            // Taking back refunded points and expiring points are not the owner spending (redeeming points is, and stays refused).
+            if (t.Code is TransferCodes.PointsClawback or TransferCodes.PointsExpiry) continue;
             if (facts.IsOwnerFrozen(t.DebitAccountId))
                 return new MovementRefusal(ErrorCodes.AccountFrozen, "The account is frozen: it can receive money but not send, pay or withdraw.");
         }

@@ -1,0 +1,331 @@
+using System.Data.Common;
+using Dapper;
+using Qianbao.Server.Money.Pipeline;
+using Qianbao.Server.Storage;
+
+namespace Qianbao.Server.Modules.Points;
+
+/// <summary>What a history item records. Stored as a number; never renumber.</summary>
+internal enum PointsItemKind : short
+{
+    /// <summary>A payment earned points (amount credited; <c>withheld</c> kept back against an earlier shortfall).</summary>
+    Earn = 0,
+
+    /// <summary>A refund took back earned points (amount taken; <c>shortfall</c> what the balance could not cover).</summary>
+    Clawback = 1,
+
+    /// <summary>What remained of a lot expired.</summary>
+    Expiry = 2,
+}
+
+internal static class PointsItemNames
+{
+    public static string Of(PointsItemKind kind) => kind switch
+    {
+        PointsItemKind.Earn => "earn",
+        PointsItemKind.Clawback => "clawback",
+        _ => "expiry",
+    };
+}
+
+/// <summary>
+/// A change of the points tables, committed with the ledger transfer it explains (or alone, when no point moves). Each
+/// carries the id of its history item, which is its idempotency key: a redelivered event or a replayed command whose
+/// transfer exists writes nothing a second time.
+/// </summary>
+internal abstract record PointsChange(Guid UserId, Guid ItemId, long AtUs) : IEffect;
+
+/// <summary>A payment earned <see cref="Gross"/>: <see cref="Withheld"/> paid off the user's shortfall, <see cref="Net"/> credited as a new lot.</summary>
+internal sealed record PointsEarned(Guid UserId, Guid ItemId, long AtUs, string TradeNo, long TotalMinor, long Gross, long Withheld, long Net,
+    string EarnedMonth, long ExpiresAtUs) : PointsChange(UserId, ItemId, AtUs);
+
+/// <summary>
+/// A refund of the trade brought what it must take back to <see cref="RefundedTotalMinor"/>'s share: <see cref="Due"/> more,
+/// of which <see cref="Taken"/> left the balance (lots consumed first-in-first-out) and the rest joins the shortfall.
+/// </summary>
+internal sealed record PointsClawedBack(Guid UserId, Guid ItemId, long AtUs, string TradeNo, long RefundedTotalMinor, long Due, long Taken)
+    : PointsChange(UserId, ItemId, AtUs);
+
+/// <summary>What remained of a lot (<see cref="Amount"/>, checked by the command's guard) expired.</summary>
+internal sealed record PointsLotExpired(Guid UserId, Guid ItemId, long AtUs, Guid LotId, long Amount) : PointsChange(UserId, ItemId, AtUs);
+
+/// <summary>
+/// Points that left the user's points account by a redemption at payment (<see cref="PointsRedemption"/>): consumes lots first-in-
+/// first-out, only those still good past <see cref="PointsStore.RedemptionExpiryMarginUs"/> after <see cref="PointsChange.AtUs"/>.
+/// Its item id is the redemption transfer's id (recorded as an item the points history does not show; the payment's history
+/// does), so a replayed payment consumes nothing twice.
+/// </summary>
+internal sealed record PointsConsumed(Guid UserId, Guid ItemId, long AtUs, long Amount) : PointsChange(UserId, ItemId, AtUs);
+
+/// <summary>
+/// Serializes the points commands of one user (two never share a batch, so each sees the other's committed lots) and,
+/// for an expiry, holds only while the lot still has exactly <see cref="LotRemaining"/> left and has not expired.
+/// </summary>
+internal sealed record PointsUserGuard(Guid UserId, Guid? LotId = null, long LotRemaining = 0) : IGuard
+{
+    public string Key => "points:" + UserId.ToString("N");
+}
+
+/// <summary>Checks <see cref="PointsUserGuard"/>s in the batch transaction (the user's points account is locked by then on PostgreSQL).</summary>
+internal sealed class PointsGuardChecker(Db db) : GuardChecker<PointsUserGuard>
+{
+    protected override async ValueTask<bool[]> CheckAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<PointsUserGuard> guards, CancellationToken ct)
+    {
+        var holds = new bool[guards.Count];
+        var lockClause = db.Engine == DatabaseEngine.Postgres ? " FOR UPDATE" : "";
+        for (var i = 0; i < guards.Count; i++)
+        {
+            if (guards[i].LotId is not { } lot) { holds[i] = true; continue; }
+            var remaining = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+                "SELECT remaining FROM points_lots WHERE id = @lot AND expired_at_us IS NULL" + lockClause, new { lot }, transaction, cancellationToken: ct));
+            holds[i] = remaining == guards[i].LotRemaining;
+        }
+        return holds;
+    }
+}
+
+/// <summary>Writes <see cref="PointsChange"/>s in the ledger batch transaction, one after another in command order.</summary>
+internal sealed class PointsWriter : IEffectWriter
+{
+    public Type EffectType => typeof(PointsChange);
+
+    public async ValueTask WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IEffect> effects, CancellationToken ct)
+    {
+        foreach (var effect in effects) await PointsStore.WriteAsync(connection, transaction, (PointsChange)effect, ct);
+    }
+}
+
+/// <summary>The SQL of the points tables: the writes behind every <see cref="PointsChange"/>, and the reads of the module.</summary>
+internal sealed class PointsStore(Db db)
+{
+    /// <summary>Most history items <c>GET /v1/points</c> shows.</summary>
+    public const int ItemsMax = 50;
+
+    /// <summary>Most distinct expiry dates <c>GET /v1/points</c> shows (a year of monthly lots, and then some).</summary>
+    public const int ExpiringMax = 24;
+
+    private const short ConsumedKind = 100;
+
+    /// <summary>
+    /// A redemption leaves alone lots that expire within this of its time: an expiry command of the same user may share the
+    /// payment's batch (the payment carries its trade's guard, not the user's), and it must find its lot as its guard saw it.
+    /// The margin covers the time between a sweep's read and its batch, and clock skew between processes.
+    /// </summary>
+    public const long RedemptionExpiryMarginUs = 5 * 60 * 1_000_000L;
+
+    /// <summary>
+    /// Applies one change. The history item goes first with ON CONFLICT DO NOTHING: when it was there already, this change
+    /// was written before (a replayed command, a redelivered event) and nothing else is touched.
+    /// </summary>
+    public static async Task WriteAsync(DbConnection connection, DbTransaction tx, PointsChange change, CancellationToken ct)
+    {
+        var (kind, amount, withheld, shortfall, tradeNo, lotId) = change switch
+        {
+            PointsEarned e => (PointsItemKind.Earn, e.Net, e.Withheld, 0L, e.TradeNo, e.Net > 0 ? e.ItemId : (Guid?)null),
+            PointsClawedBack c => (PointsItemKind.Clawback, c.Taken, 0L, c.Due - c.Taken, c.TradeNo, (Guid?)null),
+            PointsLotExpired x => (PointsItemKind.Expiry, x.Amount, 0L, 0L, (string?)null, x.LotId),
+            PointsConsumed u => ((PointsItemKind)ConsumedKind, u.Amount, 0L, 0L, (string?)null, (Guid?)null),
+            _ => throw new ArgumentOutOfRangeException(nameof(change), change.GetType().Name, "not a points change"),
+        };
+        var inserted = await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO points_items (id, user_id, kind, amount, withheld, shortfall, trade_no, lot_id, at_us)
+            VALUES (@id, @user, @kind, @amount, @withheld, @shortfall, @tradeNo, @lotId, @at) ON CONFLICT (id) DO NOTHING
+            """, new { id = change.ItemId, user = change.UserId, kind = (short)kind, amount, withheld, shortfall, tradeNo, lotId, at = change.AtUs },
+            tx, cancellationToken: ct));
+        if (inserted == 0) return;
+
+        switch (change)
+        {
+            case PointsEarned e:
+                await connection.ExecuteAsync(new CommandDefinition("""
+                    INSERT INTO points_trades (trade_no, user_id, total_minor, earned, earned_at_us) VALUES (@TradeNo, @UserId, @TotalMinor, @Gross, @AtUs)
+                    """, e, tx, cancellationToken: ct));
+                if (e.Withheld > 0) await AddShortfallAsync(connection, tx, e.UserId, -e.Withheld, ct);
+                if (e.Net > 0)
+                {
+                    await connection.ExecuteAsync(new CommandDefinition("""
+                        INSERT INTO points_lots (id, user_id, trade_no, amount, remaining, earned_month, earned_at_us, expires_at_us)
+                        VALUES (@ItemId, @UserId, @TradeNo, @Net, @Net, @EarnedMonth, @AtUs, @ExpiresAtUs)
+                        """, e, tx, cancellationToken: ct));
+                }
+                break;
+            case PointsClawedBack c:
+                await connection.ExecuteAsync(new CommandDefinition("""
+                    UPDATE points_trades SET clawed_back = clawed_back + @Due,
+                        refunded_minor = CASE WHEN refunded_minor > @RefundedTotalMinor THEN refunded_minor ELSE @RefundedTotalMinor END
+                    WHERE trade_no = @TradeNo
+                    """, c, tx, cancellationToken: ct));
+                if (c.Due > c.Taken) await AddShortfallAsync(connection, tx, c.UserId, c.Due - c.Taken, ct);
+                // The clawback holds the user's guard, so no expiry shares its batch: it may take lots already due, oldest first.
+                await ConsumeAsync(connection, tx, c.UserId, c.Taken, liveAtUs: null, ct);
+                break;
+            case PointsLotExpired x:
+                var updated = await connection.ExecuteAsync(new CommandDefinition("""
+                    UPDATE points_lots SET remaining = remaining - @Amount, expired = expired + @Amount, expired_at_us = @AtUs
+                    WHERE id = @LotId AND remaining = @Amount AND expired_at_us IS NULL
+                    """, x, tx, cancellationToken: ct));
+                Ledger.Invariant.That(updated == 1, $"points lot {x.LotId} changed under its expiry's guard");
+                break;
+            case PointsConsumed u:
+                // A payment's chain carries the payment's own guard, so an expiry of this user may share its batch: it must not
+                // touch lots due (the sweeper's) or nearly due, only those still good a margin past the payment's time.
+                await ConsumeAsync(connection, tx, u.UserId, u.Amount, liveAtUs: u.AtUs + RedemptionExpiryMarginUs, ct);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Adds to the user's shortfall (a clawback's uncovered part) or pays it off (a negative delta: what an earning withheld, never
+    /// more than the shortfall). A payment never creates the row, so the CHECK of an inserted row never sees a negative value.
+    /// </summary>
+    private static Task AddShortfallAsync(DbConnection connection, DbTransaction tx, Guid userId, long delta, CancellationToken ct) =>
+        connection.ExecuteAsync(new CommandDefinition(delta < 0
+            ? "UPDATE points_users SET shortfall = shortfall + @delta WHERE user_id = @userId"
+            : """
+              INSERT INTO points_users (user_id, shortfall) VALUES (@userId, @delta)
+              ON CONFLICT (user_id) DO UPDATE SET shortfall = points_users.shortfall + excluded.shortfall
+              """, new { userId, delta }, tx, cancellationToken: ct));
+
+    /// <summary>
+    /// Takes <paramref name="amount"/> from the user's lots, soonest expiry first (only lots still good at
+    /// <paramref name="liveAtUs"/> when given). The ledger has already taken it from the points account (floored), and
+    /// Σ remaining = that balance, so the lots cover it; a redemption must not use more than the lots still good.
+    /// </summary>
+    private static async Task ConsumeAsync(DbConnection connection, DbTransaction tx, Guid userId, long amount, long? liveAtUs, CancellationToken ct)
+    {
+        if (amount <= 0) return;
+        var lots = (await connection.QueryAsync<PointsLotRow>(new CommandDefinition("""
+            SELECT id, user_id, remaining, expires_at_us FROM points_lots
+            WHERE user_id = @userId AND remaining > 0 AND expires_at_us > @after ORDER BY expires_at_us, earned_at_us, id
+            """, new { userId, after = liveAtUs ?? long.MinValue }, tx, cancellationToken: ct))).AsList();
+        var left = amount;
+        foreach (var lot in lots)
+        {
+            if (left == 0) break;
+            var take = Math.Min(left, lot.remaining);
+            await connection.ExecuteAsync(new CommandDefinition("UPDATE points_lots SET remaining = remaining - @take WHERE id = @id",
+                new { take, id = lot.id }, tx, cancellationToken: ct));
+            left -= take;
+        }
+        Ledger.Invariant.That(left == 0, $"the points lots of {userId} do not cover {amount} the ledger took from the points account");
+    }
+
+    /// <summary>Writes a change that moves no point (an earning all withheld, a clawback the balance could not cover at all) in its own transaction.</summary>
+    public async Task WriteAloneAsync(PointsChange change, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync(connection, ct);
+        await WriteAsync(connection, tx, change, ct);
+        await tx.CommitAsync(ct);
+    }
+
+    // ---- reads ---------------------------------------------------------------------------------------------------
+
+    /// <summary>What the trade earned and refunds took back so far, or null when it earned nothing (or was paid before points).</summary>
+    public async Task<PointsTradeRow?> FindTradeAsync(string tradeNo, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<PointsTradeRow>(new CommandDefinition(
+            "SELECT trade_no, user_id, total_minor, earned, clawed_back, refunded_minor FROM points_trades WHERE trade_no = @tradeNo",
+            new { tradeNo }, cancellationToken: ct));
+    }
+
+    public async Task<bool> ItemExistsAsync(Guid itemId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT count(*) FROM points_items WHERE id = @itemId",
+            new { itemId }, cancellationToken: ct)) > 0;
+    }
+
+    public async Task<long> ShortfallAsync(Guid userId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition("SELECT shortfall FROM points_users WHERE user_id = @userId",
+            new { userId }, cancellationToken: ct)) ?? 0;
+    }
+
+    /// <summary>Lots whose expiry has come and that still hold points, soonest first.</summary>
+    public async Task<IReadOnlyList<PointsLotRow>> DueLotsAsync(long nowUs, int limit, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<PointsLotRow>(new CommandDefinition("""
+            SELECT id, user_id, remaining, expires_at_us FROM points_lots
+            WHERE remaining > 0 AND expires_at_us <= @nowUs ORDER BY expires_at_us, id LIMIT @limit
+            """, new { nowUs, limit }, cancellationToken: ct))).AsList();
+    }
+
+    /// <summary>What is left of the user's lots by expiry date, soonest first.</summary>
+    public async Task<IReadOnlyList<PointsExpiringRow>> ExpiringAsync(Guid userId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<PointsExpiringRow>(new CommandDefinition($"""
+            SELECT CAST(sum(remaining) AS bigint) AS amount, expires_at_us FROM points_lots WHERE user_id = @userId AND remaining > 0
+            GROUP BY expires_at_us ORDER BY expires_at_us LIMIT {ExpiringMax}
+            """, new { userId }, cancellationToken: ct))).AsList();
+    }
+
+    /// <summary>What remains of the user's lots still good at <paramref name="nowUs"/> plus the margin (what a payment may redeem).</summary>
+    public async Task<long> UsableAsync(Guid userId, long nowUs, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT CAST(sum(remaining) AS bigint) FROM points_lots WHERE user_id = @userId AND remaining > 0 AND expires_at_us > @nowUs",
+            new { userId, nowUs = nowUs + RedemptionExpiryMarginUs }, cancellationToken: ct)) ?? 0;
+    }
+
+    /// <summary>Every history item of the user, oldest first (the personal-data export).</summary>
+    public async Task<IReadOnlyList<PointsItemRow>> AllItemsAsync(Guid userId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<PointsItemRow>(new CommandDefinition($"""
+            SELECT id, kind, amount, withheld, shortfall, trade_no, lot_id, at_us FROM points_items
+            WHERE user_id = @userId AND kind < {ConsumedKind} ORDER BY at_us, id
+            """, new { userId }, cancellationToken: ct))).AsList();
+    }
+
+    /// <summary>The user's history items, newest first (redemption consumptions are the payment's history, not shown here).</summary>
+    public async Task<IReadOnlyList<PointsItemRow>> ItemsAsync(Guid userId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<PointsItemRow>(new CommandDefinition($"""
+            SELECT id, kind, amount, withheld, shortfall, trade_no, lot_id, at_us FROM points_items
+            WHERE user_id = @userId AND kind < {ConsumedKind} ORDER BY at_us DESC, id LIMIT {ItemsMax}
+            """, new { userId }, cancellationToken: ct))).AsList();
+    }
+}
+
+internal sealed class PointsTradeRow
+{
+    public string trade_no { get; init; } = "";
+    public Guid user_id { get; init; }
+    public long total_minor { get; init; }
+    public long earned { get; init; }
+    public long clawed_back { get; init; }
+    public long refunded_minor { get; init; }
+}
+
+internal sealed class PointsLotRow
+{
+    public Guid id { get; init; }
+    public Guid user_id { get; init; }
+    public long remaining { get; init; }
+    public long expires_at_us { get; init; }
+}
+
+internal sealed class PointsItemRow
+{
+    public Guid id { get; init; }
+    public short kind { get; init; }
+    public long amount { get; init; }
+    public long withheld { get; init; }
+    public long shortfall { get; init; }
+    public string? trade_no { get; init; }
+    public Guid? lot_id { get; init; }
+    public long at_us { get; init; }
+}
+
+internal sealed class PointsExpiringRow
+{
+    public long amount { get; init; }
+    public long expires_at_us { get; init; }
+}
