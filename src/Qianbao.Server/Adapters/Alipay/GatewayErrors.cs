@@ -81,6 +81,31 @@ internal static class GatewaySubCodes
     /// <summary><c>alipay.trade.order.settle</c>: the shares exceed what the trade may still share (分账金额超过最大可分账金额).</summary>
     public const string AllocAmountValidateError = "ACQ.ALLOC_AMOUNT_VALIDATE_ERROR";
 
+    // Marketing (vouchers and member cards): 40004 business failures.
+    /// <summary>The merchant's settlement balance does not hold a voucher template's budget (amount × voucher_quantity).</summary>
+    public const string InsufficientBalance = "INSUFFICIENT_BALANCE";
+
+    /// <summary>No voucher or card template of that id belongs to the calling merchant.</summary>
+    public const string TemplateNotExist = "TEMPLATE_NOT_EXIST";
+
+    /// <summary>The voucher template is outside its publish window (or its campaign stopped or ended).</summary>
+    public const string TemplateNotActive = "TEMPLATE_NOT_ACTIVE";
+
+    /// <summary>Every voucher of the template has been sent.</summary>
+    public const string VoucherStockNotEnough = "VOUCHER_STOCK_NOT_ENOUGH";
+
+    /// <summary>The user holds as many vouchers of the template as one user may.</summary>
+    public const string UserVoucherLimit = "USER_VOUCHER_LIMIT";
+
+    /// <summary>No voucher of that id belongs to the calling merchant's templates.</summary>
+    public const string VoucherNotExist = "VOUCHER_NOT_EXIST";
+
+    /// <summary>No wallet user has that id.</summary>
+    public const string UserNotExist = "USER_NOT_EXIST";
+
+    /// <summary>No card of that number belongs to the calling merchant's templates.</summary>
+    public const string CardNotExist = "CARD_NOT_EXIST";
+
     // 40005
     /// <summary>Flow control: the app (or, in Qianbao, the client address) sent more requests than it may.</summary>
     public const string AppCallLimited = "isv.app-call-limited";

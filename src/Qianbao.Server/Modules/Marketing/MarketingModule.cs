@@ -15,7 +15,9 @@ internal static class MarketingModule
         services.AddSingleton<Campaigns>();
         services.AddSingleton<CampaignClosing>();
         services.AddSingleton<Coupons>();
+        services.AddSingleton<MerchantVouchers>();
         services.AddSingleton<IEffectWriter, CampaignWriter>();
+        services.AddSingleton<IEffectWriter, VoucherTemplateWriter>();
         services.AddSingleton<IGuardChecker, CampaignOpenGuardChecker>();
         services.AddSingleton<CampaignEndSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<CampaignEndSweeper>());
