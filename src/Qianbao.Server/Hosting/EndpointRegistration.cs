@@ -12,6 +12,7 @@ using Qianbao.Server.Modules.Merchants;
 using Qianbao.Server.Modules.Messaging;
 using Qianbao.Server.Modules.Operators;
 using Qianbao.Server.Modules.RedPackets;
+using Qianbao.Server.Modules.Memberships;
 using Qianbao.Server.Modules.Points;
 using Qianbao.Server.Modules.Risk;
 using Qianbao.Server.Modules.Wallet;
@@ -66,6 +67,7 @@ public static class EndpointRegistration
         app.MapMarketingModule();
         app.MapRedPacketsModule();
         app.MapPointsModule();
+        app.MapMembershipsModule();
         app.MapGateway();
         app.MapNotifications();
         return app;

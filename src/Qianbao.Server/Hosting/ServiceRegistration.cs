@@ -11,6 +11,7 @@ using Qianbao.Server.Modules.Merchants;
 using Qianbao.Server.Modules.Messaging;
 using Qianbao.Server.Modules.Operators;
 using Qianbao.Server.Modules.RedPackets;
+using Qianbao.Server.Modules.Memberships;
 using Qianbao.Server.Modules.Points;
 using Qianbao.Server.Modules.Risk;
 using Qianbao.Server.Modules.Wallet;
@@ -64,6 +65,7 @@ public static class ServiceRegistration
         services.AddMarketingModule();
         services.AddRedPacketsModule();
         services.AddPointsModule();
+        services.AddMembershipsModule();
         services.AddGateway(configuration);
         services.AddNotifications(configuration);
 

@@ -86,6 +86,7 @@ public static class ErrorCodes
     [ProblemStatus(400)] public const string InvalidSettleAfterHours = "invalid_settle_after_hours";
     [ProblemStatus(400)] public const string InvalidMultiplierBps = "invalid_multiplier_bps";
     [ProblemStatus(400)] public const string InvalidCampaignId = "invalid_campaign_id";
+    [ProblemStatus(400)] public const string InvalidTemplateId = "invalid_template_id";
 
     // 401, 403: who is asking.
     [ProblemStatus(401)] public const string Unauthorized = "unauthorized";

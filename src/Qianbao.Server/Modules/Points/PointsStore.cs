@@ -230,6 +230,24 @@ internal sealed class PointsStore(Db db)
             new { tradeNo }, cancellationToken: ct));
     }
 
+    /// <summary>
+    /// Points the trades earned less what their refunds took back: what Memberships shows as a member's points at a merchant
+    /// (it knows which trades were paid there; points themselves are not kept per merchant).
+    /// </summary>
+    public async Task<long> NetEarnedForTradesAsync(IReadOnlyList<string> tradeNos, CancellationToken ct)
+    {
+        if (tradeNos.Count == 0) return 0;
+        var total = 0L;
+        // PostgreSQL takes the list as one array parameter; SQLite gets Dapper's expansion into one parameter each.
+        var condition = db.Engine == DatabaseEngine.Postgres ? "trade_no = ANY(@slice)" : "trade_no IN @slice";
+        await using var connection = await db.OpenAsync(ct);
+        // In slices, so a long history stays within every engine's parameter limit.
+        foreach (var slice in tradeNos.Chunk(500))
+            total += await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+                $"SELECT sum(earned - clawed_back) FROM points_trades WHERE {condition}", new { slice }, cancellationToken: ct)) ?? 0;
+        return total;
+    }
+
     public async Task<bool> ItemExistsAsync(Guid itemId, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);

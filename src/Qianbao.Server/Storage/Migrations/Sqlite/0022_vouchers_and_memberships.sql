@@ -49,6 +49,7 @@ CREATE INDEX membership_cards_user ON membership_cards (user_id);
 -- A user's spend at a merchant, one row per TradePaid (+) or TradeRefunded (−) event: the event id keeps it idempotent.
 CREATE TABLE membership_spend (
     event_id    text   PRIMARY KEY,
+    trade_no    text   NOT NULL,
     merchant_id text   NOT NULL,
     user_id     text   NOT NULL,
     amount      bigint NOT NULL,
