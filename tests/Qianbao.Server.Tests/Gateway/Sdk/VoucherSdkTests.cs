@@ -181,6 +181,31 @@ public abstract class VoucherSdkTests<TServer>(TServer server) : IClassFixture<T
         (await server.CountAsync("SELECT count(*) FROM coupons WHERE campaign_id = @id", new { id = Guid.ParseExact(templateId, "N") })).ShouldBe(1);
         await server.AssertLedgerOkAsync();
     }
+
+    [Fact]
+    public async Task Concurrent_retries_create_one_template_and_send_one_voucher()
+    {
+        var (sdk, app) = await MerchantAsync();
+        var buyer = await server.BuyerAsync(20_000);
+        await PayAsync(sdk, app, buyer, "100.00");
+        var caller = server.Caller(app);
+
+        // Ten concurrent creates under one out_biz_no: one template, funded once.
+        var creates = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ =>
+            caller.CallAsync("alipay.marketing.cashlessvoucher.template.create", Template("R-1", "2.00", 5))));
+        foreach (var answer in creates) answer.ShouldBe("10000");
+        creates.Select(a => a["template_id"]).Distinct().Count().ShouldBe(1);
+        var templateId = creates[0]["template_id"]!;
+        (await server.SettlementAsync(app.MerchantId)).Available.ShouldBe(10_000 - 1_000);
+
+        // Ten concurrent sends under one out_biz_no: one voucher.
+        var sends = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => caller.CallAsync("alipay.marketing.voucher.send",
+            new { template_id = templateId, user_id = buyer.UserId.ToString("N"), out_biz_no = "race-1" })));
+        foreach (var answer in sends) answer.ShouldBe("10000");
+        sends.Select(a => a["voucher_id"]).Distinct().Count().ShouldBe(1);
+        (await server.CountAsync("SELECT count(*) FROM coupons WHERE campaign_id = @id", new { id = Guid.ParseExact(templateId, "N") })).ShouldBe(1);
+        await server.AssertLedgerOkAsync();
+    }
 }
 
 public sealed class SqliteVoucherSdkTests(SqliteGatewayServer server) : VoucherSdkTests<SqliteGatewayServer>(server);
