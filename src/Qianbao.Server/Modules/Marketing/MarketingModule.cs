@@ -15,6 +15,9 @@ internal static class MarketingModule
         services.AddSingleton<Campaigns>();
         services.AddSingleton<CampaignClosing>();
         services.AddSingleton<Coupons>();
+        services.AddSingleton<CouponRedemptions>();
+        services.AddSingleton<IEffectWriter, CouponUseWriter>();
+        services.AddSingleton<IGuardChecker, CouponAvailableGuardChecker>();
         services.AddSingleton<IEffectWriter, CampaignWriter>();
         services.AddSingleton<IGuardChecker, CampaignOpenGuardChecker>();
         services.AddSingleton<CampaignEndSweeper>();
