@@ -147,6 +147,43 @@ public abstract class CouponPaymentTests<TServer>(TServer server) : CampaignTest
         (await Server.SettlementAsync(app.MerchantId)).Available.ShouldBe(5 * 1_000);
         await Server.AssertLedgerOkAsync();
     }
+
+    [Fact]
+    public async Task The_preview_shows_the_coupon_a_payment_would_apply_and_the_trade_pay_takes_the_named_one()
+    {
+        var (app, _, coupon, buyer) = await SetUpAsync(new { type = "fixed", amount = 250, stock = 5, valid_days = 7 });
+        var qr = await QrAsync(app, "12.34");
+        var preview = await JsonAsync(await buyer.PostAsync("/v1/qr-codes/resolve", new { qr_code = qr }), HttpStatusCode.OK);
+        preview["amount"]!.GetValue<long>().ShouldBe(1_234);
+        preview["status"]!.GetValue<string>().ShouldBe("WAIT_BUYER_PAY");
+        preview["merchant"]!["id"]!.GetValue<Guid>().ShouldBe(app.MerchantId);
+        preview["merchant"]!["name"]!.GetValue<string>().ShouldNotBeNullOrEmpty();
+        preview["discount"]!["coupon_id"]!.GetValue<Guid>().ShouldBe(coupon);
+        preview["discount"]!["amount"]!.GetValue<long>().ShouldBe(250);
+        preview["pay_amount"]!.GetValue<long>().ShouldBe(984);
+        preview["points"]!["usable_max"]!.GetValue<long>().ShouldBe(0);
+        // Previewing moves and reserves nothing.
+        (await buyer.AvailableAsync()).ShouldBe(100_000);
+        await (await buyer.PostAsync("/v1/qr-codes/resolve", new { qr_code = "https://qr.example/none" })).ShouldBeProblemAsync(404, "not_found");
+
+        // A trade created for this buyer: previewed by number, paid with the coupon named; a stranger sees nothing.
+        var outTradeNo = "CP-" + Guid.NewGuid().ToString("N");
+        var tradeNo = (await Server.Caller(app).CallAsync("alipay.trade.create",
+            new { out_trade_no = outTradeNo, total_amount = "5.00", subject = "面包", buyer_id = buyer.UserId.ToString() })).ShouldBe("10000")["trade_no"]!;
+        var byNo = await buyer.GetJsonAsync($"/v1/trades/{tradeNo}");
+        byNo["discount"]!["amount"]!.GetValue<long>().ShouldBe(250);
+        byNo["pay_amount"]!.GetValue<long>().ShouldBe(250);
+        var stranger = await Server.BuyerAsync(0);
+        await (await stranger.GetAsync($"/v1/trades/{tradeNo}")).ShouldBeProblemAsync(404, "not_found");
+        var paid = await PaidAsync(await buyer.PostAsync($"/v1/trades/{tradeNo}/pay", new { coupon_id = coupon.ToString() }));
+        paid["discount_amount"]!.GetValue<long>().ShouldBe(250);
+        paid["pay_amount"]!.GetValue<long>().ShouldBe(250);
+        // Used now: the QR trade's preview has no coupon left, and naming it is refused.
+        (await JsonAsync(await buyer.PostAsync("/v1/qr-codes/resolve", new { qr_code = qr }), HttpStatusCode.OK))["discount"].ShouldBeNull();
+        await (await buyer.PostAsync("/v1/qr-payments", new { qr_code = qr, coupon_id = coupon.ToString() })).ShouldBeProblemAsync(422, "coupon_not_usable");
+        (await buyer.GetJsonAsync($"/v1/trades/{tradeNo}"))["discount"]!["amount"]!.GetValue<long>().ShouldBe(250);
+        await Server.AssertLedgerOkAsync();
+    }
 }
 
 public sealed class SqliteCouponPaymentTests(SqliteClockedGatewayServer server) : CouponPaymentTests<SqliteClockedGatewayServer>(server);
