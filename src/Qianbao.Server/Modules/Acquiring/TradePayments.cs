@@ -201,6 +201,8 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         var redemption = trade.discount_amount > 0 ? (await coupons.ForTradeAsync(trade.trade_no, ct)).FirstOrDefault() : null;
         var buyerPart = redemption is null ? amount : BuyerShare(trade, refundedAfter) - BuyerShare(trade, trade.refunded_amount);
         var budgetPart = amount - buyerPart;
+        var (forward, returnedLate) = redemption is null ? (null, null)
+            : await coupons.ForwardIfClosedAsync(redemption, budgetPart, trade.trade_no + "/" + outRequestNo, ct);
 
         var transfers = new List<Transfer>();
         // The fee on the refunded part goes back to the merchant first, so a full refund (or a cancel) of a merchant's
@@ -240,6 +242,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
             if (budgetPart > 0)
                 list.Add(new(buyerPart > 0 ? Id("trade-refund-budget", trade.trade_no + "/" + outRequestNo) : refundId, settlement.Id,
                     redemption!.BudgetAccount, budgetPart, currency, TransferCodes.CouponDiscountReturn, Reference: trade.trade_no));
+            if (forward is not null) list.Add(forward);
         }
 
         var nowUs = clock.GetUnixMicroseconds();
@@ -254,7 +257,8 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                     EventId = DomainEvent.IdFor<TradeRefunded>(trade.trade_no + "/" + outRequestNo), OccurredAtUs = nowUs,
                 },
                 // After a full refund the coupon is the buyer's again, when its campaign says so and it has not expired (checked in the write).
-                full && redemption is { return_on_refund: 1 } ? CouponRedemptions.Returned(redemption, nowUs) : null).Concat(alsoCommit ?? []).ToList());
+                full && redemption is { return_on_refund: 1 } ? CouponRedemptions.Returned(redemption, nowUs) : null,
+                returnedLate).Concat(alsoCommit ?? []).ToList());
 
         var outcome = await money.SubmitAsync(command, ct);
         var after = (await trades.FindAsync(trade.trade_no, ct))!;

@@ -1,7 +1,9 @@
 using System.Data.Common;
 using Dapper;
 using Qianbao.Ledger;
+using Qianbao.Server.Money;
 using Qianbao.Server.Money.Pipeline;
+using Qianbao.Server.Hosting;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Modules.Marketing;
@@ -55,7 +57,7 @@ internal sealed class RedemptionRow
 /// What the payment path asks Marketing: which coupon a payment uses (<see cref="PlanAsync"/>), the guard and the effect that
 /// mark it used in the payment's own transaction, what coupons took off a trade, and the coupon's return after a full refund.
 /// </summary>
-internal sealed class CouponRedemptions(Db db, Coupons coupons, Campaigns campaigns)
+internal sealed class CouponRedemptions(Db db, Coupons coupons, Campaigns campaigns, LedgerAccounts accounts)
 {
     /// <summary>
     /// The coupon a payment of <paramref name="totalFen"/> at <paramref name="merchantId"/> uses: the best usable one, the given one
@@ -84,6 +86,25 @@ internal sealed class CouponRedemptions(Db db, Coupons coupons, Campaigns campai
 
     /// <summary>The effect that makes the coupon available again after its trade's full refund (only if still unexpired at <paramref name="nowUs"/>).</summary>
     public static IEffect Returned(RedemptionRow row, long nowUs) => new CouponReturnedChange(row.coupon_id, row.campaign_id, row.trade_no, nowUs);
+
+    /// <summary>
+    /// What a refund adds after crediting <paramref name="amount"/> back to <paramref name="row"/>'s budget: nothing while the
+    /// campaign is open; once it is stopped or ended (its remainder already returned), the same amount passed on to its funder
+    /// (transfer id from <paramref name="idName"/>) and counted as returned. A campaign closing while the refund is in flight
+    /// keeps that refund's share in its budget account (still counted in <c>remaining</c>).
+    /// </summary>
+    public async Task<(Transfer? Forward, IEffect? Effect)> ForwardIfClosedAsync(RedemptionRow row, long amount, string idName, CancellationToken ct)
+    {
+        var campaign = await campaigns.FindAsync(row.campaign_id, ct);
+        if (campaign is null || campaign.State == CampaignState.Open || amount <= 0) return (null, null);
+        var funder = campaign.Funding == FundingSource.Platform
+            ? ChartOfAccounts.MarketingExpense(campaign.Currency)
+            : ChartOfAccounts.MerchantSettlement(campaign.funder_merchant_id!.Value, campaign.Currency);
+        await accounts.EnsureAsync(funder, campaign.funder_merchant_id, ct);
+        var forward = new Transfer(new TransferId(StableId.From("campaign-return-refund", idName)), campaign.BudgetAccount, funder.Id, amount,
+            campaign.Currency, TransferCodes.CampaignReturn, Reference: "campaign:" + campaign.id.ToString("N"));
+        return (forward, new CampaignReturnedLate(campaign.id, amount));
+    }
 
     /// <summary>The coupons <paramref name="tradeNo"/> used, with their campaign's name and the coupon's type.</summary>
     public async Task<IReadOnlyList<RedemptionRow>> ForTradeAsync(string tradeNo, CancellationToken ct)

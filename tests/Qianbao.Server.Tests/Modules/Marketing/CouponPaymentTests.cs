@@ -184,6 +184,55 @@ public abstract class CouponPaymentTests<TServer>(TServer server) : CampaignTest
         (await buyer.GetJsonAsync($"/v1/trades/{tradeNo}"))["discount"]!["amount"]!.GetValue<long>().ShouldBe(250);
         await Server.AssertLedgerOkAsync();
     }
+
+    [Fact]
+    public async Task A_refund_after_the_campaign_stopped_passes_the_budget_share_on_to_the_funder()
+    {
+        var spendBefore = await PlatformSpendAsync();
+        var (app, campaign, _, buyer) = await SetUpAsync(new { type = "fixed", amount = 400, stock = 5, valid_days = 7 }, budget: 2_000);
+        var outTradeNo = "CP-" + Guid.NewGuid().ToString("N");
+        (await PaidAsync(await buyer.PostAsync("/v1/qr-payments", new { qr_code = await QrAsync(app, "8.00", outTradeNo) })))["pay_amount"]!
+            .GetValue<long>().ShouldBe(400);
+        var stopped = await StopAsync(campaign);
+        stopped["budget"]!["returned"]!.GetValue<long>().ShouldBe(1_600);
+        (await PlatformSpendAsync()).ShouldBe(spendBefore + 400);
+
+        (await Server.Caller(app).CallAsync("alipay.trade.refund", new { out_trade_no = outTradeNo, refund_amount = "8.00", out_request_no = "R1" }))
+            .ShouldBe("10000");
+        (await buyer.AvailableAsync()).ShouldBe(100_000);
+        var view = await GetAsync(campaign);
+        ShouldBalance(view, 2_000, 0);
+        view["budget"]!["returned"]!.GetValue<long>().ShouldBe(2_000);
+        (await PlatformSpendAsync()).ShouldBe(spendBefore);
+        await Server.AssertLedgerOkAsync();
+    }
+
+    [Fact]
+    public async Task Bar_code_payments_through_the_gateway_apply_the_best_coupon_and_report_a_merchant_funded_voucher()
+    {
+        var app = await Server.CreateMerchantWithAppAsync(feeBps: 0);
+        // The merchant funds its own campaign from its settlement balance: sell something first.
+        var seed = await Server.BuyerAsync(100_000);
+        using (var sold = await seed.PostAsync("/v1/qr-payments", new { qr_code = await QrAsync(app, "50.00") }))
+            sold.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var campaign = (await CreateAsync(CouponCampaign(budget: 1_000, coupon: new { type = "fixed", amount = 300, stock = 5, valid_days = 7 },
+            funding: new { source = "merchant", merchant_id = app.MerchantId }, merchantIds: new[] { app.MerchantId })))["id"]!.GetValue<Guid>();
+        var buyer = await Server.BuyerAsync(10_000);
+        var coupon = (await JsonAsync(await buyer.PostAsync("/v1/coupons", new { campaign_id = campaign }), HttpStatusCode.Created))["id"]!.GetValue<Guid>();
+        var code = (await JsonAsync(await buyer.PostAsync("/v1/payment-codes", new { }), HttpStatusCode.Created))["code"]!.GetValue<string>();
+        var outTradeNo = "CP-" + Guid.NewGuid().ToString("N");
+        var pay = (await Server.Caller(app).CallAsync("alipay.trade.pay",
+            new { out_trade_no = outTradeNo, scene = "bar_code", auth_code = code, total_amount = "10.00", subject = "午餐" })).ShouldBe("10000");
+        pay["buyer_pay_amount"]!.ShouldBe("7.00");
+        // The merchant funded the discount itself: it received 10.00 less its own 3.00.
+        pay["receipt_amount"]!.ShouldBe("7.00");
+        var voucher = JsonNode.Parse(pay["voucher_detail_list"]!.ToString()!)!.AsArray().Single()!;
+        voucher["id"]!.GetValue<string>().ShouldBe(coupon.ToString("N"));
+        voucher["merchant_contribute"]!.GetValue<string>().ShouldBe("3.00");
+        voucher["other_contribute"]!.GetValue<string>().ShouldBe("0.00");
+        (await buyer.AvailableAsync()).ShouldBe(10_000 - 700);
+        await Server.AssertLedgerOkAsync();
+    }
 }
 
 public sealed class SqliteCouponPaymentTests(SqliteClockedGatewayServer server) : CouponPaymentTests<SqliteClockedGatewayServer>(server);
