@@ -233,6 +233,18 @@ public abstract class CouponPaymentTests<TServer>(TServer server) : CampaignTest
         (await buyer.AvailableAsync()).ShouldBe(10_000 - 700);
         await Server.AssertLedgerOkAsync();
     }
+
+    [Fact]
+    public async Task Points_are_earned_on_what_the_buyer_paid_not_on_the_discount()
+    {
+        var (app, _, _, buyer) = await SetUpAsync(new { type = "fixed", amount = 700, stock = 5, valid_days = 7 });
+        (await PaidAsync(await buyer.PostAsync("/v1/qr-payments", new { qr_code = await QrAsync(app, "19.99") })))["pay_amount"]!.GetValue<long>()
+            .ShouldBe(1_299);
+        // floor(12.99 yuan × 1) = 12 points, not 19.
+        await Poll.UntilAsync(async () => (await buyer.GetJsonAsync("/v1/points"))["balance"]!.GetValue<long>() > 0, "points earned");
+        (await buyer.GetJsonAsync("/v1/points"))["balance"]!.GetValue<long>().ShouldBe(12);
+        await Server.AssertLedgerOkAsync();
+    }
 }
 
 public sealed class SqliteCouponPaymentTests(SqliteClockedGatewayServer server) : CouponPaymentTests<SqliteClockedGatewayServer>(server);
