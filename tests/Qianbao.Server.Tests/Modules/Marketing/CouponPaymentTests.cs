@@ -245,6 +245,32 @@ public abstract class CouponPaymentTests<TServer>(TServer server) : CampaignTest
         (await buyer.GetJsonAsync("/v1/points"))["balance"]!.GetValue<long>().ShouldBe(12);
         await Server.AssertLedgerOkAsync();
     }
+
+    [Fact]
+    public async Task A_frozen_royalty_trade_with_a_coupon_refunds_in_proportion_and_keeps_the_rest_frozen()
+    {
+        var (app, campaign, _, buyer) = await SetUpAsync(new { type = "fixed", amount = 1_000, stock = 5, valid_days = 7 });
+        var outTradeNo = "CP-" + Guid.NewGuid().ToString("N");
+        var qr = (await Server.Caller(app).CallAsync("alipay.trade.precreate", new
+        {
+            out_trade_no = outTradeNo, total_amount = "30.00", subject = "冻结", extend_params = new { royalty_freeze = "true" },
+        })).ShouldBe("10000")["qr_code"]!;
+        (await PaidAsync(await buyer.PostAsync("/v1/qr-payments", new { qr_code = qr })))["pay_amount"]!.GetValue<long>().ShouldBe(2_000);
+        // Fee 30.00 × 0.6% = 18; the rest frozen.
+        (await Server.SettlementAsync(app.MerchantId)).ShouldBe((0L, 3_000L - 18));
+        // Refund 10.00: floor(1000 × 2000 / 3000) = 666 to the buyer, 334 to the budget.
+        (await Server.Caller(app).CallAsync("alipay.trade.refund", new { out_trade_no = outTradeNo, refund_amount = "10.00", out_request_no = "R1" }))
+            .ShouldBe("10000");
+        (await buyer.AvailableAsync()).ShouldBe(100_000 - 2_000 + 666);
+        ShouldBalance(await GetAsync(campaign), 10_000, 1_000 - 334);
+        await Server.AssertLedgerOkAsync();
+        (await Server.Caller(app).CallAsync("alipay.trade.refund", new { out_trade_no = outTradeNo, refund_amount = "20.00", out_request_no = "R2" }))
+            .ShouldBe("10000");
+        (await buyer.AvailableAsync()).ShouldBe(100_000);
+        ShouldBalance(await GetAsync(campaign), 10_000, 0);
+        (await Server.SettlementAsync(app.MerchantId)).ShouldBe((0L, 0L));
+        await Server.AssertLedgerOkAsync();
+    }
 }
 
 public sealed class SqliteCouponPaymentTests(SqliteClockedGatewayServer server) : CouponPaymentTests<SqliteClockedGatewayServer>(server);
