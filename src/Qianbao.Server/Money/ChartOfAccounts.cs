@@ -101,6 +101,14 @@ public static class TransferCodes
     /// <summary>Points redeemed at payment: the user's points account → the redeemed-points account (the payment integration).</summary>
     public const ushort PointsRedemption = 33;
 
+    // Coupons applied at payment take codes 40..44.
+
+    /// <summary>A coupon's discount, from the campaign's budget account to the merchant's settlement, in the payment's chain.</summary>
+    public const ushort CouponDiscount = 40;
+
+    /// <summary>The budget's share of a refund (the discount in proportion), from the merchant's settlement back to the budget.</summary>
+    public const ushort CouponDiscountReturn = 41;
+
     /// <summary>The history's name for a kind, as used in <c>type</c> filters.</summary>
     public static string Name(ushort code) => code switch
     {
@@ -125,6 +133,8 @@ public static class TransferCodes
         PointsClawback => "points_clawback",
         PointsExpiry => "points_expiry",
         PointsRedemption => "points_redemption",
+        CouponDiscount => "coupon_discount",
+        CouponDiscountReturn => "coupon_discount_return",
         _ => "other",
     };
 

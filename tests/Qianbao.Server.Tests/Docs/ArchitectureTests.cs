@@ -54,7 +54,7 @@ public sealed partial class ArchitectureTests
         { "Modules/Acquiring", "trades|trade_refunds|trade_settlements|payment_codes|royalty_relations",
             ["Adapters/Alipay/Notifications/NotificationDispatcher.cs"] },
         { "Adapters/Alipay/Notifications", "notify_deliveries", [] },
-        { "Modules/Marketing", "campaigns|campaign_claimers|coupons|voucher_templates|voucher_sends", [] },
+        { "Modules/Marketing", "campaigns|campaign_claimers|coupons|coupon_redemptions|voucher_templates|voucher_sends", [] },
         { "Modules/Memberships", "membership_templates|membership_cards|membership_spend", [] },
         { "Modules/RedPackets", "red_packets|red_packet_shares", [] },
         { "Modules/Points", "points_users|points_trades|points_lots|points_items", [] },

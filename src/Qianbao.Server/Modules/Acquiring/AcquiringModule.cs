@@ -28,6 +28,7 @@ internal static class AcquiringModule
     {
         CreatePaymentCode.Map(app);
         PayTrade.Map(app);
+        PreviewTrade.Map(app);
         return app;
     }
 }

@@ -5,6 +5,7 @@ using Qianbao.Server.Modules.Identity.Spending;
 using Qianbao.Server.Money;
 
 
+using Qianbao.Server.Modules.Marketing;
 using Qianbao.Server.Modules.Merchants;
 
 namespace Qianbao.Server.Modules.Acquiring;
@@ -17,7 +18,10 @@ namespace Qianbao.Server.Modules.Acquiring;
 /// </summary>
 internal static class PayTrade
 {
-    public sealed record QrRequest(string? QrCode);
+    public sealed record QrRequest(string? QrCode, string? CouponId);
+
+    /// <summary>The optional body of a trade payment: which coupon to use (absent: the best one; <c>"none"</c>: none).</summary>
+    public sealed record PayRequest(string? CouponId);
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -26,39 +30,50 @@ internal static class PayTrade
     }
 
     private static async Task<IResult> PayQrAsync(HttpContext http, Idempotency idempotency, TradeStore trades, TradePayments payments, MerchantApps apps,
-        SpendingGate gate, TierLimits limits, CancellationToken ct)
+        SpendingGate gate, TierLimits limits, CouponRedemptions coupons, CancellationToken ct)
     {
         var (request, bytes, problem) = await RequestBody.ReadJsonAsync<QrRequest>(http.Request, ct);
         if (problem is not null) return problem;
         if (string.IsNullOrEmpty(request!.QrCode) || request.QrCode.Length > 512)
             return ApiProblem.BadRequest("invalid_qr_code", "qr_code must be the text of a scanned payment QR code.");
+        if (!CouponChoice.TryParse(request.CouponId, out var choice)) return InvalidCouponId();
         var (idem, done) = await idempotency.BeginAsync(http, http.UserId().ToString("N"), bytes!, ct);
         if (done is not null) return done;
         var trade = await trades.FindByQrCodeAsync(request.QrCode, ct);
         if (trade is null) return ApiProblem.NotFound("No payable trade has this QR code.");
         if (await gate.CheckAsync(http, SpendKind.Payment, trade.total_amount, ct) is { } refused) return refused;
-        return await PayAsync(http, trade, payments, apps, limits, ct);
+        return await PayAsync(http, trade, payments, apps, limits, coupons, choice, ct);
     }
 
+    private static IResult InvalidCouponId() =>
+        ApiProblem.BadRequest(ErrorCodes.InvalidCouponId, "coupon_id must be the id of one of your coupons, or \"none\".");
+
     private static async Task<IResult> PayCreatedAsync(string tradeNo, HttpContext http, Idempotency idempotency, TradeStore trades, TradePayments payments,
-        MerchantApps apps, SpendingGate gate, TierLimits limits, CancellationToken ct)
+        MerchantApps apps, SpendingGate gate, TierLimits limits, CouponRedemptions coupons, CancellationToken ct)
     {
         var (bytes, problem) = await RequestBody.ReadAsync(http.Request, ct);
         if (problem is not null) return problem;
+        var choice = CouponChoice.Best;
+        if (bytes!.Length > 0)
+        {
+            var (request, bad) = RequestBody.Parse<PayRequest>(bytes);
+            if (bad is not null) return bad;
+            if (!CouponChoice.TryParse(request!.CouponId, out choice)) return InvalidCouponId();
+        }
         var (_, done) = await idempotency.BeginAsync(http, http.UserId().ToString("N"), bytes!, ct);
         if (done is not null) return done;
         var trade = tradeNo.Length <= 64 ? await trades.FindAsync(tradeNo, ct) : null;
         // A trade made for another buyer is not this user's business: 404, as for any stranger's object.
         if (trade is null || trade.buyer_id != http.UserId()) return ApiProblem.NotFound();
         if (await gate.CheckAsync(http, SpendKind.Payment, trade.total_amount, ct) is { } refused) return refused;
-        return await PayAsync(http, trade, payments, apps, limits, ct);
+        return await PayAsync(http, trade, payments, apps, limits, coupons, choice, ct);
     }
 
     private static async Task<IResult> PayAsync(HttpContext http, TradeRow trade, TradePayments payments, MerchantApps apps, TierLimits limits,
-        CancellationToken ct)
+        CouponRedemptions coupons, CouponChoice choice, CancellationToken ct)
     {
         var feeBps = await apps.FeeBpsAsync(trade.app_id, ct);
-        var (outcome, after) = await payments.PayAsync(trade, http.UserId(), feeBps, ct);
+        var (outcome, after) = await payments.PayAsync(trade, http.UserId(), feeBps, ct, choice);
         if (PayOutcomes.Limit(outcome) is { } period) return await limits.ExceededAsync(http.UserId(), period, ct);
         return outcome switch
         {
@@ -66,7 +81,11 @@ internal static class PayTrade
             {
                 trade_no = after.trade_no, status = after.status, amount = after.total_amount, currency = after.currency, subject = after.subject,
                 merchant_id = after.merchant_id, paid_at = Hosting.TimeProviderExtensions.FromUnixMicroseconds(after.paid_at_us!.Value),
+                discount_amount = after.discount_amount, points_used = 0, points_amount = 0, pay_amount = after.PayAmount,
+                coupons = (await coupons.ForTradeAsync(after.trade_no, ct)).Select(c => new { id = c.coupon_id, amount = c.discount_amount }),
             }, JsonDefaults.Options),
+            PayOutcome.CouponNotUsable => ApiProblem.Unprocessable(ErrorCodes.CouponNotUsable,
+                "That coupon cannot be used on this payment (used, expired, out of scope, below its minimum, or its budget is short)."),
             PayOutcome.InsufficientFunds => ApiProblem.Unprocessable("insufficient_funds", "The wallet's available balance does not cover the amount."),
             PayOutcome.PaidByAnother => ApiProblem.Conflict("trade_already_paid", "Someone else has paid this trade."),
             PayOutcome.Closed => ApiProblem.Unprocessable("trade_closed", "The trade is closed or has expired."),

@@ -8,7 +8,8 @@ namespace Qianbao.Server.Modules.Acquiring;
 internal abstract record TradeStateChange(string TradeNo) : IEffect;
 
 /// <summary>The trade was paid: who paid, when, the fee kept and the profit-sharing hold, if any.</summary>
-internal sealed record TradePaidChange(string TradeNo, Guid BuyerId, long PaidAtUs, long FeeAmount, Guid? FreezeHoldId) : TradeStateChange(TradeNo);
+internal sealed record TradePaidChange(string TradeNo, Guid BuyerId, long PaidAtUs, long FeeAmount, Guid? FreezeHoldId, long DiscountAmount = 0)
+    : TradeStateChange(TradeNo);
 
 /// <summary>
 /// A refund of <see cref="Amount"/> was made under <see cref="OutRequestNo"/>: the trade's refunded total,
@@ -35,9 +36,11 @@ internal sealed class TradeChangeWriter : IEffectWriter
             {
                 case TradePaidChange p:
                     statements.Add(new($"""
-                        UPDATE trades SET status = '{TradeStatus.Success}', buyer_id = @buyer, paid_at_us = @now, fee_amount = @fee, freeze_hold_id = @hold
+                        UPDATE trades SET status = '{TradeStatus.Success}', buyer_id = @buyer, paid_at_us = @now, fee_amount = @fee, freeze_hold_id = @hold,
+                            discount_amount = @discount
                         WHERE trade_no = @trade_no
-                        """, new Dictionary<string, object?> { ["trade_no"] = p.TradeNo, ["buyer"] = p.BuyerId, ["now"] = p.PaidAtUs, ["fee"] = p.FeeAmount, ["hold"] = p.FreezeHoldId }));
+                        """, new Dictionary<string, object?> { ["trade_no"] = p.TradeNo, ["buyer"] = p.BuyerId, ["now"] = p.PaidAtUs, ["fee"] = p.FeeAmount, ["hold"] = p.FreezeHoldId,
+                        ["discount"] = p.DiscountAmount }));
                     break;
                 case TradeRefundedChange r:
                     statements.Add(new("""

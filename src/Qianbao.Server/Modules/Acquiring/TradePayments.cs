@@ -1,6 +1,7 @@
 using Qianbao.Ledger;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Modules.Identity.Limits;
+using Qianbao.Server.Modules.Marketing;
 using Qianbao.Server.Money;
 using Qianbao.Server.Money.Events;
 using Qianbao.Server.Money.Ledger;
@@ -31,6 +32,9 @@ internal enum PayOutcome : byte
 
     /// <summary>The buyer's calendar-year cap would be passed.</summary>
     YearLimitExceeded,
+
+    /// <summary>The coupon the buyer named cannot be used on this payment (used, expired, out of scope, below its minimum, or its budget is short).</summary>
+    CouponNotUsable,
 }
 
 internal static class PayOutcomes
@@ -66,10 +70,35 @@ internal enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsSh
 /// append its domain event (which merchant notifications, among others, subscribe to) in the same transaction as the postings. Transfer ids derive from the trade (and the merchant's request number),
 /// so the ledger's primary key makes every path exactly-once whatever the retries.
 /// </summary>
-internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, TradeStore trades, TierLimits limits, TimeProvider clock)
+internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, TradeStore trades, TierLimits limits, CouponRedemptions coupons,
+    TimeProvider clock)
 {
-    /// <summary>Pays <paramref name="trade"/> from <paramref name="buyerId"/>'s wallet: proceeds to the merchant, fee to the platform, and a hold when profit-sharing freezes the proceeds.</summary>
-    public async Task<(PayOutcome Outcome, TradeRow Trade)> PayAsync(TradeRow trade, Guid buyerId, int feeBps, CancellationToken ct)
+    /// <summary>
+    /// Pays <paramref name="trade"/> from <paramref name="buyerId"/>'s wallet: proceeds to the merchant, fee to the platform, and a
+    /// hold when profit-sharing freezes the proceeds. With a coupon (<paramref name="coupon"/>: the best usable one unless the
+    /// buyer said otherwise) the wallet pays the total less the discount and the campaign's budget the discount, in the same
+    /// chain; the merchant is credited the total either way. When the best coupon is lost to a race (used by a concurrent
+    /// payment, or its budget spent meanwhile), the payment goes through once more without a coupon; a coupon the buyer named
+    /// answers <see cref="PayOutcome.CouponNotUsable"/> instead.
+    /// </summary>
+    public async Task<(PayOutcome Outcome, TradeRow Trade)> PayAsync(TradeRow trade, Guid buyerId, int feeBps, CancellationToken ct,
+        CouponChoice coupon = default)
+    {
+        var currency = Currency.Parse(trade.currency);
+        // Only an unpaid trade takes a coupon: a replay of a paid one answers from the trade as it is.
+        var (plan, notUsable) = trade.status == TradeStatus.WaitBuyerPay
+            ? await coupons.PlanAsync(buyerId, trade.merchant_id, trade.total_amount, currency, coupon, ct)
+            : (null, false);
+        if (notUsable) return (PayOutcome.CouponNotUsable, trade);
+        var (outcome, after, couponLost) = await SubmitPaymentAsync(trade, buyerId, feeBps, plan, ct);
+        if (!couponLost) return (outcome, after);
+        if (coupon.Kind == CouponChoiceKind.Given) return (PayOutcome.CouponNotUsable, after);
+        var (again, afterAgain, _) = await SubmitPaymentAsync(trade, buyerId, feeBps, null, ct);
+        return (again, afterAgain);
+    }
+
+    private async Task<(PayOutcome Outcome, TradeRow Trade, bool CouponLost)> SubmitPaymentAsync(TradeRow trade, Guid buyerId, int feeBps, CouponPlan? plan,
+        CancellationToken ct)
     {
         var currency = Currency.Parse(trade.currency);
         var wallet = ChartOfAccounts.UserWallet(buyerId, currency);
@@ -79,13 +108,19 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         await accounts.EnsureAsync(settlement, trade.merchant_id, ct);
         await accounts.EnsureAsync(revenue, null, ct);
 
-        // Fee rounds down to the fen: the platform never charges more than the stated rate.
+        // A discount is always less than the total (CouponRules), so the buyer pays at least a fen.
+        var discount = plan?.DiscountFen ?? 0;
+        var payAmount = trade.total_amount - discount;
+        // Fee rounds down to the fen: the platform never charges more than the stated rate. It is charged on the total.
         var fee = checked(trade.total_amount * feeBps) / 10_000;
         var transfers = new List<Transfer>
         {
-            new(Id("trade-payment", trade.trade_no), wallet.Id, settlement.Id, trade.total_amount, currency, TransferCodes.MerchantPayment,
+            new(Id("trade-payment", trade.trade_no), wallet.Id, settlement.Id, payAmount, currency, TransferCodes.MerchantPayment,
                 Reference: trade.trade_no),
         };
+        if (plan is not null)
+            transfers.Add(new(Id("trade-coupon", trade.trade_no + "/" + plan.CouponId.ToString("N")), plan.BudgetAccount, settlement.Id, discount, currency,
+                TransferCodes.CouponDiscount, Reference: trade.trade_no));
         if (fee > 0)
             transfers.Add(new(Id("trade-fee", trade.trade_no), settlement.Id, revenue.Id, fee, currency, TransferCodes.PlatformFee, Reference: trade.trade_no));
         Guid? holdId = null;
@@ -99,17 +134,20 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 Reference: trade.trade_no));
         }
         // The buyer's tier limits ride in the payment's chain, before the money: a cap reached refuses it in the same transaction.
-        var limited = await limits.ForPaymentAsync(buyerId, transfers[0].Id, trade.total_amount, currency, ct);
+        // They count what the buyer pays, not what a campaign paid for them.
+        var limited = await limits.ForPaymentAsync(buyerId, transfers[0].Id, payAmount, currency, ct);
         transfers.InsertRange(0, limited.Transfers);
         var paymentIndex = limited.Count;
         Link(transfers);
 
         var nowUs = clock.GetUnixMicroseconds();
-        var command = new LedgerCommand(transfers,
-            guard: new TradeGuard(TradeGuardKind.Payable, trade.trade_no, NowUs: nowUs, BuyerId: buyerId),
+        IGuard guard = new TradeGuard(TradeGuardKind.Payable, trade.trade_no, NowUs: nowUs, BuyerId: buyerId);
+        if (plan is not null) guard = new CompositeGuard([guard, CouponRedemptions.Guard(plan, nowUs)]);
+        var command = new LedgerCommand(transfers, guard: guard,
             effects: _ => Effects(
-                new TradePaidChange(trade.trade_no, buyerId, nowUs, fee, holdId),
-                new TradePaid(trade.trade_no, trade.app_id, trade.out_trade_no, trade.merchant_id, buyerId, trade.total_amount, fee, trade.currency)
+                new TradePaidChange(trade.trade_no, buyerId, nowUs, fee, holdId, discount),
+                plan is null ? null : CouponRedemptions.Used(plan, trade.trade_no, buyerId, nowUs),
+                new TradePaid(trade.trade_no, trade.app_id, trade.out_trade_no, trade.merchant_id, buyerId, trade.total_amount, fee, trade.currency, discount)
                 {
                     EventId = DomainEvent.IdFor<TradePaid>(trade.trade_no), OccurredAtUs = nowUs,
                 }));
@@ -117,10 +155,17 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         var outcome = await money.SubmitAsync(command, ct);
         if (outcome.Kind == MoneyOutcomeKind.Applied) limits.Applied(limited);
         var after = (await trades.FindAsync(trade.trade_no, ct))!;
-        return outcome.Kind switch
+        var status = after.EffectiveStatus(nowUs);
+        // The coupon's guard failed (the trade's still holds) or the ledger refused the budget's transfer: the coupon was lost to a race.
+        if (plan is not null
+            && ((outcome.Kind == MoneyOutcomeKind.GuardRejected && status == TradeStatus.WaitBuyerPay && (after.buyer_id is null || after.buyer_id == buyerId))
+                || (outcome.Kind == MoneyOutcomeKind.LedgerRejected && outcome.Results[paymentIndex + 1] is TransferResult.ExceedsCredits
+                    && PayOutcomes.Limit(limited, outcome.Results) is null && outcome.Results[paymentIndex] is not TransferResult.ExceedsCredits)))
+            return (PayOutcome.NotPayable, after, true);
+        var result = outcome.Kind switch
         {
             MoneyOutcomeKind.Applied => (PayOutcome.Paid, after),
-            MoneyOutcomeKind.GuardRejected => after.EffectiveStatus(nowUs) switch
+            MoneyOutcomeKind.GuardRejected => status switch
             {
                 TradeStatus.Success or TradeStatus.Finished when after.buyer_id == buyerId => (PayOutcome.Paid, after),
                 TradeStatus.Success or TradeStatus.Finished => (PayOutcome.PaidByAnother, after),
@@ -134,6 +179,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 (PayOutcome.InsufficientFunds, after),
             _ => throw new InvariantViolationException($"trade {trade.trade_no} payment failed with {string.Join(",", outcome.Results)}"),
         };
+        return (result.Item1, result.Item2, false);
     }
 
     /// <summary>Refunds <paramref name="amount"/> of a paid trade to its buyer, idempotent per <paramref name="outRequestNo"/>.</summary>
@@ -150,6 +196,13 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         var wallet = ChartOfAccounts.UserWallet(buyer, currency);
         var refundId = Id("trade-refund", trade.trade_no + "/" + outRequestNo);
         var refundedAfter = checked(trade.refunded_amount + amount);
+        // A trade a coupon paid part of refunds in proportion: the buyer floor(R × P / T) cumulatively (R refunded, P paid,
+        // T total), the budget the rest, so the full refund gives the buyer exactly P and the budget exactly the discount.
+        var redemption = trade.discount_amount > 0 ? (await coupons.ForTradeAsync(trade.trade_no, ct)).FirstOrDefault() : null;
+        var buyerPart = redemption is null ? amount : BuyerShare(trade, refundedAfter) - BuyerShare(trade, trade.refunded_amount);
+        var budgetPart = amount - buyerPart;
+        var (forward, returnedLate) = redemption is null ? (null, null)
+            : await coupons.ForwardIfClosedAsync(redemption, budgetPart, trade.trade_no + "/" + outRequestNo, ct);
 
         var transfers = new List<Transfer>();
         // The fee on the refunded part goes back to the merchant first, so a full refund (or a cancel) of a merchant's
@@ -166,7 +219,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 TransferFlags.VoidPending, new TransferId(hold)));
             var remaining = trade.total_amount - refundedAfter - FeeKept(trade, refundedAfter);
             newHold = null;
-            transfers.Add(new(refundId, settlement.Id, wallet.Id, amount, currency, TransferCodes.Refund, Reference: trade.trade_no));
+            AddRefund(transfers);
             if (remaining > 0)
             {
                 var next = Id("trade-freeze", trade.trade_no + "/" + outRequestNo);
@@ -177,9 +230,20 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         }
         else
         {
-            transfers.Add(new(refundId, settlement.Id, wallet.Id, amount, currency, TransferCodes.Refund, Reference: trade.trade_no));
+            AddRefund(transfers);
         }
         Link(transfers);
+
+        // The refund's own id names whichever leg moves: the buyer's, or the budget's alone when the buyer's share rounds to 0.
+        void AddRefund(List<Transfer> list)
+        {
+            if (buyerPart > 0)
+                list.Add(new(refundId, settlement.Id, wallet.Id, buyerPart, currency, TransferCodes.Refund, Reference: trade.trade_no));
+            if (budgetPart > 0)
+                list.Add(new(buyerPart > 0 ? Id("trade-refund-budget", trade.trade_no + "/" + outRequestNo) : refundId, settlement.Id,
+                    redemption!.BudgetAccount, budgetPart, currency, TransferCodes.CouponDiscountReturn, Reference: trade.trade_no));
+            if (forward is not null) list.Add(forward);
+        }
 
         var nowUs = clock.GetUnixMicroseconds();
         var full = refundedAfter == trade.total_amount;
@@ -191,7 +255,10 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 new TradeRefunded(trade.trade_no, trade.app_id, outRequestNo, trade.merchant_id, buyer, amount, refundedAfter, trade.currency)
                 {
                     EventId = DomainEvent.IdFor<TradeRefunded>(trade.trade_no + "/" + outRequestNo), OccurredAtUs = nowUs,
-                }).Concat(alsoCommit ?? []).ToList());
+                },
+                // After a full refund the coupon is the buyer's again, when its campaign says so and it has not expired (checked in the write).
+                full && redemption is { return_on_refund: 1 } ? CouponRedemptions.Returned(redemption, nowUs) : null,
+                returnedLate).Concat(alsoCommit ?? []).ToList());
 
         var outcome = await money.SubmitAsync(command, ct);
         var after = (await trades.FindAsync(trade.trade_no, ct))!;
@@ -296,6 +363,9 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
     /// </summary>
     public static long FeeKept(TradeRow trade, long refunded) =>
         trade.total_amount == 0 ? trade.fee_amount : trade.fee_amount - checked(trade.fee_amount * refunded) / trade.total_amount;
+
+    /// <summary>What the buyer has had back once <paramref name="refunded"/> of the trade is refunded: floor(refunded × paid / total).</summary>
+    public static long BuyerShare(TradeRow trade, long refunded) => (long)((Int128)refunded * trade.PayAmount / trade.total_amount);
 
     private static TransferId Id(string scope, string name) => new(StableId.From(scope, name));
 

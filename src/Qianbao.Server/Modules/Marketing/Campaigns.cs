@@ -200,6 +200,12 @@ internal sealed record CampaignCreated(CampaignRow Row) : CampaignChange(Row.id)
 /// <summary>The campaign stopped or ended: written with the return of <see cref="Returned"/> to its funder.</summary>
 internal sealed record CampaignClosed(Guid Id, CampaignState State, long Returned, long AtUs) : CampaignChange(Id);
 
+/// <summary>
+/// A refund's budget share reached a campaign already stopped or ended: passed on to its funder in the refund's chain, so it
+/// counts as returned (the campaign's remainder went back once at its close; this is what came back after).
+/// </summary>
+internal sealed record CampaignReturnedLate(Guid Id, long Amount) : CampaignChange(Id);
+
 /// <summary>Writes campaign changes in the ledger batch transaction. Idempotent, as every effect writer must be.</summary>
 internal sealed class CampaignWriter : IEffectWriter
 {
@@ -228,6 +234,8 @@ internal sealed class CampaignWriter : IEffectWriter
                 CampaignClosed c => new SqlStatement("""
                     UPDATE campaigns SET state = @state, returned_amount = @returned, closed_at_us = @now WHERE id = @id AND state = 0
                     """, new Dictionary<string, object?> { ["id"] = c.Id, ["state"] = (int)c.State, ["returned"] = c.Returned, ["now"] = c.AtUs }),
+                CampaignReturnedLate l => new SqlStatement("UPDATE campaigns SET returned_amount = returned_amount + @amount WHERE id = @id AND state <> 0",
+                    new Dictionary<string, object?> { ["id"] = l.Id, ["amount"] = l.Amount }),
                 _ => throw new ArgumentOutOfRangeException(nameof(effects), effect.GetType().Name, "not a campaign change"),
             });
         }

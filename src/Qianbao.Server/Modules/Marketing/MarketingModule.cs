@@ -16,6 +16,9 @@ internal static class MarketingModule
         services.AddSingleton<CampaignClosing>();
         services.AddSingleton<Coupons>();
         services.AddSingleton<MerchantVouchers>();
+        services.AddSingleton<CouponRedemptions>();
+        services.AddSingleton<IEffectWriter, CouponUseWriter>();
+        services.AddSingleton<IGuardChecker, CouponAvailableGuardChecker>();
         services.AddSingleton<IEffectWriter, CampaignWriter>();
         services.AddSingleton<IEffectWriter, VoucherTemplateWriter>();
         services.AddSingleton<IGuardChecker, CampaignOpenGuardChecker>();

@@ -35,9 +35,17 @@ internal static class CreateMerchantPayout
     }
 }
 
-/// <summary>Whether a merchant exists, for operator routes that take a merchant id.</summary>
+/// <summary>Whether a merchant exists, for operator routes that take a merchant id; its business name for buyers' screens.</summary>
 internal sealed class MerchantDirectory(Storage.Db db)
 {
+    /// <summary>The business name (not personal data, stored in clear), or null for no such merchant.</summary>
+    public async Task<string?> NameAsync(Guid merchantId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await Dapper.SqlMapper.QuerySingleOrDefaultAsync<string?>(connection, new Dapper.CommandDefinition(
+            "SELECT name FROM merchants WHERE id = @id", new { id = merchantId }, cancellationToken: ct));
+    }
+
     public async Task<bool> ExistsAsync(Guid merchantId, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);

@@ -35,9 +35,10 @@ public sealed record WithdrawalFailed(Guid WithdrawalId, Guid OwnerId, long Amou
     public override string Stream => "withdrawal:" + WithdrawalId.ToString("N");
 }
 
-/// <summary>A buyer paid a merchant's trade (<c>trade.paid</c>). <paramref name="FeeMinor"/> went to the platform.</summary>
+/// <summary>A buyer paid a merchant's trade (<c>trade.paid</c>). <paramref name="FeeMinor"/> went to the platform;
+/// <paramref name="DiscountMinor"/> is what coupons took off (campaign budgets paid it): the buyer paid <c>AmountMinor − DiscountMinor</c>.</summary>
 public sealed record TradePaid(string TradeNo, string AppId, string OutTradeNo, Guid MerchantId, Guid BuyerId, long AmountMinor, long FeeMinor,
-    string Currency) : DomainEvent
+    string Currency, long DiscountMinor = 0) : DomainEvent
 {
     public override string Stream => "trade:" + TradeNo;
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using Qianbao.Ledger;
 using Qianbao.Server.Hosting;
+using Qianbao.Server.Money.Pipeline;
 
 namespace Qianbao.Server.Money.Ledger;
 
@@ -111,7 +112,7 @@ public sealed class LedgerExecutor : IAsyncDisposable
         while (reader.TryPeek(out var next) && (batch.Count == 0 || size + next.Transfers.Count <= options.BatchSizeMax))
         {
             // A guard must see the committed effects of earlier commands with its key: such a command waits for the next batch.
-            if (next.Guard is { } guard && batch.Count > 0 && batch.Exists(c => c.Guard?.Key == guard.Key)) break;
+            if (next.Guard is { } guard && batch.Count > 0 && batch.Exists(c => c.Guard is { } other && GuardKeys.Overlap(other, guard))) break;
             Invariant.That(reader.TryRead(out var taken) && ReferenceEquals(taken, next), "the single reader takes what it peeked");
             batch.Add(next);
             size += next.Transfers.Count;

@@ -38,3 +38,21 @@ public abstract class GuardChecker<TGuard> : IGuardChecker where TGuard : IGuard
 
     protected abstract ValueTask<bool[]> CheckAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<TGuard> guards, CancellationToken ct);
 }
+
+/// <summary>
+/// Several guards that must all hold for one command (a payment guarded by its trade and by the coupon it uses). Its
+/// <see cref="Key"/> is its first part's; the batcher keeps apart commands sharing any part's key (<see cref="GuardKeys"/>),
+/// so each part still sees the committed effects of every earlier command guarding the same thing.
+/// </summary>
+public sealed record CompositeGuard(IReadOnlyList<IGuard> Parts) : IGuard
+{
+    public string Key => Parts[0].Key;
+}
+
+/// <summary>The keys a guard protects: its own, or each part's of a <see cref="CompositeGuard"/>.</summary>
+public static class GuardKeys
+{
+    public static IEnumerable<string> Of(IGuard guard) => guard is CompositeGuard c ? c.Parts.SelectMany(Of) : [guard.Key];
+
+    public static bool Overlap(IGuard a, IGuard b) => Of(a).Intersect(Of(b), StringComparer.Ordinal).Any();
+}

@@ -32,6 +32,22 @@ public sealed class PipelineParts
     /// <summary>Checks <paramref name="guards"/> in key order (so every process locks guarded rows in one order), grouped by type.</summary>
     public async ValueTask<bool[]> CheckGuardsAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<IGuard> guards, CancellationToken ct)
     {
+        if (guards.Any(g => g is CompositeGuard))
+        {
+            // A composite holds when every part holds: check the flattened parts, then fold them back per command.
+            var owners = new List<int>();
+            var flat = new List<IGuard>();
+            for (var i = 0; i < guards.Count; i++)
+                foreach (var part in guards[i] is CompositeGuard c ? c.Parts : [guards[i]])
+                {
+                    owners.Add(i);
+                    flat.Add(part);
+                }
+            var partsPassed = await CheckGuardsAsync(connection, tx, flat, ct);
+            var all = Enumerable.Repeat(true, guards.Count).ToArray();
+            for (var k = 0; k < flat.Count; k++) all[owners[k]] &= partsPassed[k];
+            return all;
+        }
         var passed = new bool[guards.Count];
         var order = Enumerable.Range(0, guards.Count).OrderBy(i => guards[i].Key, StringComparer.Ordinal).ToArray();
         foreach (var group in order.GroupBy(i => guards[i].GetType()))

@@ -403,6 +403,58 @@ public abstract class SdkScenarioTests<TServer>(TServer server, ITestOutputHelpe
     // ---- helpers --------------------------------------------------------------------------------------------------
 
     /// <summary>Registers an SDK client for the app (named after it) holding the registered key.</summary>
+    [Fact]
+    public async Task A_coupon_payment_shows_its_amounts_and_voucher_detail_list_to_the_sdk_in_the_query_and_the_notification()
+    {
+        var sdk = await Server.SdkAsync();
+        var app = await Server.CreateMerchantWithAppAsync(FeeBps);
+        var client = await RegisterAsync(sdk, app);
+        var buyer = await Server.BuyerAsync(10_000);
+        using var created = await Server.OperatorSendAsync(HttpMethod.Post, "/admin/v1/campaigns", new
+        {
+            name = "午餐立减", kind = "coupon", funding = new { source = "platform" }, budget = new { amount = 5_000, currency = "CNY" },
+            starts_at = DateTimeOffset.UtcNow.AddMinutes(-5), ends_at = DateTimeOffset.UtcNow.AddDays(30), merchant_ids = new[] { app.MerchantId },
+            coupon = new { type = "percent", percent_bps = 1_500, cap = 300, stock = 3, valid_days = 7 },
+        }, Guid.NewGuid().ToString());
+        created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        var campaign = (await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
+        using var claimed = await buyer.PostAsync("/v1/coupons", new { campaign_id = campaign });
+        claimed.StatusCode.ShouldBe(HttpStatusCode.Created, await claimed.Content.ReadAsStringAsync());
+        var coupon = (await claimed.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
+
+        var outTradeNo = "CPN-" + Guid.NewGuid().ToString("N");
+        var precreated = await sdk.ExecAsync(client, "alipay.trade.precreate", new { out_trade_no = outTradeNo, total_amount = "12.34", subject = "套餐" },
+            sdk.NotifyUrl);
+        Ok(precreated);
+        using var paid = await buyer.PostAsync("/v1/qr-payments", new { qr_code = precreated["qrCode"]!.GetValue<string>() });
+        paid.StatusCode.ShouldBe(HttpStatusCode.OK, await paid.Content.ReadAsStringAsync());
+        // 15% of 12.34 = 1.851 → 185 fen (under the 3.00 cap).
+        (await buyer.AvailableAsync()).ShouldBe(10_000 - 1_234 + 185);
+
+        var query = await QueryAsync(sdk, client, outTradeNo);
+        query["totalAmount"]!.GetValue<string>().ShouldBe("12.34");
+        query["buyerPayAmount"]!.GetValue<string>().ShouldBe("10.49");
+        query["receiptAmount"]!.GetValue<string>().ShouldBe("12.34");
+        query["invoiceAmount"]!.GetValue<string>().ShouldBe("10.49");
+        query["pointAmount"]!.GetValue<string>().ShouldBe("0.00");
+        var voucher = query["voucherDetailList"]!.AsArray().Single()!;
+        voucher["id"]!.GetValue<string>().ShouldBe(coupon.ToString("N"));
+        voucher["name"]!.GetValue<string>().ShouldBe("午餐立减");
+        voucher["amount"]!.GetValue<string>().ShouldBe("1.85");
+        voucher["merchantContribute"]!.GetValue<string>().ShouldBe("0.00");
+        voucher["otherContribute"]!.GetValue<string>().ShouldBe("1.85");
+
+        if (Server.NotificationsWired)
+        {
+            var note = await NotificationAsync(sdk, outTradeNo, n => n.GetValueOrDefault("trade_status") == "TRADE_SUCCESS");
+            note.GetValueOrDefault("buyer_pay_amount").ShouldBe("10.49");
+            note.GetValueOrDefault("receipt_amount").ShouldBe("12.34");
+            var list = JsonNode.Parse(note.GetValueOrDefault("voucher_detail_list")!)!.AsArray();
+            list.Single()!["amount"]!.GetValue<string>().ShouldBe("1.85");
+        }
+        await Server.AssertLedgerOkAsync();
+    }
+
     private static async Task<string> RegisterAsync(SdkDriver sdk, MerchantApp app)
     {
         await sdk.RegisterAsync(app.AppId, app.AppId, SdkKeys.PrivatePkcs1(SdkKeys.App), app.PlatformPublicKey);

@@ -1,4 +1,5 @@
 using Qianbao.Server.Modules.Acquiring;
+using Qianbao.Server.Modules.Marketing;
 
 namespace Qianbao.Server.Adapters.Alipay.Methods;
 
@@ -8,7 +9,8 @@ namespace Qianbao.Server.Adapters.Alipay.Methods;
 /// — unless <see cref="CodePayConfirmation"/> says it waits for the buyer: then the answer is 10003 (order success pay
 /// inprocess) with the trade's numbers, the buyer confirms in the wallet, and the merchant queries for the outcome.
 /// </summary>
-internal sealed class Pay(TradeCreation creation, TradePayments payments, PaymentCodes codes, TradeStore trades, CodePayConfirmation confirmation)
+internal sealed class Pay(TradeCreation creation, TradePayments payments, PaymentCodes codes, TradeStore trades, CodePayConfirmation confirmation,
+    CouponRedemptions coupons)
     : IGatewayMethod
 {
     public string Name => "alipay.trade.pay";
@@ -23,7 +25,7 @@ internal sealed class Pay(TradeCreation creation, TradePayments payments, Paymen
         if (TradeRequests.Validate(c, "pay") is { } e3) return e3;
 
         var existing = await codes.FindTradeReplayAsync(c.App.app_id, outTradeNo, authCode, ct);
-        if (existing is not null && existing.status != TradeStatus.WaitBuyerPay) return Answer(existing);
+        if (existing is not null && existing.status != TradeStatus.WaitBuyerPay) return await AnswerAsync(existing, ct);
         // A retry of a trade waiting for its buyer: still waiting, whether or not the code has expired since.
         if (existing is not null && confirmation.AwaitsBuyer(existing)) return AwaitingBuyer(existing);
         // The out_trade_no already names a trade this code did not start: refuse before spending the buyer's code.
@@ -57,7 +59,7 @@ internal sealed class Pay(TradeCreation creation, TradePayments payments, Paymen
         var (outcome, after) = await payments.PayAsync(trade!, buyer.Value, c.App.fee_bps, ct);
         return outcome switch
         {
-            PayOutcome.Paid => Answer(after),
+            PayOutcome.Paid => await AnswerAsync(after, ct),
             PayOutcome.InsufficientFunds => GatewayResult.Business(GatewaySubCodes.BuyerBalanceNotEnough, "买家余额不足",
                 Field.Of("trade_no", after.trade_no), Field.Of("out_trade_no", after.out_trade_no)),
             PayOutcome.PaidByAnother => GatewayResult.Business(GatewaySubCodes.TradeHasSuccess, "交易已被支付", Field.Of("out_trade_no", after.out_trade_no)),
@@ -83,12 +85,13 @@ internal sealed class Pay(TradeCreation creation, TradePayments payments, Paymen
         Field.Of("total_amount", TradeFields.Yuan(t.total_amount)), Field.Of("receipt_amount", TradeFields.Yuan(0)),
         Field.Of("buyer_pay_amount", TradeFields.Yuan(0)));
 
-    private static GatewayResult Answer(TradeRow t) => t.status switch
+    private async Task<GatewayResult> AnswerAsync(TradeRow t, CancellationToken ct) => t.status switch
     {
-        TradeStatus.Success or TradeStatus.Finished => GatewayResult.Success(
+        TradeStatus.Success or TradeStatus.Finished => GatewayResult.Success([
             Field.Of("trade_no", t.trade_no), Field.Of("out_trade_no", t.out_trade_no), Field.Of("buyer_user_id", TradeFields.BuyerId(t)),
-            Field.Of("total_amount", TradeFields.Yuan(t.total_amount)), Field.Of("receipt_amount", TradeFields.Yuan(t.total_amount)),
-            Field.Of("buyer_pay_amount", TradeFields.Yuan(t.total_amount)), Field.Of("gmt_payment", TradeFields.ChinaTime(t.paid_at_us!.Value))),
+            Field.Of("total_amount", TradeFields.Yuan(t.total_amount)),
+            .. TradeFields.PaidAmounts(t, t.discount_amount > 0 ? await coupons.ForTradeAsync(t.trade_no, ct) : [], 0),
+            Field.Of("gmt_payment", TradeFields.ChinaTime(t.paid_at_us!.Value))]),
         _ => GatewayResult.Business(GatewaySubCodes.TradeHasClose, "交易已经关闭", Field.Of("out_trade_no", t.out_trade_no)),
     };
 }

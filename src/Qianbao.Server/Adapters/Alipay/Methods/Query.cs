@@ -1,8 +1,9 @@
 using Qianbao.Server.Modules.Acquiring;
+using Qianbao.Server.Modules.Marketing;
 namespace Qianbao.Server.Adapters.Alipay.Methods;
 
 /// <summary><c>alipay.trade.query</c> by <c>trade_no</c> or <c>out_trade_no</c>.</summary>
-internal sealed class Query(TradeStore trades) : IGatewayMethod
+internal sealed class Query(TradeStore trades, CouponRedemptions coupons) : IGatewayMethod
 {
     public string Name => "alipay.trade.query";
 
@@ -21,8 +22,7 @@ internal sealed class Query(TradeStore trades) : IGatewayMethod
         if (t.buyer_id is not null) fields.Add(Field.Of("buyer_user_id", TradeFields.BuyerId(t)));
         if (t.paid_at_us is not null)
         {
-            fields.Add(Field.Of("buyer_pay_amount", TradeFields.Yuan(t.total_amount)));
-            fields.Add(Field.Of("receipt_amount", TradeFields.Yuan(t.total_amount - t.refunded_amount)));
+            fields.AddRange(TradeFields.PaidAmounts(t, t.discount_amount > 0 ? await coupons.ForTradeAsync(t.trade_no, ct) : [], t.refunded_amount));
             fields.Add(Field.Of("send_pay_date", TradeFields.ChinaTime(t.paid_at_us.Value)));
         }
         if (t.refunded_amount > 0) fields.Add(Field.Of("refund_fee", TradeFields.Yuan(t.refunded_amount)));

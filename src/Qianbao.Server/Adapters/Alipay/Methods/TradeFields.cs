@@ -1,5 +1,6 @@
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Modules.Acquiring;
+using Qianbao.Server.Modules.Marketing;
 
 namespace Qianbao.Server.Adapters.Alipay.Methods;
 
@@ -16,6 +17,28 @@ internal static class TradeFields
     public static string ChinaTime(long us) => AlipayTime.ToChinaString(TimeProviderExtensions.FromUnixMicroseconds(us));
 
     public static string? BuyerId(TradeRow t) => t.buyer_id?.ToString("N");
+
+    /// <summary>
+    /// A paid trade's amounts as Alipay reports them: <c>buyer_pay_amount</c> what the buyer's wallet paid,
+    /// <c>receipt_amount</c> what the merchant received (less what it funded itself, and less refunds),
+    /// <c>invoice_amount</c> what the buyer can be invoiced for, <c>point_amount</c> what points paid (none yet), and
+    /// <c>voucher_detail_list</c> each coupon with who funded it. Amounts are yuan strings.
+    /// </summary>
+    public static IEnumerable<KeyValuePair<string, object?>> PaidAmounts(TradeRow t, IReadOnlyList<RedemptionRow> coupons, long refunded)
+    {
+        var merchantFunded = coupons.Where(c => c.merchant_funded == 1).Sum(c => c.discount_amount);
+        yield return Field.Of("buyer_pay_amount", Yuan(t.PayAmount));
+        yield return Field.Of("receipt_amount", Yuan(t.total_amount - merchantFunded - refunded));
+        yield return Field.Of("invoice_amount", Yuan(t.PayAmount));
+        yield return Field.Of("point_amount", Yuan(0));
+        if (coupons.Count > 0)
+            yield return Field.Of("voucher_detail_list", coupons.Select(c => new Dictionary<string, string>
+            {
+                ["id"] = c.coupon_id.ToString("N"), ["name"] = c.campaign_name, ["type"] = c.merchant_funded == 1 ? "ALIPAY_BIZ_VOUCHER" : "ALIPAY_FIX_VOUCHER",
+                ["amount"] = Yuan(c.discount_amount), ["merchant_contribute"] = Yuan(c.merchant_funded == 1 ? c.discount_amount : 0),
+                ["other_contribute"] = Yuan(c.merchant_funded == 1 ? 0 : c.discount_amount),
+            }).ToList());
+    }
 
     /// <summary>A trade number or out_trade_no is required to name a trade.</summary>
     public static GatewayResult? RequireTradeReference(GatewayContext c, out string? tradeNo, out string? outTradeNo)

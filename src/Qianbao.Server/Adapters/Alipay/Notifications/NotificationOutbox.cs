@@ -25,11 +25,12 @@ internal static class NotificationOutbox
     /// </summary>
     /// <param name="change">The trade's new state: status, refund totals and the event's own times.</param>
     /// <param name="id">The row's id and notify_id: the domain event's id, so queuing the same event twice queues one row.</param>
-    public static QueuedNotification? Queue(TradeRow trade, string? appNotifyUrl, string eventName, TradeChange change, long nowUs, Guid id)
+    public static QueuedNotification? Queue(TradeRow trade, string? appNotifyUrl, string eventName, TradeChange change, long nowUs, Guid id,
+        IReadOnlyList<Modules.Marketing.RedemptionRow>? coupons = null)
     {
         var url = trade.notify_url ?? appNotifyUrl;
         if (url is null) return null;
-        var fields = Fields(trade, change, notifyId: id.ToString("N"));
+        var fields = Fields(trade, change, notifyId: id.ToString("N"), coupons ?? []);
         return new QueuedNotification(id, trade.trade_no, eventName, url, JsonSerializer.Serialize(fields), nowUs);
     }
 
@@ -41,7 +42,7 @@ internal static class NotificationOutbox
             ["fields_json"] = n.FieldsJson, ["now"] = n.CreatedAtUs,
         }))], ct);
 
-    private static SortedDictionary<string, string> Fields(TradeRow t, TradeChange c, string notifyId)
+    private static SortedDictionary<string, string> Fields(TradeRow t, TradeChange c, string notifyId, IReadOnlyList<Modules.Marketing.RedemptionRow> coupons)
     {
         var fields = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
@@ -64,8 +65,9 @@ internal static class NotificationOutbox
         if (paidAt is not null)
         {
             fields["gmt_payment"] = AlipayTime.ToChinaString(TimeProviderExtensions.FromUnixMicroseconds(paidAt.Value));
-            fields["buyer_pay_amount"] = AlipayAmount.FormatYuan(t.total_amount);
-            fields["receipt_amount"] = AlipayAmount.FormatYuan(t.total_amount - c.RefundedAmount);
+            // As the query reports them (TradeFields.PaidAmounts); a list goes as its JSON text, as Alipay posts it.
+            foreach (var (name, value) in Methods.TradeFields.PaidAmounts(t, coupons, c.RefundedAmount))
+                fields[name] = value as string ?? JsonSerializer.Serialize(value);
         }
         if (c.RefundedAmount > 0) fields["refund_fee"] = AlipayAmount.FormatYuan(c.RefundedAmount);
         if (c.RefundedAtUs is not null) fields["gmt_refund"] = AlipayTime.ToChinaString(TimeProviderExtensions.FromUnixMicroseconds(c.RefundedAtUs.Value));

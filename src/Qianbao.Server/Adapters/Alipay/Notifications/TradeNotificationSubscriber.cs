@@ -11,7 +11,8 @@ namespace Qianbao.Server.Adapters.Alipay.Notifications;
 /// id is the event's id, so a redelivered event queues nothing twice. A trade with no notify URL (neither its own nor
 /// its app's) is not notified.
 /// </summary>
-internal sealed class TradeNotificationSubscriber(Db db, TradeStore trades, MerchantApps apps, NotificationDispatcher dispatcher) : IEventSubscriber
+internal sealed class TradeNotificationSubscriber(Db db, TradeStore trades, MerchantApps apps, NotificationDispatcher dispatcher,
+    Modules.Marketing.CouponRedemptions coupons) : IEventSubscriber
 {
     private static readonly IReadOnlySet<string> Notified = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -39,7 +40,8 @@ internal sealed class TradeNotificationSubscriber(Db db, TradeStore trades, Merc
             if (trade is null) continue;
             var appNotifyUrl = trade.notify_url is null ? await apps.NotifyUrlAsync(trade.app_id, ct) : null;
             var change = Change(stored.Event!, trade);
-            if (NotificationOutbox.Queue(trade, appNotifyUrl, eventName!, change, stored.OccurredAtUs, stored.EventId) is { } row) queued.Add(row);
+            var used = trade.discount_amount > 0 ? await coupons.ForTradeAsync(trade.trade_no, ct) : [];
+            if (NotificationOutbox.Queue(trade, appNotifyUrl, eventName!, change, stored.OccurredAtUs, stored.EventId, used) is { } row) queued.Add(row);
         }
         if (queued.Count == 0) return;
         await using (var connection = await db.OpenAsync(ct))

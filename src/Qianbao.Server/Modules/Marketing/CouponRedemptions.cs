@@ -1,0 +1,205 @@
+using System.Data.Common;
+using Dapper;
+using Qianbao.Ledger;
+using Qianbao.Server.Money;
+using Qianbao.Server.Money.Pipeline;
+using Qianbao.Server.Hosting;
+using Qianbao.Server.Storage;
+
+namespace Qianbao.Server.Modules.Marketing;
+
+/// <summary>How a payment asks for a coupon: the best usable one, none, or a given one.</summary>
+internal readonly record struct CouponChoice(CouponChoiceKind Kind, Guid CouponId = default)
+{
+    public static CouponChoice Best => new(CouponChoiceKind.Best);
+    public static CouponChoice None => new(CouponChoiceKind.None);
+
+    /// <summary>The body's <c>coupon_id</c>: absent or null → best, <c>"none"</c> → none, a coupon id → that one; false for anything else.</summary>
+    public static bool TryParse(string? text, out CouponChoice choice)
+    {
+        choice = Best;
+        if (text is null) return true;
+        if (text == "none")
+        {
+            choice = None;
+            return true;
+        }
+        if (!Guid.TryParse(text, out var id)) return false;
+        choice = new(CouponChoiceKind.Given, id);
+        return true;
+    }
+}
+
+internal enum CouponChoiceKind : byte { Best, None, Given }
+
+/// <summary>The coupon a payment will use: what it takes off, the budget that pays it and who funded that budget.</summary>
+internal sealed record CouponPlan(Guid CouponId, Guid CampaignId, long DiscountFen, AccountId BudgetAccount, bool ReturnOnRefund, bool MerchantFunded);
+
+/// <summary>One coupon's part in a paid trade, as the gateway and refunds read it.</summary>
+internal sealed class RedemptionRow
+{
+    public string trade_no { get; init; } = "";
+    public Guid coupon_id { get; init; }
+    public Guid campaign_id { get; init; }
+    public Guid user_id { get; init; }
+    public long discount_amount { get; init; }
+    public Guid budget_account_id { get; init; }
+    public short merchant_funded { get; init; }
+    public short return_on_refund { get; init; }
+    public string campaign_name { get; init; } = "";
+    public short coupon_type { get; init; }
+    public long coupon_expires_at_us { get; init; }
+
+    public AccountId BudgetAccount => new(budget_account_id);
+}
+
+/// <summary>
+/// What the payment path asks Marketing: which coupon a payment uses (<see cref="PlanAsync"/>), the guard and the effect that
+/// mark it used in the payment's own transaction, what coupons took off a trade, and the coupon's return after a full refund.
+/// </summary>
+internal sealed class CouponRedemptions(Db db, Coupons coupons, Campaigns campaigns, LedgerAccounts accounts)
+{
+    /// <summary>
+    /// The coupon a payment of <paramref name="totalFen"/> at <paramref name="merchantId"/> uses: the best usable one, the given one
+    /// when it is usable (else <c>NotUsable</c>), or none. Usable means <see cref="Coupons.UsableForAsync"/> lists it now: the
+    /// budget figure is a read, so the payment's chain still debits the budget account and the ledger has the last word.
+    /// </summary>
+    public async Task<(CouponPlan? Plan, bool NotUsable)> PlanAsync(Guid buyerId, Guid merchantId, long totalFen, Currency currency, CouponChoice choice,
+        CancellationToken ct)
+    {
+        if (choice.Kind == CouponChoiceKind.None) return (null, false);
+        var usable = await coupons.UsableForAsync(buyerId, merchantId, totalFen, currency, ct);
+        UsableCoupon? pick = choice.Kind == CouponChoiceKind.Best
+            ? usable.Count > 0 ? usable[0] : null
+            : usable.Where(u => u.CouponId == choice.CouponId).Select(u => (UsableCoupon?)u).FirstOrDefault();
+        if (pick is not { } p) return (null, choice.Kind == CouponChoiceKind.Given);
+        var campaign = await campaigns.FindAsync(p.CampaignId, ct);
+        var merchantFunded = campaign is { Funding: FundingSource.Merchant } && campaign.funder_merchant_id == merchantId;
+        return (new CouponPlan(p.CouponId, p.CampaignId, p.DiscountFen, p.BudgetAccount, p.ReturnOnRefund, merchantFunded), false);
+    }
+
+    /// <summary>The guard a payment using <paramref name="plan"/> adds: the coupon is still available and unexpired in the batch.</summary>
+    public static IGuard Guard(CouponPlan plan, long nowUs) => new CouponAvailableGuard(plan.CouponId, nowUs);
+
+    /// <summary>The effect that marks the coupon used by <paramref name="tradeNo"/>, counts it on its campaign and records what it took off.</summary>
+    public static IEffect Used(CouponPlan plan, string tradeNo, Guid buyerId, long atUs) => new CouponUsedChange(plan, tradeNo, buyerId, atUs);
+
+    /// <summary>The effect that makes the coupon available again after its trade's full refund (only if still unexpired at <paramref name="nowUs"/>).</summary>
+    public static IEffect Returned(RedemptionRow row, long nowUs) => new CouponReturnedChange(row.coupon_id, row.campaign_id, row.trade_no, nowUs);
+
+    /// <summary>
+    /// What a refund adds after crediting <paramref name="amount"/> back to <paramref name="row"/>'s budget: nothing while the
+    /// campaign is open; once it is stopped or ended (its remainder already returned), the same amount passed on to its funder
+    /// (transfer id from <paramref name="idName"/>) and counted as returned. A campaign closing while the refund is in flight
+    /// keeps that refund's share in its budget account (still counted in <c>remaining</c>).
+    /// </summary>
+    public async Task<(Transfer? Forward, IEffect? Effect)> ForwardIfClosedAsync(RedemptionRow row, long amount, string idName, CancellationToken ct)
+    {
+        var campaign = await campaigns.FindAsync(row.campaign_id, ct);
+        if (campaign is null || campaign.State == CampaignState.Open || amount <= 0) return (null, null);
+        var funder = campaign.Funding == FundingSource.Platform
+            ? ChartOfAccounts.MarketingExpense(campaign.Currency)
+            : ChartOfAccounts.MerchantSettlement(campaign.funder_merchant_id!.Value, campaign.Currency);
+        await accounts.EnsureAsync(funder, campaign.funder_merchant_id, ct);
+        var forward = new Transfer(new TransferId(StableId.From("campaign-return-refund", idName)), campaign.BudgetAccount, funder.Id, amount,
+            campaign.Currency, TransferCodes.CampaignReturn, Reference: "campaign:" + campaign.id.ToString("N"));
+        return (forward, new CampaignReturnedLate(campaign.id, amount));
+    }
+
+    /// <summary>The coupons <paramref name="tradeNo"/> used, with their campaign's name and the coupon's type.</summary>
+    public async Task<IReadOnlyList<RedemptionRow>> ForTradeAsync(string tradeNo, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<RedemptionRow>(new CommandDefinition("""
+            SELECT r.trade_no, r.coupon_id, r.campaign_id, r.user_id, r.discount_amount, r.budget_account_id, r.merchant_funded, r.return_on_refund,
+                   c.name AS campaign_name, k.type AS coupon_type, k.expires_at_us AS coupon_expires_at_us
+            FROM coupon_redemptions r JOIN campaigns c ON c.id = r.campaign_id JOIN coupons k ON k.id = r.coupon_id
+            WHERE r.trade_no = @tradeNo ORDER BY r.coupon_id
+            """, new { tradeNo }, cancellationToken: ct))).AsList();
+    }
+}
+
+/// <summary>The coupon is available (not used) and unexpired: a payment using it is decided on that, so it is used once.</summary>
+internal sealed record CouponAvailableGuard(Guid CouponId, long NowUs) : IGuard
+{
+    public string Key => "coupon:" + CouponId.ToString("N");
+}
+
+/// <summary>Evaluates <see cref="CouponAvailableGuard"/>s against <c>coupons</c> (locking the row on PostgreSQL).</summary>
+internal sealed class CouponAvailableGuardChecker : GuardChecker<CouponAvailableGuard>
+{
+    protected override ValueTask<bool[]> CheckAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CouponAvailableGuard> guards,
+        CancellationToken ct)
+    {
+        var lockRows = SqlBatch.LockRows(connection);
+        var queries = new SqlStatement[guards.Count];
+        for (var i = 0; i < queries.Length; i++)
+            queries[i] = new($"SELECT 1 FROM coupons WHERE id = @id AND status = {(int)CouponStatus.Available} AND expires_at_us > @now{lockRows}",
+                new Dictionary<string, object?> { ["id"] = guards[i].CouponId, ["now"] = guards[i].NowUs });
+        return SqlBatch.AnyRowsAsync(connection, transaction, queries, ct);
+    }
+}
+
+/// <summary>A change of a coupon's use, committed with the payment's or refund's postings.</summary>
+internal abstract record CouponUseChange : IEffect;
+
+internal sealed record CouponUsedChange(CouponPlan Plan, string TradeNo, Guid BuyerId, long AtUs) : CouponUseChange;
+
+internal sealed record CouponReturnedChange(Guid CouponId, Guid CampaignId, string TradeNo, long NowUs) : CouponUseChange;
+
+/// <summary>
+/// Writes coupon uses and returns. Each counter update is conditional on the coupon's state before the coupon row changes,
+/// so a replayed effect changes nothing twice.
+/// </summary>
+internal sealed class CouponUseWriter : IEffectWriter
+{
+    public Type EffectType => typeof(CouponUseChange);
+
+    public ValueTask WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IEffect> effects, CancellationToken ct)
+    {
+        var statements = new List<SqlStatement>(effects.Count * 3);
+        foreach (var effect in effects)
+        {
+            switch (effect)
+            {
+                case CouponUsedChange u:
+                    var p = new Dictionary<string, object?>
+                    {
+                        ["coupon"] = u.Plan.CouponId, ["campaign"] = u.Plan.CampaignId, ["trade"] = u.TradeNo, ["user"] = u.BuyerId, ["now"] = u.AtUs,
+                        ["discount"] = u.Plan.DiscountFen, ["budget"] = u.Plan.BudgetAccount.Value, ["merchant_funded"] = u.Plan.MerchantFunded ? 1 : 0,
+                        ["return_on_refund"] = u.Plan.ReturnOnRefund ? 1 : 0,
+                    };
+                    statements.Add(new($"""
+                        UPDATE campaigns SET coupons_used = coupons_used + 1
+                        WHERE id = @campaign AND EXISTS (SELECT 1 FROM coupons WHERE id = @coupon AND status = {(int)CouponStatus.Available})
+                        """, p));
+                    statements.Add(new($"""
+                        UPDATE coupons SET status = {(int)CouponStatus.Used}, used_at_us = @now, used_trade_no = @trade
+                        WHERE id = @coupon AND status = {(int)CouponStatus.Available}
+                        """, p));
+                    statements.Add(new("""
+                        INSERT INTO coupon_redemptions (trade_no, coupon_id, campaign_id, user_id, discount_amount, budget_account_id, merchant_funded,
+                            return_on_refund, created_at_us)
+                        VALUES (@trade, @coupon, @campaign, @user, @discount, @budget, @merchant_funded, @return_on_refund, @now)
+                        ON CONFLICT (trade_no, coupon_id) DO NOTHING
+                        """, p));
+                    break;
+                case CouponReturnedChange r:
+                    var q = new Dictionary<string, object?> { ["coupon"] = r.CouponId, ["campaign"] = r.CampaignId, ["trade"] = r.TradeNo, ["now"] = r.NowUs };
+                    statements.Add(new($"""
+                        UPDATE campaigns SET coupons_used = coupons_used - 1, coupons_returned = coupons_returned + 1
+                        WHERE id = @campaign AND EXISTS (SELECT 1 FROM coupons WHERE id = @coupon AND status = {(int)CouponStatus.Used}
+                            AND used_trade_no = @trade AND expires_at_us > @now)
+                        """, q));
+                    statements.Add(new($"""
+                        UPDATE coupons SET status = {(int)CouponStatus.Available}, used_at_us = NULL, used_trade_no = NULL
+                        WHERE id = @coupon AND status = {(int)CouponStatus.Used} AND used_trade_no = @trade AND expires_at_us > @now
+                        """, q));
+                    break;
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(effects), effect.GetType().Name, "not a coupon change");
+            }
+        }
+        return SqlBatch.ExecuteAsync(connection, transaction, statements, ct);
+    }
+}
