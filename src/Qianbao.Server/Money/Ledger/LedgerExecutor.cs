@@ -73,14 +73,15 @@ public sealed class LedgerExecutor : IAsyncDisposable
                 // A batch is formed only when a slot is free, so it takes everything that queued meanwhile.
                 await inFlight.WaitAsync(stopping.Token);
                 var batch = new List<LedgerCommand>();
-                var size = Fill(reader, batch, 0);
+                var guarded = new HashSet<string>(StringComparer.Ordinal);
+                var size = Fill(reader, batch, guarded, 0);
                 if (options.BatchWindowUs > 0 && size < options.BatchSizeMax)
                 {
                     var deadline = Stopwatch.GetTimestamp() + options.BatchWindowUs * Stopwatch.Frequency / 1_000_000;
                     while (size < options.BatchSizeMax && Stopwatch.GetTimestamp() < deadline)
                     {
                         await Task.Yield();
-                        size = Fill(reader, batch, size);
+                        size = Fill(reader, batch, guarded, size);
                     }
                 }
                 running.RemoveAll(t => t.IsCompleted);
@@ -107,14 +108,16 @@ public sealed class LedgerExecutor : IAsyncDisposable
         }
     }
 
-    private int Fill(ChannelReader<LedgerCommand> reader, List<LedgerCommand> batch, int size)
+    /// <param name="guarded">The guard keys of the commands already in <paramref name="batch"/> (one set lookup per command, not a scan).</param>
+    private int Fill(ChannelReader<LedgerCommand> reader, List<LedgerCommand> batch, HashSet<string> guarded, int size)
     {
         while (reader.TryPeek(out var next) && (batch.Count == 0 || size + next.Transfers.Count <= options.BatchSizeMax))
         {
             // A guard must see the committed effects of earlier commands with its key: such a command waits for the next batch.
-            if (next.Guard is { } guard && batch.Count > 0 && batch.Exists(c => c.Guard is { } other && GuardKeys.Overlap(other, guard))) break;
+            if (next.Guard is { } guard && GuardKeys.AnyIn(guard, guarded)) break;
             Invariant.That(reader.TryRead(out var taken) && ReferenceEquals(taken, next), "the single reader takes what it peeked");
             batch.Add(next);
+            if (next.Guard is { } added) GuardKeys.AddTo(added, guarded);
             size += next.Transfers.Count;
         }
         return size;

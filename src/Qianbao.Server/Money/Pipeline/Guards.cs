@@ -49,10 +49,24 @@ public sealed record CompositeGuard(IReadOnlyList<IGuard> Parts) : IGuard
     public string Key => Parts[0].Key;
 }
 
-/// <summary>The keys a guard protects: its own, or each part's of a <see cref="CompositeGuard"/>.</summary>
+/// <summary>The keys a guard protects (its own, or each part's of a <see cref="CompositeGuard"/>), checked against a batch's set without allocating.</summary>
 public static class GuardKeys
 {
-    public static IEnumerable<string> Of(IGuard guard) => guard is CompositeGuard c ? c.Parts.SelectMany(Of) : [guard.Key];
+    public static bool AnyIn(IGuard guard, HashSet<string> keys)
+    {
+        if (guard is not CompositeGuard composite) return keys.Contains(guard.Key);
+        foreach (var part in composite.Parts)
+            if (AnyIn(part, keys)) return true;
+        return false;
+    }
 
-    public static bool Overlap(IGuard a, IGuard b) => Of(a).Intersect(Of(b), StringComparer.Ordinal).Any();
+    public static void AddTo(IGuard guard, HashSet<string> keys)
+    {
+        if (guard is not CompositeGuard composite)
+        {
+            keys.Add(guard.Key);
+            return;
+        }
+        foreach (var part in composite.Parts) AddTo(part, keys);
+    }
 }
