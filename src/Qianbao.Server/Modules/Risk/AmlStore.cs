@@ -37,7 +37,7 @@ internal sealed class AmlStore(Db db)
     }
 
     /// <summary>When the subject last moved money before <paramref name="beforeUs"/>; null if never (as far as the log goes).</summary>
-    public static Task<long?> LastBeforeAsync(DbConnection connection, DbTransaction tx, Guid subjectId, long beforeUs, CancellationToken ct) =>
+    public static Task<long?> LastBeforeAsync(DbConnection connection, DbTransaction? tx, Guid subjectId, long beforeUs, CancellationToken ct) =>
         connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
             "SELECT max(at_us) FROM aml_movements WHERE subject_id = @subjectId AND at_us < @beforeUs", new { subjectId, beforeUs }, tx, cancellationToken: ct));
 
