@@ -11,10 +11,18 @@ public readonly record struct RateDecision(bool Allowed, TimeSpan RetryAfter)
 /// <summary>
 /// Fixed-window counters in the database, shared by every server process: send limits for codes, lookups per
 /// user, logins per address. One statement per hit (an upsert that returns the new count), so concurrent hits
-/// never both slip under a limit. Old windows are purged by <see cref="PurgeAsync"/>.
+/// never both slip under a limit. Windows that started over <see cref="Retention"/> ago are deleted by the hits
+/// themselves, at most once per <see cref="PurgeInterval"/> per process, so the table stays as small as its live windows.
 /// </summary>
 public sealed class RateCounters(Db db, TimeProvider clock)
 {
+    /// <summary>Longer than the longest window any caller uses (a day), so no live window is ever purged.</summary>
+    public static readonly TimeSpan Retention = TimeSpan.FromDays(2);
+
+    public static readonly TimeSpan PurgeInterval = TimeSpan.FromMinutes(10);
+
+    private long lastPurgeUs;
+
     /// <summary>Counts one hit on <paramref name="key"/> in the current window of <paramref name="window"/>; refused once over <paramref name="limit"/>.</summary>
     /// <param name="key">At most 200 characters; say whose and what (<c>verify:+8613800138000:register</c>).</param>
     public async Task<RateDecision> HitAsync(string key, TimeSpan window, int limit, CancellationToken ct)
@@ -29,6 +37,12 @@ public sealed class RateCounters(Db db, TimeProvider clock)
             ON CONFLICT (key, window_start_us) DO UPDATE SET count = rate_counters.count + 1
             RETURNING count
             """, new { key, start }, cancellationToken: ct));
+        var last = Interlocked.Read(ref lastPurgeUs);
+        if (nowUs - last > (long)PurgeInterval.TotalMicroseconds && Interlocked.CompareExchange(ref lastPurgeUs, nowUs, last) == last)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("DELETE FROM rate_counters WHERE window_start_us < @beforeUs",
+                new { beforeUs = nowUs - (long)Retention.TotalMicroseconds }, cancellationToken: ct));
+        }
         return count <= limit ? RateDecision.Allow : new RateDecision(false, TimeSpan.FromMicroseconds(start + windowUs - nowUs));
     }
 
@@ -41,12 +55,5 @@ public sealed class RateCounters(Db db, TimeProvider clock)
         return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
             "SELECT count FROM rate_counters WHERE key = @key AND window_start_us = @start",
             new { key, start = nowUs - (nowUs % windowUs) }, cancellationToken: ct)) ?? 0;
-    }
-
-    /// <summary>Deletes windows that started before <paramref name="beforeUs"/>.</summary>
-    public async Task PurgeAsync(long beforeUs, CancellationToken ct)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM rate_counters WHERE window_start_us < @beforeUs", new { beforeUs }, cancellationToken: ct));
     }
 }

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using Qianbao.Server.Tests.Infrastructure;
 
 namespace Qianbao.Server.Tests.Identity;
@@ -107,6 +109,24 @@ public abstract class PhoneVerificationTests<THost>(THost host) : IClassFixture<
         a.Select(p => p.Key).ShouldBe(b.Select(p => p.Key));
         a["expires_in"]!.GetValue<long>().ShouldBe(300);
         b["expires_in"]!.GetValue<long>().ShouldBe(300);
+    }
+
+    [Fact]
+    public async Task Rate_counter_windows_older_than_two_days_are_purged_by_later_hits()
+    {
+        (await AskAsync(NewPhone())).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        var db = host.Services.GetRequiredService<Qianbao.Server.Storage.Db>();
+        async Task<long> WindowsBeforeAsync(long us)
+        {
+            await using var connection = await db.OpenAsync();
+            return await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM rate_counters WHERE window_start_us < @us", new { us });
+        }
+        var then = Qianbao.Server.Hosting.TimeProviderExtensions.GetUnixMicroseconds(host.Clock) + 1;
+        (await WindowsBeforeAsync(then)).ShouldBeGreaterThan(0);
+
+        host.Clock.Advance(Qianbao.Server.Storage.RateCounters.Retention + TimeSpan.FromDays(1));
+        (await AskAsync(NewPhone())).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        (await WindowsBeforeAsync(then)).ShouldBe(0);
     }
 
     [Theory]
