@@ -11,7 +11,9 @@
 # the HTTP load against the real server process on SQLite and on PostgreSQL. Every run checks the ledger
 # and its acknowledged transfers; the script exits non-zero if any check fails. Prints a table and ends with
 #   RESULT pg_uniform_ratio=<x> pg_hot_ratio=<y> sqlite_uniform_ratio=<z> http_sqlite_ratio=.. http_pg_ratio=..
-#          http_sqlite_secure_ratio=.. http_pg_secure_ratio=.. p99_ms=<w>   (http_*: relaxed; *_secure: PIN, identity, limits on)
+#          http_sqlite_secure_ratio=.. http_pg_secure_ratio=.. http_pg_payment_ratio=.. http_pg_coupon_ratio=.. p99_ms=<w>
+#   (http_*: relaxed; *_secure, payment and coupon: PIN, identity, limits on; payment: gateway precreate + QR payment per
+#   iteration; coupon: the same with a coupon applied and points redeemed)
 # (ratios to the pgbench tps of the same run; p99 of the PostgreSQL uniform run).
 #
 # Knobs (environment):
@@ -172,11 +174,13 @@ run_ledger pg-hot postgres "$(pg_cs qb_hot)$BENCH_PG_OPTIONS" hot
 mkdir -p "$TMP/sqlite"
 run_ledger sqlite-uniform sqlite "$TMP/sqlite/ledger.db" uniform
 
-# run_http NAME [POSTGRES_DATABASE] [secure]
+# run_http NAME [POSTGRES_DATABASE] [secure] [SCENARIO]
+# SCENARIO: transfer (default), payment (the merchant precreates through the gateway, the buyer pays by QR), or
+# marketing-payment (the same with a coupon applied and points redeemed on every payment).
 # secure: account security on (codes, device login, PIN on every transfer, identity and class II limits in the ledger);
 # otherwise Qianbao:Security:Relaxed=true, the path as it was before account security.
 run_http() {
-    local name=$1 database=${2:-} secure=${3:-} port out rc=0 key=bench-operator-key relaxed=true secure_flag=""
+    local name=$1 database=${2:-} secure=${3:-} scenario=${4:-transfer} port out rc=0 key=bench-operator-key relaxed=true secure_flag=""
     [ "$secure" = secure ] && relaxed=false && secure_flag=--secure
     port=$(free_port) || die "no free port"
     [ -n "$database" ] && checkpoint
@@ -191,7 +195,7 @@ run_http() {
     ) >"$TMP/$name-server.log" 2>&1 &
     SERVER_PID=$!
     dotnet "$BENCH_DLL" http --url "http://127.0.0.1:$port" --clients "$HTTP_CLIENTS" --users "$HTTP_USERS" \
-        --duration-s "$HTTP_DURATION_S" --warmup-s "$BENCH_WARMUP_S" --seed "$BENCH_SEED" --operator-key "$key" $secure_flag \
+        --duration-s "$HTTP_DURATION_S" --warmup-s "$BENCH_WARMUP_S" --seed "$BENCH_SEED" --operator-key "$key" $secure_flag --scenario "$scenario" \
         >"$TMP/$name.log" 2>&1 || rc=$?
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -213,6 +217,10 @@ if [ "$BENCH_SKIP_HTTP" != 1 ]; then
     run_http http-postgres qb_http
     createdb qb_http_secure
     run_http http-pg-secure qb_http_secure secure
+    createdb qb_http_pay
+    run_http http-pg-pay qb_http_pay secure payment
+    createdb qb_http_coupon
+    run_http http-pg-coupon qb_http_coupon secure marketing-payment
 fi
 LOAD_END=$(load)
 
@@ -244,5 +252,5 @@ ratio() { awk -v a="${1:-0}" -v b="$PGBENCH_TPS" 'BEGIN { if (a == "" || b <= 0)
 if [ "${#FAILED[@]}" -gt 0 ]; then
     log "FAILED checks: ${FAILED[*]}"
 fi
-echo "RESULT pg_uniform_ratio=$(ratio "$(summary_field "$R_pg_uniform" tps)") pg_hot_ratio=$(ratio "$(summary_field "$R_pg_hot" tps)") sqlite_uniform_ratio=$(ratio "$(summary_field "$R_sqlite_uniform" tps)") http_sqlite_ratio=$(ratio "$(summary_field "${R_http_sqlite:-}" tps)") http_pg_ratio=$(ratio "$(summary_field "${R_http_postgres:-}" tps)") http_sqlite_secure_ratio=$(ratio "$(summary_field "${R_http_sqlite_secure:-}" tps)") http_pg_secure_ratio=$(ratio "$(summary_field "${R_http_pg_secure:-}" tps)") p99_ms=$(summary_field "$R_pg_uniform" p99_ms)"
+echo "RESULT pg_uniform_ratio=$(ratio "$(summary_field "$R_pg_uniform" tps)") pg_hot_ratio=$(ratio "$(summary_field "$R_pg_hot" tps)") sqlite_uniform_ratio=$(ratio "$(summary_field "$R_sqlite_uniform" tps)") http_sqlite_ratio=$(ratio "$(summary_field "${R_http_sqlite:-}" tps)") http_pg_ratio=$(ratio "$(summary_field "${R_http_postgres:-}" tps)") http_sqlite_secure_ratio=$(ratio "$(summary_field "${R_http_sqlite_secure:-}" tps)") http_pg_secure_ratio=$(ratio "$(summary_field "${R_http_pg_secure:-}" tps)") http_pg_payment_ratio=$(ratio "$(summary_field "${R_http_pg_pay:-}" tps)") http_pg_coupon_ratio=$(ratio "$(summary_field "${R_http_pg_coupon:-}" tps)") p99_ms=$(summary_field "$R_pg_uniform" p99_ms)"
 [ "${#FAILED[@]}" -eq 0 ]

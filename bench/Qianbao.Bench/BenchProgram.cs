@@ -21,7 +21,9 @@ public static class BenchProgram
           batchcost --engine postgres|sqlite --connection <...> [--accounts 10000] [--sizes 1,16,64,256,1024,4096]
                     [--repeats 20] [--workload uniform|hot] [--seed 1]
           http      --url http://127.0.0.1:PORT [--duration-s 15] [--warmup-s 2] [--clients 64] [--users 200] [--secure]
-                    [--seed 1] [--operator-key KEY] [--transfers-max N]
+                    [--seed 1] [--operator-key KEY] [--transfers-max N] [--scenario transfer|payment|marketing-payment]
+                    (payment scenarios: the merchant precreates each trade through the gateway, the buyer pays it by QR;
+                    marketing-payment applies a coupon and redeems points on each; they need --operator-key)
 
         ledger and http print a SUMMARY line (key=value) for scripts and exit 1 when a correctness check fails.
         """;
@@ -153,6 +155,13 @@ public static class BenchProgram
             OperatorKey = a.Optional("operator-key"),
             TransfersMax = a.Long("transfers-max", long.MaxValue),
             Secure = a.Flag("secure"),
+            Scenario = a.Optional("scenario") switch
+            {
+                null or "transfer" => HttpScenario.Transfer,
+                "payment" => HttpScenario.Payment,
+                "marketing-payment" => HttpScenario.MarketingPayment,
+                var other => throw new ArgumentException($"--scenario must be transfer, payment or marketing-payment, not '{other}'"),
+            },
         };
         a.EnsureAllUsed();
         var r = await HttpWorkload.RunAsync(options, Console.Out, ct);
@@ -161,14 +170,22 @@ public static class BenchProgram
             http {options.Url}: {r.Clients} clients, {r.Users} users
               transfers/s     {r.TransfersPerSecond,12:0.0}   ({r.MeasuredTransfers} answered 201 in {r.MeasuredSeconds:0.00} s)
               latency ms      p50 {r.P50Ms:0.00}  p99 {r.P99Ms:0.00}  max {r.MaxMs:0.00}
-              answers         {r.Created} created, {r.Rejected} insufficient funds, {r.Failed} failed
+              answers         {r.Created} created, {r.Rejected} insufficient funds, {r.Failed} failed{(options.Scenario == HttpScenario.MarketingPayment ? $", {r.Discounted} with a discount" : "")}
               ledger check    {(r.CheckOk is null ? "skipped (no --operator-key)" : r.CheckOk.Value ? "ok" : "FAILED")}
             """);
         foreach (var p in r.Problems) Console.WriteLine($"  PROBLEM: {p}");
         Console.WriteLine(FormattableString.Invariant(
-            $"SUMMARY mode=http clients={r.Clients} tps={r.TransfersPerSecond:0.0} p50_ms={r.P50Ms:0.00} p99_ms={r.P99Ms:0.00} created={r.Created} ok={(r.Ok ? "true" : "false")}"));
+            $"SUMMARY mode=http scenario={ScenarioName(options.Scenario)} clients={r.Clients} tps={r.TransfersPerSecond:0.0} p50_ms={r.P50Ms:0.00} p99_ms={r.P99Ms:0.00} created={r.Created} ok={(r.Ok ? "true" : "false")}"));
         return r.Ok ? 0 : 1;
     }
+
+    private static string ScenarioName(HttpScenario scenario) => scenario switch
+    {
+        HttpScenario.Transfer => "transfer",
+        HttpScenario.Payment => "payment",
+        HttpScenario.MarketingPayment => "marketing-payment",
+        _ => throw new ArgumentOutOfRangeException(nameof(scenario), scenario, null),
+    };
 
     private static string Name(DatabaseEngine engine) => engine == DatabaseEngine.Postgres ? "postgres" : "sqlite";
 

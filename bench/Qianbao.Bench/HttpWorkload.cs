@@ -44,6 +44,9 @@ public sealed class HttpWorkloadOptions
     /// <summary>Each user's top-up, in fen.</summary>
     public long TopUpAmountMinor { get; init; } = 100_000_000;
 
+    /// <summary>What each client does per iteration: transfers (default) or merchant payments with or without marketing.</summary>
+    public HttpScenario Scenario { get; init; } = HttpScenario.Transfer;
+
     public void Validate()
     {
         if (Clients is < 1 or > 10_000) throw new ArgumentOutOfRangeException(nameof(Clients), Clients, "1..10000");
@@ -53,6 +56,7 @@ public sealed class HttpWorkloadOptions
         if (TransfersMax < 1) throw new ArgumentOutOfRangeException(nameof(TransfersMax), TransfersMax, "at least 1");
         if (TopUpAmountMinor < 1) throw new ArgumentOutOfRangeException(nameof(TopUpAmountMinor), TopUpAmountMinor, "at least 1");
         if (Secure && OperatorKey is null) throw new ArgumentException("a secure run reads codes from the sandbox messages: give the operator key", nameof(OperatorKey));
+        if (Scenario != HttpScenario.Transfer && OperatorKey is null) throw new ArgumentException("the payment scenarios set up a merchant: give the operator key", nameof(OperatorKey));
     }
 }
 
@@ -66,6 +70,9 @@ public sealed record HttpWorkloadResult
     public required long Failed { get; init; }
     public required long MeasuredTransfers { get; init; }
     public required double MeasuredSeconds { get; init; }
+
+    /// <summary>Payments a coupon or points took something off (marketing scenario).</summary>
+    public long Discounted { get; init; }
     public double TransfersPerSecond => MeasuredSeconds > 0 ? MeasuredTransfers / MeasuredSeconds : 0;
     public required double P50Ms { get; init; }
     public required double P99Ms { get; init; }
@@ -84,15 +91,17 @@ public sealed record HttpWorkloadResult
 public static class HttpWorkload
 {
     private const string Password = "bench-password-1";
-    private const string Pin = "246810";
+    internal const string Pin = "246810";
 
-    private sealed record User(Guid Id, string Token);
+    internal sealed record User(Guid Id, string Token);
 
     private sealed class ClientState
     {
         public readonly LatencyHistogram Histogram = new();
         public long Created;
         public long Measured;
+        public long PaidMinor;
+        public long Discounted;
         public long Rejected;
         public long Failed;
         public string? FirstProblem;
@@ -127,6 +136,7 @@ public static class HttpWorkload
         var users = new User[options.Users];
         await Parallel.ForEachAsync(Enumerable.Range(0, options.Users), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct },
             async (i, token) => users[i] = await RegisterAndTopUpAsync(http, options, i, token));
+        var payments = options.Scenario == HttpScenario.Transfer ? null : await PaymentScenario.SetUpAsync(http, options, users, progress, ct);
         var walletsBefore = await SumWalletsAsync(http, users, ct);
         setup.Stop();
         progress.WriteLine($"[http] setup took {setup.Elapsed.TotalSeconds:0.0} s; running {options.Clients} clients for " +
@@ -142,7 +152,8 @@ public static class HttpWorkload
         {
             var state = clients[c];
             var random = new Random(HashCode.Combine(options.Seed, c, "http"));
-            tasks[c] = Task.Run(() => ClientAsync(state, random), ct);
+            var client = c;
+            tasks[c] = Task.Run(() => payments is null ? ClientAsync(state, random) : PaymentClientAsync(state, random, payments, client), ct);
         }
         await Task.WhenAll(tasks);
         var lastCompletion = clients.Max(s => s.LastCompletionTicks);
@@ -155,8 +166,9 @@ public static class HttpWorkload
         var created = clients.Sum(s => s.Created);
         if (created == 0) problems.Add("no transfer was acknowledged");
         var walletsAfter = await SumWalletsAsync(http, users, ct);
-        if (walletsAfter != walletsBefore)
-            problems.Add($"the users' wallets held {walletsBefore} fen before the transfers and {walletsAfter} fen after");
+        var paid = clients.Sum(s => s.PaidMinor);
+        if (walletsAfter != walletsBefore - paid)
+            problems.Add($"the users' wallets held {walletsBefore} fen before the run and {walletsAfter} fen after, having paid {paid} fen");
         bool? checkOk = null;
         if (options.OperatorKey is { } key)
         {
@@ -177,6 +189,7 @@ public static class HttpWorkload
             Rejected = clients.Sum(s => s.Rejected),
             Failed = failed,
             MeasuredTransfers = clients.Sum(s => s.Measured),
+            Discounted = clients.Sum(s => s.Discounted),
             MeasuredSeconds = Math.Max(0, Math.Min(end, lastCompletion) - measureStart) / (double)Stopwatch.Frequency,
             P50Ms = histogram.PercentileMs(50),
             P99Ms = histogram.PercentileMs(99),
@@ -237,6 +250,50 @@ public static class HttpWorkload
                 {
                     state.Failed++;
                     state.FirstProblem ??= $"{(int)status} {problem}";
+                }
+            }
+        }
+        // A person does not pay twice at once: each client pays as its own share of the buyers (client c: users c, c + clients, ...),
+        // so two of a buyer's payments never race for the same best coupon.
+        async Task PaymentClientAsync(ClientState state, Random random, PaymentScenario scenario, int client)
+        {
+            var marketing = options.Scenario == HttpScenario.MarketingPayment;
+            var mine = Enumerable.Range(0, users.Length).Where(u => u % options.Clients == client % users.Length % options.Clients).Select(u => users[u]).ToArray();
+            if (mine.Length == 0) mine = [users[client % users.Length]];
+            while (Stopwatch.GetTimestamp() < end && Interlocked.Decrement(ref budget) >= 0)
+            {
+                var buyer = mine[random.Next(mine.Length)];
+                var amount = 1_000 + random.Next(1_000);
+                long sent = 0;
+                HttpStatusCode status;
+                string body;
+                try
+                {
+                    (status, body) = await scenario.PayAsync(buyer, options.Secure, amount, marketing ? PaymentScenario.PointsPerPayment : 0, marketing,
+                        CancellationToken.None, () => sent = Stopwatch.GetTimestamp());
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    state.Failed++;
+                    state.FirstProblem ??= ex.GetType().Name + ": " + ex.Message;
+                    continue;
+                }
+                var done = Stopwatch.GetTimestamp();
+                state.LastCompletionTicks = done;
+                if (status != HttpStatusCode.OK)
+                {
+                    state.Failed++;
+                    state.FirstProblem ??= $"{(int)status} {body}";
+                    continue;
+                }
+                var answer = JsonNode.Parse(body)!;
+                state.Created++;
+                state.PaidMinor += answer["pay_amount"]!.GetValue<long>();
+                if (answer["pay_amount"]!.GetValue<long>() < amount) state.Discounted++;
+                if (done >= measureStart && done < end)
+                {
+                    state.Measured++;
+                    state.Histogram.Record(done - sent);
                 }
             }
         }
@@ -399,7 +456,7 @@ public static class HttpWorkload
         return sum;
     }
 
-    private static async Task<(HttpStatusCode Status, string Body)> PostAsync(HttpClient http, string path, string? token, string? idempotencyKey,
+    internal static async Task<(HttpStatusCode Status, string Body)> PostAsync(HttpClient http, string path, string? token, string? idempotencyKey,
         JsonObject body, CancellationToken ct, string? pin = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = Json(body.ToJsonString()) };
