@@ -117,6 +117,38 @@ public sealed class BenchSmokeTests
         }
     }
 
+    [Theory]
+    [InlineData(HttpScenario.Payment)]
+    [InlineData(HttpScenario.MarketingPayment)]
+    public async Task PaymentScenariosPrecreateThroughTheGatewayAndPayByQr(HttpScenario scenario)
+    {
+        var host = new SecureBenchHost();
+        await host.InitializeAsync();
+        try
+        {
+            var result = await HttpWorkload.RunAsync(new HttpWorkloadOptions
+            {
+                Users = 3,
+                Clients = 2,
+                WarmupS = 0,
+                DurationS = 60,
+                TransfersMax = 12,
+                OperatorKey = host.OperatorKey,
+                Secure = true,
+                Scenario = scenario,
+            }, host.CreateClient());
+            result.Problems.ShouldBeEmpty();
+            result.Created.ShouldBe(12);
+            result.CheckOk.ShouldBe(true);
+            // Without marketing nothing is taken off; with it, every payment has a coupon (each buyer holds 100).
+            result.Discounted.ShouldBe(scenario == HttpScenario.MarketingPayment ? 12 : 0);
+        }
+        finally
+        {
+            await host.DisposeAsync();
+        }
+    }
+
     /// <summary>Account security on, without the new-device step-up window (the workload does not answer step-up challenges).</summary>
     private sealed class SecureBenchHost() : SecureHost(Qianbao.Server.Storage.DatabaseEngine.Sqlite)
     {
