@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Qianbao.Server.Modules.Cashback;
 using Qianbao.Server.Money.Events;
@@ -11,13 +12,39 @@ using Qianbao.Server.Tests.Modules.Marketing;
 
 namespace Qianbao.Server.Tests.Modules.Cashback;
 
-/// <summary>The clocked gateway server whose cashback settle sweeper waits a day between passes: tests run a pass explicitly.</summary>
+/// <summary>
+/// The clocked gateway server whose cashback settle sweeper waits a day between passes (tests run a pass explicitly), and whose
+/// cashback subscriber waits while <see cref="Hold"/> is set, so a test can refund a trade before its cashback is earned.
+/// </summary>
 public abstract class CashbackServer(DatabaseEngine engine) : ClockedGatewayServer(engine)
 {
+    /// <summary>While set and not completed, the cashback subscriber handles nothing.</summary>
+    public TaskCompletionSource? Hold { get; set; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         base.ConfigureWebHost(builder);
         builder.UseSetting("Qianbao:Marketing:CashbackSettleSweepIntervalMs", "86400000");
+        builder.ConfigureTestServices(services =>
+        {
+            var real = services.Single(d => d.ServiceType == typeof(IEventSubscriber) && d.ImplementationType == typeof(CashbackSubscriber));
+            services.Remove(real);
+            services.AddSingleton<CashbackSubscriber>();
+            services.AddSingleton<IEventSubscriber>(sp => new HeldSubscriber(sp.GetRequiredService<CashbackSubscriber>(), this));
+        });
+    }
+
+    private sealed class HeldSubscriber(IEventSubscriber inner, CashbackServer server) : IEventSubscriber
+    {
+        public string Name => inner.Name;
+
+        public IReadOnlySet<string>? Handles => inner.Handles;
+
+        public async Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken ct)
+        {
+            if (server.Hold is { } hold) await hold.Task.WaitAsync(ct);
+            await inner.HandleAsync(events, ct);
+        }
     }
 }
 
@@ -33,6 +60,9 @@ public sealed class PostgresCashbackServer() : CashbackServer(DatabaseEngine.Pos
 public abstract class CashbackTests<TServer>(TServer server) : CampaignTestBase(server), IClassFixture<TServer> where TServer : CashbackServer
 {
     private const long Start = 100_000;
+
+    /// <summary>The server as its own type (the base class knows it as a clocked gateway server).</summary>
+    private TServer Host { get; } = server;
 
     private Dictionary<string, object?> CashbackCampaign(Guid merchant, object cashback, long budget = 10_000) => new()
     {
@@ -245,6 +275,43 @@ public abstract class CashbackTests<TServer>(TServer server) : CampaignTestBase(
         ShouldBalance(await GetAsync(campaign), 10_000, 0);
         (await Server.SettlementAsync(app.MerchantId)).Available.ShouldBe(0);
         await Server.AssertLedgerOkAsync();
+    }
+
+    [Fact]
+    public async Task Refunds_made_before_the_cashback_is_earned_are_taken_into_account_when_it_is()
+    {
+        var (app, campaign, buyer) = await SetUpAsync(new { percent_bps = 1_000, settle_after_hours = 0 });
+        Host.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            var (partNo, partOut) = await PayAsync(app, buyer, "10.00");
+            var (fullNo, fullOut) = await PayAsync(app, buyer, "4.00");
+            // Nothing is earned yet, so nothing is taken from these refunds.
+            await RefundAsync(app, partOut, "3.33");
+            await RefundAsync(app, fullOut, "4.00");
+            (await WalletAsync(buyer)).ShouldBe((Start - 1_000 + 333, 0L));
+            (await CashbackAsync(buyer))["items"]!.AsArray().ShouldBeEmpty();
+            Host.Hold.SetResult();
+
+            // Earned on the whole payment, less what the refund already took: 100 − floor(100 × 333 / 1000) = 67 posted.
+            ShouldBe(await ItemEventuallyAsync(buyer, fullNo), "voided", 0, 40, voided: 40);
+            ShouldBe(await ItemAsync(buyer, partNo), "posted", 67, 100, voided: 33);
+            (await WalletAsync(buyer)).ShouldBe((Start - 1_000 + 333 + 67, 0L));
+            ShouldBalance(await GetAsync(campaign), 10_000, 67);
+            await Server.AssertLedgerOkAsync();
+
+            // The rest of the refund claws back the 67 from itself: the buyer ends exactly where they started.
+            await RefundAsync(app, partOut, "6.67");
+            ShouldBe(await ItemAsync(buyer, partNo), "posted", 0, 100, voided: 33, clawedBack: 67);
+            (await WalletAsync(buyer)).ShouldBe((Start, 0L));
+            ShouldBalance(await GetAsync(campaign), 10_000, 0);
+            await Server.AssertLedgerOkAsync();
+        }
+        finally
+        {
+            Host.Hold.TrySetResult();
+            Host.Hold = null;
+        }
     }
 
     [Fact]
