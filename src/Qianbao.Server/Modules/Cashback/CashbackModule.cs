@@ -19,6 +19,7 @@ internal static class CashbackModule
         services.AddSingleton<IGuardChecker, CashbackGuardChecker>();
         services.AddSingleton<IEventSubscriber, CashbackSubscriber>();
         services.AddHostedService<CashbackSettleSweeper>();
+        services.AddSingleton<Identity.DataRights.IPersonalDataSource, CashbackPersonalData>();
         return services;
     }
 

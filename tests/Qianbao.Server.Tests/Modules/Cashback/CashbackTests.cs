@@ -164,6 +164,8 @@ public abstract class CashbackTests<TServer>(TServer server) : CampaignTestBase(
         (await WalletAsync(buyer)).ShouldBe((Start - 999 - 1_000 - 1_234 - 2_000 + 124, 0L));
         ShouldBalance(await GetAsync(campaign), 10_000, 124);
         (await PostedEventsAsync(edge)).ShouldBe(1);
+        var export = await buyer.GetJsonAsync("/v1/me/export");
+        export["cashback"]!.AsArray().Select(c => c!["amount"]!.GetValue<long>()).ShouldBe([50L, 41L, 33L]);
         await Server.AssertLedgerOkAsync();
     }
 
