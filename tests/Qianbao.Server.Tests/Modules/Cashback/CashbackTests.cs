@@ -317,6 +317,37 @@ public abstract class CashbackTests<TServer>(TServer server) : CampaignTestBase(
     }
 
     [Fact]
+    public async Task What_comes_back_to_a_stopped_campaign_goes_on_to_its_funder()
+    {
+        var (app, campaign, buyer) = await SetUpAsync(new { percent_bps = 1_000, settle_after_hours = 24 });
+        var (pendingNo, pendingOut) = await PayAsync(app, buyer, "10.00");
+        await ItemEventuallyAsync(buyer, pendingNo);
+        var spendBefore = await PlatformSpendAsync();
+        // The stop returns what is not held: the pending 100 stays spent.
+        var stopped = await StopAsync(campaign);
+        stopped["budget"]!["returned"]!.GetValue<long>().ShouldBe(9_900);
+        ShouldBalance(stopped, 10_000, 100);
+
+        // A refund voids 40 of it; the 40 comes back to the budget and on to the platform in the same chain.
+        await RefundAsync(app, pendingOut, "4.00");
+        ShouldBe(await ItemAsync(buyer, pendingNo), "pending", 60, 100, voided: 40);
+        var view = await GetAsync(campaign);
+        view["budget"]!["returned"]!.GetValue<long>().ShouldBe(9_940);
+        ShouldBalance(view, 10_000, 60);
+        (await PlatformSpendAsync()).ShouldBe(spendBefore - 9_900 - 40);
+        await Server.AssertLedgerOkAsync();
+
+        // What is left still settles: the money was held for it.
+        Server.Clock.Advance(TimeSpan.FromHours(24) + TimeSpan.FromSeconds(1));
+        await SweepAsync();
+        buyer = await LoginAgainAsync(buyer);
+        ShouldBe(await ItemAsync(buyer, pendingNo), "posted", 60, 100, voided: 40);
+        (await WalletAsync(buyer)).ShouldBe((Start - 1_000 + 400 + 60, 0L));
+        ShouldBalance(await GetAsync(campaign), 10_000, 60);
+        await Server.AssertLedgerOkAsync();
+    }
+
+    [Fact]
     public async Task An_exhausted_budget_pays_no_cashback_and_is_never_overspent()
     {
         var (app, campaign, buyer) = await SetUpAsync(new { percent_bps = 1_000, settle_after_hours = 0 }, budget: 150);
