@@ -14,6 +14,7 @@ using Qianbao.Server.Modules.Operators;
 using Qianbao.Server.Modules.RedPackets;
 using Qianbao.Server.Modules.Memberships;
 using Qianbao.Server.Modules.Points;
+using Qianbao.Server.Modules.Cashback;
 using Qianbao.Server.Modules.Risk;
 using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Storage;
@@ -67,6 +68,7 @@ public static class EndpointRegistration
         app.MapMarketingModule();
         app.MapRedPacketsModule();
         app.MapPointsModule();
+        app.MapCashbackModule();
         app.MapMembershipsModule();
         app.MapGateway();
         app.MapNotifications();

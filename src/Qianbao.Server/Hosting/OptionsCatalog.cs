@@ -8,6 +8,7 @@ using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Identity.Limits;
 using Qianbao.Server.Modules.Messaging;
 using Qianbao.Server.Modules.Points;
+using Qianbao.Server.Modules.Cashback;
 using Qianbao.Server.Modules.Risk;
 using Qianbao.Server.Modules.RedPackets;
 
@@ -47,6 +48,7 @@ public static class OptionsCatalog
         For<AmlOptions>(AmlOptions.SectionName),
         For<RedPacketsOptions>(RedPacketsOptions.SectionName),
         For<PointsOptions>(PointsOptions.SectionName),
+        For<CashbackOptions>(CashbackOptions.SectionName),
     ];
 
     /// <summary>Keys read straight from configuration rather than through an options class above.</summary>

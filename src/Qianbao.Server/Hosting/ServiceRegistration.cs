@@ -13,6 +13,7 @@ using Qianbao.Server.Modules.Operators;
 using Qianbao.Server.Modules.RedPackets;
 using Qianbao.Server.Modules.Memberships;
 using Qianbao.Server.Modules.Points;
+using Qianbao.Server.Modules.Cashback;
 using Qianbao.Server.Modules.Risk;
 using Qianbao.Server.Modules.Wallet;
 using Qianbao.Server.Money.Events;
@@ -65,6 +66,7 @@ public static class ServiceRegistration
         services.AddMarketingModule();
         services.AddRedPacketsModule();
         services.AddPointsModule();
+        services.AddCashbackModule();
         services.AddMembershipsModule();
         services.AddGateway(configuration);
         services.AddNotifications(configuration);

@@ -109,6 +109,14 @@ public static class TransferCodes
     /// <summary>The budget's share of a refund (the discount in proportion), from the merchant's settlement back to the budget.</summary>
     public const ushort CouponDiscountReturn = 41;
 
+    // Cashback takes codes 50..54.
+
+    /// <summary>Cashback: the campaign's budget → the buyer's wallet, pending until it settles (or posted at once).</summary>
+    public const ushort CashbackCredit = 50;
+
+    /// <summary>Posted cashback taken back from a refund: the merchant's settlement → the campaign's budget, in the refund's chain.</summary>
+    public const ushort CashbackClawback = 51;
+
     /// <summary>The history's name for a kind, as used in <c>type</c> filters.</summary>
     public static string Name(ushort code) => code switch
     {
@@ -135,6 +143,8 @@ public static class TransferCodes
         PointsRedemption => "points_redemption",
         CouponDiscount => "coupon_discount",
         CouponDiscountReturn => "coupon_discount_return",
+        CashbackCredit => "cashback",
+        CashbackClawback => "cashback_clawback",
         _ => "other",
     };
 
@@ -152,6 +162,7 @@ public static class TransferCodes
             "red_packet" => RedPacket,
             "red_packet_claim" => RedPacketClaim,
             "red_packet_refund" => RedPacketRefund,
+            "cashback" => CashbackCredit,
             _ => 0,
         };
         return code != 0;

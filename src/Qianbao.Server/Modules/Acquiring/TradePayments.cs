@@ -71,7 +71,7 @@ internal enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsSh
 /// so the ledger's primary key makes every path exactly-once whatever the retries.
 /// </summary>
 internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, TradeStore trades, TierLimits limits, CouponRedemptions coupons,
-    TimeProvider clock)
+    TimeProvider clock, Cashback.CashbackRefunds cashback)
 {
     /// <summary>
     /// Pays <paramref name="trade"/> from <paramref name="buyerId"/>'s wallet: proceeds to the merchant, fee to the platform, and a
@@ -187,8 +187,9 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
     /// Another module's state change and events that must commit with the refund or not at all (a complaint resolved by
     /// this refund); their writers must be idempotent, as every effect's.
     /// </param>
+    /// <param name="attempt">Which try this is: a refund whose trade's cashback changed under it (see below) decides again, a bounded number of times.</param>
     public async Task<(RefundOutcome Outcome, TradeRow Trade)> RefundAsync(TradeRow trade, string outRequestNo, long amount, CancellationToken ct,
-        IReadOnlyList<IEffect>? alsoCommit = null)
+        IReadOnlyList<IEffect>? alsoCommit = null, int attempt = 1)
     {
         var currency = Currency.Parse(trade.currency);
         var buyer = trade.buyer_id ?? throw new InvariantViolationException("a refundable trade has a buyer");
@@ -201,6 +202,9 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         var redemption = trade.discount_amount > 0 ? (await coupons.ForTradeAsync(trade.trade_no, ct)).FirstOrDefault() : null;
         var buyerPart = redemption is null ? amount : BuyerShare(trade, refundedAfter) - BuyerShare(trade, trade.refunded_amount);
         var budgetPart = amount - buyerPart;
+        // Cashback earned on the trade is taken back in proportion: a pending one voided in part, a posted one from the buyer's share.
+        var cashbackPlan = await cashback.PlanAsync(trade.trade_no, outRequestNo, refundedAfter, buyerPart, ct);
+        buyerPart -= cashbackPlan?.ClawbackFen ?? 0;
         var (forward, returnedLate) = redemption is null ? (null, null)
             : await coupons.ForwardIfClosedAsync(redemption, budgetPart, trade.trade_no + "/" + outRequestNo, ct);
 
@@ -243,13 +247,16 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 list.Add(new(buyerPart > 0 ? Id("trade-refund-budget", trade.trade_no + "/" + outRequestNo) : refundId, settlement.Id,
                     redemption!.BudgetAccount, budgetPart, currency, TransferCodes.CouponDiscountReturn, Reference: trade.trade_no));
             if (forward is not null) list.Add(forward);
+            if (cashbackPlan is not null) list.AddRange(cashbackPlan.Transfers(settlement.Id, buyerPart > 0 || budgetPart > 0 ? null : refundId));
         }
 
         var nowUs = clock.GetUnixMicroseconds();
         var full = refundedAfter == trade.total_amount;
         var status = full ? TradeStatus.Closed : TradeStatus.Success;
+        IGuard refundGuard = new TradeGuard(TradeGuardKind.Refundable, trade.trade_no, RefundedAmount: trade.refunded_amount, Amount: amount);
+        if (cashbackPlan is not null) refundGuard = new CompositeGuard([refundGuard, cashbackPlan.Guard]);
         var command = new LedgerCommand(transfers,
-            guard: new TradeGuard(TradeGuardKind.Refundable, trade.trade_no, RefundedAmount: trade.refunded_amount, Amount: amount),
+            guard: refundGuard,
             effects: _ => Effects(
                 new TradeRefundedChange(trade.trade_no, outRequestNo, amount, refundId.Value, refundedAfter, status, full, newHold, nowUs),
                 new TradeRefunded(trade.trade_no, trade.app_id, outRequestNo, trade.merchant_id, buyer, amount, refundedAfter, trade.currency)
@@ -258,10 +265,14 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 },
                 // After a full refund the coupon is the buyer's again, when its campaign says so and it has not expired (checked in the write).
                 full && redemption is { return_on_refund: 1 } ? CouponRedemptions.Returned(redemption, nowUs) : null,
-                returnedLate).Concat(alsoCommit ?? []).ToList());
+                returnedLate).Concat(cashbackPlan?.Effects ?? []).Concat(alsoCommit ?? []).ToList());
 
         var outcome = await money.SubmitAsync(command, ct);
         var after = (await trades.FindAsync(trade.trade_no, ct))!;
+        // Only the cashback moved under us (its sweeper posted it, or its subscriber earned it): decide again on what is there now.
+        if (outcome.Kind == MoneyOutcomeKind.GuardRejected && cashbackPlan is not null && attempt < RefundAttemptsMax && after.status == TradeStatus.Success
+            && after.refunded_amount == trade.refunded_amount)
+            return await RefundAsync(after, outRequestNo, amount, ct, alsoCommit, attempt + 1);
         var results = outcome.Results;
         return outcome.Kind switch
         {
@@ -274,6 +285,9 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
             _ => throw new InvariantViolationException($"trade {trade.trade_no} refund failed with {outcome.Kind} {string.Join(",", results)}"),
         };
     }
+
+    /// <summary>Tries of one refund whose trade's cashback keeps changing under it.</summary>
+    private const int RefundAttemptsMax = 3;
 
     /// <summary>Attempts of one settle request when concurrent settlements or refunds of the trade keep changing its totals.</summary>
     private const int SettleAttemptsMax = 5;

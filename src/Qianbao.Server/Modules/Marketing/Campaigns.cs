@@ -284,6 +284,28 @@ internal sealed class Campaigns(Db db, LedgerAccounts accounts, TimeProvider clo
             $"SELECT {CampaignRow.Columns} FROM campaigns ORDER BY created_at_us DESC, id LIMIT {ListMax}", cancellationToken: ct))).AsList();
     }
 
+    /// <summary>
+    /// Campaigns of <paramref name="kind"/> in <paramref name="currency"/> that were active at <paramref name="atUs"/> (started, not
+    /// ended, and not stopped before then), for rewards decided after the fact (cashback decides on a paid trade's time).
+    /// </summary>
+    public async Task<IReadOnlyList<CampaignRow>> ActiveAtAsync(CampaignKind kind, string currency, long atUs, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<CampaignRow>(new CommandDefinition($"""
+            SELECT {CampaignRow.Columns} FROM campaigns
+            WHERE kind = @kind AND currency = @currency AND starts_at_us <= @at AND ends_at_us > @at AND (state = 0 OR closed_at_us > @at)
+            ORDER BY ends_at_us, id LIMIT {ListMax}
+            """, new { kind = (short)kind, currency, at = atUs }, cancellationToken: ct))).AsList();
+    }
+
+    /// <summary>Whether any campaign of <paramref name="kind"/> was ever created (a refund skips cashback work when none was).</summary>
+    public async Task<bool> AnyOfKindAsync(CampaignKind kind, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
+            "SELECT 1 FROM campaigns WHERE kind = @kind LIMIT 1", new { kind = (short)kind }, cancellationToken: ct)) is not null;
+    }
+
     /// <summary>Open campaigns whose end has passed, oldest end first, at most <paramref name="limit"/>.</summary>
     public async Task<IReadOnlyList<Guid>> DueToEndAsync(int limit, CancellationToken ct)
     {

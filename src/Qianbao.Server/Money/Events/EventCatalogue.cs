@@ -122,3 +122,9 @@ public sealed record RedPacketExpired(Guid PacketId, Guid SenderId, long Refunde
 {
     public override string Stream => "red_packet:" + PacketId.ToString("N");
 }
+
+/// <summary>A payment's cashback reached the buyer's wallet (posted): <see cref="AmountMinor"/> is what was posted.</summary>
+public sealed record CashbackPosted(Guid CreditId, Guid UserId, string TradeNo, Guid CampaignId, long AmountMinor, string Currency) : DomainEvent
+{
+    public override string Stream => "cashback:" + CreditId.ToString("N");
+}

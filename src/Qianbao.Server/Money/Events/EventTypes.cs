@@ -37,6 +37,7 @@ public static class EventTypes
         [typeof(RedPacketCreated)] = "red_packet.created",
         [typeof(RedPacketClaimed)] = "red_packet.claimed",
         [typeof(RedPacketExpired)] = "red_packet.expired",
+        [typeof(CashbackPosted)] = "cashback.posted",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> Types = Names.ToFrozenDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
