@@ -77,16 +77,29 @@ internal abstract class OutboundSender(Db db, IDeliveryOptions options, MessageS
     /// <summary>When a paced channel withheld claims, the wait until it grants more; null when it did not.</summary>
     protected virtual TimeSpan? PacingWait(long nowUs) => null;
 
-    private string ClaimSql(int limit) => $"""
-        UPDATE outbound_messages SET status = {(short)MessageStatus.Sending}, attempts = attempts + 1, next_attempt_at_us = @lease
-        WHERE id IN (
-            SELECT id FROM outbound_messages
-            WHERE channel = {(short)Channel} AND status IN ({(short)MessageStatus.Queued}, {(short)MessageStatus.Sending}) AND next_attempt_at_us <= @now
-            ORDER BY next_attempt_at_us LIMIT {limit}
-            {(db.Engine == DatabaseEngine.Postgres ? "FOR UPDATE SKIP LOCKED" : "")})
-          AND status IN ({(short)MessageStatus.Queued}, {(short)MessageStatus.Sending}) AND next_attempt_at_us <= @now
-        RETURNING id, recipient, recipient_enc, template, locale, text, subject, html, headers, attempts
-        """;
+    // PostgreSQL: the chosen ids are materialised first. As "WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)" the
+    // planner may run the subquery more than once and claim more than n rows (seen: 5 claimed with a limit of 2), which
+    // would break the per-second cap. SQLite has one writer and the plain form.
+    private string ClaimSql(int limit) => db.Engine == DatabaseEngine.Postgres
+        ? $"""
+          WITH picked AS MATERIALIZED (
+              SELECT id FROM outbound_messages
+              WHERE channel = {(short)Channel} AND status IN ({(short)MessageStatus.Queued}, {(short)MessageStatus.Sending}) AND next_attempt_at_us <= @now
+              ORDER BY next_attempt_at_us LIMIT {limit}
+              FOR UPDATE SKIP LOCKED)
+          UPDATE outbound_messages m SET status = {(short)MessageStatus.Sending}, attempts = m.attempts + 1, next_attempt_at_us = @lease
+          FROM picked WHERE m.id = picked.id
+          RETURNING m.id, m.recipient, m.recipient_enc, m.template, m.locale, m.text, m.subject, m.html, m.headers, m.attempts
+          """
+        : $"""
+          UPDATE outbound_messages SET status = {(short)MessageStatus.Sending}, attempts = attempts + 1, next_attempt_at_us = @lease
+          WHERE id IN (
+              SELECT id FROM outbound_messages
+              WHERE channel = {(short)Channel} AND status IN ({(short)MessageStatus.Queued}, {(short)MessageStatus.Sending}) AND next_attempt_at_us <= @now
+              ORDER BY next_attempt_at_us LIMIT {limit})
+            AND status IN ({(short)MessageStatus.Queued}, {(short)MessageStatus.Sending}) AND next_attempt_at_us <= @now
+          RETURNING id, recipient, recipient_enc, template, locale, text, subject, html, headers, attempts
+          """;
 
     // The last error is kept when an attempt has none of its own, so a delivered row still tells why earlier attempts failed.
     private static readonly string RecordSql = $"""

@@ -44,19 +44,16 @@ internal sealed class SendPacer(int perSecondMax)
     /// <summary>How many of <paramref name="wanted"/> may be claimed at <paramref name="nowUs"/> (what is left of this second's cap).</summary>
     public int Grant(long nowUs, int wanted)
     {
-        lock (gate)
-        {
-            Roll(nowUs);
-            return Math.Max(0, Math.Min(wanted, perSecondMax - used));
-        }
+        lock (gate) return Math.Max(0, Math.Min(wanted, perSecondMax - (Open(nowUs) ? used : 0)));
     }
 
-    /// <summary>Counts <paramref name="count"/> messages claimed at <paramref name="nowUs"/> against the window.</summary>
+    /// <summary>Counts <paramref name="count"/> messages claimed at <paramref name="nowUs"/>; the first claim after a window closed opens the next.</summary>
     public void Use(long nowUs, int count)
     {
+        if (count <= 0) return;
         lock (gate)
         {
-            Roll(nowUs);
+            if (!Open(nowUs)) (windowStartUs, used) = (nowUs, 0);
             used += count;
         }
     }
@@ -64,27 +61,14 @@ internal sealed class SendPacer(int perSecondMax)
     /// <summary>True when this second's cap is spent.</summary>
     public bool Exhausted(long nowUs)
     {
-        lock (gate)
-        {
-            Roll(nowUs);
-            return used >= perSecondMax;
-        }
+        lock (gate) return Open(nowUs) && used >= perSecondMax;
     }
 
-    /// <summary>The wait until the next window opens.</summary>
+    /// <summary>The wait until the current window closes (at least 1 µs).</summary>
     public TimeSpan UntilNextWindow(long nowUs)
     {
-        lock (gate)
-        {
-            Roll(nowUs);
-            return TimeSpan.FromMicroseconds(Math.Max(1, windowStartUs + WindowUs - nowUs));
-        }
+        lock (gate) return TimeSpan.FromMicroseconds(Open(nowUs) ? Math.Max(1, windowStartUs + WindowUs - nowUs) : 1);
     }
 
-    private void Roll(long nowUs)
-    {
-        if (windowStartUs != long.MinValue && nowUs >= windowStartUs && nowUs < windowStartUs + WindowUs) return;
-        windowStartUs = nowUs;
-        used = 0;
-    }
+    private bool Open(long nowUs) => windowStartUs != long.MinValue && nowUs >= windowStartUs && nowUs < windowStartUs + WindowUs;
 }

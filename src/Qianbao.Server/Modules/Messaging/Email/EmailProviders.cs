@@ -86,11 +86,12 @@ internal static class EmailMime
         // The same on every attempt, so a receiver (or a person's client) sees a repeat after a lost reply as one message.
         var domain = message.From.Mailboxes.First().Domain;
         message.MessageId = $"{messageId:N}@{(string.IsNullOrEmpty(domain) ? "qianbao" : domain)}";
-        message.Headers.Add(HeaderId.ContentLanguage, locale);
         if (headersJson is not null)
             foreach (var (name, value) in JsonSerializer.Deserialize<Dictionary<string, string>>(headersJson) ?? [])
                 message.Headers.Add(name, value);
         message.Body = new BodyBuilder { TextBody = text, HtmlBody = html }.ToMessageBody();
+        // A Content-* field belongs to the top entity (MimeKit keeps it on the body, written in the message's header block).
+        message.Body.Headers.Add(HeaderId.ContentLanguage, locale);
         return message;
     }
 }
