@@ -203,6 +203,38 @@ public abstract class EmailDeliveryTests(DatabaseEngine engine)
     }
 
     [Fact]
+    public async Task Two_processes_and_a_third_sender_deliver_each_mail_once()
+    {
+        await using var smtp = await TestSmtpServer.StartAsync();
+        await using var bed = await SmsBed.CreateAsync(engine);
+        var a = bed.Start(Smtp(smtp.Port));
+        var b = bed.Start(Smtp(smtp.Port));
+        var extra = ActivatorUtilities.CreateInstance<EmailSender>(b.Services);
+        using var stop = new CancellationTokenSource();
+        var hammer = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try { await extra.RunOnceAsync(stop.Token); }
+                catch (OperationCanceledException) { return; }
+                await Task.Delay(5);
+            }
+        });
+
+        const int count = 30;
+        await Task.WhenAll(Enumerable.Range(0, count).Select(i => QueueAsync(i % 2 == 0 ? a : b, Message($"m{i}@example.com", $"Mail {i}"))));
+
+        // Once every row is delivered no attempt is left to run: the count is final.
+        await SmsBed.EventuallyAsync(() => EmailRowsAsync(a).Result.Count(r => r.status == (short)MessageStatus.Delivered) == count, Within,
+            () => $"{smtp.Received.Count} of {count} received; server: {bed.Logs.Recent()}");
+        await stop.CancelAsync();
+        await hammer;
+        smtp.Received.Count.ShouldBe(count);
+        smtp.Received.Select(m => m.MessageId).Distinct().Count().ShouldBe(count);
+        smtp.Received.Select(m => m.To.Mailboxes.Single().Address).Order().ShouldBe(Enumerable.Range(0, count).Select(i => $"m{i}@example.com").Order());
+    }
+
+    [Fact]
     public async Task A_message_with_a_due_time_is_not_sent_before_it()
     {
         await using var smtp = await TestSmtpServer.StartAsync();
