@@ -72,6 +72,6 @@ internal sealed class EmailOptions : IOptionsRules, IDeliveryOptions
         if (!MimeKit.MailboxAddress.TryParse(Smtp.From ?? "", out var from) || string.IsNullOrEmpty(from.Address) || !from.Address.Contains('@'))
             yield return ("Smtp:From", $"must be an e-mail address such as 'Qianbao <no-reply@example.com>' with an SMTP host (was '{Smtp.From}')");
         if (string.IsNullOrEmpty(Smtp.Username) != string.IsNullOrEmpty(Smtp.Password))
-            yield return ("Smtp:Password", "Username and Password are set together or not at all");
+            yield return ("Smtp:Password", "must be set together with Username (both or neither)");
     }
 }
