@@ -45,6 +45,7 @@ public static class OptionsCatalog
         For<SecurityOptions>(SecurityOptions.SectionName),
         For<LimitsOptions>(LimitsOptions.SectionName),
         For<SmsOptions>(SmsOptions.SectionName),
+        For<Modules.Messaging.Email.EmailOptions>(Modules.Messaging.Email.EmailOptions.SectionName),
         For<AmlOptions>(AmlOptions.SectionName),
         For<RedPacketsOptions>(RedPacketsOptions.SectionName),
         For<PointsOptions>(PointsOptions.SectionName),

@@ -19,9 +19,14 @@ public sealed class QianbaoOptions : IOptionsRules
 
     public AuthOptions Auth { get; set; } = new();
 
+    /// <summary>The server's public address (absolute http(s) URL), used for links in e-mail; unset, mail carries no links.</summary>
+    public string? PublicBaseUrl { get; set; }
+
     IEnumerable<(string Property, string Problem)> IOptionsRules.Problems()
     {
         if (string.IsNullOrWhiteSpace(DataDir)) yield return (nameof(DataDir), "must be a directory path (was empty)");
+        if (PublicBaseUrl is not null && !(Uri.TryCreate(PublicBaseUrl, UriKind.Absolute, out var url) && url.Scheme is "http" or "https"))
+            yield return (nameof(PublicBaseUrl), $"must be an absolute http(s) URL (was '{PublicBaseUrl}')");
     }
 }
 

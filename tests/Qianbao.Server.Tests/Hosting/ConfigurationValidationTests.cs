@@ -156,6 +156,19 @@ public sealed class ConfigurationValidationTests
         ], ignoreOrder: true);
 
     [Fact]
+    public void AnSmtpHostNeedsASenderAndCredentialsGoTogether() =>
+        Problems(("Qianbao:Email:Smtp:Host", "smtp.example.com"), ("Qianbao:Email:Smtp:From", "nobody"), ("Qianbao:Email:Smtp:Username", "mailer")).ShouldBe(
+        [
+            "Qianbao:Email:Smtp:From must be an e-mail address such as 'Qianbao <no-reply@example.com>' with an SMTP host (was 'nobody')",
+            "Qianbao:Email:Smtp:Password must be set together with Username (both or neither)",
+        ], ignoreOrder: true);
+
+    [Fact]
+    public void PublicBaseUrlMustBeAnAbsoluteHttpUrl() =>
+        Problems(("Qianbao:PublicBaseUrl", "wallet.example.com")).ShouldHaveSingleItem()
+            .ShouldStartWith("Qianbao:PublicBaseUrl must be an absolute http(s) URL");
+
+    [Fact]
     public void SandboxTakesAnythingProductionRefuses() =>
         Problems(("Qianbao:Gateway:AllowPrivateNotifyUrls", "true"), ("Qianbao:OperatorKey", "short"), ("Qianbao:Security:Relaxed", "true")).ShouldBeEmpty();
 

@@ -88,6 +88,9 @@ public abstract class PersonalDataTests<THost>(THost host) : IClassFixture<THost
         }
         (await OperatorAsync(HttpMethod.Post, "/admin/v1/merchants", new { name = "Rotating Shop", licence_no = "LIC-" + Guid.NewGuid().ToString("N"),
             legal_person = NewName(), contact_phone = SecureUser.NewPhone(), fee_bps = 60 })).StatusCode.ShouldBe(HttpStatusCode.Created);
+        // E-mail addresses: one verified (email_enc), one awaiting its code (pending_email_enc).
+        await SetEmailAsync(users[0].User, "rotate0@example.com", verify: true);
+        await SetEmailAsync(users[1].User, "rotate1@example.com", verify: false);
 
         // The operator adds k2 in front of the generated key: a ring of (k2, k1), a small batch to make the pass page.
         DataKeyRing.TryParseKeys(await File.ReadAllTextAsync(Path.Combine(host.DataDir, DataKeyRing.DataKeysFile)), out var current).ShouldBeNull();
@@ -96,7 +99,7 @@ public abstract class PersonalDataTests<THost>(THost host) : IClassFixture<THost
         var rotated = new PersonalDataProtector(new DataKeyRing([k2, .. current], indexKey));
         var db = host.Services.GetRequiredService<Db>();
         var tables = host.Services.GetServices<SealedTable>().ToList();
-        tables.Select(t => t.Table).ShouldBe(["outbound_messages", "users", "merchants"], ignoreOrder: true);
+        tables.Select(t => t.Table).ShouldBe(["outbound_messages", "user_emails", "users", "merchants"], ignoreOrder: true);
         var pass = new DataKeyRotation(db, rotated, tables, new SecurityOptions { ReencryptBatchMax = 2 }, NullLogger<DataKeyRotation>.Instance);
 
         var result = await pass.RunAsync(CancellationToken.None);
@@ -118,6 +121,18 @@ public abstract class PersonalDataTests<THost>(THost host) : IClassFixture<THost
             onlyK2.Open(row.Name, new SealedField("users", "name", user.UserId)).ShouldBe(name);
             row.Phone.ShouldBe(onlyK2.Index(IndexKind.Phone, "+86" + user.Phone));
         }
+    }
+
+    /// <summary>PUT /v1/me/email, and with <paramref name="verify"/> the code read from the sandbox mail.</summary>
+    private async Task SetEmailAsync(SecureUser user, string email, bool verify)
+    {
+        var put = await user.SendAsync(HttpMethod.Put, "/v1/me/email", new { email }, pin: null);
+        put.StatusCode.ShouldBe(HttpStatusCode.Accepted, await put.Content.ReadAsStringAsync());
+        if (!verify) return;
+        var listed = await (await OperatorAsync(HttpMethod.Get, $"/admin/v1/sandbox/messages?to={Uri.EscapeDataString(email)}")).Content.ReadFromJsonAsync<JsonObject>();
+        var code = System.Text.RegularExpressions.Regex.Match(listed!["items"]![0]!["text"]!.GetValue<string>(), @"\b(\d{6})\b").Groups[1].Value;
+        var verified = await user.SendAsync(HttpMethod.Post, "/v1/me/email/verify", new { code }, pin: null);
+        verified.StatusCode.ShouldBe(HttpStatusCode.OK, await verified.Content.ReadAsStringAsync());
     }
 
     [Fact]

@@ -17,9 +17,12 @@ internal sealed class MessageRecipients(PersonalDataProtector protector)
 
     public string Index(string phone) => protector.Index(IndexKind.Phone, phone);
 
+    /// <summary>The blind index of an e-mail recipient (normalised by Email.EmailAddress).</summary>
+    public string EmailIndex(string email) => protector.Index(IndexKind.Email, Email.EmailAddress.IndexForm(email));
+
     public string Seal(Guid messageId, string phone) => protector.Seal(phone, new SealedField(Table, "recipient_enc", messageId));
 
-    /// <summary>The phone to send to: opened from <c>recipient_enc</c>, or for a row queued before 0016 (not yet converted) the clear <c>recipient</c>.</summary>
+    /// <summary>The phone or address to send to: opened from <c>recipient_enc</c>, or for a row queued before 0016 (not yet converted) the clear <c>recipient</c>.</summary>
     public string Open(Guid messageId, string recipient, string? recipientEnc) =>
         recipientEnc is not null ? protector.Open(recipientEnc, new SealedField(Table, "recipient_enc", messageId)) : recipient;
 }
@@ -53,11 +56,11 @@ internal sealed class MessagingPersonalData(Db db, MessageRecipients recipients)
 {
     public async Task<IReadOnlyDictionary<string, object?>> ExportAsync(DataSubject subject, CancellationToken ct)
     {
-        if (subject.Phone is null) return new Dictionary<string, object?> { ["messages"] = Array.Empty<object>() };
+        // Text messages are found by the phone's index, e-mail by whose it is (the address may have changed since).
         await using var connection = await db.OpenAsync(ct);
         var rows = await connection.QueryAsync<(short Channel, string Template, short Status, long CreatedAtUs)>(new CommandDefinition(
-            "SELECT channel, template, status, created_at_us FROM outbound_messages WHERE recipient = @index ORDER BY created_at_us, id",
-            new { index = recipients.Index(subject.Phone) }, cancellationToken: ct));
+            "SELECT channel, template, status, created_at_us FROM outbound_messages WHERE recipient = @index OR user_id = @userId ORDER BY created_at_us, id",
+            new { index = subject.Phone is null ? "" : recipients.Index(subject.Phone), userId = subject.UserId }, cancellationToken: ct));
         return new Dictionary<string, object?>
         {
             ["messages"] = rows.Select(r => new
@@ -70,9 +73,8 @@ internal sealed class MessagingPersonalData(Db db, MessageRecipients recipients)
 
     public async Task EraseAsync(DataSubject subject, CancellationToken ct)
     {
-        if (subject.Phone is null) return;
         await using var connection = await db.OpenAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM outbound_messages WHERE recipient = @index",
-            new { index = recipients.Index(subject.Phone) }, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM outbound_messages WHERE recipient = @index OR user_id = @userId",
+            new { index = subject.Phone is null ? "" : recipients.Index(subject.Phone), userId = subject.UserId }, cancellationToken: ct));
     }
 }

@@ -39,12 +39,27 @@ internal static class MessagingModule
         });
         services.AddSingleton<SmsSender>();
         services.AddHostedService(sp => sp.GetRequiredService<SmsSender>());
+
+        // E-mail: SMTP when a host is configured; otherwise kept for the operator in sandbox mode, and in production
+        // queued but not sent until SMTP is configured (README: "E-mail").
+        services.AddSingleton<Email.EmailOutbox>();
+        services.AddSingleton<Email.EmailAddresses>();
+        services.AddSingleton(Email.EmailAddresses.Sealed);
+        services.AddSingleton<Identity.DataRights.IPersonalDataSource, Email.EmailPersonalData>();
+        services.AddSingleton<Email.IEmailProvider>(sp =>
+            sp.GetRequiredService<Email.EmailOptions>().SmtpConfigured ? new Email.SmtpEmailProvider(sp.GetRequiredService<Email.EmailOptions>())
+            : Hosting.ProductionModeRules.ConfiguredMode(configuration) == Hosting.QianbaoMode.Production ? new Email.UnconfiguredEmailProvider()
+            : new Email.SandboxEmailProvider());
+        services.AddSingleton<Email.EmailSender>();
+        services.AddHostedService(sp => sp.GetRequiredService<Email.EmailSender>());
         return services;
     }
 
     public static IEndpointRouteBuilder MapMessagingModule(this IEndpointRouteBuilder app)
     {
         ListSandboxMessages.Map(app);
+        Email.SetEmail.Map(app);
+        Email.VerifyEmail.Map(app);
         return app;
     }
 }

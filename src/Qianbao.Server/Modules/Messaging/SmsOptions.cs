@@ -14,7 +14,7 @@ internal enum SmsProvider
 }
 
 /// <summary>Text messages (configuration section <c>Qianbao:Sms</c>); every key is listed in README.</summary>
-internal sealed class SmsOptions : IOptionsRules
+internal sealed class SmsOptions : IOptionsRules, IDeliveryOptions
 {
     public const string SectionName = "Qianbao:Sms";
     public const int WebhookSecretLengthMin = 16;
@@ -46,6 +46,13 @@ internal sealed class SmsOptions : IOptionsRules
     /// <summary>Attempts before a message is given up as <c>failed</c> (1..100).</summary>
     [Range(1, 100)]
     public int AttemptsMax { get; set; } = 12;
+
+    /// <summary>
+    /// The provider's cap: most messages handed to it per second by one server process (1..10000); the sender paces itself
+    /// and the rest wait in the queue. Per process: with several processes, divide the provider's limit among them.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int PerSecondMax { get; set; } = 50;
 
     IEnumerable<(string Property, string Problem)> IOptionsRules.Problems()
     {

@@ -3,7 +3,7 @@ using Dapper;
 
 namespace Qianbao.Server.Modules.Messaging;
 
-internal enum MessageChannel : short { Sms = 1 }
+internal enum MessageChannel : short { Sms = 1, Email = 2 }
 
 internal enum MessageStatus : short { Queued = 0, Sending = 1, Delivered = 2, Failed = 3 }
 
@@ -14,36 +14,54 @@ internal enum MessageStatus : short { Queued = 0, Sending = 1, Delivered = 2, Fa
 internal sealed class SmsOutbox(TimeProvider clock, MessageSignal signal, MessageRecipients recipients)
 {
     /// <param name="phone">E.164, as normalized by Identity's PhoneNumber.</param>
+    public Task QueueAsync(DbConnection connection, DbTransaction tx, string phone, MessageTemplate template, string? locale,
+        object[] args, CancellationToken ct) =>
+        QueueAsync(connection, tx, phone, template, locale, args, dueAt: null, ct);
+
+    /// <param name="phone">E.164, as normalized by Identity's PhoneNumber.</param>
+    /// <param name="dueAt">Not sent before this instant (a message held through the person's quiet hours); null sends now.</param>
     public async Task QueueAsync(DbConnection connection, DbTransaction tx, string phone, MessageTemplate template, string? locale,
-        object[] args, CancellationToken ct)
+        object[] args, DateTimeOffset? dueAt, CancellationToken ct)
     {
         var supported = MessageTemplates.Supported(locale);
         var now = clock.GetUtcNow();
+        var due = dueAt is { } at && at > now ? at : now;
         var id = Guid.CreateVersion7(now);
         // The phone is stored as its blind index (to find the person's messages) and sealed (for the sender only).
         await connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO outbound_messages (id, channel, recipient, recipient_enc, template, locale, text, status, attempts, next_attempt_at_us, created_at_us)
-            VALUES (@id, @channel, @index, @recipientEnc, @template, @locale, @text, @status, 0, @now, @now)
+            VALUES (@id, @channel, @index, @recipientEnc, @template, @locale, @text, @status, 0, @due, @now)
             """, new
         {
             id, channel = (short)MessageChannel.Sms, index = recipients.Index(phone), recipientEnc = recipients.Seal(id, phone), template = MessageTemplates.Name(template), locale = supported,
             text = MessageTemplates.Render(template, supported, args), status = (short)MessageStatus.Queued, now = Hosting.TimeProviderExtensions.ToUnixMicroseconds(now),
+            due = Hosting.TimeProviderExtensions.ToUnixMicroseconds(due),
         }, tx, cancellationToken: ct));
         // The sender looks once the caller has committed; a nudge before the commit only makes it look a little early.
-        signal.Nudge();
+        signal.Nudge(MessageChannel.Sms);
     }
 }
 
-/// <summary>Wakes the sender when a message is queued, so a code does not wait for the next poll.</summary>
+/// <summary>Wakes a channel's sender when a message is queued, so a code does not wait for the next poll.</summary>
 internal sealed class MessageSignal
 {
-    private readonly SemaphoreSlim nudges = new(0, 1);
+    private readonly SemaphoreSlim sms = new(0, 1);
+    private readonly SemaphoreSlim email = new(0, 1);
 
+    /// <summary>Wakes every channel's sender.</summary>
     public void Nudge()
     {
-        try { nudges.Release(); }
+        Nudge(MessageChannel.Sms);
+        Nudge(MessageChannel.Email);
+    }
+
+    public void Nudge(MessageChannel channel)
+    {
+        try { Of(channel).Release(); }
         catch (SemaphoreFullException) { /* a nudge is already pending */ }
     }
 
-    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => nudges.WaitAsync(timeout, ct);
+    public Task<bool> WaitAsync(MessageChannel channel, TimeSpan timeout, CancellationToken ct) => Of(channel).WaitAsync(timeout, ct);
+
+    private SemaphoreSlim Of(MessageChannel channel) => channel == MessageChannel.Email ? email : sms;
 }

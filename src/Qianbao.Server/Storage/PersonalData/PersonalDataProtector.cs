@@ -11,7 +11,7 @@ namespace Qianbao.Server.Storage.PersonalData;
 internal readonly record struct SealedField(string Table, string Column, Guid RowId);
 
 /// <summary>What a blind index is of: each kind is keyed apart, so equal strings of different kinds index differently.</summary>
-internal enum IndexKind { Phone, IdNumber, Licence }
+internal enum IndexKind { Phone, IdNumber, Licence, Email }
 
 /// <summary>A sealed value that does not open: unknown key id, changed bytes, or moved to another field.</summary>
 internal sealed class SealedValueException(string message) : CryptographicException(message);
@@ -32,6 +32,7 @@ internal sealed class PersonalDataProtector(DataKeyRing ring)
     private readonly byte[] phoneIndexKey = Derive(ring.IndexKey, "phone");
     private readonly byte[] idNumberIndexKey = Derive(ring.IndexKey, "id-number");
     private readonly byte[] licenceIndexKey = Derive(ring.IndexKey, "licence");
+    private readonly byte[] emailIndexKey = Derive(ring.IndexKey, "email");
 
     public string CurrentKeyId => ring.Current.Id;
 
@@ -102,6 +103,7 @@ internal sealed class PersonalDataProtector(DataKeyRing ring)
             IndexKind.Phone => phoneIndexKey,
             IndexKind.IdNumber => idNumberIndexKey,
             IndexKind.Licence => licenceIndexKey,
+            IndexKind.Email => emailIndexKey,
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
         return Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(normalized)));
