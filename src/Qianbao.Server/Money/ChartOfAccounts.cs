@@ -109,6 +109,12 @@ public static class TransferCodes
     /// <summary>The budget's share of a refund (the discount in proportion), from the merchant's settlement back to the budget.</summary>
     public const ushort CouponDiscountReturn = 41;
 
+    /// <summary>A first-payment discount, from the first_payment campaign's budget account to the merchant's settlement, in the payment's chain.</summary>
+    public const ushort FirstPaymentDiscount = 42;
+
+    /// <summary>The first-payment budget's share of a refund, from the merchant's settlement back to that budget.</summary>
+    public const ushort FirstPaymentDiscountReturn = 43;
+
     /// <summary>The history's name for a kind, as used in <c>type</c> filters.</summary>
     public static string Name(ushort code) => code switch
     {
@@ -135,6 +141,8 @@ public static class TransferCodes
         PointsRedemption => "points_redemption",
         CouponDiscount => "coupon_discount",
         CouponDiscountReturn => "coupon_discount_return",
+        FirstPaymentDiscount => "first_payment_discount",
+        FirstPaymentDiscountReturn => "first_payment_discount_return",
         _ => "other",
     };
 

@@ -71,7 +71,7 @@ internal enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsSh
 /// so the ledger's primary key makes every path exactly-once whatever the retries.
 /// </summary>
 internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, TradeStore trades, TierLimits limits, CouponRedemptions coupons,
-    TimeProvider clock)
+    FirstPaymentDiscounts firstPayments, TimeProvider clock)
 {
     /// <summary>
     /// Pays <paramref name="trade"/> from <paramref name="buyerId"/>'s wallet: proceeds to the merchant, fee to the platform, and a
@@ -85,20 +85,34 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         CouponChoice coupon = default)
     {
         var currency = Currency.Parse(trade.currency);
-        // Only an unpaid trade takes a coupon: a replay of a paid one answers from the trade as it is.
-        var (plan, notUsable) = trade.status == TradeStatus.WaitBuyerPay
-            ? await coupons.PlanAsync(buyerId, trade.merchant_id, trade.total_amount, currency, coupon, ct)
-            : (null, false);
-        if (notUsable) return (PayOutcome.CouponNotUsable, trade);
-        var (outcome, after, couponLost) = await SubmitPaymentAsync(trade, buyerId, feeBps, plan, ct);
-        if (!couponLost) return (outcome, after);
-        if (coupon.Kind == CouponChoiceKind.Given) return (PayOutcome.CouponNotUsable, after);
-        var (again, afterAgain, _) = await SubmitPaymentAsync(trade, buyerId, feeBps, null, ct);
-        return (again, afterAgain);
+        // Each attempt plans from fresh reads; when an incentive was lost to a race (its coupon used, its budget spent, another
+        // payment of the buyer made first), the next one plans again, and the last goes without (a coupon the buyer named excepted).
+        for (var attempt = 1; ; attempt++)
+        {
+            var last = attempt == PayAttemptsMax;
+            CouponPlan? plan = null;
+            FirstPaymentPlan? first = null;
+            // Only an unpaid trade takes a discount: a replay of a paid one answers from the trade as it is.
+            if (trade.status == TradeStatus.WaitBuyerPay)
+            {
+                var choice = last && coupon.Kind != CouponChoiceKind.Given ? CouponChoice.None : coupon;
+                (plan, var notUsable) = await coupons.PlanAsync(buyerId, trade.merchant_id, trade.total_amount, currency, choice, ct);
+                if (notUsable) return (PayOutcome.CouponNotUsable, trade);
+                if (!last && !await trades.BuyerHasPaidAsync(buyerId, trade.trade_no, ct))
+                    first = await firstPayments.PlanAsync(trade.merchant_id, trade.total_amount, plan?.DiscountFen ?? 0, currency,
+                        clock.GetUnixMicroseconds(), ct);
+            }
+            var (outcome, after, lost) = await SubmitPaymentAsync(trade, buyerId, feeBps, plan, first, ct);
+            if (!lost) return (outcome, after);
+            if (last) return (PayOutcome.CouponNotUsable, after); // only the named coupon rides in the last attempt
+        }
     }
 
-    private async Task<(PayOutcome Outcome, TradeRow Trade, bool CouponLost)> SubmitPaymentAsync(TradeRow trade, Guid buyerId, int feeBps, CouponPlan? plan,
-        CancellationToken ct)
+    /// <summary>Attempts of one payment when its discounts are lost to races (see <see cref="PayAsync"/>).</summary>
+    private const int PayAttemptsMax = 3;
+
+    private async Task<(PayOutcome Outcome, TradeRow Trade, bool DiscountLost)> SubmitPaymentAsync(TradeRow trade, Guid buyerId, int feeBps,
+        CouponPlan? plan, FirstPaymentPlan? first, CancellationToken ct)
     {
         var currency = Currency.Parse(trade.currency);
         var wallet = ChartOfAccounts.UserWallet(buyerId, currency);
@@ -108,8 +122,9 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         await accounts.EnsureAsync(settlement, trade.merchant_id, ct);
         await accounts.EnsureAsync(revenue, null, ct);
 
-        // A discount is always less than the total (CouponRules), so the buyer pays at least a fen.
-        var discount = plan?.DiscountFen ?? 0;
+        // A coupon's discount is always less than the total (CouponRules), and a first-payment discount takes at most what the
+        // coupon left less a fen (FirstPaymentDiscounts), so the buyer pays at least a fen.
+        var discount = (plan?.DiscountFen ?? 0) + (first?.DiscountFen ?? 0);
         var payAmount = trade.total_amount - discount;
         // Fee rounds down to the fen: the platform never charges more than the stated rate. It is charged on the total.
         var fee = checked(trade.total_amount * feeBps) / 10_000;
@@ -121,6 +136,9 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         if (plan is not null)
             transfers.Add(new(Id("trade-coupon", trade.trade_no + "/" + plan.CouponId.ToString("N")), plan.BudgetAccount, settlement.Id, discount, currency,
                 TransferCodes.CouponDiscount, Reference: trade.trade_no));
+        if (first is not null)
+            transfers.Add(new(Id("trade-first-payment", trade.trade_no), first.BudgetAccount, settlement.Id, first.DiscountFen, currency,
+                TransferCodes.FirstPaymentDiscount, Reference: trade.trade_no));
         if (fee > 0)
             transfers.Add(new(Id("trade-fee", trade.trade_no), settlement.Id, revenue.Id, fee, currency, TransferCodes.PlatformFee, Reference: trade.trade_no));
         Guid? holdId = null;
@@ -143,10 +161,12 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         var nowUs = clock.GetUnixMicroseconds();
         IGuard guard = new TradeGuard(TradeGuardKind.Payable, trade.trade_no, NowUs: nowUs, BuyerId: buyerId);
         if (plan is not null) guard = new CompositeGuard([guard, CouponRedemptions.Guard(plan, nowUs)]);
+        if (first is not null) guard = new CompositeGuard([guard, new BuyerFirstPaymentGuard(buyerId, trade.trade_no)]);
         var command = new LedgerCommand(transfers, guard: guard,
             effects: _ => Effects(
                 new TradePaidChange(trade.trade_no, buyerId, nowUs, fee, holdId, discount),
                 plan is null ? null : CouponRedemptions.Used(plan, trade.trade_no, buyerId, nowUs),
+                first is null ? null : FirstPaymentDiscounts.Used(first, trade.trade_no, buyerId, nowUs),
                 new TradePaid(trade.trade_no, trade.app_id, trade.out_trade_no, trade.merchant_id, buyerId, trade.total_amount, fee, trade.currency, discount)
                 {
                     EventId = DomainEvent.IdFor<TradePaid>(trade.trade_no), OccurredAtUs = nowUs,
@@ -156,10 +176,13 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         if (outcome.Kind == MoneyOutcomeKind.Applied) limits.Applied(limited);
         var after = (await trades.FindAsync(trade.trade_no, ct))!;
         var status = after.EffectiveStatus(nowUs);
-        // The coupon's guard failed (the trade's still holds) or the ledger refused the budget's transfer: the coupon was lost to a race.
-        if (plan is not null
+        // A discount's guard failed (the trade's still holds) or the ledger refused a budget's transfer (they follow the payment's):
+        // a discount was lost to a race.
+        var budgetLegs = (plan is null ? 0 : 1) + (first is null ? 0 : 1);
+        if (budgetLegs > 0
             && ((outcome.Kind == MoneyOutcomeKind.GuardRejected && status == TradeStatus.WaitBuyerPay && (after.buyer_id is null || after.buyer_id == buyerId))
-                || (outcome.Kind == MoneyOutcomeKind.LedgerRejected && outcome.Results[paymentIndex + 1] is TransferResult.ExceedsCredits
+                || (outcome.Kind == MoneyOutcomeKind.LedgerRejected
+                    && outcome.Results.Skip(paymentIndex + 1).Take(budgetLegs).Any(r => r is TransferResult.ExceedsCredits)
                     && PayOutcomes.Limit(limited, outcome.Results) is null && outcome.Results[paymentIndex] is not TransferResult.ExceedsCredits)))
             return (PayOutcome.NotPayable, after, true);
         var result = outcome.Kind switch
@@ -199,10 +222,17 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         // A trade a coupon paid part of refunds in proportion: the buyer floor(R × P / T) cumulatively (R refunded, P paid,
         // T total), the budget the rest, so the full refund gives the buyer exactly P and the budget exactly the discount.
         var redemption = trade.discount_amount > 0 ? (await coupons.ForTradeAsync(trade.trade_no, ct)).FirstOrDefault() : null;
-        var buyerPart = redemption is null ? amount : BuyerShare(trade, refundedAfter) - BuyerShare(trade, trade.refunded_amount);
-        var budgetPart = amount - buyerPart;
+        var firstPayment = trade.discount_amount > 0 ? await firstPayments.ForTradeAsync(trade.trade_no, ct) : null;
+        var buyerPart = trade.discount_amount == 0 ? amount : BuyerShare(trade, refundedAfter) - BuyerShare(trade, trade.refunded_amount);
+        // The budgets' share splits the same way: the first-payment budget floor(B × F / D) of the budgets' cumulative share B (F its
+        // discount, D the trade's), the coupon's budget the rest; both only grow with B and end exactly at their discounts.
+        var firstPart = firstPayment is null ? 0
+            : FirstShare(trade, firstPayment.discount_amount, refundedAfter) - FirstShare(trade, firstPayment.discount_amount, trade.refunded_amount);
+        var budgetPart = amount - buyerPart - firstPart;
         var (forward, returnedLate) = redemption is null ? (null, null)
             : await coupons.ForwardIfClosedAsync(redemption, budgetPart, trade.trade_no + "/" + outRequestNo, ct);
+        var (firstForward, firstReturnedLate) = firstPayment is null ? (null, null)
+            : await coupons.ForwardIfClosedAsync(firstPayment.AsRedemption(), firstPart, trade.trade_no + "/" + outRequestNo + "/first", ct);
 
         var transfers = new List<Transfer>();
         // The fee on the refunded part goes back to the merchant first, so a full refund (or a cancel) of a merchant's
@@ -242,7 +272,11 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
             if (budgetPart > 0)
                 list.Add(new(buyerPart > 0 ? Id("trade-refund-budget", trade.trade_no + "/" + outRequestNo) : refundId, settlement.Id,
                     redemption!.BudgetAccount, budgetPart, currency, TransferCodes.CouponDiscountReturn, Reference: trade.trade_no));
+            if (firstPart > 0)
+                list.Add(new(buyerPart > 0 || budgetPart > 0 ? Id("trade-refund-first", trade.trade_no + "/" + outRequestNo) : refundId, settlement.Id,
+                    firstPayment!.BudgetAccount, firstPart, currency, TransferCodes.FirstPaymentDiscountReturn, Reference: trade.trade_no));
             if (forward is not null) list.Add(forward);
+            if (firstForward is not null) list.Add(firstForward);
         }
 
         var nowUs = clock.GetUnixMicroseconds();
@@ -258,7 +292,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 },
                 // After a full refund the coupon is the buyer's again, when its campaign says so and it has not expired (checked in the write).
                 full && redemption is { return_on_refund: 1 } ? CouponRedemptions.Returned(redemption, nowUs) : null,
-                returnedLate).Concat(alsoCommit ?? []).ToList());
+                returnedLate, firstReturnedLate).Concat(alsoCommit ?? []).ToList());
 
         var outcome = await money.SubmitAsync(command, ct);
         var after = (await trades.FindAsync(trade.trade_no, ct))!;
@@ -366,6 +400,10 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
 
     /// <summary>What the buyer has had back once <paramref name="refunded"/> of the trade is refunded: floor(refunded × paid / total).</summary>
     public static long BuyerShare(TradeRow trade, long refunded) => (long)((Int128)refunded * trade.PayAmount / trade.total_amount);
+
+    /// <summary>What the first-payment budget has had back once <paramref name="refunded"/> is refunded: floor(B × F / D), B the budgets' share so far.</summary>
+    private static long FirstShare(TradeRow trade, long firstDiscount, long refunded) =>
+        (long)((Int128)(refunded - BuyerShare(trade, refunded)) * firstDiscount / trade.discount_amount);
 
     private static TransferId Id(string scope, string name) => new(StableId.From(scope, name));
 

@@ -63,6 +63,15 @@ internal sealed class TradeStore(Db db)
             new { tradeNo, outRequestNo }, cancellationToken: ct));
     }
 
+    /// <summary>Whether <paramref name="buyerId"/> has paid any trade but <paramref name="exceptTradeNo"/> (a first payment is one made when none is).</summary>
+    public async Task<bool> BuyerHasPaidAsync(Guid buyerId, string exceptTradeNo, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT 1 FROM trades WHERE buyer_id = @buyerId AND paid_at_us IS NOT NULL AND trade_no <> @exceptTradeNo LIMIT 1",
+            new { buyerId, exceptTradeNo }, cancellationToken: ct)) is not null;
+    }
+
     /// <summary>The app's trades paid in [<paramref name="fromUs"/>, <paramref name="toUs"/>), oldest first, at most <paramref name="limit"/>.</summary>
     public async Task<IReadOnlyList<TradeRow>> PaidBetweenAsync(string appId, long fromUs, long toUs, int limit, CancellationToken ct)
     {
