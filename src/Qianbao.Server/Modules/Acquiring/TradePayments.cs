@@ -134,7 +134,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 Reference: trade.trade_no),
         };
         if (plan is not null)
-            transfers.Add(new(Id("trade-coupon", trade.trade_no + "/" + plan.CouponId.ToString("N")), plan.BudgetAccount, settlement.Id, discount, currency,
+            transfers.Add(new(Id("trade-coupon", trade.trade_no + "/" + plan.CouponId.ToString("N")), plan.BudgetAccount, settlement.Id, plan.DiscountFen, currency,
                 TransferCodes.CouponDiscount, Reference: trade.trade_no));
         if (first is not null)
             transfers.Add(new(Id("trade-first-payment", trade.trade_no), first.BudgetAccount, settlement.Id, first.DiscountFen, currency,
