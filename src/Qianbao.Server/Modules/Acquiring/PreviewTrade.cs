@@ -36,7 +36,7 @@ internal static class PreviewTrade
     }
 
     private static async Task<IResult> ResolveAsync(HttpContext http, TradeStore trades, CouponRedemptions coupons, MerchantDirectory merchants,
-        PointsRedemption points, FirstPaymentDiscounts firstPayments, TimeProvider clock, CancellationToken ct)
+        PointsRedemption points, FirstPaymentDiscounts firstPayments, TradePayments payments, TimeProvider clock, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<ResolveRequest>(http.Request, ct);
         if (problem is not null) return problem;
@@ -45,19 +45,19 @@ internal static class PreviewTrade
         var trade = await trades.FindByQrCodeAsync(request.QrCode, ct);
         // A trade designated to another buyer is not this user's business.
         if (trade is null || (trade.buyer_id is { } b && b != http.UserId())) return ApiProblem.NotFound("No payable trade has this QR code.");
-        return await AnswerAsync(http.UserId(), trade, trades, coupons, firstPayments, merchants, points, clock, ct);
+        return await AnswerAsync(http.UserId(), trade, trades, coupons, firstPayments, merchants, points, payments, clock, ct);
     }
 
     private static async Task<IResult> GetAsync(string tradeNo, HttpContext http, TradeStore trades, CouponRedemptions coupons, MerchantDirectory merchants,
-        PointsRedemption points, FirstPaymentDiscounts firstPayments, TimeProvider clock, CancellationToken ct)
+        PointsRedemption points, FirstPaymentDiscounts firstPayments, TradePayments payments, TimeProvider clock, CancellationToken ct)
     {
         var trade = tradeNo.Length <= 64 ? await trades.FindAsync(tradeNo, ct) : null;
         if (trade is null || trade.buyer_id != http.UserId()) return ApiProblem.NotFound();
-        return await AnswerAsync(http.UserId(), trade, trades, coupons, firstPayments, merchants, points, clock, ct);
+        return await AnswerAsync(http.UserId(), trade, trades, coupons, firstPayments, merchants, points, payments, clock, ct);
     }
 
     private static async Task<IResult> AnswerAsync(Guid buyerId, TradeRow trade, TradeStore trades, CouponRedemptions coupons,
-        FirstPaymentDiscounts firstPayments, MerchantDirectory merchants, PointsRedemption points, TimeProvider clock, CancellationToken ct)
+        FirstPaymentDiscounts firstPayments, MerchantDirectory merchants, PointsRedemption points, TradePayments payments, TimeProvider clock, CancellationToken ct)
     {
         var nowUs = clock.GetUnixMicroseconds();
         var status = trade.EffectiveStatus(nowUs);
@@ -80,14 +80,17 @@ internal static class PreviewTrade
             discount = Discount(used?.coupon_id, used?.discount_amount ?? 0, first?.campaign_id, first?.discount_amount ?? 0);
             discountFen = trade.discount_amount;
         }
-        // Redeeming points at payment is not built yet: the balance shows, and none is usable.
+        // The points the payment could redeem now, after the discounts (nothing is reserved).
         var balance = await points.UsableAsync(buyerId, nowUs, ct);
+        var usableMax = status == TradeStatus.WaitBuyerPay
+            ? await payments.UsablePointsAsync(buyerId, trade.total_amount, discountFen, Currency.Parse(trade.currency), ct) : 0;
         return Results.Json(new
         {
             trade_no = trade.trade_no,
             merchant = new { id = trade.merchant_id, name = await merchants.NameAsync(trade.merchant_id, ct) },
             subject = trade.subject, amount = trade.total_amount, currency = trade.currency, status,
-            discount, points = new { balance, usable_max = 0L }, pay_amount = trade.total_amount - discountFen,
+            discount, points = new { balance, usable_max = usableMax }, pay_amount = status == TradeStatus.WaitBuyerPay ? trade.total_amount - discountFen : trade.PayAmount,
+            points_used = trade.points_used, points_amount = trade.points_amount,
         }, JsonDefaults.Options);
     }
 }

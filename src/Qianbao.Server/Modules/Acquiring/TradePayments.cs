@@ -2,6 +2,7 @@ using Qianbao.Ledger;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Modules.Identity.Limits;
 using Qianbao.Server.Modules.Marketing;
+using Qianbao.Server.Modules.Points;
 using Qianbao.Server.Money;
 using Qianbao.Server.Money.Events;
 using Qianbao.Server.Money.Ledger;
@@ -35,6 +36,9 @@ internal enum PayOutcome : byte
 
     /// <summary>The coupon the buyer named cannot be used on this payment (used, expired, out of scope, below its minimum, or its budget is short).</summary>
     CouponNotUsable,
+
+    /// <summary><c>use_points</c> is more than the buyer may redeem on this payment (its balance of good lots, the share cap, a fen left to pay).</summary>
+    PointsNotUsable,
 }
 
 internal static class PayOutcomes
@@ -71,7 +75,7 @@ internal enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsSh
 /// so the ledger's primary key makes every path exactly-once whatever the retries.
 /// </summary>
 internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, TradeStore trades, TierLimits limits, CouponRedemptions coupons,
-    FirstPaymentDiscounts firstPayments, TimeProvider clock)
+    FirstPaymentDiscounts firstPayments, PointsRedemption points, PointsOptions pointsOptions, TimeProvider clock)
 {
     /// <summary>
     /// Pays <paramref name="trade"/> from <paramref name="buyerId"/>'s wallet: proceeds to the merchant, fee to the platform, and a
@@ -82,7 +86,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
     /// answers <see cref="PayOutcome.CouponNotUsable"/> instead.
     /// </summary>
     public async Task<(PayOutcome Outcome, TradeRow Trade)> PayAsync(TradeRow trade, Guid buyerId, int feeBps, CancellationToken ct,
-        CouponChoice coupon = default)
+        CouponChoice coupon = default, long usePoints = 0)
     {
         var currency = Currency.Parse(trade.currency);
         // Each attempt plans from fresh reads; when an incentive was lost to a race (its coupon used, its budget spent, another
@@ -102,17 +106,38 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                     first = await firstPayments.PlanAsync(trade.merchant_id, trade.total_amount, plan?.DiscountFen ?? 0, currency,
                         clock.GetUnixMicroseconds(), ct);
             }
-            var (outcome, after, lost) = await SubmitPaymentAsync(trade, buyerId, feeBps, plan, first, ct);
+            var redeem = default(PointsPlan);
+            if (usePoints > 0 && trade.status == TradeStatus.WaitBuyerPay)
+            {
+                // Points come after the discounts: capped on the trade's total, and leaving the buyer a fen to pay.
+                var usableMax = await UsablePointsAsync(buyerId, trade.total_amount, (plan?.DiscountFen ?? 0) + (first?.DiscountFen ?? 0), currency, ct);
+                if (usePoints > usableMax || PointsRules.RedeemFen(usePoints, pointsOptions.PointsPerYuanDiscount) is not { } fen)
+                    return (PayOutcome.PointsNotUsable, trade);
+                redeem = new PointsPlan(usePoints, fen);
+            }
+            var (outcome, after, lost) = await SubmitPaymentAsync(trade, buyerId, feeBps, plan, first, redeem, ct);
             if (!lost) return (outcome, after);
             if (last) return (PayOutcome.CouponNotUsable, after); // only the named coupon rides in the last attempt
         }
     }
 
+    /// <summary>
+    /// The most points <paramref name="buyerId"/> may redeem on a payment of <paramref name="totalFen"/> after <paramref name="discountFen"/>
+    /// of discounts (<see cref="PointsRules.UsableMax"/>); only CNY trades take points.
+    /// </summary>
+    public async Task<long> UsablePointsAsync(Guid buyerId, long totalFen, long discountFen, Currency currency, CancellationToken ct) =>
+        currency != Currency.Cny ? 0
+            : PointsRules.UsableMax(totalFen, discountFen, await points.UsableAsync(buyerId, clock.GetUnixMicroseconds(), ct),
+                pointsOptions.PointsPerYuanDiscount, pointsOptions.PointsMaxShareBps);
+
+    /// <summary>Points a payment redeems and the fen they take off.</summary>
+    private readonly record struct PointsPlan(long Points, long Fen);
+
     /// <summary>Attempts of one payment when its discounts are lost to races (see <see cref="PayAsync"/>).</summary>
     private const int PayAttemptsMax = 3;
 
     private async Task<(PayOutcome Outcome, TradeRow Trade, bool DiscountLost)> SubmitPaymentAsync(TradeRow trade, Guid buyerId, int feeBps,
-        CouponPlan? plan, FirstPaymentPlan? first, CancellationToken ct)
+        CouponPlan? plan, FirstPaymentPlan? first, PointsPlan redeem, CancellationToken ct)
     {
         var currency = Currency.Parse(trade.currency);
         var wallet = ChartOfAccounts.UserWallet(buyerId, currency);
@@ -125,7 +150,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         // A coupon's discount is always less than the total (CouponRules), and a first-payment discount takes at most what the
         // coupon left less a fen (FirstPaymentDiscounts), so the buyer pays at least a fen.
         var discount = (plan?.DiscountFen ?? 0) + (first?.DiscountFen ?? 0);
-        var payAmount = trade.total_amount - discount;
+        var payAmount = trade.total_amount - discount - redeem.Fen;
         // Fee rounds down to the fen: the platform never charges more than the stated rate. It is charged on the total.
         var fee = checked(trade.total_amount * feeBps) / 10_000;
         var transfers = new List<Transfer>
@@ -139,6 +164,19 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         if (first is not null)
             transfers.Add(new(Id("trade-first-payment", trade.trade_no), first.BudgetAccount, settlement.Id, first.DiscountFen, currency,
                 TransferCodes.FirstPaymentDiscount, Reference: trade.trade_no));
+        // Redeemed points: the platform's points budget pays the merchant their worth, and the points go to the redeemed sink.
+        var pointsId = Id("trade-points", trade.trade_no);
+        var pointsIndex = -1;
+        if (redeem.Points > 0)
+        {
+            var pointsBudget = ChartOfAccounts.PointsDiscountExpense(currency);
+            await accounts.EnsureAsync(pointsBudget, null, ct);
+            await points.EnsureAccountsAsync(ct);
+            pointsIndex = transfers.Count;
+            transfers.Add(new(Id("trade-points-discount", trade.trade_no), pointsBudget.Id, settlement.Id, redeem.Fen, currency, TransferCodes.PointsDiscount,
+                Reference: trade.trade_no));
+            transfers.Add(PointsRedemption.Transfer(pointsId, buyerId, redeem.Points, reference: trade.trade_no));
+        }
         if (fee > 0)
             transfers.Add(new(Id("trade-fee", trade.trade_no), settlement.Id, revenue.Id, fee, currency, TransferCodes.PlatformFee, Reference: trade.trade_no));
         Guid? holdId = null;
@@ -156,6 +194,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         var limited = await limits.ForPaymentAsync(buyerId, transfers[0].Id, payAmount, currency, ct);
         transfers.InsertRange(0, limited.Transfers);
         var paymentIndex = limited.Count;
+        if (pointsIndex >= 0) pointsIndex += limited.Count;
         Link(transfers);
 
         var nowUs = clock.GetUnixMicroseconds();
@@ -164,10 +203,11 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         if (first is not null) guard = new CompositeGuard([guard, new BuyerFirstPaymentGuard(buyerId, trade.trade_no)]);
         var command = new LedgerCommand(transfers, guard: guard,
             effects: _ => Effects(
-                new TradePaidChange(trade.trade_no, buyerId, nowUs, fee, holdId, discount),
+                new TradePaidChange(trade.trade_no, buyerId, nowUs, fee, holdId, discount, redeem.Points, redeem.Fen),
+                redeem.Points > 0 ? PointsRedemption.Consumed(pointsId, buyerId, redeem.Points, nowUs) : null,
                 plan is null ? null : CouponRedemptions.Used(plan, trade.trade_no, buyerId, nowUs),
                 first is null ? null : FirstPaymentDiscounts.Used(first, trade.trade_no, buyerId, nowUs),
-                new TradePaid(trade.trade_no, trade.app_id, trade.out_trade_no, trade.merchant_id, buyerId, trade.total_amount, fee, trade.currency, discount)
+                new TradePaid(trade.trade_no, trade.app_id, trade.out_trade_no, trade.merchant_id, buyerId, trade.total_amount, fee, trade.currency, discount, redeem.Fen)
                 {
                     EventId = DomainEvent.IdFor<TradePaid>(trade.trade_no), OccurredAtUs = nowUs,
                 }));
@@ -200,6 +240,9 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
             MoneyOutcomeKind.LedgerRejected when PayOutcomes.Limit(limited, outcome.Results) is { } limit => (limit, after),
             MoneyOutcomeKind.LedgerRejected when outcome.Results[paymentIndex] is TransferResult.ExceedsCredits or TransferResult.DebitAccountNotFound =>
                 (PayOutcome.InsufficientFunds, after),
+            // The points went meanwhile (another payment redeemed them, or they expired): nothing moved.
+            MoneyOutcomeKind.LedgerRejected when pointsIndex >= 0
+                && outcome.Results[pointsIndex + 1] is TransferResult.ExceedsCredits or TransferResult.DebitAccountNotFound => (PayOutcome.PointsNotUsable, after),
             _ => throw new InvariantViolationException($"trade {trade.trade_no} payment failed with {string.Join(",", outcome.Results)}"),
         };
         return (result.Item1, result.Item2, false);
@@ -223,12 +266,21 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         // T total), the budget the rest, so the full refund gives the buyer exactly P and the budget exactly the discount.
         var redemption = trade.discount_amount > 0 ? (await coupons.ForTradeAsync(trade.trade_no, ct)).FirstOrDefault() : null;
         var firstPayment = trade.discount_amount > 0 ? await firstPayments.ForTradeAsync(trade.trade_no, ct) : null;
-        var buyerPart = trade.discount_amount == 0 ? amount : BuyerShare(trade, refundedAfter) - BuyerShare(trade, trade.refunded_amount);
-        // The budgets' share splits the same way: the first-payment budget floor(B × F / D) of the budgets' cumulative share B (F its
-        // discount, D the trade's), the coupon's budget the rest; both only grow with B and end exactly at their discounts.
+        var buyerPart = trade.PayAmount == trade.total_amount ? amount : BuyerShare(trade, refundedAfter) - BuyerShare(trade, trade.refunded_amount);
+        // What is not the buyer's splits the same way, nested so that every part only grows and ends exactly at its amount: the
+        // platform's points budget floor(B × Pts / (D + Pts)) of the cumulative non-buyer share B, then of the rest the first-payment
+        // budget floor(B' × F / D) (F its discount, D the trade's), the coupon's budget what remains.
+        var pointsPart = PointsShare(trade, refundedAfter) - PointsShare(trade, trade.refunded_amount);
         var firstPart = firstPayment is null ? 0
             : FirstShare(trade, firstPayment.discount_amount, refundedAfter) - FirstShare(trade, firstPayment.discount_amount, trade.refunded_amount);
-        var budgetPart = amount - buyerPart - firstPart;
+        var budgetPart = amount - buyerPart - pointsPart - firstPart;
+        // Redeemed points come back in proportion to the refunded total: floor(R × points_used / T) cumulatively.
+        var pointsBack = trade.points_used == 0 ? 0
+            : (long)((Int128)refundedAfter * trade.points_used / trade.total_amount - (Int128)trade.refunded_amount * trade.points_used / trade.total_amount);
+        var pointsReturned = pointsBack == 0 ? default
+            : PointsRedemption.Returned(Id("trade-refund-points", trade.trade_no + "/" + outRequestNo), buyer, pointsBack, trade.trade_no,
+                trade.paid_at_us!.Value, pointsOptions.PointsExpiryMonths, clock.GetUnixMicroseconds());
+        if (pointsBack > 0) await points.EnsureUserAsync(buyer, ct);
         var (forward, returnedLate) = redemption is null ? (null, null)
             : await coupons.ForwardIfClosedAsync(redemption, budgetPart, trade.trade_no + "/" + outRequestNo, ct);
         var (firstForward, firstReturnedLate) = firstPayment is null ? (null, null)
@@ -275,6 +327,11 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
             if (firstPart > 0)
                 list.Add(new(buyerPart > 0 || budgetPart > 0 ? Id("trade-refund-first", trade.trade_no + "/" + outRequestNo) : refundId, settlement.Id,
                     firstPayment!.BudgetAccount, firstPart, currency, TransferCodes.FirstPaymentDiscountReturn, Reference: trade.trade_no));
+            if (pointsPart > 0)
+                list.Add(new(buyerPart > 0 || budgetPart > 0 || firstPart > 0 ? Id("trade-refund-points-discount", trade.trade_no + "/" + outRequestNo) : refundId,
+                    settlement.Id, ChartOfAccounts.PointsDiscountExpense(currency).Id, pointsPart, currency, TransferCodes.PointsDiscountReturn,
+                    Reference: trade.trade_no));
+            if (pointsBack > 0) list.Add(pointsReturned.Transfer);
             if (forward is not null) list.Add(forward);
             if (firstForward is not null) list.Add(firstForward);
         }
@@ -292,7 +349,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 },
                 // After a full refund the coupon is the buyer's again, when its campaign says so and it has not expired (checked in the write).
                 full && redemption is { return_on_refund: 1 } ? CouponRedemptions.Returned(redemption, nowUs) : null,
-                returnedLate, firstReturnedLate).Concat(alsoCommit ?? []).ToList());
+                returnedLate, firstReturnedLate, pointsReturned.Effect).Concat(alsoCommit ?? []).ToList());
 
         var outcome = await money.SubmitAsync(command, ct);
         var after = (await trades.FindAsync(trade.trade_no, ct))!;
@@ -401,9 +458,13 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
     /// <summary>What the buyer has had back once <paramref name="refunded"/> of the trade is refunded: floor(refunded × paid / total).</summary>
     public static long BuyerShare(TradeRow trade, long refunded) => (long)((Int128)refunded * trade.PayAmount / trade.total_amount);
 
-    /// <summary>What the first-payment budget has had back once <paramref name="refunded"/> is refunded: floor(B × F / D), B the budgets' share so far.</summary>
+    /// <summary>What the platform's points budget has had back once <paramref name="refunded"/> is refunded: floor(B × Pts / (D + Pts)).</summary>
+    private static long PointsShare(TradeRow trade, long refunded) => trade.points_amount == 0 ? 0
+        : (long)((Int128)(refunded - BuyerShare(trade, refunded)) * trade.points_amount / (trade.discount_amount + trade.points_amount));
+
+    /// <summary>What the first-payment budget has had back once <paramref name="refunded"/> is refunded: floor(B' × F / D), B' the budgets' share so far.</summary>
     private static long FirstShare(TradeRow trade, long firstDiscount, long refunded) =>
-        (long)((Int128)(refunded - BuyerShare(trade, refunded)) * firstDiscount / trade.discount_amount);
+        (long)((Int128)(refunded - BuyerShare(trade, refunded) - PointsShare(trade, refunded)) * firstDiscount / trade.discount_amount);
 
     private static TransferId Id(string scope, string name) => new(StableId.From(scope, name));
 

@@ -16,6 +16,9 @@ internal enum PointsItemKind : short
 
     /// <summary>What remained of a lot expired.</summary>
     Expiry = 2,
+
+    /// <summary>A refund gave back points redeemed at its trade's payment (a new lot).</summary>
+    RedemptionReturn = 3,
 }
 
 internal static class PointsItemNames
@@ -24,6 +27,7 @@ internal static class PointsItemNames
     {
         PointsItemKind.Earn => "earn",
         PointsItemKind.Clawback => "clawback",
+        PointsItemKind.RedemptionReturn => "redemption_return",
         _ => "expiry",
     };
 }
@@ -56,6 +60,13 @@ internal sealed record PointsLotExpired(Guid UserId, Guid ItemId, long AtUs, Gui
 /// does), so a replayed payment consumes nothing twice.
 /// </summary>
 internal sealed record PointsConsumed(Guid UserId, Guid ItemId, long AtUs, long Amount) : PointsChange(UserId, ItemId, AtUs);
+
+/// <summary>
+/// A refund gave back <see cref="Amount"/> redeemed points: a new lot (id = the item's = the return transfer's) that expires as
+/// points earned at the payment would (<see cref="ExpiresAtUs"/>), so a refund never extends the life of redeemed points.
+/// </summary>
+internal sealed record PointsRedemptionReturned(Guid UserId, Guid ItemId, long AtUs, string TradeNo, long Amount, string EarnedMonth, long ExpiresAtUs)
+    : PointsChange(UserId, ItemId, AtUs);
 
 /// <summary>
 /// Serializes the points commands of one user (two never share a batch, so each sees the other's committed lots) and,
@@ -125,6 +136,7 @@ internal sealed class PointsStore(Db db)
             PointsClawedBack c => (PointsItemKind.Clawback, c.Taken, 0L, c.Due - c.Taken, c.TradeNo, (Guid?)null),
             PointsLotExpired x => (PointsItemKind.Expiry, x.Amount, 0L, 0L, (string?)null, x.LotId),
             PointsConsumed u => ((PointsItemKind)ConsumedKind, u.Amount, 0L, 0L, (string?)null, (Guid?)null),
+            PointsRedemptionReturned r => (PointsItemKind.RedemptionReturn, r.Amount, 0L, 0L, r.TradeNo, r.ItemId),
             _ => throw new ArgumentOutOfRangeException(nameof(change), change.GetType().Name, "not a points change"),
         };
         var inserted = await connection.ExecuteAsync(new CommandDefinition("""
@@ -165,6 +177,12 @@ internal sealed class PointsStore(Db db)
                     WHERE id = @LotId AND remaining = @Amount AND expired_at_us IS NULL
                     """, x, tx, cancellationToken: ct));
                 Ledger.Invariant.That(updated == 1, $"points lot {x.LotId} changed under its expiry's guard");
+                break;
+            case PointsRedemptionReturned r:
+                await connection.ExecuteAsync(new CommandDefinition("""
+                    INSERT INTO points_lots (id, user_id, trade_no, amount, remaining, earned_month, earned_at_us, expires_at_us)
+                    VALUES (@ItemId, @UserId, @TradeNo, @Amount, @Amount, @EarnedMonth, @AtUs, @ExpiresAtUs)
+                    """, r, tx, cancellationToken: ct));
                 break;
             case PointsConsumed u:
                 // A payment's chain carries the payment's own guard, so an expiry of this user may share its batch: it must not

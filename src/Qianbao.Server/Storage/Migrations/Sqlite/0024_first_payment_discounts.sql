@@ -12,3 +12,7 @@ CREATE TABLE first_payment_redemptions (
 
 -- "Has this buyer ever paid?": the first-payment guard asks it in every discounted payment's batch.
 CREATE INDEX trades_buyer_paid ON trades (buyer_id) WHERE paid_at_us IS NOT NULL;
+
+-- Points redeemed at payment (issue 10): how many, and what they took off (the platform's points budget paid it).
+ALTER TABLE trades ADD COLUMN points_used bigint NOT NULL DEFAULT 0;
+ALTER TABLE trades ADD COLUMN points_amount bigint NOT NULL DEFAULT 0;
