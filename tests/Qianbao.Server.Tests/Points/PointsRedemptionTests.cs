@@ -152,6 +152,27 @@ public abstract class PointsRedemptionTests<TServer>(TServer server) : IClassFix
         await PointsServer.BalanceEventuallyAsync(buyer, 999 + 2);
         await Server.AssertLedgerOkAsync();
     }
+
+    [Fact]
+    public async Task Concurrent_payments_redeeming_the_same_points_redeem_them_once()
+    {
+        var (app, buyer) = await BuyerWithPointsAsync();
+        var walletBefore = await buyer.AvailableAsync();
+        // Two trades of 20.00, each may take all 1000 points (half the total): both ask at once, one gets them.
+        var qrs = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => QrAsync(app, "20.00", "PR-" + Guid.NewGuid().ToString("N"))));
+        var answers = await Task.WhenAll(qrs.Select(async qr =>
+        {
+            using var response = await buyer.PostAsync("/v1/qr-payments", new { qr_code = qr, use_points = 1_000 });
+            return ((int)response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
+        }));
+        answers.Count(a => a.Item1 == 200).ShouldBe(1, string.Join(" | ", answers.Select(a => a.Item2.ToJsonString())));
+        answers.Single(a => a.Item1 != 200).Item2["code"]!.GetValue<string>().ShouldBe("points_not_usable");
+        answers.Single(a => a.Item1 == 200).Item2["pay_amount"]!.GetValue<long>().ShouldBe(1_000);
+        (await buyer.AvailableAsync()).ShouldBe(walletBefore - 1_000);
+        // 0 left, then the 10.00 paid earns 1000.
+        await PointsServer.BalanceEventuallyAsync(buyer, 1_000);
+        await Server.AssertLedgerOkAsync();
+    }
 }
 
 public sealed class SqlitePointsRedemptionTests(SqliteRedemptionServer server) : PointsRedemptionTests<SqliteRedemptionServer>(server);

@@ -198,9 +198,11 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         Link(transfers);
 
         var nowUs = clock.GetUnixMicroseconds();
-        IGuard guard = new TradeGuard(TradeGuardKind.Payable, trade.trade_no, NowUs: nowUs, BuyerId: buyerId);
-        if (plan is not null) guard = new CompositeGuard([guard, CouponRedemptions.Guard(plan, nowUs)]);
-        if (first is not null) guard = new CompositeGuard([guard, new BuyerFirstPaymentGuard(buyerId, trade.trade_no)]);
+        var guards = new List<IGuard> { new TradeGuard(TradeGuardKind.Payable, trade.trade_no, NowUs: nowUs, BuyerId: buyerId) };
+        if (plan is not null) guards.Add(CouponRedemptions.Guard(plan, nowUs));
+        if (first is not null) guards.Add(new BuyerFirstPaymentGuard(buyerId, trade.trade_no));
+        if (redeem.Points > 0) guards.Add(PointsRedemption.Guard(buyerId, redeem.Points, nowUs));
+        var guard = guards.Count == 1 ? guards[0] : new CompositeGuard(guards);
         var command = new LedgerCommand(transfers, guard: guard,
             effects: _ => Effects(
                 new TradePaidChange(trade.trade_no, buyerId, nowUs, fee, holdId, discount, redeem.Points, redeem.Fen),
@@ -233,6 +235,8 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 TradeStatus.Success or TradeStatus.Finished when after.buyer_id == buyerId => (PayOutcome.Paid, after),
                 TradeStatus.Success or TradeStatus.Finished => (PayOutcome.PaidByAnother, after),
                 TradeStatus.Closed => (PayOutcome.Closed, after),
+                // Still payable by this buyer: the points guard failed (they went to another payment, a clawback or an expiry).
+                _ when redeem.Points > 0 && (after.buyer_id is null || after.buyer_id == buyerId) => (PayOutcome.PointsNotUsable, after),
                 _ => (PayOutcome.NotPayable, after), // WAIT_BUYER_PAY for another designated buyer
             },
             MoneyOutcomeKind.Refused when outcome.Refusal?.Code == Http.ErrorCodes.MerchantFrozen => (PayOutcome.MerchantFrozen, after),

@@ -40,6 +40,9 @@ internal sealed class PointsRedemption(PointsStore store, LedgerAccounts account
     /// <summary>Creates the buyer's points account (a refund gives points back to it).</summary>
     public Task EnsureUserAsync(Guid buyerId, CancellationToken ct) => accounts.EnsureAsync(ChartOfAccounts.UserPoints(buyerId), buyerId, ct);
 
+    /// <summary>The guard a payment redeeming <paramref name="points"/> at <paramref name="atUs"/> adds: the buyer's lots still good past the margin hold them.</summary>
+    public static IGuard Guard(Guid buyerId, long points, long atUs) => new PointsUsableGuard(buyerId, points, atUs + PointsStore.RedemptionExpiryMarginUs);
+
     /// <summary>The effect to commit with it: consumes <paramref name="points"/> of the buyer's lots still good at <paramref name="atUs"/>, soonest expiry first, once.</summary>
     public static PointsConsumed Consumed(TransferId transferId, Guid buyerId, long points, long atUs) => new(buyerId, transferId.Value, atUs, points);
 }

@@ -95,6 +95,31 @@ internal sealed class PointsGuardChecker(Db db) : GuardChecker<PointsUserGuard>
     }
 }
 
+/// <summary>
+/// The user's lots still good at <see cref="LiveAtUs"/> hold at least <see cref="Points"/>: a redemption at payment is decided on
+/// that, so its consumption never meets lots it cannot take. Keyed as <see cref="PointsUserGuard"/>, so it never shares a batch
+/// with another points command of the user (an expiry, a clawback, another redemption) and sees what they left.
+/// </summary>
+internal sealed record PointsUsableGuard(Guid UserId, long Points, long LiveAtUs) : IGuard
+{
+    public string Key => "points:" + UserId.ToString("N");
+}
+
+/// <summary>Checks <see cref="PointsUsableGuard"/>s in the batch transaction.</summary>
+internal sealed class PointsUsableGuardChecker : GuardChecker<PointsUsableGuard>
+{
+    protected override ValueTask<bool[]> CheckAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<PointsUsableGuard> guards,
+        CancellationToken ct)
+    {
+        var queries = new SqlStatement[guards.Count];
+        for (var i = 0; i < queries.Length; i++)
+            queries[i] = new("""
+                SELECT 1 WHERE (SELECT COALESCE(SUM(remaining), 0) FROM points_lots WHERE user_id = @user AND remaining > 0 AND expires_at_us > @after) >= @points
+                """, new Dictionary<string, object?> { ["user"] = guards[i].UserId, ["after"] = guards[i].LiveAtUs, ["points"] = guards[i].Points });
+        return SqlBatch.AnyRowsAsync(connection, transaction, queries, ct);
+    }
+}
+
 /// <summary>Writes <see cref="PointsChange"/>s in the ledger batch transaction, one after another in command order.</summary>
 internal sealed class PointsWriter : IEffectWriter
 {
