@@ -153,6 +153,63 @@ public abstract class PointsRedemptionTests<TServer>(TServer server) : IClassFix
         await Server.AssertLedgerOkAsync();
     }
 
+    private async Task<JsonObject> OperatorAsync(HttpMethod method, string path, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        request.Headers.Authorization = new("Bearer", GatewayServer.OperatorKey);
+        if (body is not null) request.Content = System.Net.Http.Json.JsonContent.Create(body);
+        if (method == HttpMethod.Post) request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
+        return await JsonAsync(await Server.Http.SendAsync(request), method == HttpMethod.Post ? HttpStatusCode.Created : HttpStatusCode.OK);
+    }
+
+    private async Task<long> CampaignSpentAsync(Guid id) => (await OperatorAsync(HttpMethod.Get, $"/admin/v1/campaigns/{id}"))["budget"]!["spent"]!.GetValue<long>();
+
+    [Fact]
+    public async Task Points_come_after_a_coupon_and_refunds_split_between_buyer_points_budget_and_campaign_exactly()
+    {
+        var (app, buyer) = await BuyerWithPointsAsync();
+        var now = Server.Clock.GetUtcNow();
+        var campaign = (await OperatorAsync(HttpMethod.Post, "/admin/v1/campaigns", new Dictionary<string, object?>
+        {
+            ["name"] = "券加积分", ["kind"] = "coupon", ["funding"] = new { source = "platform" }, ["budget"] = new { amount = 10_000, currency = "CNY" },
+            ["starts_at"] = (now - TimeSpan.FromMinutes(5)).ToString("O"), ["ends_at"] = (now + TimeSpan.FromDays(30)).ToString("O"),
+            ["merchant_ids"] = new[] { app.MerchantId }, ["coupon"] = new { type = "fixed", amount = 300, stock = 5, valid_days = 7 },
+        }))["id"]!.GetValue<Guid>();
+        (await buyer.PostAsync("/v1/coupons", new { campaign_id = campaign })).StatusCode.ShouldBe(HttpStatusCode.Created);
+        var walletBefore = await buyer.AvailableAsync();
+        var spentBefore = await PointsBudgetSpentAsync();
+        var redeemedBefore = await RedeemedAsync();
+        var outTradeNo = "PR-" + Guid.NewGuid().ToString("N");
+        var qr = await QrAsync(app, "20.00", outTradeNo);
+        // Half of 20.00 is 10.00 and the coupon leaves 17.00: all 1000 points are usable.
+        (await JsonAsync(await buyer.PostAsync("/v1/qr-codes/resolve", new { qr_code = qr }), HttpStatusCode.OK))["points"]!["usable_max"]!
+            .GetValue<long>().ShouldBe(1_000);
+        var paid = await JsonAsync(await buyer.PostAsync("/v1/qr-payments", new { qr_code = qr, use_points = 1_000 }), HttpStatusCode.OK);
+        paid["discount_amount"]!.GetValue<long>().ShouldBe(300);
+        paid["points_amount"]!.GetValue<long>().ShouldBe(1_000);
+        paid["pay_amount"]!.GetValue<long>().ShouldBe(700);
+        (await CampaignSpentAsync(campaign)).ShouldBe(300);
+        await Server.AssertLedgerOkAsync();
+
+        // Refund 3.33 of 20.00 (paid 7.00, coupon 3.00, points 10.00): buyer floor(333 × 700 / 2000) = 116; of the other 217 the
+        // points budget floor(217 × 1000 / 1300) = 166, the coupon's budget 51; points back floor(333 × 1000 / 2000) = 166.
+        (await Server.CallAsync(app, "alipay.trade.refund", new { out_trade_no = outTradeNo, refund_amount = "3.33", out_request_no = "R1" })).ShouldBe("10000");
+        (await buyer.AvailableAsync()).ShouldBe(walletBefore - 700 + 116);
+        (await PointsBudgetSpentAsync()).ShouldBe(spentBefore + 1_000 - 166);
+        (await CampaignSpentAsync(campaign)).ShouldBe(300 - 51);
+        (await RedeemedAsync()).ShouldBe(redeemedBefore + 1_000 - 166);
+        await Server.AssertLedgerOkAsync();
+
+        (await Server.CallAsync(app, "alipay.trade.refund", new { out_trade_no = outTradeNo, refund_amount = "16.67", out_request_no = "R2" })).ShouldBe("10000");
+        (await buyer.AvailableAsync()).ShouldBe(walletBefore);
+        (await PointsBudgetSpentAsync()).ShouldBe(spentBefore);
+        (await CampaignSpentAsync(campaign)).ShouldBe(0);
+        (await RedeemedAsync()).ShouldBe(redeemedBefore);
+        // All 1000 back; the 7.00 earned (700) all clawed back.
+        await PointsServer.BalanceEventuallyAsync(buyer, 1_000);
+        await Server.AssertLedgerOkAsync();
+    }
+
     [Fact]
     public async Task Concurrent_payments_redeeming_the_same_points_redeem_them_once()
     {
