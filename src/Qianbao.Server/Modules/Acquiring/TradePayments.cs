@@ -79,11 +79,14 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
 {
     /// <summary>
     /// Pays <paramref name="trade"/> from <paramref name="buyerId"/>'s wallet: proceeds to the merchant, fee to the platform, and a
-    /// hold when profit-sharing freezes the proceeds. With a coupon (<paramref name="coupon"/>: the best usable one unless the
-    /// buyer said otherwise) the wallet pays the total less the discount and the campaign's budget the discount, in the same
-    /// chain; the merchant is credited the total either way. When the best coupon is lost to a race (used by a concurrent
-    /// payment, or its budget spent meanwhile), the payment goes through once more without a coupon; a coupon the buyer named
-    /// answers <see cref="PayOutcome.CouponNotUsable"/> instead.
+    /// hold when profit-sharing freezes the proceeds. Discounts come in this order, each in the same chain, the merchant credited
+    /// the total either way: a coupon (<paramref name="coupon"/>: the best usable one unless the buyer said otherwise) paid by its
+    /// campaign's budget; on the buyer's first ever payment a first-payment discount (<see cref="FirstPaymentDiscounts"/>) on what
+    /// the coupon left; then <paramref name="usePoints"/> redeemed points paid by the platform's points budget (at most
+    /// <see cref="UsablePointsAsync"/>, else <see cref="PayOutcome.PointsNotUsable"/>). The buyer always pays at least a fen. When a
+    /// discount is lost to a race (the coupon used by a concurrent payment, a budget spent, another payment of the buyer first),
+    /// the payment is planned again, and at last goes through without discounts; a coupon the buyer named answers
+    /// <see cref="PayOutcome.CouponNotUsable"/> instead.
     /// </summary>
     public async Task<(PayOutcome Outcome, TradeRow Trade)> PayAsync(TradeRow trade, Guid buyerId, int feeBps, CancellationToken ct,
         CouponChoice coupon = default, long usePoints = 0)
