@@ -170,7 +170,7 @@ public static class BenchProgram
             http {options.Url}: {r.Clients} clients, {r.Users} users
               transfers/s     {r.TransfersPerSecond,12:0.0}   ({r.MeasuredTransfers} answered 201 in {r.MeasuredSeconds:0.00} s)
               latency ms      p50 {r.P50Ms:0.00}  p99 {r.P99Ms:0.00}  max {r.MaxMs:0.00}
-              answers         {r.Created} created, {r.Rejected} insufficient funds, {r.Failed} failed{(options.Scenario == HttpScenario.MarketingPayment ? $", {r.Discounted} with a discount" : "")}
+              answers         {r.Created} created, {r.Rejected} insufficient funds, {r.Failed} failed{(options.Scenario == HttpScenario.MarketingPayment ? $", {r.Discounted} with a coupon, {r.PointsRedeemed} with points" : "")}
               ledger check    {(r.CheckOk is null ? "skipped (no --operator-key)" : r.CheckOk.Value ? "ok" : "FAILED")}
             """);
         foreach (var p in r.Problems) Console.WriteLine($"  PROBLEM: {p}");

@@ -71,8 +71,11 @@ public sealed record HttpWorkloadResult
     public required long MeasuredTransfers { get; init; }
     public required double MeasuredSeconds { get; init; }
 
-    /// <summary>Payments a coupon or points took something off (marketing scenario).</summary>
+    /// <summary>Payments a coupon took something off (marketing scenario).</summary>
     public long Discounted { get; init; }
+
+    /// <summary>Payments that redeemed points (marketing scenario).</summary>
+    public long PointsRedeemed { get; init; }
     public double TransfersPerSecond => MeasuredSeconds > 0 ? MeasuredTransfers / MeasuredSeconds : 0;
     public required double P50Ms { get; init; }
     public required double P99Ms { get; init; }
@@ -102,6 +105,7 @@ public static class HttpWorkload
         public long Measured;
         public long PaidMinor;
         public long Discounted;
+        public long PointsRedeemed;
         public long Rejected;
         public long Failed;
         public string? FirstProblem;
@@ -190,6 +194,7 @@ public static class HttpWorkload
             Failed = failed,
             MeasuredTransfers = clients.Sum(s => s.Measured),
             Discounted = clients.Sum(s => s.Discounted),
+            PointsRedeemed = clients.Sum(s => s.PointsRedeemed),
             MeasuredSeconds = Math.Max(0, Math.Min(end, lastCompletion) - measureStart) / (double)Stopwatch.Frequency,
             P50Ms = histogram.PercentileMs(50),
             P99Ms = histogram.PercentileMs(99),
@@ -289,7 +294,8 @@ public static class HttpWorkload
                 var answer = JsonNode.Parse(body)!;
                 state.Created++;
                 state.PaidMinor += answer["pay_amount"]!.GetValue<long>();
-                if (answer["pay_amount"]!.GetValue<long>() < amount) state.Discounted++;
+                if (answer["discount_amount"]?.GetValue<long>() > 0) state.Discounted++;
+                if (answer["points_used"]?.GetValue<long>() > 0) state.PointsRedeemed++;
                 if (done >= measureStart && done < end)
                 {
                     state.Measured++;

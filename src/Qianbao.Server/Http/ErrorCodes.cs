@@ -88,6 +88,7 @@ public static class ErrorCodes
     [ProblemStatus(400)] public const string InvalidCampaignId = "invalid_campaign_id";
     [ProblemStatus(400)] public const string InvalidTemplateId = "invalid_template_id";
     [ProblemStatus(400)] public const string InvalidCouponId = "invalid_coupon_id";
+    [ProblemStatus(400)] public const string InvalidUsePoints = "invalid_use_points";
 
     // 401, 403: who is asking.
     [ProblemStatus(401)] public const string Unauthorized = "unauthorized";
@@ -154,6 +155,7 @@ public static class ErrorCodes
     [ProblemStatus(422)] public const string OutOfStock = "out_of_stock";
     [ProblemStatus(422)] public const string CouponLimitReached = "coupon_limit_reached";
     [ProblemStatus(422)] public const string CouponNotUsable = "coupon_not_usable";
+    [ProblemStatus(422)] public const string PointsNotUsable = "points_not_usable";
     [ProblemStatus(422)] public const string OwnRedPacket = "own_red_packet";
     [ProblemStatus(422)] public const string AlreadyClaimed = "already_claimed";
     [ProblemStatus(422)] public const string OutOfShares = "out_of_shares";

@@ -27,6 +27,9 @@ public static class AccountCodes
     /// <summary>The platform's marketing spend: debit-normal with no limit; campaigns the platform funds draw on it.</summary>
     public const ushort MarketingExpense = 11;
 
+    /// <summary>The platform's points budget: debit-normal with no limit; its balance is what redeemed points took off payments, net of refunds.</summary>
+    public const ushort PointsDiscountExpense = 19;
+
     /// <summary>
     /// One red packet's escrow (numbered from 20: codes 11..19 are left to the other marketing accounts): the sender's money
     /// moved out of the wallet at creation, paid out share by share to claimers and the rest back to the sender at expiry.
@@ -101,6 +104,15 @@ public static class TransferCodes
     /// <summary>Points redeemed at payment: the user's points account → the redeemed-points account (the payment integration).</summary>
     public const ushort PointsRedemption = 33;
 
+    /// <summary>The CNY side of points redeemed at payment: the platform's points budget → the merchant's settlement, in the payment's chain.</summary>
+    public const ushort PointsDiscount = 34;
+
+    /// <summary>The points discount's share of a refund: the merchant's settlement → the platform's points budget.</summary>
+    public const ushort PointsDiscountReturn = 35;
+
+    /// <summary>Redeemed points a refund gives back: the redeemed-points account → the user's points account (a new lot).</summary>
+    public const ushort PointsRedemptionReturn = 36;
+
     // Coupons applied at payment take codes 40..44.
 
     /// <summary>A coupon's discount, from the campaign's budget account to the merchant's settlement, in the payment's chain.</summary>
@@ -116,6 +128,12 @@ public static class TransferCodes
 
     /// <summary>Posted cashback taken back from a refund: the merchant's settlement → the campaign's budget, in the refund's chain.</summary>
     public const ushort CashbackClawback = 51;
+
+    /// <summary>A first-payment discount, from the first_payment campaign's budget account to the merchant's settlement, in the payment's chain.</summary>
+    public const ushort FirstPaymentDiscount = 42;
+
+    /// <summary>The first-payment budget's share of a refund, from the merchant's settlement back to that budget.</summary>
+    public const ushort FirstPaymentDiscountReturn = 43;
 
     /// <summary>The history's name for a kind, as used in <c>type</c> filters.</summary>
     public static string Name(ushort code) => code switch
@@ -141,10 +159,15 @@ public static class TransferCodes
         PointsClawback => "points_clawback",
         PointsExpiry => "points_expiry",
         PointsRedemption => "points_redemption",
+        PointsDiscount => "points_discount",
+        PointsDiscountReturn => "points_discount_return",
+        PointsRedemptionReturn => "points_redemption_return",
         CouponDiscount => "coupon_discount",
         CouponDiscountReturn => "coupon_discount_return",
         CashbackCredit => "cashback",
         CashbackClawback => "cashback_clawback",
+        FirstPaymentDiscount => "first_payment_discount",
+        FirstPaymentDiscountReturn => "first_payment_discount_return",
         _ => "other",
     };
 
@@ -234,6 +257,13 @@ public static class ChartOfAccounts
     /// <summary>The platform's marketing expense: debit-normal with no limit; its debit balance is what the platform has spent on marketing.</summary>
     public static Account MarketingExpense(Currency currency) =>
         new(new AccountId(StableId.From("account/marketing-expense", currency.Code)), currency, AccountCodes.MarketingExpense, AccountFlags.None);
+
+    /// <summary>
+    /// The platform's points budget: debit-normal with no limit, like <see cref="MarketingExpense"/>; its debit balance is what points
+    /// redeemed at payment cost the platform (it pays the merchant the points discount), net of what refunds returned.
+    /// </summary>
+    public static Account PointsDiscountExpense(Currency currency) =>
+        new(new AccountId(StableId.From("account/points-discount-expense", currency.Code)), currency, AccountCodes.PointsDiscountExpense, AccountFlags.None);
 
     /// <summary>
     /// The escrow of red packet <paramref name="packetId"/>: credit-normal and floored, so the ledger itself refuses paying out

@@ -140,8 +140,9 @@ public sealed class BenchSmokeTests
             result.Problems.ShouldBeEmpty();
             result.Created.ShouldBe(12);
             result.CheckOk.ShouldBe(true);
-            // Without marketing nothing is taken off; with it, every payment has a coupon (each buyer holds 100).
+            // Without marketing nothing is taken off; with it, every payment has a coupon (each buyer holds 100) and redeems points.
             result.Discounted.ShouldBe(scenario == HttpScenario.MarketingPayment ? 12 : 0);
+            result.PointsRedeemed.ShouldBe(scenario == HttpScenario.MarketingPayment ? 12 : 0);
         }
         finally
         {

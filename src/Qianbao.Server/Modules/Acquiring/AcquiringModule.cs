@@ -12,6 +12,7 @@ internal static class AcquiringModule
     {
         services.AddSingleton<TradeStore>();
         services.AddSingleton<IGuardChecker, TradeGuardChecker>();
+        services.AddSingleton<IGuardChecker, BuyerFirstPaymentGuardChecker>();
         services.AddSingleton<IEffectWriter, TradeChangeWriter>();
         services.AddSingleton<TradeCreation>();
         services.AddSingleton<TradePayments>();

@@ -7,6 +7,7 @@ using Qianbao.Server.Money;
 
 using Qianbao.Server.Modules.Marketing;
 using Qianbao.Server.Modules.Merchants;
+using Qianbao.Server.Modules.Points;
 
 namespace Qianbao.Server.Modules.Acquiring;
 
@@ -18,10 +19,13 @@ namespace Qianbao.Server.Modules.Acquiring;
 /// </summary>
 internal static class PayTrade
 {
-    public sealed record QrRequest(string? QrCode, string? CouponId);
+    public sealed record QrRequest(string? QrCode, string? CouponId, long? UsePoints);
 
-    /// <summary>The optional body of a trade payment: which coupon to use (absent: the best one; <c>"none"</c>: none).</summary>
-    public sealed record PayRequest(string? CouponId);
+    /// <summary>
+    /// The optional body of a trade payment: which coupon to use (absent: the best one; <c>"none"</c>: none) and how many points to
+    /// redeem (absent: none).
+    /// </summary>
+    public sealed record PayRequest(string? CouponId, long? UsePoints);
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -30,35 +34,45 @@ internal static class PayTrade
     }
 
     private static async Task<IResult> PayQrAsync(HttpContext http, Idempotency idempotency, TradeStore trades, TradePayments payments, MerchantApps apps,
-        SpendingGate gate, TierLimits limits, CouponRedemptions coupons, CancellationToken ct)
+        SpendingGate gate, TierLimits limits, CouponRedemptions coupons, PointsOptions pointsOptions, CancellationToken ct)
     {
         var (request, bytes, problem) = await RequestBody.ReadJsonAsync<QrRequest>(http.Request, ct);
         if (problem is not null) return problem;
         if (string.IsNullOrEmpty(request!.QrCode) || request.QrCode.Length > 512)
             return ApiProblem.BadRequest("invalid_qr_code", "qr_code must be the text of a scanned payment QR code.");
         if (!CouponChoice.TryParse(request.CouponId, out var choice)) return InvalidCouponId();
+        if (InvalidUsePoints(request.UsePoints, pointsOptions) is { } badPoints) return badPoints;
         var (idem, done) = await idempotency.BeginAsync(http, http.UserId().ToString("N"), bytes!, ct);
         if (done is not null) return done;
         var trade = await trades.FindByQrCodeAsync(request.QrCode, ct);
         if (trade is null) return ApiProblem.NotFound("No payable trade has this QR code.");
         if (await gate.CheckAsync(http, SpendKind.Payment, trade.total_amount, ct) is { } refused) return refused;
-        return await PayAsync(http, trade, payments, apps, limits, coupons, choice, ct);
+        return await PayAsync(http, trade, payments, apps, limits, coupons, choice, request.UsePoints ?? 0, ct);
     }
+
+    /// <summary><c>use_points</c> is absent, or a count ≥ 0 that redeems for whole fen (any count at the default 100 points = ¥1).</summary>
+    private static IResult? InvalidUsePoints(long? usePoints, PointsOptions options) =>
+        usePoints is not { } p || PointsRules.RedeemFen(p, options.PointsPerYuanDiscount) is not null ? null
+            : ApiProblem.BadRequest(ErrorCodes.InvalidUsePoints,
+                $"use_points must be a count of points ≥ 0 that redeems for whole fen ({options.PointsPerYuanDiscount} points = ¥1).");
 
     private static IResult InvalidCouponId() =>
         ApiProblem.BadRequest(ErrorCodes.InvalidCouponId, "coupon_id must be the id of one of your coupons, or \"none\".");
 
     private static async Task<IResult> PayCreatedAsync(string tradeNo, HttpContext http, Idempotency idempotency, TradeStore trades, TradePayments payments,
-        MerchantApps apps, SpendingGate gate, TierLimits limits, CouponRedemptions coupons, CancellationToken ct)
+        MerchantApps apps, SpendingGate gate, TierLimits limits, CouponRedemptions coupons, PointsOptions pointsOptions, CancellationToken ct)
     {
         var (bytes, problem) = await RequestBody.ReadAsync(http.Request, ct);
         if (problem is not null) return problem;
         var choice = CouponChoice.Best;
+        var usePoints = 0L;
         if (bytes!.Length > 0)
         {
             var (request, bad) = RequestBody.Parse<PayRequest>(bytes);
             if (bad is not null) return bad;
             if (!CouponChoice.TryParse(request!.CouponId, out choice)) return InvalidCouponId();
+            if (InvalidUsePoints(request.UsePoints, pointsOptions) is { } badPoints) return badPoints;
+            usePoints = request.UsePoints ?? 0;
         }
         var (_, done) = await idempotency.BeginAsync(http, http.UserId().ToString("N"), bytes!, ct);
         if (done is not null) return done;
@@ -66,14 +80,14 @@ internal static class PayTrade
         // A trade made for another buyer is not this user's business: 404, as for any stranger's object.
         if (trade is null || trade.buyer_id != http.UserId()) return ApiProblem.NotFound();
         if (await gate.CheckAsync(http, SpendKind.Payment, trade.total_amount, ct) is { } refused) return refused;
-        return await PayAsync(http, trade, payments, apps, limits, coupons, choice, ct);
+        return await PayAsync(http, trade, payments, apps, limits, coupons, choice, usePoints, ct);
     }
 
     private static async Task<IResult> PayAsync(HttpContext http, TradeRow trade, TradePayments payments, MerchantApps apps, TierLimits limits,
-        CouponRedemptions coupons, CouponChoice choice, CancellationToken ct)
+        CouponRedemptions coupons, CouponChoice choice, long usePoints, CancellationToken ct)
     {
         var feeBps = await apps.FeeBpsAsync(trade.app_id, ct);
-        var (outcome, after) = await payments.PayAsync(trade, http.UserId(), feeBps, ct, choice);
+        var (outcome, after) = await payments.PayAsync(trade, http.UserId(), feeBps, ct, choice, usePoints);
         if (PayOutcomes.Limit(outcome) is { } period) return await limits.ExceededAsync(http.UserId(), period, ct);
         return outcome switch
         {
@@ -81,11 +95,13 @@ internal static class PayTrade
             {
                 trade_no = after.trade_no, status = after.status, amount = after.total_amount, currency = after.currency, subject = after.subject,
                 merchant_id = after.merchant_id, paid_at = Hosting.TimeProviderExtensions.FromUnixMicroseconds(after.paid_at_us!.Value),
-                discount_amount = after.discount_amount, points_used = 0, points_amount = 0, pay_amount = after.PayAmount,
+                discount_amount = after.discount_amount, points_used = after.points_used, points_amount = after.points_amount, pay_amount = after.PayAmount,
                 coupons = (await coupons.ForTradeAsync(after.trade_no, ct)).Select(c => new { id = c.coupon_id, amount = c.discount_amount }),
             }, JsonDefaults.Options),
             PayOutcome.CouponNotUsable => ApiProblem.Unprocessable(ErrorCodes.CouponNotUsable,
                 "That coupon cannot be used on this payment (used, expired, out of scope, below its minimum, or its budget is short)."),
+            PayOutcome.PointsNotUsable => ApiProblem.Unprocessable(ErrorCodes.PointsNotUsable,
+                "use_points is more than you may redeem on this payment (see the preview's points.usable_max): nothing moved."),
             PayOutcome.InsufficientFunds => ApiProblem.Unprocessable("insufficient_funds", "The wallet's available balance does not cover the amount."),
             PayOutcome.PaidByAnother => ApiProblem.Conflict("trade_already_paid", "Someone else has paid this trade."),
             PayOutcome.Closed => ApiProblem.Unprocessable("trade_closed", "The trade is closed or has expired."),

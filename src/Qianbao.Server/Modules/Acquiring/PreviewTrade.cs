@@ -19,6 +19,16 @@ internal static class PreviewTrade
 {
     public sealed record ResolveRequest(string? QrCode);
 
+    /// <summary>
+    /// <c>discount</c>: <c>amount</c> is all campaigns take off; <c>coupon_id</c> the coupon's (null when none), and
+    /// <c>coupon_amount</c> and <c>first_payment:{campaign_id, amount}</c> (null when none) the parts.
+    /// </summary>
+    private static object Discount(Guid? couponId, long couponFen, Guid? firstCampaignId, long firstFen) => new
+    {
+        coupon_id = couponId, amount = couponFen + firstFen, coupon_amount = couponFen,
+        first_payment = firstCampaignId is { } id ? new { campaign_id = id, amount = firstFen } : null,
+    };
+
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/qr-codes/resolve", ResolveAsync).RequireUser().WithTags("Payments");
@@ -26,7 +36,7 @@ internal static class PreviewTrade
     }
 
     private static async Task<IResult> ResolveAsync(HttpContext http, TradeStore trades, CouponRedemptions coupons, MerchantDirectory merchants,
-        PointsRedemption points, TimeProvider clock, CancellationToken ct)
+        PointsRedemption points, FirstPaymentDiscounts firstPayments, TradePayments payments, TimeProvider clock, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<ResolveRequest>(http.Request, ct);
         if (problem is not null) return problem;
@@ -35,19 +45,19 @@ internal static class PreviewTrade
         var trade = await trades.FindByQrCodeAsync(request.QrCode, ct);
         // A trade designated to another buyer is not this user's business.
         if (trade is null || (trade.buyer_id is { } b && b != http.UserId())) return ApiProblem.NotFound("No payable trade has this QR code.");
-        return await AnswerAsync(http.UserId(), trade, coupons, merchants, points, clock, ct);
+        return await AnswerAsync(http.UserId(), trade, trades, coupons, firstPayments, merchants, points, payments, clock, ct);
     }
 
     private static async Task<IResult> GetAsync(string tradeNo, HttpContext http, TradeStore trades, CouponRedemptions coupons, MerchantDirectory merchants,
-        PointsRedemption points, TimeProvider clock, CancellationToken ct)
+        PointsRedemption points, FirstPaymentDiscounts firstPayments, TradePayments payments, TimeProvider clock, CancellationToken ct)
     {
         var trade = tradeNo.Length <= 64 ? await trades.FindAsync(tradeNo, ct) : null;
         if (trade is null || trade.buyer_id != http.UserId()) return ApiProblem.NotFound();
-        return await AnswerAsync(http.UserId(), trade, coupons, merchants, points, clock, ct);
+        return await AnswerAsync(http.UserId(), trade, trades, coupons, firstPayments, merchants, points, payments, clock, ct);
     }
 
-    private static async Task<IResult> AnswerAsync(Guid buyerId, TradeRow trade, CouponRedemptions coupons, MerchantDirectory merchants,
-        PointsRedemption points, TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult> AnswerAsync(Guid buyerId, TradeRow trade, TradeStore trades, CouponRedemptions coupons,
+        FirstPaymentDiscounts firstPayments, MerchantDirectory merchants, PointsRedemption points, TradePayments payments, TimeProvider clock, CancellationToken ct)
     {
         var nowUs = clock.GetUnixMicroseconds();
         var status = trade.EffectiveStatus(nowUs);
@@ -55,26 +65,32 @@ internal static class PreviewTrade
         var discountFen = 0L;
         if (status == TradeStatus.WaitBuyerPay)
         {
-            var (plan, _) = await coupons.PlanAsync(buyerId, trade.merchant_id, trade.total_amount, Currency.Parse(trade.currency), CouponChoice.Best, ct);
-            if (plan is not null)
-            {
-                discount = new { coupon_id = plan.CouponId, amount = plan.DiscountFen };
-                discountFen = plan.DiscountFen;
-            }
+            var currency = Currency.Parse(trade.currency);
+            var (plan, _) = await coupons.PlanAsync(buyerId, trade.merchant_id, trade.total_amount, currency, CouponChoice.Best, ct);
+            // The same first-payment decision as the payment's: after the coupon, only while the buyer has never paid.
+            var first = await trades.BuyerHasPaidAsync(buyerId, trade.trade_no, ct) ? null
+                : await firstPayments.PlanAsync(trade.merchant_id, trade.total_amount, plan?.DiscountFen ?? 0, currency, nowUs, ct);
+            discountFen = (plan?.DiscountFen ?? 0) + (first?.DiscountFen ?? 0);
+            if (discountFen > 0) discount = Discount(plan?.CouponId, plan?.DiscountFen ?? 0, first?.CampaignId, first?.DiscountFen ?? 0);
         }
-        else if (trade.discount_amount > 0 && (await coupons.ForTradeAsync(trade.trade_no, ct)).FirstOrDefault() is { } used)
+        else if (trade.discount_amount > 0)
         {
-            discount = new { coupon_id = used.coupon_id, amount = used.discount_amount };
+            var used = (await coupons.ForTradeAsync(trade.trade_no, ct)).FirstOrDefault();
+            var first = await firstPayments.ForTradeAsync(trade.trade_no, ct);
+            discount = Discount(used?.coupon_id, used?.discount_amount ?? 0, first?.campaign_id, first?.discount_amount ?? 0);
             discountFen = trade.discount_amount;
         }
-        // Redeeming points at payment is not built yet: the balance shows, and none is usable.
+        // The points the payment could redeem now, after the discounts (nothing is reserved).
         var balance = await points.UsableAsync(buyerId, nowUs, ct);
+        var usableMax = status == TradeStatus.WaitBuyerPay
+            ? await payments.UsablePointsAsync(buyerId, trade.total_amount, discountFen, Currency.Parse(trade.currency), ct) : 0;
         return Results.Json(new
         {
             trade_no = trade.trade_no,
             merchant = new { id = trade.merchant_id, name = await merchants.NameAsync(trade.merchant_id, ct) },
             subject = trade.subject, amount = trade.total_amount, currency = trade.currency, status,
-            discount, points = new { balance, usable_max = 0L }, pay_amount = trade.total_amount - discountFen,
+            discount, points = new { balance, usable_max = usableMax }, pay_amount = status == TradeStatus.WaitBuyerPay ? trade.total_amount - discountFen : trade.PayAmount,
+            points_used = trade.points_used, points_amount = trade.points_amount,
         }, JsonDefaults.Options);
     }
 }

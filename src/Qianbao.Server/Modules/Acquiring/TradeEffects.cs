@@ -8,7 +8,8 @@ namespace Qianbao.Server.Modules.Acquiring;
 internal abstract record TradeStateChange(string TradeNo) : IEffect;
 
 /// <summary>The trade was paid: who paid, when, the fee kept and the profit-sharing hold, if any.</summary>
-internal sealed record TradePaidChange(string TradeNo, Guid BuyerId, long PaidAtUs, long FeeAmount, Guid? FreezeHoldId, long DiscountAmount = 0)
+internal sealed record TradePaidChange(string TradeNo, Guid BuyerId, long PaidAtUs, long FeeAmount, Guid? FreezeHoldId, long DiscountAmount = 0,
+    long PointsUsed = 0, long PointsAmount = 0)
     : TradeStateChange(TradeNo);
 
 /// <summary>
@@ -37,10 +38,10 @@ internal sealed class TradeChangeWriter : IEffectWriter
                 case TradePaidChange p:
                     statements.Add(new($"""
                         UPDATE trades SET status = '{TradeStatus.Success}', buyer_id = @buyer, paid_at_us = @now, fee_amount = @fee, freeze_hold_id = @hold,
-                            discount_amount = @discount
+                            discount_amount = @discount, points_used = @points_used, points_amount = @points_amount
                         WHERE trade_no = @trade_no
                         """, new Dictionary<string, object?> { ["trade_no"] = p.TradeNo, ["buyer"] = p.BuyerId, ["now"] = p.PaidAtUs, ["fee"] = p.FeeAmount, ["hold"] = p.FreezeHoldId,
-                        ["discount"] = p.DiscountAmount }));
+                        ["discount"] = p.DiscountAmount, ["points_used"] = p.PointsUsed, ["points_amount"] = p.PointsAmount }));
                     break;
                 case TradeRefundedChange r:
                     statements.Add(new("""

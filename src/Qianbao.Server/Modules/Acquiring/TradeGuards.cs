@@ -58,3 +58,27 @@ internal sealed class TradeGuardChecker : GuardChecker<TradeGuard>
         _ => throw new ArgumentOutOfRangeException(nameof(g), g.Kind, "unknown trade guard"),
     };
 }
+
+/// <summary>
+/// No trade of the buyer but this one is paid: a payment taking a first-payment discount is decided on that. Keyed by the buyer,
+/// so two such payments of one buyer never share a batch and the second sees the first one paid.
+/// </summary>
+internal sealed record BuyerFirstPaymentGuard(Guid BuyerId, string TradeNo) : IGuard
+{
+    public string Key => "buyer-first-payment:" + BuyerId.ToString("N");
+}
+
+/// <summary>Evaluates <see cref="BuyerFirstPaymentGuard"/>s against the trades table.</summary>
+internal sealed class BuyerFirstPaymentGuardChecker : GuardChecker<BuyerFirstPaymentGuard>
+{
+    protected override ValueTask<bool[]> CheckAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<BuyerFirstPaymentGuard> guards,
+        CancellationToken ct)
+    {
+        var queries = new SqlStatement[guards.Count];
+        for (var i = 0; i < queries.Length; i++)
+            queries[i] = new("""
+                SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM trades WHERE buyer_id = @buyer AND paid_at_us IS NOT NULL AND trade_no <> @trade_no)
+                """, new Dictionary<string, object?> { ["buyer"] = guards[i].BuyerId, ["trade_no"] = guards[i].TradeNo });
+        return SqlBatch.AnyRowsAsync(connection, transaction, queries, ct);
+    }
+}

@@ -2,6 +2,7 @@ using Qianbao.Ledger;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Modules.Identity.Limits;
 using Qianbao.Server.Modules.Marketing;
+using Qianbao.Server.Modules.Points;
 using Qianbao.Server.Money;
 using Qianbao.Server.Money.Events;
 using Qianbao.Server.Money.Ledger;
@@ -35,6 +36,9 @@ internal enum PayOutcome : byte
 
     /// <summary>The coupon the buyer named cannot be used on this payment (used, expired, out of scope, below its minimum, or its budget is short).</summary>
     CouponNotUsable,
+
+    /// <summary><c>use_points</c> is more than the buyer may redeem on this payment (its balance of good lots, the share cap, a fen left to pay).</summary>
+    PointsNotUsable,
 }
 
 internal static class PayOutcomes
@@ -71,34 +75,72 @@ internal enum SettleOutcome : byte { Settled, Replayed, NotSettleable, ExceedsSh
 /// so the ledger's primary key makes every path exactly-once whatever the retries.
 /// </summary>
 internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts, TradeStore trades, TierLimits limits, CouponRedemptions coupons,
-    TimeProvider clock, Cashback.CashbackRefunds cashback)
+    FirstPaymentDiscounts firstPayments, PointsRedemption points, PointsOptions pointsOptions, TimeProvider clock, Cashback.CashbackRefunds cashback)
 {
     /// <summary>
     /// Pays <paramref name="trade"/> from <paramref name="buyerId"/>'s wallet: proceeds to the merchant, fee to the platform, and a
-    /// hold when profit-sharing freezes the proceeds. With a coupon (<paramref name="coupon"/>: the best usable one unless the
-    /// buyer said otherwise) the wallet pays the total less the discount and the campaign's budget the discount, in the same
-    /// chain; the merchant is credited the total either way. When the best coupon is lost to a race (used by a concurrent
-    /// payment, or its budget spent meanwhile), the payment goes through once more without a coupon; a coupon the buyer named
-    /// answers <see cref="PayOutcome.CouponNotUsable"/> instead.
+    /// hold when profit-sharing freezes the proceeds. Discounts come in this order, each in the same chain, the merchant credited
+    /// the total either way: a coupon (<paramref name="coupon"/>: the best usable one unless the buyer said otherwise) paid by its
+    /// campaign's budget; on the buyer's first ever payment a first-payment discount (<see cref="FirstPaymentDiscounts"/>) on what
+    /// the coupon left; then <paramref name="usePoints"/> redeemed points paid by the platform's points budget (at most
+    /// <see cref="UsablePointsAsync"/>, else <see cref="PayOutcome.PointsNotUsable"/>). The buyer always pays at least a fen. When a
+    /// discount is lost to a race (the coupon used by a concurrent payment, a budget spent, another payment of the buyer first),
+    /// the payment is planned again, and at last goes through without discounts; a coupon the buyer named answers
+    /// <see cref="PayOutcome.CouponNotUsable"/> instead.
     /// </summary>
     public async Task<(PayOutcome Outcome, TradeRow Trade)> PayAsync(TradeRow trade, Guid buyerId, int feeBps, CancellationToken ct,
-        CouponChoice coupon = default)
+        CouponChoice coupon = default, long usePoints = 0)
     {
         var currency = Currency.Parse(trade.currency);
-        // Only an unpaid trade takes a coupon: a replay of a paid one answers from the trade as it is.
-        var (plan, notUsable) = trade.status == TradeStatus.WaitBuyerPay
-            ? await coupons.PlanAsync(buyerId, trade.merchant_id, trade.total_amount, currency, coupon, ct)
-            : (null, false);
-        if (notUsable) return (PayOutcome.CouponNotUsable, trade);
-        var (outcome, after, couponLost) = await SubmitPaymentAsync(trade, buyerId, feeBps, plan, ct);
-        if (!couponLost) return (outcome, after);
-        if (coupon.Kind == CouponChoiceKind.Given) return (PayOutcome.CouponNotUsable, after);
-        var (again, afterAgain, _) = await SubmitPaymentAsync(trade, buyerId, feeBps, null, ct);
-        return (again, afterAgain);
+        // Each attempt plans from fresh reads; when an incentive was lost to a race (its coupon used, its budget spent, another
+        // payment of the buyer made first), the next one plans again, and the last goes without (a coupon the buyer named excepted).
+        for (var attempt = 1; ; attempt++)
+        {
+            var last = attempt == PayAttemptsMax;
+            CouponPlan? plan = null;
+            FirstPaymentPlan? first = null;
+            // Only an unpaid trade takes a discount: a replay of a paid one answers from the trade as it is.
+            if (trade.status == TradeStatus.WaitBuyerPay)
+            {
+                var choice = last && coupon.Kind != CouponChoiceKind.Given ? CouponChoice.None : coupon;
+                (plan, var notUsable) = await coupons.PlanAsync(buyerId, trade.merchant_id, trade.total_amount, currency, choice, ct);
+                if (notUsable) return (PayOutcome.CouponNotUsable, trade);
+                if (!last && !await trades.BuyerHasPaidAsync(buyerId, trade.trade_no, ct))
+                    first = await firstPayments.PlanAsync(trade.merchant_id, trade.total_amount, plan?.DiscountFen ?? 0, currency,
+                        clock.GetUnixMicroseconds(), ct);
+            }
+            var redeem = default(PointsPlan);
+            if (usePoints > 0 && trade.status == TradeStatus.WaitBuyerPay)
+            {
+                // Points come after the discounts: capped on the trade's total, and leaving the buyer a fen to pay.
+                var usableMax = await UsablePointsAsync(buyerId, trade.total_amount, (plan?.DiscountFen ?? 0) + (first?.DiscountFen ?? 0), currency, ct);
+                if (usePoints > usableMax || PointsRules.RedeemFen(usePoints, pointsOptions.PointsPerYuanDiscount) is not { } fen)
+                    return (PayOutcome.PointsNotUsable, trade);
+                redeem = new PointsPlan(usePoints, fen);
+            }
+            var (outcome, after, lost) = await SubmitPaymentAsync(trade, buyerId, feeBps, plan, first, redeem, ct);
+            if (!lost) return (outcome, after);
+            if (last) return (PayOutcome.CouponNotUsable, after); // only the named coupon rides in the last attempt
+        }
     }
 
-    private async Task<(PayOutcome Outcome, TradeRow Trade, bool CouponLost)> SubmitPaymentAsync(TradeRow trade, Guid buyerId, int feeBps, CouponPlan? plan,
-        CancellationToken ct)
+    /// <summary>
+    /// The most points <paramref name="buyerId"/> may redeem on a payment of <paramref name="totalFen"/> after <paramref name="discountFen"/>
+    /// of discounts (<see cref="PointsRules.UsableMax"/>); only CNY trades take points.
+    /// </summary>
+    public async Task<long> UsablePointsAsync(Guid buyerId, long totalFen, long discountFen, Currency currency, CancellationToken ct) =>
+        currency != Currency.Cny ? 0
+            : PointsRules.UsableMax(totalFen, discountFen, await points.UsableAsync(buyerId, clock.GetUnixMicroseconds(), ct),
+                pointsOptions.PointsPerYuanDiscount, pointsOptions.PointsMaxShareBps);
+
+    /// <summary>Points a payment redeems and the fen they take off.</summary>
+    private readonly record struct PointsPlan(long Points, long Fen);
+
+    /// <summary>Attempts of one payment when its discounts are lost to races (see <see cref="PayAsync"/>).</summary>
+    private const int PayAttemptsMax = 3;
+
+    private async Task<(PayOutcome Outcome, TradeRow Trade, bool DiscountLost)> SubmitPaymentAsync(TradeRow trade, Guid buyerId, int feeBps,
+        CouponPlan? plan, FirstPaymentPlan? first, PointsPlan redeem, CancellationToken ct)
     {
         var currency = Currency.Parse(trade.currency);
         var wallet = ChartOfAccounts.UserWallet(buyerId, currency);
@@ -108,9 +150,10 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         await accounts.EnsureAsync(settlement, trade.merchant_id, ct);
         await accounts.EnsureAsync(revenue, null, ct);
 
-        // A discount is always less than the total (CouponRules), so the buyer pays at least a fen.
-        var discount = plan?.DiscountFen ?? 0;
-        var payAmount = trade.total_amount - discount;
+        // A coupon's discount is always less than the total (CouponRules), and a first-payment discount takes at most what the
+        // coupon left less a fen (FirstPaymentDiscounts), so the buyer pays at least a fen.
+        var discount = (plan?.DiscountFen ?? 0) + (first?.DiscountFen ?? 0);
+        var payAmount = trade.total_amount - discount - redeem.Fen;
         // Fee rounds down to the fen: the platform never charges more than the stated rate. It is charged on the total.
         var fee = checked(trade.total_amount * feeBps) / 10_000;
         var transfers = new List<Transfer>
@@ -119,8 +162,24 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 Reference: trade.trade_no),
         };
         if (plan is not null)
-            transfers.Add(new(Id("trade-coupon", trade.trade_no + "/" + plan.CouponId.ToString("N")), plan.BudgetAccount, settlement.Id, discount, currency,
+            transfers.Add(new(Id("trade-coupon", trade.trade_no + "/" + plan.CouponId.ToString("N")), plan.BudgetAccount, settlement.Id, plan.DiscountFen, currency,
                 TransferCodes.CouponDiscount, Reference: trade.trade_no));
+        if (first is not null)
+            transfers.Add(new(Id("trade-first-payment", trade.trade_no), first.BudgetAccount, settlement.Id, first.DiscountFen, currency,
+                TransferCodes.FirstPaymentDiscount, Reference: trade.trade_no));
+        // Redeemed points: the platform's points budget pays the merchant their worth, and the points go to the redeemed sink.
+        var pointsId = Id("trade-points", trade.trade_no);
+        var pointsIndex = -1;
+        if (redeem.Points > 0)
+        {
+            var pointsBudget = ChartOfAccounts.PointsDiscountExpense(currency);
+            await accounts.EnsureAsync(pointsBudget, null, ct);
+            await points.EnsureAccountsAsync(ct);
+            pointsIndex = transfers.Count;
+            transfers.Add(new(Id("trade-points-discount", trade.trade_no), pointsBudget.Id, settlement.Id, redeem.Fen, currency, TransferCodes.PointsDiscount,
+                Reference: trade.trade_no));
+            transfers.Add(PointsRedemption.Transfer(pointsId, buyerId, redeem.Points, reference: trade.trade_no));
+        }
         if (fee > 0)
             transfers.Add(new(Id("trade-fee", trade.trade_no), settlement.Id, revenue.Id, fee, currency, TransferCodes.PlatformFee, Reference: trade.trade_no));
         Guid? holdId = null;
@@ -138,16 +197,22 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         var limited = await limits.ForPaymentAsync(buyerId, transfers[0].Id, payAmount, currency, ct);
         transfers.InsertRange(0, limited.Transfers);
         var paymentIndex = limited.Count;
+        if (pointsIndex >= 0) pointsIndex += limited.Count;
         Link(transfers);
 
         var nowUs = clock.GetUnixMicroseconds();
-        IGuard guard = new TradeGuard(TradeGuardKind.Payable, trade.trade_no, NowUs: nowUs, BuyerId: buyerId);
-        if (plan is not null) guard = new CompositeGuard([guard, CouponRedemptions.Guard(plan, nowUs)]);
+        var guards = new List<IGuard> { new TradeGuard(TradeGuardKind.Payable, trade.trade_no, NowUs: nowUs, BuyerId: buyerId) };
+        if (plan is not null) guards.Add(CouponRedemptions.Guard(plan, nowUs));
+        if (first is not null) guards.Add(new BuyerFirstPaymentGuard(buyerId, trade.trade_no));
+        if (redeem.Points > 0) guards.Add(PointsRedemption.Guard(buyerId, redeem.Points, nowUs));
+        var guard = guards.Count == 1 ? guards[0] : new CompositeGuard(guards);
         var command = new LedgerCommand(transfers, guard: guard,
             effects: _ => Effects(
-                new TradePaidChange(trade.trade_no, buyerId, nowUs, fee, holdId, discount),
+                new TradePaidChange(trade.trade_no, buyerId, nowUs, fee, holdId, discount, redeem.Points, redeem.Fen),
+                redeem.Points > 0 ? PointsRedemption.Consumed(pointsId, buyerId, redeem.Points, nowUs) : null,
                 plan is null ? null : CouponRedemptions.Used(plan, trade.trade_no, buyerId, nowUs),
-                new TradePaid(trade.trade_no, trade.app_id, trade.out_trade_no, trade.merchant_id, buyerId, trade.total_amount, fee, trade.currency, discount)
+                first is null ? null : FirstPaymentDiscounts.Used(first, trade.trade_no, buyerId, nowUs),
+                new TradePaid(trade.trade_no, trade.app_id, trade.out_trade_no, trade.merchant_id, buyerId, trade.total_amount, fee, trade.currency, discount, redeem.Fen)
                 {
                     EventId = DomainEvent.IdFor<TradePaid>(trade.trade_no), OccurredAtUs = nowUs,
                 }));
@@ -156,10 +221,13 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         if (outcome.Kind == MoneyOutcomeKind.Applied) limits.Applied(limited);
         var after = (await trades.FindAsync(trade.trade_no, ct))!;
         var status = after.EffectiveStatus(nowUs);
-        // The coupon's guard failed (the trade's still holds) or the ledger refused the budget's transfer: the coupon was lost to a race.
-        if (plan is not null
+        // A discount's guard failed (the trade's still holds) or the ledger refused a budget's transfer (they follow the payment's):
+        // a discount was lost to a race.
+        var budgetLegs = (plan is null ? 0 : 1) + (first is null ? 0 : 1);
+        if (budgetLegs > 0
             && ((outcome.Kind == MoneyOutcomeKind.GuardRejected && status == TradeStatus.WaitBuyerPay && (after.buyer_id is null || after.buyer_id == buyerId))
-                || (outcome.Kind == MoneyOutcomeKind.LedgerRejected && outcome.Results[paymentIndex + 1] is TransferResult.ExceedsCredits
+                || (outcome.Kind == MoneyOutcomeKind.LedgerRejected
+                    && outcome.Results.Skip(paymentIndex + 1).Take(budgetLegs).Any(r => r is TransferResult.ExceedsCredits)
                     && PayOutcomes.Limit(limited, outcome.Results) is null && outcome.Results[paymentIndex] is not TransferResult.ExceedsCredits)))
             return (PayOutcome.NotPayable, after, true);
         var result = outcome.Kind switch
@@ -170,6 +238,8 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 TradeStatus.Success or TradeStatus.Finished when after.buyer_id == buyerId => (PayOutcome.Paid, after),
                 TradeStatus.Success or TradeStatus.Finished => (PayOutcome.PaidByAnother, after),
                 TradeStatus.Closed => (PayOutcome.Closed, after),
+                // Still payable by this buyer: the points guard failed (they went to another payment, a clawback or an expiry).
+                _ when redeem.Points > 0 && (after.buyer_id is null || after.buyer_id == buyerId) => (PayOutcome.PointsNotUsable, after),
                 _ => (PayOutcome.NotPayable, after), // WAIT_BUYER_PAY for another designated buyer
             },
             MoneyOutcomeKind.Refused when outcome.Refusal?.Code == Http.ErrorCodes.MerchantFrozen => (PayOutcome.MerchantFrozen, after),
@@ -177,6 +247,9 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
             MoneyOutcomeKind.LedgerRejected when PayOutcomes.Limit(limited, outcome.Results) is { } limit => (limit, after),
             MoneyOutcomeKind.LedgerRejected when outcome.Results[paymentIndex] is TransferResult.ExceedsCredits or TransferResult.DebitAccountNotFound =>
                 (PayOutcome.InsufficientFunds, after),
+            // The points went meanwhile (another payment redeemed them, or they expired): nothing moved.
+            MoneyOutcomeKind.LedgerRejected when pointsIndex >= 0
+                && outcome.Results[pointsIndex + 1] is TransferResult.ExceedsCredits or TransferResult.DebitAccountNotFound => (PayOutcome.PointsNotUsable, after),
             _ => throw new InvariantViolationException($"trade {trade.trade_no} payment failed with {string.Join(",", outcome.Results)}"),
         };
         return (result.Item1, result.Item2, false);
@@ -200,13 +273,30 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         // A trade a coupon paid part of refunds in proportion: the buyer floor(R × P / T) cumulatively (R refunded, P paid,
         // T total), the budget the rest, so the full refund gives the buyer exactly P and the budget exactly the discount.
         var redemption = trade.discount_amount > 0 ? (await coupons.ForTradeAsync(trade.trade_no, ct)).FirstOrDefault() : null;
-        var buyerPart = redemption is null ? amount : BuyerShare(trade, refundedAfter) - BuyerShare(trade, trade.refunded_amount);
-        var budgetPart = amount - buyerPart;
-        // Cashback earned on the trade is taken back in proportion: a pending one voided in part, a posted one from the buyer's share.
+        var firstPayment = trade.discount_amount > 0 ? await firstPayments.ForTradeAsync(trade.trade_no, ct) : null;
+        var buyerPart = trade.PayAmount == trade.total_amount ? amount : BuyerShare(trade, refundedAfter) - BuyerShare(trade, trade.refunded_amount);
+        // What is not the buyer's splits the same way, nested so that every part only grows and ends exactly at its amount: the
+        // platform's points budget floor(B × Pts / (D + Pts)) of the cumulative non-buyer share B, then of the rest the first-payment
+        // budget floor(B' × F / D) (F its discount, D the trade's), the coupon's budget what remains.
+        var pointsPart = PointsShare(trade, refundedAfter) - PointsShare(trade, trade.refunded_amount);
+        var firstPart = firstPayment is null ? 0
+            : FirstShare(trade, firstPayment.discount_amount, refundedAfter) - FirstShare(trade, firstPayment.discount_amount, trade.refunded_amount);
+        var budgetPart = amount - buyerPart - pointsPart - firstPart;
+        // Redeemed points come back in proportion to the refunded total: floor(R × points_used / T) cumulatively.
+        var pointsBack = trade.points_used == 0 ? 0
+            : (long)((Int128)refundedAfter * trade.points_used / trade.total_amount - (Int128)trade.refunded_amount * trade.points_used / trade.total_amount);
+        var pointsReturned = pointsBack == 0 ? default
+            : PointsRedemption.Returned(Id("trade-refund-points", trade.trade_no + "/" + outRequestNo), buyer, pointsBack, trade.trade_no,
+                trade.paid_at_us!.Value, pointsOptions.PointsExpiryMonths, clock.GetUnixMicroseconds());
+        if (pointsBack > 0) await points.EnsureUserAsync(buyer, ct);
+        // Cashback earned on the trade is taken back in proportion: a pending one voided in part, a posted one from the buyer's share
+        // (after the other parts are decided: the clawback is the buyer's money going back to the cashback budget).
         var cashbackPlan = await cashback.PlanAsync(trade.trade_no, outRequestNo, refundedAfter, buyerPart, ct);
         buyerPart -= cashbackPlan?.ClawbackFen ?? 0;
         var (forward, returnedLate) = redemption is null ? (null, null)
             : await coupons.ForwardIfClosedAsync(redemption, budgetPart, trade.trade_no + "/" + outRequestNo, ct);
+        var (firstForward, firstReturnedLate) = firstPayment is null ? (null, null)
+            : await coupons.ForwardIfClosedAsync(firstPayment.AsRedemption(), firstPart, trade.trade_no + "/" + outRequestNo + "/first", ct);
 
         var transfers = new List<Transfer>();
         // The fee on the refunded part goes back to the merchant first, so a full refund (or a cancel) of a merchant's
@@ -246,8 +336,18 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
             if (budgetPart > 0)
                 list.Add(new(buyerPart > 0 ? Id("trade-refund-budget", trade.trade_no + "/" + outRequestNo) : refundId, settlement.Id,
                     redemption!.BudgetAccount, budgetPart, currency, TransferCodes.CouponDiscountReturn, Reference: trade.trade_no));
+            if (firstPart > 0)
+                list.Add(new(buyerPart > 0 || budgetPart > 0 ? Id("trade-refund-first", trade.trade_no + "/" + outRequestNo) : refundId, settlement.Id,
+                    firstPayment!.BudgetAccount, firstPart, currency, TransferCodes.FirstPaymentDiscountReturn, Reference: trade.trade_no));
+            if (pointsPart > 0)
+                list.Add(new(buyerPart > 0 || budgetPart > 0 || firstPart > 0 ? Id("trade-refund-points-discount", trade.trade_no + "/" + outRequestNo) : refundId,
+                    settlement.Id, ChartOfAccounts.PointsDiscountExpense(currency).Id, pointsPart, currency, TransferCodes.PointsDiscountReturn,
+                    Reference: trade.trade_no));
+            if (pointsBack > 0) list.Add(pointsReturned.Transfer);
             if (forward is not null) list.Add(forward);
-            if (cashbackPlan is not null) list.AddRange(cashbackPlan.Transfers(settlement.Id, buyerPart > 0 || budgetPart > 0 ? null : refundId));
+            if (firstForward is not null) list.Add(firstForward);
+            if (cashbackPlan is not null)
+                list.AddRange(cashbackPlan.Transfers(settlement.Id, buyerPart > 0 || budgetPart > 0 || firstPart > 0 || pointsPart > 0 ? null : refundId));
         }
 
         var nowUs = clock.GetUnixMicroseconds();
@@ -265,7 +365,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 },
                 // After a full refund the coupon is the buyer's again, when its campaign says so and it has not expired (checked in the write).
                 full && redemption is { return_on_refund: 1 } ? CouponRedemptions.Returned(redemption, nowUs) : null,
-                returnedLate).Concat(cashbackPlan?.Effects ?? []).Concat(alsoCommit ?? []).ToList());
+                returnedLate, firstReturnedLate, pointsReturned.Effect).Concat(cashbackPlan?.Effects ?? []).Concat(alsoCommit ?? []).ToList());
 
         var outcome = await money.SubmitAsync(command, ct);
         var after = (await trades.FindAsync(trade.trade_no, ct))!;
@@ -380,6 +480,14 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
 
     /// <summary>What the buyer has had back once <paramref name="refunded"/> of the trade is refunded: floor(refunded × paid / total).</summary>
     public static long BuyerShare(TradeRow trade, long refunded) => (long)((Int128)refunded * trade.PayAmount / trade.total_amount);
+
+    /// <summary>What the platform's points budget has had back once <paramref name="refunded"/> is refunded: floor(B × Pts / (D + Pts)).</summary>
+    private static long PointsShare(TradeRow trade, long refunded) => trade.points_amount == 0 ? 0
+        : (long)((Int128)(refunded - BuyerShare(trade, refunded)) * trade.points_amount / (trade.discount_amount + trade.points_amount));
+
+    /// <summary>What the first-payment budget has had back once <paramref name="refunded"/> is refunded: floor(B' × F / D), B' the budgets' share so far.</summary>
+    private static long FirstShare(TradeRow trade, long firstDiscount, long refunded) =>
+        (long)((Int128)(refunded - BuyerShare(trade, refunded) - PointsShare(trade, refunded)) * firstDiscount / trade.discount_amount);
 
     private static TransferId Id(string scope, string name) => new(StableId.From(scope, name));
 

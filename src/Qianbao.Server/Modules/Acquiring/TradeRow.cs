@@ -43,13 +43,19 @@ internal sealed class TradeRow
     /// <summary>What coupons took off at payment (the campaign budgets paid it); the buyer paid <see cref="PayAmount"/>.</summary>
     public long discount_amount { get; init; }
 
-    /// <summary>What the buyer's wallet paid: the total less the discount.</summary>
-    public long PayAmount => total_amount - discount_amount;
+    /// <summary>Points the buyer redeemed at payment.</summary>
+    public long points_used { get; init; }
+
+    /// <summary>What the redeemed points took off (the platform's points budget paid it).</summary>
+    public long points_amount { get; init; }
+
+    /// <summary>What the buyer's wallet paid: the total less the discount and the points discount.</summary>
+    public long PayAmount => total_amount - discount_amount - points_amount;
 
     public const string Columns = """
         trade_no, app_id, merchant_id, out_trade_no, kind, status, total_amount, currency, subject, body, buyer_id, fee_amount,
         refunded_amount, royalty_freeze, freeze_hold_id, settled, notify_url, qr_code, request_hash, expires_at_us, created_at_us,
-        paid_at_us, closed_at_us, last_refund_at_us, settled_amount, discount_amount
+        paid_at_us, closed_at_us, last_refund_at_us, settled_amount, discount_amount, points_used, points_amount
         """;
 
     /// <summary>An unpaid trade past its deadline is closed, whether or not the sweeper has written that down yet.</summary>

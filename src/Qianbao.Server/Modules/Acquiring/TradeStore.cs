@@ -34,7 +34,7 @@ internal sealed class TradeStore(Db db)
         var inserted = await connection.ExecuteAsync(new CommandDefinition($"""
             INSERT INTO trades ({TradeRow.Columns}) VALUES (@trade_no, @app_id, @merchant_id, @out_trade_no, @kind, @status, @total_amount,
                 @currency, @subject, @body, @buyer_id, @fee_amount, @refunded_amount, @royalty_freeze, @freeze_hold_id, @settled, @notify_url,
-                @qr_code, @request_hash, @expires_at_us, @created_at_us, @paid_at_us, @closed_at_us, @last_refund_at_us, @settled_amount, @discount_amount)
+                @qr_code, @request_hash, @expires_at_us, @created_at_us, @paid_at_us, @closed_at_us, @last_refund_at_us, @settled_amount, @discount_amount, @points_used, @points_amount)
             ON CONFLICT (app_id, out_trade_no) DO NOTHING
             """, trade, cancellationToken: ct));
         // Read back on the same connection: taking a second one while holding this one starves the pool.
@@ -61,6 +61,15 @@ internal sealed class TradeStore(Db db)
         return await connection.QuerySingleOrDefaultAsync<RefundRecord>(new CommandDefinition(
             "SELECT refund_amount AS AmountMinor, created_at_us AS CreatedAtUs FROM trade_refunds WHERE trade_no = @tradeNo AND out_request_no = @outRequestNo",
             new { tradeNo, outRequestNo }, cancellationToken: ct));
+    }
+
+    /// <summary>Whether <paramref name="buyerId"/> has paid any trade but <paramref name="exceptTradeNo"/> (a first payment is one made when none is).</summary>
+    public async Task<bool> BuyerHasPaidAsync(Guid buyerId, string exceptTradeNo, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT 1 FROM trades WHERE buyer_id = @buyerId AND paid_at_us IS NOT NULL AND trade_no <> @exceptTradeNo LIMIT 1",
+            new { buyerId, exceptTradeNo }, cancellationToken: ct)) is not null;
     }
 
     /// <summary>The app's trades paid in [<paramref name="fromUs"/>, <paramref name="toUs"/>), oldest first, at most <paramref name="limit"/>.</summary>

@@ -298,6 +298,20 @@ internal sealed class Campaigns(Db db, LedgerAccounts accounts, TimeProvider clo
             """, new { kind = (short)kind, currency, at = atUs }, cancellationToken: ct))).AsList();
     }
 
+    /// <summary>
+    /// Campaigns of <paramref name="kind"/> that were active at <paramref name="atUs"/>, in any currency: started, not ended, and
+    /// not stopped or ended before it (a payment's event handled after a campaign closed still counts the campaign it was paid under).
+    /// </summary>
+    public async Task<IReadOnlyList<CampaignRow>> ActiveAtAsync(CampaignKind kind, long atUs, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<CampaignRow>(new CommandDefinition($"""
+            SELECT {CampaignRow.Columns} FROM campaigns
+            WHERE kind = @kind AND starts_at_us <= @at AND ends_at_us > @at AND (state = 0 OR closed_at_us > @at)
+            ORDER BY created_at_us, id LIMIT {ListMax}
+            """, new { kind = (short)kind, at = atUs }, cancellationToken: ct))).AsList();
+    }
+
     /// <summary>Whether any campaign of <paramref name="kind"/> was ever created (a refund skips cashback work when none was).</summary>
     public async Task<bool> AnyOfKindAsync(CampaignKind kind, CancellationToken ct)
     {

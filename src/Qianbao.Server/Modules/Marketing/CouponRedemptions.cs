@@ -57,7 +57,7 @@ internal sealed class RedemptionRow
 /// What the payment path asks Marketing: which coupon a payment uses (<see cref="PlanAsync"/>), the guard and the effect that
 /// mark it used in the payment's own transaction, what coupons took off a trade, and the coupon's return after a full refund.
 /// </summary>
-internal sealed class CouponRedemptions(Db db, Coupons coupons, Campaigns campaigns, LedgerAccounts accounts)
+internal sealed class CouponRedemptions(Db db, Coupons coupons, Campaigns campaigns, LedgerAccounts accounts, FirstPaymentDiscounts firstPayments)
 {
     /// <summary>
     /// The coupon a payment of <paramref name="totalFen"/> at <paramref name="merchantId"/> uses: the best usable one, the given one
@@ -104,6 +104,16 @@ internal sealed class CouponRedemptions(Db db, Coupons coupons, Campaigns campai
         var forward = new Transfer(new TransferId(StableId.From("campaign-return-refund", idName)), campaign.BudgetAccount, funder.Id, amount,
             campaign.Currency, TransferCodes.CampaignReturn, Reference: "campaign:" + campaign.id.ToString("N"));
         return (forward, new CampaignReturnedLate(campaign.id, amount));
+    }
+
+    /// <summary>
+    /// Every discount a campaign paid on <paramref name="tradeNo"/>: its coupons, then its first-payment discount (shown with the
+    /// campaign's id as its voucher id), as the gateway's <c>voucher_detail_list</c> reports them.
+    /// </summary>
+    public async Task<IReadOnlyList<RedemptionRow>> DiscountsForTradeAsync(string tradeNo, CancellationToken ct)
+    {
+        var used = await ForTradeAsync(tradeNo, ct);
+        return await firstPayments.ForTradeAsync(tradeNo, ct) is { } first ? [.. used, first.AsRedemption()] : used;
     }
 
     /// <summary>The coupons <paramref name="tradeNo"/> used, with their campaign's name and the coupon's type.</summary>

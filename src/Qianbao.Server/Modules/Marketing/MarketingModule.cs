@@ -22,6 +22,9 @@ internal static class MarketingModule
         services.AddSingleton<IEffectWriter, CampaignWriter>();
         services.AddSingleton<IEffectWriter, VoucherTemplateWriter>();
         services.AddSingleton<IGuardChecker, CampaignOpenGuardChecker>();
+        services.AddSingleton<FirstPaymentDiscounts>();
+        services.AddSingleton<IEffectWriter, FirstPaymentWriter>();
+        services.AddSingleton<Points.IPointsMultiplier, CampaignPointsMultiplier>();
         services.AddSingleton<CampaignEndSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<CampaignEndSweeper>());
         return services;

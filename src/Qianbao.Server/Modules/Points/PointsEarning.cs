@@ -57,8 +57,8 @@ internal sealed class PointsSubscriber(PointsStore store, PointsOptions options,
         var payment = new PointsEarningContext(paid.BuyerId, paid.MerchantId, paid.TradeNo, paid.AmountMinor, paidAtUs);
         var factors = new List<int>();
         foreach (var multiplier in multipliers) factors.Add(await multiplier.MultiplierBpsAsync(payment, ct));
-        // Earned on what the buyer paid: a coupon's discount (paid by a campaign budget) earns nothing.
-        var gross = PointsRules.Earned(paid.AmountMinor - paid.DiscountMinor, paid.Currency, options.PointsPerYuan, factors);
+        // Earned on what the buyer paid: discounts (campaign budgets paid them) and redeemed points earn nothing.
+        var gross = PointsRules.Earned(paid.AmountMinor - paid.DiscountMinor - paid.PointsMinor, paid.Currency, options.PointsPerYuan, factors);
         if (gross == 0) return;
 
         // A shortfall left by an earlier refund is paid off first (only this subscriber changes it, one event at a time).

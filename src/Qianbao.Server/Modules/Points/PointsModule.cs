@@ -17,6 +17,7 @@ internal static class PointsModule
         services.AddSingleton<PointsRedemption>();
         services.AddSingleton<IEffectWriter, PointsWriter>();
         services.AddSingleton<IGuardChecker, PointsGuardChecker>();
+        services.AddSingleton<IGuardChecker, PointsUsableGuardChecker>();
         services.AddSingleton<IEventSubscriber, PointsSubscriber>();
         services.AddHostedService<PointsExpirySweeper>();
         services.AddSingleton<Identity.DataRights.IPersonalDataSource, PointsPersonalData>();

@@ -14,6 +14,14 @@ internal sealed class PointsOptions
     [Range(0, 1_000)]
     public int PointsPerYuan { get; set; } = 1;
 
+    /// <summary>Points redeemed at payment that make ¥1 of discount. A redemption must make whole fen (a multiple of this / gcd(this, 100)).</summary>
+    [Range(1, 100_000)]
+    public int PointsPerYuanDiscount { get; set; } = 100;
+
+    /// <summary>The most of a trade's total redeemed points may pay, basis points (5000 = half); 0 turns redemption off.</summary>
+    [Range(0, 10_000)]
+    public int PointsMaxShareBps { get; set; } = 5_000;
+
     /// <summary>Points expire at the end of this many calendar months after the month they were earned (China time).</summary>
     [Range(1, 120)]
     public int PointsExpiryMonths { get; set; } = 12;

@@ -1,5 +1,6 @@
 using Qianbao.Ledger;
 using Qianbao.Server.Money;
+using Qianbao.Server.Money.Pipeline;
 
 namespace Qianbao.Server.Modules.Points;
 
@@ -24,6 +25,23 @@ internal sealed class PointsRedemption(PointsStore store, LedgerAccounts account
     public static Transfer Transfer(TransferId transferId, Guid buyerId, long points, TransferFlags flags = TransferFlags.None, string? reference = null) =>
         new(transferId, ChartOfAccounts.UserPoints(buyerId).Id, ChartOfAccounts.PointsRedeemed().Id, points, Currency.Points,
             TransferCodes.PointsRedemption, flags, Reference: reference);
+
+    /// <summary>
+    /// The transfer giving back <paramref name="points"/> redeemed points after a refund (redeemed points → the buyer's points account),
+    /// and the effect that makes them a lot expiring as points earned at <paramref name="paidAtUs"/> under <paramref name="expiryMonths"/>.
+    /// </summary>
+    public static (Transfer Transfer, IEffect Effect) Returned(TransferId transferId, Guid buyerId, long points, string tradeNo, long paidAtUs,
+        int expiryMonths, long atUs) =>
+        (new(transferId, ChartOfAccounts.PointsRedeemed().Id, ChartOfAccounts.UserPoints(buyerId).Id, points, Currency.Points,
+            TransferCodes.PointsRedemptionReturn, Reference: tradeNo),
+         new PointsRedemptionReturned(buyerId, transferId.Value, atUs, tradeNo, points, PointsRules.EarnedMonth(paidAtUs),
+            Hosting.TimeProviderExtensions.ToUnixMicroseconds(PointsRules.ExpiresAt(paidAtUs, expiryMonths))));
+
+    /// <summary>Creates the buyer's points account (a refund gives points back to it).</summary>
+    public Task EnsureUserAsync(Guid buyerId, CancellationToken ct) => accounts.EnsureAsync(ChartOfAccounts.UserPoints(buyerId), buyerId, ct);
+
+    /// <summary>The guard a payment redeeming <paramref name="points"/> at <paramref name="atUs"/> adds: the buyer's lots still good past the margin hold them.</summary>
+    public static IGuard Guard(Guid buyerId, long points, long atUs) => new PointsUsableGuard(buyerId, points, atUs + PointsStore.RedemptionExpiryMarginUs);
 
     /// <summary>The effect to commit with it: consumes <paramref name="points"/> of the buyer's lots still good at <paramref name="atUs"/>, soonest expiry first, once.</summary>
     public static PointsConsumed Consumed(TransferId transferId, Guid buyerId, long points, long atUs) => new(buyerId, transferId.Value, atUs, points);

@@ -43,6 +43,25 @@ internal static class PointsRules
         return (long)((Int128)earned * refunded / totalMinor);
     }
 
+    /// <summary>The fen <paramref name="points"/> redeem for at <paramref name="pointsPerYuan"/>; null when they do not make whole fen.</summary>
+    public static long? RedeemFen(long points, int pointsPerYuan) =>
+        points < 0 || checked(points * 100) % pointsPerYuan != 0 ? null : points * 100 / pointsPerYuan;
+
+    /// <summary>
+    /// The most points a payment of <paramref name="totalFen"/> may redeem after <paramref name="discountFen"/> of other discounts:
+    /// worth at most floor(total × <paramref name="maxShareBps"/> / 10000) (a share of the trade's total, not of what is left) and
+    /// at most what is left less 1 fen (the buyer pays at least a fen), no more than <paramref name="usable"/>, rounded down to
+    /// whole fen.
+    /// </summary>
+    public static long UsableMax(long totalFen, long discountFen, long usable, int pointsPerYuan, int maxShareBps)
+    {
+        var maxFen = Math.Min((long)((Int128)totalFen * maxShareBps / 10_000), totalFen - discountFen - 1);
+        if (maxFen <= 0 || usable <= 0) return 0;
+        var points = Math.Min(usable, (long)((Int128)maxFen * pointsPerYuan / 100));
+        var step = pointsPerYuan / (int)System.Numerics.BigInteger.GreatestCommonDivisor(pointsPerYuan, 100);
+        return points - points % step;
+    }
+
     /// <summary>The month (China time) an instant falls in, <c>yyyy-MM</c>.</summary>
     public static string EarnedMonth(long atUs) =>
         Hosting.TimeProviderExtensions.FromUnixMicroseconds(atUs).ToOffset(China).ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);

@@ -16,6 +16,9 @@ internal enum PointsItemKind : short
 
     /// <summary>What remained of a lot expired.</summary>
     Expiry = 2,
+
+    /// <summary>A refund gave back points redeemed at its trade's payment (a new lot).</summary>
+    RedemptionReturn = 3,
 }
 
 internal static class PointsItemNames
@@ -24,6 +27,7 @@ internal static class PointsItemNames
     {
         PointsItemKind.Earn => "earn",
         PointsItemKind.Clawback => "clawback",
+        PointsItemKind.RedemptionReturn => "redemption_return",
         _ => "expiry",
     };
 }
@@ -58,6 +62,13 @@ internal sealed record PointsLotExpired(Guid UserId, Guid ItemId, long AtUs, Gui
 internal sealed record PointsConsumed(Guid UserId, Guid ItemId, long AtUs, long Amount) : PointsChange(UserId, ItemId, AtUs);
 
 /// <summary>
+/// A refund gave back <see cref="Amount"/> redeemed points: a new lot (id = the item's = the return transfer's) that expires as
+/// points earned at the payment would (<see cref="ExpiresAtUs"/>), so a refund never extends the life of redeemed points.
+/// </summary>
+internal sealed record PointsRedemptionReturned(Guid UserId, Guid ItemId, long AtUs, string TradeNo, long Amount, string EarnedMonth, long ExpiresAtUs)
+    : PointsChange(UserId, ItemId, AtUs);
+
+/// <summary>
 /// Serializes the points commands of one user (two never share a batch, so each sees the other's committed lots) and,
 /// for an expiry, holds only while the lot still has exactly <see cref="LotRemaining"/> left and has not expired.
 /// </summary>
@@ -81,6 +92,31 @@ internal sealed class PointsGuardChecker(Db db) : GuardChecker<PointsUserGuard>
             holds[i] = remaining == guards[i].LotRemaining;
         }
         return holds;
+    }
+}
+
+/// <summary>
+/// The user's lots still good at <see cref="LiveAtUs"/> hold at least <see cref="Points"/>: a redemption at payment is decided on
+/// that, so its consumption never meets lots it cannot take. Keyed as <see cref="PointsUserGuard"/>, so it never shares a batch
+/// with another points command of the user (an expiry, a clawback, another redemption) and sees what they left.
+/// </summary>
+internal sealed record PointsUsableGuard(Guid UserId, long Points, long LiveAtUs) : IGuard
+{
+    public string Key => "points:" + UserId.ToString("N");
+}
+
+/// <summary>Checks <see cref="PointsUsableGuard"/>s in the batch transaction.</summary>
+internal sealed class PointsUsableGuardChecker : GuardChecker<PointsUsableGuard>
+{
+    protected override ValueTask<bool[]> CheckAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<PointsUsableGuard> guards,
+        CancellationToken ct)
+    {
+        var queries = new SqlStatement[guards.Count];
+        for (var i = 0; i < queries.Length; i++)
+            queries[i] = new("""
+                SELECT 1 WHERE (SELECT COALESCE(SUM(remaining), 0) FROM points_lots WHERE user_id = @user AND remaining > 0 AND expires_at_us > @after) >= @points
+                """, new Dictionary<string, object?> { ["user"] = guards[i].UserId, ["after"] = guards[i].LiveAtUs, ["points"] = guards[i].Points });
+        return SqlBatch.AnyRowsAsync(connection, transaction, queries, ct);
     }
 }
 
@@ -125,6 +161,7 @@ internal sealed class PointsStore(Db db)
             PointsClawedBack c => (PointsItemKind.Clawback, c.Taken, 0L, c.Due - c.Taken, c.TradeNo, (Guid?)null),
             PointsLotExpired x => (PointsItemKind.Expiry, x.Amount, 0L, 0L, (string?)null, x.LotId),
             PointsConsumed u => ((PointsItemKind)ConsumedKind, u.Amount, 0L, 0L, (string?)null, (Guid?)null),
+            PointsRedemptionReturned r => (PointsItemKind.RedemptionReturn, r.Amount, 0L, 0L, r.TradeNo, r.ItemId),
             _ => throw new ArgumentOutOfRangeException(nameof(change), change.GetType().Name, "not a points change"),
         };
         var inserted = await connection.ExecuteAsync(new CommandDefinition("""
@@ -165,6 +202,12 @@ internal sealed class PointsStore(Db db)
                     WHERE id = @LotId AND remaining = @Amount AND expired_at_us IS NULL
                     """, x, tx, cancellationToken: ct));
                 Ledger.Invariant.That(updated == 1, $"points lot {x.LotId} changed under its expiry's guard");
+                break;
+            case PointsRedemptionReturned r:
+                await connection.ExecuteAsync(new CommandDefinition("""
+                    INSERT INTO points_lots (id, user_id, trade_no, amount, remaining, earned_month, earned_at_us, expires_at_us)
+                    VALUES (@ItemId, @UserId, @TradeNo, @Amount, @Amount, @EarnedMonth, @AtUs, @ExpiresAtUs)
+                    """, r, tx, cancellationToken: ct));
                 break;
             case PointsConsumed u:
                 // A payment's chain carries the payment's own guard, so an expiry of this user may share its batch: it must not

@@ -36,9 +36,10 @@ public sealed record WithdrawalFailed(Guid WithdrawalId, Guid OwnerId, long Amou
 }
 
 /// <summary>A buyer paid a merchant's trade (<c>trade.paid</c>). <paramref name="FeeMinor"/> went to the platform;
-/// <paramref name="DiscountMinor"/> is what coupons took off (campaign budgets paid it): the buyer paid <c>AmountMinor − DiscountMinor</c>.</summary>
+/// <paramref name="DiscountMinor"/> is what coupons and first-payment discounts took off (campaign budgets paid it), <paramref name="PointsMinor"/>
+/// what redeemed points took off (the platform's points budget paid it): the buyer paid <c>AmountMinor − DiscountMinor − PointsMinor</c>.</summary>
 public sealed record TradePaid(string TradeNo, string AppId, string OutTradeNo, Guid MerchantId, Guid BuyerId, long AmountMinor, long FeeMinor,
-    string Currency, long DiscountMinor = 0) : DomainEvent
+    string Currency, long DiscountMinor = 0, long PointsMinor = 0) : DomainEvent
 {
     public override string Stream => "trade:" + TradeNo;
 }

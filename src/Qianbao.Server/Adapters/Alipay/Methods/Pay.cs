@@ -90,7 +90,7 @@ internal sealed class Pay(TradeCreation creation, TradePayments payments, Paymen
         TradeStatus.Success or TradeStatus.Finished => GatewayResult.Success([
             Field.Of("trade_no", t.trade_no), Field.Of("out_trade_no", t.out_trade_no), Field.Of("buyer_user_id", TradeFields.BuyerId(t)),
             Field.Of("total_amount", TradeFields.Yuan(t.total_amount)),
-            .. TradeFields.PaidAmounts(t, t.discount_amount > 0 ? await coupons.ForTradeAsync(t.trade_no, ct) : [], 0),
+            .. TradeFields.PaidAmounts(t, t.discount_amount > 0 ? await coupons.DiscountsForTradeAsync(t.trade_no, ct) : [], 0),
             Field.Of("gmt_payment", TradeFields.ChinaTime(t.paid_at_us!.Value))]),
         _ => GatewayResult.Business(GatewaySubCodes.TradeHasClose, "交易已经关闭", Field.Of("out_trade_no", t.out_trade_no)),
     };

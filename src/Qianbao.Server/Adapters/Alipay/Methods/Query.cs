@@ -22,7 +22,7 @@ internal sealed class Query(TradeStore trades, CouponRedemptions coupons) : IGat
         if (t.buyer_id is not null) fields.Add(Field.Of("buyer_user_id", TradeFields.BuyerId(t)));
         if (t.paid_at_us is not null)
         {
-            fields.AddRange(TradeFields.PaidAmounts(t, t.discount_amount > 0 ? await coupons.ForTradeAsync(t.trade_no, ct) : [], t.refunded_amount));
+            fields.AddRange(TradeFields.PaidAmounts(t, t.discount_amount > 0 ? await coupons.DiscountsForTradeAsync(t.trade_no, ct) : [], t.refunded_amount));
             fields.Add(Field.Of("send_pay_date", TradeFields.ChinaTime(t.paid_at_us.Value)));
         }
         if (t.refunded_amount > 0) fields.Add(Field.Of("refund_fee", TradeFields.Yuan(t.refunded_amount)));

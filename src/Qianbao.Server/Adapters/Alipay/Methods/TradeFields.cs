@@ -21,7 +21,7 @@ internal static class TradeFields
     /// <summary>
     /// A paid trade's amounts as Alipay reports them: <c>buyer_pay_amount</c> what the buyer's wallet paid,
     /// <c>receipt_amount</c> what the merchant received (less what it funded itself, and less refunds),
-    /// <c>invoice_amount</c> what the buyer can be invoiced for, <c>point_amount</c> what points paid (none yet), and
+    /// <c>invoice_amount</c> what the buyer can be invoiced for, <c>point_amount</c> what redeemed points paid (platform-funded), and
     /// <c>voucher_detail_list</c> each coupon with who funded it. Amounts are yuan strings.
     /// </summary>
     public static IEnumerable<KeyValuePair<string, object?>> PaidAmounts(TradeRow t, IReadOnlyList<RedemptionRow> coupons, long refunded)
@@ -30,7 +30,7 @@ internal static class TradeFields
         yield return Field.Of("buyer_pay_amount", Yuan(t.PayAmount));
         yield return Field.Of("receipt_amount", Yuan(t.total_amount - merchantFunded - refunded));
         yield return Field.Of("invoice_amount", Yuan(t.PayAmount));
-        yield return Field.Of("point_amount", Yuan(0));
+        yield return Field.Of("point_amount", Yuan(t.points_amount));
         if (coupons.Count > 0)
             yield return Field.Of("voucher_detail_list", coupons.Select(c => new Dictionary<string, string>
             {

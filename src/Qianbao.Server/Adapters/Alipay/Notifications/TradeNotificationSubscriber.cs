@@ -40,7 +40,7 @@ internal sealed class TradeNotificationSubscriber(Db db, TradeStore trades, Merc
             if (trade is null) continue;
             var appNotifyUrl = trade.notify_url is null ? await apps.NotifyUrlAsync(trade.app_id, ct) : null;
             var change = Change(stored.Event!, trade);
-            var used = trade.discount_amount > 0 ? await coupons.ForTradeAsync(trade.trade_no, ct) : [];
+            var used = trade.discount_amount > 0 ? await coupons.DiscountsForTradeAsync(trade.trade_no, ct) : [];
             if (NotificationOutbox.Queue(trade, appNotifyUrl, eventName!, change, stored.OccurredAtUs, stored.EventId, used) is { } row) queued.Add(row);
         }
         if (queued.Count == 0) return;
