@@ -17,13 +17,16 @@ public sealed class Db : IAsyncDisposable
 
     private readonly PostgresSlotWait? postgres;
     private readonly PostgresSlotWait? postgresLedger;
+    private readonly NpgsqlDataSource? postgresListen;
     private readonly string? sqliteConnectionString;
 
-    private Db(DatabaseEngine engine, PostgresSlotWait? postgres, PostgresSlotWait? postgresLedger, string? sqliteConnectionString)
+    private Db(DatabaseEngine engine, PostgresSlotWait? postgres, PostgresSlotWait? postgresLedger, NpgsqlDataSource? postgresListen,
+        string? sqliteConnectionString)
     {
         Engine = engine;
         this.postgres = postgres;
         this.postgresLedger = postgresLedger;
+        this.postgresListen = postgresListen;
         this.sqliteConnectionString = sqliteConnectionString;
     }
 
@@ -37,6 +40,10 @@ public sealed class Db : IAsyncDisposable
         builder.Options = ((builder.Options ?? "") + " -c synchronous_commit=on").Trim();
         // Request handlers repeat a few dozen statement shapes; preparing them saves PostgreSQL a parse and plan each time.
         if (builder.MaxAutoPrepare == 0) { builder.MaxAutoPrepare = 64; builder.AutoPrepareMinUsages = 2; }
+        // A pooled connection is handed back as it is: no session state is left on one (transaction-scoped advisory locks, no
+        // SET; LISTEN only on OpenForListenAsync's unpooled connections; the migrator unlocks its session lock), and the reset
+        // Npgsql sends otherwise costs PostgreSQL seven statements on the next use of every connection (BENCHMARKS.md, issue 13).
+        builder.NoResetOnClose = true;
         // The batch statements run thousands of times with the same shape: prepared, their generic plans probe the
         // primary key instead of scanning and hashing the whole accounts table for every batch (see BENCHMARKS.md).
         var ledger = new NpgsqlConnectionStringBuilder(builder.ConnectionString)
@@ -45,9 +52,11 @@ public sealed class Db : IAsyncDisposable
         };
         // A full PostgreSQL is waited for as long as our own full pool would be: the connection Timeout.
         var slotWaitMax = TimeSpan.FromSeconds(builder.Timeout);
+        var listen = new NpgsqlConnectionStringBuilder(builder.ConnectionString) { Pooling = false, NoResetOnClose = false, ApplicationName = "qianbao-listen" };
         return new Db(DatabaseEngine.Postgres,
             new PostgresSlotWait(NpgsqlDataSource.Create(builder.ConnectionString), slotWaitMax, logger),
-            new PostgresSlotWait(NpgsqlDataSource.Create(ledger.ConnectionString), slotWaitMax, logger), null);
+            new PostgresSlotWait(NpgsqlDataSource.Create(ledger.ConnectionString), slotWaitMax, logger),
+            NpgsqlDataSource.Create(listen.ConnectionString), null);
     }
 
     public static Db ForSqlite(string databasePath)
@@ -60,12 +69,19 @@ public sealed class Db : IAsyncDisposable
             Pooling = true,
             DefaultTimeout = 30,
         };
-        return new Db(DatabaseEngine.Sqlite, null, null, builder.ConnectionString);
+        return new Db(DatabaseEngine.Sqlite, null, null, null, builder.ConnectionString);
     }
 
     /// <summary>A connection for one ledger batch, from the executor's own pool.</summary>
     public async ValueTask<DbConnection> OpenForLedgerBatchAsync(CancellationToken ct = default) =>
         postgresLedger is not null ? await postgresLedger.OpenAsync(ct) : await OpenAsync(ct);
+
+    /// <summary>
+    /// A PostgreSQL connection of its own (not pooled) for a long-lived <c>LISTEN</c>: pooled connections are returned without a
+    /// reset, so a LISTEN on one would outlive its listener.
+    /// </summary>
+    public async ValueTask<NpgsqlConnection> OpenForListenAsync(CancellationToken ct = default) =>
+        postgresListen is not null ? await postgresListen.OpenConnectionAsync(ct) : throw new InvalidOperationException("LISTEN needs PostgreSQL");
 
     public async ValueTask<DbConnection> OpenAsync(CancellationToken ct = default)
     {
@@ -84,6 +100,7 @@ public sealed class Db : IAsyncDisposable
     {
         if (postgres is not null) await postgres.Source.DisposeAsync();
         if (postgresLedger is not null) await postgresLedger.Source.DisposeAsync();
+        if (postgresListen is not null) await postgresListen.DisposeAsync();
         if (sqliteConnectionString is not null) SqliteConnection.ClearAllPools();
     }
 }

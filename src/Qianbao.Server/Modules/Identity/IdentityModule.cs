@@ -34,6 +34,7 @@ internal static class IdentityModule
         services.AddSingleton<RevokedSessions>();
         services.AddSingleton<Sessions>();
         services.AddHostedService<RevocationWatcher>();
+        services.AddHttpContextAccessor(); // TierStore keeps a tier read for the rest of its request
         services.AddSingleton<TierStore>();
         services.AddSingleton<IdentityReviews>();
         services.AddSingleton<TierGate>();

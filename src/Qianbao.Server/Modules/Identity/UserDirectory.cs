@@ -7,14 +7,20 @@ namespace Qianbao.Server.Modules.Identity;
 /// How other modules learn whether a person exists: the users table is this module's own, so nobody else
 /// queries it. Each call takes one pooled connection and releases it before returning.
 /// </summary>
-internal sealed class UserDirectory(Db db, UserData data)
+internal sealed class UserDirectory(Db db, UserData data, Tiers.TierStore tiers)
 {
-    /// <summary>Whether the user exists and is open: a closed account (DELETE /v1/me) is nobody to pay or to act on.</summary>
+    /// <summary>
+    /// Whether the user exists and is open: a closed account (DELETE /v1/me) is nobody to pay or to act on. The same read gives
+    /// the tier, kept for the request (a recipient's tier is checked next).
+    /// </summary>
     public async Task<bool> ExistsAsync(Guid userId, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("SELECT id FROM users WHERE id = @userId AND closed_at_us IS NULL",
-            new { userId }, cancellationToken: ct)) is not null;
+        var tier = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition("SELECT tier FROM users WHERE id = @userId AND closed_at_us IS NULL",
+            new { userId }, cancellationToken: ct));
+        if (tier is not { } t) return false;
+        tiers.Remember(userId, Tiers.UserTiers.FromStored(t));
+        return true;
     }
 
     /// <param name="phone">Normalized by <see cref="PhoneNumber.TryNormalize"/>.</param>

@@ -388,7 +388,7 @@ public sealed partial class EventRunner : BackgroundService
             {
                 try
                 {
-                    await using var connection = (NpgsqlConnection)await db.OpenAsync(stop);
+                    await using var connection = await db.OpenForListenAsync(stop);
                     connection.Notification += (_, _) => signal.WakeLocal();
                     await using (var listen = new NpgsqlCommand($"LISTEN {NotifyChannel}", connection)) await listen.ExecuteNonQueryAsync(stop);
                     // Anything committed while no LISTEN was in place is found by this one look.

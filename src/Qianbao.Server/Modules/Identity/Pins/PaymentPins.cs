@@ -51,7 +51,7 @@ internal readonly record struct PinCheck(PinCheckOutcome Outcome, int AttemptsLe
 /// lock is refused too (otherwise a burst of concurrent guesses would test more than 5 PINs).
 /// </para>
 /// </summary>
-internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, SecurityEvents events, SmsOutbox sms, TimeProvider clock)
+internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, SecurityEvents events, SmsOutbox sms, Tiers.TierStore tiers, TimeProvider clock)
 {
     public const int Length = 6;
     public const int WrongTriesMax = 5;
@@ -148,11 +148,16 @@ internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, Secur
                                                 AND (CASE WHEN pin_locked_until_us IS NOT NULL THEN 1 ELSE pin_failures + 1 END) >= @max
                                                THEN @lockUntilUs ELSE NULL END
                 WHERE id = @userId AND pin_hash IS NOT NULL AND (pin_locked_until_us IS NULL OR pin_locked_until_us <= @nowUs)
-                RETURNING CAST(pin_failures AS bigint) AS failures, pin_locked_until_us AS locked_until_us
+                RETURNING CAST(pin_failures AS bigint) AS failures, pin_locked_until_us AS locked_until_us, tier
                 """, new { userId, given, max = WrongTriesMax, lockUntilUs, nowUs }, cancellationToken: ct));
             if (row is not null)
             {
-                if (row.failures == 0) return new PinCheck(PinCheckOutcome.Accepted);
+                if (row.failures == 0)
+                {
+                    // The gate's identity check and the limits ask for the tier next: this statement has read it already.
+                    tiers.Remember(userId, Tiers.UserTiers.FromStored(row.tier));
+                    return new PinCheck(PinCheckOutcome.Accepted);
+                }
                 if (row.locked_until_us is not { } until) return new PinCheck(PinCheckOutcome.Wrong, AttemptsLeft: WrongTriesMax - (int)row.failures);
                 // Only the request whose wrong PIN was the last allowed one gets here: it records the lock, once.
                 await RecordLockAsync(connection, userId, until, clientAddress, ct);
@@ -191,6 +196,7 @@ internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, Secur
     {
         public long failures { get; init; }
         public long? locked_until_us { get; init; }
+        public long tier { get; init; }
     }
 
     private sealed class StateRow

@@ -6,17 +6,36 @@ namespace Qianbao.Server.Modules.Identity.Tiers;
 /// <summary>A user's verified identity as stored (null fields when none is verified).</summary>
 internal sealed record IdentityRow(UserTier Tier, string? Name, string? NumberHash, string? NumberMasked);
 
-/// <summary>Reads of an account's tier and verified identity (the users table is Identity's own).</summary>
-internal sealed class TierStore(Db db, UserData data)
+/// <summary>
+/// Reads of an account's tier and verified identity (the users table is Identity's own). A tier read during a request is kept
+/// for the rest of that request (the spending gate, the limits and the recipient check all ask; the PIN check's statement and
+/// the recipient lookup already return it), so a payment reads each person's tier at most once.
+/// </summary>
+internal sealed class TierStore(Db db, UserData data, IHttpContextAccessor requests)
 {
     /// <summary>The account's tier; null when there is no such user.</summary>
     public async Task<UserTier?> GetAsync(Guid userId, CancellationToken ct)
     {
+        if (Remembered(userId) is { } known) return known;
         await using var connection = await db.OpenAsync(ct);
         var tier = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition("SELECT tier FROM users WHERE id = @userId",
             new { userId }, cancellationToken: ct));
-        return tier is { } t ? UserTiers.FromStored(t) : null;
+        if (tier is not { } t) return null;
+        var read = UserTiers.FromStored(t);
+        Remember(userId, read);
+        return read;
     }
+
+    /// <summary>Keeps <paramref name="tier"/>, just read from the users row by another statement, for the rest of the current request.</summary>
+    public void Remember(Guid userId, UserTier tier)
+    {
+        if (requests.HttpContext is { } http) http.Items[new TierKey(userId)] = tier;
+    }
+
+    private UserTier? Remembered(Guid userId) =>
+        requests.HttpContext is { } http && http.Items.TryGetValue(new TierKey(userId), out var tier) ? (UserTier)tier! : null;
+
+    private readonly record struct TierKey(Guid UserId);
 
     public async Task<IdentityRow?> IdentityAsync(Guid userId, CancellationToken ct)
     {
