@@ -13,6 +13,7 @@ using Qianbao.Server.Modules.Messaging;
 using Qianbao.Server.Modules.Operators;
 using Qianbao.Server.Modules.RedPackets;
 using Qianbao.Server.Modules.Memberships;
+using Qianbao.Server.Modules.Notifications;
 using Qianbao.Server.Modules.Points;
 using Qianbao.Server.Modules.Risk;
 using Qianbao.Server.Modules.Wallet;
@@ -68,6 +69,7 @@ public static class EndpointRegistration
         app.MapRedPacketsModule();
         app.MapPointsModule();
         app.MapMembershipsModule();
+        app.MapNotificationsModule();
         app.MapGateway();
         app.MapNotifications();
         return app;

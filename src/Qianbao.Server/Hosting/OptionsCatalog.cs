@@ -44,6 +44,7 @@ public static class OptionsCatalog
         For<SecurityOptions>(SecurityOptions.SectionName),
         For<LimitsOptions>(LimitsOptions.SectionName),
         For<SmsOptions>(SmsOptions.SectionName),
+        For<Modules.Notifications.NotificationOptions>(Modules.Notifications.NotificationOptions.SectionName),
         For<AmlOptions>(AmlOptions.SectionName),
         For<RedPacketsOptions>(RedPacketsOptions.SectionName),
         For<PointsOptions>(PointsOptions.SectionName),

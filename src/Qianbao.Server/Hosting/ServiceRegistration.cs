@@ -12,6 +12,7 @@ using Qianbao.Server.Modules.Messaging;
 using Qianbao.Server.Modules.Operators;
 using Qianbao.Server.Modules.RedPackets;
 using Qianbao.Server.Modules.Memberships;
+using Qianbao.Server.Modules.Notifications;
 using Qianbao.Server.Modules.Points;
 using Qianbao.Server.Modules.Risk;
 using Qianbao.Server.Modules.Wallet;
@@ -66,6 +67,7 @@ public static class ServiceRegistration
         services.AddRedPacketsModule();
         services.AddPointsModule();
         services.AddMembershipsModule();
+        services.AddNotificationsModule();
         services.AddGateway(configuration);
         services.AddNotifications(configuration);
 

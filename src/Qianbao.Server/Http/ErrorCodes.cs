@@ -160,6 +160,11 @@ public static class ErrorCodes
     [ProblemStatus(422)] public const string Expired = "expired";
 
     // 429: slow down.
+    // Notifications (issue 11)
+    [ProblemStatus(400)] public const string InvalidUnreadFilter = "invalid_unread_filter";
+    [ProblemStatus(400)] public const string InvalidPreferences = "invalid_preferences";
+    [ProblemStatus(422)] public const string CategoryLocked = "category_locked";
+
     [ProblemStatus(429)] public const string TooManyRequests = "too_many_requests";
     [ProblemStatus(429)] public const string TooManyAttempts = "too_many_attempts";
 

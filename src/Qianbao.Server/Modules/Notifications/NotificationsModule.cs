@@ -1,0 +1,23 @@
+namespace Qianbao.Server.Modules.Notifications;
+
+/// <summary>
+/// Notifications: the notifier (preferences, quiet hours, caps, inbox row, channel queues), the in-app inbox and its
+/// stream, preferences and consents, and the subscriber that turns domain events into transaction notifications.
+/// </summary>
+internal static class NotificationsModule
+{
+    public static IServiceCollection AddNotificationsModule(this IServiceCollection services)
+    {
+        services.AddSingleton<NotificationFeed>();
+        services.AddSingleton<INotificationChannel, SmsNotificationChannel>();
+        services.AddSingleton<Notifier>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapNotificationsModule(this IEndpointRouteBuilder app)
+    {
+        ListNotifications.Map(app);
+        ReadNotifications.Map(app);
+        return app;
+    }
+}
