@@ -11,7 +11,7 @@ using Qianbao.Server.Tests.Infrastructure;
 namespace Qianbao.Server.Tests.Notifications;
 
 /// <summary>The notifier and the inbox on a real database: dedupe, SMS queued with the row, quiet-hour holds and caps, the inbox API.</summary>
-public abstract class NotifierTests<THost>(THost host) : IClassFixture<THost> where THost : SecureHost
+public abstract class NotifierTests<THost>(THost host) : IClassFixture<THost> where THost : NotificationHost
 {
     private readonly HttpClient http = host.CreateClient();
 
@@ -144,6 +144,6 @@ public abstract class NotifierTests<THost>(THost host) : IClassFixture<THost> wh
     }
 }
 
-public sealed class SqliteNotifierTests(SecureSqliteHost host) : NotifierTests<SecureSqliteHost>(host);
+public sealed class SqliteNotifierTests(SqliteNotificationHost host) : NotifierTests<SqliteNotificationHost>(host);
 
-public sealed class PostgresNotifierTests(SecurePostgresHost host) : NotifierTests<SecurePostgresHost>(host);
+public sealed class PostgresNotifierTests(PostgresNotificationHost host) : NotifierTests<PostgresNotificationHost>(host);

@@ -11,6 +11,8 @@ internal static class NotificationsModule
         services.AddSingleton<NotificationFeed>();
         services.AddSingleton<INotificationChannel, SmsNotificationChannel>();
         services.AddSingleton<Notifier>();
+        services.AddSingleton<Identity.ISecurityAlerts, SecurityNotifications>();
+        services.AddSingleton<Money.Events.IEventSubscriber, TransactionNotificationSubscriber>();
         return services;
     }
 
