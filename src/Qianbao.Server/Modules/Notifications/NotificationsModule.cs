@@ -20,6 +20,7 @@ internal static class NotificationsModule
     {
         ListNotifications.Map(app);
         ReadNotifications.Map(app);
+        NotificationPreferencesApi.Map(app);
         return app;
     }
 }
