@@ -11,6 +11,7 @@ internal static class NotificationsModule
         services.AddSingleton<NotificationFeed>();
         services.AddSingleton<INotificationChannel, SmsNotificationChannel>();
         services.AddSingleton<Notifier>();
+        services.AddHostedService<NotificationListener>();
         services.AddSingleton<Identity.ISecurityAlerts, SecurityNotifications>();
         services.AddSingleton<Money.Events.IEventSubscriber, TransactionNotificationSubscriber>();
         return services;
@@ -21,6 +22,7 @@ internal static class NotificationsModule
         ListNotifications.Map(app);
         ReadNotifications.Map(app);
         NotificationPreferencesApi.Map(app);
+        NotificationStream.Map(app);
         return app;
     }
 }
