@@ -163,6 +163,8 @@ public static class ErrorCodes
     // Notifications (issue 11)
     [ProblemStatus(400)] public const string InvalidUnreadFilter = "invalid_unread_filter";
     [ProblemStatus(400)] public const string InvalidPreferences = "invalid_preferences";
+    [ProblemStatus(400)] public const string InvalidTemplate = "invalid_template";
+    [ProblemStatus(400)] public const string UnknownTemplateVariable = "unknown_template_variable";
     [ProblemStatus(422)] public const string CategoryLocked = "category_locked";
 
     [ProblemStatus(429)] public const string TooManyRequests = "too_many_requests";

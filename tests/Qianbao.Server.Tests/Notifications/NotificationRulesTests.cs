@@ -133,7 +133,10 @@ public sealed class NotificationRulesTests
     {
         NotificationTemplates.Render("trade_paid", "en", new Dictionary<string, string> { ["amount"] = "23.50", ["merchant"] = "Corner Shop" })!.Value.Body
             .ShouldBe("You paid ¥23.50 at Corner Shop");
-        NotificationTemplates.Fill("{a} {b} {not closed", new Dictionary<string, string> { ["a"] = "x" }).ShouldBe("x  {not closed");
+        NotificationTemplates.Fill("{{ a }} {{ b }} {% if a %}yes{% endif %} <b>", new Dictionary<string, string> { ["a"] = "x&y" }).ShouldBe("x&y  yes <b>");
+        NotificationTemplates.UsedVariables("{{ amount }} {% if merchant %}{{ secret.key }}{% endif %}")!.Order().ShouldBe(["amount", "merchant", "secret"]);
+        NotificationTemplates.UsedVariables("{{ amount ")!.ShouldBeNull();
+        NotificationTemplates.Variables["trade_paid"].Order().ShouldBe(["amount", "merchant"]);
         foreach (var type in NotificationTemplates.Types)
             foreach (var locale in NotificationTemplates.Locales)
                 NotificationTemplates.Has(type, locale).ShouldBeTrue($"{type} has no {locale} text");

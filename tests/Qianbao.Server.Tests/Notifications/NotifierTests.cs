@@ -142,6 +142,42 @@ public abstract class NotifierTests<THost>(THost host) : IClassFixture<THost> wh
         items.Single(i => i!["id"]!.GetValue<Guid>() == held.NotificationId)!["action"]!["url"]!.GetValue<string>().ShouldBe("https://example.com/offer");
         items.Count(i => i!["type"]!.GetValue<string>() == "offer").ShouldBe(2);
     }
+
+    private Task<HttpResponseMessage> OperatorAsync(HttpMethod method, string path, object? body = null)
+    {
+        var request = new HttpRequestMessage(method, path);
+        request.Headers.Authorization = new("Bearer", host.OperatorKey);
+        if (body is not null) request.Content = JsonContent.Create(body);
+        return http.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task An_operator_edits_a_template_validated_on_save_and_the_next_notification_uses_it()
+    {
+        const string path = "/admin/v1/messaging/templates/complaint_resolved/en";
+        var builtIn = (await (await OperatorAsync(HttpMethod.Get, path)).Content.ReadFromJsonAsync<JsonObject>())!;
+        builtIn["customized"]!.GetValue<bool>().ShouldBeFalse();
+        builtIn["variables"]!.AsArray().Select(v => v!.GetValue<string>()).ShouldBe(["decision"]);
+
+        var unknown = await OperatorAsync(HttpMethod.Put, path, new { title = "Resolved", body = "{{ decision }} for {{ user.phone }}" });
+        unknown.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await unknown.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>().ShouldBe("unknown_template_variable");
+        var broken = await OperatorAsync(HttpMethod.Put, path, new { title = "Resolved", body = "{{ decision " });
+        (await broken.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>().ShouldBe("invalid_template");
+        (await OperatorAsync(HttpMethod.Put, "/admin/v1/messaging/templates/no_such_type/en", new { title = "x", body = "y" })).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await (await OperatorAsync(HttpMethod.Get, path)).Content.ReadFromJsonAsync<JsonObject>())!["customized"]!.GetValue<bool>().ShouldBeFalse();
+
+        var saved = await OperatorAsync(HttpMethod.Put, path, new { title = "Complaint closed", body = "Decision: {{ decision | upcase }}{% if decision == 'refund' %}, money on its way{% endif %}" });
+        saved.StatusCode.ShouldBe(HttpStatusCode.OK, await saved.Content.ReadAsStringAsync());
+
+        var user = await NewUserAsync();
+        await SetPreferencesAsync(user.UserId, NotificationPreferences.Default); // locale en
+        await NotifyAsync(new NotificationRequest(user.UserId, NotificationCategory.Transaction, "complaint_resolved", "complaint:" + Guid.NewGuid(),
+            new Dictionary<string, string> { ["decision"] = "refund" }));
+        var item = (await user.GetJsonAsync("/v1/notifications"))["items"]!.AsArray().Single(i => i!["type"]!.GetValue<string>() == "complaint_resolved")!;
+        item["title"]!.GetValue<string>().ShouldBe("Complaint closed");
+        item["body"]!.GetValue<string>().ShouldBe("Decision: REFUND, money on its way");
+    }
 }
 
 public sealed class SqliteNotifierTests(SqliteNotificationHost host) : NotifierTests<SqliteNotificationHost>(host);

@@ -23,6 +23,7 @@ internal static class NotificationsModule
         ReadNotifications.Map(app);
         NotificationPreferencesApi.Map(app);
         NotificationStream.Map(app);
+        EditTemplates.Map(app);
         return app;
     }
 }

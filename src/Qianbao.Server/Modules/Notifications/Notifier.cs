@@ -67,7 +67,9 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
             new MarketingCaps(options.MarketingPerDayMax, options.MarketingPerWeekMax), available));
 
         var locale = NotificationTemplates.Supported(settings.Locale ?? contact?.Locale);
-        var rendered = NotificationTemplates.Render(request.Type, locale, request.Variables);
+        var rendered = request.Title is null || request.Body is null
+            ? await TemplateStore.RenderAsync(connection, tx, request.Type, locale, request.Variables, ct)
+            : null;
         var title = request.Title ?? rendered?.Title ?? request.Type;
         var body = request.Body ?? rendered?.Body ?? "";
         var id = Guid.CreateVersion7(now);

@@ -58,3 +58,13 @@ CREATE TABLE notification_consents (
     text_version  text     NOT NULL
 );
 CREATE INDEX notification_consents_user ON notification_consents (user_id, at_us);
+
+-- Operators' replacements of the built-in texts of a notification type in one locale (Liquid, validated on save).
+CREATE TABLE notification_templates (
+    type           text   NOT NULL,
+    locale         text   NOT NULL,
+    title          text   NOT NULL,
+    body           text   NOT NULL,
+    updated_at_us  bigint NOT NULL,
+    PRIMARY KEY (type, locale)
+);
