@@ -164,6 +164,7 @@ public static class ErrorCodes
     [ProblemStatus(400)] public const string InvalidUnreadFilter = "invalid_unread_filter";
     [ProblemStatus(400)] public const string InvalidPreferences = "invalid_preferences";
     [ProblemStatus(400)] public const string InvalidTemplate = "invalid_template";
+    [ProblemStatus(400)] public const string InvalidFeedbackReason = "invalid_feedback_reason";
     [ProblemStatus(400)] public const string UnknownTemplateVariable = "unknown_template_variable";
     [ProblemStatus(422)] public const string CategoryLocked = "category_locked";
 

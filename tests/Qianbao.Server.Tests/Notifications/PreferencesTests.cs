@@ -28,6 +28,49 @@ public abstract class PreferencesTests<THost>(THost host) : IClassFixture<THost>
         locale = "en",
     };
 
+    private async Task<NotifyResult> NotifyFromAsync(Guid userId, Guid merchantId)
+    {
+        var db = host.Services.GetRequiredService<Db>();
+        await using var connection = await db.OpenAsync();
+        await using var tx = await db.BeginWriteAsync(connection, CancellationToken.None);
+        var result = await host.Services.GetRequiredService<Notifier>().NotifyAsync(connection, tx,
+            new NotificationRequest(userId, NotificationCategory.Service, "merchant_message", "msg:" + Guid.NewGuid(), Title: "Corner Shop", Body: "New menu",
+                SenderMerchantId: merchantId), CancellationToken.None);
+        await tx.CommitAsync();
+        return result;
+    }
+
+    [Fact]
+    public async Task Clicks_and_feedback_are_recorded_once_and_spam_stops_that_sender()
+    {
+        var user = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
+        var other = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
+        (await user.SendAsync(HttpMethod.Put, "/v1/me/notification-preferences", Document(marketingInApp: false), pin: null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var merchant = Guid.NewGuid();
+        var first = await NotifyFromAsync(user.UserId, merchant);
+        first.Status.ShouldBe(NotificationStatus.Inbox);
+
+        var click = await user.SendAsync(HttpMethod.Post, $"/v1/notifications/{first.NotificationId}/click", pin: null);
+        click.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var clickedAt = (await click.Content.ReadFromJsonAsync<JsonObject>())!["clicked_at"]!.GetValue<DateTimeOffset>();
+        var again = await user.SendAsync(HttpMethod.Post, $"/v1/notifications/{first.NotificationId}/click", pin: null);
+        (await again.Content.ReadFromJsonAsync<JsonObject>())!["clicked_at"]!.GetValue<DateTimeOffset>().ShouldBe(clickedAt);
+        (await user.GetJsonAsync("/v1/notifications"))["items"]!.AsArray().Single(i => i!["id"]!.GetValue<Guid>() == first.NotificationId)!["read_at"].ShouldNotBeNull();
+        (await other.SendAsync(HttpMethod.Post, $"/v1/notifications/{first.NotificationId}/click", pin: null)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
+        var bad = await user.SendAsync(HttpMethod.Post, $"/v1/notifications/{first.NotificationId}/feedback", new { reason = "boring" }, pin: null);
+        bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await CodeAsync(bad)).ShouldBe("invalid_feedback_reason");
+        (await NotifyFromAsync(user.UserId, merchant)).Status.ShouldBe(NotificationStatus.Inbox); // not blocked yet
+
+        var spam = await user.SendAsync(HttpMethod.Post, $"/v1/notifications/{first.NotificationId}/feedback", new { reason = "spam" }, pin: null);
+        spam.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var later = await user.SendAsync(HttpMethod.Post, $"/v1/notifications/{first.NotificationId}/feedback", new { reason = "not_relevant" }, pin: null);
+        (await later.Content.ReadFromJsonAsync<JsonObject>())!["feedback"]!.GetValue<string>().ShouldBe("spam");
+        (await NotifyFromAsync(user.UserId, merchant)).Status.ShouldBe(NotificationStatus.Suppressed);
+        (await NotifyFromAsync(user.UserId, Guid.NewGuid())).Status.ShouldBe(NotificationStatus.Inbox); // another sender still reaches them
+    }
+
     private async Task<NotificationStatus> NotifyMarketingAsync(Guid userId)
     {
         var db = host.Services.GetRequiredService<Db>();

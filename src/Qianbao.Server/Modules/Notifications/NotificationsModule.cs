@@ -24,6 +24,7 @@ internal static class NotificationsModule
         NotificationPreferencesApi.Map(app);
         NotificationStream.Map(app);
         EditTemplates.Map(app);
+        NotificationFeedback.Map(app);
         return app;
     }
 }

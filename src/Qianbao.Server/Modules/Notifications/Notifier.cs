@@ -63,8 +63,15 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
         foreach (var channel in queues.Keys)
             if (channel != NotificationChannel.Sms || contact is not null) available.Add(channel);
 
-        var plan = NotificationRules.Decide(new NotificationContext(request.Category, settings.Preferences, nowUs, marketing,
-            new MarketingCaps(options.MarketingPerDayMax, options.MarketingPerWeekMax), available));
+        // A sender the person marked as spam sends them no more marketing or service messages (recorded, sent nowhere).
+        var blocked = request.SenderMerchantId is { } sender && request.Category is NotificationCategory.Marketing or NotificationCategory.Service
+            && await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT COUNT(*) FROM notification_sender_blocks WHERE user_id = @UserId AND merchant_id = @sender",
+                new { request.UserId, sender }, tx, cancellationToken: ct)) > 0;
+        var plan = blocked
+            ? new NotificationPlan(NotificationStatus.Suppressed, nowUs, new Dictionary<NotificationChannel, DeliveryDecision>())
+            : NotificationRules.Decide(new NotificationContext(request.Category, settings.Preferences, nowUs, marketing,
+                new MarketingCaps(options.MarketingPerDayMax, options.MarketingPerWeekMax), available));
 
         var locale = NotificationTemplates.Supported(settings.Locale ?? contact?.Locale);
         var rendered = request.Title is null || request.Body is null

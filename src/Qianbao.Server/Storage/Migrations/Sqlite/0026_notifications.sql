@@ -68,3 +68,11 @@ CREATE TABLE notification_templates (
     updated_at_us  bigint NOT NULL,
     PRIMARY KEY (type, locale)
 );
+
+-- Senders a person marked as spam (in-app feedback): their marketing and service messages reach that person no more.
+CREATE TABLE notification_sender_blocks (
+    user_id        text   NOT NULL,
+    merchant_id    text   NOT NULL,
+    created_at_us  bigint NOT NULL,
+    PRIMARY KEY (user_id, merchant_id)
+);
