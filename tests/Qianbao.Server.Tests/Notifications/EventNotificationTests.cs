@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Qianbao.Server.Tests.Infrastructure;
 
 namespace Qianbao.Server.Tests.Notifications;
@@ -37,6 +38,25 @@ public abstract class EventNotificationTests<THost>(THost host) : IClassFixture<
         in1["body"]!.GetValue<string>().ShouldContain("*"); // the sender's name, masked
         (await InboxAsync(sender)).Count(i => i!["type"]!.GetValue<string>() == "transfer_sent").ShouldBe(1);
         (await InboxAsync(recipient)).Count(i => i!["type"]!.GetValue<string>() == "transfer_received").ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task An_event_delivered_again_after_a_crash_notifies_nobody_twice()
+    {
+        var sender = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
+        var recipient = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
+        var transfer = new Qianbao.Server.Money.Events.TransferCompleted(Guid.NewGuid(), sender.UserId, recipient.UserId, 4200, "CNY");
+        var stored = new Qianbao.Server.Money.Events.StoredEvent(new(0, 1), Guid.NewGuid(), "transfer.completed", "test",
+            Qianbao.Server.Money.Events.EventTypes.Serialize(transfer), Qianbao.Server.Hosting.TimeProviderExtensions.GetUnixMicroseconds(TimeProvider.System));
+        var subscriber = host.Services.GetServices<Qianbao.Server.Money.Events.IEventSubscriber>()
+            .Single(s => s.Name == Qianbao.Server.Modules.Notifications.TransactionNotificationSubscriber.SubscriberName);
+        // The first delivery committed; the checkpoint did not (a crash in between): the batch comes again, and again.
+        await subscriber.HandleAsync([stored], CancellationToken.None);
+        await subscriber.HandleAsync([stored], CancellationToken.None);
+        await subscriber.HandleAsync([stored], CancellationToken.None);
+        (await InboxAsync(sender)).Count(i => i!["type"]!.GetValue<string>() == "transfer_sent").ShouldBe(1);
+        (await InboxAsync(recipient)).Count(i => i!["type"]!.GetValue<string>() == "transfer_received").ShouldBe(1);
+        (await InboxAsync(recipient)).Single(i => i!["type"]!.GetValue<string>() == "transfer_received")!["body"]!.GetValue<string>().ShouldContain("42.00");
     }
 
     [Fact]
