@@ -60,6 +60,28 @@ public abstract class EventNotificationTests<THost>(THost host) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_large_transfer_is_also_a_security_alert_with_an_sms_to_the_sender()
+    {
+        var sender = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
+        var recipient = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
+        var subscriber = host.Services.GetServices<Qianbao.Server.Money.Events.IEventSubscriber>()
+            .Single(s => s.Name == Qianbao.Server.Modules.Notifications.TransactionNotificationSubscriber.SubscriberName);
+        foreach (var amountMinor in new[] { 4_999_999L, 5_000_000L })
+        {
+            var transfer = new Qianbao.Server.Money.Events.TransferCompleted(Guid.NewGuid(), sender.UserId, recipient.UserId, amountMinor, "CNY");
+            await subscriber.HandleAsync([new Qianbao.Server.Money.Events.StoredEvent(new(0, 1), Guid.NewGuid(), "transfer.completed", "test",
+                Qianbao.Server.Money.Events.EventTypes.Serialize(transfer), Qianbao.Server.Hosting.TimeProviderExtensions.GetUnixMicroseconds(TimeProvider.System))],
+                CancellationToken.None);
+        }
+        var alerts = (await InboxAsync(sender)).Where(i => i!["type"]!.GetValue<string>() == "large_transfer").ToList();
+        alerts.Count.ShouldBe(1);
+        alerts[0]!["category"]!.GetValue<string>().ShouldBe("security");
+        alerts[0]!["body"]!.GetValue<string>().ShouldContain("50000.00");
+        (await SandboxSms.TextsAsync(http, host.OperatorKey, sender.Phone)).Count(t => t.Contains("50000.00", StringComparison.Ordinal)).ShouldBe(1);
+        (await InboxAsync(recipient)).ShouldNotContain(i => i!["type"]!.GetValue<string>() == "large_transfer");
+    }
+
+    [Fact]
     public async Task A_password_change_is_one_security_notification_and_one_sms_not_two()
     {
         var user = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);

@@ -50,6 +50,8 @@ internal static class NotificationTemplates
             [("pin_changed", "en")] = ("Payment PIN set", "Your payment PIN was set. If this was not you, contact support now."),
             [("pin_locked", "zh-CN")] = ("支付密码已锁定", "支付密码错误次数过多，已锁定至 {{ until }}（北京时间）。"),
             [("pin_locked", "en")] = ("Payment PIN locked", "Too many wrong payment PINs: payments are locked until {{ until }} (China time)."),
+            [("large_transfer", "zh-CN")] = ("大额转账提醒", "您向{{ counterparty }}转账 ¥{{ amount }}。如非本人操作，请立即联系客服。"),
+            [("large_transfer", "en")] = ("Large transfer", "You sent ¥{{ amount }} to {{ counterparty }}. If this was not you, contact support now."),
             [("session_revoked", "zh-CN")] = ("登录已退出", "您的一个登录设备已被退出。如非本人操作，请立即修改密码。"),
             [("session_revoked", "en")] = ("Session signed out", "One of your sessions was signed out. If this was not you, change your password now."),
         }.ToFrozenDictionary();

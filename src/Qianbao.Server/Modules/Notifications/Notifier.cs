@@ -20,6 +20,10 @@ internal sealed class NotificationOptions
     /// <summary>Most marketing messages a person receives per rolling 7 days (0..1000).</summary>
     [Range(0, 1000)]
     public int MarketingPerWeekMax { get; set; } = 5;
+
+    /// <summary>A transfer sent of at least this many yuan is also a security alert to the sender, in the app and by SMS (1..100000000).</summary>
+    [Range(1, 100_000_000)]
+    public int LargeTransferAlertMinYuan { get; set; } = 50_000;
 }
 
 /// <summary>

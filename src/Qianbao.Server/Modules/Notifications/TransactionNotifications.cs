@@ -9,11 +9,13 @@ namespace Qianbao.Server.Modules.Notifications;
 /// <summary>
 /// Turns money events into transaction notifications: a durable subscriber (<c>notifications.transactions</c>) of payments,
 /// transfers (sender and recipient), top-ups and withdrawals (succeeded or failed), refunds, red packets (claimed, returned)
-/// and complaint updates. Each notification's dedupe key is the event id and the person's part in it, so a batch
+/// and complaint updates; a transfer of at least <c>Qianbao:Messaging:LargeTransferAlertMinYuan</c> is also a security alert
+/// to its sender. Each notification's dedupe key is the event id and the person's part in it, so a batch
 /// delivered again (a crash after the commit, a lapsed lease) notifies nobody twice. Names are read before the write
 /// transaction; the whole batch's notifications commit together.
 /// </summary>
-internal sealed class TransactionNotificationSubscriber(Db db, Notifier notifier, UserDirectory users, MerchantDirectory merchants) : IEventSubscriber
+internal sealed class TransactionNotificationSubscriber(Db db, Notifier notifier, UserDirectory users, MerchantDirectory merchants, NotificationOptions options)
+    : IEventSubscriber
 {
     public const string SubscriberName = "notifications.transactions";
 
@@ -63,6 +65,10 @@ internal sealed class TransactionNotificationSubscriber(Db db, Notifier notifier
                 case TransferCompleted t:
                     requests.Add(For(t.FromUserId, "transfer_sent", "sender", ("amount", Yuan(t.AmountMinor)), ("counterparty", Person(t.ToUserId))));
                     requests.Add(For(t.ToUserId, "transfer_received", "recipient", ("amount", Yuan(t.AmountMinor)), ("counterparty", Person(t.FromUserId))));
+                    // A large transfer is also a security alert to the sender (every channel, never held or capped).
+                    if (t.AmountMinor >= options.LargeTransferAlertMinYuan * 100L)
+                        requests.Add(For(t.FromUserId, "large_transfer", "large", ("amount", Yuan(t.AmountMinor)), ("counterparty", Person(t.ToUserId)))
+                            with { Category = NotificationCategory.Security });
                     break;
                 case TopUpSucceeded s:
                     requests.Add(For(s.OwnerId, "top_up_succeeded", "owner", ("amount", Yuan(s.AmountMinor))));
