@@ -46,6 +46,7 @@ public static class OptionsCatalog
         For<LimitsOptions>(LimitsOptions.SectionName),
         For<SmsOptions>(SmsOptions.SectionName),
         For<Modules.Messaging.Email.EmailOptions>(Modules.Messaging.Email.EmailOptions.SectionName),
+        For<Modules.Notifications.NotificationOptions>(Modules.Notifications.NotificationOptions.SectionName),
         For<AmlOptions>(AmlOptions.SectionName),
         For<RedPacketsOptions>(RedPacketsOptions.SectionName),
         For<PointsOptions>(PointsOptions.SectionName),

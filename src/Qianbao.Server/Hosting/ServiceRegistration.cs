@@ -12,6 +12,7 @@ using Qianbao.Server.Modules.Messaging;
 using Qianbao.Server.Modules.Operators;
 using Qianbao.Server.Modules.RedPackets;
 using Qianbao.Server.Modules.Memberships;
+using Qianbao.Server.Modules.Notifications;
 using Qianbao.Server.Modules.Points;
 using Qianbao.Server.Modules.Cashback;
 using Qianbao.Server.Modules.Risk;
@@ -68,6 +69,7 @@ public static class ServiceRegistration
         services.AddPointsModule();
         services.AddCashbackModule();
         services.AddMembershipsModule();
+        services.AddNotificationsModule();
         services.AddGateway(configuration);
         services.AddNotifications(configuration);
 

@@ -162,6 +162,14 @@ public static class ErrorCodes
     [ProblemStatus(422)] public const string Expired = "expired";
 
     // 429: slow down.
+    // Notifications (issue 11)
+    [ProblemStatus(400)] public const string InvalidUnreadFilter = "invalid_unread_filter";
+    [ProblemStatus(400)] public const string InvalidPreferences = "invalid_preferences";
+    [ProblemStatus(400)] public const string InvalidTemplate = "invalid_template";
+    [ProblemStatus(400)] public const string InvalidFeedbackReason = "invalid_feedback_reason";
+    [ProblemStatus(400)] public const string UnknownTemplateVariable = "unknown_template_variable";
+    [ProblemStatus(422)] public const string CategoryLocked = "category_locked";
+
     [ProblemStatus(429)] public const string TooManyRequests = "too_many_requests";
     [ProblemStatus(429)] public const string TooManyAttempts = "too_many_attempts";
 

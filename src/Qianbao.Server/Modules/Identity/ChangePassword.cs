@@ -18,7 +18,7 @@ internal static class ChangePassword
     public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/me/password", HandleAsync).RequireUser().WithTags("Users");
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, PasswordHasher hasher, Sessions sessions, LoginThrottle throttle,
-        SecurityEvents events, SmsOutbox sms, UserData data, CancellationToken ct)
+        SecurityEvents events, UserData data, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -51,9 +51,7 @@ internal static class ChangePassword
             "UPDATE users SET password_hash = @hash, login_failures = 0 WHERE id = @id", new { hash, id = caller.UserId }, tx, cancellationToken: ct));
         var revoked = await sessions.RevokeAllAsync(connection, tx, caller.UserId, except: caller.SessionId, RevokeReason.PasswordChanged, ct);
         await events.AppendAsync(connection, tx, caller.UserId, SecurityEventKind.PasswordChanged, null, address,
-            $"{revoked.Count} other session(s) signed out", ct);
-        if (data.Open(caller.UserId, "phone_enc", u.PhoneEnc) is { } phone)
-            await sms.QueueAsync(connection, tx, phone, MessageTemplate.PasswordChanged, u.Locale, [], ct);
+            $"{revoked.Count} other session(s) signed out", ct, SecurityAlert.PasswordChanged);
         await tx.CommitAsync(ct);
         sessions.Published(revoked);
         return Results.NoContent();

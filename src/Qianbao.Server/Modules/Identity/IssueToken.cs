@@ -20,7 +20,7 @@ internal static class IssueToken
     public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/auth/token", HandleAsync).WithTags("Users");
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, PasswordHasher hasher, TokenService tokens, Sessions sessions,
-        LoginThrottle throttle, Verifications verifications, SecurityEvents events, SmsOutbox sms, SecurityOptions security, TimeProvider clock,
+        LoginThrottle throttle, Verifications verifications, SecurityEvents events, SecurityOptions security, TimeProvider clock,
         UserData data, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
@@ -80,9 +80,9 @@ internal static class IssueToken
         var firstSeenUs = await Devices.RecordAsync(connection, tx, user.id, deviceId!, clock, ct);
         if (newDevice)
         {
-            await events.AppendAsync(connection, tx, user.id, SecurityEventKind.NewDevice, deviceId, address, null, ct);
             // Relaxed servers never proved the phone, so they send it nothing.
-            if (!security.Relaxed) await sms.QueueAsync(connection, tx, phone, MessageTemplate.NewDeviceLogin, user.locale, [deviceId!], ct);
+            await events.AppendAsync(connection, tx, user.id, SecurityEventKind.NewDevice, deviceId, address, null, ct,
+                security.Relaxed ? null : SecurityAlert.NewDeviceLogin(deviceId!));
         }
         var session = await sessions.CreateAsync(connection, tx, user.id, deviceId!, ct);
         await events.AppendAsync(connection, tx, user.id, SecurityEventKind.Login, deviceId, address, null, ct);

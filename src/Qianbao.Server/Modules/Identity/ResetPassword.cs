@@ -18,7 +18,7 @@ internal static class ResetPassword
     public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/auth/password-reset", HandleAsync).WithTags("Users");
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, PasswordHasher hasher, Sessions sessions, Verifications verifications,
-        SecurityEvents events, SmsOutbox sms, UserData data, CancellationToken ct)
+        SecurityEvents events, UserData data, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -41,8 +41,7 @@ internal static class ResetPassword
         if (user is not { } u) return WrongCode();
         var revoked = await sessions.RevokeAllAsync(connection, tx, u.Id, except: null, RevokeReason.PasswordReset, ct);
         await events.AppendAsync(connection, tx, u.Id, SecurityEventKind.PasswordReset, null, http.ClientAddress(),
-            $"{revoked.Count} session(s) signed out", ct);
-        await sms.QueueAsync(connection, tx, phone, MessageTemplate.PasswordChanged, u.Locale, [], ct);
+            $"{revoked.Count} session(s) signed out", ct, SecurityAlert.PasswordChanged);
         await tx.CommitAsync(ct);
         sessions.Published(revoked);
         return Results.NoContent();

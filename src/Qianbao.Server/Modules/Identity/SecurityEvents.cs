@@ -34,20 +34,25 @@ internal enum SecurityEventKind
 /// That append holds the audit log's lock until the caller commits, so callers append security events after their own
 /// row updates (a lock taken after it by one transaction and before it by another would deadlock them).
 /// </summary>
-internal sealed class SecurityEvents(TimeProvider clock, AuditLog audit)
+internal sealed class SecurityEvents(TimeProvider clock, AuditLog audit, ISecurityAlerts alerts)
 {
     public const int DetailLengthMax = 200;
 
+    /// <param name="alert">
+    /// Also tells the person (in the app and by SMS, never held or capped; Notifications decides), in the same transaction,
+    /// keyed by this event's id so it is told once. Needs <paramref name="tx"/>.
+    /// </param>
     public async Task AppendAsync(DbConnection connection, DbTransaction? tx, Guid userId, SecurityEventKind kind, string? deviceId,
-        string? clientAddress, string? detail, CancellationToken ct)
+        string? clientAddress, string? detail, CancellationToken ct, SecurityAlert? alert = null)
     {
         var now = clock.GetUtcNow();
+        var eventId = Guid.CreateVersion7(now);
         await connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO security_events (id, user_id, kind, device_id, client_address, detail, created_at_us)
             VALUES (@id, @userId, @kind, @deviceId, @clientAddress, @detail, @nowUs)
             """, new
         {
-            id = Guid.CreateVersion7(now), userId, kind = Name(kind), deviceId, clientAddress,
+            id = eventId, userId, kind = Name(kind), deviceId, clientAddress,
             detail = detail is { Length: > DetailLengthMax } ? detail[..DetailLengthMax] : detail, nowUs = now.ToUnixMicroseconds(),
         }, tx, cancellationToken: ct));
         var user = userId.ToString();
@@ -57,8 +62,10 @@ internal sealed class SecurityEvents(TimeProvider clock, AuditLog audit)
         if (tx is not null)
         {
             await audit.AppendAsync(connection, tx, entry, ct);
+            if (alert is not null) await alerts.AlertAsync(connection, tx, userId, eventId, alert, ct);
             return;
         }
+        if (alert is not null) throw new ArgumentException("a security alert is sent in the caller's transaction", nameof(alert));
         // No caller transaction: the entry gets one of its own (the event above has committed by itself).
         await using var own = await connection.BeginTransactionAsync(ct);
         await audit.AppendAsync(connection, own, entry, ct);
@@ -83,4 +90,22 @@ internal sealed class SecurityEvents(TimeProvider clock, AuditLog audit)
         SecurityEventKind.AccountClosed => "account_closed",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
+}
+
+/// <summary>A security alert: the notification type (its template) and the template's variables.</summary>
+internal sealed record SecurityAlert(string Type, IReadOnlyDictionary<string, string>? Variables = null)
+{
+    public static readonly SecurityAlert PasswordChanged = new("password_changed");
+    public static readonly SecurityAlert PinChanged = new("pin_changed");
+    public static readonly SecurityAlert SessionRevoked = new("session_revoked");
+
+    public static SecurityAlert NewDeviceLogin(string deviceId) => new("new_device_login", new Dictionary<string, string> { ["device"] = deviceId });
+
+    public static SecurityAlert PinLocked(string untilChina) => new("pin_locked", new Dictionary<string, string> { ["until"] = untilChina });
+}
+
+/// <summary>Where security alerts go (Notifications implements it); in the transaction of the security event.</summary>
+internal interface ISecurityAlerts
+{
+    Task AlertAsync(DbConnection connection, DbTransaction tx, Guid userId, Guid securityEventId, SecurityAlert alert, CancellationToken ct);
 }

@@ -99,7 +99,7 @@ internal sealed class Sessions(Db db, IdentityKeys keys, TimeProvider clock, Rev
             return exists > 0;
         }
         await events.AppendAsync(connection, tx, userId, SecurityEventKind.SessionRevoked, deviceId, clientAddress,
-            $"session {sessionId}: {ReasonName(reason)}", ct);
+            $"session {sessionId}: {ReasonName(reason)}", ct, SecurityAlert.SessionRevoked);
         await tx.CommitAsync(ct);
         revoked.Add(sessionId, nowUs);
         return true;

@@ -58,6 +58,15 @@ internal sealed class UserDirectory(Db db, UserData data, Tiers.TierStore tiers)
         return row is { } r && data.Open(userId, "phone_enc", r.PhoneEnc) is { } phone ? (phone, r.Locale) : null;
     }
 
+    /// <summary>The same as <see cref="ContactAsync(Guid, CancellationToken)"/>, read in the caller's transaction.</summary>
+    public async Task<(string Phone, string Locale)?> ContactAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction? tx,
+        Guid userId, CancellationToken ct)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<(string? PhoneEnc, string Locale)?>(new CommandDefinition(
+            "SELECT phone_enc, locale FROM users WHERE id = @userId", new { userId }, tx, cancellationToken: ct));
+        return row is { } r && data.Open(userId, "phone_enc", r.PhoneEnc) is { } phone ? (phone, r.Locale) : null;
+    }
+
     /// <summary>
     /// A user's personal data unmasked, opened here: for the holder's own export and for an operator's reveal (which the
     /// caller must audit). Null if there is no such user; the fields are null when not held (erased, or never given).

@@ -40,6 +40,27 @@ internal sealed class SmsOutbox(TimeProvider clock, MessageSignal signal, Messag
         // The sender looks once the caller has committed; a nudge before the commit only makes it look a little early.
         signal.Nudge(MessageChannel.Sms);
     }
+
+    /// <summary>
+    /// Queues an already rendered text (a notification's) under <paramref name="templateName"/>; due at
+    /// <paramref name="dueAtUs"/> when given (held by quiet hours), otherwise now.
+    /// </summary>
+    public async Task QueueTextAsync(DbConnection connection, DbTransaction tx, string phone, string templateName, string locale, string text,
+        long? dueAtUs, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var nowUs = Hosting.TimeProviderExtensions.ToUnixMicroseconds(now);
+        var id = Guid.CreateVersion7(now);
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO outbound_messages (id, channel, recipient, recipient_enc, template, locale, text, status, attempts, next_attempt_at_us, created_at_us)
+            VALUES (@id, @channel, @index, @recipientEnc, @template, @locale, @text, @status, 0, @due, @now)
+            """, new
+        {
+            id, channel = (short)MessageChannel.Sms, index = recipients.Index(phone), recipientEnc = recipients.Seal(id, phone), template = templateName,
+            locale, text, status = (short)MessageStatus.Queued, due = Math.Max(dueAtUs ?? nowUs, nowUs), now = nowUs,
+        }, tx, cancellationToken: ct));
+        if (dueAtUs is null || dueAtUs <= nowUs) signal.Nudge();
+    }
 }
 
 /// <summary>Wakes a channel's sender when a message is queued, so a code does not wait for the next poll.</summary>

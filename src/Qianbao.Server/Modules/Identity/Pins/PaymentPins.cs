@@ -51,7 +51,7 @@ internal readonly record struct PinCheck(PinCheckOutcome Outcome, int AttemptsLe
 /// lock is refused too (otherwise a burst of concurrent guesses would test more than 5 PINs).
 /// </para>
 /// </summary>
-internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, SecurityEvents events, SmsOutbox sms, Tiers.TierStore tiers, TimeProvider clock)
+internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, SecurityEvents events, Tiers.TierStore tiers, TimeProvider clock)
 {
     public const int Length = 6;
     public const int WrongTriesMax = 5;
@@ -101,8 +101,7 @@ internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, Secur
         await connection.ExecuteAsync(new CommandDefinition(
             "UPDATE users SET pin_hash = @hash, pin_failures = 0, pin_locked_until_us = NULL WHERE id = @userId",
             new { userId, hash = Hash(userId, pin) }, tx, cancellationToken: ct));
-        await events.AppendAsync(connection, tx, userId, SecurityEventKind.PinSet, null, clientAddress, null, ct);
-        await sms.QueueAsync(connection, tx, phone, MessageTemplate.PinChanged, MessageTemplates.Supported(locale), [], ct);
+        await events.AppendAsync(connection, tx, userId, SecurityEventKind.PinSet, null, clientAddress, null, ct, SecurityAlert.PinChanged);
         await tx.CommitAsync(ct);
     }
 
@@ -179,14 +178,11 @@ internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, Secur
 
     private async Task RecordLockAsync(System.Data.Common.DbConnection connection, Guid userId, long untilUs, string? clientAddress, CancellationToken ct)
     {
-        var contact = await connection.QuerySingleAsync<(string? PhoneEnc, string Locale)>(new CommandDefinition(
-            "SELECT phone_enc, locale FROM users WHERE id = @userId", new { userId }, cancellationToken: ct));
-        var phone = data.Open(userId, "phone_enc", contact.PhoneEnc);
         var untilChina = TimeProviderExtensions.FromUnixMicroseconds(untilUs).ToOffset(TimeSpan.FromHours(8))
             .ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
         await using var tx = await connection.BeginTransactionAsync(ct);
-        await events.AppendAsync(connection, tx, userId, SecurityEventKind.PinLocked, null, clientAddress, "until " + untilChina + " China time", ct);
-        if (phone is not null) await sms.QueueAsync(connection, tx, phone, MessageTemplate.PinLocked, MessageTemplates.Supported(contact.Locale), [untilChina], ct);
+        await events.AppendAsync(connection, tx, userId, SecurityEventKind.PinLocked, null, clientAddress, "until " + untilChina + " China time", ct,
+            SecurityAlert.PinLocked(untilChina));
         await tx.CommitAsync(ct);
     }
 

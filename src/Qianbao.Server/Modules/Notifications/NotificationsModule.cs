@@ -1,0 +1,30 @@
+namespace Qianbao.Server.Modules.Notifications;
+
+/// <summary>
+/// Notifications: the notifier (preferences, quiet hours, caps, inbox row, channel queues), the in-app inbox and its
+/// stream, preferences and consents, and the subscriber that turns domain events into transaction notifications.
+/// </summary>
+internal static class NotificationsModule
+{
+    public static IServiceCollection AddNotificationsModule(this IServiceCollection services)
+    {
+        services.AddSingleton<NotificationFeed>();
+        services.AddSingleton<INotificationChannel, SmsNotificationChannel>();
+        services.AddSingleton<Notifier>();
+        services.AddHostedService<NotificationListener>();
+        services.AddSingleton<Identity.ISecurityAlerts, SecurityNotifications>();
+        services.AddSingleton<Money.Events.IEventSubscriber, TransactionNotificationSubscriber>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapNotificationsModule(this IEndpointRouteBuilder app)
+    {
+        ListNotifications.Map(app);
+        ReadNotifications.Map(app);
+        NotificationPreferencesApi.Map(app);
+        NotificationStream.Map(app);
+        EditTemplates.Map(app);
+        NotificationFeedback.Map(app);
+        return app;
+    }
+}

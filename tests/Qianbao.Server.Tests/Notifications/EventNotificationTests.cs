@@ -1,0 +1,107 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Qianbao.Server.Tests.Infrastructure;
+
+namespace Qianbao.Server.Tests.Notifications;
+
+/// <summary>Notifications from what happens: transaction events (a durable subscriber) and security alerts (in the security event's transaction).</summary>
+public abstract class EventNotificationTests<THost>(THost host) : IClassFixture<THost> where THost : NotificationHost
+{
+    private readonly HttpClient http = host.CreateClient();
+
+    private static async Task<JsonArray> InboxAsync(SecureUser user) => (await user.GetJsonAsync("/v1/notifications?limit=100"))["items"]!.AsArray();
+
+    private static Task<JsonNode?> EventuallyAsync(SecureUser user, string type)
+    {
+        JsonNode? found = null;
+        return Poll.UntilAsync(async () => (found = (await InboxAsync(user)).FirstOrDefault(i => i!["type"]!.GetValue<string>() == type)) is not null,
+            $"a {type} notification").ContinueWith(t => { t.GetAwaiter().GetResult(); return found; });
+    }
+
+    [Fact]
+    public async Task A_transfer_notifies_sender_and_recipient_once_and_a_top_up_its_owner()
+    {
+        var sender = await SecureUser.CreateAsync(http, host.OperatorKey);
+        var recipient = await SecureUser.CreateAsync(http, host.OperatorKey, name: "王芳");
+        await sender.TopUpAsync(10_000);
+        var topUp = await EventuallyAsync(sender, "top_up_succeeded");
+        topUp!["category"]!.GetValue<string>().ShouldBe("transaction");
+        topUp["body"]!.GetValue<string>().ShouldContain("100.00");
+
+        var sent = await sender.PostAsync("/v1/transfers", new { to_user_id = recipient.UserId, amount = 2350, currency = "CNY" });
+        sent.StatusCode.ShouldBe(HttpStatusCode.Created, await sent.Content.ReadAsStringAsync());
+        var out1 = await EventuallyAsync(sender, "transfer_sent");
+        out1!["body"]!.GetValue<string>().ShouldContain("23.50");
+        var in1 = await EventuallyAsync(recipient, "transfer_received");
+        in1!["body"]!.GetValue<string>().ShouldContain("23.50");
+        in1["body"]!.GetValue<string>().ShouldContain("*"); // the sender's name, masked
+        (await InboxAsync(sender)).Count(i => i!["type"]!.GetValue<string>() == "transfer_sent").ShouldBe(1);
+        (await InboxAsync(recipient)).Count(i => i!["type"]!.GetValue<string>() == "transfer_received").ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task An_event_delivered_again_after_a_crash_notifies_nobody_twice()
+    {
+        var sender = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
+        var recipient = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
+        var transfer = new Qianbao.Server.Money.Events.TransferCompleted(Guid.NewGuid(), sender.UserId, recipient.UserId, 4200, "CNY");
+        var stored = new Qianbao.Server.Money.Events.StoredEvent(new(0, 1), Guid.NewGuid(), "transfer.completed", "test",
+            Qianbao.Server.Money.Events.EventTypes.Serialize(transfer), Qianbao.Server.Hosting.TimeProviderExtensions.GetUnixMicroseconds(TimeProvider.System));
+        var subscriber = host.Services.GetServices<Qianbao.Server.Money.Events.IEventSubscriber>()
+            .Single(s => s.Name == Qianbao.Server.Modules.Notifications.TransactionNotificationSubscriber.SubscriberName);
+        // The first delivery committed; the checkpoint did not (a crash in between): the batch comes again, and again.
+        await subscriber.HandleAsync([stored], CancellationToken.None);
+        await subscriber.HandleAsync([stored], CancellationToken.None);
+        await subscriber.HandleAsync([stored], CancellationToken.None);
+        (await InboxAsync(sender)).Count(i => i!["type"]!.GetValue<string>() == "transfer_sent").ShouldBe(1);
+        (await InboxAsync(recipient)).Count(i => i!["type"]!.GetValue<string>() == "transfer_received").ShouldBe(1);
+        (await InboxAsync(recipient)).Single(i => i!["type"]!.GetValue<string>() == "transfer_received")!["body"]!.GetValue<string>().ShouldContain("42.00");
+    }
+
+    [Fact]
+    public async Task A_large_transfer_is_also_a_security_alert_with_an_sms_to_the_sender()
+    {
+        var sender = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
+        var recipient = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
+        var subscriber = host.Services.GetServices<Qianbao.Server.Money.Events.IEventSubscriber>()
+            .Single(s => s.Name == Qianbao.Server.Modules.Notifications.TransactionNotificationSubscriber.SubscriberName);
+        foreach (var amountMinor in new[] { 4_999_999L, 5_000_000L })
+        {
+            var transfer = new Qianbao.Server.Money.Events.TransferCompleted(Guid.NewGuid(), sender.UserId, recipient.UserId, amountMinor, "CNY");
+            await subscriber.HandleAsync([new Qianbao.Server.Money.Events.StoredEvent(new(0, 1), Guid.NewGuid(), "transfer.completed", "test",
+                Qianbao.Server.Money.Events.EventTypes.Serialize(transfer), Qianbao.Server.Hosting.TimeProviderExtensions.GetUnixMicroseconds(TimeProvider.System))],
+                CancellationToken.None);
+        }
+        var alerts = (await InboxAsync(sender)).Where(i => i!["type"]!.GetValue<string>() == "large_transfer").ToList();
+        alerts.Count.ShouldBe(1);
+        alerts[0]!["category"]!.GetValue<string>().ShouldBe("security");
+        alerts[0]!["body"]!.GetValue<string>().ShouldContain("50000.00");
+        (await SandboxSms.TextsAsync(http, host.OperatorKey, sender.Phone)).Count(t => t.Contains("50000.00", StringComparison.Ordinal)).ShouldBe(1);
+        (await InboxAsync(recipient)).ShouldNotContain(i => i!["type"]!.GetValue<string>() == "large_transfer");
+    }
+
+    [Fact]
+    public async Task A_password_change_is_one_security_notification_and_one_sms_not_two()
+    {
+        var user = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
+        var changed = await user.PostAsync("/v1/me/password", new { current_password = SecureUser.Password, new_password = "battery staple" }, pin: null);
+        changed.StatusCode.ShouldBe(HttpStatusCode.NoContent, await changed.Content.ReadAsStringAsync());
+        var item = (await InboxAsync(user)).Single(i => i!["type"]!.GetValue<string>() == "password_changed");
+        item!["category"]!.GetValue<string>().ShouldBe("security");
+        item["body"]!.GetValue<string>().ShouldContain("登录密码已修改");
+        (await SandboxSms.TextsAsync(http, host.OperatorKey, user.Phone)).Count(t => t.Contains("登录密码已修改", StringComparison.Ordinal)).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Setting_the_pin_alerts_in_the_app_and_by_one_sms()
+    {
+        var user = await SecureUser.CreateAsync(http, host.OperatorKey, verifyIdentity: false);
+        (await InboxAsync(user)).Count(i => i!["type"]!.GetValue<string>() == "pin_changed").ShouldBe(1);
+        (await SandboxSms.TextsAsync(http, host.OperatorKey, user.Phone)).Count(t => t.Contains("支付密码已设置", StringComparison.Ordinal)).ShouldBe(1);
+    }
+}
+
+public sealed class SqliteEventNotificationTests(SqliteNotificationHost host) : EventNotificationTests<SqliteNotificationHost>(host);
+
+public sealed class PostgresEventNotificationTests(PostgresNotificationHost host) : EventNotificationTests<PostgresNotificationHost>(host);
