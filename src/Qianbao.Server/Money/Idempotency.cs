@@ -22,7 +22,13 @@ public sealed class Idempotency(Db db, TimeProvider clock)
     /// Starts an idempotent request: a replayed response (or a problem) to return at once, or a
     /// <see cref="IdempotentRequest"/> to carry on with.
     /// </summary>
-    public async Task<(IdempotentRequest? Request, IResult? Done)> BeginAsync(HttpContext http, string scope, byte[] body, CancellationToken ct)
+    /// <param name="lookUp">
+    /// false: do not look the key up now; the request must then go through <see cref="MoneyMovement.ExecuteAsync"/>, whose batch
+    /// is guarded by <see cref="IdempotencyKeyFreeGuard"/> and answers a replay from what is stored (one round trip less for
+    /// every first request; the checks before the batch run again for a replay, and they only read).
+    /// </param>
+    public async Task<(IdempotentRequest? Request, IResult? Done)> BeginAsync(HttpContext http, string scope, byte[] body, CancellationToken ct,
+        bool lookUp = true)
     {
         var key = http.Request.Headers["Idempotency-Key"].ToString();
         if (key.Length == 0)
@@ -30,7 +36,8 @@ public sealed class Idempotency(Db db, TimeProvider clock)
         if (key.Length > KeyLengthMax || key.Any(c => c is < '!' or > '~'))
             return (null, ApiProblem.BadRequest("idempotency_key_invalid", "The Idempotency-Key must be 1-255 printable ASCII characters."));
 
-        var request = new IdempotentRequest(scope, key, RequestBody.Hash(http.Request.Method, http.Request.Path, body), clock);
+        var request = new IdempotentRequest(scope, key, RequestBody.Hash(http.Request.Method, http.Request.Path, body), clock) { LookedUp = lookUp };
+        if (!lookUp) return (request, null);
         var stored = await FindAsync(scope, key, ct);
         if (stored is null) return (request, null);
         return (null, Replay(stored, request.RequestHash));
@@ -80,6 +87,9 @@ public sealed record IdempotentRequest(string Scope, string Key, string RequestH
 {
     /// <summary>A name for ids derived from this request: the same key in the same scope names the same object.</summary>
     public string Name => Scope + "/" + Key;
+
+    /// <summary>Whether the key was looked up when the request began; if not, its batch is guarded by <see cref="IdempotencyKeyFreeGuard"/>.</summary>
+    public bool LookedUp { get; init; } = true;
 
     /// <summary>The response to store with the ledger effect, and to return now.</summary>
     public StoredResponse Response(int statusCode, object body) =>

@@ -32,8 +32,10 @@ public sealed class MoneyMovement(MoneyPipeline pipeline, Idempotency idempotenc
             taken = failure is null ? null : FirstFailure(results) is { } f && failure.Takes(f.Index, f.Result) ? f : null;
             if (taken is not null) return decided = null;
             return decided = Decide(results, success) is { } d ? request.Response(d.Status, d.Body) : null;
-        }, effects: effects is null ? null : _ => effects);
+        }, guard: request.LookedUp ? null : new IdempotencyKeyFreeGuard(request.Scope, request.Key), effects: effects is null ? null : _ => effects);
         var outcome = await pipeline.SubmitAsync(command, ct);
+        // A response is stored under the key already (the request began without looking): answer it, as a lookup would have.
+        if (outcome.Kind == MoneyOutcomeKind.GuardRejected) return await idempotency.FindReplayAsync(request, ct) ?? Idempotency.KeyReused();
         // Refused by a policy: nothing moved and nothing is stored under the key, so the same request may succeed later.
         if (outcome.Refusal is { } refusal) return ApiProblem.Unprocessable(refusal.Code, refusal.Detail);
         if (taken is { } t) return await failure!.AnswerAsync(t.Index, t.Result, ct);

@@ -14,6 +14,7 @@ public static class MoneyRegistration
     public static IServiceCollection AddMoney(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton<IMovementPolicy, FreezePolicy>();
+        services.AddSingleton<IGuardChecker, IdempotencyKeyFreeGuardChecker>();
         services.AddSingleton(sp => new PipelineParts(sp.GetServices<IGuardChecker>(), sp.GetServices<IEffectWriter>(), sp.GetServices<IMovementPolicy>()));
         services.AddSingleton<LedgerStore>(sp =>
         {

@@ -102,6 +102,25 @@ public abstract class WalletFlowTests<THost>(THost host) : IClassFixture<THost> 
     }
 
     [Fact]
+    public async Task ARefusedTransferReplaysItsRefusalEvenOnceTheMoneyIsThere()
+    {
+        // The transfer path does not look its key up before the batch (the batch is guarded by it): a stored refusal must
+        // still be what a replay gets, not a second try that now succeeds.
+        var http = Host.CreateClient();
+        var alice = await WalletClient.RegisterAsync(http);
+        var bob = await WalletClient.RegisterAsync(http);
+        await alice.TopUpAsync(1_000);
+        var first = await alice.PostAsync("/v1/transfers", new { to_user_id = bob.UserId, amount = 2_000 }, "key-refused");
+        await first.ShouldBeProblemAsync(422, "insufficient_funds");
+        await alice.TopUpAsync(5_000);
+
+        var replay = await alice.PostAsync("/v1/transfers", new { to_user_id = bob.UserId, amount = 2_000 }, "key-refused");
+        await replay.ShouldBeProblemAsync(422, "insufficient_funds");
+        (await alice.AvailableAsync()).ShouldBe(6_000);
+        (await bob.AvailableAsync()).ShouldBe(0);
+    }
+
+    [Fact]
     public async Task TwoHundredConcurrentTransfersFromAWalletCoveringFiftySucceedExactlyFifty()
     {
         var http = Host.CreateClient();

@@ -37,7 +37,8 @@ internal static class CreateTransfer
         if (await gate.CheckAsync(http, SpendKind.Transfer, amount, ct) is { } refused) return refused;
 
         var userId = http.UserId();
-        var (idem, done) = await idempotency.BeginAsync(http, userId.ToString("N"), bytes!, ct);
+        // Not looked up now: the transfer's batch is guarded by the key instead (MoneyMovement), one round trip less per transfer.
+        var (idem, done) = await idempotency.BeginAsync(http, userId.ToString("N"), bytes!, ct, lookUp: false);
         if (done is not null) return done;
 
         var recipient = await FindRecipientAsync(users, request, ct);
