@@ -2,10 +2,14 @@
 # What account security costs per transfer: alternating relaxed and secure HTTP runs (the bench's `http` workload, with
 # and without --secure) on one throwaway PostgreSQL cluster and on SQLite, printing transfers/s and the CPU time of the
 # server process and of all PostgreSQL processes per transfer made after setup. Build Release first (bench/run.sh does).
-# usage: bench/secure-pairs.sh [rounds]
+# usage: bench/secure-pairs.sh [rounds] [security|marketing]
+#   security (default): relaxed vs secure transfers, on PostgreSQL and SQLite
+#   marketing: what marketing costs per payment: secure QR payments on PostgreSQL (the merchant precreates each trade
+#   through the gateway) without and with a coupon applied and points redeemed on every payment
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${1:-2}
+MODE=${2:-security}
 BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 T=$(mktemp -d /tmp/pair-XXXX); chown postgres: $T 2>/dev/null
 runpg() { su postgres -c "$*" 2>/dev/null || bash -c "$*"; }
@@ -17,8 +21,8 @@ SERVER=$REPO/src/Qianbao.Server/bin/Release/net10.0/Qianbao.Server.dll
 BENCH=$REPO/bench/Qianbao.Bench/bin/Release/net10.0/Qianbao.Bench.dll
 ticks() { cat /proc/$1/stat 2>/dev/null | awk '{print $14+$15}'; }
 pgticks() { local s=0; for p in $(pgrep -x postgres); do s=$((s + $(ticks $p || echo 0))); done; echo $s; }
-one() { # name engine secure
-  local name=$1 engine=$2 secure=$3 db=qb_$RANDOM$RANDOM port=$((20000 + RANDOM % 9000)) relaxed=true flag=""
+one() { # name engine secure [scenario]
+  local name=$1 engine=$2 secure=$3 scenario=${4:-transfer} db=qb_$RANDOM$RANDOM port=$((20000 + RANDOM % 9000)) relaxed=true flag=""
   [ $secure = 1 ] && relaxed=false && flag=--secure
   mkdir -p $T/$db
   local cs=""; [ $engine = pg ] && { $BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAtc "CREATE DATABASE $db" postgres; cs="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=$db"; $BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAtc "CHECKPOINT" postgres; }
@@ -27,7 +31,7 @@ one() { # name engine secure
     [ -n "$cs" ] && export ConnectionStrings__Postgres="$cs"
     exec dotnet $SERVER --urls http://127.0.0.1:$port ) > $T/$name.server.log 2>&1 &
   local spid=$!
-  dotnet $BENCH http --url http://127.0.0.1:$port --clients 64 --users 200 --duration-s 12 --warmup-s 2 --seed 1 --operator-key k $flag > $T/$name.log 2>&1 &
+  dotnet $BENCH http --url http://127.0.0.1:$port --clients 64 --users 200 --duration-s 12 --warmup-s 2 --seed 1 --operator-key k $flag --scenario $scenario > $T/$name.log 2>&1 &
   local bpid=$!
   until grep -q "setup took" $T/$name.log 2>/dev/null || ! kill -0 $bpid 2>/dev/null; do sleep 0.2; done
   local s0=$(ticks $spid) p0=$(pgticks)
@@ -41,7 +45,11 @@ one() { # name engine secure
   echo "$name tps=$tps p99_ms=$p99 created=$created cpu_us_server=$(( (s1-s0)*1000000/hz/(created>0?created:1) )) cpu_us_pg=$(( (p1-p0)*1000000/hz/(created>0?created:1) ))"
 }
 for round in $(seq "$ROUNDS"); do
-  one pg-relaxed pg 0; one pg-secure pg 1
-  one sqlite-relaxed sqlite 0; one sqlite-secure sqlite 1
+  if [ "$MODE" = marketing ]; then
+    one pg-payment pg 1 payment; one pg-marketing pg 1 marketing-payment
+  else
+    one pg-relaxed pg 0; one pg-secure pg 1
+    one sqlite-relaxed sqlite 0; one sqlite-secure sqlite 1
+  fi
 done
 runpg "$BIN/pg_ctl stop -D $T/data -m fast" >/dev/null
