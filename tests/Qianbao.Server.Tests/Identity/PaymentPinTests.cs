@@ -215,6 +215,26 @@ public abstract class PaymentPinTests<THost>(THost host) : IClassFixture<THost> 
     }
 
     [Fact]
+    public async Task A_right_pin_with_no_wrong_one_counted_writes_nothing_and_a_wrong_one_still_counts()
+    {
+        var sender = await UserAsync();
+        var recipient = await UserAsync();
+        await sender.TopUpAsync(10_000);
+        // PostgreSQL shows a row's last writer: a right PIN is decided by a read, so the users row keeps its version.
+        const string version = "SELECT CAST(CAST(xmin AS text) AS bigint) FROM users WHERE id = @id";
+        var before = host.Engine == DatabaseEngine.Postgres ? await host.ScalarAsync<long>(version, new { id = sender.UserId }) : 0;
+        (await TransferAsync(sender, recipient, 100, pin: SecureUser.Pin)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        if (host.Engine == DatabaseEngine.Postgres) (await host.ScalarAsync<long>(version, new { id = sender.UserId })).ShouldBe(before);
+
+        await ProblemAsync(await TransferAsync(sender, recipient, 100, pin: "192837"), "invalid_pin");
+        (await PinStateAsync(sender)).ShouldBe((1L, null));
+        // With a wrong PIN counted, the right one goes through the statement, which resets the count.
+        (await TransferAsync(sender, recipient, 100, pin: SecureUser.Pin)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        (await PinStateAsync(sender)).ShouldBe((0L, null));
+        (await recipient.AvailableAsync()).ShouldBe(200);
+    }
+
+    [Fact]
     public async Task Concurrent_wrong_pins_never_count_past_five()
     {
         var sender = await UserAsync();

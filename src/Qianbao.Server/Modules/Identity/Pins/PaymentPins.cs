@@ -45,16 +45,24 @@ internal readonly record struct PinCheck(PinCheckOutcome Outcome, int AttemptsLe
 /// <see cref="LockDuration"/> or until a new PIN is set with an SMS code.
 /// </para>
 /// <para>
-/// A check is one keyed hash and one statement (an indexed UPDATE … RETURNING): the database decides, row-locked, whether
-/// the account is locked and counts a wrong PIN in the same statement, so concurrent guesses are decided one at a time —
-/// at most <see cref="WrongTriesMax"/> wrong ones are ever counted before the lock, and a right one that arrives after the
-/// lock is refused too (otherwise a burst of concurrent guesses would test more than 5 PINs).
+/// A check is one keyed hash and one read when the PIN is right and no wrong one is counted (the common case: no write, so
+/// no commit to flush); otherwise one statement (an indexed UPDATE … RETURNING) in which the database decides, row-locked,
+/// whether the account is locked and counts a wrong PIN. Checks of one person in one server process run one at a time (a
+/// striped lock), so a wrong PIN is committed before the next check reads: at most <see cref="WrongTriesMax"/> wrong ones
+/// in a row are ever tested before the lock, and a right one that arrives after the lock is refused too. Across server
+/// processes a simultaneous burst can have one more check in flight per further process (a read that ran before another
+/// process's wrong PIN committed): at most <see cref="WrongTriesMax"/> − 1 + P PINs with P processes.
 /// </para>
 /// </summary>
 internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, SecurityEvents events, Tiers.TierStore tiers, TimeProvider clock)
 {
     public const int Length = 6;
     public const int WrongTriesMax = 5;
+
+    /// <summary>Stripes of the per-person check lock: fixed memory; two people share a stripe only for the length of one read.</summary>
+    private const int LockStripes = 1024;
+
+    private readonly SemaphoreSlim[] stripes = [.. Enumerable.Range(0, LockStripes).Select(_ => new SemaphoreSlim(1, 1))];
     public static readonly TimeSpan LockDuration = TimeSpan.FromHours(3);
     public const string Header = "X-Payment-Pin";
 
@@ -129,10 +137,38 @@ internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, Secur
     /// <param name="pin">The header's value; empty when absent. Anything but 6 digits is a wrong PIN (it counts).</param>
     public async Task<PinCheck> CheckAsync(Guid userId, string pin, string? clientAddress, CancellationToken ct)
     {
+        var stripe = stripes[(userId.GetHashCode() & int.MaxValue) % LockStripes];
+        await stripe.WaitAsync(ct);
+        try
+        {
+            return await CheckOneAtATimeAsync(userId, pin, clientAddress, ct);
+        }
+        finally
+        {
+            stripe.Release();
+        }
+    }
+
+    private async Task<PinCheck> CheckOneAtATimeAsync(Guid userId, string pin, string? clientAddress, CancellationToken ct)
+    {
         var now = clock.GetUtcNow();
         var nowUs = now.ToUnixMicroseconds();
         var lockUntilUs = now.Add(LockDuration).ToUnixMicroseconds();
         await using var connection = await db.OpenAsync(ct);
+        if (pin.Length > 0 && IsWellFormed(pin))
+        {
+            // The common case decided by a read: the right PIN, no wrong one counted, no lock (not even a run-out one, which
+            // the statement below resets). Anything else goes to the statement, which decides and counts.
+            var given = Hash(userId, pin);
+            var current = await connection.QuerySingleOrDefaultAsync<FastRow>(new CommandDefinition(
+                "SELECT pin_hash, CAST(pin_failures AS bigint) AS failures, pin_locked_until_us AS locked_until_us, tier FROM users WHERE id = @userId",
+                new { userId }, cancellationToken: ct));
+            if (current is { failures: 0, locked_until_us: null } && current.pin_hash == given)
+            {
+                tiers.Remember(userId, Tiers.UserTiers.FromStored(current.tier));
+                return new PinCheck(PinCheckOutcome.Accepted);
+            }
+        }
         if (pin.Length > 0)
         {
             // A malformed PIN hashes to something no stored PIN equals. One statement decides and counts (see the class
@@ -190,6 +226,14 @@ internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, Secur
 
     private sealed class PinRow
     {
+        public long failures { get; init; }
+        public long? locked_until_us { get; init; }
+        public long tier { get; init; }
+    }
+
+    private sealed class FastRow
+    {
+        public string? pin_hash { get; init; }
         public long failures { get; init; }
         public long? locked_until_us { get; init; }
         public long tier { get; init; }
