@@ -37,6 +37,7 @@ public static class ErrorCodes
     [ProblemStatus(400)] public const string InvalidNotifyUrl = "invalid_notify_url";
     [ProblemStatus(400)] public const string InvalidFeeBps = "invalid_fee_bps";
     [ProblemStatus(400)] public const string InvalidLicenceNo = "invalid_licence_no";
+    [ProblemStatus(400)] public const string InvalidCreditCode = "invalid_credit_code";
     [ProblemStatus(400)] public const string InvalidLegalPerson = "invalid_legal_person";
     [ProblemStatus(400)] public const string InvalidReason = "invalid_reason";
     [ProblemStatus(400)] public const string InvalidCallback = "invalid_callback";
