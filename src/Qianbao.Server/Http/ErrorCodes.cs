@@ -132,6 +132,9 @@ public static class ErrorCodes
     [ProblemStatus(409)] public const string HoldNotHeld = "hold_not_held";
     [ProblemStatus(409)] public const string ComplaintClosed = "complaint_closed";
     [ProblemStatus(409)] public const string OperatorExists = "operator_exists";
+    [ProblemStatus(409)] public const string EmailTaken = "email_taken";
+    [ProblemStatus(409)] public const string NotPending = "not_pending";
+    [ProblemStatus(409)] public const string OwnStaffAccount = "own_staff_account";
 
     // 422: well formed, but the money or the state says no.
     [ProblemStatus(422)] public const string InsufficientFunds = "insufficient_funds";
