@@ -110,6 +110,7 @@ public static class ErrorCodes
     [ProblemStatus(403)] public const string StepUpRequired = "step_up_required";
     [ProblemStatus(403)] public const string InvalidStepUp = "invalid_step_up";
     [ProblemStatus(403)] public const string IdentityRequired = "identity_required";
+    [ProblemStatus(403)] public const string CashierRefundLimit = "cashier_refund_limit";
 
     // 404, 405, 413, 415: what the HTTP stack refuses.
     [ProblemStatus(404)] public const string NotFound = "not_found";
@@ -154,6 +155,7 @@ public static class ErrorCodes
     [ProblemStatus(422)] public const string MerchantFrozen = "merchant_frozen";
     [ProblemStatus(422)] public const string MerchantBalanceInsufficient = "merchant_balance_insufficient";
     [ProblemStatus(422)] public const string RefundExceedsPaid = "refund_exceeds_paid";
+    [ProblemStatus(422)] public const string TradeNotRefundable = "trade_not_refundable";
     [ProblemStatus(422)] public const string ComplaintNotRefundable = "complaint_not_refundable";
     [ProblemStatus(422)] public const string CampaignNotActive = "campaign_not_active";
     [ProblemStatus(422)] public const string OutOfStock = "out_of_stock";

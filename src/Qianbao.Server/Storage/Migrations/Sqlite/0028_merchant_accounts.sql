@@ -27,3 +27,6 @@ CREATE TABLE merchant_staff (
 );
 CREATE INDEX merchant_staff_merchant ON merchant_staff (merchant_id);
 CREATE INDEX merchant_staff_disabled ON merchant_staff (disabled_at_us) WHERE disabled_at_us IS NOT NULL;
+
+-- The native merchant API lists a merchant's trades newest first (Modules/Acquiring/MerchantApi).
+CREATE INDEX trades_merchant_created ON trades (merchant_id, created_at_us);
