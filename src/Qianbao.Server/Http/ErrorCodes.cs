@@ -38,6 +38,7 @@ public static class ErrorCodes
     [ProblemStatus(400)] public const string InvalidFeeBps = "invalid_fee_bps";
     [ProblemStatus(400)] public const string InvalidLicenceNo = "invalid_licence_no";
     [ProblemStatus(400)] public const string InvalidCreditCode = "invalid_credit_code";
+    [ProblemStatus(400)] public const string InvalidFormat = "invalid_format";
     [ProblemStatus(400)] public const string InvalidLegalPerson = "invalid_legal_person";
     [ProblemStatus(400)] public const string InvalidReason = "invalid_reason";
     [ProblemStatus(400)] public const string InvalidCallback = "invalid_callback";
@@ -135,6 +136,7 @@ public static class ErrorCodes
     [ProblemStatus(409)] public const string OperatorExists = "operator_exists";
     [ProblemStatus(409)] public const string EmailTaken = "email_taken";
     [ProblemStatus(409)] public const string NotPending = "not_pending";
+    [ProblemStatus(409)] public const string NotVerified = "not_verified";
     [ProblemStatus(409)] public const string OwnStaffAccount = "own_staff_account";
 
     // 422: well formed, but the money or the state says no.

@@ -19,6 +19,7 @@ internal static class MerchantsModule
         services.AddSingleton(sp => new Accounts.MerchantTokens(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "merchant_token_key"),
             sp.GetRequiredService<TimeProvider>(), TimeSpan.FromMinutes(sp.GetRequiredService<MerchantOptions>().TokenLifetimeMinutes)));
         services.AddSingleton<Accounts.DisabledMerchantStaff>();
+        services.AddSingleton<CollectionCodes>();
         services.AddHostedService<Accounts.DisabledMerchantStaffWatcher>();
         return services;
     }
@@ -35,6 +36,7 @@ internal static class MerchantsModule
         Accounts.SignupReview.Map(app);
         Accounts.IssueMerchantToken.Map(app);
         Accounts.MerchantStaff.Map(app);
+        Accounts.GetCollectionCode.Map(app);
         return app;
     }
 }
