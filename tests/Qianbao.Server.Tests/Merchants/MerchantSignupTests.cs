@@ -99,6 +99,12 @@ public abstract class MerchantSignupTests<THost>(THost host) : IClassFixture<THo
         var rejectedList = (await Op().GetFromJsonAsync<JsonObject>("/admin/v1/merchants/signups?status=rejected"))!["items"]!.AsArray();
         rejectedList.Single(i => i!["id"]!.GetValue<Guid>() == rejected.MerchantId)!["rejected_reason"]!.GetValue<string>().ShouldBe("营业执照照片不清晰");
         (await Op().GetFromJsonAsync<JsonObject>($"/admin/v1/merchants/{approved.MerchantId}"))!["status"]!.GetValue<string>().ShouldBe("verified");
+        // The shop sees where its signup stands.
+        var rejectedToken = await MerchantAccounts.LoginAsync(Http, rejected, host.Clock.GetUtcNow());
+        var me = (await (await MerchantAccounts.SendAsync(Http, HttpMethod.Get, "/merchant/v1/me", rejectedToken)).Content.ReadFromJsonAsync<JsonObject>())!;
+        me["status"]!.GetValue<string>().ShouldBe("rejected");
+        me["rejected_reason"]!.GetValue<string>().ShouldBe("营业执照照片不清晰");
+        me["role"]!.GetValue<string>().ShouldBe("admin");
         await (await Op().GetAsync("/admin/v1/merchants/signups?status=bogus")).ShouldBeProblemAsync(400, "invalid_status");
     }
 

@@ -37,6 +37,7 @@ internal static class MerchantsModule
         Accounts.IssueMerchantToken.Map(app);
         Accounts.MerchantStaff.Map(app);
         Accounts.GetCollectionCode.Map(app);
+        Accounts.GetMerchantSelf.Map(app);
         return app;
     }
 }

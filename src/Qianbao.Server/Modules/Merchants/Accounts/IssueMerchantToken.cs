@@ -14,7 +14,8 @@ namespace Qianbao.Server.Modules.Merchants.Accounts;
 /// password or code — is the same 401 <c>invalid_credentials</c> at the same cost (unknown accounts verify a decoy hash).
 /// Lockout as users' logins: <see cref="LoginThrottle.FailuresMax"/> failures in a row lock the login for
 /// <see cref="LoginThrottle.LockDuration"/> (429 <c>too_many_attempts</c>, the right password refused too, unhashed); a
-/// success resets the count. Unknown e-mails are counted in the shared rate counters so they lock alike.
+/// success resets the count. Unknown e-mails are counted in the shared rate counters so they lock alike; logins per client
+/// address are limited as users' are.
 /// </summary>
 internal static class IssueMerchantToken
 {
@@ -23,10 +24,12 @@ internal static class IssueMerchantToken
     public static void Map(IEndpointRouteBuilder app) => app.MapPost("/merchant/v1/auth/token", HandleAsync).WithTags("Merchant");
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, PasswordHasher hasher, RateCounters rates, MerchantTokens tokens,
-        MerchantStaffData data, SecurityOptions security, TimeProvider clock, CancellationToken ct)
+        MerchantStaffData data, SecurityOptions security, LoginThrottle throttle, TimeProvider clock, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
+        // The same per-address limit as users' logins (Qianbao:Security:LoginsPerAddressPerMinuteMax).
+        if (await throttle.CheckAddressAsync(http, ct) is { } tooMany) return tooMany;
         if (!OperatorCredentials.TryNormalizeEmail(request!.Email, out var email) || request.Password is not { Length: <= OperatorCredentials.PasswordLengthMax })
             return InvalidCredentials();
         var index = data.EmailIndex(email);

@@ -1,6 +1,6 @@
 -- Merchant self-service onboarding, merchant staff and collection codes (Modules/Merchants).
--- A signed-up merchant also keeps its legal person's resident ID number (sealed, like legal_person) and the signup
--- e-mail (sealed); a rejected signup keeps its reason. collection_code is the static 收款码 of a verified merchant.
+-- A signed-up merchant (signed_up = 1) also keeps its legal person's resident ID number (sealed, like legal_person); a
+-- rejected signup keeps its reason. collection_code is the static 收款码 of a verified merchant.
 ALTER TABLE merchants ADD COLUMN legal_person_id_enc text;
 ALTER TABLE merchants ADD COLUMN signed_up integer NOT NULL DEFAULT 0;
 ALTER TABLE merchants ADD COLUMN rejected_reason text;
