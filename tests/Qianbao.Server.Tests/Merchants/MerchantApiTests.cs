@@ -142,7 +142,9 @@ public abstract class MerchantApiTests<TServer>(TServer server) : IClassFixture<
             new { amount = 10_000, currency = "CNY" }, "payout-" + Guid.NewGuid());
         payout.StatusCode.ShouldBe(HttpStatusCode.Accepted, await payout.Content.ReadAsStringAsync());
 
-        var today = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        // The China-time day the first payment fell on (not the test's clock: a run across midnight would ask the wrong day).
+        var paidAt = (await GetAsync(adminToken, "/merchant/v1/trades/" + t1))["trade"]!["paid_at"]!.GetValue<DateTimeOffset>().ToOffset(TimeSpan.FromHours(8));
+        var today = paidAt.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var s = await GetAsync(adminToken, "/merchant/v1/settlements?date=" + today);
         s["payments"]!["count"]!.GetValue<long>().ShouldBe(2);
         s["payments"]!["amount"]!.GetValue<long>().ShouldBe(50_000);
@@ -153,7 +155,7 @@ public abstract class MerchantApiTests<TServer>(TServer server) : IClassFixture<
         s["net"]!.GetValue<long>().ShouldBe(50_000 - 5_000 - 270);
         s["payouts"]!["count"]!.GetValue<long>().ShouldBe(1);
         s["payouts"]!["amount"]!.GetValue<long>().ShouldBe(10_000);
-        var yesterday = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)).AddDays(-1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var yesterday = paidAt.AddDays(-1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         (await GetAsync(adminToken, "/merchant/v1/settlements?date=" + yesterday))["payments"]!["count"]!.GetValue<long>().ShouldBe(0);
         await (await MerchantAccounts.SendAsync(Http, HttpMethod.Get, "/merchant/v1/settlements?date=2026-13-01", adminToken)).ShouldBeProblemAsync(400, "invalid_date");
         await Server.AssertLedgerOkAsync();
