@@ -45,13 +45,24 @@ internal sealed class PaymentScenario(HttpClient http, string appId, RSA appKey)
 
     private long tradeCounter;
 
+    /// <summary>A random valid unified social credit code (GB 32100: the server checks the check character).</summary>
+    private static string NewCreditCode()
+    {
+        const string alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+        int[] weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+        var chars = ("91110000" + new string(Enumerable.Range(0, 9).Select(_ => alphabet[Random.Shared.Next(alphabet.Length)]).ToArray())).ToCharArray();
+        var sum = 0;
+        for (var i = 0; i < 17; i++) sum += alphabet.IndexOf(chars[i]) * weights[i];
+        return new string(chars) + alphabet[(31 - sum % 31) % 31];
+    }
+
     public static async Task<PaymentScenario> SetUpAsync(HttpClient http, HttpWorkloadOptions options, IReadOnlyList<HttpWorkload.User> users,
         TextWriter progress, CancellationToken ct)
     {
         var key = options.OperatorKey ?? throw new ArgumentException("the payment scenarios set up a merchant: give the operator key");
         var merchant = await OperatorAsync(http, key, HttpMethod.Post, "/admin/v1/merchants", new JsonObject
         {
-            ["name"] = "Bench Shop", ["licence_no"] = "BENCH-" + Guid.NewGuid().ToString("N"), ["legal_person"] = "张三",
+            ["name"] = "Bench Shop", ["credit_code"] = NewCreditCode(), ["legal_person"] = "张三",
             ["contact_phone"] = "13800138000", ["fee_bps"] = 60,
         }, HttpStatusCode.Created, ct);
         var merchantId = merchant["id"]!.GetValue<string>();

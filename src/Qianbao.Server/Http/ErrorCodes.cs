@@ -37,6 +37,8 @@ public static class ErrorCodes
     [ProblemStatus(400)] public const string InvalidNotifyUrl = "invalid_notify_url";
     [ProblemStatus(400)] public const string InvalidFeeBps = "invalid_fee_bps";
     [ProblemStatus(400)] public const string InvalidLicenceNo = "invalid_licence_no";
+    [ProblemStatus(400)] public const string InvalidCreditCode = "invalid_credit_code";
+    [ProblemStatus(400)] public const string InvalidFormat = "invalid_format";
     [ProblemStatus(400)] public const string InvalidLegalPerson = "invalid_legal_person";
     [ProblemStatus(400)] public const string InvalidReason = "invalid_reason";
     [ProblemStatus(400)] public const string InvalidCallback = "invalid_callback";
@@ -109,6 +111,7 @@ public static class ErrorCodes
     [ProblemStatus(403)] public const string StepUpRequired = "step_up_required";
     [ProblemStatus(403)] public const string InvalidStepUp = "invalid_step_up";
     [ProblemStatus(403)] public const string IdentityRequired = "identity_required";
+    [ProblemStatus(403)] public const string CashierRefundLimit = "cashier_refund_limit";
 
     // 404, 405, 413, 415: what the HTTP stack refuses.
     [ProblemStatus(404)] public const string NotFound = "not_found";
@@ -131,6 +134,10 @@ public static class ErrorCodes
     [ProblemStatus(409)] public const string HoldNotHeld = "hold_not_held";
     [ProblemStatus(409)] public const string ComplaintClosed = "complaint_closed";
     [ProblemStatus(409)] public const string OperatorExists = "operator_exists";
+    [ProblemStatus(409)] public const string EmailTaken = "email_taken";
+    [ProblemStatus(409)] public const string NotPending = "not_pending";
+    [ProblemStatus(409)] public const string NotVerified = "not_verified";
+    [ProblemStatus(409)] public const string OwnStaffAccount = "own_staff_account";
 
     // 422: well formed, but the money or the state says no.
     [ProblemStatus(422)] public const string InsufficientFunds = "insufficient_funds";
@@ -150,6 +157,7 @@ public static class ErrorCodes
     [ProblemStatus(422)] public const string MerchantFrozen = "merchant_frozen";
     [ProblemStatus(422)] public const string MerchantBalanceInsufficient = "merchant_balance_insufficient";
     [ProblemStatus(422)] public const string RefundExceedsPaid = "refund_exceeds_paid";
+    [ProblemStatus(422)] public const string TradeNotRefundable = "trade_not_refundable";
     [ProblemStatus(422)] public const string ComplaintNotRefundable = "complaint_not_refundable";
     [ProblemStatus(422)] public const string CampaignNotActive = "campaign_not_active";
     [ProblemStatus(422)] public const string OutOfStock = "out_of_stock";

@@ -171,7 +171,7 @@ public abstract class EventDeliveryTests(DatabaseEngine engine) : IAsyncLifetime
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", EventsHost.OperatorKey);
         var created = await http.PostAsJsonAsync("/admin/v1/merchants", new
         {
-            name = "Events Shop", licence_no = "LIC-" + Guid.NewGuid().ToString("N"), legal_person = "Wang", contact_phone = "13800138000", fee_bps = 60,
+            name = "Events Shop", credit_code = CreditCodes.New(), legal_person = "Wang", contact_phone = "13800138000", fee_bps = 60,
         });
         created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
         var merchantId = (await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();

@@ -51,7 +51,7 @@ public abstract class PersonalDataTests<THost>(THost host) : IClassFixture<THost
             .ShouldBe(HttpStatusCode.Unauthorized);
         (await Http.PostAsJsonAsync("/v1/verifications", new { phone = a.Phone, purpose = "reset_password" })).StatusCode.ShouldBe(HttpStatusCode.Accepted);
         var legal = NewName();
-        var licence = "91110000MA" + Random.Shared.Next(10_000_000, 99_999_999) + "X";
+        var licence = CreditCodes.New();
         var merchantPhone = SecureUser.NewPhone();
         var merchant = await OperatorAsync(HttpMethod.Post, "/admin/v1/merchants",
             new { name = "Sealed Shop", licence_no = licence, legal_person = legal, contact_phone = merchantPhone, fee_bps = 60 });
@@ -86,8 +86,10 @@ public abstract class PersonalDataTests<THost>(THost host) : IClassFixture<THost
             var name = NewName();
             users.Add((await SecureUser.CreateAsync(Http, host.OperatorKey, name), name));
         }
-        (await OperatorAsync(HttpMethod.Post, "/admin/v1/merchants", new { name = "Rotating Shop", licence_no = "LIC-" + Guid.NewGuid().ToString("N"),
+        (await OperatorAsync(HttpMethod.Post, "/admin/v1/merchants", new { name = "Rotating Shop", credit_code = CreditCodes.New(),
             legal_person = NewName(), contact_phone = SecureUser.NewPhone(), fee_bps = 60 })).StatusCode.ShouldBe(HttpStatusCode.Created);
+        // A self-service signup: the legal person's ID number (merchants.legal_person_id_enc) and a staff e-mail (merchant_staff).
+        await MerchantAccounts.SignupAsync(Http, host.OperatorKey, relaxed: false, legalPerson: NewName());
         // E-mail addresses: one verified (email_enc), one awaiting its code (pending_email_enc).
         await SetEmailAsync(users[0].User, "rotate0@example.com", verify: true);
         await SetEmailAsync(users[1].User, "rotate1@example.com", verify: false);
@@ -99,7 +101,7 @@ public abstract class PersonalDataTests<THost>(THost host) : IClassFixture<THost
         var rotated = new PersonalDataProtector(new DataKeyRing([k2, .. current], indexKey));
         var db = host.Services.GetRequiredService<Db>();
         var tables = host.Services.GetServices<SealedTable>().ToList();
-        tables.Select(t => t.Table).ShouldBe(["outbound_messages", "user_emails", "users", "merchants"], ignoreOrder: true);
+        tables.Select(t => t.Table).ShouldBe(["outbound_messages", "user_emails", "users", "merchants", "merchant_staff"], ignoreOrder: true);
         var pass = new DataKeyRotation(db, rotated, tables, new SecurityOptions { ReencryptBatchMax = 2 }, NullLogger<DataKeyRotation>.Instance);
 
         var result = await pass.RunAsync(CancellationToken.None);

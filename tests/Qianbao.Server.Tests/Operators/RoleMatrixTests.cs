@@ -36,6 +36,8 @@ public abstract class RoleMatrixTests<THost>(THost host) : IClassFixture<THost> 
         ["GET /admin/v1/merchants/{id}/payouts/{payoutId}"] = ["finance"],
         ["POST /admin/v1/merchants"] = ["risk"],
         ["POST /admin/v1/merchants/{id}/verify"] = ["risk"],
+        ["GET /admin/v1/merchants/signups"] = ["risk"],
+        ["POST /admin/v1/merchants/{id}/reject"] = ["risk"],
         ["GET /admin/v1/merchants/{id}"] = ["risk", "support", "finance"],
         ["POST /admin/v1/merchants/{id}/apps"] = [],
         ["GET /admin/v1/platform-keys"] = [],

@@ -102,7 +102,7 @@ public abstract class WatchlistTests<THost>(THost host) : IClassFixture<THost> w
         await AddAsync("王建国");
         var created = await Op().PostAsJsonAsync("/admin/v1/merchants", new
         {
-            name = "Screened Shop", licence_no = "LIC-" + Guid.NewGuid().ToString("N"), legal_person = "王建國", contact_phone = "13800138000", fee_bps = 60,
+            name = "Screened Shop", credit_code = CreditCodes.New(), legal_person = "王建國", contact_phone = "13800138000", fee_bps = 60,
         });
         created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
         var body = (await created.Content.ReadFromJsonAsync<JsonObject>())!;

@@ -30,6 +30,10 @@ internal static class AcquiringModule
         CreatePaymentCode.Map(app);
         PayTrade.Map(app);
         PreviewTrade.Map(app);
+        PayCollectionCode.Map(app);
+        MerchantApi.MerchantTrades.Map(app);
+        MerchantApi.MerchantRefund.Map(app);
+        MerchantApi.MerchantSettlements.Map(app);
         return app;
     }
 }

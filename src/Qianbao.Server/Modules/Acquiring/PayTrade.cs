@@ -51,12 +51,12 @@ internal static class PayTrade
     }
 
     /// <summary><c>use_points</c> is absent, or a count ≥ 0 that redeems for whole fen (any count at the default 100 points = ¥1).</summary>
-    private static IResult? InvalidUsePoints(long? usePoints, PointsOptions options) =>
+    internal static IResult? InvalidUsePoints(long? usePoints, PointsOptions options) =>
         usePoints is not { } p || PointsRules.RedeemFen(p, options.PointsPerYuanDiscount) is not null ? null
             : ApiProblem.BadRequest(ErrorCodes.InvalidUsePoints,
                 $"use_points must be a count of points ≥ 0 that redeems for whole fen ({options.PointsPerYuanDiscount} points = ¥1).");
 
-    private static IResult InvalidCouponId() =>
+    internal static IResult InvalidCouponId() =>
         ApiProblem.BadRequest(ErrorCodes.InvalidCouponId, "coupon_id must be the id of one of your coupons, or \"none\".");
 
     private static async Task<IResult> PayCreatedAsync(string tradeNo, HttpContext http, Idempotency idempotency, TradeStore trades, TradePayments payments,
@@ -87,6 +87,13 @@ internal static class PayTrade
         CouponRedemptions coupons, CouponChoice choice, long usePoints, CancellationToken ct)
     {
         var feeBps = await apps.FeeBpsAsync(trade.app_id, ct);
+        return await PayAsync(http, trade, feeBps, payments, limits, coupons, choice, usePoints, ct);
+    }
+
+    /// <summary>Pays <paramref name="trade"/> as the caller at <paramref name="feeBps"/> and answers as <c>/v1/qr-payments</c> does (a collection-code payment too).</summary>
+    internal static async Task<IResult> PayAsync(HttpContext http, TradeRow trade, int feeBps, TradePayments payments, TierLimits limits,
+        CouponRedemptions coupons, CouponChoice choice, long usePoints, CancellationToken ct)
+    {
         var (outcome, after) = await payments.PayAsync(trade, http.UserId(), feeBps, ct, choice, usePoints);
         if (PayOutcomes.Limit(outcome) is { } period) return await limits.ExceededAsync(http.UserId(), period, ct);
         return outcome switch

@@ -13,7 +13,7 @@ internal sealed class MerchantData(PersonalDataProtector protector)
 {
     public const string Table = "merchants";
 
-    public static SealedTable Sealed => new(Table, "id", ["licence_enc", "legal_person", "contact_phone"]);
+    public static SealedTable Sealed => new(Table, "id", ["licence_enc", "legal_person", "contact_phone", "legal_person_id_enc"]);
 
     /// <summary>The licence as indexed: trimmed, upper case (a unified social credit code is written in capitals).</summary>
     public string LicenceIndex(string licence) => protector.Index(IndexKind.Licence, licence.Trim().ToUpperInvariant());

@@ -1,3 +1,6 @@
+using Qianbao.Server.Hosting;
+using Qianbao.Server.Storage;
+
 namespace Qianbao.Server.Modules.Merchants;
 
 /// <summary>Merchants, their verification, their apps (open-platform credentials) and their payouts.</summary>
@@ -10,6 +13,14 @@ internal static class MerchantsModule
         services.AddSingleton<MerchantData>();
         services.AddSingleton(MerchantData.Sealed);
         services.AddSingleton<Storage.PersonalData.IPlaintextUpgrade, MerchantsPlaintextUpgrade>();
+        // Merchant staff accounts (signup, logins, the native merchant API's tokens).
+        services.AddSingleton<Accounts.MerchantStaffData>();
+        services.AddSingleton(Accounts.MerchantStaffData.Sealed);
+        services.AddSingleton(sp => new Accounts.MerchantTokens(Startup.LoadOrCreateSecret(sp.GetRequiredService<Db>(), "merchant_token_key"),
+            sp.GetRequiredService<TimeProvider>(), TimeSpan.FromMinutes(sp.GetRequiredService<MerchantOptions>().TokenLifetimeMinutes)));
+        services.AddSingleton<Accounts.DisabledMerchantStaff>();
+        services.AddSingleton<CollectionCodes>();
+        services.AddHostedService<Accounts.DisabledMerchantStaffWatcher>();
         return services;
     }
 
@@ -21,6 +32,12 @@ internal static class MerchantsModule
         CreateMerchantApp.Map(app);
         CreateMerchantPayout.Map(app);
         FreezeMerchant.Map(app);
+        Accounts.MerchantSignup.Map(app);
+        Accounts.SignupReview.Map(app);
+        Accounts.IssueMerchantToken.Map(app);
+        Accounts.MerchantStaff.Map(app);
+        Accounts.GetCollectionCode.Map(app);
+        Accounts.GetMerchantSelf.Map(app);
         return app;
     }
 }

@@ -9,7 +9,8 @@ using Qianbao.Server.Modules.Operators;
 namespace Qianbao.Server.Modules.Merchants;
 
 /// <summary>
-/// <c>POST /admin/v1/merchants/{id}/verify</c> → <c>{id, status:"verified"}</c>; verifying twice is harmless. A merchant a
+/// <c>POST /admin/v1/merchants/{id}/verify</c> → <c>{id, status:"verified"}</c>; verifying twice is harmless. A verified merchant
+/// gets its static collection code (<see cref="CollectionCodes"/>) with it. A merchant a
 /// watchlist case holds back (open, or resolved as reported or frozen) is 409 <c>under_review</c>.
 /// </summary>
 internal static class VerifyMerchant
@@ -28,8 +29,11 @@ internal static class VerifyMerchant
         {
             await using var tx = await connection.BeginTransactionAsync(ct);
             var verifiedAt = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
-                "UPDATE merchants SET status = @verified, verified_at_us = COALESCE(verified_at_us, @now) WHERE id = @id RETURNING verified_at_us",
-                new { id = merchantId, verified = MerchantRow.Verified, now }, tx, cancellationToken: ct));
+                """
+                UPDATE merchants SET status = @verified, verified_at_us = COALESCE(verified_at_us, @now), collection_code = COALESCE(collection_code, @code)
+                WHERE id = @id RETURNING verified_at_us
+                """,
+                new { id = merchantId, verified = MerchantRow.Verified, now, code = CollectionCodes.NewCode() }, tx, cancellationToken: ct));
             if (verifiedAt is null) return ApiProblem.NotFound();
             // Only the first verification is news; the event id is derived from the merchant, so even a race appends one.
             if (verifiedAt == now)

@@ -139,7 +139,7 @@ public abstract class GatewayServer : IAsyncLifetime
     {
         var created = await OperatorSendAsync(HttpMethod.Post, "/admin/v1/merchants", new
         {
-            name, licence_no = "LIC-" + Guid.NewGuid().ToString("N"), legal_person = "张三", contact_phone = "13800138000", fee_bps = feeBps,
+            name, credit_code = CreditCodes.New(), legal_person = "张三", contact_phone = "13800138000", fee_bps = feeBps,
         });
         created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
         var json = (await created.Content.ReadFromJsonAsync<JsonObject>())!;
