@@ -9,7 +9,9 @@ internal static class NotificationsModule
     public static IServiceCollection AddNotificationsModule(this IServiceCollection services)
     {
         services.AddSingleton<NotificationFeed>();
+        services.AddSingleton<UnsubscribeLinks>();
         services.AddSingleton<INotificationChannel, SmsNotificationChannel>();
+        services.AddSingleton<INotificationChannel, EmailNotificationChannel>();
         services.AddSingleton<Notifier>();
         services.AddHostedService<NotificationListener>();
         services.AddSingleton<Identity.ISecurityAlerts, SecurityNotifications>();
@@ -25,6 +27,7 @@ internal static class NotificationsModule
         NotificationStream.Map(app);
         EditTemplates.Map(app);
         NotificationFeedback.Map(app);
+        Unsubscribe.Map(app);
         return app;
     }
 }
