@@ -16,6 +16,8 @@ internal static class NotificationsModule
         services.AddHostedService<NotificationListener>();
         services.AddSingleton<Identity.ISecurityAlerts, SecurityNotifications>();
         services.AddSingleton<Money.Events.IEventSubscriber, TransactionNotificationSubscriber>();
+        services.AddSingleton<ExpiryReminders>();
+        services.AddHostedService<ExpiryReminderSweeper>();
         return services;
     }
 
