@@ -17,6 +17,7 @@ internal static class NotificationsModule
         services.AddSingleton<Identity.ISecurityAlerts, SecurityNotifications>();
         services.AddSingleton<Money.Events.IEventSubscriber, TransactionNotificationSubscriber>();
         services.AddSingleton<ExpiryReminders>();
+        services.AddSingleton<MerchantFollows>();
         services.AddHostedService<ExpiryReminderSweeper>();
         return services;
     }
@@ -30,6 +31,7 @@ internal static class NotificationsModule
         EditTemplates.Map(app);
         NotificationFeedback.Map(app);
         Unsubscribe.Map(app);
+        FollowMerchant.Map(app);
         return app;
     }
 }
