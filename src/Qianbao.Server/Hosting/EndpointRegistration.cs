@@ -14,6 +14,7 @@ using Qianbao.Server.Modules.Operators;
 using Qianbao.Server.Modules.RedPackets;
 using Qianbao.Server.Modules.Memberships;
 using Qianbao.Server.Modules.Notifications;
+using Qianbao.Server.Modules.Recommendations;
 using Qianbao.Server.Modules.Points;
 using Qianbao.Server.Modules.Cashback;
 using Qianbao.Server.Modules.Risk;
@@ -72,6 +73,7 @@ public static class EndpointRegistration
         app.MapCashbackModule();
         app.MapMembershipsModule();
         app.MapNotificationsModule();
+        app.MapRecommendationsModule();
         app.MapGateway();
         app.MapNotifications();
         return app;

@@ -13,6 +13,7 @@ using Qianbao.Server.Modules.Operators;
 using Qianbao.Server.Modules.RedPackets;
 using Qianbao.Server.Modules.Memberships;
 using Qianbao.Server.Modules.Notifications;
+using Qianbao.Server.Modules.Recommendations;
 using Qianbao.Server.Modules.Points;
 using Qianbao.Server.Modules.Cashback;
 using Qianbao.Server.Modules.Risk;
@@ -70,6 +71,7 @@ public static class ServiceRegistration
         services.AddCashbackModule();
         services.AddMembershipsModule();
         services.AddNotificationsModule();
+        services.AddRecommendationsModule();
         services.AddGateway(configuration);
         services.AddNotifications(configuration);
 

@@ -61,6 +61,8 @@ public sealed partial class ArchitectureTests
         { "Modules/Complaints", "complaints|complaint_replies", [] },
         { "Modules/RedPackets", "red_packets|red_packet_shares", [] },
         { "Modules/Points", "points_users|points_trades|points_lots|points_items", [] },
+        { "Modules/Notifications", "merchant_follows|notification_consents|notification_sender_blocks", [] },
+        { "Modules/Recommendations", "reco_seen|reco_user_merchants|reco_merchants|reco_pairs", [] },
         { "Money", "owner_freezes|domain_events|event_subscriptions|idempotency_keys", [] },
     };
 

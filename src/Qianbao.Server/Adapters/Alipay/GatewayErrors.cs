@@ -106,6 +106,9 @@ internal static class GatewaySubCodes
     /// <summary>No card of that number belongs to the calling merchant's templates.</summary>
     public const string CardNotExist = "CARD_NOT_EXIST";
 
+    /// <summary><c>alipay.open.public.message.single.send</c>: the user does not follow the calling merchant (用户未关注生活号).</summary>
+    public const string UserNotFollow = "PUB.USER_NOT_FOLLOW";
+
     // 40005
     /// <summary>Flow control: the app (or, in Qianbao, the client address) sent more requests than it may.</summary>
     public const string AppCallLimited = "isv.app-call-limited";

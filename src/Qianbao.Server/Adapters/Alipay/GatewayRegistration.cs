@@ -25,7 +25,7 @@ internal static class GatewayRegistration
         services.AddSingleton<GatewayMethods>();
         foreach (var method in new[] { typeof(Precreate), typeof(Create), typeof(Pay), typeof(Query), typeof(Close), typeof(Cancel), typeof(Refund),
                      typeof(RefundQuery), typeof(RoyaltyRelationBind), typeof(OrderSettle), typeof(BillDownloadUrlQuery),
-                     typeof(VoucherTemplateCreate), typeof(VoucherSend), typeof(VoucherQuery), typeof(CardTemplateCreate), typeof(CardOpen),
+                     typeof(VoucherTemplateCreate), typeof(VoucherSend), typeof(VoucherQuery), typeof(ServiceMessageSend), typeof(CardTemplateCreate), typeof(CardOpen),
                      typeof(CardQuery) })
             services.AddSingleton(typeof(IGatewayMethod), method);
         return services;

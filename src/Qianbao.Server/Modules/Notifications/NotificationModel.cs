@@ -63,7 +63,9 @@ internal sealed record NotificationDelivery(
     string Title,
     string Body,
     string? Phone,
-    long DueAtUs);
+    long DueAtUs,
+    NotificationAction? Action = null,
+    Guid? SenderMerchantId = null);
 
 /// <summary>
 /// A channel's durable queue (SMS on Messaging's outbox; email is registered by its own module). Queues in the caller's
@@ -72,6 +74,12 @@ internal sealed record NotificationDelivery(
 internal interface INotificationChannel
 {
     NotificationChannel Channel { get; }
+
+    /// <summary>
+    /// Whether this channel can reach the person at all (a phone for SMS, a verified address for e-mail), read in the
+    /// notifying transaction; when not, the channel is recorded <c>unavailable</c> and nothing is queued.
+    /// </summary>
+    ValueTask<bool> ReachesAsync(DbConnection connection, DbTransaction tx, Guid userId, bool hasPhone, CancellationToken ct);
 
     ValueTask QueueAsync(DbConnection connection, DbTransaction tx, NotificationDelivery delivery, CancellationToken ct);
 }

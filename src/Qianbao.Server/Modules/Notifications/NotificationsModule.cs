@@ -9,11 +9,16 @@ internal static class NotificationsModule
     public static IServiceCollection AddNotificationsModule(this IServiceCollection services)
     {
         services.AddSingleton<NotificationFeed>();
+        services.AddSingleton<UnsubscribeLinks>();
         services.AddSingleton<INotificationChannel, SmsNotificationChannel>();
+        services.AddSingleton<INotificationChannel, EmailNotificationChannel>();
         services.AddSingleton<Notifier>();
         services.AddHostedService<NotificationListener>();
         services.AddSingleton<Identity.ISecurityAlerts, SecurityNotifications>();
         services.AddSingleton<Money.Events.IEventSubscriber, TransactionNotificationSubscriber>();
+        services.AddSingleton<ExpiryReminders>();
+        services.AddSingleton<MerchantFollows>();
+        services.AddHostedService<ExpiryReminderSweeper>();
         return services;
     }
 
@@ -25,6 +30,8 @@ internal static class NotificationsModule
         NotificationStream.Map(app);
         EditTemplates.Map(app);
         NotificationFeedback.Map(app);
+        Unsubscribe.Map(app);
+        FollowMerchant.Map(app);
         return app;
     }
 }

@@ -64,8 +64,10 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
             : [];
         var contact = await users.ContactAsync(connection, tx, request.UserId, ct);
         var available = new HashSet<NotificationChannel> { NotificationChannel.InApp };
-        foreach (var channel in queues.Keys)
-            if (channel != NotificationChannel.Sms || contact is not null) available.Add(channel);
+        // Only channels the category wants are asked (the e-mail channel reads the verified address: no read when it is off).
+        var wanted = settings.Preferences.ChannelsOf(request.Category);
+        foreach (var (channel, queue) in queues)
+            if (NotificationPreferences.Has(wanted, channel) && await queue.ReachesAsync(connection, tx, request.UserId, contact is not null, ct)) available.Add(channel);
 
         // A sender the person marked as spam sends them no more marketing or service messages (recorded, sent nowhere).
         var blocked = request.SenderMerchantId is { } sender && request.Category is NotificationCategory.Marketing or NotificationCategory.Service
@@ -112,7 +114,8 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
                 new { id, channel = (short)channel, decision = (short)decision, due = plan.DueAtUs }, tx, cancellationToken: ct));
             if (channel == NotificationChannel.InApp || !plan.Queues(channel)) continue;
             await queues[channel].QueueAsync(connection, tx,
-                new NotificationDelivery(id, request.UserId, request.Category, request.Type, locale, title, body, contact?.Phone, plan.DueAtUs), ct);
+                new NotificationDelivery(id, request.UserId, request.Category, request.Type, locale, title, body, contact?.Phone, plan.DueAtUs,
+                    request.Action, request.SenderMerchantId), ct);
         }
         if (plan.Status == NotificationStatus.Inbox) await feed.PublishAsync(connection, tx, request.UserId, ct);
         return new NotifyResult(id, true, plan.Status);

@@ -9,7 +9,7 @@ namespace Qianbao.Server.Modules.Notifications;
 /// <summary>
 /// Turns money events into transaction notifications: a durable subscriber (<c>notifications.transactions</c>) of payments,
 /// transfers (sender and recipient), top-ups and withdrawals (succeeded or failed), refunds, red packets (claimed, returned)
-/// and complaint updates; a transfer of at least <c>Qianbao:Messaging:LargeTransferAlertMinYuan</c> is also a security alert
+/// complaint updates and cashback posted; a transfer of at least <c>Qianbao:Messaging:LargeTransferAlertMinYuan</c> is also a security alert
 /// to its sender. Each notification's dedupe key is the event id and the person's part in it, so a batch
 /// delivered again (a crash after the commit, a lapsed lease) notifies nobody twice. Names are read before the write
 /// transaction; the whole batch's notifications commit together.
@@ -24,7 +24,7 @@ internal sealed class TransactionNotificationSubscriber(Db db, Notifier notifier
         EventTypes.NameOf<TradePaid>(), EventTypes.NameOf<TradeRefunded>(), EventTypes.NameOf<TransferCompleted>(),
         EventTypes.NameOf<TopUpSucceeded>(), EventTypes.NameOf<TopUpFailed>(), EventTypes.NameOf<WithdrawalSucceeded>(),
         EventTypes.NameOf<WithdrawalFailed>(), EventTypes.NameOf<RedPacketClaimed>(), EventTypes.NameOf<RedPacketExpired>(),
-        EventTypes.NameOf<ComplaintReplied>(), EventTypes.NameOf<ComplaintResolved>(),
+        EventTypes.NameOf<ComplaintReplied>(), EventTypes.NameOf<ComplaintResolved>(), EventTypes.NameOf<CashbackPosted>(),
     };
 
     public string Name => SubscriberName;
@@ -87,6 +87,9 @@ internal sealed class TransactionNotificationSubscriber(Db db, Notifier notifier
                     break;
                 case RedPacketExpired x when x.RefundedMinor > 0:
                     requests.Add(For(x.SenderId, "red_packet_returned", "sender", ("amount", Yuan(x.RefundedMinor))));
+                    break;
+                case CashbackPosted c when c.AmountMinor > 0:
+                    requests.Add(For(c.UserId, "cashback_posted", "user", ("amount", Yuan(c.AmountMinor))));
                     break;
                 case ComplaintReplied r:
                     requests.Add(For(r.UserId, "complaint_replied", "complainant"));

@@ -119,6 +119,17 @@ internal sealed class EmailAddresses(Db db, RateCounters rates, EmailOutbox outb
             : null;
     }
 
+    /// <summary>The same as <see cref="VerifiedAsync(Guid, CancellationToken)"/>, read in the caller's transaction (the notifier's).</summary>
+    public async Task<VerifiedEmail?> VerifiedAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction? tx, Guid userId,
+        CancellationToken ct)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<(string? Enc, long? VerifiedAtUs)>(new CommandDefinition(
+            "SELECT email_enc, verified_at_us FROM user_emails WHERE user_id = @userId", new { userId }, tx, cancellationToken: ct));
+        return row is { Enc: { } enc, VerifiedAtUs: { } at }
+            ? new VerifiedEmail(protector.Open(enc, new SealedField(Table, "email_enc", userId)), TimeProviderExtensions.FromUnixMicroseconds(at))
+            : null;
+    }
+
     /// <summary>The pending address (opened), for the person's own view and export.</summary>
     public async Task<string?> PendingAsync(Guid userId, CancellationToken ct)
     {

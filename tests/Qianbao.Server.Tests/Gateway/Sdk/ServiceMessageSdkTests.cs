@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Qianbao.Server.Modules.Notifications;
+using Qianbao.Server.Storage;
+using Qianbao.Server.Tests.Infrastructure;
+
+namespace Qianbao.Server.Tests.Gateway.Sdk;
+
+/// <summary>
+/// Merchant service messages (服务窗) through the official alipay-sdk, unchanged (answers' signatures verified): only a
+/// follower receives them (paying does not follow; a non-follower is PUB.USER_NOT_FOLLOW), as service notifications
+/// subject to quiet hours and to the person's spam block of the merchant. Both engines.
+/// </summary>
+public abstract class ServiceMessageSdkTests<TServer>(TServer server) : IClassFixture<TServer> where TServer : GatewayServer
+{
+    private static object Message(string toUserId, string first = "订单已发货") => new
+    {
+        to_user_id = toUserId,
+        template = new
+        {
+            template_id = "e44cd3e52ffa46b1a50afc145f55d1ea",
+            context = new
+            {
+                head_color = "#85be53", url = "https://shop.example.com/orders/1", action_name = "查看详情",
+                first = new { color = "#85be53", value = first },
+                keyword1 = new { color = "#85be53", value = "顺丰 SF1234" },
+                keyword2 = new { color = "#85be53", value = "明天送达" },
+                remark = new { color = "#85be53", value = "感谢惠顾" },
+            },
+        },
+    };
+
+    private static async Task<HttpResponseMessage> SendAsync(WalletClient user, HttpMethod method, string path)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", user.Token);
+        if (method == HttpMethod.Post)
+        {
+            request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
+            request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
+        }
+        return await user.Http.SendAsync(request);
+    }
+
+    private static async Task<List<JsonNode>> ServiceInboxAsync(WalletClient user) =>
+        (await user.GetJsonAsync("/v1/notifications?limit=100"))["items"]!.AsArray().Where(i => i!["category"]!.GetValue<string>() == "service").Select(i => i!).ToList();
+
+    private static async Task SetQuietHoursAsync(WalletClient user, bool enabled)
+    {
+        var document = new
+        {
+            categories = new Dictionary<string, object>
+            {
+                ["security"] = new { in_app = true, sms = true, email = true }, ["transaction"] = new { in_app = true, sms = false, email = false },
+                ["marketing"] = new { in_app = false, sms = false, email = false }, ["service"] = new { in_app = true, sms = false, email = false },
+            },
+            // 00:00–23:59: every minute but the last of the day is quiet.
+            quiet_hours = new { enabled, start = "00:00", end = "23:59" }, time_zone = "Asia/Shanghai", locale = "zh-CN",
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Put, "/v1/me/notification-preferences")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(document), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", user.Token);
+        var response = await user.Http.SendAsync(request);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+    }
+
+    private static void Business(JsonObject answer, string subCode)
+    {
+        answer["code"]!.GetValue<string>().ShouldBe("40004", answer.ToJsonString());
+        answer["subCode"]!.GetValue<string>().ShouldBe(subCode, answer.ToJsonString());
+    }
+
+    [Fact]
+    public async Task Only_a_follower_receives_service_messages_subject_to_quiet_hours_and_a_spam_block()
+    {
+        var sdk = await server.SdkAsync();
+        var app = await server.CreateMerchantWithAppAsync(0);
+        await sdk.RegisterAsync(app.AppId, app.AppId, SdkKeys.PrivatePkcs1(SdkKeys.App), app.PlatformPublicKey);
+        var buyer = await server.BuyerAsync(10_000);
+        var userId = buyer.UserId.ToString("N");
+        const string method = "alipay.open.public.message.single.send";
+
+        // Paying the merchant does not follow it.
+        var precreated = await sdk.ExecAsync(app.AppId, "alipay.trade.precreate", new { out_trade_no = "S-" + Guid.NewGuid().ToString("N"), total_amount = "1.00", subject = "咖啡" });
+        (await buyer.PostAsync("/v1/qr-payments", new { qr_code = precreated["qrCode"]!.GetValue<string>() })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        Business(await sdk.ExecAsync(app.AppId, method, Message(userId)), "PUB.USER_NOT_FOLLOW");
+        Business(await sdk.ExecAsync(app.AppId, method, Message(Guid.NewGuid().ToString("N"))), "USER_NOT_EXIST");
+        (await sdk.ExecAsync(app.AppId, method, new { to_user_id = userId }))["code"]!.GetValue<string>().ShouldBe("40001");
+
+        (await SendAsync(buyer, HttpMethod.Post, $"/v1/merchants/{Guid.NewGuid()}/follow")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        var follow = await SendAsync(buyer, HttpMethod.Post, $"/v1/merchants/{app.MerchantId}/follow");
+        follow.StatusCode.ShouldBe(HttpStatusCode.OK, await follow.Content.ReadAsStringAsync());
+        (await SendAsync(buyer, HttpMethod.Post, $"/v1/merchants/{app.MerchantId}/follow")).StatusCode.ShouldBe(HttpStatusCode.OK); // idempotent
+        (await server.Services.GetRequiredService<MerchantFollows>().FollowersAsync(app.MerchantId, null, 100, CancellationToken.None)).ShouldBe([buyer.UserId]);
+
+        // Quiet hours hold a service message (accepted, not in the inbox yet).
+        await SetQuietHoursAsync(buyer, enabled: true);
+        var held = await sdk.ExecAsync(app.AppId, method, Message(userId, "夜间消息"));
+        held["code"]!.GetValue<string>().ShouldBe("10000", held.ToJsonString());
+        var decision = await QueryAsync<short>("""
+            SELECT d.decision FROM notification_deliveries d JOIN notifications n ON n.id = d.notification_id
+            WHERE n.user_id = @u AND n.title = '夜间消息'
+            """, new { u = buyer.UserId });
+        if (DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)) is not { Hour: 23, Minute: 59 })
+            decision.ShouldBe((short)DeliveryDecision.Held);
+
+        await SetQuietHoursAsync(buyer, enabled: false);
+        var sent = await sdk.ExecAsync(app.AppId, method, Message(userId));
+        sent["code"]!.GetValue<string>().ShouldBe("10000", sent.ToJsonString());
+        var item = (await ServiceInboxAsync(buyer)).Single(i => i["title"]!.GetValue<string>() == "订单已发货");
+        item["type"]!.GetValue<string>().ShouldBe("merchant_message");
+        item["body"]!.GetValue<string>().ShouldBe("顺丰 SF1234\n明天送达\n感谢惠顾");
+        item["action"]!["url"]!.GetValue<string>().ShouldBe("https://shop.example.com/orders/1");
+
+        // Marked as spam: the merchant's next message is accepted but reaches nobody.
+        var spam = await buyer.PostAsync($"/v1/notifications/{item["id"]!.GetValue<Guid>()}/feedback", new { reason = "spam" });
+        spam.StatusCode.ShouldBe(HttpStatusCode.OK, await spam.Content.ReadAsStringAsync());
+        (await sdk.ExecAsync(app.AppId, method, Message(userId, "又一条")))["code"]!.GetValue<string>().ShouldBe("10000");
+        (await ServiceInboxAsync(buyer)).ShouldNotContain(i => i["title"]!.GetValue<string>() == "又一条");
+
+        // Unfollowed: refused again.
+        (await SendAsync(buyer, HttpMethod.Delete, $"/v1/merchants/{app.MerchantId}/follow")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        Business(await sdk.ExecAsync(app.AppId, method, Message(userId)), "PUB.USER_NOT_FOLLOW");
+    }
+
+    private async Task<T> QueryAsync<T>(string sql, object args)
+    {
+        await using var connection = await server.Services.GetRequiredService<Db>().OpenAsync();
+        return await connection.QuerySingleAsync<T>(sql, args);
+    }
+}
+
+public sealed class SqliteServiceMessageSdkTests(SqliteGatewayServer server) : ServiceMessageSdkTests<SqliteGatewayServer>(server);
+
+public sealed class PostgresServiceMessageSdkTests(PostgresGatewayServer server) : ServiceMessageSdkTests<PostgresGatewayServer>(server);
