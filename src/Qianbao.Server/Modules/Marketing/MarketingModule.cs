@@ -15,6 +15,7 @@ internal static class MarketingModule
         services.AddSingleton<Campaigns>();
         services.AddSingleton<CampaignClosing>();
         services.AddSingleton<Coupons>();
+        services.AddSingleton<CouponFacts>();
         services.AddSingleton<MerchantVouchers>();
         services.AddSingleton<CouponRedemptions>();
         services.AddSingleton<IEffectWriter, CouponUseWriter>();

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
 namespace Qianbao.Server.Modules.Notifications;
 
 /// <summary>
@@ -14,6 +16,12 @@ internal static class NotificationsModule
         services.AddHostedService<NotificationListener>();
         services.AddSingleton<Identity.ISecurityAlerts, SecurityNotifications>();
         services.AddSingleton<Money.Events.IEventSubscriber, TransactionNotificationSubscriber>();
+        services.AddSingleton<Money.Events.IEventSubscriber, Campaigns.MessagingPaymentsSubscriber>();
+        services.AddSingleton<Campaigns.CampaignStore>();
+        services.AddSingleton<Campaigns.CampaignAudience>();
+        services.AddSingleton<Campaigns.CampaignSender>();
+        services.TryAddSingleton<Campaigns.IMerchantFollowers, Campaigns.NoMerchantFollowers>();
+        services.AddHostedService<Campaigns.CampaignScheduler>();
         return services;
     }
 
@@ -25,6 +33,9 @@ internal static class NotificationsModule
         NotificationStream.Map(app);
         EditTemplates.Map(app);
         NotificationFeedback.Map(app);
+        Campaigns.MessagingCampaignsApi.Map(app);
+        Campaigns.CampaignResults.Map(app);
+        Campaigns.NotificationActionApi.Map(app);
         return app;
     }
 }

@@ -66,6 +66,7 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
         var available = new HashSet<NotificationChannel> { NotificationChannel.InApp };
         foreach (var channel in queues.Keys)
             if (channel != NotificationChannel.Sms || contact is not null) available.Add(channel);
+        if (request.Channels is { } only) available.IntersectWith(only);
 
         // A sender the person marked as spam sends them no more marketing or service messages (recorded, sent nowhere).
         var blocked = request.SenderMerchantId is { } sender && request.Category is NotificationCategory.Marketing or NotificationCategory.Service
