@@ -57,7 +57,7 @@ internal static class MessagingCampaignsApi
         await connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO messaging_campaigns (id, name, definition, holdout_bps, send_at_us, status, created_at_us)
             VALUES (@id, @name, @definition, @holdout_bps, @send_at_us, @status, @created_at_us)
-            """, row, cancellationToken: ct));
+            """, new { row.id, row.name, row.definition, row.holdout_bps, row.send_at_us, row.status, row.created_at_us }, cancellationToken: ct));
         return Results.Json(row.Body(), JsonDefaults.Options, statusCode: StatusCodes.Status201Created);
     }
 
