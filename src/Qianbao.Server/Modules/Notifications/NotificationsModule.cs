@@ -20,6 +20,7 @@ internal static class NotificationsModule
         services.AddSingleton<Campaigns.CampaignStore>();
         services.AddSingleton<Campaigns.CampaignAudience>();
         services.AddSingleton<Campaigns.CampaignSender>();
+        services.AddSingleton<Campaigns.TrackingLinks>();
         services.TryAddSingleton<Campaigns.IMerchantFollowers, Campaigns.NoMerchantFollowers>();
         services.AddHostedService<Campaigns.CampaignScheduler>();
         return services;
@@ -36,6 +37,8 @@ internal static class NotificationsModule
         Campaigns.MessagingCampaignsApi.Map(app);
         Campaigns.CampaignResults.Map(app);
         Campaigns.NotificationActionApi.Map(app);
+        Campaigns.TrackingLinks.Map(app);
+        Campaigns.MessagingKpis.Map(app);
         return app;
     }
 }
