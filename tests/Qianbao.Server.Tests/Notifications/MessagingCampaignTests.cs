@@ -328,6 +328,86 @@ public abstract class MessagingCampaignTests<THost>(THost host) : IClassFixture<
             .ShouldBeProblemAsync(400, "invalid_segment");
         await (await OperatorAsync(HttpMethod.Post, $"/admin/v1/messaging/campaigns/{Guid.NewGuid()}/start")).ShouldBeProblemAsync(404, "not_found");
     }
+
+    [Fact]
+    public async Task Email_tracking_links_record_opens_and_clicks_and_redirect_only_to_the_variants_own_url()
+    {
+        var (_, from, to) = await PopulationAsync(2, _ => Consented);
+        var url = "https://shop.example.com/spring?x=1";
+        var id = await CreateAsync(Campaign(Segment(from, to), 0, actionA: new { type = "open_url", url }, actionB: new { type = "open_url", url }));
+        await StartAsync(id);
+        var notificationId = (await MembersAsync(id)).First().NotificationId!.Value;
+        var links = host.Services.GetRequiredService<TrackingLinks>();
+        using var raw = host.Factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+
+        var open = links.Token(TrackingLinks.Kind.Open, notificationId);
+        var pixel = await raw.GetAsync("/t/o/" + open);
+        pixel.StatusCode.ShouldBe(HttpStatusCode.OK);
+        pixel.Content.Headers.ContentType!.MediaType.ShouldBe("image/gif");
+        var click = await raw.GetAsync("/t/c/" + links.Token(TrackingLinks.Kind.Click, notificationId));
+        click.StatusCode.ShouldBe(HttpStatusCode.Redirect);
+        click.Headers.Location!.AbsoluteUri.ShouldBe(url);
+
+        // A forged tag, an open token used as a click, and garbage record nothing and redirect nowhere.
+        var forged = open[..^2] + (open[^2] == 'A' ? "B" : "A") + open[^1];
+        (await raw.GetAsync("/t/o/" + forged)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await raw.GetAsync("/t/c/" + open)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await raw.GetAsync("/t/c/garbage")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
+        var results = await ResultsAsync(id);
+        results["variants"]!.AsArray().Sum(v => v!["opened"]!.GetValue<int>()).ShouldBe(1);
+        results["variants"]!.AsArray().Sum(v => v!["clicked"]!.GetValue<int>()).ShouldBe(1);
+
+        var kpis = await JsonAsync(await OperatorAsync(HttpMethod.Get,
+            $"/admin/v1/messaging/kpis?from={Uri.EscapeDataString(host.Clock.GetUtcNow().AddMinutes(-5).ToString("O"))}"), HttpStatusCode.OK);
+        var marketing = kpis["items"]!.AsArray().Single(i => i!["category"]!.GetValue<string>() == "marketing" && i["channel"]!.GetValue<string>() == "in_app")!;
+        marketing["sent"]!.GetValue<long>().ShouldBeGreaterThanOrEqualTo(2);
+        marketing["opened"]!.GetValue<long>().ShouldBeGreaterThanOrEqualTo(1);
+        marketing["clicked"]!.GetValue<long>().ShouldBeGreaterThanOrEqualTo(1);
+        marketing["open_rate"]!.GetValue<double>().ShouldBeGreaterThan(0);
+        await (await OperatorAsync(HttpMethod.Get, "/admin/v1/messaging/kpis?from=yesterday")).ShouldBeProblemAsync(400, "invalid_time");
+    }
+
+    [Fact]
+    public async Task Payment_facts_from_trade_paid_select_segments_and_a_redelivered_event_counts_once()
+    {
+        var (users, from, to) = await PopulationAsync(3, _ => null);
+        var shop = Guid.NewGuid();
+        var cafe = Guid.NewGuid();
+        var now = host.Clock.GetUtcNow();
+        var events = new[]
+        {
+            Paid(users[0], shop, 5000, now.AddDays(-1)),
+            Paid(users[1], cafe, 100, now.AddDays(-40)),
+        };
+        var subscriber = host.Services.GetServices<Qianbao.Server.Money.Events.IEventSubscriber>().OfType<MessagingPaymentsSubscriber>().Single();
+        await subscriber.HandleAsync(events, CancellationToken.None);
+        await subscriber.HandleAsync(events, CancellationToken.None);
+
+        async Task<int> CountAsync(object extra)
+        {
+            var segment = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(extra))!.AsObject();
+            segment["registered_from"] = from;
+            segment["registered_to"] = to;
+            return (await JsonAsync(await OperatorAsync(HttpMethod.Post, "/admin/v1/messaging/segments/preview", new { segment }), HttpStatusCode.OK))["count"]!.GetValue<int>();
+        }
+        (await CountAsync(new { })).ShouldBe(3);
+        (await CountAsync(new { paid_within_days = 7 })).ShouldBe(1);
+        (await CountAsync(new { not_paid_within_days = 7 })).ShouldBe(2);
+        (await CountAsync(new { merchant_ids = new[] { cafe } })).ShouldBe(1);
+        (await CountAsync(new { spend_30d_min = 5000 })).ShouldBe(1);
+        (await CountAsync(new { spend_30d_min = 5001 })).ShouldBe(0);
+        (await CountAsync(new { paid_within_days = 60, merchant_ids = new[] { cafe } })).ShouldBe(1);
+        (await CountAsync(new { follows_merchant_id = shop })).ShouldBe(0);
+    }
+
+    private static Qianbao.Server.Money.Events.StoredEvent Paid(Guid buyer, Guid merchant, long amount, DateTimeOffset at)
+    {
+        var tradeNo = "T" + Guid.NewGuid().ToString("N");
+        var paid = new Qianbao.Server.Money.Events.TradePaid(tradeNo, "app", "out-" + tradeNo, merchant, buyer, amount, 0, "CNY");
+        return new Qianbao.Server.Money.Events.StoredEvent(new Qianbao.Server.Money.Events.EventPosition(0, 0), Guid.NewGuid(), "trade.paid",
+            "trade:" + tradeNo, System.Text.Json.JsonSerializer.Serialize(paid, Qianbao.Server.Money.Events.EventTypes.Json), at.ToUnixMicroseconds());
+    }
 }
 
 public sealed class SqliteMessagingCampaignTests(SqliteNotificationHost host) : MessagingCampaignTests<SqliteNotificationHost>(host);

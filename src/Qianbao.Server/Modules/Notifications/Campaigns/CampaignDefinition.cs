@@ -14,7 +14,7 @@ internal sealed record Segment(
     DateTimeOffset? RegisteredTo = null,
     int? PaidWithinDays = null,
     int? NotPaidWithinDays = null,
-    long? Spend30dMin = null,
+    [property: JsonPropertyName("spend_30d_min")] long? Spend30dMin = null,
     IReadOnlyList<Guid>? MerchantIds = null,
     IReadOnlyList<string>? Tiers = null,
     IReadOnlyList<string>? Locales = null,
