@@ -330,6 +330,27 @@ public abstract class MessagingCampaignTests<THost>(THost host) : IClassFixture<
     }
 
     [Fact]
+    public async Task Only_payments_within_the_window_after_delivery_convert()
+    {
+        var (users, from, to) = await PopulationAsync(2, _ => Consented);
+        var id = await CreateAsync(Campaign(Segment(from, to), 0));
+        await StartAsync(id);
+        var now = host.Clock.GetUtcNow();
+        async Task PayAsync(Guid user, DateTimeOffset at)
+        {
+            await using var connection = await Db.OpenAsync();
+            await connection.ExecuteAsync("""
+                INSERT INTO messaging_payments (trade_no, user_id, merchant_id, amount_minor, paid_at_us) VALUES (@tradeNo, @user, @merchant, 1000, @at)
+                """, new { tradeNo = "T" + Guid.NewGuid().ToString("N"), user, merchant = Guid.NewGuid(), at = at.ToUnixMicroseconds() });
+        }
+        await PayAsync(users[0], now.AddHours(-1));
+        await PayAsync(users[1], now.AddHours(73));
+        (await ResultsAsync(id))["variants"]!.AsArray().Sum(v => v!["converted"]!.GetValue<int>()).ShouldBe(0);
+        await PayAsync(users[1], now.AddHours(71));
+        (await ResultsAsync(id))["variants"]!.AsArray().Sum(v => v!["converted"]!.GetValue<int>()).ShouldBe(1);
+    }
+
+    [Fact]
     public async Task Email_tracking_links_record_opens_and_clicks_and_redirect_only_to_the_variants_own_url()
     {
         var (_, from, to) = await PopulationAsync(2, _ => Consented);
