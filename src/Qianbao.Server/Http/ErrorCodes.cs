@@ -177,6 +177,13 @@ public static class ErrorCodes
     [ProblemStatus(400)] public const string InvalidFeedbackReason = "invalid_feedback_reason";
     [ProblemStatus(400)] public const string UnknownTemplateVariable = "unknown_template_variable";
     [ProblemStatus(422)] public const string CategoryLocked = "category_locked";
+    // Messaging campaigns (issue 11)
+    [ProblemStatus(400)] public const string InvalidMessagingCampaign = "invalid_messaging_campaign";
+    [ProblemStatus(400)] public const string InvalidSegment = "invalid_segment";
+    [ProblemStatus(400)] public const string InvalidVariants = "invalid_variants";
+    [ProblemStatus(400)] public const string InvalidConversion = "invalid_conversion";
+    [ProblemStatus(409)] public const string CampaignAlreadyStarted = "campaign_already_started";
+    [ProblemStatus(422)] public const string NotificationHasNoAction = "notification_has_no_action";
 
     [ProblemStatus(429)] public const string TooManyRequests = "too_many_requests";
     [ProblemStatus(429)] public const string TooManyAttempts = "too_many_attempts";

@@ -18,6 +18,7 @@ internal sealed class IdentityKeys(byte[] secret)
     public byte[] CardNumbers { get; } = Derive(secret, "card-numbers");
     public byte[] RefreshTokens { get; } = Derive(secret, "refresh-tokens");
     public byte[] UnsubscribeLinks { get; } = Derive(secret, "unsubscribe-links");
+    public byte[] TrackingLinks { get; } = Derive(secret, "tracking-links");
 
     /// <summary>Lowercase hex HMAC-SHA256 of <paramref name="parts"/> joined by <c>|</c>.</summary>
     public static string Hash(byte[] key, params string[] parts) =>

@@ -16,6 +16,7 @@ internal static class MarketingModule
         services.AddSingleton<CampaignClosing>();
         services.AddSingleton<Coupons>();
         services.AddSingleton<ExpiringCoupons>();
+        services.AddSingleton<CouponFacts>();
         services.AddSingleton<MerchantVouchers>();
         services.AddSingleton<CouponRedemptions>();
         services.AddSingleton<IEffectWriter, CouponUseWriter>();

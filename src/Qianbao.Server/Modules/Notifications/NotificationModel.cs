@@ -39,6 +39,7 @@ internal sealed record NotificationAction(string Type, Guid? CampaignId = null, 
 /// One notification to one person. <paramref name="DedupeKey"/> names the fact it tells of (an event id, a security event id):
 /// it is unique per person, so the same fact is never notified twice however often this is asked (a redelivered event).
 /// <paramref name="Type"/> picks the template; <paramref name="Title"/>/<paramref name="Body"/> override it (campaign texts).
+/// <paramref name="Channels"/>, when given, limits the channels it may use (a campaign's channels); null: every channel.
 /// </summary>
 internal sealed record NotificationRequest(
     Guid UserId,
@@ -51,7 +52,8 @@ internal sealed record NotificationRequest(
     string? Variant = null,
     Guid? SenderMerchantId = null,
     string? Title = null,
-    string? Body = null);
+    string? Body = null,
+    IReadOnlySet<NotificationChannel>? Channels = null);
 
 /// <summary>What a channel queue is given: rendered texts, where to, and when it is due (later than now when held).</summary>
 internal sealed record NotificationDelivery(

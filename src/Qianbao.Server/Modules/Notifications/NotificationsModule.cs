@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
 namespace Qianbao.Server.Modules.Notifications;
 
 /// <summary>
@@ -19,6 +21,13 @@ internal static class NotificationsModule
         services.AddSingleton<ExpiryReminders>();
         services.AddSingleton<MerchantFollows>();
         services.AddHostedService<ExpiryReminderSweeper>();
+        services.AddSingleton<Money.Events.IEventSubscriber, Campaigns.MessagingPaymentsSubscriber>();
+        services.AddSingleton<Campaigns.CampaignStore>();
+        services.AddSingleton<Campaigns.CampaignAudience>();
+        services.AddSingleton<Campaigns.CampaignSender>();
+        services.AddSingleton<Campaigns.TrackingLinks>();
+        services.AddSingleton<Campaigns.IMerchantFollowers, Campaigns.FollowsOfMerchant>();
+        services.AddHostedService<Campaigns.CampaignScheduler>();
         return services;
     }
 
@@ -32,6 +41,11 @@ internal static class NotificationsModule
         NotificationFeedback.Map(app);
         Unsubscribe.Map(app);
         FollowMerchant.Map(app);
+        Campaigns.MessagingCampaignsApi.Map(app);
+        Campaigns.CampaignResults.Map(app);
+        Campaigns.NotificationActionApi.Map(app);
+        Campaigns.TrackingLinks.Map(app);
+        Campaigns.MessagingKpis.Map(app);
         return app;
     }
 }

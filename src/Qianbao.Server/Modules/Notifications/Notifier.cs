@@ -68,6 +68,7 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
         var wanted = settings.Preferences.ChannelsOf(request.Category);
         foreach (var (channel, queue) in queues)
             if (NotificationPreferences.Has(wanted, channel) && await queue.ReachesAsync(connection, tx, request.UserId, contact is not null, ct)) available.Add(channel);
+        if (request.Channels is { } only) available.IntersectWith(only);
 
         // A sender the person marked as spam sends them no more marketing or service messages (recorded, sent nowhere).
         var blocked = request.SenderMerchantId is { } sender && request.Category is NotificationCategory.Marketing or NotificationCategory.Service

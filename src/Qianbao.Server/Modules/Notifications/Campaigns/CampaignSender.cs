@@ -1,0 +1,168 @@
+using System.Text;
+using Dapper;
+using Qianbao.Server.Hosting;
+using Qianbao.Server.Storage;
+
+namespace Qianbao.Server.Modules.Notifications.Campaigns;
+
+/// <summary>What a start or a send counted: people selected, kept back, and messages queued after consent and caps.</summary>
+internal readonly record struct CampaignCounts(int Audience, int Holdout, int Scheduled);
+
+/// <summary>
+/// Starts and sends messaging campaigns. Start writes the members in one transaction with the state change (so a start
+/// happens once): the segment's people, each with the variant <see cref="VariantAssignment"/> gives (or the holdout).
+/// Sending notifies each unsent non-holdout member through <see cref="Notifier"/> (category marketing: consent, quiet
+/// hours and caps decide) with the dedupe key of the campaign, one person per transaction (the person's settings row is the
+/// lock the caps need), and records the notification on the member: a send interrupted anywhere resumes where it was and
+/// never notifies anyone twice.
+/// </summary>
+internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudience audience, Notifier notifier, TimeProvider clock,
+    ILogger<CampaignSender> logger)
+{
+    public const int SendBatch = 500;
+
+    public static string DedupeKey(Guid campaignId) => "campaign:" + campaignId.ToString("N");
+
+    public async Task<CampaignCounts?> MaterialiseAsync(CampaignRow row, CancellationToken ct)
+    {
+        var definition = row.Definition;
+        var people = await audience.SelectAsync(definition.Segment, ct);
+        var members = people.Select(u => (UserId: u, Variant: VariantAssignment.Assign(row.id, u, row.holdout_bps, definition.Variants))).ToList();
+        var holdout = members.Count(m => m.Variant is null);
+        var nowUs = clock.GetUnixMicroseconds();
+
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync(connection, ct);
+        var changed = await connection.ExecuteAsync(new CommandDefinition($"""
+            UPDATE messaging_campaigns SET status = {(short)CampaignState.Scheduled}, started_at_us = @nowUs, audience = @count, holdout = @holdout, scheduled = @planned
+            WHERE id = @id AND status = {(short)CampaignState.Draft}
+            """, new { row.id, nowUs, count = members.Count, holdout, planned = members.Count - holdout }, tx, cancellationToken: ct));
+        if (changed == 0) return null;
+        if (db.Engine == DatabaseEngine.Postgres)
+        {
+            // Set-based: one statement per 50,000 members from arrays.
+            foreach (var chunk in members.Chunk(50_000))
+                await connection.ExecuteAsync(new CommandDefinition("""
+                    INSERT INTO messaging_campaign_members (campaign_id, user_id, variant)
+                    SELECT @id, u, v FROM unnest(@users::uuid[], @variants::text[]) AS m(u, v)
+                    """, new { row.id, users = chunk.Select(m => m.UserId).ToArray(), variants = chunk.Select(m => m.Variant).ToArray() }, tx,
+                    cancellationToken: ct));
+        }
+        else
+        {
+            foreach (var chunk in members.Chunk(400))
+            {
+                var sql = new StringBuilder("INSERT INTO messaging_campaign_members (campaign_id, user_id, variant) VALUES ");
+                var p = new DynamicParameters(new { id = row.id.ToString() });
+                for (var i = 0; i < chunk.Length; i++)
+                {
+                    sql.Append(i == 0 ? "" : ", ").Append("(@id, @u").Append(i).Append(", @v").Append(i).Append(')');
+                    p.Add("u" + i, chunk[i].UserId.ToString());
+                    p.Add("v" + i, chunk[i].Variant);
+                }
+                await connection.ExecuteAsync(new CommandDefinition(sql.ToString(), p, tx, cancellationToken: ct));
+            }
+        }
+        await tx.CommitAsync(ct);
+        return new CampaignCounts(members.Count, holdout, members.Count - holdout);
+    }
+
+    /// <summary>Sends the campaign when it is due (or resumes its sending); null when it is not due yet.</summary>
+    public async Task<CampaignCounts?> SendIfDueAsync(Guid campaignId, CancellationToken ct)
+    {
+        var nowUs = clock.GetUnixMicroseconds();
+        await using (var connection = await db.OpenAsync(ct))
+        {
+            await connection.ExecuteAsync(new CommandDefinition($"""
+                UPDATE messaging_campaigns SET status = {(short)CampaignState.Sending}, sent_at_us = @nowUs
+                WHERE id = @campaignId AND status = {(short)CampaignState.Scheduled} AND (send_at_us IS NULL OR send_at_us <= @nowUs)
+                """, new { campaignId, nowUs }, cancellationToken: ct));
+        }
+        var row = await store.FindAsync(campaignId, ct);
+        if (row is null || row.State is CampaignState.Draft or CampaignState.Scheduled) return null;
+        if (row.State == CampaignState.Sent) return new CampaignCounts(row.audience ?? 0, row.holdout ?? 0, row.scheduled ?? 0);
+
+        var definition = row.Definition;
+        var variants = definition.Variants.ToDictionary(v => v.Key!);
+        var channels = definition.ChannelSet;
+        while (true)
+        {
+            List<(Guid UserId, string Variant)> batch;
+            await using (var connection = await db.OpenAsync(ct))
+                batch = (await connection.QueryAsync<(Guid, string)>(new CommandDefinition($"""
+                    SELECT user_id, variant FROM messaging_campaign_members
+                    WHERE campaign_id = @campaignId AND variant IS NOT NULL AND notification_id IS NULL LIMIT {SendBatch}
+                    """, new { campaignId }, cancellationToken: ct))).AsList();
+            if (batch.Count == 0) break;
+            foreach (var (userId, key) in batch)
+            {
+                var variant = variants[key];
+                await using var connection = await db.OpenAsync(ct);
+                await using var tx = await db.BeginWriteAsync(connection, ct);
+                var result = await notifier.NotifyAsync(connection, tx, new NotificationRequest(userId, NotificationCategory.Marketing, "campaign",
+                    DedupeKey(campaignId), Action: CampaignDefinition.ToAction(variant.Action), CampaignId: campaignId, Variant: key,
+                    Title: variant.Title, Body: variant.Body, Channels: channels), ct);
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE messaging_campaign_members SET notification_id = @id WHERE campaign_id = @campaignId AND user_id = @userId",
+                    new { id = result.NotificationId, campaignId, userId }, tx, cancellationToken: ct));
+                await tx.CommitAsync(ct);
+            }
+        }
+
+        await using (var connection = await db.OpenAsync(ct))
+        {
+            var scheduled = await connection.ExecuteScalarAsync<int>(new CommandDefinition($"""
+                SELECT COUNT(*) FROM messaging_campaign_members m JOIN notifications n ON n.id = m.notification_id
+                WHERE m.campaign_id = @campaignId AND n.status IN ({(short)NotificationStatus.Inbox}, {(short)NotificationStatus.NotInInbox})
+                """, new { campaignId }, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition($"""
+                UPDATE messaging_campaigns SET status = {(short)CampaignState.Sent}, scheduled = @scheduled WHERE id = @campaignId
+                """, new { campaignId, scheduled }, cancellationToken: ct));
+            logger.LogInformation("Messaging campaign {Campaign} sent: {Scheduled} messages queued", campaignId, scheduled);
+            return new CampaignCounts(row.audience ?? 0, row.holdout ?? 0, scheduled);
+        }
+    }
+
+    /// <summary>One scheduler pass: sends every campaign that is due or was interrupted while sending; returns how many.</summary>
+    public async Task<int> SendDueAsync(CancellationToken ct)
+    {
+        var nowUs = clock.GetUnixMicroseconds();
+        List<Guid> due;
+        await using (var connection = await db.OpenAsync(ct))
+            due = (await connection.QueryAsync<Guid>(new CommandDefinition($"""
+                SELECT id FROM messaging_campaigns
+                WHERE (status = {(short)CampaignState.Scheduled} AND (send_at_us IS NULL OR send_at_us <= @nowUs)) OR status = {(short)CampaignState.Sending}
+                """, new { nowUs }, cancellationToken: ct))).AsList();
+        foreach (var id in due) await SendIfDueAsync(id, ct);
+        return due.Count;
+    }
+}
+
+/// <summary>Sends campaigns whose <c>send_at</c> has come, and resumes interrupted sends, every few seconds.</summary>
+internal sealed class CampaignScheduler(CampaignSender sender, TimeProvider clock, ILogger<CampaignScheduler> logger) : BackgroundService
+{
+    public const int IntervalMs = 10_000;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await sender.SendDueAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(ex, "Sending due messaging campaigns failed; trying again next interval");
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(IntervalMs), clock, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}
