@@ -51,6 +51,7 @@ public static class OptionsCatalog
         For<RedPacketsOptions>(RedPacketsOptions.SectionName),
         For<PointsOptions>(PointsOptions.SectionName),
         For<CashbackOptions>(CashbackOptions.SectionName),
+        For<Modules.Analytics.AnalyticsOptions>(Modules.Analytics.AnalyticsOptions.SectionName),
     ];
 
     /// <summary>Keys read straight from configuration rather than through an options class above.</summary>
