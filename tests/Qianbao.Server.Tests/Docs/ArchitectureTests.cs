@@ -61,6 +61,7 @@ public sealed partial class ArchitectureTests
         { "Modules/Complaints", "complaints|complaint_replies", [] },
         { "Modules/RedPackets", "red_packets|red_packet_shares", [] },
         { "Modules/Points", "points_users|points_trades|points_lots|points_items", [] },
+        { "Modules/Analytics", "analytics_[a-z_]+", [] },
         { "Money", "owner_freezes|domain_events|event_subscriptions|idempotency_keys", [] },
     };
 

@@ -11,7 +11,7 @@ internal enum Granularity { Day, Hour }
 internal sealed record DemographicBucket(string Key, long Payers, decimal Share);
 
 /// <summary>
-/// A merchant's analytics for a range of China days, read from the rollups only (never from trades): totals, the series, the
+/// A merchant's analytics for a range of China days, read from the rollups only (never the trade tables): totals, the series, the
 /// weekday × hour heatmap, payers (unique, new, returning, repeat rate), k-anonymous demographics and campaigns.
 /// </summary>
 internal sealed class MerchantAnalytics(Db db, AnalyticsOptions options)
