@@ -40,8 +40,10 @@ internal sealed record PlatformCounted(long AtUs, PlatformKind Kind, long Amount
 internal sealed record CashbackCounted(long AtUs, Guid CampaignId, long AmountMinor) : AnalyticsChange(AtUs);
 
 /// <summary>The writes of the rollups: one transaction per event batch, each event's sums behind its <c>analytics_seen</c> row.</summary>
-internal sealed class AnalyticsStore(Db db, TimeProvider clock)
+internal sealed class AnalyticsStore(Db db, TimeProvider clock, Money.Events.EventOptions events)
 {
+    private long nextPurgeUs;
+
     public async Task ApplyAsync(IReadOnlyList<(Guid EventId, AnalyticsChange Change)> changes, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
@@ -54,6 +56,14 @@ internal sealed class AnalyticsStore(Db db, TimeProvider clock)
                 new { eventId, now }, tx, cancellationToken: ct));
             if (first == 0) continue;
             await ApplyAsync(connection, tx, change, ct);
+        }
+        // An event id needs keeping only while the event can be delivered again: once the outbox's retention (and a week's
+        // margin for a purge that lags) has passed since it was seen, the event itself is gone. Checked at most hourly.
+        if (now >= nextPurgeUs)
+        {
+            var before = now - (events.RetentionDays + 7L) * 24 * ChinaCalendar.HourUs;
+            await connection.ExecuteAsync(new CommandDefinition("DELETE FROM analytics_seen WHERE seen_at_us < @before", new { before }, tx, cancellationToken: ct));
+            nextPurgeUs = now + ChinaCalendar.HourUs;
         }
         await tx.CommitAsync(ct);
     }

@@ -33,7 +33,11 @@ internal sealed class AnalyticsSubscriber(AnalyticsStore store, PayerDemographic
     public async Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken ct)
     {
         var payments = events.Select(e => e.Event).OfType<TradePaid>().Where(p => p.Currency == Currency).ToList();
-        var facts = await demographics.FactsAsync(payments.Select(p => p.BuyerId).Distinct().Take(PayerDemographics.UsersMax).ToList(), ct);
+        var facts = new Dictionary<Guid, IdentityFacts>();
+        foreach (var chunk in payments.Select(p => p.BuyerId).Distinct().Chunk(PayerDemographics.UsersMax))
+        {
+            foreach (var (id, f) in await demographics.FactsAsync(chunk, ct)) facts[id] = f;
+        }
         var campaigns = new Dictionary<string, IReadOnlyList<(Guid CampaignId, long DiscountMinor)>>(StringComparer.Ordinal);
         foreach (var paid in payments.Where(p => p.DiscountMinor > 0))
         {
