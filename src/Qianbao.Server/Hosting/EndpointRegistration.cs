@@ -2,6 +2,7 @@ using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Acquiring;
+using Qianbao.Server.Modules.Analytics;
 using Qianbao.Server.Modules.Complaints;
 using Qianbao.Server.Modules.Holds;
 using Qianbao.Server.Modules.Marketing;
@@ -74,6 +75,7 @@ public static class EndpointRegistration
         app.MapMembershipsModule();
         app.MapNotificationsModule();
         app.MapRecommendationsModule();
+        app.MapAnalyticsModule();
         app.MapGateway();
         app.MapNotifications();
         return app;

@@ -52,6 +52,7 @@ public static class OptionsCatalog
         For<PointsOptions>(PointsOptions.SectionName),
         For<CashbackOptions>(CashbackOptions.SectionName),
         For<Modules.Merchants.MerchantOptions>(Modules.Merchants.MerchantOptions.SectionName),
+        For<Modules.Analytics.AnalyticsOptions>(Modules.Analytics.AnalyticsOptions.SectionName),
     ];
 
     /// <summary>Keys read straight from configuration rather than through an options class above.</summary>

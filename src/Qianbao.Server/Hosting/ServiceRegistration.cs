@@ -2,6 +2,7 @@ using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Acquiring;
+using Qianbao.Server.Modules.Analytics;
 using Qianbao.Server.Modules.Complaints;
 using Qianbao.Server.Modules.Holds;
 using Qianbao.Server.Modules.Marketing;
@@ -72,6 +73,7 @@ public static class ServiceRegistration
         services.AddMembershipsModule();
         services.AddNotificationsModule();
         services.AddRecommendationsModule();
+        services.AddAnalyticsModule();
         services.AddGateway(configuration);
         services.AddNotifications(configuration);
 

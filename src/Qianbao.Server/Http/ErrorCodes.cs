@@ -54,6 +54,8 @@ public static class ErrorCodes
     [ProblemStatus(400)] public const string InvalidDecision = "invalid_decision";
     [ProblemStatus(400)] public const string InvalidOperatorId = "invalid_operator_id";
     [ProblemStatus(400)] public const string InvalidDate = "invalid_date";
+    [ProblemStatus(400)] public const string InvalidDateRange = "invalid_date_range";
+    [ProblemStatus(400)] public const string InvalidGranularity = "invalid_granularity";
     [ProblemStatus(400)] public const string InvalidList = "invalid_list";
     [ProblemStatus(400)] public const string InvalidReference = "invalid_reference";
     [ProblemStatus(400)] public const string InvalidPayee = "invalid_payee";

@@ -63,6 +63,7 @@ public sealed partial class ArchitectureTests
         { "Modules/Points", "points_users|points_trades|points_lots|points_items", [] },
         { "Modules/Notifications", "merchant_follows|notification_consents|notification_sender_blocks", [] },
         { "Modules/Recommendations", "reco_seen|reco_user_merchants|reco_merchants|reco_pairs", [] },
+        { "Modules/Analytics", "analytics_[a-z_]+", [] },
         { "Money", "owner_freezes|domain_events|event_subscriptions|idempotency_keys", [] },
     };
 

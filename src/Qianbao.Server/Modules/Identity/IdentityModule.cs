@@ -16,6 +16,7 @@ internal static class IdentityModule
         services.AddSingleton(sp => new PasswordHasher(sp.GetRequiredService<QianbaoOptions>().Auth.PasswordIterations));
         services.AddSingleton<UserDirectory>();
         services.AddSingleton<UserSegments>();
+        services.AddSingleton<PayerDemographics>();
         services.AddSingleton<UserData>();
         services.AddSingleton(UserData.Sealed);
         services.AddSingleton<IPlaintextUpgrade, IdentityPlaintextUpgrade>();
