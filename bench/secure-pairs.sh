@@ -20,7 +20,7 @@ runpg "$BIN/pg_ctl start -D $T/data -l $T/pg.log -w -o '-p $PORT'" >/dev/null
 SERVER=$REPO/src/Qianbao.Server/bin/Release/net10.0/Qianbao.Server.dll
 BENCH=$REPO/bench/Qianbao.Bench/bin/Release/net10.0/Qianbao.Bench.dll
 ticks() { cat /proc/$1/stat 2>/dev/null | awk '{print $14+$15}'; }
-pgticks() { local s=0; for p in $(pgrep -x postgres); do s=$((s + $(ticks $p || echo 0))); done; echo $s; }
+pgticks() { local s=0 t; for p in $(pgrep -x postgres); do t=$(ticks $p); s=$((s + ${t:-0})); done; echo $s; }
 one() { # name engine secure [scenario]
   local name=$1 engine=$2 secure=$3 scenario=${4:-transfer} db=qb_$RANDOM$RANDOM port=$((20000 + RANDOM % 9000)) relaxed=true flag=""
   [ $secure = 1 ] && relaxed=false && flag=--secure
