@@ -12,7 +12,7 @@ pairs_start() {
   PORT=$((30000 + RANDOM % 20000))
   pairs_runpg "$BIN/pg_ctl start -D $T/data -l $T/pg.log -w -o '-p $PORT'" >/dev/null
 }
-pairs_stop() { pairs_runpg "$BIN/pg_ctl stop -D $T/data -m fast" >/dev/null; rm -rf "$T"; }
+pairs_stop() { pairs_runpg "$BIN/pg_ctl stop -D $T/data -m fast" >/dev/null; [ -n "${PAIRS_KEEP:-}" ] && echo "logs kept in $T" || rm -rf "$T"; }
 pairs_ticks() { cat /proc/$1/stat 2>/dev/null | awk '{print $14+$15}'; }
 pairs_pgticks() { local s=0 t; for p in $(pgrep -x postgres); do t=$(pairs_ticks $p); s=$((s + ${t:-0})); done; echo $s; }
 pairs_one() {
