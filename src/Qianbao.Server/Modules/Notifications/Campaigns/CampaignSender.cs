@@ -38,14 +38,23 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
             WHERE id = @id AND status = {(short)CampaignState.Draft}
             """, new { row.id, nowUs, count = members.Count, holdout, planned = members.Count - holdout }, tx, cancellationToken: ct));
         if (changed == 0) return null;
-        if (db.Engine == DatabaseEngine.Postgres)
+        await InsertMembersAsync(connection, tx, db.Engine, row.id, members, ct);
+        await tx.CommitAsync(ct);
+        return new CampaignCounts(members.Count, holdout, members.Count - holdout);
+    }
+
+    /// <summary>Writes the members with their variants (null: holdout); on PostgreSQL one statement per 50,000 from arrays.</summary>
+    public static async Task InsertMembersAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction tx, DatabaseEngine engine,
+        Guid campaignId, IReadOnlyList<(Guid UserId, string? Variant)> members, CancellationToken ct)
+    {
+        if (engine == DatabaseEngine.Postgres)
         {
             // Set-based: one statement per 50,000 members from arrays.
             foreach (var chunk in members.Chunk(50_000))
                 await connection.ExecuteAsync(new CommandDefinition("""
                     INSERT INTO messaging_campaign_members (campaign_id, user_id, variant)
-                    SELECT @id, u, v FROM unnest(@users::uuid[], @variants::text[]) AS m(u, v)
-                    """, new { row.id, users = chunk.Select(m => m.UserId).ToArray(), variants = chunk.Select(m => m.Variant).ToArray() }, tx,
+                    SELECT @campaignId, u, v FROM unnest(@users::uuid[], @variants::text[]) AS m(u, v)
+                    """, new { campaignId, users = chunk.Select(m => m.UserId).ToArray(), variants = chunk.Select(m => m.Variant).ToArray() }, tx,
                     cancellationToken: ct));
         }
         else
@@ -53,7 +62,7 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
             foreach (var chunk in members.Chunk(400))
             {
                 var sql = new StringBuilder("INSERT INTO messaging_campaign_members (campaign_id, user_id, variant) VALUES ");
-                var p = new DynamicParameters(new { id = row.id.ToString() });
+                var p = new DynamicParameters(new { id = campaignId.ToString() });
                 for (var i = 0; i < chunk.Length; i++)
                 {
                     sql.Append(i == 0 ? "" : ", ").Append("(@id, @u").Append(i).Append(", @v").Append(i).Append(')');
@@ -63,8 +72,6 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
                 await connection.ExecuteAsync(new CommandDefinition(sql.ToString(), p, tx, cancellationToken: ct));
             }
         }
-        await tx.CommitAsync(ct);
-        return new CampaignCounts(members.Count, holdout, members.Count - holdout);
     }
 
     /// <summary>
