@@ -167,6 +167,95 @@ public abstract class CampaignSetSendTests<THost>(THost host) : IClassFixture<TH
         (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM notifications WHERE campaign_id = @setBased", new { setBased })).ShouldBe(people);
     }
 
+    [Fact]
+    public async Task Start_answers_at_once_with_the_forecast_and_the_woken_scheduler_sends_in_the_background()
+    {
+        const int people = 6 * 4 * 4 * 2;
+        var (from, to, _) = await PopulationAsync(people);
+        var id = await CreateAsync(from, to);
+        var response = await OperatorAsync(HttpMethod.Post, $"/admin/v1/messaging/campaigns/{id}/start");
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.ShouldBe(HttpStatusCode.Accepted, text);
+        var started = JsonNode.Parse(text)!.AsObject();
+        started["audience"]!.GetValue<int>().ShouldBe(people);
+        started["holdout"]!.GetValue<int>().ShouldBe(0);
+        var forecast = started["scheduled"]!.GetValue<int>();
+        forecast.ShouldBeInRange(1, people - 1);
+
+        // Nobody runs a pass here: the hosted scheduler, woken by the start, sends (polled with a bound).
+        JsonObject campaign;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var get = await OperatorAsync(HttpMethod.Get, $"/admin/v1/messaging/campaigns/{id}");
+            campaign = JsonNode.Parse(await get.Content.ReadAsStringAsync())!.AsObject();
+            if (campaign["status"]!.GetValue<string>() == "sent" || DateTime.UtcNow > deadline) break;
+            await Task.Delay(100);
+        }
+        campaign["status"]!.GetValue<string>().ShouldBe("sent");
+        campaign["scheduled"]!.GetValue<int>().ShouldBe(forecast);
+        await using var connection = await Db.OpenAsync();
+        var key = Db.Engine == DatabaseEngine.Postgres ? (object)id : id.ToString();
+        (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM notifications WHERE campaign_id = @key", new { key })).ShouldBe(people);
+        (await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM messaging_campaign_members WHERE campaign_id = @key AND notification_id IS NULL", new { key })).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task A_send_interrupted_after_some_batches_resumes_and_notifies_nobody_twice()
+    {
+        const int people = 120;
+        var (from, to, users) = await PopulationAsync(people);
+        var store = host.Services.GetRequiredService<CampaignStore>();
+        var sender = host.Services.GetRequiredService<CampaignSender>();
+        var id = await CreateAsync(from, to);
+        var row = (await store.FindAsync(id, CancellationToken.None))!;
+        (await sender.MaterialiseAsync(row, CancellationToken.None)).ShouldNotBeNull();
+        var key = Db.Engine == DatabaseEngine.Postgres ? (object)id : id.ToString();
+        // The process dies while sending: the campaign is marked sending and the first 40 members were committed.
+        await using (var connection = await Db.OpenAsync())
+        {
+            await connection.ExecuteAsync($"UPDATE messaging_campaigns SET status = {(short)CampaignState.Sending} WHERE id = @key", new { key });
+            if (Db.Engine == DatabaseEngine.Postgres)
+            {
+                await using var tx = await Db.BeginWriteAsync(connection, CancellationToken.None);
+                (await CampaignBulkSend.SendBatchAsync(connection, tx, id, BulkVariants.Of(row.Definition), 1, host.Clock.GetUtcNow().ToUnixMicroseconds(),
+                    new MarketingCaps(2, 5), 40, CancellationToken.None)).ShouldBe(40);
+                await tx.CommitAsync();
+            }
+        }
+        if (Db.Engine == DatabaseEngine.Sqlite)
+        {
+            var notifier = host.Services.GetRequiredService<Notifier>();
+            foreach (var user in users.Take(40))
+            {
+                await using var connection = await Db.OpenAsync();
+                await using var tx = await Db.BeginWriteAsync(connection, CancellationToken.None);
+                var r = await notifier.NotifyAsync(connection, tx, new NotificationRequest(user, NotificationCategory.Marketing, "campaign",
+                    CampaignSender.DedupeKey(id), CampaignId: id, Variant: Assign(id, user), Title: "t", Body: "b"), CancellationToken.None);
+                await connection.ExecuteAsync("UPDATE messaging_campaign_members SET notification_id = @n WHERE campaign_id = @key AND user_id = @u",
+                    new { n = r.NotificationId.ToString(), key, u = user.ToString() }, tx);
+                await tx.CommitAsync();
+            }
+        }
+        await using (var connection = await Db.OpenAsync())
+            (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM notifications WHERE campaign_id = @key", new { key })).ShouldBe(40);
+
+        // The restarted scheduler resumes the sending campaign (twice: the second pass finds nothing left).
+        await sender.SendDueAsync(CancellationToken.None);
+        await sender.SendDueAsync(CancellationToken.None);
+        await using (var connection = await Db.OpenAsync())
+        {
+            (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM notifications WHERE campaign_id = @key", new { key })).ShouldBe(people);
+            (await connection.ExecuteScalarAsync<long>(
+                "SELECT COUNT(DISTINCT user_id) FROM notifications WHERE campaign_id = @key", new { key })).ShouldBe(people);
+            // The inbox numbers stay consecutive per person: the settings row's last number is the campaign message's.
+            (await connection.ExecuteScalarAsync<long>("""
+                SELECT COUNT(*) FROM notifications n JOIN notification_settings s ON s.user_id = n.user_id WHERE n.campaign_id = @key AND n.seq <> s.last_seq
+                """, new { key })).ShouldBe(0);
+        }
+    }
+
     private static string? Assign(Guid campaign, Guid user) =>
         VariantAssignment.Assign(campaign, user, 0, [new Variant("a", 3, null, null), new Variant("b", 1, null, null)]);
 }

@@ -40,7 +40,13 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
         if (changed == 0) return null;
         await InsertMembersAsync(connection, tx, db.Engine, row.id, members, ct);
         await tx.CommitAsync(ct);
-        return new CampaignCounts(members.Count, holdout, members.Count - holdout);
+        // The forecast after consent and caps; the send replaces it with the exact count when it ends.
+        var scheduled = await CampaignForecast.ScheduledAsync(db, row.id, definition.ChannelSet,
+            new MarketingCaps(options.MarketingPerDayMax, options.MarketingPerWeekMax), nowUs, ct);
+        await using (var update = await db.OpenAsync(ct))
+            await update.ExecuteAsync(new CommandDefinition("UPDATE messaging_campaigns SET scheduled = @scheduled WHERE id = @id AND status = @status",
+                new { scheduled, row.id, status = (short)CampaignState.Scheduled }, cancellationToken: ct));
+        return new CampaignCounts(members.Count, holdout, scheduled);
     }
 
     /// <summary>Writes the members with their variants (null: holdout); on PostgreSQL one statement per 50,000 from arrays.</summary>
@@ -164,8 +170,8 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
     }
 }
 
-/// <summary>Sends campaigns whose <c>send_at</c> has come, and resumes interrupted sends, every few seconds.</summary>
-internal sealed class CampaignScheduler(CampaignSender sender, TimeProvider clock, ILogger<CampaignScheduler> logger) : BackgroundService
+/// <summary>Sends campaigns whose <c>send_at</c> has come, and resumes interrupted sends, every few seconds and at once after a start.</summary>
+internal sealed class CampaignScheduler(CampaignSender sender, CampaignWakeUp wakeUp, ILogger<CampaignScheduler> logger) : BackgroundService
 {
     public const int IntervalMs = 10_000;
 
@@ -183,7 +189,7 @@ internal sealed class CampaignScheduler(CampaignSender sender, TimeProvider cloc
             }
             try
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(IntervalMs), clock, stoppingToken);
+                await wakeUp.WaitAsync(TimeSpan.FromMilliseconds(IntervalMs), stoppingToken);
             }
             catch (OperationCanceledException)
             {
