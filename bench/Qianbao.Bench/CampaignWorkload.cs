@@ -104,15 +104,17 @@ internal static class CampaignWorkload
         var materialiseS = send.Elapsed.TotalSeconds;
         var variants = BulkVariants.Of(definition);
         var decided = 0;
+        Guid? after = null;
         while (true)
         {
             await using var connection = await db.OpenAsync(ct);
             await using var tx = await db.BeginWriteAsync(connection, ct);
-            var n = await CampaignBulkSend.SendBatchAsync(connection, tx, campaignId, variants, 1 << (int)NotificationChannel.InApp,
-                TimeProvider.System.GetUnixMicroseconds(), caps, CampaignBulkSend.BatchSize, ct);
+            var (n, last) = await CampaignBulkSend.SendBatchAsync(connection, tx, campaignId, variants, 1 << (int)NotificationChannel.InApp,
+                TimeProvider.System.GetUnixMicroseconds(), caps, CampaignBulkSend.BatchSize, after, ct);
             await tx.CommitAsync(ct);
             if (n == 0) break;
             decided += n;
+            after = last;
         }
         var sendS = send.Elapsed.TotalSeconds;
         var recipients = audience - holdout;

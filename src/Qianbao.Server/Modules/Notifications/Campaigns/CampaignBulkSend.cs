@@ -32,13 +32,18 @@ internal static class CampaignBulkSend
     public const int BatchSize = 50_000;
     private const int ExternalChannels = (1 << (int)NotificationChannel.Sms) | (1 << (int)NotificationChannel.Email);
 
-    /// <summary>Sends one batch; returns how many members it decided (0: none left for this path).</summary>
-    public static async Task<int> SendBatchAsync(DbConnection connection, DbTransaction tx, Guid campaignId, BulkVariants variants, int channelMask,
-        long nowUs, MarketingCaps caps, int batchSize, CancellationToken ct)
+    /// <summary>
+    /// Sends one batch of the members after <paramref name="after"/> in user id order (null: from the start; a resumed send
+    /// starts there too and finds the sent ones by their notification id); returns how many it took (0: none left for this
+    /// path) and the last user id, where the next batch starts. Walking the primary key instead of asking the unsent index
+    /// again each batch keeps a batch's cost flat: that index fills with the dead entries of the rows each batch updates.
+    /// </summary>
+    public static async Task<(int Taken, Guid? Last)> SendBatchAsync(DbConnection connection, DbTransaction tx, Guid campaignId, BulkVariants variants,
+        int channelMask, long nowUs, MarketingCaps caps, int batchSize, Guid? after, CancellationToken ct)
     {
         var p = new
         {
-            campaignId, channelMask, nowUs, batchSize, external = ExternalChannels, dedupe = CampaignSender.DedupeKey(campaignId),
+            campaignId, channelMask, after = after ?? Guid.Empty, nowUs, batchSize, external = ExternalChannels, dedupe = CampaignSender.DedupeKey(campaignId),
             perDay = caps.PerDayMax, perWeek = caps.PerWeekMax, week = (long)NotificationRules.CapWindow.TotalMicroseconds,
             since = nowUs - (long)TimeSpan.FromDays(9).TotalMicroseconds, nowMs = nowUs / 1000,
             keys = variants.Keys, titles = variants.Titles, bodies = variants.Bodies, actions = variants.Actions,
@@ -48,8 +53,9 @@ internal static class CampaignBulkSend
             INSERT INTO campaign_pick
             SELECT m.user_id, m.variant FROM messaging_campaign_members m
             LEFT JOIN notification_settings s ON s.user_id = m.user_id
-            WHERE m.campaign_id = @campaignId AND m.variant IS NOT NULL AND m.notification_id IS NULL
+            WHERE m.campaign_id = @campaignId AND m.user_id > @after AND m.variant IS NOT NULL AND m.notification_id IS NULL
               AND (COALESCE(s.marketing_channels, 0) & @channelMask & @external) = 0
+            ORDER BY m.user_id
             LIMIT @batchSize
             FOR UPDATE OF m SKIP LOCKED;
 
@@ -123,10 +129,10 @@ internal static class CampaignBulkSend
 
             -- Open streams on every process learn of their new message at commit (the stream's LISTEN).
             SELECT count(pg_notify('{NotificationFeed.PgChannel}', user_id::text)) FROM campaign_decided WHERE status = {(short)NotificationStatus.Inbox};
-            SELECT count(*)::int FROM campaign_pick;
+            SELECT count(*)::int AS taken, max(user_id::text)::uuid AS last FROM campaign_pick;
             """;
         using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, p, tx, cancellationToken: ct));
         await results.ReadAsync<long>();
-        return await results.ReadSingleAsync<int>();
+        return await results.ReadSingleAsync<(int, Guid?)>();
     }
 }

@@ -107,14 +107,16 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
             var bulk = BulkVariants.Of(definition);
             var mask = channels.Aggregate(0, (m, c) => m | 1 << (int)c);
             var caps = new MarketingCaps(options.MarketingPerDayMax, options.MarketingPerWeekMax);
+            Guid? after = null;
             while (true)
             {
                 await using var connection = await db.OpenAsync(ct);
                 await using var tx = await db.BeginWriteAsync(connection, ct);
-                var decided = await CampaignBulkSend.SendBatchAsync(connection, tx, campaignId, bulk, mask, clock.GetUnixMicroseconds(), caps,
-                    CampaignBulkSend.BatchSize, ct);
+                var (taken, last) = await CampaignBulkSend.SendBatchAsync(connection, tx, campaignId, bulk, mask, clock.GetUnixMicroseconds(), caps,
+                    CampaignBulkSend.BatchSize, after, ct);
                 await tx.CommitAsync(ct);
-                if (decided == 0) break;
+                if (taken == 0) break;
+                after = last;
             }
         }
         while (true)
