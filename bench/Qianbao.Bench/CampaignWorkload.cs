@@ -12,7 +12,7 @@ using Qianbao.Server.Storage;
 
 namespace Qianbao.Bench;
 
-internal sealed record CampaignBenchOptions(string Connection, int People, int HoldoutBps, int Seed);
+public sealed record CampaignBenchOptions(string Connection, int People, int HoldoutBps, int Seed);
 
 /// <summary>
 /// The campaign benchmark (issue 11): builds a population on PostgreSQL with INSERT … SELECT generate_series (settings for
@@ -22,7 +22,7 @@ internal sealed record CampaignBenchOptions(string Connection, int People, int H
 /// Prints recipients/s of both and the ratio, and verifies the counts: every member decided once, every decision of the
 /// expected kinds present, inbox numbers consistent with the settings rows.
 /// </summary>
-internal static class CampaignWorkload
+public static class CampaignWorkload
 {
     private static readonly string[] Zones = ["Asia/Shanghai", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"];
 
