@@ -135,7 +135,7 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
                 await using var tx = await db.BeginWriteAsync(connection, ct);
                 var result = await notifier.NotifyAsync(connection, tx, new NotificationRequest(userId, NotificationCategory.Marketing, "campaign",
                     DedupeKey(campaignId), Action: CampaignDefinition.ToAction(variant.Action), CampaignId: campaignId, Variant: key,
-                    Title: variant.Title, Body: variant.Body, Channels: channels), ct);
+                    Title: variant.Title, Body: variant.Body, Channels: channels, EmailSubject: variant.EmailSubject), ct);
                 await connection.ExecuteAsync(new CommandDefinition(
                     "UPDATE messaging_campaign_members SET notification_id = @id WHERE campaign_id = @campaignId AND user_id = @userId",
                     new { id = result.NotificationId, campaignId, userId }, tx, cancellationToken: ct));
