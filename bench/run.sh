@@ -23,6 +23,8 @@
 #   PGBENCH_SCALE=64 PGBENCH_CLIENTS=16 PGBENCH_THREADS=2 PGBENCH_DURATION_S=30
 #   HTTP_DURATION_S=15 HTTP_CLIENTS=64 HTTP_USERS=200 BENCH_SKIP_HTTP=0
 #   PG_BINDIR=/usr/lib/postgresql/15/bin BENCH_SKIP_BUILD=0
+#   BENCH_CAMPAIGN_PEOPLE=100000   the campaign step (issue 11): a set-based in-app campaign send beside a raw COPY of as
+#                                  many inbox rows; 1000000 for the issue's benchmark, 0 skips it
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -43,6 +45,7 @@ HTTP_CLIENTS=${HTTP_CLIENTS:-64}
 HTTP_USERS=${HTTP_USERS:-200}
 BENCH_SKIP_HTTP=${BENCH_SKIP_HTTP:-0}
 BENCH_SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
+BENCH_CAMPAIGN_PEOPLE=${BENCH_CAMPAIGN_PEOPLE:-100000}
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 
 BENCH_DLL=bench/Qianbao.Bench/bin/Release/net10.0/Qianbao.Bench.dll
@@ -222,6 +225,19 @@ if [ "$BENCH_SKIP_HTTP" != 1 ]; then
     createdb qb_http_coupon
     run_http http-pg-coupon qb_http_coupon secure marketing-payment
 fi
+
+# --- campaign send (issue 11): set-based in-app send vs a raw COPY of as many inbox rows -------
+CAMPAIGN_LINE=""
+if [ "$BENCH_CAMPAIGN_PEOPLE" -gt 0 ]; then
+    createdb qb_campaign
+    checkpoint
+    log "campaign: $BENCH_CAMPAIGN_PEOPLE people (load average $(load))"
+    rc=0
+    dotnet "$BENCH_DLL" campaign --connection "$(pg_cs qb_campaign)" --people "$BENCH_CAMPAIGN_PEOPLE" >"$TMP/campaign.log" 2>&1 || rc=$?
+    grep -v '^SUMMARY' "$TMP/campaign.log" >&2 || true
+    CAMPAIGN_LINE=$(grep '^SUMMARY' "$TMP/campaign.log" || true)
+    if [ "$rc" -ne 0 ] || [ "$(summary_field "$CAMPAIGN_LINE" checks)" != ok ]; then FAILED+=(campaign); fi
+fi
 LOAD_END=$(load)
 
 # --- table --------------------------------------------------------------------------------------
@@ -247,6 +263,12 @@ ratio() { awk -v a="${1:-0}" -v b="$PGBENCH_TPS" 'BEGIN { if (a == "" || b <= 0)
             "$(summary_field "$s" p99_ms)" "$(summary_field "$s" mean_batch)" "$cpu" "$(ratio "$(summary_field "$s" tps)")" "${ok:-fail}"
     done
     echo
+    if [ -n "$CAMPAIGN_LINE" ]; then
+        echo "Campaign ($(summary_field "$CAMPAIGN_LINE" campaign_people) people, $(summary_field "$CAMPAIGN_LINE" recipients) recipients):" \
+            "set-based send $(summary_field "$CAMPAIGN_LINE" recipients_per_s) recipients/s (send alone $(summary_field "$CAMPAIGN_LINE" send_only_per_s)/s)," \
+            "raw COPY $(summary_field "$CAMPAIGN_LINE" copy_rows_per_s) rows/s, ratio $(summary_field "$CAMPAIGN_LINE" ratio)"
+        echo
+    fi
 }
 
 if [ "${#FAILED[@]}" -gt 0 ]; then

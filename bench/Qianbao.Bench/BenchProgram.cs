@@ -24,8 +24,11 @@ public static class BenchProgram
                     [--seed 1] [--operator-key KEY] [--transfers-max N] [--scenario transfer|payment|marketing-payment]
                     (payment scenarios: the merchant precreates each trade through the gateway, the buyer pays it by QR;
                     marketing-payment applies a coupon and redeems points on each; they need --operator-key)
+          campaign  --connection <postgres connection string> [--people 1000000] [--holdout-bps 1000] [--seed 1]
+                    (a population with consent, quiet hours and caps; the set-based send of an in-app A/B campaign beside a
+                    raw COPY of as many inbox rows; prints recipients/s, the ratio, and checks the counts)
 
-        ledger and http print a SUMMARY line (key=value) for scripts and exit 1 when a correctness check fails.
+        ledger, http and campaign print a SUMMARY line (key=value) for scripts and exit 1 when a correctness check fails.
         """;
 
     public static async Task<int> Main(string[] args)
@@ -57,6 +60,8 @@ public static class BenchProgram
                 "ledger" => await LedgerAsync(a, loggers, cancel.Token),
                 "batchcost" => await BatchCostAsync(a, loggers, cancel.Token),
                 "http" => await HttpAsync(a, cancel.Token),
+                "campaign" => await CampaignWorkload.RunAsync(new CampaignBenchOptions(a.Required("connection"), a.Int("people", 1_000_000),
+                    a.Int("holdout-bps", 1_000), a.Int("seed", 1)), loggers, cancel.Token),
                 _ => throw new ArgumentException($"unknown command '{args[0]}'"),
             };
         }

@@ -54,6 +54,15 @@ public sealed class BenchSmokeTests
     }
 
     [Fact]
+    public async Task CampaignWorkloadOnPostgresPassesItsChecks()
+    {
+        // 2,000 people: the population, the set-based send and the COPY, with every count checked (exit code 0).
+        var connection = await PostgresCluster.Shared.CreateDatabaseAsync("bench_campaign");
+        using var loggers = Microsoft.Extensions.Logging.LoggerFactory.Create(_ => { });
+        (await CampaignWorkload.RunAsync(new CampaignBenchOptions(connection, 2_000, 1_000, 1), loggers, CancellationToken.None)).ShouldBe(0);
+    }
+
+    [Fact]
     public async Task LedgerWorkloadRefusesADatabaseThatHoldsTransfers()
     {
         // The after-run checks compare the whole transfers table with what was acknowledged, so a reused database must be refused.

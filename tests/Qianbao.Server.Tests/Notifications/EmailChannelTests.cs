@@ -183,6 +183,44 @@ public abstract class EmailChannelTests(DatabaseEngine engine)
     }
 
     [Fact]
+    public async Task Campaign_mail_has_the_variants_subject_an_open_pixel_and_a_tracked_link_that_redirects_only_to_the_variants_url()
+    {
+        await using var smtp = await TestSmtpServer.StartAsync();
+        await using var bed = await SmsBed.CreateAsync(engine);
+        var host = bed.Start(Smtp(smtp.Port));
+        var http = host.CreateClient();
+        var user = await SecureUser.CreateAsync(http, SmsBed.OperatorKey, setPin: false, verifyIdentity: false);
+        await VerifyEmailAsync(user, smtp, "wang.fang@example.com");
+        (await user.SendAsync(HttpMethod.Put, "/v1/me/notification-preferences", Preferences(true, false), pin: null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        // As the campaign send asks: the campaign, its variant, and the variant's email_subject.
+        var campaignId = Guid.NewGuid();
+        var sent = await NotifyAsync(host, new NotificationRequest(user.UserId, NotificationCategory.Marketing, "campaign",
+            Qianbao.Server.Modules.Notifications.Campaigns.CampaignSender.DedupeKey(campaignId), Action: NotificationAction.OpenUrl("https://shop.example.com/spring"),
+            CampaignId: campaignId, Variant: "a", Title: "Half price", Body: "Half price at Corner Shop", EmailSubject: "Spring: half price this week"));
+        sent.Status.ShouldBe(NotificationStatus.Inbox);
+        await SmsBed.EventuallyAsync(() => smtp.Received.Any(m => m.Subject == "[Qianbao] Spring: half price this week"), Within,
+            () => $"no campaign mail; {bed.Logs.Recent()}");
+        var mail = smtp.Received.Single(m => m.Subject == "[Qianbao] Spring: half price this week");
+        var pixel = System.Text.RegularExpressions.Regex.Match(mail.HtmlBody!, "<img src=\"" + BaseUrl + "(/t/o/[^\"]+)\"").Groups[1].Value;
+        pixel.ShouldNotBeEmpty();
+        var click = System.Text.RegularExpressions.Regex.Match(mail.TextBody!, BaseUrl + @"(/t/c/\S+)").Groups[1].Value;
+        click.ShouldNotBeEmpty();
+        mail.HtmlBody!.ShouldContain(click);
+        mail.TextBody!.ShouldNotContain("https://shop.example.com/spring"); // only through the tracked link
+
+        var anonymous = host.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        var opened = await anonymous.GetAsync(pixel);
+        opened.StatusCode.ShouldBe(HttpStatusCode.OK);
+        opened.Content.Headers.ContentType!.MediaType.ShouldBe("image/gif");
+        var clicked = await anonymous.GetAsync(click);
+        clicked.StatusCode.ShouldBe(HttpStatusCode.Redirect);
+        clicked.Headers.Location!.AbsoluteUri.ShouldBe("https://shop.example.com/spring");
+        (await CountAsync(host, "SELECT COUNT(*) FROM notifications WHERE read_at_us IS NOT NULL AND clicked_at_us IS NOT NULL AND campaign_id = @c",
+            new { c = engine == DatabaseEngine.Postgres ? (object)campaignId : campaignId.ToString() })).ShouldBe(1);
+    }
+
+    [Fact]
     public async Task Without_a_verified_address_the_email_channel_is_recorded_unavailable_and_nothing_is_mailed()
     {
         await using var smtp = await TestSmtpServer.StartAsync();

@@ -84,8 +84,13 @@ public abstract class MessagingCampaignTests<THost>(THost host) : IClassFixture<
     private async Task<Guid> CreateAsync(object body) =>
         (await JsonAsync(await OperatorAsync(HttpMethod.Post, "/admin/v1/messaging/campaigns", body), HttpStatusCode.Created))["id"]!.GetValue<Guid>();
 
-    private async Task<JsonObject> StartAsync(Guid id) =>
-        await JsonAsync(await OperatorAsync(HttpMethod.Post, $"/admin/v1/messaging/campaigns/{id}/start"), HttpStatusCode.OK);
+    /// <summary>Starts (202 at once: the send is the scheduler's) and runs a scheduler pass, as the woken scheduler would.</summary>
+    private async Task<JsonObject> StartAsync(Guid id)
+    {
+        var started = await JsonAsync(await OperatorAsync(HttpMethod.Post, $"/admin/v1/messaging/campaigns/{id}/start"), HttpStatusCode.Accepted);
+        await host.Services.GetRequiredService<CampaignSender>().SendDueAsync(CancellationToken.None);
+        return started;
+    }
 
     private async Task<JsonObject> ResultsAsync(Guid id) =>
         await JsonAsync(await OperatorAsync(HttpMethod.Get, $"/admin/v1/messaging/campaigns/{id}/results"), HttpStatusCode.OK);

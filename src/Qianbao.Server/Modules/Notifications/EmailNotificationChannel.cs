@@ -11,9 +11,12 @@ namespace Qianbao.Server.Modules.Notifications;
 /// rendered title (subject) and body as multipart text and HTML in the person's locale, with a link into the wallet on
 /// <c>Qianbao:PublicBaseUrl</c>. Marketing mail carries <c>List-Unsubscribe</c> (the signed one-click URL) and
 /// <c>List-Unsubscribe-Post: List-Unsubscribe=One-Click</c> (RFC 8058), and the same link in its footer. The outbox's
-/// dedupe key is the notification, so a notification is mailed at most once.
+/// dedupe key is the notification, so a notification is mailed at most once. A campaign's mail has its variant's
+/// <c>email_subject</c> (else the title) and is tracked: an open pixel (<c>/t/o/{token}</c>) and, for an https
+/// <c>open_url</c> action, the link through <c>/t/c/{token}</c>, which redirects only to that URL.
 /// </summary>
-internal sealed class EmailNotificationChannel(EmailOutbox outbox, EmailAddresses addresses, UnsubscribeLinks unsubscribe, QianbaoOptions options)
+internal sealed class EmailNotificationChannel(EmailOutbox outbox, EmailAddresses addresses, UnsubscribeLinks unsubscribe, QianbaoOptions options,
+    Campaigns.TrackingLinks tracking)
     : INotificationChannel
 {
     public NotificationChannel Channel => NotificationChannel.Email;
@@ -26,17 +29,24 @@ internal sealed class EmailNotificationChannel(EmailOutbox outbox, EmailAddresse
         if (await addresses.VerifiedAsync(connection, tx, delivery.UserId, ct) is not { } to) return;
         var marketing = delivery.Category == NotificationCategory.Marketing;
         var optOut = marketing ? unsubscribe.Url(delivery.UserId, NotificationChannel.Email) : null;
-        var (text, html) = Render(delivery, options.PublicBaseUrl?.TrimEnd('/'), optOut);
+        var baseUrl = options.PublicBaseUrl?.TrimEnd('/');
+        var tracked = delivery.CampaignId is not null && baseUrl is not null;
+        var (text, html) = Render(delivery, baseUrl, optOut,
+            tracked && HttpsActionUrl(delivery) is not null ? tracking.ClickUrl(baseUrl!, delivery.NotificationId) : null,
+            tracked ? tracking.OpenUrl(baseUrl!, delivery.NotificationId) : null);
         var headers = optOut is null ? null : new Dictionary<string, string>
         {
             ["List-Unsubscribe"] = $"<{optOut}>",
             ["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click",
         };
-        var subject = (NotificationTemplates.Supported(delivery.Locale) == "en" ? "[Qianbao] " : "【钱包】") + OneLine(delivery.Title);
+        var subject = (NotificationTemplates.Supported(delivery.Locale) == "en" ? "[Qianbao] " : "【钱包】") + OneLine(delivery.EmailSubject ?? delivery.Title);
         await outbox.QueueAsync(connection, tx,
             new EmailMessage(to.Address, subject, text, html, delivery.Locale, "notification_" + delivery.Type, delivery.UserId, headers), ct,
             TimeProviderExtensions.FromUnixMicroseconds(delivery.DueAtUs), "notification:" + delivery.NotificationId.ToString("N"));
     }
+
+    private static string? HttpsActionUrl(NotificationDelivery d) =>
+        d.Action is { Type: "open_url", Url: { } url } && Uri.TryCreate(url, UriKind.Absolute, out var u) && u.Scheme == "https" ? url : null;
 
     private static string OneLine(string s)
     {
@@ -45,10 +55,12 @@ internal sealed class EmailNotificationChannel(EmailOutbox outbox, EmailAddresse
     }
 
     /// <summary>Both parts: the body, the action (an own https URL of the action, else the notification in the wallet), and the opt-out footer.</summary>
-    public static (string Text, string Html) Render(NotificationDelivery d, string? baseUrl, string? optOut)
+    /// <param name="clickUrl">The tracked link replacing the action's URL (a campaign's mail), or null.</param>
+    /// <param name="pixelUrl">The open pixel's URL (a campaign's mail), or null.</param>
+    public static (string Text, string Html) Render(NotificationDelivery d, string? baseUrl, string? optOut, string? clickUrl = null, string? pixelUrl = null)
     {
         var en = NotificationTemplates.Supported(d.Locale) == "en";
-        var link = d.Action is { Type: "open_url", Url: { } url } && Uri.TryCreate(url, UriKind.Absolute, out var u) && u.Scheme == "https" ? url
+        var link = HttpsActionUrl(d) is { } url ? clickUrl ?? url
             : baseUrl is null ? null : $"{baseUrl}/notifications/{d.NotificationId:N}";
         var open = en ? "Open in Qianbao" : "在钱包中查看";
         var stop = en ? "You receive offers because you agreed to them. Unsubscribe:" : "您收到此邮件是因为您同意接收优惠信息。退订：";
@@ -62,6 +74,7 @@ internal sealed class EmailNotificationChannel(EmailOutbox outbox, EmailAddresse
             <p>{e(d.Body)}</p>
             {(link is null ? "" : $"<p><a href=\"{e(link)}\">{e(open)}</a></p>")}
             {(optOut is null ? "" : $"<hr><p style=\"font-size:12px;color:#666\">{e(stop)} <a href=\"{e(optOut)}\">{e(optOut)}</a></p>")}
+            {(pixelUrl is null ? "" : $"<img src=\"{e(pixelUrl)}\" width=\"1\" height=\"1\" alt=\"\">")}
             </body></html>
             """;
         return (text, html);

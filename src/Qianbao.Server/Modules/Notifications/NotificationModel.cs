@@ -53,7 +53,8 @@ internal sealed record NotificationRequest(
     Guid? SenderMerchantId = null,
     string? Title = null,
     string? Body = null,
-    IReadOnlySet<NotificationChannel>? Channels = null);
+    IReadOnlySet<NotificationChannel>? Channels = null,
+    string? EmailSubject = null);
 
 /// <summary>What a channel queue is given: rendered texts, where to, and when it is due (later than now when held).</summary>
 internal sealed record NotificationDelivery(
@@ -67,7 +68,9 @@ internal sealed record NotificationDelivery(
     string? Phone,
     long DueAtUs,
     NotificationAction? Action = null,
-    Guid? SenderMerchantId = null);
+    Guid? SenderMerchantId = null,
+    Guid? CampaignId = null,
+    string? EmailSubject = null);
 
 /// <summary>
 /// A channel's durable queue (SMS on Messaging's outbox; email is registered by its own module). Queues in the caller's

@@ -116,7 +116,7 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
             if (channel == NotificationChannel.InApp || !plan.Queues(channel)) continue;
             await queues[channel].QueueAsync(connection, tx,
                 new NotificationDelivery(id, request.UserId, request.Category, request.Type, locale, title, body, contact?.Phone, plan.DueAtUs,
-                    request.Action, request.SenderMerchantId), ct);
+                    request.Action, request.SenderMerchantId, request.CampaignId, request.EmailSubject), ct);
         }
         if (plan.Status == NotificationStatus.Inbox) await feed.PublishAsync(connection, tx, request.UserId, ct);
         return new NotifyResult(id, true, plan.Status);

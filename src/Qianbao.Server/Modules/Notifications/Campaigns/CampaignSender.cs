@@ -17,7 +17,7 @@ internal readonly record struct CampaignCounts(int Audience, int Holdout, int Sc
 /// never notifies anyone twice.
 /// </summary>
 internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudience audience, Notifier notifier, TimeProvider clock,
-    ILogger<CampaignSender> logger)
+    NotificationOptions options, ILogger<CampaignSender> logger)
 {
     public const int SendBatch = 500;
 
@@ -38,14 +38,29 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
             WHERE id = @id AND status = {(short)CampaignState.Draft}
             """, new { row.id, nowUs, count = members.Count, holdout, planned = members.Count - holdout }, tx, cancellationToken: ct));
         if (changed == 0) return null;
-        if (db.Engine == DatabaseEngine.Postgres)
+        await InsertMembersAsync(connection, tx, db.Engine, row.id, members, ct);
+        await tx.CommitAsync(ct);
+        // The forecast after consent and caps; the send replaces it with the exact count when it ends.
+        var scheduled = await CampaignForecast.ScheduledAsync(db, row.id, definition.ChannelSet,
+            new MarketingCaps(options.MarketingPerDayMax, options.MarketingPerWeekMax), nowUs, ct);
+        await using (var update = await db.OpenAsync(ct))
+            await update.ExecuteAsync(new CommandDefinition("UPDATE messaging_campaigns SET scheduled = @scheduled WHERE id = @id AND status = @status",
+                new { scheduled, row.id, status = (short)CampaignState.Scheduled }, cancellationToken: ct));
+        return new CampaignCounts(members.Count, holdout, scheduled);
+    }
+
+    /// <summary>Writes the members with their variants (null: holdout); on PostgreSQL one statement per 50,000 from arrays.</summary>
+    public static async Task InsertMembersAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction tx, DatabaseEngine engine,
+        Guid campaignId, IReadOnlyList<(Guid UserId, string? Variant)> members, CancellationToken ct)
+    {
+        if (engine == DatabaseEngine.Postgres)
         {
             // Set-based: one statement per 50,000 members from arrays.
             foreach (var chunk in members.Chunk(50_000))
                 await connection.ExecuteAsync(new CommandDefinition("""
                     INSERT INTO messaging_campaign_members (campaign_id, user_id, variant)
-                    SELECT @id, u, v FROM unnest(@users::uuid[], @variants::text[]) AS m(u, v)
-                    """, new { row.id, users = chunk.Select(m => m.UserId).ToArray(), variants = chunk.Select(m => m.Variant).ToArray() }, tx,
+                    SELECT @campaignId, u, v FROM unnest(@users::uuid[], @variants::text[]) AS m(u, v)
+                    """, new { campaignId, users = chunk.Select(m => m.UserId).ToArray(), variants = chunk.Select(m => m.Variant).ToArray() }, tx,
                     cancellationToken: ct));
         }
         else
@@ -53,7 +68,7 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
             foreach (var chunk in members.Chunk(400))
             {
                 var sql = new StringBuilder("INSERT INTO messaging_campaign_members (campaign_id, user_id, variant) VALUES ");
-                var p = new DynamicParameters(new { id = row.id.ToString() });
+                var p = new DynamicParameters(new { id = campaignId.ToString() });
                 for (var i = 0; i < chunk.Length; i++)
                 {
                     sql.Append(i == 0 ? "" : ", ").Append("(@id, @u").Append(i).Append(", @v").Append(i).Append(')');
@@ -63,12 +78,14 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
                 await connection.ExecuteAsync(new CommandDefinition(sql.ToString(), p, tx, cancellationToken: ct));
             }
         }
-        await tx.CommitAsync(ct);
-        return new CampaignCounts(members.Count, holdout, members.Count - holdout);
     }
 
-    /// <summary>Sends the campaign when it is due (or resumes its sending); null when it is not due yet.</summary>
-    public async Task<CampaignCounts?> SendIfDueAsync(Guid campaignId, CancellationToken ct)
+    /// <summary>
+    /// Sends the campaign when it is due (or resumes its sending); null when it is not due yet. On PostgreSQL the in-app
+    /// messages go set-based (<see cref="CampaignBulkSend"/>) unless <paramref name="setBased"/> is false (the per-person
+    /// reference the equivalence test compares with); members the set path leaves (SMS, e-mail) go through the notifier.
+    /// </summary>
+    public async Task<CampaignCounts?> SendIfDueAsync(Guid campaignId, CancellationToken ct, bool setBased = true)
     {
         var nowUs = clock.GetUnixMicroseconds();
         await using (var connection = await db.OpenAsync(ct))
@@ -85,6 +102,23 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
         var definition = row.Definition;
         var variants = definition.Variants.ToDictionary(v => v.Key!);
         var channels = definition.ChannelSet;
+        if (setBased && db.Engine == DatabaseEngine.Postgres)
+        {
+            var bulk = BulkVariants.Of(definition);
+            var mask = channels.Aggregate(0, (m, c) => m | 1 << (int)c);
+            var caps = new MarketingCaps(options.MarketingPerDayMax, options.MarketingPerWeekMax);
+            Guid? after = null;
+            while (true)
+            {
+                await using var connection = await db.OpenAsync(ct);
+                await using var tx = await db.BeginWriteAsync(connection, ct);
+                var (taken, last) = await CampaignBulkSend.SendBatchAsync(connection, tx, campaignId, bulk, mask, clock.GetUnixMicroseconds(), caps,
+                    CampaignBulkSend.BatchSize, after, ct);
+                await tx.CommitAsync(ct);
+                if (taken == 0) break;
+                after = last;
+            }
+        }
         while (true)
         {
             List<(Guid UserId, string Variant)> batch;
@@ -101,7 +135,7 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
                 await using var tx = await db.BeginWriteAsync(connection, ct);
                 var result = await notifier.NotifyAsync(connection, tx, new NotificationRequest(userId, NotificationCategory.Marketing, "campaign",
                     DedupeKey(campaignId), Action: CampaignDefinition.ToAction(variant.Action), CampaignId: campaignId, Variant: key,
-                    Title: variant.Title, Body: variant.Body, Channels: channels), ct);
+                    Title: variant.Title, Body: variant.Body, Channels: channels, EmailSubject: variant.EmailSubject), ct);
                 await connection.ExecuteAsync(new CommandDefinition(
                     "UPDATE messaging_campaign_members SET notification_id = @id WHERE campaign_id = @campaignId AND user_id = @userId",
                     new { id = result.NotificationId, campaignId, userId }, tx, cancellationToken: ct));
@@ -138,8 +172,8 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
     }
 }
 
-/// <summary>Sends campaigns whose <c>send_at</c> has come, and resumes interrupted sends, every few seconds.</summary>
-internal sealed class CampaignScheduler(CampaignSender sender, TimeProvider clock, ILogger<CampaignScheduler> logger) : BackgroundService
+/// <summary>Sends campaigns whose <c>send_at</c> has come, and resumes interrupted sends, every few seconds and at once after a start.</summary>
+internal sealed class CampaignScheduler(CampaignSender sender, CampaignWakeUp wakeUp, ILogger<CampaignScheduler> logger) : BackgroundService
 {
     public const int IntervalMs = 10_000;
 
@@ -157,7 +191,7 @@ internal sealed class CampaignScheduler(CampaignSender sender, TimeProvider cloc
             }
             try
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(IntervalMs), clock, stoppingToken);
+                await wakeUp.WaitAsync(TimeSpan.FromMilliseconds(IntervalMs), stoppingToken);
             }
             catch (OperationCanceledException)
             {

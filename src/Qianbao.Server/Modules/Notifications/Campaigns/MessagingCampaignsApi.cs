@@ -66,7 +66,7 @@ internal static class MessagingCampaignsApi
             ? Results.Json(row.Body(), JsonDefaults.Options)
             : ApiProblem.NotFound("No such messaging campaign.");
 
-    private static async Task<IResult> StartAsync(string id, CampaignStore store, CampaignSender sender, CancellationToken ct)
+    private static async Task<IResult> StartAsync(string id, CampaignStore store, CampaignSender sender, CampaignWakeUp wakeUp, CancellationToken ct)
     {
         if (!Guid.TryParse(id, out var campaignId) || await store.FindAsync(campaignId, ct) is not { } row)
             return ApiProblem.NotFound("No such messaging campaign.");
@@ -74,8 +74,11 @@ internal static class MessagingCampaignsApi
             return ApiProblem.Conflict(ErrorCodes.CampaignAlreadyStarted, "The campaign was started already.");
         var started = await sender.MaterialiseAsync(row, ct);
         if (started is null) return ApiProblem.Conflict(ErrorCodes.CampaignAlreadyStarted, "The campaign was started already.");
-        var counts = await sender.SendIfDueAsync(campaignId, ct) ?? started.Value;
-        return Results.Json(new { audience = counts.Audience, holdout = counts.Holdout, scheduled = counts.Scheduled }, JsonDefaults.Options);
+        // The send runs in the background (the scheduler, woken now): a large audience does not hold the request.
+        wakeUp.Wake();
+        var counts = started.Value;
+        return Results.Json(new { audience = counts.Audience, holdout = counts.Holdout, scheduled = counts.Scheduled }, JsonDefaults.Options,
+            statusCode: StatusCodes.Status202Accepted);
     }
 
     private static async Task<IResult> PreviewAsync(HttpContext http, CampaignAudience audience, CancellationToken ct)
