@@ -100,9 +100,9 @@ internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, Secur
 
     /// <summary>
     /// Sets the PIN (the caller has checked it and consumed the SMS code), which also lifts a lock and clears the wrong-try
-    /// count; the security event <c>pin_set</c> and the PinChanged SMS commit with it.
+    /// count; the security event <c>pin_set</c> and its alert (in the app and by SMS) commit with it.
     /// </summary>
-    public async Task SetAsync(Guid userId, string pin, string phone, string locale, string? clientAddress, CancellationToken ct)
+    public async Task SetAsync(Guid userId, string pin, string? clientAddress, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);

@@ -34,7 +34,7 @@ internal static class SetPaymentPin
         if (!await verifications.ConsumeAsync(verificationId, request.Code, holder.Phone, VerificationPurpose.SetPin, ct))
             return ApiProblem.Unprocessable(ErrorCodes.InvalidVerificationCode, "The code is wrong, used or expired; ask for a new one.");
 
-        await pins.SetAsync(userId, request.Pin!, holder.Phone, holder.Locale, http.Connection.RemoteIpAddress?.ToString(), ct);
+        await pins.SetAsync(userId, request.Pin!, http.Connection.RemoteIpAddress?.ToString(), ct);
         return Results.NoContent();
     }
 }
