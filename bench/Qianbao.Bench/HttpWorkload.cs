@@ -109,6 +109,12 @@ public static class HttpWorkload
         public long Rejected;
         public long Failed;
         public string? FirstProblem;
+
+        public void Fail(string problem)
+        {
+            Failed++;
+            FirstProblem ??= problem;
+        }
         public long LastCompletionTicks;
     }
 
@@ -231,8 +237,7 @@ public static class HttpWorkload
                 }
                 catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {
-                    state.Failed++;
-                    state.FirstProblem ??= ex.GetType().Name + ": " + ex.Message;
+                    state.Fail(ex.GetType().Name + ": " + ex.Message);
                     continue;
                 }
                 var done = Stopwatch.GetTimestamp();
@@ -253,8 +258,7 @@ public static class HttpWorkload
                 }
                 else
                 {
-                    state.Failed++;
-                    state.FirstProblem ??= $"{(int)status} {problem}";
+                    state.Fail($"{(int)status} {problem}");
                 }
             }
         }
@@ -279,16 +283,14 @@ public static class HttpWorkload
                 }
                 catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {
-                    state.Failed++;
-                    state.FirstProblem ??= ex.GetType().Name + ": " + ex.Message;
+                    state.Fail(ex.GetType().Name + ": " + ex.Message);
                     continue;
                 }
                 var done = Stopwatch.GetTimestamp();
                 state.LastCompletionTicks = done;
                 if (status != HttpStatusCode.OK)
                 {
-                    state.Failed++;
-                    state.FirstProblem ??= $"{(int)status} {body}";
+                    state.Fail($"{(int)status} {body}");
                     continue;
                 }
                 var answer = JsonNode.Parse(body)!;

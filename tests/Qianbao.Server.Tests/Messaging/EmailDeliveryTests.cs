@@ -21,18 +21,7 @@ public abstract class EmailDeliveryTests(DatabaseEngine engine)
 {
     private static readonly TimeSpan Within = TimeSpan.FromSeconds(20);
 
-    private static (string, string)[] Smtp(int port) =>
-    [
-        ("Qianbao:Email:Smtp:Host", "127.0.0.1"),
-        ("Qianbao:Email:Smtp:Port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-        ("Qianbao:Email:Smtp:From", "Qianbao <no-reply@qianbao.test>"),
-        ("Qianbao:Email:Smtp:Security", "none"),
-        ("Qianbao:Email:TimeoutMs", "2000"),
-        ("Qianbao:Email:PollIntervalMs", "100"),
-        ("Qianbao:Email:RetryBaseMs", "100"),
-        ("Qianbao:Email:RetryMaxMs", "300"),
-        ("Qianbao:PublicBaseUrl", "https://wallet.example.com"),
-    ];
+    private static (string, string)[] Smtp(int port) => TestSmtpServer.Settings(port);
 
     private static EmailMessage Message(string to, string subject = "Hello", string locale = "en", IReadOnlyDictionary<string, string>? headers = null) =>
         new(to, subject, $"Plain part of {subject}", $"<p>HTML part of <b>{subject}</b></p>", locale, "test_mail", null, headers);

@@ -25,6 +25,20 @@ public sealed class TestSmtpServer : IAsyncDisposable
     public int Port { get; }
     public IReadOnlyList<MimeMessage> Received => [.. received];
 
+    /// <summary>The settings that point a server at a test SMTP server on <paramref name="port"/>, with short waits and retries.</summary>
+    public static (string, string)[] Settings(int port, string publicBaseUrl = "https://wallet.example.com") =>
+    [
+        ("Qianbao:Email:Smtp:Host", "127.0.0.1"),
+        ("Qianbao:Email:Smtp:Port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        ("Qianbao:Email:Smtp:From", "Qianbao <no-reply@qianbao.test>"),
+        ("Qianbao:Email:Smtp:Security", "none"),
+        ("Qianbao:Email:TimeoutMs", "2000"),
+        ("Qianbao:Email:PollIntervalMs", "100"),
+        ("Qianbao:Email:RetryBaseMs", "100"),
+        ("Qianbao:Email:RetryMaxMs", "300"),
+        ("Qianbao:PublicBaseUrl", publicBaseUrl),
+    ];
+
     /// <summary>A free port on 127.0.0.1 (nothing listens on it until <see cref="StartAsync(int)"/>).</summary>
     public static int FreePort()
     {

@@ -23,18 +23,7 @@ public abstract class EmailChannelTests(DatabaseEngine engine)
     private static readonly TimeSpan Within = TimeSpan.FromSeconds(20);
     private const string BaseUrl = "https://wallet.example.com";
 
-    private static (string, string)[] Smtp(int port) =>
-    [
-        ("Qianbao:Email:Smtp:Host", "127.0.0.1"),
-        ("Qianbao:Email:Smtp:Port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-        ("Qianbao:Email:Smtp:From", "Qianbao <no-reply@qianbao.test>"),
-        ("Qianbao:Email:Smtp:Security", "none"),
-        ("Qianbao:Email:TimeoutMs", "2000"),
-        ("Qianbao:Email:PollIntervalMs", "100"),
-        ("Qianbao:Email:RetryBaseMs", "100"),
-        ("Qianbao:Email:RetryMaxMs", "300"),
-        ("Qianbao:PublicBaseUrl", BaseUrl),
-    ];
+    private static (string, string)[] Smtp(int port) => TestSmtpServer.Settings(port, BaseUrl);
 
     private static async Task<NotifyResult> NotifyAsync(WebApplicationFactory<Program> host, NotificationRequest request)
     {
