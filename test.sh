@@ -3,6 +3,7 @@
 #   - installs the PostgreSQL server binaries if missing (the tests start their own throwaway
 #     cluster from them; no system cluster is left running),
 #   - installs the npm dependencies of tests/sdk if missing,
+#   - installs Debian's chromium and a CJK font if missing (browser tests of the consoles),
 #   - runs `dotnet test Qianbao.slnx` and ends with a line "N passed, N failed".
 # Exits non-zero if anything fails.
 set -euo pipefail
@@ -81,6 +82,17 @@ fi
 if ! command -v curl >/dev/null 2>&1; then
     log "curl not found: installing curl"
     apt_install curl
+fi
+
+# --- chromium and a CJK font: the console tests drive Debian's chromium with Playwright -----------
+# (Playwright cannot download browsers here; the tests launch /usr/bin/chromium, and the Chinese pages need a font.)
+if [ ! -x /usr/bin/chromium ]; then
+    log "chromium not found: installing chromium"
+    apt_install chromium
+fi
+if ! fc-list 2>/dev/null | grep -qiE "wqy|noto sans cjk"; then
+    log "no CJK font found: installing fonts-wqy-zenhei"
+    apt_install fonts-wqy-zenhei
 fi
 
 # --- npm dependencies of the SDK harness -------------------------------------------------------

@@ -1,5 +1,6 @@
 using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Adapters.Alipay;
+using Qianbao.Server.Consoles;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Acquiring;
 using Qianbao.Server.Modules.Analytics;
@@ -45,6 +46,8 @@ public static class EndpointRegistration
             await ApiProblem.Create(status, code, "The request cannot be served.").ExecuteAsync(http);
         });
 
+        // Forwarded headers first (the consoles call the API over loopback on the browser's behalf), then the pages.
+        app.MapConsoles();
         app.MapOpenApi("/openapi/{documentName}.json");
         var mode = OptionsRules.Format(app.Services.GetRequiredService<QianbaoOptions>().Mode);
         app.MapGet("/healthz", () => Results.Json(new { status = "ok", mode })).WithTags("Health");

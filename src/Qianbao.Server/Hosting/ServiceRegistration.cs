@@ -1,5 +1,6 @@
 using Qianbao.Server.Adapters.Alipay.Notifications;
 using Qianbao.Server.Adapters.Alipay;
+using Qianbao.Server.Consoles;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Acquiring;
 using Qianbao.Server.Modules.Analytics;
@@ -76,6 +77,8 @@ public static class ServiceRegistration
         services.AddAnalyticsModule();
         services.AddGateway(configuration);
         services.AddNotifications(configuration);
+        // The web consoles last: they are clients of everything above.
+        services.AddConsoles();
 
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
         services.AddOpenApi(OperatorOpenApi.Configure);
