@@ -50,31 +50,18 @@ internal sealed class TradeClosing(Db db, EventSignal events, TimeProvider clock
 }
 
 /// <summary>Closes expired unpaid trades every few seconds, so their notifications go out without anyone asking.</summary>
-internal sealed class TradeExpiry(TradeClosing closing, TimeProvider clock, ILogger<TradeExpiry> logger) : BackgroundService
+internal sealed class TradeExpiry(TradeClosing closing, TimeProvider clock, ILogger<TradeExpiry> logger) : PeriodicSweep(clock, logger)
 {
     public const int IntervalMs = 5_000;
     public const int BatchMax = 200;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Interval => TimeSpan.FromMilliseconds(IntervalMs);
+
+    protected override string Activity => "Closing expired trades";
+
+    protected override async Task<SweepPass> PassAsync(CancellationToken ct)
     {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await closing.CloseExpiredAsync(BatchMax, stoppingToken);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogError(ex, "Closing expired trades failed; trying again next interval");
-            }
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(IntervalMs), clock, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        await closing.CloseExpiredAsync(BatchMax, ct);
+        return SweepPass.Done;
     }
 }

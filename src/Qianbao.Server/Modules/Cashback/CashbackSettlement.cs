@@ -35,30 +35,12 @@ internal sealed class CashbackSettlement(CashbackStore store, MoneyPipeline pipe
 
 /// <summary>Runs <see cref="CashbackSettlement"/> every <c>CashbackSettleSweepIntervalMs</c> (at once again after a full batch).</summary>
 internal sealed class CashbackSettleSweeper(CashbackSettlement settlement, CashbackOptions options, TimeProvider clock, ILogger<CashbackSettleSweeper> logger)
-    : BackgroundService
+    : PeriodicSweep(clock, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var full = false;
-            try
-            {
-                full = await settlement.SweepOnceAsync(stoppingToken) >= options.CashbackSettleBatchMax;
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogError(ex, "Settling cashback failed; trying again next interval");
-            }
-            if (full) continue;
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(options.CashbackSettleSweepIntervalMs), clock, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override TimeSpan Interval => TimeSpan.FromMilliseconds(options.CashbackSettleSweepIntervalMs);
+
+    protected override string Activity => "Settling cashback";
+
+    protected override async Task<SweepPass> PassAsync(CancellationToken ct) =>
+        await settlement.SweepOnceAsync(ct) >= options.CashbackSettleBatchMax ? SweepPass.MoreDue : SweepPass.Done;
 }

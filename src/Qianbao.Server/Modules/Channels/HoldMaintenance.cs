@@ -34,42 +34,29 @@ internal sealed class HoldMaintenanceOptions
 /// </summary>
 internal sealed class HoldMaintenance(
     LedgerHolds holds, MoneyPipeline money, FundingChannels channels, IChannelOutcomeSink outcomes, Idempotency idempotency,
-    TimeProvider clock, HoldMaintenanceOptions options, ILogger<HoldMaintenance> logger) : BackgroundService
+    TimeProvider clock, HoldMaintenanceOptions options, ILogger<HoldMaintenance> logger) : PeriodicSweep(clock, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Interval => TimeSpan.FromMilliseconds(options.IntervalMs);
+
+    protected override string Activity => "Hold maintenance pass";
+
+    protected override async Task<SweepPass> PassAsync(CancellationToken ct)
     {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await RunOnceAsync(stoppingToken);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogError(ex, "Hold maintenance pass failed; trying again next interval");
-            }
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(options.IntervalMs), clock, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        await RunOnceAsync(ct);
+        return SweepPass.Done;
     }
 
     /// <summary>One pass; public so tests can drive it without waiting for the interval.</summary>
     public async Task RunOnceAsync(CancellationToken ct)
     {
-        var nowUs = clock.GetUnixMicroseconds();
+        var nowUs = Clock.GetUnixMicroseconds();
         foreach (var hold in await holds.CreatedBeforeAsync(ChannelHoldCodes, nowUs - options.ReconcileAfterMs * 1000L, options.BatchMax, ct))
         {
             var channel = channels.ForHold(hold.DebitAccountId, hold.CreditAccountId, hold.Code, hold.Currency);
             if (channel is null)
             {
                 // Its channel was removed from the configuration: nobody can answer for it, so it stays pending for an operator.
-                logger.LogWarning("Channel hold {OrderId} belongs to no configured channel; left pending", hold.Id);
+                Logger.LogWarning("Channel hold {OrderId} belongs to no configured channel; left pending", hold.Id);
                 continue;
             }
 
@@ -78,7 +65,7 @@ internal sealed class HoldMaintenance(
                 case ChannelOrderStatus.Succeeded: await outcomes.OnOutcomeAsync(channel.Name, hold.Id, true, ct); break;
                 case ChannelOrderStatus.Failed: await outcomes.OnOutcomeAsync(channel.Name, hold.Id, false, ct); break;
                 case ChannelOrderStatus.Unknown:
-                    logger.LogInformation("Re-submitting channel order {OrderId}", hold.Id);
+                    Logger.LogInformation("Re-submitting channel order {OrderId}", hold.Id);
                     await channel.SubmitAsync(ChannelOrderFor(hold), ct);
                     break;
                 case ChannelOrderStatus.Processing: break;

@@ -88,7 +88,7 @@ internal static class StopCampaign
 /// <see cref="CampaignClosing"/>). Any number of processes may run it: the close is exactly once whoever gets there.
 /// </summary>
 internal sealed class CampaignEndSweeper(Campaigns campaigns, CampaignClosing closing, TimeProvider clock, ILogger<CampaignEndSweeper> logger)
-    : BackgroundService
+    : PeriodicSweep(clock, logger)
 {
     public const int IntervalMs = 1_000;
     public const int BatchMax = 100;
@@ -101,27 +101,11 @@ internal sealed class CampaignEndSweeper(Campaigns campaigns, CampaignClosing cl
         return due.Count;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                // A full batch means more may be due: go on at once rather than wait an interval per hundred.
-                while (await SweepOnceAsync(stoppingToken) == BatchMax) { }
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogError(ex, "Ending campaigns failed; trying again next interval");
-            }
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(IntervalMs), clock, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override TimeSpan Interval => TimeSpan.FromMilliseconds(IntervalMs);
+
+    protected override string Activity => "Ending campaigns";
+
+    // A full batch means more may be due: go on at once rather than wait an interval per hundred.
+    protected override async Task<SweepPass> PassAsync(CancellationToken ct) =>
+        await SweepOnceAsync(ct) == BatchMax ? SweepPass.MoreDue : SweepPass.Done;
 }

@@ -43,30 +43,12 @@ internal sealed class PointsExpiry(PointsStore store, LedgerAccounts accounts, M
 
 /// <summary>Runs <see cref="PointsExpiry"/> every <c>PointsExpirySweepIntervalMs</c> (at once again after a full batch).</summary>
 internal sealed class PointsExpirySweeper(PointsExpiry expiry, PointsOptions options, TimeProvider clock, ILogger<PointsExpirySweeper> logger)
-    : BackgroundService
+    : PeriodicSweep(clock, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var full = false;
-            try
-            {
-                full = await expiry.SweepOnceAsync(stoppingToken) >= options.PointsExpiryBatchMax;
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogError(ex, "Expiring points failed; trying again next interval");
-            }
-            if (full) continue;
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(options.PointsExpirySweepIntervalMs), clock, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override TimeSpan Interval => TimeSpan.FromMilliseconds(options.PointsExpirySweepIntervalMs);
+
+    protected override string Activity => "Expiring points";
+
+    protected override async Task<SweepPass> PassAsync(CancellationToken ct) =>
+        await expiry.SweepOnceAsync(ct) >= options.PointsExpiryBatchMax ? SweepPass.MoreDue : SweepPass.Done;
 }

@@ -16,35 +16,22 @@ namespace Qianbao.Server.Modules.RedPackets;
 /// <c>expired</c>, the sweep until its next pass).
 /// </summary>
 internal sealed class RedPacketSweeper(RedPacketStore store, MoneyPipeline money, LedgerAccounts accounts, TimeProvider clock, RedPacketsOptions options,
-    ILogger<RedPacketSweeper> logger) : BackgroundService
+    ILogger<RedPacketSweeper> logger) : PeriodicSweep(clock, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Interval => TimeSpan.FromMilliseconds(options.SweepIntervalMs);
+
+    protected override string Activity => "Red packet expiry pass";
+
+    protected override async Task<SweepPass> PassAsync(CancellationToken ct)
     {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await RunOnceAsync(stoppingToken);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogError(ex, "Red packet expiry pass failed; trying again next interval");
-            }
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(options.SweepIntervalMs), clock, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        await RunOnceAsync(ct);
+        return SweepPass.Done;
     }
 
     /// <summary>One pass; answers how many packets it returned. Public so tests can drive it after moving the clock.</summary>
     public async Task<int> RunOnceAsync(CancellationToken ct)
     {
-        var nowUs = clock.GetUnixMicroseconds();
+        var nowUs = Clock.GetUnixMicroseconds();
         var returned = 0;
         foreach (var packet in await store.DueAsync(nowUs, options.SweepBatchMax, ct))
         {
@@ -77,7 +64,7 @@ internal sealed class RedPacketSweeper(RedPacketStore store, MoneyPipeline money
                 case MoneyOutcomeKind.LedgerRejected:
                 default:
                     // No policy refuses a credit to a wallet, and the escrow holds exactly the unclaimed shares.
-                    logger.LogError("Returning red packet {PacketId} failed with {Kind} {Results}", packet.id, outcome.Kind, string.Join(",", outcome.Results));
+                    Logger.LogError("Returning red packet {PacketId} failed with {Kind} {Results}", packet.id, outcome.Kind, string.Join(",", outcome.Results));
                     break;
             }
         }
