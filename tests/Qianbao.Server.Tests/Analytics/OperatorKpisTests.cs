@@ -17,6 +17,11 @@ public abstract class OperatorKpisTests<TServer>(TServer server) : IClassFixture
     {
         Guid u0 = Guid.NewGuid(), u1 = Guid.NewGuid(), u2 = Guid.NewGuid(), u3 = Guid.NewGuid(), u4 = Guid.NewGuid();
         Guid a = Guid.NewGuid(), b = Guid.NewGuid(), campaign = Guid.NewGuid(), packet = Guid.NewGuid();
+        // Verified users from identity.verified: u1 and u3 in the range (u3's event delivered twice), u2 the day after it.
+        var u3Verified = At(new IdentityVerified(u3), ChinaUs(2031, 1, 8, 23, 59));
+        await Server.DeliverAsync(
+            At(new IdentityVerified(u1), ChinaUs(2031, 1, 6, 0, 0)), u3Verified, At(new IdentityVerified(u2), ChinaUs(2031, 1, 20, 0, 0)));
+        await Server.DeliverAsync(u3Verified);
         await Server.DeliverAsync(
             // Before the range: u0 and u1 active in the churn base (2030-11-21 … 2030-12-20); only u1 comes back.
             Paid(a, u0, 100, ChinaUs(2030, 12, 1, 10, 0)),
@@ -41,7 +46,11 @@ public abstract class OperatorKpisTests<TServer>(TServer server) : IClassFixture
 
         var k = await Server.GetOkAsync("/admin/v1/analytics/kpis?from=2031-01-06&to=2031-01-19");
         k["registrations"]!.GetValue<long>().ShouldBe(4);
-        k["verified_users"]!.GetValue<long>().ShouldBe(0);
+        k["verified_users"]!.GetValue<long>().ShouldBe(2);
+        (await Server.GetOkAsync("/admin/v1/analytics/kpis?from=2031-01-20&to=2031-01-20"))["verified_users"]!.GetValue<long>().ShouldBe(1);
+        (await Server.GetOkAsync("/admin/v1/analytics/kpis?from=2031-01-07&to=2031-01-07"))["verified_users"]!.GetValue<long>().ShouldBe(0);
+        // Nobody was sent a notification in 2031: the messaging section is there and empty.
+        k["messaging"]!.AsArray().ShouldBeEmpty();
         // Active user-days: 6th u1 u2, 7th u3, 14th u1 u4, 16th u2 u4 = 7 over 14 days.
         k["dau"]!.GetValue<decimal>().ShouldBe(0.5m);
         k["mau"]!.GetValue<long>().ShouldBe(4);

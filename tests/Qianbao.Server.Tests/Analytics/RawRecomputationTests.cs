@@ -38,6 +38,9 @@ public abstract class RawRecomputationTests<TServer>(TServer server) : IClassFix
             var campaign = JsonNode.Parse(body)!["id"]!.GetValue<Guid>();
             var buyers = new List<WalletClient>();
             for (var i = 0; i < 6; i++) buyers.Add(await Server.BuyerAsync(100_000));
+            // Two people verify their identity (they pay nothing, so the merchant's demographics stay as below).
+            await Server.VerifiedUserAsync(male: true, new DateOnly(1990, 5, 1), 11);
+            await Server.VerifiedUserAsync(male: false, new DateOnly(1985, 3, 2), 44);
             (await buyers[0].PostAsync("/v1/coupons", new { campaign_id = campaign })).StatusCode.ShouldBe(HttpStatusCode.Created);
             await Server.PayAsync(app, buyers[0], "20.00");
             await Server.PayAsync(app, buyers[0], "5.55");
@@ -69,6 +72,10 @@ public abstract class RawRecomputationTests<TServer>(TServer server) : IClassFix
             """, new { m = Server.Db.Engine == Storage.DatabaseEngine.Sqlite ? (object)app.MerchantId.ToString() : app.MerchantId })).AsList();
         var registrations = await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users WHERE created_at_us >= @startUs AND created_at_us < @endUs",
             new { startUs, endUs });
+        var verified = await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(DISTINCT user_id) FROM security_events WHERE kind = 'identity_verified' AND created_at_us >= @startUs AND created_at_us < @endUs",
+            new { startUs, endUs });
+        verified.ShouldBe(2);
         paid.Count(p => p.merchant_id == app.MerchantId).ShouldBe(8);
         coupons.Count.ShouldBe(1);
 
@@ -122,7 +129,8 @@ public abstract class RawRecomputationTests<TServer>(TServer server) : IClassFix
         {
             k = await Server.GetOkAsync($"/admin/v1/analytics/kpis?{range}");
             var types = k["transactions"]!.AsArray().ToDictionary(t => t!["type"]!.GetValue<string>(), t => t!["count"]!.GetValue<long>());
-            return types["payment"] == paid.Count && types["refund"] == refunds.Count && k["registrations"]!.GetValue<long>() == registrations;
+            return types["payment"] == paid.Count && types["refund"] == refunds.Count && k["registrations"]!.GetValue<long>() == registrations
+                && k["verified_users"]!.GetValue<long>() == verified;
         }, "KPIs to catch up with the payments");
         var volumes = k["transactions"]!.AsArray().ToDictionary(t => t!["type"]!.GetValue<string>(), t => t!["volume"]!.GetValue<long>());
         volumes["payment"].ShouldBe(paid.Sum(p => p.total_amount));
@@ -137,6 +145,29 @@ public abstract class RawRecomputationTests<TServer>(TServer server) : IClassFix
         kc["roi"]!.GetValue<decimal>().ShouldBe(Math.Round((decimal)coupons.Single().Gmv / coupons.Single().Discount, 4));
         // Each buyer paid today: at least every payer is a monthly active user.
         k["mau"]!.GetValue<long>().ShouldBeGreaterThanOrEqualTo(paid.Select(p => p.buyer_id).Distinct().Count());
+
+        // Messaging: the KPIs carry Notifications' own figures (those of GET /admin/v1/messaging/kpis for the same instants), and
+        // what was sent adds up to the notification deliveries in the range, recounted from the raw rows. The transaction
+        // notifications of the payments are written by a subscriber, so both are read again until they agree.
+        var window = "from=" + Uri.EscapeDataString(TimeProviderExtensions.FromUnixMicroseconds(startUs).ToString("O"))
+            + "&to=" + Uri.EscapeDataString(TimeProviderExtensions.FromUnixMicroseconds(endUs).ToString("O"));
+        var last = "";
+        await Poll.UntilAsync(async () =>
+        {
+            var raw = (await connection.QueryAsync<(int Category, int Channel, long Sent)>(
+                "SELECT n.category, d.channel, COUNT(*) FROM notifications n JOIN notification_deliveries d ON d.notification_id = n.id " +
+                "WHERE n.created_at_us >= @startUs AND n.created_at_us < @endUs AND d.decision IN (0, 1) GROUP BY n.category, d.channel",
+                new { startUs, endUs })).AsList();
+            var inKpis = (await Server.GetOkAsync($"/admin/v1/analytics/kpis?{range}"))["messaging"]!.AsArray();
+            var own = (await Server.GetOkAsync($"/admin/v1/messaging/kpis?{window}"))["items"]!.AsArray();
+            last = $"raw {string.Join(",", raw)}; kpis {inKpis.ToJsonString()}; messaging {own.ToJsonString()}";
+            return raw.Count > 0 && inKpis.Count == raw.Count && inKpis.Sum(i => i!["sent"]!.GetValue<long>()) == raw.Sum(r => r.Sent)
+                && inKpis.ToJsonString() == own.ToJsonString();
+        }, "the KPIs' messaging section to match Notifications' figures and the raw deliveries");
+        var item = (await Server.GetOkAsync($"/admin/v1/analytics/kpis?{range}"))["messaging"]!.AsArray()
+            .Single(i => i!["category"]!.GetValue<string>() == "transaction" && i["channel"]!.GetValue<string>() == "in_app")!;
+        item["sent"]!.GetValue<long>().ShouldBeGreaterThanOrEqualTo(paid.Count, last);
+        foreach (var name in new[] { "delivery_rate", "open_rate", "click_rate", "opt_out_rate", "spam_rate" }) item[name].ShouldNotBeNull(name);
         await Server.AssertLedgerOkAsync();
     }
 }

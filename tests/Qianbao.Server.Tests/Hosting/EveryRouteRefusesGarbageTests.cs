@@ -9,7 +9,7 @@ namespace Qianbao.Server.Tests.Hosting;
 /// <summary>
 /// "Bad input gets a clear 4xx; no 5xx for a caller's mistake", held for every route the server maps (found from its
 /// endpoint data source, so a route added later is covered without touching this file): each is sent malformed bodies,
-/// odd route values and odd security headers, as a person with a token, as the operator and anonymously.
+/// odd route values and odd security headers, as a person with a token, as the operator, as a merchant's admin and anonymously.
 /// </summary>
 public abstract class EveryRouteRefusesGarbageTests<THost>(THost host) : IClassFixture<THost> where THost : SecureHost
 {
@@ -28,6 +28,10 @@ public abstract class EveryRouteRefusesGarbageTests<THost>(THost host) : IClassF
     {
         var http = host.CreateClient();
         var user = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
+        // A merchant admin too, so the /merchant/v1 routes' handlers (past their role filter) get the garbage as well.
+        var shop = await MerchantAccounts.SignupAsync(http, host.OperatorKey, relaxed: false);
+        await MerchantAccounts.ApproveAsync(http, host.OperatorKey, shop.MerchantId);
+        var merchantToken = await MerchantAccounts.LoginAsync(http, shop, host.Clock.GetUtcNow());
         var routes = host.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => (Method: m, Pattern: e.RoutePattern.RawText!)))
             .Where(r => r.Pattern is not null)
@@ -43,7 +47,7 @@ public abstract class EveryRouteRefusesGarbageTests<THost>(THost host) : IClassF
                 var path = "/" + System.Text.RegularExpressions.Regex.Replace(pattern.TrimStart('/'), @"\{[^}]+\}", Uri.EscapeDataString(value));
                 foreach (var body in method is "GET" or "DELETE" ? [""] : Bodies)
                 {
-                    foreach (var credential in (string?[])[null, "Bearer " + user.AccessToken, "Bearer " + host.OperatorKey, "Bearer qb2.garbage.x"])
+                    foreach (var credential in (string?[])[null, "Bearer " + user.AccessToken, "Bearer " + host.OperatorKey, "Bearer qb2.garbage.x", "Bearer " + merchantToken])
                     {
                         using var request = new HttpRequestMessage(new HttpMethod(method), path + "?limit=-1&cursor=%ZZ&to=abc&from=x&phone=1&unread=maybe");
                         if (method is not ("GET" or "DELETE")) request.Content = new StringContent(body, Encoding.UTF8, "application/json");

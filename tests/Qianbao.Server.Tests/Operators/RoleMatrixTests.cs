@@ -112,6 +112,66 @@ public abstract class RoleMatrixTests<THost>(THost host) : IClassFixture<THost> 
         }
         failures.ShouldBeEmpty(string.Join("\n", failures) + "\n" + host.Logs.Recent());
     }
+
+    /// <summary>The merchant routes of the native API's apps, keys and notify deliveries: the staff roles besides admin (admin is always allowed).</summary>
+    private static readonly Dictionary<string, string[]> ExpectedMerchant = new()
+    {
+        ["GET /merchant/v1/apps"] = ["cashier", "analyst"],
+        ["PUT /merchant/v1/apps/{app_id}/notify-url"] = [],
+        ["PUT /merchant/v1/apps/{app_id}/public-key"] = [],
+        ["GET /merchant/v1/notify-deliveries"] = ["cashier", "analyst"],
+        ["POST /merchant/v1/notify-deliveries/{id}/replay"] = [],
+    };
+
+    [Fact]
+    public async Task Each_merchant_staff_role_is_allowed_or_refused_as_each_merchant_route_declares()
+    {
+        var http = host.CreateClient();
+        var routes = host.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Select(e => (Endpoint: e, Description: e.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IEndpointDescriptionMetadata>()?.Description))
+            .Where(e => e.Description?.StartsWith("Merchant roles: ", StringComparison.Ordinal) == true)
+            .SelectMany(e => (e.Endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m =>
+                (Route: $"{m} {e.Endpoint.RoutePattern.RawText}", Method: m, Pattern: e.Endpoint.RoutePattern.RawText!,
+                 Allowed: e.Description!["Merchant roles: ".Length..].TrimEnd('.').Split(", "))))
+            .ToList();
+        foreach (var (route, roles) in ExpectedMerchant)
+            routes.Single(r => r.Route == route).Allowed.Order().ShouldBe(((string[])["admin", .. roles]).Order(), route);
+
+        var admin = await MerchantAccounts.SignupAsync(http, host.OperatorKey, relaxed: false);
+        await MerchantAccounts.ApproveAsync(http, host.OperatorKey, admin.MerchantId);
+        var adminToken = await MerchantAccounts.LoginAsync(http, admin, host.Clock.GetUtcNow());
+        var tokens = new Dictionary<string, string?>
+        {
+            ["admin"] = adminToken,
+            ["cashier"] = await MerchantAccounts.LoginAsync(http, await MerchantAccounts.AddStaffAsync(http, adminToken, admin.MerchantId, "cashier")),
+            ["analyst"] = await MerchantAccounts.LoginAsync(http, await MerchantAccounts.AddStaffAsync(http, adminToken, admin.MerchantId, "analyst")),
+            ["none"] = null,
+            ["operator"] = host.OperatorKey,
+        };
+        var failures = new List<string>();
+        foreach (var (route, method, pattern, allowed) in routes)
+        {
+            var path = System.Text.RegularExpressions.Regex.Replace(pattern, @"\{[^}]+\}", Guid.NewGuid().ToString());
+            foreach (var (who, token) in tokens)
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(method), path);
+                if (method is not ("GET" or "DELETE")) request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
+                if (token is not null) request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+                request.Headers.TryAddWithoutValidation("Idempotency-Key", "k-" + Guid.NewGuid().ToString("N"));
+                using var response = await http.SendAsync(request);
+                var status = (int)response.StatusCode;
+                var code = status is 401 or 403 ? JsonNode.Parse(await response.Content.ReadAsStringAsync())?["code"]?.GetValue<string>() : null;
+                var expected = who switch
+                {
+                    "none" or "operator" => "401 unauthorized",
+                    _ => allowed.Contains(who) ? "allowed" : "403 forbidden",
+                };
+                var actual = status is 401 or 403 ? $"{status} {code}" : "allowed";
+                if (actual != expected) failures.Add($"{route} as {who}: expected {expected}, got {status} {code}");
+            }
+        }
+        failures.ShouldBeEmpty(string.Join("\n", failures) + "\n" + host.Logs.Recent());
+    }
 }
 
 public sealed class SqliteRoleMatrixTests(SecureSqliteHost host) : RoleMatrixTests<SecureSqliteHost>(host);

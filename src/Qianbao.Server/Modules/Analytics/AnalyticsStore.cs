@@ -34,6 +34,8 @@ internal sealed record RefundCounted(long AtUs, Guid MerchantId, long AmountMino
 
 internal sealed record UserCounted(long AtUs, Guid UserId) : AnalyticsChange(AtUs);
 
+internal sealed record VerifiedCounted(long AtUs, Guid UserId) : AnalyticsChange(AtUs);
+
 /// <param name="ActiveUserId">The user this makes active on the day, if any.</param>
 internal sealed record PlatformCounted(long AtUs, PlatformKind Kind, long AmountMinor, Guid? ActiveUserId) : AnalyticsChange(AtUs);
 
@@ -112,6 +114,12 @@ internal sealed class AnalyticsStore(Db db, TimeProvider clock, Money.Events.Eve
                     "INSERT INTO analytics_users (user_id, registered_day) VALUES (@UserId, @day) ON CONFLICT (user_id) DO NOTHING",
                     new { u.UserId, day }, tx, cancellationToken: ct));
                 await PlatformDayAsync(c, tx, day, PlatformKind.Registration, 0, ct);
+                break;
+            case VerifiedCounted v:
+                // Keyed by the user: a user counts once, on the day of the verification, however often the fact is delivered.
+                await c.ExecuteAsync(new CommandDefinition(
+                    "INSERT INTO analytics_verified_users (user_id, day) VALUES (@UserId, @day) ON CONFLICT (user_id) DO NOTHING",
+                    new { v.UserId, day }, tx, cancellationToken: ct));
                 break;
             case PlatformCounted k:
                 await PlatformDayAsync(c, tx, day, k.Kind, k.AmountMinor, ct);

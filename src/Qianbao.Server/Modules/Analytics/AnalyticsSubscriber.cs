@@ -23,7 +23,7 @@ internal sealed class AnalyticsSubscriber(AnalyticsStore store, PayerDemographic
         EventTypes.NameOf<TradePaid>(), EventTypes.NameOf<TradeRefunded>(), EventTypes.NameOf<UserRegistered>(),
         EventTypes.NameOf<MerchantVerified>(), EventTypes.NameOf<TransferCompleted>(), EventTypes.NameOf<TopUpSucceeded>(),
         EventTypes.NameOf<WithdrawalSucceeded>(), EventTypes.NameOf<RedPacketCreated>(), EventTypes.NameOf<RedPacketClaimed>(),
-        EventTypes.NameOf<CashbackPosted>(),
+        EventTypes.NameOf<CashbackPosted>(), EventTypes.NameOf<IdentityVerified>(),
     };
 
     public string Name => SubscriberName;
@@ -64,6 +64,7 @@ internal sealed class AnalyticsSubscriber(AnalyticsStore store, PayerDemographic
                 campaigns.GetValueOrDefault(p.TradeNo) ?? []),
             TradeRefunded r when r.Currency == Currency => new RefundCounted(at, r.MerchantId, r.AmountMinor),
             UserRegistered u => new UserCounted(at, u.UserId),
+            IdentityVerified v => new VerifiedCounted(at, v.UserId),
             MerchantVerified m => new PlatformCounted(at, PlatformKind.MerchantVerified, 0, null),
             TransferCompleted t when t.Currency == Currency => new PlatformCounted(at, PlatformKind.Transfer, t.AmountMinor, t.FromUserId),
             TopUpSucceeded t when t.Currency == Currency => new PlatformCounted(at, PlatformKind.TopUp, t.AmountMinor, t.OwnerId),

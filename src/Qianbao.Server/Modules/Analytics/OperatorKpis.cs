@@ -7,12 +7,13 @@ using Qianbao.Server.Storage;
 namespace Qianbao.Server.Modules.Analytics;
 
 /// <summary>
-/// The platform's KPIs for a range of China days, from the rollups the events built: registrations, identities verified (the
-/// one figure Identity counts from its security log, as no event announces a verification), DAU (average over the range's
+/// The platform's KPIs for a range of China days, from the rollups the events built: registrations, identities verified (users
+/// whose <c>identity.verified</c> event fell in the range), DAU (average over the range's
 /// days) and MAU (distinct active users in the 30 days ending <c>to</c>), transactions by type, GMV, weekly retention cohorts,
-/// 30-day churn, new and active merchants, top merchants and campaign spend and ROI. Messaging rates are not here.
+/// 30-day churn, new and active merchants, top merchants, campaign spend and ROI, and the messaging rates per category and channel
+/// (asked of Notifications' <c>MessagingKpis</c>, the figures of <c>GET /admin/v1/messaging/kpis</c>).
 /// </summary>
-internal sealed class OperatorKpis(Db db, PayerDemographics identity)
+internal sealed class OperatorKpis(Db db, Notifications.Campaigns.MessagingKpis messaging)
 {
     /// <summary>Merchants listed in <c>top_merchants</c>.</summary>
     public const int TopMerchantsMax = 10;
@@ -60,8 +61,11 @@ internal sealed class OperatorKpis(Db db, PayerDemographics identity)
         var cashback = (await connection.QueryAsync<(Guid CampaignId, long Amount)>(new CommandDefinition(
             "SELECT campaign_id, SUM(amount_minor) FROM analytics_cashback_days WHERE day >= @d0 AND day <= @d1 GROUP BY campaign_id",
             p, cancellationToken: ct))).ToDictionary(r => r.CampaignId, r => r.Amount);
+        var verified = await connection.QuerySingleAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM analytics_verified_users WHERE day >= @d0 AND day <= @d1", p, cancellationToken: ct));
         await connection.DisposeAsync();
-        var verified = await identity.VerifiedBetweenAsync(ChinaCalendar.FirstHour(d0) * ChinaCalendar.HourUs, ChinaCalendar.FirstHour(d1 + 1) * ChinaCalendar.HourUs, ct);
+        // Notifications computes its rates (the figures of GET /admin/v1/messaging/kpis) over the notifications created in the range's China days.
+        var rates = await messaging.ReadAsync(ChinaCalendar.FirstHour(d0) * ChinaCalendar.HourUs, ChinaCalendar.FirstHour(d1 + 1) * ChinaCalendar.HourUs, ct);
 
         (long Count, long Volume) Kind(PlatformKind kind) => kinds.GetValueOrDefault(PlatformKinds.Name(kind));
         var weeks = (range.Days + 6) / 7;
@@ -94,6 +98,7 @@ internal sealed class OperatorKpis(Db db, PayerDemographics identity)
                     roi = spend == 0 ? (decimal?)null : Math.Round((decimal)d.Gmv / spend, 4, MidpointRounding.ToEven),
                 };
             }),
+            messaging = rates,
         };
     }
 }

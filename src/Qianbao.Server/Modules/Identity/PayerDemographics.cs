@@ -34,13 +34,4 @@ internal sealed class PayerDemographics(Db db, UserData data)
         }
         return facts;
     }
-
-    /// <summary>Identities verified between the two instants (Unix microseconds, from inclusive, to exclusive): the security log records each.</summary>
-    public async Task<long> VerifiedBetweenAsync(long fromUs, long toUs, CancellationToken ct)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.QuerySingleAsync<long>(new CommandDefinition(
-            "SELECT COUNT(*) FROM security_events WHERE kind = 'identity_verified' AND created_at_us >= @fromUs AND created_at_us < @toUs",
-            new { fromUs, toUs }, cancellationToken: ct));
-    }
 }

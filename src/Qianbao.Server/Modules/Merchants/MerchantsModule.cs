@@ -38,6 +38,9 @@ internal static class MerchantsModule
         Accounts.MerchantStaff.Map(app);
         Accounts.GetCollectionCode.Map(app);
         Accounts.GetMerchantSelf.Map(app);
+        Accounts.ListOwnApps.Map(app);
+        Accounts.SetAppNotifyUrl.Map(app);
+        Accounts.SetAppPublicKey.Map(app);
         return app;
     }
 }

@@ -11,6 +11,8 @@ internal static class NotificationsModule
     public static IServiceCollection AddNotificationsModule(this IServiceCollection services)
     {
         services.AddSingleton<NotificationFeed>();
+        // The messaging rates: GET /admin/v1/messaging/kpis and the operator KPIs (Analytics) ask the same class.
+        services.AddSingleton<Campaigns.MessagingKpis>();
         services.AddSingleton<UnsubscribeLinks>();
         services.AddSingleton<INotificationChannel, SmsNotificationChannel>();
         services.AddSingleton<INotificationChannel, EmailNotificationChannel>();

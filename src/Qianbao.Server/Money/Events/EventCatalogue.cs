@@ -76,6 +76,15 @@ public sealed record UserRegistered(Guid UserId, string PhoneMasked) : DomainEve
     public override string Stream => "user:" + UserId.ToString("N");
 }
 
+/// <summary>
+/// A person's real-name identity was verified (<c>identity.verified</c>): at once, or when an operator cleared a watchlist review.
+/// Once per user (an identity is never replaced); the name and ID number are not in the event.
+/// </summary>
+public sealed record IdentityVerified(Guid UserId) : DomainEvent
+{
+    public override string Stream => "user:" + UserId.ToString("N");
+}
+
 /// <summary>An operator verified a merchant, which may now take payments (<c>merchant.verified</c>).</summary>
 public sealed record MerchantVerified(Guid MerchantId) : DomainEvent
 {

@@ -31,6 +31,7 @@ public static class EventTypes
         [typeof(TradeSettled)] = "trade.settled",
         [typeof(UserRegistered)] = "user.registered",
         [typeof(MerchantVerified)] = "merchant.verified",
+        [typeof(IdentityVerified)] = "identity.verified",
         [typeof(ComplaintOpened)] = "complaint.opened",
         [typeof(ComplaintReplied)] = "complaint.replied",
         [typeof(ComplaintResolved)] = "complaint.resolved",

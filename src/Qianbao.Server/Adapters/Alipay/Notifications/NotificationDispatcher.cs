@@ -84,7 +84,7 @@ public sealed class NotificationDispatcher : BackgroundService
     private const string RecordSql = """
         UPDATE notify_deliveries
         SET status = @status, attempts = @attempts, next_attempt_at_us = @next, last_error = COALESCE(@lastError, last_error),
-            delivered_at_us = COALESCE(@deliveredAt, delivered_at_us)
+            delivered_at_us = COALESCE(@deliveredAt, delivered_at_us), last_http_status = @httpStatus
         WHERE id = @id AND status = 'pending' AND next_attempt_at_us = @lease
         """;
 
@@ -285,9 +285,10 @@ public sealed class NotificationDispatcher : BackgroundService
         }
 
         string? error;
+        int? httpStatus;
         try
         {
-            error = await SendAsync(row.url, formBody, ct);
+            (error, httpStatus) = await SendAsync(row.url, formBody, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -300,7 +301,7 @@ public sealed class NotificationDispatcher : BackgroundService
         var attempts = checked(row.attempts + 1);
         if (error is null)
         {
-            await RecordAsync(row, lease, "delivered", attempts, deliveredAtUs: clock.GetUnixMicroseconds(), lastError: null);
+            await RecordAsync(row, lease, "delivered", attempts, deliveredAtUs: clock.GetUnixMicroseconds(), lastError: null, httpStatus: httpStatus);
             logger.LogInformation("Notification {NotifyId} for trade {TradeNo} delivered on attempt {Attempt}", row.notify_id, row.trade_no, attempts);
             return true;
         }
@@ -309,13 +310,13 @@ public sealed class NotificationDispatcher : BackgroundService
         // replayed row that already used the schedule gets exactly one more attempt.
         if (attempts <= schedule.Count)
         {
-            await RecordAsync(row, lease, "pending", attempts, deliveredAtUs: null, error, nextUs: checked(clock.GetUnixMicroseconds() + (long)schedule[attempts - 1].TotalMicroseconds));
+            await RecordAsync(row, lease, "pending", attempts, deliveredAtUs: null, error, nextUs: checked(clock.GetUnixMicroseconds() + (long)schedule[attempts - 1].TotalMicroseconds), httpStatus: httpStatus);
             logger.LogWarning("Notification {NotifyId} for trade {TradeNo} attempt {Attempt} failed ({Error}); retrying in {Delay}",
                 row.notify_id, row.trade_no, attempts, error, schedule[attempts - 1]);
         }
         else
         {
-            await RecordAsync(row, lease, "failed", attempts, deliveredAtUs: null, error);
+            await RecordAsync(row, lease, "failed", attempts, deliveredAtUs: null, error, httpStatus: httpStatus);
             logger.LogWarning("Notification {NotifyId} for trade {TradeNo} failed for good after attempt {Attempt} ({Error})",
                 row.notify_id, row.trade_no, attempts, error);
         }
@@ -336,11 +337,14 @@ public sealed class NotificationDispatcher : BackgroundService
         return NotificationSigner.Sign(fields, keys.Current.PrivateKey).FormBody;
     }
 
-    /// <summary>POSTs one attempt. Null when the receiver answered <c>success</c>, else why not (never the body sent).</summary>
-    private async Task<string?> SendAsync(string url, string formBody, CancellationToken ct)
+    /// <summary>
+    /// POSTs one attempt. The error is null when the receiver answered <c>success</c>, else why not (never the body sent); the
+    /// HTTP status is the receiver's, null when there was no answer.
+    /// </summary>
+    private async Task<(string? Error, int? HttpStatus)> SendAsync(string url, string formBody, CancellationToken ct)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-            return "notify url is not an absolute http(s) URL";
+            return ("notify url is not an absolute http(s) URL", null);
 
         // One bound for the whole exchange, body included: HttpClient.Timeout stops counting once headers arrive.
         using var attemptTimeout = new CancellationTokenSource(timeout, clock);
@@ -355,20 +359,21 @@ public sealed class NotificationDispatcher : BackgroundService
             var client = httpClients.CreateClient(HttpClientName);
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
             var (answer, complete) = await ReadBoundedAsync(response.Content, linked.Token);
-            if (complete && answer.Trim() == "success") return null;
-            return Bound($"HTTP {(int)response.StatusCode}, answer {Excerpt(answer, complete)} is not \"success\"");
+            var status = (int)response.StatusCode;
+            if (complete && answer.Trim() == "success") return (null, status);
+            return (Bound($"HTTP {status}, answer {Excerpt(answer, complete)} is not \"success\""), status);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            return $"no complete answer within {options.NotifyTimeoutMs} ms";
+            return ($"no complete answer within {options.NotifyTimeoutMs} ms", null);
         }
         catch (HttpRequestException ex)
         {
-            return Bound($"request failed ({ex.HttpRequestError}): {ex.Message}");
+            return (Bound($"request failed ({ex.HttpRequestError}): {ex.Message}"), null);
         }
         catch (IOException ex)
         {
-            return Bound($"connection failed: {ex.Message}");
+            return (Bound($"connection failed: {ex.Message}"), null);
         }
     }
 
@@ -397,14 +402,15 @@ public sealed class NotificationDispatcher : BackgroundService
 
     private static string Bound(string error) => error.Length <= LastErrorLengthMax ? error : error[..LastErrorLengthMax];
 
-    private async Task RecordAsync(DueRow row, long lease, string status, int attempts, long? deliveredAtUs, string? lastError, long? nextUs = null)
+    private async Task RecordAsync(DueRow row, long lease, string status, int attempts, long? deliveredAtUs, string? lastError, long? nextUs = null,
+        int? httpStatus = null)
     {
         // Not cancellable: an attempt that was made should be recorded even while shutting down.
         await using var connection = await db.OpenAsync(CancellationToken.None);
         var changed = await connection.ExecuteAsync(new CommandDefinition(RecordSql, new
         {
             id = row.id, lease, status, attempts, lastError = lastError is null ? null : Bound(lastError), deliveredAt = deliveredAtUs,
-            next = nextUs ?? clock.GetUnixMicroseconds(),
+            next = nextUs ?? clock.GetUnixMicroseconds(), httpStatus,
         }));
         if (changed != 1)
         {

@@ -14,8 +14,8 @@ namespace Qianbao.Server.Adapters.Alipay.Notifications;
 internal static class NotificationOutbox
 {
     public const string InsertSql = """
-        INSERT INTO notify_deliveries (id, notify_id, trade_no, event, url, fields_json, status, attempts, next_attempt_at_us, created_at_us)
-        VALUES (@id, @notify_id, @trade_no, @event, @url, @fields_json, 'pending', 0, @now, @now)
+        INSERT INTO notify_deliveries (id, notify_id, trade_no, merchant_id, event, url, fields_json, status, attempts, next_attempt_at_us, created_at_us)
+        VALUES (@id, @notify_id, @trade_no, @merchant_id, @event, @url, @fields_json, 'pending', 0, @now, @now)
         ON CONFLICT (id) DO NOTHING
         """;
 
@@ -31,14 +31,14 @@ internal static class NotificationOutbox
         var url = trade.notify_url ?? appNotifyUrl;
         if (url is null) return null;
         var fields = Fields(trade, change, notifyId: id.ToString("N"), coupons ?? []);
-        return new QueuedNotification(id, trade.trade_no, eventName, url, JsonSerializer.Serialize(fields), nowUs);
+        return new QueuedNotification(id, trade.trade_no, trade.merchant_id, eventName, url, JsonSerializer.Serialize(fields), nowUs);
     }
 
     /// <summary>Inserts outbox rows inside a caller's transaction: the ledger batch's, or its own for changes that move no money (a close).</summary>
     public static ValueTask InsertAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<QueuedNotification> rows, CancellationToken ct) =>
         SqlBatch.ExecuteAsync(connection, tx, [.. rows.Select(n => new SqlStatement(InsertSql, new Dictionary<string, object?>
         {
-            ["id"] = n.Id, ["notify_id"] = n.Id.ToString("N"), ["trade_no"] = n.TradeNo, ["event"] = n.EventName, ["url"] = n.Url,
+            ["id"] = n.Id, ["notify_id"] = n.Id.ToString("N"), ["trade_no"] = n.TradeNo, ["merchant_id"] = n.MerchantId, ["event"] = n.EventName, ["url"] = n.Url,
             ["fields_json"] = n.FieldsJson, ["now"] = n.CreatedAtUs,
         }))], ct);
 
@@ -78,7 +78,7 @@ internal static class NotificationOutbox
 }
 
 /// <summary>A notification row to queue in the outbox.</summary>
-internal sealed record QueuedNotification(Guid Id, string TradeNo, string EventName, string Url, string FieldsJson, long CreatedAtUs);
+internal sealed record QueuedNotification(Guid Id, string TradeNo, Guid MerchantId, string EventName, string Url, string FieldsJson, long CreatedAtUs);
 
 /// <summary>What a notification announces about a trade, beyond what the stored row says.</summary>
 internal sealed record TradeChange(string Status, long RefundedAmount, Guid? BuyerId = null, long? PaidAtUs = null,

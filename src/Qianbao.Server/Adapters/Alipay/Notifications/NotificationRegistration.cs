@@ -51,11 +51,12 @@ internal static class NotificationRegistration
         return services;
     }
 
-    /// <summary>Maps the operator endpoints <c>GET /admin/v1/notifications</c> and <c>POST /admin/v1/notifications/{id}/replay</c>.</summary>
+    /// <summary>Maps the operator endpoints <c>GET /admin/v1/notifications</c> and <c>POST /admin/v1/notifications/{id}/replay</c>, and the merchant's own (<c>/merchant/v1/notify-deliveries</c>).</summary>
     public static IEndpointRouteBuilder MapNotifications(this IEndpointRouteBuilder app)
     {
         ListNotifications.Map(app);
         ReplayNotification.Map(app);
+        MerchantNotifyDeliveries.Map(app);
         return app;
     }
 }

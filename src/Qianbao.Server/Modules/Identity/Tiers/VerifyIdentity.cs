@@ -2,6 +2,7 @@ using System.Data.Common;
 using Dapper;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
+using Qianbao.Server.Money.Events;
 using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Modules.Identity.Tiers;
@@ -34,7 +35,7 @@ internal static class VerifyIdentity
     }
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, UserData data, SecurityEvents events, TimeProvider clock,
-        IdentityReviews reviews, Risk.WatchlistScreening screening, ILoggerFactory loggers, CancellationToken ct)
+        IdentityReviews reviews, Risk.WatchlistScreening screening, ILoggerFactory loggers, EventSignal signal, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -93,6 +94,8 @@ internal static class VerifyIdentity
             if (updated == 0) return ApiProblem.Conflict(ErrorCodes.IdentityAlreadyVerified, "This account already has a verified identity; it cannot be replaced.");
             await events.AppendAsync(connection, tx, userId, SecurityEventKind.IdentityVerified, null, http.Connection.RemoteIpAddress?.ToString(),
                 $"{UserTiers.MaskName(name)} {number.Masked}", ct);
+            // With the identity it announces (Analytics counts verified users from it); its id is derived from the user, who is verified once.
+            await EventLog.AppendAsync(connection, tx, [IdentityVerifiedEvent.For(userId, clock)], ct);
             await tx.CommitAsync(ct);
         }
         catch (DbException) when (!ct.IsCancellationRequested)
@@ -104,6 +107,7 @@ internal static class VerifyIdentity
                 return Taken();
             throw;
         }
+        signal.Nudge();
         loggers.CreateLogger(typeof(VerifyIdentity)).LogInformation("User {UserId} verified identity {IdNumber}", userId, number.Masked);
         return Answer(tier, name, number);
     }

@@ -10,25 +10,41 @@ namespace Qianbao.Server.Modules.Notifications.Campaigns;
 /// <summary>
 /// <c>GET /admin/v1/messaging/kpis?from=&amp;to=</c> (RFC 3339; default the last 7 days) → <c>{from, to, items:[{category,
 /// channel, sent, delivered, opened, clicked, opted_out, spam, delivery_rate, open_rate, click_rate, opt_out_rate,
-/// spam_rate}]}</c> over the notifications created in [from, to). Sent: queued on the channel (now or held); delivered:
+/// spam_rate}]}</c> over the notifications created in [from, to). The operator KPIs (Analytics) show the same items by asking
+/// <see cref="ReadAsync"/>: one computation for both. Sent: queued on the channel (now or held); delivered:
 /// due by now (in the app: visible in the inbox; SMS and e-mail: handed to the channel's queue, whose provider outcome is
 /// Messaging's); opened and clicked as recorded on the notification (in-app read, e-mail pixel; click, action, e-mail
 /// link); opted out: the person withdrew consent on that channel after the delivery; spam: in-app spam feedback. Rates
 /// are over delivered (delivery rate over sent).
 /// </summary>
-internal static class MessagingKpis
+internal sealed class MessagingKpis(Db db, TimeProvider clock)
 {
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapGet("/admin/v1/messaging/kpis", HandleAsync).RequireOperator(OperatorRole.Owner, OperatorRole.Support).WithTags("Operator");
 
-    private static async Task<IResult> HandleAsync(string? from, string? to, Db db, TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult> HandleAsync(string? from, string? to, MessagingKpis kpis, TimeProvider clock, CancellationToken ct)
     {
         var nowUs = clock.GetUnixMicroseconds();
         long toUs = nowUs, fromUs = nowUs - (long)TimeSpan.FromDays(7).TotalMicroseconds;
         if (to is not null && !TryParse(to, out toUs)) return ApiProblem.BadRequest(ErrorCodes.InvalidTime, "to must be an RFC 3339 timestamp.");
         if (from is not null && !TryParse(from, out fromUs)) return ApiProblem.BadRequest(ErrorCodes.InvalidTime, "from must be an RFC 3339 timestamp.");
         if (fromUs > toUs) return ApiProblem.BadRequest(ErrorCodes.InvalidTime, "from must not be after to.");
+        return Results.Json(new
+        {
+            from = TimeProviderExtensions.FromUnixMicroseconds(fromUs),
+            to = TimeProviderExtensions.FromUnixMicroseconds(toUs),
+            items = await kpis.ReadAsync(fromUs, toUs, ct),
+        }, JsonDefaults.Options);
+    }
 
+    /// <summary>One category and channel's counts and rates (rates over delivered; the delivery rate over sent; 0 when nothing to divide).</summary>
+    public sealed record Item(string Category, string Channel, long Sent, long Delivered, long Opened, long Clicked, long OptedOut, long Spam,
+        double DeliveryRate, double OpenRate, double ClickRate, double OptOutRate, double SpamRate);
+
+    /// <summary>The items for the notifications created in [<paramref name="fromUs"/>, <paramref name="toUs"/>), ordered by category and channel.</summary>
+    public async Task<IReadOnlyList<Item>> ReadAsync(long fromUs, long toUs, CancellationToken ct)
+    {
+        var nowUs = clock.GetUnixMicroseconds();
         await using var connection = await db.OpenAsync(ct);
         var rows = await connection.QueryAsync<Row>(new CommandDefinition($"""
             SELECT n.category, d.channel,
@@ -43,22 +59,11 @@ internal static class MessagingKpis
             WHERE n.created_at_us >= @fromUs AND n.created_at_us < @toUs AND d.decision IN ({(short)DeliveryDecision.Now}, {(short)DeliveryDecision.Held})
             GROUP BY n.category, d.channel ORDER BY n.category, d.channel
             """, new { fromUs, toUs, nowUs }, cancellationToken: ct));
-        return Results.Json(new
-        {
-            from = TimeProviderExtensions.FromUnixMicroseconds(fromUs),
-            to = TimeProviderExtensions.FromUnixMicroseconds(toUs),
-            items = rows.Select(r => new
-            {
-                category = NotificationInbox.CategoryName((NotificationCategory)r.category),
-                channel = CampaignDefinition.ChannelNames.Single(c => c.Value == (NotificationChannel)r.channel).Key,
-                r.sent, r.delivered, r.opened, r.clicked, r.opted_out, r.spam,
-                delivery_rate = Rate(r.delivered, r.sent),
-                open_rate = Rate(r.opened, r.delivered),
-                click_rate = Rate(r.clicked, r.delivered),
-                opt_out_rate = Rate(r.opted_out, r.delivered),
-                spam_rate = Rate(r.spam, r.delivered),
-            }),
-        }, JsonDefaults.Options);
+        return [.. rows.Select(r => new Item(
+            NotificationInbox.CategoryName((NotificationCategory)r.category),
+            CampaignDefinition.ChannelNames.Single(c => c.Value == (NotificationChannel)r.channel).Key,
+            r.sent, r.delivered, r.opened, r.clicked, r.opted_out, r.spam,
+            Rate(r.delivered, r.sent), Rate(r.opened, r.delivered), Rate(r.clicked, r.delivered), Rate(r.opted_out, r.delivered), Rate(r.spam, r.delivered)))];
     }
 
     private static double Rate(long n, long of) => of == 0 ? 0 : (double)n / of;
