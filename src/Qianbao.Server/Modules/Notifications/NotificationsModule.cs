@@ -25,6 +25,7 @@ internal static class NotificationsModule
         services.AddSingleton<Campaigns.CampaignStore>();
         services.AddSingleton<Campaigns.CampaignAudience>();
         services.AddSingleton<Campaigns.CampaignSender>();
+        services.AddSingleton<Campaigns.CampaignPersonalisation>();
         services.AddSingleton<Campaigns.CampaignWakeUp>();
         services.AddSingleton<Campaigns.TrackingLinks>();
         services.AddSingleton<Campaigns.IMerchantFollowers, Campaigns.FollowsOfMerchant>();
