@@ -16,6 +16,8 @@ internal static class NotificationsModule
         services.AddSingleton<INotificationChannel, EmailNotificationChannel>();
         services.AddSingleton<Notifier>();
         services.AddHostedService<NotificationListener>();
+        services.AddSingleton<HeldNotifications>();
+        services.AddHostedService<HeldNotificationReleaser>();
         services.AddSingleton<Identity.ISecurityAlerts, SecurityNotifications>();
         services.AddSingleton<Money.Events.IEventSubscriber, TransactionNotificationSubscriber>();
         services.AddSingleton<ExpiryReminders>();

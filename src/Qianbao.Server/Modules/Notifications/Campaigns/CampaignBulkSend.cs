@@ -110,9 +110,10 @@ internal static class CampaignBulkSend
             ) cap;
 
             INSERT INTO notifications (id, user_id, seq, category, type, dedupe_key, status, title, body, action, campaign_id, variant,
-                                       sender_merchant_id, visible_at_us, created_at_us)
+                                       sender_merchant_id, visible_at_us, created_at_us, release_pending)
             SELECT d.id, d.user_id, d.seq, {(short)NotificationCategory.Marketing}, 'campaign', @dedupe, d.status, v.title, v.body, v.action,
-                   @campaignId, d.variant, NULL, d.due_us, @nowUs
+                   @campaignId, d.variant, NULL, d.due_us, @nowUs,
+                   CASE WHEN d.status = {(short)NotificationStatus.Inbox} AND d.due_us > @nowUs THEN 1 ELSE 0 END::smallint
             FROM campaign_decided d
             JOIN unnest(@keys::text[], @titles::text[], @bodies::text[], @actions::text[]) AS v(key, title, body, action) ON v.key = d.variant;
 
@@ -132,7 +133,9 @@ internal static class CampaignBulkSend
             FROM campaign_decided d WHERE m.campaign_id = @campaignId AND m.user_id = d.user_id;
 
             -- Open streams on every process learn of their new message at commit (the stream's LISTEN).
-            SELECT count(pg_notify('{NotificationFeed.PgChannel}', user_id::text)) FROM campaign_decided WHERE status = {(short)NotificationStatus.Inbox};
+            -- (Held ones are signalled when HeldNotifications releases them.)
+            SELECT count(pg_notify('{NotificationFeed.PgChannel}', user_id::text)) FROM campaign_decided
+            WHERE status = {(short)NotificationStatus.Inbox} AND due_us <= @nowUs;
             SELECT count(*)::int AS taken, max(user_id::text)::uuid AS last FROM campaign_pick;
             """;
         using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, p, tx, cancellationToken: ct));
