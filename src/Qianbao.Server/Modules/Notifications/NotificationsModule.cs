@@ -15,6 +15,7 @@ internal static class NotificationsModule
         services.AddSingleton<INotificationChannel, SmsNotificationChannel>();
         services.AddSingleton<INotificationChannel, EmailNotificationChannel>();
         services.AddSingleton<Notifier>();
+        services.AddSingleton<Messaging.IMarketingConsent, MarketingConsentAtDelivery>();
         services.AddHostedService<NotificationListener>();
         services.AddSingleton<HeldNotifications>();
         services.AddHostedService<HeldNotificationReleaser>();
