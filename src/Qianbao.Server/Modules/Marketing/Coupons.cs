@@ -227,6 +227,21 @@ internal sealed class Coupons(Db db, Campaigns campaigns, TimeProvider clock)
             new { userId, now = clock.GetUnixMicroseconds() }, cancellationToken: ct))).AsList();
     }
 
+    /// <summary>
+    /// The user's available coupon that expires soonest, with its campaign's name (what a messaging campaign's template may
+    /// show), or null when they hold none.
+    /// </summary>
+    public async Task<(CouponRow Coupon, string Name)?> SoonestExpiringAsync(Guid userId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var coupon = await connection.QueryFirstOrDefaultAsync<CouponRow>(new CommandDefinition($"""
+            SELECT {CouponRow.Columns} FROM coupons WHERE user_id = @userId AND status = {(int)CouponStatus.Available} AND expires_at_us > @now
+            ORDER BY expires_at_us, id LIMIT 1
+            """, new { userId, now = clock.GetUnixMicroseconds() }, cancellationToken: ct));
+        if (coupon is null) return null;
+        return (coupon, (await campaigns.FindAsync(coupon.campaign_id, ct))?.name ?? "");
+    }
+
     /// <summary>Active coupon campaigns with stock left of which <paramref name="userId"/> holds fewer than <c>per_user_max</c>.</summary>
     public async Task<IReadOnlyList<ClaimableRow>> ClaimableAsync(Guid userId, CancellationToken ct)
     {

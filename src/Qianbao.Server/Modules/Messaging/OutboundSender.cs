@@ -27,6 +27,8 @@ internal sealed class OutboundRow
     public string? html { get; init; }
     public string? headers { get; init; }
     public int attempts { get; init; }
+    public Guid? user_id { get; init; }
+    public short marketing { get; init; }
 }
 
 /// <summary>
@@ -46,7 +48,8 @@ internal sealed class OutboundRow
 /// receiver may see a message again, always with the same message id) and once per row: a caller's dedupe key makes one
 /// row per cause.
 /// </remarks>
-internal abstract class OutboundSender(Db db, IDeliveryOptions options, MessageSignal signal, TimeProvider clock, ILogger logger) : BackgroundService
+internal abstract class OutboundSender(Db db, IDeliveryOptions options, MessageSignal signal, TimeProvider clock, ILogger logger,
+    IMarketingConsent? consent = null) : BackgroundService
 {
     /// <summary>Most messages claimed, and sent concurrently, per pass.</summary>
     public const int BatchMax = 16;
@@ -89,7 +92,7 @@ internal abstract class OutboundSender(Db db, IDeliveryOptions options, MessageS
               FOR UPDATE SKIP LOCKED)
           UPDATE outbound_messages m SET status = {(short)MessageStatus.Sending}, attempts = m.attempts + 1, next_attempt_at_us = @lease
           FROM picked WHERE m.id = picked.id
-          RETURNING m.id, m.recipient, m.recipient_enc, m.template, m.locale, m.text, m.subject, m.html, m.headers, m.attempts
+          RETURNING m.id, m.recipient, m.recipient_enc, m.template, m.locale, m.text, m.subject, m.html, m.headers, m.attempts, m.user_id, m.marketing
           """
         : $"""
           UPDATE outbound_messages SET status = {(short)MessageStatus.Sending}, attempts = attempts + 1, next_attempt_at_us = @lease
@@ -98,7 +101,7 @@ internal abstract class OutboundSender(Db db, IDeliveryOptions options, MessageS
               WHERE channel = {(short)Channel} AND status IN ({(short)MessageStatus.Queued}, {(short)MessageStatus.Sending}) AND next_attempt_at_us <= @now
               ORDER BY next_attempt_at_us LIMIT {limit})
             AND status IN ({(short)MessageStatus.Queued}, {(short)MessageStatus.Sending}) AND next_attempt_at_us <= @now
-          RETURNING id, recipient, recipient_enc, template, locale, text, subject, html, headers, attempts
+          RETURNING id, recipient, recipient_enc, template, locale, text, subject, html, headers, attempts, user_id, marketing
           """;
 
     // The last error is kept when an attempt has none of its own, so a delivered row still tells why earlier attempts failed.
@@ -191,6 +194,17 @@ internal abstract class OutboundSender(Db db, IDeliveryOptions options, MessageS
         string? error;
         try
         {
+            // Consent is checked when the message leaves, not only when it was queued: a withdrawal meanwhile stops it.
+            if (row.marketing != 0 && consent is not null && row.user_id is { } person && !await consent.AllowsAsync(person, Channel, ct))
+            {
+                await ExecuteBestEffortAsync(RecordSql, new
+                {
+                    id = row.id, lease, status = (short)MessageStatus.Withdrawn, next = clock.GetUnixMicroseconds(),
+                    lastError = (string?)"marketing consent withdrawn before delivery", deliveredAt = (long?)null,
+                });
+                logger.LogInformation("{Channel} {MessageId} not sent: marketing consent withdrawn", Channel, row.id);
+                return;
+            }
             error = await SendAsync(row, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

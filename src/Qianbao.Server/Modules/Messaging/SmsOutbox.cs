@@ -5,7 +5,21 @@ namespace Qianbao.Server.Modules.Messaging;
 
 internal enum MessageChannel : short { Sms = 1, Email = 2 }
 
-internal enum MessageStatus : short { Queued = 0, Sending = 1, Delivered = 2, Failed = 3 }
+/// <summary>
+/// Where an outbound message is. <c>Withdrawn</c>: a marketing message whose person withdrew the channel's marketing
+/// consent before it left (<see cref="IMarketingConsent"/>): never sent.
+/// </summary>
+internal enum MessageStatus : short { Queued = 0, Sending = 1, Delivered = 2, Failed = 3, Withdrawn = 4 }
+
+/// <summary>
+/// Asked by a channel's sender right before a marketing message leaves: whether the person still consents to marketing on
+/// that channel (implemented by the notification core, which keeps the consent). A withdrawal after the message was
+/// queued (one-click unsubscribe, preferences) then stops it.
+/// </summary>
+internal interface IMarketingConsent
+{
+    ValueTask<bool> AllowsAsync(Guid userId, MessageChannel channel, CancellationToken ct);
+}
 
 /// <summary>
 /// Queues a text message in the caller's transaction, so it is sent exactly when what caused it commits (a code
@@ -45,19 +59,22 @@ internal sealed class SmsOutbox(TimeProvider clock, MessageSignal signal, Messag
     /// Queues an already rendered text (a notification's) under <paramref name="templateName"/>; due at
     /// <paramref name="dueAtUs"/> when given (held by quiet hours), otherwise now.
     /// </summary>
+    /// <param name="marketingOf">A marketing text's person: sent only while their SMS marketing consent holds (checked at delivery).</param>
     public async Task QueueTextAsync(DbConnection connection, DbTransaction tx, string phone, string templateName, string locale, string text,
-        long? dueAtUs, CancellationToken ct)
+        long? dueAtUs, CancellationToken ct, Guid? marketingOf = null)
     {
         var now = clock.GetUtcNow();
         var nowUs = Hosting.TimeProviderExtensions.ToUnixMicroseconds(now);
         var id = Guid.CreateVersion7(now);
         await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO outbound_messages (id, channel, recipient, recipient_enc, template, locale, text, status, attempts, next_attempt_at_us, created_at_us)
-            VALUES (@id, @channel, @index, @recipientEnc, @template, @locale, @text, @status, 0, @due, @now)
+            INSERT INTO outbound_messages (id, channel, recipient, recipient_enc, template, locale, text, status, attempts, next_attempt_at_us, created_at_us,
+                                           user_id, marketing)
+            VALUES (@id, @channel, @index, @recipientEnc, @template, @locale, @text, @status, 0, @due, @now, @userId, @marketing)
             """, new
         {
             id, channel = (short)MessageChannel.Sms, index = recipients.Index(phone), recipientEnc = recipients.Seal(id, phone), template = templateName,
             locale, text, status = (short)MessageStatus.Queued, due = Math.Max(dueAtUs ?? nowUs, nowUs), now = nowUs,
+            userId = marketingOf, marketing = (short)(marketingOf is null ? 0 : 1),
         }, tx, cancellationToken: ct));
         if (dueAtUs is null || dueAtUs <= nowUs) signal.Nudge();
     }

@@ -8,7 +8,7 @@ namespace Qianbao.Server.Modules.Messaging;
 /// messages per second (per process: see <see cref="SendPacer"/>).
 /// </summary>
 internal sealed class SmsSender(Db db, ISmsProvider provider, SmsOptions options, MessageSignal signal, TimeProvider clock, MessageRecipients recipients,
-    ILogger<SmsSender> logger) : OutboundSender(db, options, signal, clock, logger)
+    ILogger<SmsSender> logger, IMarketingConsent? consent = null) : OutboundSender(db, options, signal, clock, logger, consent)
 {
     private readonly SendPacer pacer = new(options.PerSecondMax);
 

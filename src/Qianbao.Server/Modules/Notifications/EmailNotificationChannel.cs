@@ -42,7 +42,7 @@ internal sealed class EmailNotificationChannel(EmailOutbox outbox, EmailAddresse
         var subject = (NotificationTemplates.Supported(delivery.Locale) == "en" ? "[Qianbao] " : "【钱包】") + OneLine(delivery.EmailSubject ?? delivery.Title);
         await outbox.QueueAsync(connection, tx,
             new EmailMessage(to.Address, subject, text, html, delivery.Locale, "notification_" + delivery.Type, delivery.UserId, headers), ct,
-            TimeProviderExtensions.FromUnixMicroseconds(delivery.DueAtUs), "notification:" + delivery.NotificationId.ToString("N"));
+            TimeProviderExtensions.FromUnixMicroseconds(delivery.DueAtUs), "notification:" + delivery.NotificationId.ToString("N"), marketing);
     }
 
     private static string? HttpsActionUrl(NotificationDelivery d) =>

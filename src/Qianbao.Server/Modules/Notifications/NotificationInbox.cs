@@ -18,11 +18,15 @@ internal static class NotificationInbox
         await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             $"SELECT COUNT(*) FROM notifications WHERE user_id = @userId AND read_at_us IS NULL AND {Visible}", new { userId, nowUs }, cancellationToken: ct));
 
-    /// <summary>Visible items after <paramref name="afterSeq"/>, oldest first (a stream's replay).</summary>
+    /// <summary>
+    /// Visible items after <paramref name="afterSeq"/>, oldest first (a stream's replay). A held item waits for its release
+    /// (<see cref="HeldNotifications"/>), which gives it a new number after everything streamed before: under its old
+    /// number a stream already past it would never send it.
+    /// </summary>
     public static async Task<List<Item>> AfterAsync(DbConnection connection, Guid userId, long afterSeq, long nowUs, int max, CancellationToken ct) =>
         (await connection.QueryAsync<Item>(new CommandDefinition($"""
             SELECT id, seq, category, type, title, body, action, visible_at_us, read_at_us FROM notifications
-            WHERE user_id = @userId AND seq > @afterSeq AND {Visible} ORDER BY seq LIMIT {max}
+            WHERE user_id = @userId AND seq > @afterSeq AND {Visible} AND release_pending = 0 ORDER BY seq LIMIT {max}
             """, new { userId, afterSeq, nowUs }, cancellationToken: ct))).AsList();
 
     public static string CategoryName(NotificationCategory c) => c.ToString().ToLowerInvariant();

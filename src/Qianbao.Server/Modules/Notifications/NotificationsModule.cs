@@ -17,7 +17,10 @@ internal static class NotificationsModule
         services.AddSingleton<INotificationChannel, SmsNotificationChannel>();
         services.AddSingleton<INotificationChannel, EmailNotificationChannel>();
         services.AddSingleton<Notifier>();
+        services.AddSingleton<Messaging.IMarketingConsent, MarketingConsentAtDelivery>();
         services.AddHostedService<NotificationListener>();
+        services.AddSingleton<HeldNotifications>();
+        services.AddHostedService<HeldNotificationReleaser>();
         services.AddSingleton<Identity.ISecurityAlerts, SecurityNotifications>();
         services.AddSingleton<Money.Events.IEventSubscriber, TransactionNotificationSubscriber>();
         services.AddSingleton<ExpiryReminders>();
@@ -27,6 +30,7 @@ internal static class NotificationsModule
         services.AddSingleton<Campaigns.CampaignStore>();
         services.AddSingleton<Campaigns.CampaignAudience>();
         services.AddSingleton<Campaigns.CampaignSender>();
+        services.AddSingleton<Campaigns.CampaignPersonalisation>();
         services.AddSingleton<Campaigns.CampaignWakeUp>();
         services.AddSingleton<Campaigns.TrackingLinks>();
         services.AddSingleton<Campaigns.IMerchantFollowers, Campaigns.FollowsOfMerchant>();

@@ -89,15 +89,17 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
         var id = Guid.CreateVersion7(now);
         var inserted = await connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO notifications (id, user_id, seq, category, type, dedupe_key, status, title, body, action, campaign_id, variant,
-                                       sender_merchant_id, visible_at_us, created_at_us)
+                                       sender_merchant_id, visible_at_us, created_at_us, release_pending)
             VALUES (@id, @UserId, @seq, @category, @Type, @DedupeKey, @status, @title, @body, @action, @CampaignId, @Variant,
-                    @SenderMerchantId, @due, @nowUs)
+                    @SenderMerchantId, @due, @nowUs, @pending)
             ON CONFLICT (user_id, dedupe_key) DO NOTHING
             """, new
         {
             id, request.UserId, seq = settings.Seq, category = (short)request.Category, request.Type, request.DedupeKey, status = (short)plan.Status,
             title, body, action = request.Action is null ? null : JsonSerializer.Serialize(request.Action, JsonDefaults.Options),
             request.CampaignId, request.Variant, request.SenderMerchantId, due = plan.DueAtUs, nowUs,
+            // Held for the inbox: HeldNotifications releases it when due (a new inbox number and the streams' signal).
+            pending = (short)(plan.Status == NotificationStatus.Inbox && plan.DueAtUs > nowUs ? 1 : 0),
         }, tx, cancellationToken: ct));
         if (inserted == 0)
         {
@@ -118,7 +120,7 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
                 new NotificationDelivery(id, request.UserId, request.Category, request.Type, locale, title, body, contact?.Phone, plan.DueAtUs,
                     request.Action, request.SenderMerchantId, request.CampaignId, request.EmailSubject), ct);
         }
-        if (plan.Status == NotificationStatus.Inbox) await feed.PublishAsync(connection, tx, request.UserId, ct);
+        if (plan.Status == NotificationStatus.Inbox && plan.DueAtUs <= nowUs) await feed.PublishAsync(connection, tx, request.UserId, ct);
         return new NotifyResult(id, true, plan.Status);
     }
 }

@@ -20,6 +20,7 @@ internal sealed class SmsNotificationChannel(SmsOutbox outbox, UnsubscribeLinks 
         var text = NotificationTemplates.SmsText(delivery.Locale, delivery.Body);
         if (delivery.Category == NotificationCategory.Marketing && unsubscribe.Url(delivery.UserId, NotificationChannel.Sms) is { } optOut)
             text += (delivery.Locale == "en" ? " Opt out: " : " 退订：") + optOut;
-        await outbox.QueueTextAsync(connection, tx, delivery.Phone, "notification:" + delivery.Type, delivery.Locale, text, delivery.DueAtUs, ct);
+        await outbox.QueueTextAsync(connection, tx, delivery.Phone, "notification:" + delivery.Type, delivery.Locale, text, delivery.DueAtUs, ct,
+            delivery.Category == NotificationCategory.Marketing ? delivery.UserId : null);
     }
 }

@@ -13,6 +13,7 @@ internal static class PointsModule
     public static IServiceCollection AddPointsModule(this IServiceCollection services)
     {
         services.AddSingleton<PointsStore>();
+        services.AddSingleton<PointsBalances>();
         services.AddSingleton<ExpiringPoints>();
         services.AddSingleton<PointsExpiry>();
         services.AddSingleton<PointsRedemption>();

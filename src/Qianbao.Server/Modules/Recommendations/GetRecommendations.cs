@@ -1,9 +1,7 @@
-using Dapper;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Marketing;
 using Qianbao.Server.Modules.Merchants;
-using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Modules.Recommendations;
 
@@ -51,37 +49,16 @@ internal static class GetRecommendations
 {
     public const int MerchantsMax = 10;
     public const int CampaignsMax = 10;
-    private const int PopularRead = 50;
 
     public static void Map(IEndpointRouteBuilder app) => app.MapGet("/v1/recommendations", HandleAsync).RequireUser().WithTags("Recommendations");
 
-    private static async Task<IResult> HandleAsync(HttpContext http, Db db, MerchantDirectory merchants, Coupons coupons, UserDirectory users, CancellationToken ct)
+    private static async Task<IResult> HandleAsync(HttpContext http, MerchantRecommendations recommendations, MerchantDirectory merchants, Coupons coupons,
+        UserDirectory users, CancellationToken ct)
     {
         var userId = http.UserId();
         var en = (await users.ContactAsync(userId, ct))?.Locale == "en";
-        List<Guid> mine;
-        List<(Guid, Guid, long)> pairs;
-        Dictionary<Guid, long> payers;
-        await using (var connection = await db.OpenAsync(ct))
-        {
-            mine = (await connection.QueryAsync<Guid>(new CommandDefinition(
-                "SELECT merchant_id FROM reco_user_merchants WHERE user_id = @userId", new { userId }, cancellationToken: ct))).AsList();
-            pairs = (await connection.QueryAsync<(Guid, Guid, long)>(new CommandDefinition("""
-                SELECT p.merchant_a, p.merchant_b, p.people FROM reco_pairs p
-                JOIN reco_user_merchants u ON u.merchant_id = p.merchant_a AND u.user_id = @userId
-                """, new { userId }, cancellationToken: ct))).AsList();
-            var candidates = pairs.Select(p => p.Item2).Distinct().ToList();
-            payers = (await connection.QueryAsync<(Guid, long)>(new CommandDefinition(
-                    $"SELECT merchant_id, payers FROM reco_merchants ORDER BY payers DESC, merchant_id LIMIT {PopularRead + mine.Count}",
-                    cancellationToken: ct)))
-                .ToDictionary(r => r.Item1, r => r.Item2);
-            foreach (var chunk in candidates.Where(c => !payers.ContainsKey(c)).Chunk(500))
-                foreach (var (id, count) in await connection.QueryAsync<(Guid, long)>(new CommandDefinition(
-                             "SELECT merchant_id, payers FROM reco_merchants WHERE merchant_id IN @ids", new { ids = chunk }, cancellationToken: ct)))
-                    payers[id] = count;
-        }
+        var (mine, picks) = await recommendations.PicksAsync(userId, MerchantsMax, ct);
         var mineSet = mine.ToHashSet();
-        var picks = MerchantRanking.Rank(mineSet, pairs, payers, MerchantsMax);
         var names = new Dictionary<Guid, string>();
         async Task<string> NameAsync(Guid id)
         {
@@ -91,9 +68,7 @@ internal static class GetRecommendations
         var merchantItems = new List<object>();
         foreach (var p in picks)
         {
-            var reason = p.Because is { } because
-                ? en ? $"People who pay at {await NameAsync(because)} also pay here" : $"常去{await NameAsync(because)}的人也常来这里"
-                : en ? "Popular with Qianbao users" : "大家都在这里付款";
+            var reason = MerchantRecommendations.Reason(p.Because is { } because ? await NameAsync(because) : null, en);
             merchantItems.Add(new { merchant_id = p.MerchantId, name = await NameAsync(p.MerchantId), score = p.Score, reason });
         }
 

@@ -9,6 +9,7 @@ internal static class RecommendationsModule
     public static IServiceCollection AddRecommendationsModule(this IServiceCollection services)
     {
         services.AddSingleton<Money.Events.IEventSubscriber, RecommendationRollup>();
+        services.AddSingleton<MerchantRecommendations>();
         return services;
     }
 

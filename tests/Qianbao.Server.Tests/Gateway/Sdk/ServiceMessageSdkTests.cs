@@ -125,9 +125,62 @@ public abstract class ServiceMessageSdkTests<TServer>(TServer server) : IClassFi
         (await sdk.ExecAsync(app.AppId, method, Message(userId, "又一条")))["code"]!.GetValue<string>().ShouldBe("10000");
         (await ServiceInboxAsync(buyer)).ShouldNotContain(i => i["title"]!.GetValue<string>() == "又一条");
 
-        // Unfollowed: refused again.
+        // Unfollowed: refused again (another text: the same one signed in the same second would be a repeat of `sent`).
         (await SendAsync(buyer, HttpMethod.Delete, $"/v1/merchants/{app.MerchantId}/follow")).StatusCode.ShouldBe(HttpStatusCode.OK);
-        Business(await sdk.ExecAsync(app.AppId, method, Message(userId)), "PUB.USER_NOT_FOLLOW");
+        Business(await sdk.ExecAsync(app.AppId, method, Message(userId, "取消关注后")), "PUB.USER_NOT_FOLLOW");
+    }
+
+    [Fact]
+    public async Task The_same_out_biz_no_or_the_same_signed_request_sends_once_and_a_reused_key_is_refused()
+    {
+        var sdk = await server.SdkAsync();
+        var app = await server.CreateMerchantWithAppAsync(0);
+        await sdk.RegisterAsync(app.AppId, app.AppId, SdkKeys.PrivatePkcs1(SdkKeys.App), app.PlatformPublicKey);
+        var buyer = await server.BuyerAsync(0);
+        var other = await server.BuyerAsync(0);
+        foreach (var who in new[] { buyer, other })
+        {
+            (await SendAsync(who, HttpMethod.Post, $"/v1/merchants/{app.MerchantId}/follow")).StatusCode.ShouldBe(HttpStatusCode.OK);
+            await SetQuietHoursAsync(who, enabled: false); // in the inbox at once, whatever the hour
+        }
+        const string method = "alipay.open.public.message.single.send";
+        static object Keyed(string to, string first, string? outBizNo)
+        {
+            var node = JsonSerializer.SerializeToNode(Message(to, first))!.AsObject();
+            node["out_biz_no"] = outBizNo;
+            return node;
+        }
+
+        // The same out_biz_no twice (the official SDK, a new signature each time): one message.
+        var outBizNo = "SM-" + Guid.NewGuid().ToString("N");
+        for (var i = 0; i < 3; i++)
+            (await sdk.ExecAsync(app.AppId, method, Keyed(buyer.UserId.ToString("N"), "已发货", outBizNo)))["code"]!.GetValue<string>().ShouldBe("10000");
+        (await ServiceInboxAsync(buyer)).Count(m => m["title"]!.GetValue<string>() == "已发货").ShouldBe(1);
+        // Reused for another text or another person: refused, nothing sent.
+        Business(await sdk.ExecAsync(app.AppId, method, Keyed(buyer.UserId.ToString("N"), "已签收", outBizNo)), "ACQ.CONTEXT_INCONSISTENT");
+        Business(await sdk.ExecAsync(app.AppId, method, Keyed(other.UserId.ToString("N"), "已发货", outBizNo)), "ACQ.CONTEXT_INCONSISTENT");
+        (await ServiceInboxAsync(other)).ShouldBeEmpty();
+        (await ServiceInboxAsync(buyer)).Count.ShouldBe(1);
+        // Another merchant's key space is its own.
+        var app2 = await server.CreateMerchantWithAppAsync(0);
+        await sdk.RegisterAsync(app2.AppId, app2.AppId, SdkKeys.PrivatePkcs1(SdkKeys.App), app2.PlatformPublicKey);
+        (await SendAsync(other, HttpMethod.Post, $"/v1/merchants/{app2.MerchantId}/follow")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await sdk.ExecAsync(app2.AppId, method, Keyed(other.UserId.ToString("N"), "已发货", outBizNo)))["code"]!.GetValue<string>().ShouldBe("10000");
+        (await ServiceInboxAsync(other)).Count.ShouldBe(1);
+        (await sdk.ExecAsync(app.AppId, method, Keyed(buyer.UserId.ToString("N"), "已发货", new string('x', 65))))["code"]!.GetValue<string>().ShouldBe("40002");
+
+        // Without out_biz_no: the same signed request sent twice (a retry, a replay) is one message; a new request is another.
+        var caller = server.Caller(app);
+        var signed = caller.Sign(caller.Parameters(method, Message(buyer.UserId.ToString("N"), "到店提醒")));
+        (await caller.SendAsync(method, signed)).ShouldBe("10000");
+        (await caller.SendAsync(method, signed)).ShouldBe("10000");
+        (await ServiceInboxAsync(buyer)).Count(m => m["title"]!.GetValue<string>() == "到店提醒").ShouldBe(1);
+        var again = new Dictionary<string, string>(caller.Parameters(method, Message(buyer.UserId.ToString("N"), "到店提醒")))
+        {
+            ["timestamp"] = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)).AddSeconds(-2).ToString("yyyy-MM-dd HH:mm:ss"),
+        };
+        (await caller.SendAsync(method, caller.Sign(again))).ShouldBe("10000");
+        (await ServiceInboxAsync(buyer)).Count(m => m["title"]!.GetValue<string>() == "到店提醒").ShouldBe(2);
     }
 
     private async Task<T> QueryAsync<T>(string sql, object args)

@@ -13,13 +13,19 @@ namespace Qianbao.Server.Adapters.Alipay.Methods;
 /// succeeds, as Alipay's does). The title is <c>first.value</c> (else the <c>action_name</c>), the body the keyword values
 /// and the remark, one a line; tapping opens <c>context.url</c> (https only). <c>template_id</c> is kept as the variant
 /// (there is no template registry here). A person who does not follow the merchant → 40004 <c>PUB.USER_NOT_FOLLOW</c>;
-/// no such user → <c>USER_NOT_EXIST</c>. Each call is one message (the API has no idempotency key).
+/// no such user → <c>USER_NOT_EXIST</c>.
+/// Idempotent: the optional <c>out_biz_no</c> (≤ 64, the key the gateway's other sending methods take, per merchant) names
+/// the message, and without it the request's signature does (the same signed request again, a retry or a replay within
+/// the timestamp window, is the same message). A repeat answers success and sends nothing; the same <c>out_biz_no</c> for
+/// another person or another text → 40004 <c>ACQ.CONTEXT_INCONSISTENT</c>. (Alipay documents no key for this method;
+/// the SDK passes biz_content through unchanged, so a merchant may add it.)
 /// </summary>
-internal sealed class ServiceMessageSend(Db db, Notifier notifier, UserDirectory users, TimeProvider clock) : IGatewayMethod
+internal sealed class ServiceMessageSend(Db db, Notifier notifier, UserDirectory users) : IGatewayMethod
 {
     public const int TemplateIdLengthMax = 64;
     public const int ValueLengthMax = 200;
     public const int UrlLengthMax = 1024;
+    public const int OutBizNoLengthMax = 64;
     private static readonly string[] Keywords = ["keyword1", "keyword2", "keyword3", "keyword4", "keyword5", "remark"];
 
     public string Name => "alipay.open.public.message.single.send";
@@ -28,6 +34,7 @@ internal sealed class ServiceMessageSend(Db db, Notifier notifier, UserDirectory
     {
         var b = c.Biz;
         if (b.Require("to_user_id", 32, out var userText) is { } e1) return e1;
+        if (b.Optional("out_biz_no", OutBizNoLengthMax, out var outBizNo) is { } e0) return e0;
         if (!b.TryGetProperty("template", out var template)) return GatewayResult.MissingParameter("template");
         if (template.ValueKind == JsonValueKind.String)
         {
@@ -54,13 +61,20 @@ internal sealed class ServiceMessageSend(Db db, Notifier notifier, UserDirectory
 
         if (!VoucherFields.TryParseId(userText, out var userId) || !await users.ExistsAsync(userId, ct))
             return GatewayResult.Business(GatewaySubCodes.UserNotExist, "用户不存在");
+        var body = string.Join('\n', lines);
+        var action = url is null ? null : NotificationAction.OpenUrl(url);
+        var key = ServiceMessageKeys.DedupeKey(c.App.merchant_id, outBizNo, c.Request.Sign);
         await using var connection = await db.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync(connection, ct);
+        // A repeat is answered before anything else is checked: it sent its message already (even if the person unfollowed since).
+        if (await ServiceMessageKeys.FindAsync(connection, tx, c.App.merchant_id, key, ct) is { } earlier)
+            return earlier.Same(userId, title, body, templateId, action)
+                ? GatewayResult.Success()
+                : GatewayResult.Business(GatewaySubCodes.ContextInconsistent, "out_biz_no 已用于不同的消息");
         if (!await MerchantFollows.FollowsAsync(connection, tx, userId, c.App.merchant_id, ct))
             return GatewayResult.Business(GatewaySubCodes.UserNotFollow, "用户未关注该生活号");
-        var request = new NotificationRequest(userId, NotificationCategory.Service, "merchant_message",
-            "service:" + Guid.CreateVersion7(clock.GetUtcNow()).ToString("N"), Variant: templateId, SenderMerchantId: c.App.merchant_id,
-            Action: url is null ? null : NotificationAction.OpenUrl(url), Title: title, Body: string.Join('\n', lines));
+        var request = new NotificationRequest(userId, NotificationCategory.Service, "merchant_message", key, Variant: templateId,
+            SenderMerchantId: c.App.merchant_id, Action: action, Title: title, Body: body);
         await notifier.NotifyAsync(connection, tx, request, ct);
         await tx.CommitAsync(ct);
         return GatewayResult.Success();

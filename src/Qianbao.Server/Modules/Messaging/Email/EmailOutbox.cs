@@ -39,8 +39,9 @@ internal sealed class EmailOutbox(TimeProvider clock, MessageSignal signal, Mess
 
     /// <returns>True when queued; false when <paramref name="dedupeKey"/> was queued before (nothing changed).</returns>
     /// <exception cref="ArgumentException">The message is malformed (a programming error, not a person's input).</exception>
+    /// <param name="marketing">Sent only while the person's e-mail marketing consent holds (checked at delivery; needs <c>UserId</c>).</param>
     public async Task<bool> QueueAsync(DbConnection connection, DbTransaction tx, EmailMessage message, CancellationToken ct,
-        DateTimeOffset? dueAt = null, string? dedupeKey = null)
+        DateTimeOffset? dueAt = null, string? dedupeKey = null, bool marketing = false)
     {
         if (!EmailAddress.TryNormalize(message.To, out var to)) throw new ArgumentException($"not an e-mail address: '{message.To}'", nameof(message));
         if (message.Subject.Length is 0 or > SubjectLengthMax || message.Subject.AsSpan().IndexOfAny('\r', '\n') >= 0)
@@ -59,8 +60,9 @@ internal sealed class EmailOutbox(TimeProvider clock, MessageSignal signal, Mess
         // ON CONFLICT without a target: the only unique key an insert of a new id can hit is (channel, dedupe_key).
         var inserted = await connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO outbound_messages (id, channel, recipient, recipient_enc, template, locale, text, subject, html, headers, dedupe_key, user_id,
-                                           status, attempts, next_attempt_at_us, created_at_us)
-            VALUES (@id, @channel, @index, @recipientEnc, @template, @locale, @text, @subject, @html, @headers, @dedupeKey, @userId, @status, 0, @due, @now)
+                                           status, attempts, next_attempt_at_us, created_at_us, marketing)
+            VALUES (@id, @channel, @index, @recipientEnc, @template, @locale, @text, @subject, @html, @headers, @dedupeKey, @userId, @status, 0, @due, @now,
+                    @marketing)
             ON CONFLICT DO NOTHING
             """, new
         {
@@ -68,6 +70,7 @@ internal sealed class EmailOutbox(TimeProvider clock, MessageSignal signal, Mess
             template = message.Template, locale = message.Locale, text = message.Text, subject = message.Subject, html = message.Html,
             headers = message.Headers is { Count: > 0 } h ? JsonSerializer.Serialize(h) : null, dedupeKey, userId = message.UserId,
             status = (short)MessageStatus.Queued, due = due.ToUnixMicroseconds(), now = now.ToUnixMicroseconds(),
+            marketing = (short)(marketing && message.UserId is not null ? 1 : 0),
         }, tx, cancellationToken: ct));
         if (inserted == 1) signal.Nudge(MessageChannel.Email);
         return inserted == 1;

@@ -8,7 +8,7 @@ namespace Qianbao.Server.Modules.Messaging.Email;
 /// only delays mail: each failed attempt waits longer, and the message goes once the server answers again.
 /// </summary>
 internal sealed class EmailSender(Db db, IEmailProvider provider, EmailOptions options, MessageSignal signal, TimeProvider clock,
-    MessageRecipients recipients, ILogger<EmailSender> logger) : OutboundSender(db, options, signal, clock, logger)
+    MessageRecipients recipients, ILogger<EmailSender> logger, IMarketingConsent? consent = null) : OutboundSender(db, options, signal, clock, logger, consent)
 {
     protected override MessageChannel Channel => MessageChannel.Email;
 

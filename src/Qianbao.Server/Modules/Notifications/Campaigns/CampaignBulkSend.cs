@@ -6,13 +6,16 @@ using Qianbao.Server.Http;
 namespace Qianbao.Server.Modules.Notifications.Campaigns;
 
 /// <summary>A campaign's texts per variant, as the set-based send passes them to PostgreSQL (parallel arrays).</summary>
-internal sealed record BulkVariants(string[] Keys, string[] Titles, string[] Bodies, string?[] Actions)
+/// <param name="Personal">The keys of variants rendered per recipient (their texts use the person's data): left to the per-person path.</param>
+internal sealed record BulkVariants(string[] Keys, string[] Titles, string[] Bodies, string?[] Actions, string[] Personal)
 {
-    public static BulkVariants Of(CampaignDefinition definition) => new(
+    /// <param name="definition">With its texts already rendered (those of <paramref name="personal"/> variants are not used).</param>
+    public static BulkVariants Of(CampaignDefinition definition, string[]? personal = null) => new(
         definition.Variants.Select(v => v.Key!).ToArray(),
         definition.Variants.Select(v => v.Title!).ToArray(),
         definition.Variants.Select(v => v.Body!).ToArray(),
-        definition.Variants.Select(v => CampaignDefinition.ToAction(v.Action) is { } a ? JsonSerializer.Serialize(a, JsonDefaults.Options) : null).ToArray());
+        definition.Variants.Select(v => CampaignDefinition.ToAction(v.Action) is { } a ? JsonSerializer.Serialize(a, JsonDefaults.Options) : null).ToArray(),
+        personal ?? []);
 }
 
 /// <summary>
@@ -46,7 +49,7 @@ internal static class CampaignBulkSend
             campaignId, channelMask, after = after ?? Guid.Empty, nowUs, batchSize, external = ExternalChannels, dedupe = CampaignSender.DedupeKey(campaignId),
             perDay = caps.PerDayMax, perWeek = caps.PerWeekMax, week = (long)NotificationRules.CapWindow.TotalMicroseconds,
             since = nowUs - (long)TimeSpan.FromDays(9).TotalMicroseconds, nowMs = nowUs / 1000,
-            keys = variants.Keys, titles = variants.Titles, bodies = variants.Bodies, actions = variants.Actions,
+            keys = variants.Keys, titles = variants.Titles, bodies = variants.Bodies, actions = variants.Actions, personal = variants.Personal,
         };
         var sql = $"""
             CREATE TEMP TABLE campaign_pick (user_id uuid PRIMARY KEY, variant text NOT NULL) ON COMMIT DROP;
@@ -54,6 +57,7 @@ internal static class CampaignBulkSend
             SELECT m.user_id, m.variant FROM messaging_campaign_members m
             LEFT JOIN notification_settings s ON s.user_id = m.user_id
             WHERE m.campaign_id = @campaignId AND m.user_id > @after AND m.variant IS NOT NULL AND m.notification_id IS NULL
+              AND NOT (m.variant = ANY(@personal::text[]))
               AND (COALESCE(s.marketing_channels, 0) & @channelMask & @external) = 0
             ORDER BY m.user_id
             LIMIT @batchSize
@@ -106,9 +110,10 @@ internal static class CampaignBulkSend
             ) cap;
 
             INSERT INTO notifications (id, user_id, seq, category, type, dedupe_key, status, title, body, action, campaign_id, variant,
-                                       sender_merchant_id, visible_at_us, created_at_us)
+                                       sender_merchant_id, visible_at_us, created_at_us, release_pending)
             SELECT d.id, d.user_id, d.seq, {(short)NotificationCategory.Marketing}, 'campaign', @dedupe, d.status, v.title, v.body, v.action,
-                   @campaignId, d.variant, NULL, d.due_us, @nowUs
+                   @campaignId, d.variant, NULL, d.due_us, @nowUs,
+                   CASE WHEN d.status = {(short)NotificationStatus.Inbox} AND d.due_us > @nowUs THEN 1 ELSE 0 END::smallint
             FROM campaign_decided d
             JOIN unnest(@keys::text[], @titles::text[], @bodies::text[], @actions::text[]) AS v(key, title, body, action) ON v.key = d.variant;
 
@@ -128,7 +133,9 @@ internal static class CampaignBulkSend
             FROM campaign_decided d WHERE m.campaign_id = @campaignId AND m.user_id = d.user_id;
 
             -- Open streams on every process learn of their new message at commit (the stream's LISTEN).
-            SELECT count(pg_notify('{NotificationFeed.PgChannel}', user_id::text)) FROM campaign_decided WHERE status = {(short)NotificationStatus.Inbox};
+            -- (Held ones are signalled when HeldNotifications releases them.)
+            SELECT count(pg_notify('{NotificationFeed.PgChannel}', user_id::text)) FROM campaign_decided
+            WHERE status = {(short)NotificationStatus.Inbox} AND due_us <= @nowUs;
             SELECT count(*)::int AS taken, max(user_id::text)::uuid AS last FROM campaign_pick;
             """;
         using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, p, tx, cancellationToken: ct));

@@ -17,7 +17,7 @@ internal readonly record struct CampaignCounts(int Audience, int Holdout, int Sc
 /// never notifies anyone twice.
 /// </summary>
 internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudience audience, Notifier notifier, TimeProvider clock,
-    NotificationOptions options, ILogger<CampaignSender> logger)
+    NotificationOptions options, CampaignPersonalisation personalisation, ILogger<CampaignSender> logger)
 {
     public const int SendBatch = 500;
 
@@ -101,10 +101,14 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
 
         var definition = row.Definition;
         var variants = definition.Variants.ToDictionary(v => v.Key!);
+        // A variant whose texts use the person's data is rendered per recipient (the per-person path below); the others
+        // are the same for everyone, rendered once, and stay on the set-based path.
+        var used = definition.Variants.ToDictionary(v => v.Key!, CampaignPersonalisation.Used);
+        var personal = used.Where(u => u.Value.Count > 0).Select(u => u.Key).ToArray();
         var channels = definition.ChannelSet;
         if (setBased && db.Engine == DatabaseEngine.Postgres)
         {
-            var bulk = BulkVariants.Of(definition);
+            var bulk = BulkVariants.Of(definition with { Variants = definition.Variants.Select(CampaignPersonalisation.RenderedForEveryone).ToList() }, personal);
             var mask = channels.Aggregate(0, (m, c) => m | 1 << (int)c);
             var caps = new MarketingCaps(options.MarketingPerDayMax, options.MarketingPerWeekMax);
             Guid? after = null;
@@ -130,7 +134,8 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
             if (batch.Count == 0) break;
             foreach (var (userId, key) in batch)
             {
-                var variant = variants[key];
+                // Read before the transaction: the person's data comes from other modules' own reads.
+                var variant = await personalisation.RenderAsync(variants[key], used[key], userId, ct);
                 await using var connection = await db.OpenAsync(ct);
                 await using var tx = await db.BeginWriteAsync(connection, ct);
                 var result = await notifier.NotifyAsync(connection, tx, new NotificationRequest(userId, NotificationCategory.Marketing, "campaign",

@@ -45,6 +45,7 @@ internal static class MessagingCampaignsApi
         var segment = r.Segment ?? new Segment();
         if (CampaignDefinition.ValidateSegment(segment) is { } bad) return bad;
         if (CampaignDefinition.Validate(r.Channels, r.Variants, r.Conversion) is { } invalid) return invalid;
+        if (CampaignPersonalisation.Validate(r.Variants!) is { } badText) return badText;
 
         var definition = new CampaignDefinition(segment, r.Channels!, r.Variants!, r.Conversion!);
         var nowUs = clock.GetUnixMicroseconds();

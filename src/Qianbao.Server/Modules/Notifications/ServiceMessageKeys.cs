@@ -1,0 +1,41 @@
+using System.Buffers.Text;
+using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using Qianbao.Server.Http;
+
+namespace Qianbao.Server.Modules.Notifications;
+
+/// <summary>
+/// The idempotency of a merchant's service messages (<c>alipay.open.public.message.single.send</c>): the notification's
+/// dedupe key is the merchant's <c>out_biz_no</c>, else a hash of the request's signature, and is found across people
+/// (index <c>notifications_sender_keys</c>) so a key reused for someone else is recognised.
+/// </summary>
+internal static class ServiceMessageKeys
+{
+    public static string DedupeKey(Guid merchantId, string? outBizNo, string signature) => outBizNo is not null
+        ? $"service:{merchantId:N}:{outBizNo}"
+        : $"service:{merchantId:N}:sign:{Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes(signature)))}";
+
+    /// <summary>The message a key already named, read in the sending transaction, or null.</summary>
+    public static async Task<Earlier?> FindAsync(DbConnection connection, DbTransaction tx, Guid merchantId, string key, CancellationToken ct) =>
+        await connection.QueryFirstOrDefaultAsync<Earlier>(new CommandDefinition(
+            "SELECT user_id, title, body, variant, action FROM notifications WHERE sender_merchant_id = @merchantId AND dedupe_key = @key",
+            new { merchantId, key }, tx, cancellationToken: ct));
+
+    internal sealed class Earlier
+    {
+        public Guid user_id { get; init; }
+        public string title { get; init; } = "";
+        public string body { get; init; } = "";
+        public string? variant { get; init; }
+        public string? action { get; init; }
+
+        /// <summary>True when the repeat asks for the same message to the same person.</summary>
+        public bool Same(Guid userId, string title, string body, string templateId, NotificationAction? action) =>
+            user_id == userId && this.title == title && this.body == body && variant == templateId
+            && this.action == (action is null ? null : JsonSerializer.Serialize(action, JsonDefaults.Options));
+    }
+}
