@@ -81,8 +81,15 @@ public static class CampaignWorkload
 
         var send = Stopwatch.StartNew();
         int audience, holdout;
+        // CPU time of the PostgreSQL backend doing each step (and of this client): on a shared machine the rates swing
+        // with the neighbours' load, CPU per row hardly does.
+        var startCpu = new StepCpu();
+        var sendCpu = new StepCpu();
+        var copyCpu = new StepCpu();
         await using (var connection = await db.OpenAsync(ct))
         {
+            var startPid = await BackendPidAsync(connection);
+            startCpu.Begin(startPid);
             var people = (await connection.QueryAsync<Guid>(new CommandDefinition(
                 "SELECT id FROM users WHERE created_at_us >= @fromUs AND created_at_us < @fromUs + @people", new { fromUs, people = o.People },
                 commandTimeout: 0, cancellationToken: ct))).AsList();
@@ -100,6 +107,7 @@ public static class CampaignWorkload
             }, tx, cancellationToken: ct));
             await CampaignSender.InsertMembersAsync(connection, tx, DatabaseEngine.Postgres, campaignId, members, ct);
             await tx.CommitAsync(ct);
+            startCpu.End(startPid);
         }
         var materialiseS = send.Elapsed.TotalSeconds;
         var variants = BulkVariants.Of(definition);
@@ -108,10 +116,13 @@ public static class CampaignWorkload
         while (true)
         {
             await using var connection = await db.OpenAsync(ct);
+            var pid = await BackendPidAsync(connection);
+            sendCpu.Begin(pid);
             await using var tx = await db.BeginWriteAsync(connection, ct);
             var (n, last) = await CampaignBulkSend.SendBatchAsync(connection, tx, campaignId, variants, 1 << (int)NotificationChannel.InApp,
                 TimeProvider.System.GetUnixMicroseconds(), caps, CampaignBulkSend.BatchSize, after, ct);
             await tx.CommitAsync(ct);
+            sendCpu.End(pid);
             if (n == 0) break;
             decided += n;
             after = last;
@@ -127,6 +138,8 @@ public static class CampaignWorkload
             var users = (await connection.QueryAsync<Guid>(new CommandDefinition(
                 "SELECT user_id FROM messaging_campaign_members WHERE campaign_id = @campaignId AND variant IS NOT NULL", new { campaignId },
                 commandTimeout: 0, cancellationToken: ct))).AsList();
+            var copyPid = await BackendPidAsync(connection);
+            copyCpu.Begin(copyPid);
             var copy = Stopwatch.StartNew();
             await using (var writer = await connection.BeginBinaryImportAsync("""
                 COPY bench_inbox_copy (id, user_id, seq, category, type, dedupe_key, status, title, body, action, campaign_id, variant, visible_at_us, created_at_us)
@@ -155,6 +168,7 @@ public static class CampaignWorkload
                 await writer.CompleteAsync(ct);
             }
             copyS = copy.Elapsed.TotalSeconds;
+            copyCpu.End(copyPid);
         }
 
         // Verification.
@@ -200,7 +214,50 @@ public static class CampaignWorkload
             + $" = {recipients / sendS:N0} recipients/s (send alone {sendOnlyRate:N0}/s); raw COPY {copyS:F1} s = {copyRate:N0} rows/s; total {total.Elapsed.TotalSeconds:F0} s");
         Console.WriteLine(FormattableString.Invariant(
             $"SUMMARY campaign_people={o.People} recipients={recipients} recipients_per_s={setRate:F0} send_only_per_s={sendOnlyRate:F0} copy_rows_per_s={copyRate:F0} ratio={setRate / copyRate:F3} checks={(failures.Count == 0 ? "ok" : "failed")}"));
+        double Us(TimeSpan t) => t.TotalMicroseconds / recipients;
+        Console.WriteLine($"CPU per recipient (PostgreSQL backend + this client): start {Us(startCpu.Backend):F1} + {Us(startCpu.Client):F1} µs, "
+            + $"send {Us(sendCpu.Backend):F1} + {Us(sendCpu.Client):F1} µs, raw COPY {Us(copyCpu.Backend):F1} + {Us(copyCpu.Client):F1} µs; "
+            + $"CPU ratio COPY / (start + send) {(copyCpu.Backend + copyCpu.Client) / (startCpu.Backend + startCpu.Client + sendCpu.Backend + sendCpu.Client):F3}, "
+            + $"COPY / send {(copyCpu.Backend + copyCpu.Client) / (sendCpu.Backend + sendCpu.Client):F3}");
         foreach (var f in failures) Console.Error.WriteLine("CHECK FAILED: " + f);
         return failures.Count == 0 ? 0 : 1;
+    }
+
+    private static async Task<int> BackendPidAsync(System.Data.Common.DbConnection connection) =>
+        await connection.ExecuteScalarAsync<int>("SELECT pg_backend_pid()");
+
+    /// <summary>CPU time of one PostgreSQL backend (read from /proc: the bench runs beside its cluster) and of this process over a step's parts.</summary>
+    private sealed class StepCpu
+    {
+        private TimeSpan backendAt, clientAt;
+        public TimeSpan Backend { get; private set; }
+        public TimeSpan Client { get; private set; }
+
+        public void Begin(int pid)
+        {
+            backendAt = ProcessCpu(pid);
+            clientAt = Process.GetCurrentProcess().TotalProcessorTime;
+        }
+
+        public void End(int pid)
+        {
+            Backend += ProcessCpu(pid) - backendAt;
+            Client += Process.GetCurrentProcess().TotalProcessorTime - clientAt;
+        }
+
+        private static TimeSpan ProcessCpu(int pid)
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                return TimeSpan.FromSeconds((long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture)
+                    + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+            {
+                return TimeSpan.Zero; // not on this machine, or not Linux
+            }
+        }
     }
 }

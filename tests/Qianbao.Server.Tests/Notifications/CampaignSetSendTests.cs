@@ -256,6 +256,24 @@ public abstract class CampaignSetSendTests<THost>(THost host) : IClassFixture<TH
         }
     }
 
+    [Fact]
+    public async Task Two_senders_of_the_same_campaign_at_once_notify_everyone_once()
+    {
+        // Every process's scheduler may send a due campaign: on PostgreSQL the set-based batches of one campaign take turns (an
+        // advisory lock), so the second finds the members the first sent; without it both would pick the same people.
+        const int people = 90;
+        var (from, to, _) = await PopulationAsync(people);
+        var store = host.Services.GetRequiredService<CampaignStore>();
+        var sender = host.Services.GetRequiredService<CampaignSender>();
+        var id = await CreateAsync(from, to);
+        (await sender.MaterialiseAsync((await store.FindAsync(id, CancellationToken.None))!, CancellationToken.None)).ShouldNotBeNull();
+        await Task.WhenAll(Task.Run(() => sender.SendIfDueAsync(id, CancellationToken.None)), Task.Run(() => sender.SendIfDueAsync(id, CancellationToken.None)));
+        var key = Db.Engine == DatabaseEngine.Postgres ? (object)id : id.ToString();
+        await using var connection = await Db.OpenAsync();
+        (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM notifications WHERE campaign_id = @key", new { key })).ShouldBe(people);
+        (await connection.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT user_id) FROM notifications WHERE campaign_id = @key", new { key })).ShouldBe(people);
+    }
+
     private static string? Assign(Guid campaign, Guid user) =>
         VariantAssignment.Assign(campaign, user, 0, [new Variant("a", 3, null, null), new Variant("b", 1, null, null)]);
 }

@@ -33,6 +33,17 @@ internal sealed record BulkVariants(string[] Keys, string[] Titles, string[] Bod
 internal static class CampaignBulkSend
 {
     public const int BatchSize = 50_000;
+
+    /// <summary>The first key of the per-campaign advisory lock (the second is <see cref="LockKey"/>).</summary>
+    private const int LockClass = 0x11_ca_5e;
+
+    /// <summary>The campaign's advisory lock key: its id's bytes folded, the same in every process.</summary>
+    private static int LockKey(Guid campaignId)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        campaignId.TryWriteBytes(bytes);
+        return BitConverter.ToInt32(bytes[..4]) ^ BitConverter.ToInt32(bytes[4..8]) ^ BitConverter.ToInt32(bytes[8..12]) ^ BitConverter.ToInt32(bytes[12..]);
+    }
     private const int ExternalChannels = (1 << (int)NotificationChannel.Sms) | (1 << (int)NotificationChannel.Email);
 
     /// <summary>
@@ -44,45 +55,68 @@ internal static class CampaignBulkSend
     public static async Task<(int Taken, Guid? Last)> SendBatchAsync(DbConnection connection, DbTransaction tx, Guid campaignId, BulkVariants variants,
         int channelMask, long nowUs, MarketingCaps caps, int batchSize, Guid? after, CancellationToken ct)
     {
+        // Notification ids are UUIDv7 like the notifier's (time-ordered: the inbox's primary key grows at its right edge): the
+        // batch's millisecond and the version nibble as a text prefix, the rest of one gen_random_uuid() per row (its variant
+        // bits are already RFC 4122's). One random uuid and one text cast per row instead of two uuids and byte surgery.
+        var idPrefix = (nowUs / 1000).ToString("x12");
         var p = new
         {
+            idPrefix = idPrefix[..8] + "-" + idPrefix[8..] + "-7", lockClass = LockClass, lockKey = LockKey(campaignId),
             campaignId, channelMask, after = after ?? Guid.Empty, nowUs, batchSize, external = ExternalChannels, dedupe = CampaignSender.DedupeKey(campaignId),
             perDay = caps.PerDayMax, perWeek = caps.PerWeekMax, week = (long)NotificationRules.CapWindow.TotalMicroseconds,
-            since = nowUs - (long)TimeSpan.FromDays(9).TotalMicroseconds, nowMs = nowUs / 1000,
+            since = nowUs - (long)TimeSpan.FromDays(9).TotalMicroseconds,
             keys = variants.Keys, titles = variants.Titles, bodies = variants.Bodies, actions = variants.Actions, personal = variants.Personal,
         };
         var sql = $"""
-            CREATE TEMP TABLE campaign_pick (user_id uuid PRIMARY KEY, variant text NOT NULL) ON COMMIT DROP;
+            -- One set-based sender per campaign at a time (every process's scheduler may try): the members are then read
+            -- without row locks (a lock writes each row once more) and written once, by the update that records their notification.
+            SELECT pg_advisory_xact_lock(@lockClass, @lockKey);
+            -- Every join below is a batch (at most BatchSize people, in user id order) against a table of everyone by its key:
+            -- index probes. Without this the planner, which cannot know the size of fresh temporary tables and members, hashes
+            -- the whole settings table or the campaign's members once per batch (a send quadratic in the audience).
+            -- The settings and members are also bounded to the batch's range of user ids, whichever side the planner drives.
+            SET LOCAL enable_hashjoin = off;
+            SET LOCAL enable_mergejoin = off;
+
+            CREATE TEMP TABLE campaign_pick (user_id uuid PRIMARY KEY, variant text NOT NULL, has_settings boolean NOT NULL) ON COMMIT DROP;
             INSERT INTO campaign_pick
-            SELECT m.user_id, m.variant FROM messaging_campaign_members m
+            SELECT m.user_id, m.variant, s.user_id IS NOT NULL FROM messaging_campaign_members m
             LEFT JOIN notification_settings s ON s.user_id = m.user_id
             WHERE m.campaign_id = @campaignId AND m.user_id > @after AND m.variant IS NOT NULL AND m.notification_id IS NULL
               AND NOT (m.variant = ANY(@personal::text[]))
               AND (COALESCE(s.marketing_channels, 0) & @channelMask & @external) = 0
             ORDER BY m.user_id
-            LIMIT @batchSize
-            FOR UPDATE OF m SKIP LOCKED;
+            LIMIT @batchSize;
 
-            INSERT INTO notification_settings (user_id, last_seq, updated_at_us)
-            SELECT user_id, 0, @nowUs FROM campaign_pick ORDER BY user_id
-            ON CONFLICT (user_id) DO NOTHING;
-
-            -- Takes the inbox numbers and locks the settings rows; re-checked under the lock (consent may have changed).
             CREATE TEMP TABLE campaign_people ON COMMIT DROP AS
             SELECT NULL::uuid AS user_id, NULL::text AS variant, 0::bigint AS seq, 0::int AS wanted, 0::int AS quiet_enabled,
                    0 AS quiet_start_min, 0 AS quiet_end_min, ''::text AS time_zone WITH NO DATA;
+            -- Takes the inbox numbers and locks the settings rows; re-checked under the lock (consent may have changed). People
+            -- without settings get the default row already numbered 1, as the notifier's TakeNext does (one write, not an
+            -- insert and an update), or, when a concurrent notification just created it, the row numbered on.
             WITH taken AS (
                 UPDATE notification_settings s SET last_seq = s.last_seq + 1
                 FROM campaign_pick k
-                WHERE s.user_id = k.user_id AND (s.marketing_channels & @channelMask & @external) = 0
+                WHERE k.has_settings AND s.user_id = k.user_id AND (s.marketing_channels & @channelMask & @external) = 0
+                  AND s.user_id > @after AND s.user_id <= (SELECT max(user_id::text)::uuid FROM campaign_pick)
                 RETURNING s.user_id, k.variant, s.last_seq, s.marketing_channels, s.quiet_enabled, s.quiet_start_min, s.quiet_end_min, s.time_zone)
             INSERT INTO campaign_people SELECT user_id, variant, last_seq, marketing_channels, quiet_enabled, quiet_start_min, quiet_end_min, time_zone FROM taken;
+            WITH created AS (
+                INSERT INTO notification_settings AS s (user_id, last_seq, updated_at_us)
+                SELECT user_id, 1, @nowUs FROM campaign_pick WHERE NOT has_settings ORDER BY user_id
+                ON CONFLICT (user_id) DO UPDATE SET last_seq = s.last_seq + 1 WHERE (s.marketing_channels & @channelMask & @external) = 0
+                RETURNING s.user_id, s.last_seq, s.marketing_channels, s.quiet_enabled, s.quiet_start_min, s.quiet_end_min, s.time_zone)
+            INSERT INTO campaign_people SELECT c.user_id, k.variant, c.last_seq, c.marketing_channels, c.quiet_enabled, c.quiet_start_min, c.quiet_end_min, c.time_zone
+            FROM created c JOIN campaign_pick k ON k.user_id = c.user_id;
 
             CREATE TEMP TABLE campaign_decided ON COMMIT DROP AS
-            WITH local AS (
-                SELECT c.*, (timestamptz 'epoch' + @nowUs * interval '1 microsecond') AT TIME ZONE c.time_zone AS local_now FROM campaign_people c
+            -- The local now once per time zone (a batch has a handful), not once per person.
+            WITH zones AS MATERIALIZED (
+                SELECT z.time_zone, l.local_now, (extract(hour FROM l.local_now) * 60 + extract(minute FROM l.local_now))::int AS m
+                FROM (SELECT DISTINCT time_zone FROM campaign_people) z
+                CROSS JOIN LATERAL (SELECT (timestamptz 'epoch' + @nowUs * interval '1 microsecond') AT TIME ZONE z.time_zone AS local_now) l
             ), minute AS (
-                SELECT l.*, (extract(hour FROM l.local_now) * 60 + extract(minute FROM l.local_now))::int AS m FROM local l
+                SELECT c.*, z.local_now, z.m FROM campaign_people c JOIN zones z ON z.time_zone = c.time_zone
             ), due AS (
                 SELECT x.*, COALESCE(CASE WHEN x.quiet_enabled <> 0 AND x.quiet_start_min <> x.quiet_end_min AND
                         CASE WHEN x.quiet_start_min < x.quiet_end_min THEN x.m >= x.quiet_start_min AND x.m < x.quiet_end_min
@@ -96,8 +130,7 @@ internal static class CampaignBulkSend
                    CASE WHEN NOT d.in_app THEN {(short)NotificationStatus.Suppressed}
                         WHEN cap.over THEN {(short)NotificationStatus.Capped}
                         ELSE {(short)NotificationStatus.Inbox} END::smallint AS status,
-                   encode(set_byte(overlay(uuid_send(gen_random_uuid()) PLACING substring(int8send(@nowMs) FROM 3 FOR 6) FROM 1 FOR 6), 6,
-                          (get_byte(uuid_send(gen_random_uuid()), 6) & 15) | 112), 'hex')::uuid AS id
+                   (@idPrefix || substr(gen_random_uuid()::text, 16))::uuid AS id
             FROM due d
             CROSS JOIN LATERAL (
                 SELECT d.in_app AND (
@@ -105,9 +138,11 @@ internal static class CampaignBulkSend
                                               = ((timestamptz 'epoch' + d.due_us * interval '1 microsecond') AT TIME ZONE d.time_zone)::date) >= @perDay
                     OR count(*) FILTER (WHERE n.visible_at_us > d.due_us - @week AND n.visible_at_us <= d.due_us) >= @perWeek) AS over
                 FROM notifications n
-                WHERE n.user_id = d.user_id AND n.category = {(short)NotificationCategory.Marketing}
+                WHERE d.in_app AND n.user_id = d.user_id AND n.category = {(short)NotificationCategory.Marketing}
                   AND n.status IN ({(short)NotificationStatus.Inbox}, {(short)NotificationStatus.NotInInbox}) AND n.visible_at_us > @since
             ) cap;
+
+            ALTER TABLE campaign_decided ADD PRIMARY KEY (user_id);
 
             INSERT INTO notifications (id, user_id, seq, category, type, dedupe_key, status, title, body, action, campaign_id, variant,
                                        sender_merchant_id, visible_at_us, created_at_us, release_pending)
@@ -130,7 +165,8 @@ internal static class CampaignBulkSend
             WHERE (d.wanted & (1 << ch.c)) <> 0;
 
             UPDATE messaging_campaign_members m SET notification_id = d.id
-            FROM campaign_decided d WHERE m.campaign_id = @campaignId AND m.user_id = d.user_id;
+            FROM campaign_decided d WHERE m.campaign_id = @campaignId AND m.user_id = d.user_id
+              AND m.user_id > @after AND m.user_id <= (SELECT max(user_id::text)::uuid FROM campaign_pick);
 
             -- Open streams on every process learn of their new message at commit (the stream's LISTEN).
             -- (Held ones are signalled when HeldNotifications releases them.)
@@ -139,7 +175,8 @@ internal static class CampaignBulkSend
             SELECT count(*)::int AS taken, max(user_id::text)::uuid AS last FROM campaign_pick;
             """;
         using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, p, tx, cancellationToken: ct));
-        await results.ReadAsync<long>();
+        await results.ReadAsync<object>(); // the advisory lock
+        await results.ReadAsync<long>(); // the notifications published
         return await results.ReadSingleAsync<(int, Guid?)>();
     }
 }

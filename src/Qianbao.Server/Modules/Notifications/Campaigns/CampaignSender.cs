@@ -123,15 +123,21 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
                 after = last;
             }
         }
+        // The rest one person at a time, walking the members' primary key (campaign_id, user_id) in order: each batch is an
+        // index range, not a scan of the campaign for its unsent rows (the members table keeps no index on notification_id,
+        // so the set-based path's updates stay HOT).
+        var afterUser = Guid.Empty;
         while (true)
         {
             List<(Guid UserId, string Variant)> batch;
             await using (var connection = await db.OpenAsync(ct))
                 batch = (await connection.QueryAsync<(Guid, string)>(new CommandDefinition($"""
                     SELECT user_id, variant FROM messaging_campaign_members
-                    WHERE campaign_id = @campaignId AND variant IS NOT NULL AND notification_id IS NULL LIMIT {SendBatch}
-                    """, new { campaignId }, cancellationToken: ct))).AsList();
+                    WHERE campaign_id = @campaignId AND user_id > @afterUser AND variant IS NOT NULL AND notification_id IS NULL
+                    ORDER BY user_id LIMIT {SendBatch}
+                    """, new { campaignId, afterUser = db.Id(afterUser) }, cancellationToken: ct))).AsList();
             if (batch.Count == 0) break;
+            afterUser = batch[^1].UserId;
             foreach (var (userId, key) in batch)
             {
                 // Read before the transaction: the person's data comes from other modules' own reads.
