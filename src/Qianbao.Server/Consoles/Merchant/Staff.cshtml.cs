@@ -24,6 +24,9 @@ public sealed class StaffModel : MerchantPage
 
     public AddedMember? Added { get; private set; }
 
+    /// <summary>The signed-in staff member (the API refuses to let an admin disable themselves, so no button for it).</summary>
+    public string? SelfId { get; private set; }
+
     public async Task<IActionResult> OnGetAsync(CancellationToken ct)
     {
         if (SignedOut() is { } login) return login;
@@ -68,6 +71,8 @@ public sealed class StaffModel : MerchantPage
         if (relogin is not null) return relogin;
         if (!answer.Ok) return null;
         Listed = true;
+        var me = await Api.GetAsync("/merchant/v1/me", Token, ct);
+        SelfId = me.Ok ? me.Text("staff_id") : null;
         Items = answer.Items().Select(s => new Member(s.GetProperty("id").ToString(), s.GetProperty("email").GetString() ?? "", s.GetProperty("role").GetString() ?? "",
             s.GetProperty("disabled").GetBoolean())).ToList();
         return null;

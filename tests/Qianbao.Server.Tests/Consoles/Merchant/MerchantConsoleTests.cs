@@ -147,7 +147,25 @@ public sealed class MerchantConsoleTests(ConsoleBrowser browser) : IClassFixture
         await page.Locator("input[name=Password]").FillAsync(Password);
         await page.Locator("select[name=Role]").SelectOptionAsync("cashier");
         await page.Locator("form:has(select[name=Role]) button[type=submit]").ClickAsync();
-        (await page.Locator($"tr[data-staff-email='{cashier}']").CountAsync()).ShouldBe(1);
+        (await page.Locator($"tr[data-staff-email='{cashier}'] button").CountAsync()).ShouldBe(1);
+        (await page.Locator($"tr[data-staff-email='{email}'] button").CountAsync()).ShouldBe(0, "an admin cannot disable themselves");
+
+        // The cashier (no authenticator) sees the trade, but a refund above the cashier's limit is the API's 403, shown;
+        // the staff page is the admin's (403 too), and neither signs the cashier out.
+        var till = await browser.NewPageAsync("zh-CN");
+        await till.GotoAsync($"/merchant/trades/{tradeNo}");
+        await till.Locator("input[name=email]").FillAsync(cashier);
+        await till.Locator("input[name=password]").FillAsync(Password);
+        await NavigatingAsync(till, () => till.Locator("main button[type=submit]").ClickAsync(),
+            new() { UrlFunc = url => !url.Contains("/login", StringComparison.Ordinal) });
+        (await till.Locator("[data-trade]").GetAttributeAsync("data-trade")).ShouldBe(tradeNo);
+        await RefundAsync(till, "600", "");
+        (await till.Locator("p.error").GetAttributeAsync("data-code")).ShouldBe("cashier_refund_limit");
+        (await till.Locator("[data-field=refunded]").InnerTextAsync()).ShouldBe("¥2.34");
+        await OkAsync(till.GotoAsync("/merchant/staff"));
+        (await till.Locator("p.error").GetAttributeAsync("data-code")).ShouldBe("forbidden");
+        (await till.Locator("input[name=Email]").CountAsync()).ShouldBe(0);
+        await ConsoleBrowser.ScreenshotAsync(till, "merchant.cashier-forbidden.zh-CN");
 
         // Bad filters: the API's 400 in English (its own words), no 5xx.
         await OkAsync(page.GotoAsync("/merchant/dashboard?from=2026-13-01&to=2026-12-01&lang=en"));
