@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.WebUtilities;
 namespace Qianbao.Server.Consoles.Merchant;
 
 /// <summary>
-/// <c>/merchant/trades?status=&amp;from=&amp;to=&amp;cursor=</c>: the shop's trades, newest first (<c>GET /merchant/v1/trades</c>), with
+/// <c>/merchant/trades?status=&amp;from=&amp;to=&amp;limit=&amp;cursor=</c>: the shop's trades, newest first (<c>GET /merchant/v1/trades</c>), with
 /// the API's cursor for the next page. From and to are China-time dates, both inclusive: the page turns them into the
 /// API's instants (from's midnight, the midnight after to); a date it cannot read is passed on as typed for the API to refuse.
 /// </summary>
@@ -20,6 +20,9 @@ public sealed class TradesModel : MerchantPage
     [BindProperty(SupportsGet = true)] public string? To { get; set; }
     [BindProperty(SupportsGet = true)] public string? Cursor { get; set; }
 
+    /// <summary>Trades per page (the API's 1..100, 20 unless asked), kept across pages.</summary>
+    [BindProperty(SupportsGet = true)] public string? Limit { get; set; }
+
     public sealed record TradeLine(string TradeNo, string Subject, string Status, long Total, long Refunded, string CreatedAt);
 
     public IReadOnlyList<TradeLine> Items { get; private set; } = [];
@@ -29,7 +32,7 @@ public sealed class TradesModel : MerchantPage
     public async Task<IActionResult> OnGetAsync(CancellationToken ct)
     {
         if (SignedOut() is { } login) return login;
-        var query = new Dictionary<string, string?> { ["limit"] = PageSize.ToString(CultureInfo.InvariantCulture) };
+        var query = new Dictionary<string, string?> { ["limit"] = string.IsNullOrEmpty(Limit) ? PageSize.ToString(CultureInfo.InvariantCulture) : Limit };
         if (!string.IsNullOrEmpty(Status)) query["status"] = Status;
         if (!string.IsNullOrEmpty(From)) query["from"] = Instant(From, 0);
         if (!string.IsNullOrEmpty(To)) query["to"] = Instant(To, 1);
@@ -46,6 +49,7 @@ public sealed class TradesModel : MerchantPage
             if (!string.IsNullOrEmpty(Status)) link["status"] = Status;
             if (!string.IsNullOrEmpty(From)) link["from"] = From;
             if (!string.IsNullOrEmpty(To)) link["to"] = To;
+            if (!string.IsNullOrEmpty(Limit)) link["limit"] = Limit;
             NextLink = QueryHelpers.AddQueryString("/merchant/trades", link);
         }
         return Page();

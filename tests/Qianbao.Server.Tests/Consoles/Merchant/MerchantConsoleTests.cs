@@ -167,6 +167,21 @@ public sealed class MerchantConsoleTests(ConsoleBrowser browser) : IClassFixture
         (await till.Locator("input[name=Email]").CountAsync()).ShouldBe(0);
         await ConsoleBrowser.ScreenshotAsync(till, "merchant.cashier-forbidden.zh-CN");
 
+        // A second payment: the trades page by one a page follows the API's cursor, newest first, to the end.
+        var second = await buyer.PostAsync($"/v1/collection-codes/{collectionCode}/pay", new { amount = 100 });
+        second.StatusCode.ShouldBe(System.Net.HttpStatusCode.OK, await second.Content.ReadAsStringAsync());
+        await page.GotoAsync("/merchant/trades?limit=1");
+        (await page.Locator("table[data-trades] tbody tr").CountAsync()).ShouldBe(1);
+        (await page.Locator("table[data-trades] tbody tr td.num").First.InnerTextAsync()).ShouldBe("¥1.00");
+        await page.Locator("a[rel=next]").ClickAsync();
+        await page.WaitForURLAsync(url => url.Contains("cursor=", StringComparison.Ordinal));
+        (await page.Locator($"tr[data-trade-no='{tradeNo}']").CountAsync()).ShouldBe(1);
+        (await page.Locator("a[rel=next]").CountAsync()).ShouldBe(0);
+        // By the hour: one bar per hour of the day.
+        var today = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        await OkAsync(page.GotoAsync($"/merchant/dashboard?from={today}&to={today}&granularity=hour"));
+        (await page.Locator("svg.chart rect.bar").CountAsync()).ShouldBe(24);
+
         // Bad filters: the API's 400 in English (its own words), no 5xx.
         await OkAsync(page.GotoAsync("/merchant/dashboard?from=2026-13-01&to=2026-12-01&lang=en"));
         (await page.Locator("p.error").GetAttributeAsync("data-code")).ShouldBe("invalid_date");
