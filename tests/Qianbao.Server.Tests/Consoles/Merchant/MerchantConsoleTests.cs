@@ -212,6 +212,16 @@ public sealed class MerchantConsoleTests(ConsoleBrowser browser) : IClassFixture
         }
         (await page.Locator("h1").InnerTextAsync()).ShouldBe("Staff");
 
+        // The money that moved (top-up, two payments, a refund) keeps the ledger whole.
+        using (var check = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/ledger/check"))
+        {
+            check.Headers.Authorization = new("Bearer", ConsoleBrowser.OperatorKey);
+            using var checkResponse = await api.SendAsync(check);
+            var checkBody = await checkResponse.Content.ReadAsStringAsync();
+            checkResponse.StatusCode.ShouldBe(System.Net.HttpStatusCode.OK, checkBody);
+            System.Text.Json.Nodes.JsonNode.Parse(checkBody)!["ok"]!.GetValue<bool>().ShouldBeTrue(checkBody);
+        }
+
         // Sign out: the pages ask for a login again.
         await page.GotoAsync("/merchant/logout");
         await page.Locator("main form button[type=submit]").ClickAsync();
