@@ -42,7 +42,7 @@ public sealed class MerchantConsoleTests(ConsoleBrowser browser) : IClassFixture
         await FillSignupAsync(page, "91110000802100433A", code, email);
         await OkAsync(NavigatingAsync(page, () => page.Locator("form[action='/merchant/signup'] button[type=submit]").ClickAsync()));
         (await page.Locator("p.error").GetAttributeAsync("data-code")).ShouldBe("invalid_credit_code");
-        (await page.Locator("p.error").InnerTextAsync()).ShouldContain("请求");
+        (await page.Locator("p.error").InnerTextAsync()).ShouldContain("统一社会信用代码无效");
         (await page.Locator("input[name=CompanyName]").InputValueAsync()).ShouldBe("小明便利店");
 
         await FillSignupAsync(page, CreditCodes.New(), code, email);
