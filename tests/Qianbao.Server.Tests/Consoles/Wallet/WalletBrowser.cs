@@ -10,6 +10,13 @@ using Qianbao.Server.Tests.Infrastructure;
 
 namespace Qianbao.Server.Tests.Consoles.Wallet;
 
+/// <summary>The wallet console's browser tests share one server and one browser.</summary>
+[CollectionDefinition(Name)]
+public sealed class WalletConsole : ICollectionFixture<WalletBrowser>
+{
+    public const string Name = "wallet console";
+}
+
 /// <summary>
 /// The wallet console's fixture: one real server process with account security on (SMS codes, PIN, identity, new
 /// devices: the rules the pages must live with) and one chromium, shared by the wallet's browser tests. It also plays the

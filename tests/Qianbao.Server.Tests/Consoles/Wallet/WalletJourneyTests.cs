@@ -9,7 +9,8 @@ namespace Qianbao.Server.Tests.Consoles.Wallet;
 /// the SMS code, verifies an identity, sets a PIN, tops up, pays a shop by uploading a photo of its QR code, and sees
 /// the payment in the history and, without reloading, in the inbox.
 /// </summary>
-public sealed class WalletJourneyTests(WalletBrowser browser) : IClassFixture<WalletBrowser>
+[Collection(WalletConsole.Name)]
+public sealed class WalletJourneyTests(WalletBrowser browser)
 {
     private const string Pin = "135790";
 
