@@ -66,7 +66,7 @@ public sealed class WalletJourneyTests(WalletBrowser browser)
             return await page.Locator("[data-balance]").GetAttributeAsync("data-balance") == "20000";
         }, "the top-up to show in the balance");
         (await page.Locator(".amount").InnerTextAsync()).ShouldBe("¥200.00");
-        await ConsoleBrowser.ScreenshotAsync(page, "wallet.home.zh-CN");
+        await ConsoleBrowser.ScreenshotAsync(page, "wallet.journey-home.zh-CN");
 
         // The inbox is open in another tab of the same browser, connected to the live stream before the payment.
         var inbox = await page.Context.NewPageAsync();
@@ -79,7 +79,7 @@ public sealed class WalletJourneyTests(WalletBrowser browser)
         var shop = await browser.ShopAsync("楼下咖啡");
         var qr = await WalletBrowser.TradeQrAsync(shop, "12.34", "拿铁");
         await page.GotoAsync("/wallet/pay");
-        await ConsoleBrowser.ScreenshotAsync(page, "wallet.pay.zh-CN");
+        await ConsoleBrowser.ScreenshotAsync(page, "wallet.journey-pay.zh-CN");
         await page.GetByLabel("上传二维码照片").SetInputFilesAsync(WalletBrowser.QrPngFile(qr));
         await page.GetByRole(AriaRole.Button, new() { Name = "下一步" }).ClickAsync();
         (await page.Locator("[data-merchant]").InnerTextAsync()).ShouldBe("楼下咖啡");
@@ -99,7 +99,7 @@ public sealed class WalletJourneyTests(WalletBrowser browser)
         await inbox.Locator("ol.inbox li", new() { HasTextString = "12.34" }).First.WaitForAsync();
         (await inbox.Locator("ol.inbox li").CountAsync()).ShouldBeGreaterThan(before);
         (await inbox.Locator("ol.inbox li").First.InnerTextAsync()).ShouldContain("楼下咖啡");
-        await ConsoleBrowser.ScreenshotAsync(inbox, "wallet.inbox.zh-CN");
+        await ConsoleBrowser.ScreenshotAsync(inbox, "wallet.journey-inbox-live.zh-CN");
 
         // In the history, filtered to payments.
         await page.GotoAsync("/wallet/history");
@@ -108,7 +108,7 @@ public sealed class WalletJourneyTests(WalletBrowser browser)
         var rows = page.Locator("table[data-transactions] tbody tr");
         (await rows.CountAsync()).ShouldBe(1);
         (await rows.First.InnerTextAsync()).ShouldContain("-¥12.34");
-        await ConsoleBrowser.ScreenshotAsync(page, "wallet.history.zh-CN");
+        await ConsoleBrowser.ScreenshotAsync(page, "wallet.journey-history.zh-CN");
 
         await page.GotoAsync("/wallet");
         (await page.Locator("[data-balance]").GetAttributeAsync("data-balance")).ShouldBe("18766");

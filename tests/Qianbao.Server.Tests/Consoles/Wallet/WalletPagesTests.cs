@@ -88,6 +88,12 @@ public sealed class WalletPagesTests(WalletBrowser browser)
         var image = await page.APIRequest.GetAsync("/wallet/paycode/image");
         image.Status.ShouldBe(200);
         image.Headers["content-type"].ShouldBe("image/png");
+        // The picture holds an 18-digit code (its QR half read back), and the next one is another code.
+        var first = Qianbao.Server.Consoles.Wallet.QrImages.Decode(new MemoryStream(await image.BodyAsync()));
+        first.ShouldNotBeNull();
+        first.ShouldMatch("^[0-9]{18}$");
+        var second = Qianbao.Server.Consoles.Wallet.QrImages.Decode(new MemoryStream(await (await page.APIRequest.GetAsync("/wallet/paycode/image")).BodyAsync()));
+        second.ShouldNotBe(first);
         (await page.Locator("img[data-refresh-ms]").GetAttributeAsync("data-refresh-ms")).ShouldBe("30000");
         await ConsoleBrowser.ScreenshotAsync(page, "wallet.paycode.zh-CN");
 
