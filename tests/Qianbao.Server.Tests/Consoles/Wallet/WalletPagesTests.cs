@@ -129,6 +129,38 @@ public sealed class WalletPagesTests(WalletBrowser browser)
         browser.Failures[page].ShouldBeEmpty();
     }
 
+    [Fact]
+    public async Task Security_enrols_an_authenticator_from_its_qr_image_and_a_complaint_is_filed_and_listed()
+    {
+        var person = await SecureUser.CreateAsync(browser.Http, ConsoleBrowser.OperatorKey, "赵敏");
+        var page = await browser.NewPageAsync("en", ConsoleBrowser.Phone);
+        await LogInAsync(page, person);
+
+        await page.GotoAsync("/wallet/security");
+        (await page.Locator("table[data-sessions] tbody tr").CountAsync()).ShouldBeGreaterThanOrEqualTo(2);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Set up an authenticator" }).ClickAsync();
+        var secret = await page.Locator("[data-totp-secret]").InnerTextAsync();
+        (await page.Locator("img.code").GetAttributeAsync("src")).ShouldStartWith("data:image/png;base64,");
+        // A wrong code first: the API's refusal; then the code the app would show.
+        await page.GetByLabel("The 6 digits from the app").FillAsync("000000");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Turn it on" }).ClickAsync();
+        (await page.Locator("p.error").GetAttributeAsync("data-code")).ShouldBe("invalid_totp_code");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Set up an authenticator" }).ClickAsync();
+        secret = await page.Locator("[data-totp-secret]").InnerTextAsync();
+        await page.GetByLabel("The 6 digits from the app").FillAsync(Operators.OperatorSupport.Code(secret, DateTimeOffset.UtcNow));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Turn it on" }).ClickAsync();
+        (await page.Locator("[data-totp]").GetAttributeAsync("data-totp")).ShouldBe("on");
+        (await person.GetJsonAsync("/v1/me"))["totp_enabled"]!.GetValue<bool>().ShouldBeTrue();
+
+        await page.GotoAsync("/wallet/complaints");
+        await page.GetByLabel("What happened").SelectOptionAsync("other");
+        await page.GetByLabel("Tell us more").FillAsync("The shop closed early.");
+        await page.GetByRole(AriaRole.Button, new() { Name = "File the complaint" }).ClickAsync();
+        (await page.Locator("p.done").InnerTextAsync()).ShouldContain("Complaint filed");
+        (await page.Locator("ul[data-complaints] li").First.InnerTextAsync()).ShouldContain("The shop closed early.");
+        browser.Failures[page].ShouldBeEmpty();
+    }
+
     /// <summary>Logs in through the page from a fresh browser: the new device's SMS code included.</summary>
     private async Task LogInAsync(IPage page, SecureUser person)
     {
