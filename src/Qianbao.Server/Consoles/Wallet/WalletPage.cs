@@ -69,6 +69,8 @@ public abstract class WalletPage : ConsolePage
         {
             var sent = await Api.PostAsync("/v1/verifications", new { purpose = "step_up" }, Token, ct);
             StepUpVerificationId = sent.Ok ? sent.Text("verification_id") : null;
+            // No code could be sent (one a minute per phone): say why, rather than ask for a code that is not coming.
+            if (!sent.Ok && Failed(sent)) return Redirect("/wallet/login");
         }
         return null;
     }
