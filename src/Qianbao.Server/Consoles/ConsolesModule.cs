@@ -24,6 +24,9 @@ public static class ConsolesModule
         {
             pages.RootDirectory = "/Consoles";
         });
+        // Console folders are capitalised (Consoles/Wallet) but their cookies are scoped to lower-case paths (/wallet), and
+        // browsers match cookie paths case-sensitively: every generated link is lower case.
+        services.Configure<RouteOptions>(o => o.LowercaseUrls = true);
         // Pages are in Chinese: write its characters as they are, not as &#x..; entities (encoding for HTML still applies).
         services.Configure<WebEncoderOptions>(o => o.TextEncoderSettings = new TextEncoderSettings(UnicodeRanges.All));
         // Antiforgery tokens must verify on every server process of one deployment and after a restart: the keys live

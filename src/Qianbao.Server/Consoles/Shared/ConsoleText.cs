@@ -11,6 +11,7 @@ internal static class ConsoleText
     [
         CommonTexts.Entries,
         Merchant.MerchantTexts.Entries,
+        Wallet.WalletTexts.Entries,
     ];
 
     private static readonly Dictionary<string, (string Zh, string En)> All = Merge();
