@@ -10,6 +10,7 @@ internal static class ConsoleText
     private static readonly IReadOnlyDictionary<string, (string Zh, string En)>[] Tables =
     [
         CommonTexts.Entries,
+        Operator.OperatorTexts.Entries,
     ];
 
     private static readonly Dictionary<string, (string Zh, string En)> All = Merge();
