@@ -39,6 +39,17 @@ public abstract class OperatorPage : ConsolePage
         if (Request.Query.ContainsKey("done")) DoneMessage = T("form.done");
     }
 
+    /// <summary>
+    /// An amount typed in yuan ("12.34") as the API's minor units (1234). Anything that is not a yuan amount with at most
+    /// two decimals goes to the API as typed, so the refusal (<c>invalid_amount</c>) and its wording are the API's.
+    /// </summary>
+    public static object AmountMinor(string? yuan) =>
+        decimal.TryParse(yuan?.Trim(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) && decimal.Round(value, 2) == value
+            && value * 100 <= long.MaxValue ? (long)(value * 100) : yuan ?? "";
+
+    /// <summary>After a successful action: back to the page by GET with the confirmation (so a reload does not repeat it).</summary>
+    protected IActionResult Done(string path) => Redirect(path + (path.Contains('?') ? "&" : "?") + "done=1");
+
     /// <summary>Minor units of CNY as a person reads them (¥1,234.56).</summary>
     public static string Money(long minor) =>
         (minor < 0 ? "-¥" : "¥") + (Math.Abs(minor) / 100m).ToString("N2", CultureInfo.InvariantCulture);
@@ -51,6 +62,9 @@ public abstract class OperatorPage : ConsolePage
     public static string Text(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null
             ? v.ValueKind == JsonValueKind.String ? v.GetString() ?? "" : v.ToString() : "";
+
+    public static bool Flag(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.True;
 
     public static JsonElement Child(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var v) ? v : default;

@@ -37,7 +37,7 @@ public static class OperatorConsoleSupport
         await form.Locator("input[name=email]").FillAsync(op.Email);
         await form.Locator("input[name=password]").FillAsync(OperatorSupport.Password);
         await form.Locator("input[name=totp]").FillAsync(OperatorSupport.Code(op.TotpSecret, at ?? DateTimeOffset.UtcNow));
-        await form.Locator("button[type=submit]").ClickAsync();
+        await SubmitAsync(form.Locator("button[type=submit]"));
         await page.WaitForURLAsync(url => !url.Contains("/operator/login", StringComparison.Ordinal));
     }
 
@@ -46,8 +46,17 @@ public static class OperatorConsoleSupport
         await page.GotoAsync("/operator/login");
         var form = page.Locator("#key-form");
         await form.Locator("input[name=key]").FillAsync(key);
-        await form.Locator("button[type=submit]").ClickAsync();
+        await SubmitAsync(form.Locator("button[type=submit]"));
         await page.WaitForLoadStateAsync();
+    }
+
+    /// <summary>Clicks what submits a form or follows a link, and waits for the page it leads to.</summary>
+    public static async Task SubmitAsync(ILocator target)
+    {
+        // The page's own answer (a redirect is followed to the page it leads to), then that page loaded.
+        await target.Page.RunAndWaitForResponseAsync(() => target.ClickAsync(),
+            r => r.Request.IsNavigationRequest && r.Status is < 300 or >= 400);
+        await target.Page.WaitForLoadStateAsync(LoadState.DOMContentLoaded);
     }
 
     /// <summary>The error the page shows (the API's refusal in the page's language), or null.</summary>

@@ -28,8 +28,9 @@ public sealed class OperatorConsoleTests(ConsoleBrowser browser) : IClassFixture
         (await ErrorAsync(page)).ShouldBeNull();
 
         await page.GotoAsync("/operator/logout");
-        await page.Locator("main form button[type=submit]").ClickAsync();
-        await page.WaitForURLAsync(url => url.Contains("/operator/login", StringComparison.Ordinal));
+        await SubmitAsync(page.Locator("main form button[type=submit]"));
+        await page.WaitForLoadStateAsync();
+        new Uri(page.Url).AbsolutePath.ShouldBe("/operator/login", await page.ContentAsync());
         await page.GotoAsync("/operator");
         page.Url.ShouldContain("/operator/login");
     }
@@ -44,7 +45,7 @@ public sealed class OperatorConsoleTests(ConsoleBrowser browser) : IClassFixture
         await form.Locator("input[name=email]").FillAsync(finance.Email);
         await form.Locator("input[name=password]").FillAsync("a wrong password 123");
         await form.Locator("input[name=totp]").FillAsync("000000");
-        await form.Locator("button[type=submit]").ClickAsync();
+        await SubmitAsync(form.Locator("button[type=submit]"));
         (await ErrorAsync(page))!.Value.Code.ShouldBe("invalid_credentials");
 
         await LoginAsync(page, finance);
