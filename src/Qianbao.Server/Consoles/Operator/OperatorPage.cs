@@ -82,8 +82,8 @@ public abstract class OperatorPage : ConsolePage
         DateTimeOffset.TryParse(Text(element, name), CultureInfo.InvariantCulture, DateTimeStyles.None, out var at)
             ? at.ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) : Text(element, name);
 
-    /// <summary>The first 8 characters of an id, for tables (the full id is in the link or the title).</summary>
-    public static string Short(string id) => id.Length > 8 ? id[..8] : id;
+    /// <summary>The first 8 characters of a uuid (other ids as they are), for tables (the full id is in the link or the title).</summary>
+    public static string Short(string id) => Guid.TryParse(id, out _) ? id[..8] : id;
 
     /// <summary>Today in China (the API's analytics days).</summary>
     public static DateOnly ChinaToday => DateOnly.FromDateTime(DateTime.UtcNow.AddHours(8));
