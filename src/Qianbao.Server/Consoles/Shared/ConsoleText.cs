@@ -12,6 +12,7 @@ internal static class ConsoleText
         CommonTexts.Entries,
         Merchant.MerchantTexts.Entries,
         Wallet.WalletTexts.Entries,
+        Operator.OperatorTexts.Entries,
     ];
 
     private static readonly Dictionary<string, (string Zh, string En)> All = Merge();

@@ -63,6 +63,7 @@ internal static class IdentityModule
         GetLimits.Map(app);
         SetUserTier.Map(app);
         GetUserForOperator.Map(app);
+        FindUserByPhone.Map(app);
         Pins.SetPaymentPin.Map(app);
         Totp.EnrolTotp.Map(app);
         DataRights.ExportMyData.Map(app);
