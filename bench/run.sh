@@ -403,7 +403,7 @@ ratio() { awk -v a="${1:-0}" -v b="$PGBENCH_TPS" 'BEGIN { if (a == "" || b <= 0)
     echo
     printf '| %-15s | %12s | %8s | %8s | %10s | %15s | %10s | %5s |\n' workload transfers/s "p50 ms" "p99 ms" "mean batch" "cpu us/transfer" "vs pgbench" check
     printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' "-----------------" "-------------:" "---------:" "---------:" "-----------:" "----------------:" "-----------:" ":-----:"
-    printf '| %-15s | %12s | %8s | %8s | %10s | %15s | %10s | %5s |\n' pgbench-tpcb "$(printf %.1f "$PGBENCH_TPS")" "" "" "" "" "1.00" ""
+    [ -n "$PGBENCH_TPS" ] && printf '| %-15s | %12s | %8s | %8s | %10s | %15s | %10s | %5s |\n' pgbench-tpcb "$(printf %.1f "$PGBENCH_TPS")" "" "" "" "" "1.00" ""
     for name in "${ROWS[@]}"; do
         var="R_${name//-/_}"
         s=${!var}
