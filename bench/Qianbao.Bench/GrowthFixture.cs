@@ -62,7 +62,11 @@ public static class GrowthFixture
         var endUs = nowUs - 3_600_000_000L; // history ends an hour ago
         var startUs = endUs - o.Days * 86_400_000_000L;
         var stepUs = Math.Max(1, (endUs - startUs) / o.Transfers);
-        var clearing = ChartOfAccounts.ChannelClearing("sandbox", Currency.Cny).Id.Value;
+        var clearingAccount = ChartOfAccounts.ChannelClearing("sandbox", Currency.Cny);
+        var clearing = clearingAccount.Id.Value;
+        // The server opens it at start; a database it never ran on (the smoke test's) needs it too, or the top-ups debit nothing.
+        await connection.ExecuteAsync("INSERT INTO accounts (id, currency, code, flags, created_at_us) VALUES (@clearing, 'CNY', @code, @flags, @startUs) ON CONFLICT (id) DO NOTHING",
+            new { clearing, code = (int)clearingAccount.Code, flags = (int)clearingAccount.Flags, startUs });
         var seqBefore = await connection.ExecuteScalarAsync<long>("SELECT coalesce(max(seq), 0) FROM transfers");
         output.WriteLine($"[growth] {existingUsers} users ({readers.Length} reader wallets) and {seqBefore} transfers there; adding {fillers} users and " +
                          $"{o.Transfers} transfers ({readerTransfers} between readers) over {o.Days} days");
