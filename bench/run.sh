@@ -11,7 +11,8 @@
 # the HTTP load against the real server process on SQLite and on PostgreSQL. Every run checks the ledger
 # and its acknowledged transfers; the script exits non-zero if any check fails. Prints a table and ends with
 #   RESULT pg_uniform_ratio=<x> pg_hot_ratio=<y> sqlite_uniform_ratio=<z> http_sqlite_ratio=.. http_pg_ratio=..
-#          http_sqlite_secure_ratio=.. http_pg_secure_ratio=.. http_pg_payment_ratio=.. http_pg_coupon_ratio=.. p99_ms=<w>
+#          http_sqlite_secure_ratio=.. http_pg_secure_ratio=.. http_pg_payment_ratio=.. http_pg_coupon_ratio=..
+#          growth_ratio=.. history_p95_ms=.. p99_ms=<w>
 #   (http_*: relaxed; *_secure, payment and coupon: PIN, identity, limits on; payment: gateway precreate + QR payment per
 #   iteration; coupon: the same with a coupon applied and points redeemed)
 # (ratios to the pgbench tps of the same run; p99 of the PostgreSQL uniform run).
