@@ -11,7 +11,8 @@
 # the HTTP load against the real server process on SQLite and on PostgreSQL. Every run checks the ledger
 # and its acknowledged transfers; the script exits non-zero if any check fails. Prints a table and ends with
 #   RESULT pg_uniform_ratio=<x> pg_hot_ratio=<y> sqlite_uniform_ratio=<z> http_sqlite_ratio=.. http_pg_ratio=..
-#          http_sqlite_secure_ratio=.. http_pg_secure_ratio=.. http_pg_payment_ratio=.. http_pg_coupon_ratio=.. p99_ms=<w>
+#          http_sqlite_secure_ratio=.. http_pg_secure_ratio=.. http_pg_payment_ratio=.. http_pg_coupon_ratio=..
+#          growth_ratio=.. history_p95_ms=.. p99_ms=<w>
 #   (http_*: relaxed; *_secure, payment and coupon: PIN, identity, limits on; payment: gateway precreate + QR payment per
 #   iteration; coupon: the same with a coupon applied and points redeemed)
 # (ratios to the pgbench tps of the same run; p99 of the PostgreSQL uniform run).
@@ -23,6 +24,14 @@
 #   PGBENCH_SCALE=64 PGBENCH_CLIENTS=16 PGBENCH_THREADS=2 PGBENCH_DURATION_S=30
 #   HTTP_DURATION_S=15 HTTP_CLIENTS=64 HTTP_USERS=200 BENCH_SKIP_HTTP=0
 #   PG_BINDIR=/usr/lib/postgresql/15/bin BENCH_SKIP_BUILD=0
+#   BENCH_GROWTH_USERS=1000000 BENCH_GROWTH_TRANSFERS=10000000   the growth step (issue 13): the secure HTTP transfer load on a
+#                                  database grown to that many users and transfers vs on an empty one (growth_ratio), and
+#                                  GET /v1/transactions (first page and a deep page) by 50 readers while transfers run
+#                                  (history_p95_ms); either 0 skips it. The grown database is built once into a template in a
+#                                  kept cluster under BENCH_GROWTH_DIR (/tmp/qianbao-growth) and reused while the migrations,
+#                                  the fixture code and the sizes are unchanged. BENCH_GROWTH_READERS=50 (people whose history
+#                                  is read) BENCH_GROWTH_READER_TRANSFERS=100000 (their history among themselves)
+#   BENCH_ONLY=growth              run only the growth step (no pgbench: the table's ratios to pgbench read n/a)
 #   BENCH_CAMPAIGN_PEOPLE=100000   the campaign step (issue 11): a set-based in-app campaign send beside a raw COPY of as
 #                                  many inbox rows; 1000000 for the issue's benchmark, 0 skips it
 set -euo pipefail
@@ -47,6 +56,12 @@ BENCH_SKIP_HTTP=${BENCH_SKIP_HTTP:-0}
 BENCH_SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
 BENCH_CAMPAIGN_PEOPLE=${BENCH_CAMPAIGN_PEOPLE:-100000}
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+BENCH_GROWTH_USERS=${BENCH_GROWTH_USERS:-1000000}
+BENCH_GROWTH_TRANSFERS=${BENCH_GROWTH_TRANSFERS:-10000000}
+BENCH_GROWTH_READERS=${BENCH_GROWTH_READERS:-50}
+BENCH_GROWTH_READER_TRANSFERS=${BENCH_GROWTH_READER_TRANSFERS:-100000}
+BENCH_GROWTH_DIR=${BENCH_GROWTH_DIR:-/tmp/qianbao-growth}
+BENCH_ONLY=${BENCH_ONLY:-}
 
 BENCH_DLL=bench/Qianbao.Bench/bin/Release/net10.0/Qianbao.Bench.dll
 SERVER_DLL=src/Qianbao.Server/bin/Release/net10.0/Qianbao.Server.dll
@@ -66,6 +81,7 @@ chmod 755 "$TMP"
 PGDATA_DIR="$TMP/pg"
 SERVER_PID=""
 PG_STARTED=0
+GROWTH_PG_STARTED=0
 cleanup() {
     set +e
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -74,6 +90,10 @@ cleanup() {
     fi
     if [ "$PG_STARTED" -eq 1 ]; then
         as_pg "$PG_BINDIR/pg_ctl" stop -D "$PGDATA_DIR/data" -m immediate -w >/dev/null 2>&1
+    fi
+    # The growth cluster is kept (its template is reused): stopped cleanly.
+    if [ "$GROWTH_PG_STARTED" -eq 1 ]; then
+        as_pg "$PG_BINDIR/pg_ctl" stop -D "$BENCH_GROWTH_DIR/data" -m fast -w >/dev/null 2>&1
     fi
     rm -rf "$TMP"
 }
@@ -132,6 +152,8 @@ createdb() { "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qAtc "C
 checkpoint() { "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qAtc "CHECKPOINT" >/dev/null; }
 
 # --- reference: pgbench -----------------------------------------------------------------------
+PGBENCH_TPS="" PGBENCH_LAT=""
+if [ "$BENCH_ONLY" != growth ]; then
 createdb pgbench
 log "pgbench -i -s $PGBENCH_SCALE"
 "$PGBENCH" -h 127.0.0.1 -p "$PG_PORT" -U postgres -i -s "$PGBENCH_SCALE" -q pgbench >"$TMP/pgbench-init.log" 2>&1 \
@@ -144,6 +166,7 @@ grep -E '^(latency average|tps)' "$TMP/pgbench.log" >&2 || true
 PGBENCH_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$TMP/pgbench.log")
 [ -n "$PGBENCH_TPS" ] || { cat "$TMP/pgbench.log" >&2; die "could not read pgbench tps"; }
 PGBENCH_LAT=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$TMP/pgbench.log")
+fi
 
 # --- Qianbao runs -------------------------------------------------------------------------------
 FAILED=()
@@ -170,12 +193,14 @@ run_ledger() {
     ROWS+=("$name")
 }
 
+if [ "$BENCH_ONLY" = growth ]; then BENCH_SKIP_HTTP=1 BENCH_CAMPAIGN_PEOPLE=0; else
 createdb qb_uniform
 run_ledger pg-uniform postgres "$(pg_cs qb_uniform)$BENCH_PG_OPTIONS" uniform
 createdb qb_hot
 run_ledger pg-hot postgres "$(pg_cs qb_hot)$BENCH_PG_OPTIONS" hot
 mkdir -p "$TMP/sqlite"
 run_ledger sqlite-uniform sqlite "$TMP/sqlite/ledger.db" uniform
+fi
 
 # run_http NAME [POSTGRES_DATABASE] [secure] [SCENARIO]
 # SCENARIO: transfer (default), payment (the merchant precreates through the gateway, the buyer pays by QR), or
@@ -238,9 +263,136 @@ if [ "$BENCH_CAMPAIGN_PEOPLE" -gt 0 ]; then
     CAMPAIGN_LINE=$(grep '^SUMMARY' "$TMP/campaign.log" || true)
     if [ "$rc" -ne 0 ] || [ "$(summary_field "$CAMPAIGN_LINE" checks)" != ok ]; then FAILED+=(campaign); fi
 fi
+
+# --- growth (issue 13): the secure transfer load on a grown database vs an empty one, and the history while it runs ----
+# A kept cluster under $BENCH_GROWTH_DIR (configured as the throwaway one above, plus max_wal_size=4GB for the build) holds
+# the grown database as a template named by a hash of the PostgreSQL migrations, the fixture code, the sizes and the keys;
+# each run copies it (CREATE DATABASE … TEMPLATE, a file copy) and measures on the copy, after an empty database on the same
+# cluster. Rows: growth-empty (transfers alone, empty), growth-grown (transfers alone, grown), growth-history (transfers
+# while 50 clients read GET /v1/transactions, grown).
+GROWTH_LINE="" GROWTH_GROWN_LINE="" GROWTH_EMPTY_LINE="" GROWTH_BUILD_S="" GROWTH_COPY_S="" GROWTH_TEMPLATE=""
+if [ "$BENCH_GROWTH_USERS" -gt 0 ] && [ "$BENCH_GROWTH_TRANSFERS" -gt 0 ]; then
+    mkdir -p "$BENCH_GROWTH_DIR"
+    chmod 755 "$BENCH_GROWTH_DIR"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$BENCH_GROWTH_DIR"
+    # The server's personal-data keys for the grown databases (the filler users are sealed with them): made once, kept.
+    if [ ! -f "$BENCH_GROWTH_DIR/keys" ]; then
+        (umask 077; echo "k1:$(head -c 32 /dev/urandom | base64) $(head -c 32 /dev/urandom | base64)" >"$BENCH_GROWTH_DIR/keys")
+    fi
+    read -r GROWTH_DATA_KEYS GROWTH_INDEX_KEY <"$BENCH_GROWTH_DIR/keys"
+    if [ ! -f "$BENCH_GROWTH_DIR/data/PG_VERSION" ]; then
+        as_pg "$PG_BINDIR/initdb" -D "$BENCH_GROWTH_DIR/data" --auth=trust -U postgres --encoding=UTF8 --no-locale --no-sync >"$TMP/growth-initdb.log" 2>&1 \
+            || { cat "$TMP/growth-initdb.log" >&2; die "initdb (growth) failed"; }
+        cat >>"$BENCH_GROWTH_DIR/data/postgresql.conf" <<EOF
+
+# --- Qianbao growth benchmark cluster (bench/run.sh) ---
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$BENCH_GROWTH_DIR'
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+shared_buffers = 256MB
+max_connections = 300
+max_wal_size = 4GB
+EOF
+    fi
+    GPG_PORT=$(free_port) || die "no free port"
+    GROWTH_PG_STARTED=1
+    as_pg "$PG_BINDIR/pg_ctl" start -D "$BENCH_GROWTH_DIR/data" -l "$BENCH_GROWTH_DIR/server.log" -w -t 300 -o "-p $GPG_PORT" >/dev/null \
+        || { tail -20 "$BENCH_GROWTH_DIR/server.log" >&2; die "the growth cluster did not start"; }
+    gsql() { "$PSQL" -h 127.0.0.1 -p "$GPG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAtc "$1"; }
+    gcs() { echo "Host=127.0.0.1;Port=$GPG_PORT;Username=postgres;Database=$1"; }
+    GROWTH_KEY=$({ cat src/Qianbao.Server/Storage/Migrations/Postgres/*.sql bench/Qianbao.Bench/GrowthFixture.cs
+                   echo "$BENCH_GROWTH_USERS $BENCH_GROWTH_TRANSFERS $BENCH_GROWTH_READERS $BENCH_GROWTH_READER_TRANSFERS"
+                   cat "$BENCH_GROWTH_DIR/keys"; } | sha256sum | cut -c1-12)
+    GROWTH_TEMPLATE="growth_$GROWTH_KEY"
+    # start_growth_server NAME DATABASE: a secure server with the growth keys on the growth cluster (sets SERVER_PID, GROWTH_URL)
+    start_growth_server() {
+        local port
+        port=$(free_port) || die "no free port"
+        mkdir -p "$TMP/$1"
+        (
+            export Qianbao__DataDir="$TMP/$1" Qianbao__Auth__PasswordIterations=1000 Qianbao__Sandbox__ConfirmDelayMs=10 \
+                Qianbao__OperatorKey=bench-operator-key Logging__LogLevel__Default=Warning Qianbao__Security__Relaxed=false \
+                Qianbao__Security__NewDeviceStepUpHours=0 Qianbao__Security__LoginsPerAddressPerMinuteMax=100000 \
+                Qianbao__Security__DataKeys="$GROWTH_DATA_KEYS" Qianbao__Security__IndexKey="$GROWTH_INDEX_KEY" \
+                ConnectionStrings__Postgres="$(gcs "$2")"
+            exec dotnet "$SERVER_DLL" --urls "http://127.0.0.1:$port"
+        ) >"$TMP/$1-server.log" 2>&1 &
+        SERVER_PID=$!
+        GROWTH_URL="http://127.0.0.1:$port"
+    }
+    stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
+    if [ -z "$(gsql "SELECT 1 FROM pg_database WHERE datname = '$GROWTH_TEMPLATE'")" ]; then
+        # One grown database at a time: an older template (other migrations, code or sizes) and a half-built one go.
+        for old in $(gsql "SELECT datname FROM pg_database WHERE datname LIKE 'growth%'"); do gsql "DROP DATABASE $old" >/dev/null; done
+        log "growth fixture: building $GROWTH_TEMPLATE ($BENCH_GROWTH_USERS users, $BENCH_GROWTH_TRANSFERS transfers; load average $(load))"
+        build_start=$(date +%s)
+        gsql "CREATE DATABASE growth_build" >/dev/null
+        # The readers are real people of the API (secure registration, PIN, identity, card, top-up); the server migrates first.
+        start_growth_server growth-build growth_build
+        dotnet "$BENCH_DLL" growth-readers --url "$GROWTH_URL" --operator-key bench-operator-key --readers "$BENCH_GROWTH_READERS" \
+            >"$TMP/growth-readers.log" 2>&1 || { stop_server; cat "$TMP/growth-readers.log" "$TMP/growth-build-server.log" >&2; die "growth-readers failed"; }
+        stop_server
+        dotnet "$BENCH_DLL" growth-fixture --connection "$(gcs growth_build)" --users "$BENCH_GROWTH_USERS" --transfers "$BENCH_GROWTH_TRANSFERS" \
+            --reader-transfers "$BENCH_GROWTH_READER_TRANSFERS" --data-keys "$GROWTH_DATA_KEYS" --index-key "$GROWTH_INDEX_KEY" \
+            >"$TMP/growth-fixture.log" 2>&1 || { cat "$TMP/growth-fixture.log" >&2; die "growth-fixture failed"; }
+        grep -v '^SUMMARY' "$TMP/growth-fixture.log" >&2 || true
+        gsql "CHECKPOINT" >/dev/null
+        gsql "ALTER DATABASE growth_build RENAME TO $GROWTH_TEMPLATE" >/dev/null
+        echo $(( $(date +%s) - build_start )) >"$BENCH_GROWTH_DIR/$GROWTH_TEMPLATE.build-seconds"
+    else
+        log "growth fixture: reusing $GROWTH_TEMPLATE in $BENCH_GROWTH_DIR"
+    fi
+    GROWTH_BUILD_S=$(cat "$BENCH_GROWTH_DIR/$GROWTH_TEMPLATE.build-seconds" 2>/dev/null || echo "?")
+
+    # The empty database, on the same cluster, just before: the secure transfer load alone.
+    gsql "DROP DATABASE IF EXISTS growth_empty" >/dev/null
+    gsql "CREATE DATABASE growth_empty" >/dev/null
+    gsql "CHECKPOINT" >/dev/null
+    log "growth: secure transfers on an empty database (load average $(load))"
+    start_growth_server growth-empty growth_empty
+    rc=0
+    dotnet "$BENCH_DLL" http --url "$GROWTH_URL" --clients "$HTTP_CLIENTS" --users "$HTTP_USERS" --duration-s "$HTTP_DURATION_S" \
+        --warmup-s "$BENCH_WARMUP_S" --seed "$BENCH_SEED" --operator-key bench-operator-key --secure >"$TMP/growth-empty.log" 2>&1 || rc=$?
+    stop_server
+    sed -n '/^http /,$p' "$TMP/growth-empty.log" | grep -v '^SUMMARY' >&2 || true
+    GROWTH_EMPTY_LINE=$(grep '^SUMMARY' "$TMP/growth-empty.log" || true)
+    if [ "$rc" -ne 0 ] || [ "$(summary_field "$GROWTH_EMPTY_LINE" ok)" != true ]; then cat "$TMP/growth-empty.log" >&2; FAILED+=(growth-empty); fi
+    gsql "DROP DATABASE growth_empty" >/dev/null
+
+    # The grown database: a copy of the template; transfers alone first (the rate), then again with the history readers.
+    gsql "DROP DATABASE IF EXISTS growth_run" >/dev/null
+    copy_start=$(date +%s.%N)
+    gsql "CREATE DATABASE growth_run TEMPLATE $GROWTH_TEMPLATE" >/dev/null
+    GROWTH_COPY_S=$(awk -v a="$copy_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+    gsql "CHECKPOINT" >/dev/null
+    log "growth: secure transfers on the grown database (copied in ${GROWTH_COPY_S}s; load average $(load))"
+    start_growth_server growth-grown growth_run
+    rc=0
+    dotnet "$BENCH_DLL" http --url "$GROWTH_URL" --clients "$HTTP_CLIENTS" --users "$HTTP_USERS" --duration-s "$HTTP_DURATION_S" \
+        --warmup-s "$BENCH_WARMUP_S" --seed "$BENCH_SEED" --operator-key bench-operator-key --secure >"$TMP/growth-grown.log" 2>&1 || rc=$?
+    sed -n '/^http /,$p' "$TMP/growth-grown.log" | grep -v '^SUMMARY' >&2 || true
+    GROWTH_GROWN_LINE=$(grep '^SUMMARY' "$TMP/growth-grown.log" || true)
+    if [ "$rc" -ne 0 ] || [ "$(summary_field "$GROWTH_GROWN_LINE" ok)" != true ]; then cat "$TMP/growth-grown.log" "$TMP/growth-grown-server.log" >&2; FAILED+=(growth-grown); fi
+    log "growth: secure transfers with 50 history readers on the grown database (load average $(load))"
+    rc=0
+    dotnet "$BENCH_DLL" growth --url "$GROWTH_URL" --clients "$HTTP_CLIENTS" --users "$HTTP_USERS" --duration-s "$HTTP_DURATION_S" \
+        --warmup-s "$BENCH_WARMUP_S" --seed "$((BENCH_SEED + 1))" --operator-key bench-operator-key --secure --readers "$BENCH_GROWTH_READERS" \
+        --history-clients 50 >"$TMP/growth-history.log" 2>&1 || rc=$?
+    stop_server
+    sed -n '/^growth /,$p' "$TMP/growth-history.log" | grep -v '^SUMMARY' >&2 || true
+    GROWTH_LINE=$(grep '^SUMMARY' "$TMP/growth-history.log" || true)
+    if [ "$rc" -ne 0 ] || [ "$(summary_field "$GROWTH_LINE" ok)" != true ]; then cat "$TMP/growth-history.log" "$TMP/growth-grown-server.log" >&2; FAILED+=(growth-history); fi
+    gsql "DROP DATABASE growth_run" >/dev/null
+    R_growth_empty=$GROWTH_EMPTY_LINE R_growth_grown=$GROWTH_GROWN_LINE R_growth_history=$GROWTH_LINE
+    ROWS+=(growth-empty growth-grown growth-history)
+    as_pg "$PG_BINDIR/pg_ctl" stop -D "$BENCH_GROWTH_DIR/data" -m fast -w >/dev/null 2>&1 && GROWTH_PG_STARTED=0
+fi
 LOAD_END=$(load)
 
 # --- table --------------------------------------------------------------------------------------
+growth_ratio() { awk -v a="$(summary_field "${GROWTH_GROWN_LINE:-}" tps)" -v b="$(summary_field "${GROWTH_EMPTY_LINE:-}" tps)" 'BEGIN { if (a == "" || b == "" || b <= 0) print "n/a"; else printf "%.2f", a / b }'; }
 ratio() { awk -v a="${1:-0}" -v b="$PGBENCH_TPS" 'BEGIN { if (a == "" || b <= 0) print "n/a"; else printf "%.2f", a / b }'; }
 {
     echo
@@ -252,7 +404,7 @@ ratio() { awk -v a="${1:-0}" -v b="$PGBENCH_TPS" 'BEGIN { if (a == "" || b <= 0)
     echo
     printf '| %-15s | %12s | %8s | %8s | %10s | %15s | %10s | %5s |\n' workload transfers/s "p50 ms" "p99 ms" "mean batch" "cpu us/transfer" "vs pgbench" check
     printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' "-----------------" "-------------:" "---------:" "---------:" "-----------:" "----------------:" "-----------:" ":-----:"
-    printf '| %-15s | %12s | %8s | %8s | %10s | %15s | %10s | %5s |\n' pgbench-tpcb "$(printf %.1f "$PGBENCH_TPS")" "" "" "" "" "1.00" ""
+    [ -n "$PGBENCH_TPS" ] && printf '| %-15s | %12s | %8s | %8s | %10s | %15s | %10s | %5s |\n' pgbench-tpcb "$(printf %.1f "$PGBENCH_TPS")" "" "" "" "" "1.00" ""
     for name in "${ROWS[@]}"; do
         var="R_${name//-/_}"
         s=${!var}
@@ -263,6 +415,13 @@ ratio() { awk -v a="${1:-0}" -v b="$PGBENCH_TPS" 'BEGIN { if (a == "" || b <= 0)
             "$(summary_field "$s" p99_ms)" "$(summary_field "$s" mean_batch)" "$cpu" "$(ratio "$(summary_field "$s" tps)")" "${ok:-fail}"
     done
     echo
+    if [ -n "$GROWTH_LINE" ]; then
+        echo "Growth ($BENCH_GROWTH_USERS users, $BENCH_GROWTH_TRANSFERS transfers; template $GROWTH_TEMPLATE in $BENCH_GROWTH_DIR, built in ${GROWTH_BUILD_S}s, copied in ${GROWTH_COPY_S}s):" \
+            "secure transfers $(summary_field "$GROWTH_GROWN_LINE" tps)/s grown vs $(summary_field "$GROWTH_EMPTY_LINE" tps)/s empty, growth_ratio $(growth_ratio);" \
+            "GET /v1/transactions by 50 readers while transfers run ($(summary_field "$GROWTH_LINE" tps)/s): first page p95 $(summary_field "$GROWTH_LINE" history_first_p95_ms) ms," \
+            "deep page p95 $(summary_field "$GROWTH_LINE" history_deep_p95_ms) ms, both p95 $(summary_field "$GROWTH_LINE" history_p95_ms) ms ($(summary_field "$GROWTH_LINE" history_reads) reads)"
+        echo
+    fi
     if [ -n "$CAMPAIGN_LINE" ]; then
         echo "Campaign ($(summary_field "$CAMPAIGN_LINE" campaign_people) people, $(summary_field "$CAMPAIGN_LINE" recipients) recipients):" \
             "set-based send $(summary_field "$CAMPAIGN_LINE" recipients_per_s) recipients/s (send alone $(summary_field "$CAMPAIGN_LINE" send_only_per_s)/s)," \
@@ -274,5 +433,5 @@ ratio() { awk -v a="${1:-0}" -v b="$PGBENCH_TPS" 'BEGIN { if (a == "" || b <= 0)
 if [ "${#FAILED[@]}" -gt 0 ]; then
     log "FAILED checks: ${FAILED[*]}"
 fi
-echo "RESULT pg_uniform_ratio=$(ratio "$(summary_field "$R_pg_uniform" tps)") pg_hot_ratio=$(ratio "$(summary_field "$R_pg_hot" tps)") sqlite_uniform_ratio=$(ratio "$(summary_field "$R_sqlite_uniform" tps)") http_sqlite_ratio=$(ratio "$(summary_field "${R_http_sqlite:-}" tps)") http_pg_ratio=$(ratio "$(summary_field "${R_http_postgres:-}" tps)") http_sqlite_secure_ratio=$(ratio "$(summary_field "${R_http_sqlite_secure:-}" tps)") http_pg_secure_ratio=$(ratio "$(summary_field "${R_http_pg_secure:-}" tps)") http_pg_payment_ratio=$(ratio "$(summary_field "${R_http_pg_pay:-}" tps)") http_pg_coupon_ratio=$(ratio "$(summary_field "${R_http_pg_coupon:-}" tps)") p99_ms=$(summary_field "$R_pg_uniform" p99_ms)"
+echo "RESULT pg_uniform_ratio=$(ratio "$(summary_field "${R_pg_uniform:-}" tps)") pg_hot_ratio=$(ratio "$(summary_field "${R_pg_hot:-}" tps)") sqlite_uniform_ratio=$(ratio "$(summary_field "${R_sqlite_uniform:-}" tps)") http_sqlite_ratio=$(ratio "$(summary_field "${R_http_sqlite:-}" tps)") http_pg_ratio=$(ratio "$(summary_field "${R_http_postgres:-}" tps)") http_sqlite_secure_ratio=$(ratio "$(summary_field "${R_http_sqlite_secure:-}" tps)") http_pg_secure_ratio=$(ratio "$(summary_field "${R_http_pg_secure:-}" tps)") http_pg_payment_ratio=$(ratio "$(summary_field "${R_http_pg_pay:-}" tps)") http_pg_coupon_ratio=$(ratio "$(summary_field "${R_http_pg_coupon:-}" tps)") growth_ratio=$(growth_ratio) history_p95_ms=$(summary_field "${GROWTH_LINE:-}" history_p95_ms) p99_ms=$(summary_field "${R_pg_uniform:-}" p99_ms)"
 [ "${#FAILED[@]}" -eq 0 ]

@@ -28,7 +28,16 @@ public static class BenchProgram
                     (a population with consent, quiet hours and caps; the set-based send of an in-app A/B campaign beside a
                     raw COPY of as many inbox rows; prints recipients/s, the ratio, and checks the counts)
 
-        ledger, http and campaign print a SUMMARY line (key=value) for scripts and exit 1 when a correctness check fails.
+          growth-readers --url http://127.0.0.1:PORT --operator-key KEY [--readers 50] [--seed 90]
+                    (before growing: registers, secures and tops up the history readers through the API of a secure server)
+          growth-fixture --connection <postgres cs> --data-keys ID:BASE64 --index-key BASE64 [--users 1000000]
+                    [--transfers 10000000] [--reader-transfers 100000] [--days 180]
+                    (grows a migrated database with the server stopped: filler users and wallets by COPY, transfers by
+                    INSERT … SELECT generate_series, balances posted to match; the keys must be the server's)
+          growth    --url http://127.0.0.1:PORT --operator-key KEY [--readers 50] [--reader-seed 90] [--history-clients 50]
+                    [--deep-entries 2000] and the http options (the secure transfer load; history reads while it runs)
+
+        ledger, http, campaign and the growth commands print a SUMMARY line (key=value) for scripts and exit 1 when a correctness check fails.
         """;
 
     public static async Task<int> Main(string[] args)
@@ -60,6 +69,9 @@ public static class BenchProgram
                 "ledger" => await LedgerAsync(a, loggers, cancel.Token),
                 "batchcost" => await BatchCostAsync(a, loggers, cancel.Token),
                 "http" => await HttpAsync(a, cancel.Token),
+                "growth-readers" => await GrowthReadersAsync(a, cancel.Token),
+                "growth-fixture" => await GrowthFixtureAsync(a, loggers, cancel.Token),
+                "growth" => await GrowthAsync(a, cancel.Token),
                 "campaign" => await CampaignWorkload.RunAsync(new CampaignBenchOptions(a.Required("connection"), a.Int("people", 1_000_000),
                     a.Int("holdout-bps", 1_000), a.Int("seed", 1)), loggers, cancel.Token),
                 _ => throw new ArgumentException($"unknown command '{args[0]}'"),
@@ -147,27 +159,48 @@ public static class BenchProgram
         return 0;
     }
 
+    private static async Task<int> GrowthReadersAsync(Arguments a, CancellationToken ct)
+    {
+        var options = new HttpWorkloadOptions { Url = new Uri(a.Required("url")), OperatorKey = a.Required("operator-key"), Secure = true, Seed = a.Int("seed", 90) };
+        var readers = a.Int("readers", 50);
+        a.EnsureAllUsed();
+        await GrowthWorkload.RegisterReadersAsync(options, readers, Console.Out, ct);
+        return 0;
+    }
+
+    private static async Task<int> GrowthFixtureAsync(Arguments a, ILoggerFactory loggers, CancellationToken ct)
+    {
+        var options = new GrowthFixtureOptions(a.Required("connection"), a.Int("users", 1_000_000), a.Long("transfers", 10_000_000),
+            a.Long("reader-transfers", 100_000), a.Int("days", 180), a.Required("data-keys"), a.Required("index-key"));
+        a.EnsureAllUsed();
+        return await GrowthFixture.RunAsync(options, loggers, Console.Out, ct);
+    }
+
+    private static async Task<int> GrowthAsync(Arguments a, CancellationToken ct)
+    {
+        var options = new GrowthWorkloadOptions(HttpOptions(a), a.Int("readers", 50), a.Int("reader-seed", 90), a.Int("history-clients", 50),
+            a.Int("deep-entries", 2_000));
+        a.EnsureAllUsed();
+        var g = await GrowthWorkload.RunAsync(options, Console.Out, ct);
+        var r = g.Load;
+        Console.WriteLine($"""
+
+            growth {options.Transfers.Url}: {r.Clients} transfer clients, {r.Users} users; {options.HistoryClients} history readers ({options.Readers} people, deep page after {g.DeepDepthMin}+ entries)
+              transfers/s     {r.TransfersPerSecond,12:0.0}   ({r.MeasuredTransfers} answered 201 in {r.MeasuredSeconds:0.00} s)
+              latency ms      p50 {r.P50Ms:0.00}  p99 {r.P99Ms:0.00}  max {r.MaxMs:0.00}
+              history ms      first page p50 {g.FirstP50Ms:0.00} p95 {g.FirstP95Ms:0.00}; deep page p50 {g.DeepP50Ms:0.00} p95 {g.DeepP95Ms:0.00}; both p95 {g.P95Ms:0.00} ({g.Reads} reads)
+              answers         {r.Created} created, {r.Rejected} insufficient funds, {r.Failed} failed
+              ledger check    {(r.CheckOk is null ? "skipped (no --operator-key)" : r.CheckOk.Value ? "ok" : "FAILED")}
+            """);
+        foreach (var p in r.Problems.Concat(g.Problems)) Console.WriteLine($"  PROBLEM: {p}");
+        Console.WriteLine(FormattableString.Invariant(
+            $"SUMMARY mode=growth clients={r.Clients} tps={r.TransfersPerSecond:0.0} p50_ms={r.P50Ms:0.00} p99_ms={r.P99Ms:0.00} created={r.Created} history_first_p95_ms={g.FirstP95Ms:0.00} history_deep_p95_ms={g.DeepP95Ms:0.00} history_p95_ms={g.P95Ms:0.00} history_reads={g.Reads} ok={(g.Ok ? "true" : "false")}"));
+        return g.Ok ? 0 : 1;
+    }
+
     private static async Task<int> HttpAsync(Arguments a, CancellationToken ct)
     {
-        var options = new HttpWorkloadOptions
-        {
-            Url = new Uri(a.Required("url")),
-            DurationS = a.Double("duration-s", 15),
-            WarmupS = a.Double("warmup-s", 2),
-            Clients = a.Int("clients", 64),
-            Users = a.Int("users", 200),
-            Seed = a.Int("seed", 1),
-            OperatorKey = a.Optional("operator-key"),
-            TransfersMax = a.Long("transfers-max", long.MaxValue),
-            Secure = a.Flag("secure"),
-            Scenario = a.Optional("scenario") switch
-            {
-                null or "transfer" => HttpScenario.Transfer,
-                "payment" => HttpScenario.Payment,
-                "marketing-payment" => HttpScenario.MarketingPayment,
-                var other => throw new ArgumentException($"--scenario must be transfer, payment or marketing-payment, not '{other}'"),
-            },
-        };
+        var options = HttpOptions(a);
         a.EnsureAllUsed();
         var r = await HttpWorkload.RunAsync(options, Console.Out, ct);
         Console.WriteLine($"""
@@ -183,6 +216,26 @@ public static class BenchProgram
             $"SUMMARY mode=http scenario={ScenarioName(options.Scenario)} clients={r.Clients} tps={r.TransfersPerSecond:0.0} p50_ms={r.P50Ms:0.00} p99_ms={r.P99Ms:0.00} created={r.Created} ok={(r.Ok ? "true" : "false")}"));
         return r.Ok ? 0 : 1;
     }
+
+    private static HttpWorkloadOptions HttpOptions(Arguments a) => new()
+    {
+        Url = new Uri(a.Required("url")),
+        DurationS = a.Double("duration-s", 15),
+        WarmupS = a.Double("warmup-s", 2),
+        Clients = a.Int("clients", 64),
+        Users = a.Int("users", 200),
+        Seed = a.Int("seed", 1),
+        OperatorKey = a.Optional("operator-key"),
+        TransfersMax = a.Long("transfers-max", long.MaxValue),
+        Secure = a.Flag("secure"),
+        Scenario = a.Optional("scenario") switch
+        {
+            null or "transfer" => HttpScenario.Transfer,
+            "payment" => HttpScenario.Payment,
+            "marketing-payment" => HttpScenario.MarketingPayment,
+            var other => throw new ArgumentException($"--scenario must be transfer, payment or marketing-payment, not '{other}'"),
+        },
+    };
 
     private static string ScenarioName(HttpScenario scenario) => scenario switch
     {

@@ -47,6 +47,12 @@ public sealed class HttpWorkloadOptions
     /// <summary>What each client does per iteration: transfers (default) or merchant payments with or without marketing.</summary>
     public HttpScenario Scenario { get; init; } = HttpScenario.Transfer;
 
+    /// <summary>
+    /// Told the load window (Stopwatch ticks: measuring starts, load ends) when the clients start, after the setup; the growth
+    /// benchmark's history readers read during it.
+    /// </summary>
+    public Action<long, long>? LoadStarting { get; init; }
+
     public void Validate()
     {
         if (Clients is < 1 or > 10_000) throw new ArgumentOutOfRangeException(nameof(Clients), Clients, "1..10000");
@@ -155,6 +161,7 @@ public static class HttpWorkload
         var start = Stopwatch.GetTimestamp();
         var measureStart = start + (long)(options.WarmupS * Stopwatch.Frequency);
         var end = measureStart + (long)(options.DurationS * Stopwatch.Frequency);
+        options.LoadStarting?.Invoke(measureStart, end);
         var budget = options.TransfersMax;
         var clients = Enumerable.Range(0, options.Clients).Select(_ => new ClientState()).ToArray();
         var tasks = new Task[options.Clients];
@@ -307,7 +314,7 @@ public static class HttpWorkload
         }
     }
 
-    private static async Task WaitReadyAsync(HttpClient http, double timeoutS, CancellationToken ct)
+    internal static async Task WaitReadyAsync(HttpClient http, double timeoutS, CancellationToken ct)
     {
         var deadline = Stopwatch.StartNew();
         string last = "no answer";
@@ -328,10 +335,13 @@ public static class HttpWorkload
         throw new TimeoutException($"{http.BaseAddress} was not ready within {timeoutS:0} s ({last})");
     }
 
-    private static async Task<User> RegisterAndTopUpAsync(HttpClient http, HttpWorkloadOptions options, int i, CancellationToken ct)
+    /// <summary>Mainland mobile numbers 1[3-9]xxxxxxxxx: the seed picks the block, i the number.</summary>
+    internal static string Phone(int seed, int i) =>
+        "139" + (seed % 100).ToString("D2", CultureInfo.InvariantCulture) + i.ToString("D6", CultureInfo.InvariantCulture);
+
+    internal static async Task<User> RegisterAndTopUpAsync(HttpClient http, HttpWorkloadOptions options, int i, CancellationToken ct)
     {
-        // Mainland mobile numbers 1[3-9]xxxxxxxxx: the seed picks the block, i the number.
-        var phone = "139" + (options.Seed % 100).ToString("D2", CultureInfo.InvariantCulture) + i.ToString("D6", CultureInfo.InvariantCulture);
+        var phone = Phone(options.Seed, i);
         var registration = new JsonObject { ["phone"] = phone, ["password"] = Password, ["name"] = $"Bench {i}" };
         if (options.Secure)
         {
@@ -345,16 +355,7 @@ public static class HttpWorkload
         if (registered.Status != HttpStatusCode.Created)
             throw new InvalidOperationException($"registering {phone} answered {(int)registered.Status} {registered.Body}");
         var userId = JsonNode.Parse(registered.Body)!["id"]!.GetValue<Guid>();
-        var login = new JsonObject { ["phone"] = phone, ["password"] = Password, ["device_id"] = $"bench-{i}" };
-        var token = await PostAsync(http, "/v1/auth/token", null, null, login, ct);
-        if (options.Secure && token.Status == HttpStatusCode.Unauthorized && token.Body.Contains("device_verification_required", StringComparison.Ordinal))
-        {
-            login["verification_id"] = JsonNode.Parse(token.Body)!["verification_id"]!.GetValue<string>();
-            login["code"] = await LatestCodeAsync(http, options, phone, ct);
-            token = await PostAsync(http, "/v1/auth/token", null, null, login, ct);
-        }
-        if (token.Status != HttpStatusCode.OK) throw new InvalidOperationException($"logging in {phone} answered {(int)token.Status} {token.Body}");
-        var accessToken = JsonNode.Parse(token.Body)!["access_token"]!.GetValue<string>();
+        var accessToken = await LoginAsync(http, options, i, ct);
         if (options.Secure) await SecureAsync(http, options, i, phone, accessToken, ct);
 
         var topUp = await PostAsync(http, "/v1/topups", accessToken, Guid.CreateVersion7().ToString("N"),
@@ -374,6 +375,22 @@ public static class HttpWorkload
             await Task.Delay(20, ct);
         }
         return new User(userId, accessToken);
+    }
+
+    /// <summary>Logs user <paramref name="i"/> of <see cref="HttpWorkloadOptions.Seed"/> in from its own device (answering the new-device code when asked); the access token.</summary>
+    internal static async Task<string> LoginAsync(HttpClient http, HttpWorkloadOptions options, int i, CancellationToken ct)
+    {
+        var phone = Phone(options.Seed, i);
+        var login = new JsonObject { ["phone"] = phone, ["password"] = Password, ["device_id"] = $"bench-{i}" };
+        var token = await PostAsync(http, "/v1/auth/token", null, null, login, ct);
+        if (options.Secure && token.Status == HttpStatusCode.Unauthorized && token.Body.Contains("device_verification_required", StringComparison.Ordinal))
+        {
+            login["verification_id"] = JsonNode.Parse(token.Body)!["verification_id"]!.GetValue<string>();
+            login["code"] = await LatestCodeAsync(http, options, phone, ct);
+            token = await PostAsync(http, "/v1/auth/token", null, null, login, ct);
+        }
+        if (token.Status != HttpStatusCode.OK) throw new InvalidOperationException($"logging in {phone} answered {(int)token.Status} {token.Body}");
+        return JsonNode.Parse(token.Body)!["access_token"]!.GetValue<string>();
     }
 
     /// <summary>A PIN, a verified identity and a bank card (class II), as the README walkthrough sets a person up.</summary>

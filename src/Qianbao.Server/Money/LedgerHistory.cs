@@ -24,24 +24,68 @@ public sealed class LedgerHistory(Db db)
     {
         Invariant.That(q.Take is > 0 and <= TakeMax, "a history page holds 1..1000 entries");
         await using var connection = await db.OpenAsync(ct);
-        // Post and void records are folded into the hold they settle, whose state tells what became of it.
-        var rows = await connection.QueryAsync<Row>(new CommandDefinition($"""
-            SELECT t.seq, t.id, t.amount, t.currency, t.code, t.flags, t.reference, t.timestamp_us, t.state,
-                   da.owner_id AS debit_owner_id, ca.owner_id AS credit_owner_id
-            FROM transfers t
-            JOIN accounts da ON da.id = t.debit_account_id
-            JOIN accounts ca ON ca.id = t.credit_account_id
-            WHERE t.seq < @before AND (t.flags & {(int)(TransferFlags.PostPending | TransferFlags.VoidPending)}) = 0
-              AND (t.debit_account_id IN (SELECT id FROM accounts WHERE owner_id = @owner AND code = @accountCode)
-                   OR t.credit_account_id IN (SELECT id FROM accounts WHERE owner_id = @owner AND code = @accountCode))
-              AND (@code = 0 OR t.code = @code) AND t.timestamp_us >= @fromUs AND t.timestamp_us < @toUs
-            ORDER BY t.seq DESC
-            LIMIT @take
-            """, new { before = q.BeforeSeq, owner = q.OwnerId, accountCode = (int)q.AccountCode, code = (int)q.TransferCode, fromUs = q.FromUs, toUs = q.ToUs, take = q.Take },
-            cancellationToken: ct));
+        var args = new { before = q.BeforeSeq, owner = q.OwnerId, accountCode = (int)q.AccountCode, code = (int)q.TransferCode, fromUs = q.FromUs, toUs = q.ToUs, take = q.Take };
+        IEnumerable<Row> rows;
+        if (db.Engine == DatabaseEngine.Postgres)
+        {
+            // The planner guesses a handful of entries per account (the average over all accounts), so for a page of 20 it prefers
+            // to fetch all of a long history by bitmap and sort it over walking the index backwards: 10-40 ms instead of under 1 ms
+            // for someone with thousands of entries. Bitmap scans are off for this one read-only transaction (BEGIN, SET LOCAL and
+            // the query go in one round trip; COMMIT writes nothing).
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            rows = await connection.QueryAsync<Row>(new CommandDefinition("SET LOCAL enable_bitmapscan = off;\n" + PostgresSql, args, tx, cancellationToken: ct));
+            await tx.CommitAsync(ct);
+        }
+        else
+        {
+            rows = await connection.QueryAsync<Row>(new CommandDefinition(SqliteSql, args, cancellationToken: ct));
+        }
         return [.. rows.Select(r => new LedgerEntry(r.seq, r.id, r.amount, Currency.Parse(r.currency), checked((ushort)r.code), (TransferFlags)r.flags, r.reference,
             r.timestamp_us, (PendingState)r.state, r.debit_owner_id, r.credit_owner_id))];
     }
+
+    // Post and void records are folded into the hold they settle, whose state tells what became of it.
+    private static readonly string Filters = $"""
+        t.seq < @before AND (t.flags & {(int)(TransferFlags.PostPending | TransferFlags.VoidPending)}) = 0
+        AND (@code = 0 OR t.code = @code) AND t.timestamp_us >= @fromUs AND t.timestamp_us < @toUs
+        """;
+
+    private const string Columns = "t.seq, t.id, t.amount, t.currency, t.code, t.flags, t.reference, t.timestamp_us, t.state, t.debit_account_id, t.credit_account_id";
+
+    /// <summary>
+    /// Per account of the owner, its newest debits and its newest credits, each read backwards along its (account, seq) index and
+    /// stopped after a page (LATERAL … ORDER BY seq DESC LIMIT), then merged. An OR of the two sides cannot use those indexes in
+    /// order: PostgreSQL read every entry the owner ever had and sorted them for each page (tens of ms on a long history, see
+    /// BENCHMARKS.md, Growth). UNION, not UNION ALL: a transfer between two of the owner's own accounts is on both sides.
+    /// </summary>
+    private static readonly string PostgresSql = $"""
+        SELECT t.seq, t.id, t.amount, t.currency, t.code, t.flags, t.reference, t.timestamp_us, t.state,
+               da.owner_id AS debit_owner_id, ca.owner_id AS credit_owner_id
+        FROM (SELECT d.* FROM accounts a
+              CROSS JOIN LATERAL (SELECT {Columns} FROM transfers t WHERE t.debit_account_id = a.id AND {Filters} ORDER BY t.seq DESC LIMIT @take) d
+              WHERE a.owner_id = @owner AND a.code = @accountCode
+              UNION
+              SELECT c.* FROM accounts a
+              CROSS JOIN LATERAL (SELECT {Columns} FROM transfers t WHERE t.credit_account_id = a.id AND {Filters} ORDER BY t.seq DESC LIMIT @take) c
+              WHERE a.owner_id = @owner AND a.code = @accountCode) t
+        JOIN accounts da ON da.id = t.debit_account_id
+        JOIN accounts ca ON ca.id = t.credit_account_id
+        ORDER BY t.seq DESC
+        LIMIT @take
+        """;
+
+    private static readonly string SqliteSql = $"""
+        SELECT t.seq, t.id, t.amount, t.currency, t.code, t.flags, t.reference, t.timestamp_us, t.state,
+               da.owner_id AS debit_owner_id, ca.owner_id AS credit_owner_id
+        FROM transfers t
+        JOIN accounts da ON da.id = t.debit_account_id
+        JOIN accounts ca ON ca.id = t.credit_account_id
+        WHERE {Filters}
+          AND (t.debit_account_id IN (SELECT id FROM accounts WHERE owner_id = @owner AND code = @accountCode)
+               OR t.credit_account_id IN (SELECT id FROM accounts WHERE owner_id = @owner AND code = @accountCode))
+        ORDER BY t.seq DESC
+        LIMIT @take
+        """;
 
     private sealed class Row
     {

@@ -63,6 +63,24 @@ public sealed class BenchSmokeTests
     }
 
     [Fact]
+    public async Task GrowthFixtureOnPostgresLeavesTheLedgerConsistent()
+    {
+        // A migrated database grown set-based: every balance must still equal the sum of its transfers, and no wallet be overdrawn.
+        var connection = await PostgresCluster.Shared.CreateDatabaseAsync("bench_growth");
+        string Key() => Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        using var loggers = Microsoft.Extensions.Logging.LoggerFactory.Create(_ => { });
+        (await GrowthFixture.RunAsync(new GrowthFixtureOptions(connection, 2_000, 20_000, 0, 30, "k1:" + Key(), Key()), loggers, TextWriter.Null,
+            CancellationToken.None)).ShouldBe(0);
+        await using var db = LedgerFixture.OpenDb(DatabaseEngine.Postgres, connection);
+        var check = await Qianbao.Server.Money.LedgerCheck.RunAsync(db, CancellationToken.None);
+        check.Violations.ShouldBeEmpty();
+        check.Ok.ShouldBeTrue();
+        await using var c = await db.OpenAsync();
+        (await Dapper.SqlMapper.ExecuteScalarAsync<long>(c, "SELECT count(*) FROM transfers")).ShouldBe(20_000);
+        (await Dapper.SqlMapper.ExecuteScalarAsync<long>(c, "SELECT count(*) FROM users")).ShouldBe(2_000);
+    }
+
+    [Fact]
     public async Task LedgerWorkloadRefusesADatabaseThatHoldsTransfers()
     {
         // The after-run checks compare the whole transfers table with what was acknowledged, so a reused database must be refused.

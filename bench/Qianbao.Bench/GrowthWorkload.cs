@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+
+namespace Qianbao.Bench;
+
+/// <summary>Settings of the growth run: the secure transfer load, and the history readers reading while it runs.</summary>
+public sealed record GrowthWorkloadOptions(HttpWorkloadOptions Transfers, int Readers, int ReaderSeed, int HistoryClients, int DeepEntries);
+
+public sealed record GrowthResult(HttpWorkloadResult Load, double FirstP50Ms, double FirstP95Ms, double DeepP50Ms, double DeepP95Ms, double P95Ms,
+    long Reads, long DeepDepthMin, IReadOnlyList<string> Problems)
+{
+    public bool Ok => Load.Ok && Problems.Count == 0;
+}
+
+/// <summary>
+/// The history under load on a grown database (issue 13, Growth): readers registered by <c>growth-readers</c> before the database
+/// was grown (see <see cref="GrowthFixture"/>) log in and find a cursor deep in their history by paging; then the secure transfer
+/// load runs (<see cref="HttpWorkload"/>, its own users) and, during its window, <see cref="GrowthWorkloadOptions.HistoryClients"/>
+/// clients each read <c>GET /v1/transactions</c> as one reader, alternating its first page and the deep page, closed-loop.
+/// </summary>
+public static class GrowthWorkload
+{
+    /// <summary>Registers, secures and tops up the readers through the API (<c>growth-readers</c>), before the database is grown.</summary>
+    public static async Task RegisterReadersAsync(HttpWorkloadOptions options, int readers, TextWriter output, CancellationToken ct)
+    {
+        using var http = Client(options.Url!, 32);
+        await HttpWorkload.WaitReadyAsync(http, options.ReadyTimeoutS, ct);
+        await Parallel.ForEachAsync(Enumerable.Range(0, readers), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct },
+            async (i, token) => await HttpWorkload.RegisterAndTopUpAsync(http, options, i, token));
+        output.WriteLine($"[growth] {readers} readers registered and topped up (seed {options.Seed})");
+    }
+
+    public static async Task<GrowthResult> RunAsync(GrowthWorkloadOptions o, TextWriter output, CancellationToken ct)
+    {
+        var url = o.Transfers.Url!;
+        using var http = Client(url, o.HistoryClients + 16);
+        await HttpWorkload.WaitReadyAsync(http, o.Transfers.ReadyTimeoutS, ct);
+        var readerOptions = new HttpWorkloadOptions { Url = url, Seed = o.ReaderSeed, Secure = o.Transfers.Secure, OperatorKey = o.Transfers.OperatorKey };
+        var tokens = new string[o.Readers];
+        await Parallel.ForEachAsync(Enumerable.Range(0, o.Readers), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct },
+            async (i, token) => tokens[i] = await HttpWorkload.LoginAsync(http, readerOptions, i, token));
+
+        // A deep cursor per reader: page back 100 entries at a time, as an app scrolling far would.
+        var deep = new string?[o.Readers];
+        var depth = new long[o.Readers];
+        var paging = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, o.Readers), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (r, token) =>
+        {
+            string? cursor = null;
+            while (depth[r] < o.DeepEntries)
+            {
+                var (status, body) = await GetAsync(http, tokens[r], "/v1/transactions?limit=100" + (cursor is null ? "" : "&cursor=" + cursor), token);
+                if (status != HttpStatusCode.OK) throw new InvalidOperationException($"paging reader {r}'s history answered {(int)status} {body}");
+                var page = JsonNode.Parse(body)!;
+                depth[r] += page["items"]!.AsArray().Count;
+                var next = page["next_cursor"]?.GetValue<string>();
+                if (next is null) break;
+                cursor = next;
+            }
+            deep[r] = cursor;
+        });
+        output.WriteLine($"[growth] {o.Readers} readers logged in; deep cursors after {depth.Min()}..{depth.Max()} entries, found in {paging.Elapsed.TotalSeconds:0.0} s");
+
+        var window = new TaskCompletionSource<(long Start, long End)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var t = o.Transfers;
+        var transfers = new HttpWorkloadOptions
+        {
+            Url = t.Url, Clients = t.Clients, Users = t.Users, DurationS = t.DurationS, WarmupS = t.WarmupS, TransfersMax = t.TransfersMax, Seed = t.Seed,
+            OperatorKey = t.OperatorKey, ReadyTimeoutS = t.ReadyTimeoutS, Secure = t.Secure, TopUpAmountMinor = t.TopUpAmountMinor, Scenario = t.Scenario,
+            LoadStarting = (start, end) => window.TrySetResult((start, end)),
+        };
+        var load = HttpWorkload.RunAsync(transfers, output, ct);
+        var first = new LatencyHistogram[o.HistoryClients];
+        var deepPages = new LatencyHistogram[o.HistoryClients];
+        var problems = new string?[o.HistoryClients];
+        var failures = new long[o.HistoryClients];
+        var readers = new Task[o.HistoryClients];
+        for (var c = 0; c < readers.Length; c++)
+        {
+            var client = c;
+            first[c] = new LatencyHistogram();
+            deepPages[c] = new LatencyHistogram();
+            readers[c] = Task.Run(async () =>
+            {
+                var finished = await Task.WhenAny(window.Task, load);
+                if (finished != window.Task) return;
+                var (start, end) = await window.Task;
+                var r = client % o.Readers;
+                var isDeep = client % 2 == 1;
+                while (Stopwatch.GetTimestamp() < end)
+                {
+                    var path = isDeep && deep[r] is { } cursor ? "/v1/transactions?cursor=" + cursor : "/v1/transactions";
+                    var sent = Stopwatch.GetTimestamp();
+                    HttpStatusCode status;
+                    string body;
+                    try
+                    {
+                        (status, body) = await GetAsync(http, tokens[r], path, CancellationToken.None);
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                    {
+                        failures[client]++;
+                        problems[client] ??= ex.Message;
+                        continue;
+                    }
+                    var done = Stopwatch.GetTimestamp();
+                    if (status != HttpStatusCode.OK || JsonNode.Parse(body)?["items"]?.AsArray().Count is not > 0)
+                    {
+                        failures[client]++;
+                        problems[client] ??= $"{(int)status} {body[..Math.Min(body.Length, 300)]}";
+                    }
+                    else if (done >= start && done < end)
+                    {
+                        (isDeep ? deepPages : first)[client].Record(done - sent);
+                    }
+                    isDeep = !isDeep;
+                }
+            }, ct);
+        }
+        var result = await load;
+        await Task.WhenAll(readers);
+
+        var firstAll = new LatencyHistogram();
+        var deepAll = new LatencyHistogram();
+        var all = new LatencyHistogram();
+        for (var c = 0; c < readers.Length; c++)
+        {
+            firstAll.Add(first[c]);
+            deepAll.Add(deepPages[c]);
+            all.Add(first[c]);
+            all.Add(deepPages[c]);
+        }
+        var list = new List<string>();
+        if (failures.Sum() > 0) list.Add($"{failures.Sum()} history reads failed, first: {problems.First(p => p is not null)}");
+        if (firstAll.Count == 0 || deepAll.Count == 0) list.Add("no history read completed inside the load window");
+        return new GrowthResult(result, firstAll.PercentileMs(50), firstAll.PercentileMs(95), deepAll.PercentileMs(50), deepAll.PercentileMs(95),
+            all.PercentileMs(95), all.Count, depth.Min(), list);
+    }
+
+    private static HttpClient Client(Uri url, int connections) => new(new SocketsHttpHandler
+    {
+        MaxConnectionsPerServer = connections,
+        PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+        UseCookies = false,
+        AutomaticDecompression = DecompressionMethods.None,
+    }) { BaseAddress = url, Timeout = TimeSpan.FromSeconds(120) };
+
+    private static async Task<(HttpStatusCode Status, string Body)> GetAsync(HttpClient http, string token, string path, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request, ct);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(ct));
+    }
+}
