@@ -151,7 +151,7 @@ public static class BadInputCases
         { "GET", "/v2/wallet", 404, "not_found" },
         { "GET", "/admin/v1/nope", 404, "not_found" },
         { "GET", "/v1/transfers/a/b", 404, "not_found" },
-        { "GET", "/", 404, "not_found" },
+        { "GET", "/nope", 404, "not_found" }, // "/" is the consoles' home page
         { "DELETE", "/v1/transfers", 405, "method_not_allowed" },
         { "PUT", "/v1/wallet", 405, "method_not_allowed" },
     };
