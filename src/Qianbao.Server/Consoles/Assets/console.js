@@ -32,4 +32,22 @@
       if (counter) counter.textContent = String((parseInt(counter.textContent, 10) || 0) + 1);
     });
   });
+  // <button type="button" data-copy="#id" data-copied="Copied"> copies the value (or text) of #id to the clipboard.
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var source = document.querySelector(button.getAttribute("data-copy"));
+      if (!source) return;
+      var text = "value" in source ? source.value : source.textContent;
+      var done = function () {
+        var label = button.textContent;
+        button.textContent = button.getAttribute("data-copied") || label;
+        setTimeout(function () { button.textContent = label; }, 2000);
+      };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(text).then(done, function () { if (source.select) source.select(); });
+      } else if (source.select) {
+        source.select();
+      }
+    });
+  });
 })();

@@ -10,6 +10,8 @@ public static class MerchantNav
         ("/merchant/trades", "merchant.nav.trades"),
         ("/merchant/collection-code", "merchant.nav.code"),
         ("/merchant/settlements", "merchant.nav.settlements"),
+        ("/merchant/apps", "merchant.nav.apps"),
+        ("/merchant/notify-deliveries", "merchant.nav.deliveries"),
         ("/merchant/staff", "merchant.nav.staff"),
         ("/merchant/logout", "nav.signout"),
     ];
