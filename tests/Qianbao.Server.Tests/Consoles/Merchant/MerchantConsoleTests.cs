@@ -12,7 +12,7 @@ namespace Qianbao.Server.Tests.Consoles.Merchant;
 /// through the page (a double submit refunds once) and sees the day's analytics and statement match. Refusals show the
 /// API's error in the page's language, never a 5xx. Screenshots of each main page in both languages.
 /// </summary>
-public sealed class MerchantConsoleTests(ConsoleBrowser browser) : IClassFixture<ConsoleBrowser>
+public sealed partial class MerchantConsoleTests(ConsoleBrowser browser) : IClassFixture<ConsoleBrowser>
 {
     private const string Password = "a long shop password";
 

@@ -39,6 +39,9 @@ public sealed class OperatorConsoleTests(ConsoleBrowser browser) : IClassFixture
     public async Task AFinanceOperatorSignsInWithTotpAndReadsTheKpisInBothLanguages()
     {
         var finance = await EnrolAsync(browser, "finance");
+        // A person who tops up gets a transaction notification in the app: a row of the messaging rates.
+        using (var api = browser.Server.CreateClient())
+            await (await Infrastructure.WalletClient.RegisterAsync(api, "王五")).TopUpAsync(1_000);
         var page = await browser.NewPageAsync("en");
         await page.GotoAsync("/operator/login");
         var form = page.Locator("#login-form");
@@ -54,9 +57,24 @@ public sealed class OperatorConsoleTests(ConsoleBrowser browser) : IClassFixture
         (await page.Locator("[data-kpi=registrations]").InnerTextAsync()).ShouldMatch("^[0-9]+$");
         (await page.Locator("#transactions tbody tr").CountAsync()).ShouldBeGreaterThan(0);
         (await page.Locator("svg.chart").CountAsync()).ShouldBeGreaterThan(0);
+        // The messaging rates per category and channel (the notifications follow the events within moments).
+        var inApp = page.Locator("#messaging tr[data-category=transaction][data-channel=in_app]");
+        await Infrastructure.Poll.UntilAsync(async () =>
+        {
+            await page.ReloadAsync();
+            return await inApp.CountAsync() == 1;
+        }, "the top-up's notification in the messaging rates");
+        (await page.Locator("#messaging thead th").AllInnerTextsAsync()).ShouldBe(
+            ["Category", "Channel", "Sent", "Delivered (rate)", "Open rate", "Click rate", "Opt-out rate", "Spam-feedback rate"]);
+        (await inApp.Locator("td").First.InnerTextAsync()).ShouldBe("Transaction");
+        int.Parse(await inApp.Locator("[data-field=sent]").InnerTextAsync(), System.Globalization.CultureInfo.InvariantCulture).ShouldBeGreaterThanOrEqualTo(1);
+        (await inApp.Locator("[data-field=delivered]").InnerTextAsync()).ShouldContain("%)");
+        (await inApp.Locator("[data-field=open]").InnerTextAsync()).ShouldMatch(@"^[0-9.]+% \([0-9]+\)$");
         await ConsoleBrowser.ScreenshotAsync(page, "operator.dashboard.en");
         await page.GotoAsync("/operator?lang=zh-CN");
         (await page.Locator("h1").InnerTextAsync()).ShouldBe("经营指标");
+        (await page.Locator("#messaging-title").InnerTextAsync()).ShouldBe("消息触达");
+        (await page.Locator("#messaging tr[data-category=transaction][data-channel=in_app] td").Nth(1).InnerTextAsync()).ShouldBe("站内信");
         await ConsoleBrowser.ScreenshotAsync(page, "operator.dashboard.zh-CN");
 
         // A range the API refuses: its error in the page's language, and no 5xx.
