@@ -310,11 +310,12 @@ public sealed partial class MerchantConsoleTests(ConsoleBrowser browser) : IClas
         response.Status.ShouldBeLessThan(500, response.Url);
     }
 
-    /// <summary>Every visible input, select and textarea sits in a visible label.</summary>
+    /// <summary>Every visible input, select and textarea sits in a visible label (a closed &lt;details&gt; shows its fields when opened).</summary>
     private static async Task AllInputsLabelledAsync(IPage page)
     {
         var unlabelled = await page.EvaluateAsync<string[]>("""
             () => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                .filter(e => e.checkVisibility())
                 .filter(e => !e.closest('label') || !e.closest('label').innerText.trim())
                 .map(e => e.name)
             """);
