@@ -118,6 +118,21 @@ public sealed partial class MerchantConsoleTests
         }
         (await page.Locator("h1").InnerTextAsync()).ShouldBe("Notification deliveries");
         (await page.Locator($"tr[data-trade-no='{tradeNo}'] button").InnerTextAsync()).ShouldBe("Replay");
+
+        // The app key: one the API refuses (its code in English, the typed text kept), then a fresh one whose fingerprint shows.
+        await OkAsync(page.GotoAsync("/merchant/apps?lang=en"));
+        await app.Locator("details summary").ClickAsync();
+        await app.Locator("textarea[name=PublicKey]").FillAsync("not a key");
+        await OkAsync(NavigatingAsync(page, () => app.Locator("form[data-form=public-key] button[type=submit]").ClickAsync()));
+        (await page.Locator("p.error").GetAttributeAsync("data-code")).ShouldBe("invalid_public_key");
+        (await app.Locator("textarea[name=PublicKey]").InputValueAsync()).ShouldBe("not a key");
+        await AllInputsLabelledAsync(page);
+        using var fresh = RSA.Create(2048);
+        await app.Locator("textarea[name=PublicKey]").FillAsync(fresh.ExportSubjectPublicKeyInfoPem());
+        await OkAsync(NavigatingAsync(page, () => app.Locator("form[data-form=public-key] button[type=submit]").ClickAsync()));
+        (await page.Locator("p.done").InnerTextAsync()).ShouldBe("Saved.");
+        (await app.Locator("[data-field=fingerprint]").InnerTextAsync())
+            .ShouldBe("SHA256:" + Convert.ToHexStringLower(SHA256.HashData(fresh.ExportSubjectPublicKeyInfo())));
     }
 
     /// <summary>An operator registers a gateway app for the shop with the shared test app key (as today: the admin API).</summary>
