@@ -10,6 +10,8 @@ public static class MerchantNav
         ("/merchant/trades", "merchant.nav.trades"),
         ("/merchant/collection-code", "merchant.nav.code"),
         ("/merchant/settlements", "merchant.nav.settlements"),
+        ("/merchant/vouchers", "merchant.nav.vouchers"),
+        ("/merchant/members", "merchant.nav.members"),
         ("/merchant/staff", "merchant.nav.staff"),
         ("/merchant/logout", "nav.signout"),
     ];
