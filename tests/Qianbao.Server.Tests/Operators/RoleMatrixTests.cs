@@ -121,6 +121,11 @@ public abstract class RoleMatrixTests<THost>(THost host) : IClassFixture<THost> 
         ["PUT /merchant/v1/apps/{app_id}/public-key"] = [],
         ["GET /merchant/v1/notify-deliveries"] = ["cashier", "analyst"],
         ["POST /merchant/v1/notify-deliveries/{id}/replay"] = [],
+        ["GET /merchant/v1/vouchers"] = ["cashier", "analyst"],
+        ["POST /merchant/v1/vouchers"] = [],
+        ["POST /merchant/v1/vouchers/{id}/stop"] = [],
+        ["GET /merchant/v1/member-programme"] = ["cashier", "analyst"],
+        ["GET /merchant/v1/members"] = ["cashier", "analyst"],
     };
 
     [Fact]

@@ -12,6 +12,8 @@ public static class MerchantNav
         ("/merchant/settlements", "merchant.nav.settlements"),
         ("/merchant/apps", "merchant.nav.apps"),
         ("/merchant/notify-deliveries", "merchant.nav.deliveries"),
+        ("/merchant/vouchers", "merchant.nav.vouchers"),
+        ("/merchant/members", "merchant.nav.members"),
         ("/merchant/staff", "merchant.nav.staff"),
         ("/merchant/logout", "nav.signout"),
     ];

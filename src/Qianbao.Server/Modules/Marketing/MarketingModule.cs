@@ -40,6 +40,9 @@ internal static class MarketingModule
         ListClaimableCampaigns.Map(app);
         ClaimCoupon.Map(app);
         ListCoupons.Map(app);
+        ListMerchantVouchers.Map(app);
+        CreateMerchantVoucher.Map(app);
+        StopMerchantVoucher.Map(app);
         return app;
     }
 }

@@ -146,6 +146,23 @@ internal sealed class MerchantVouchers(Db db, MoneyPipeline pipeline, LedgerAcco
     }
 
     /// <summary>
+    /// The campaigns <paramref name="merchantId"/> funds, newest first (at most <see cref="Campaigns.ListMax"/>), with the voucher
+    /// template row of those made as vouchers (the others are operators' campaigns funded from its balance).
+    /// </summary>
+    public async Task<(IReadOnlyList<CampaignRow> Campaigns, IReadOnlyDictionary<Guid, VoucherTemplateRow> Templates)> ListFundedByAsync(Guid merchantId,
+        CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var rows = (await connection.QueryAsync<CampaignRow>(new CommandDefinition($"""
+            SELECT {CampaignRow.Columns} FROM campaigns WHERE funder_merchant_id = @merchantId ORDER BY created_at_us DESC, id LIMIT {Campaigns.ListMax}
+            """, new { merchantId }, cancellationToken: ct))).AsList();
+        var templates = (await connection.QueryAsync<VoucherTemplateRow>(new CommandDefinition(
+            "SELECT campaign_id, merchant_id, out_biz_no, publish_end_at_us, description, created_at_us FROM voucher_templates WHERE merchant_id = @merchantId",
+            new { merchantId }, cancellationToken: ct))).ToDictionary(t => t.campaign_id);
+        return (rows, templates);
+    }
+
+    /// <summary>
     /// Gives one voucher of the template to <paramref name="userId"/>. The (template, out_biz_no) row is written first and
     /// names the user for good, so a retry — even a concurrent one — claims with the same key and gets the same coupon,
     /// and the same out_biz_no for another user is refused.

@@ -109,6 +109,29 @@ internal sealed class Memberships(Db db, PointsStore points, TimeProvider clock)
             $"SELECT {MembershipTemplateRow.Columns} FROM membership_templates ORDER BY created_at_us DESC, id LIMIT {ListMax}", cancellationToken: ct))).AsList();
     }
 
+    /// <summary>The programmes of <paramref name="merchantId"/>, oldest first (at most <see cref="ListMax"/>).</summary>
+    public async Task<IReadOnlyList<MembershipTemplateRow>> TemplatesOfAsync(Guid merchantId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<MembershipTemplateRow>(new CommandDefinition(
+            $"SELECT {MembershipTemplateRow.Columns} FROM membership_templates WHERE merchant_id = @merchantId ORDER BY created_at_us, id LIMIT {ListMax}",
+            new { merchantId }, cancellationToken: ct))).AsList();
+    }
+
+    /// <summary>
+    /// The cards of <paramref name="merchantId"/>'s programmes, newest first, after the card (<paramref name="afterUs"/>,
+    /// <paramref name="afterCardNo"/>) when given, at most <paramref name="take"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<MembershipCardRow>> CardsAtAsync(Guid merchantId, (long OpenedUs, string CardNo)? after, int take, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var afterClause = after is null ? "" : "AND (opened_at_us < @afterUs OR (opened_at_us = @afterUs AND biz_card_no < @afterNo))";
+        return (await connection.QueryAsync<MembershipCardRow>(new CommandDefinition($"""
+            SELECT {MembershipCardRow.Columns} FROM membership_cards WHERE merchant_id = @merchantId {afterClause}
+            ORDER BY opened_at_us DESC, biz_card_no DESC LIMIT @take
+            """, new { merchantId, afterUs = after?.OpenedUs ?? 0, afterNo = after?.CardNo ?? "", take }, cancellationToken: ct))).AsList();
+    }
+
     public async Task<IReadOnlyList<MembershipCardRow>> CardsOfAsync(Guid userId, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);

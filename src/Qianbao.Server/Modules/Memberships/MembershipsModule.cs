@@ -22,6 +22,8 @@ internal static class MembershipsModule
     {
         ListMemberships.Map(app);
         JoinMembership.Map(app);
+        GetMemberProgramme.Map(app);
+        ListMerchantMembers.Map(app);
         return app;
     }
 }
