@@ -98,6 +98,16 @@ public abstract class WalletPage : ConsolePage
         DateTimeOffset.TryParse(rfc3339, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)
             ? t.ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) : rfc3339;
 
+    /// <summary>What a coupon takes off, in words: ¥5.00 off, 10% off (at most ¥3.00), from ¥20.00.</summary>
+    public string CouponOffer(JsonElement c)
+    {
+        var off = Field(c, "type") == "percent"
+            ? string.Format(T("wallet.coupons.percent"), (Number(c, "percent_bps") / 100m).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture))
+              + (Number(c, "cap") > 0 ? " " + string.Format(T("wallet.coupons.cap"), Money(Number(c, "cap"))) : "")
+            : string.Format(T("wallet.coupons.off"), Money(Number(c, "amount")));
+        return Number(c, "min_spend") > 0 ? off + " · " + string.Format(T("wallet.coupons.min"), Money(Number(c, "min_spend"))) : off;
+    }
+
     /// <summary>The text of an API enum value (a transaction type, a tier, a status) in the page's language, else the value.</summary>
     public string Term(string prefix, string value) => ConsoleText.Has(prefix + value) ? T(prefix + value) : value;
 }

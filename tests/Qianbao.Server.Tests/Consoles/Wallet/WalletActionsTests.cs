@@ -6,7 +6,7 @@ namespace Qianbao.Server.Tests.Consoles.Wallet;
 /// <summary>
 /// The wallet console's money and settings actions through the pages, on the secure server: a withdrawal from a new
 /// device (PIN and the step-up code the API asks), a red packet sent by one person and opened by another, a coupon an
-/// operator's campaign offers claimed and then used on a QR payment, and the message settings (marketing on records a
+/// operator's campaign offers claimed, left unused on one QR payment by choice and used on the next, and the message settings (marketing on records a
 /// consent shown on the page; security alerts stay locked on). Each person's step-up code is their only one within the
 /// minute the API allows per purpose, so every step-up action here belongs to a different person.
 /// </summary>
@@ -92,7 +92,7 @@ public sealed class WalletActionsTests(WalletBrowser browser)
     }
 
     [Fact]
-    public async Task A_coupon_from_an_operators_campaign_is_claimed_and_then_used_on_a_qr_payment()
+    public async Task A_coupon_from_an_operators_campaign_is_claimed_left_unused_by_choice_and_then_used_on_a_qr_payment()
     {
         var campaignName = "满10减3 " + Guid.NewGuid().ToString("N")[..6];
         await browser.CouponCampaignAsync(campaignName, offFen: 300, minSpendFen: 1_000, stock: 50);
@@ -114,21 +114,38 @@ public sealed class WalletActionsTests(WalletBrowser browser)
         (await mine.First.InnerTextAsync()).ShouldContain("可使用");
         await ConsoleBrowser.ScreenshotAsync(page, "wallet.coupons-claimed.zh-CN");
 
-        // A QR payment of ¥12.34 at the shop: the preview takes ¥3.00 off, the payment too.
+        // A QR payment of ¥12.34 at the shop: the preview offers the best coupon (¥3.00 off); the person chooses none.
         var qr = await WalletBrowser.TradeQrAsync(shop, "12.34", "吐司");
         await page.GotoAsync("/wallet/pay");
         await page.GetByLabel("或粘贴二维码内容").FillAsync(qr);
         await page.GetByRole(AriaRole.Button, new() { Name = "下一步" }).ClickAsync();
         (await page.Locator("[data-pay-amount]").GetAttributeAsync("data-pay-amount")).ShouldBe("934");
         (await page.Locator("[data-preview]").InnerTextAsync()).ShouldContain("优惠 -¥3.00");
+        var choice = page.Locator("select[name=CouponId]");
+        (await choice.Locator("option").AllInnerTextsAsync()).Count.ShouldBe(3);
         await ConsoleBrowser.ScreenshotAsync(page, "wallet.pay-coupon.zh-CN");
+        await choice.SelectOptionAsync("none");
         await page.GetByLabel("支付密码").FillAsync(SecureUser.Pin);
         await page.GetByRole(AriaRole.Button, new() { Name = "确认付款" }).ClickAsync();
-        (await page.Locator("p.done").InnerTextAsync()).ShouldBe("付款成功 ¥9.34");
-        (await person.AvailableAsync()).ShouldBe(5_000 - 934);
+        (await page.Locator("p.done").InnerTextAsync()).ShouldBe("付款成功 ¥12.34");
+        (await person.AvailableAsync()).ShouldBe(5_000 - 1_234);
+
+        // The next order, ¥20.00, in English, with the coupon (the default): ¥17.00 paid, the coupon used.
+        var second = await WalletBrowser.TradeQrAsync(shop, "20.00", "蛋糕");
+        await page.GotoAsync("/wallet/pay?lang=en");
+        await page.GetByLabel("Or paste the QR code's text").FillAsync(second);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Next" }).ClickAsync();
+        (await page.Locator("[data-pay-amount]").GetAttributeAsync("data-pay-amount")).ShouldBe("1700");
+        await ConsoleBrowser.ScreenshotAsync(page, "wallet.pay-coupon.en");
+        await page.GetByLabel("Payment PIN").FillAsync(SecureUser.Pin);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Pay now" }).ClickAsync();
+        (await page.Locator("p.done").InnerTextAsync()).ShouldBe("Paid ¥17.00");
+        (await page.Locator("[data-paid]").InnerTextAsync()).ShouldContain("Discount ¥3.00");
+        (await person.AvailableAsync()).ShouldBe(5_000 - 1_234 - 1_700);
 
         await page.GotoAsync("/wallet/coupons");
-        (await page.Locator("table[data-coupons] tbody tr").First.InnerTextAsync()).ShouldContain("已使用");
+        (await page.Locator("table[data-coupons] tbody tr").First.InnerTextAsync()).ShouldContain("used");
+        await ConsoleBrowser.ScreenshotAsync(page, "wallet.coupons-used.en");
         browser.Failures[page].ShouldBeEmpty();
         await browser.AssertLedgerOkAsync();
     }

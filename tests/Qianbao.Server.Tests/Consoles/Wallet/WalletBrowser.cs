@@ -141,12 +141,17 @@ public sealed class WalletBrowser : IAsyncLifetime
         await page.Locator("input[name=Password]").FillAsync(SecureUser.Password);
         var seen = await MessageCountAsync(person.Phone);
         await page.Locator("form button[type=submit]").ClickAsync();
-        if (await page.Locator("input[name=Code]").CountAsync() > 0)
+        // Wait for the answer (the code field of a new device, or the home page) rather than race it: a login hashes the
+        // password, which on a busy machine takes a while.
+        var wait = new LocatorWaitForOptions { Timeout = 30_000 };
+        var code = page.Locator("input[name=Code]");
+        await code.Or(page.Locator("[data-balance]")).First.WaitForAsync(wait);
+        if (await code.CountAsync() > 0)
         {
-            await page.Locator("input[name=Code]").FillAsync(await NextCodeAsync(person.Phone, seen));
+            await code.FillAsync(await NextCodeAsync(person.Phone, seen));
             await page.Locator("form button[type=submit]").ClickAsync();
+            await page.Locator("[data-balance]").Or(page.Locator("p.error")).First.WaitForAsync(wait);
         }
-        await page.WaitForLoadStateAsync();
         page.Url.ShouldEndWith("/wallet", customMessage: await page.Locator("main").InnerTextAsync());
     }
 
