@@ -21,6 +21,9 @@ public abstract class WalletPage : ConsolePage
     [BindProperty]
     public string? StepUpCode { get; set; }
 
+    /// <summary>The API named <c>totp</c> among the step-up methods: the code field is shown even when no SMS could be sent.</summary>
+    public bool StepUpTotp { get; private set; }
+
     /// <summary>An amount of minor units as a person reads it: ¥1,234.50.</summary>
     public static string Money(long minor, string currency = "CNY")
     {
@@ -67,10 +70,15 @@ public abstract class WalletPage : ConsolePage
         StepUpCode = null;
         if (answer.ErrorCode == "step_up_required")
         {
+            StepUpTotp = answer.Body.TryGetProperty("methods", out var methods) && methods.ValueKind == JsonValueKind.Array
+                && methods.EnumerateArray().Any(m => m.ValueKind == JsonValueKind.String && m.GetString() == "totp");
+            var (code, message) = (ErrorCode, ErrorMessage);
             var sent = await Api.PostAsync("/v1/verifications", new { purpose = "step_up" }, Token, ct);
             StepUpVerificationId = sent.Ok ? sent.Text("verification_id") : null;
-            // No code could be sent (one a minute per phone): say why, rather than ask for a code that is not coming.
+            // No code could be sent (one a minute per phone): say why, rather than ask for a code that is not coming;
+            // unless the authenticator can give one, then the step-up is still what to ask for.
             if (!sent.Ok && Failed(sent)) return Redirect("/wallet/login");
+            if (!sent.Ok && StepUpTotp) (ErrorCode, ErrorMessage) = (code, message);
         }
         return null;
     }

@@ -8,7 +8,8 @@ namespace Qianbao.Server.Tests.Consoles.Wallet;
 /// device (PIN and the step-up code the API asks), a red packet sent by one person and opened by another, a coupon an
 /// operator's campaign offers claimed, left unused on one QR payment by choice and used on the next, and the message settings (marketing on records a
 /// consent shown on the page; security alerts stay locked on). Each person's step-up code is their only one within the
-/// minute the API allows per purpose, so every step-up action here belongs to a different person.
+/// minute the API allows per purpose, so each step-up action here belongs to a different person, except where that limit is
+/// the point: a second step-up within the minute gets no SMS, and the page still takes the authenticator's code.
 /// </summary>
 [Collection(WalletConsole.Name)]
 public sealed class WalletActionsTests(WalletBrowser browser)
@@ -88,6 +89,50 @@ public sealed class WalletActionsTests(WalletBrowser browser)
 
         browser.Failures[page].ShouldBeEmpty();
         browser.Failures[friendPage].ShouldBeEmpty();
+        await browser.AssertLedgerOkAsync();
+    }
+
+    [Fact]
+    public async Task A_second_step_up_within_the_minute_gets_no_sms_but_the_authenticator_code_still_works()
+    {
+        var person = await SecureUser.CreateAsync(browser.Http, ConsoleBrowser.OperatorKey, "吴桐");
+        await person.TopUpAsync(20_000);
+        // The authenticator was set up earlier (the security page's own journey is in WalletPagesTests).
+        using var enrolled = await person.PostAsync("/v1/me/totp", new { });
+        enrolled.EnsureSuccessStatusCode();
+        var secret = System.Text.Json.Nodes.JsonNode.Parse(await enrolled.Content.ReadAsStringAsync())!["secret"]!.GetValue<string>();
+        using var confirmed = await person.PostAsync("/v1/me/totp/confirm", new { code = Operators.OperatorSupport.Code(secret, DateTimeOffset.UtcNow) });
+        confirmed.EnsureSuccessStatusCode();
+
+        var page = await browser.NewPageAsync("zh-CN", ConsoleBrowser.Phone);
+        await browser.LogInAsync(page, person);
+        // A withdrawal takes the step-up SMS of this minute.
+        await page.GotoAsync("/wallet/funds");
+        var withdraw = page.Locator("form[data-form=withdraw]");
+        await withdraw.GetByLabel("金额（元）").FillAsync("50");
+        await withdraw.GetByLabel("支付密码").FillAsync(SecureUser.Pin);
+        var seen = await browser.MessageCountAsync(person.Phone);
+        await withdraw.GetByRole(AriaRole.Button, new() { Name = "提现" }).ClickAsync();
+        (await page.Locator("p.error").GetAttributeAsync("data-code")).ShouldBe("step_up_required");
+        await withdraw.GetByLabel("支付密码").FillAsync(SecureUser.Pin);
+        await withdraw.GetByLabel("安全验证码").FillAsync(await browser.NextCodeAsync(person.Phone, seen));
+        await withdraw.GetByRole(AriaRole.Button, new() { Name = "提现" }).ClickAsync();
+        (await page.Locator("p.done").InnerTextAsync()).ShouldContain("提现已提交");
+
+        // A red packet right after: no second SMS this minute, yet the page still asks for the code, which the app gives.
+        await page.GotoAsync("/wallet/redpackets");
+        await page.GetByLabel("总金额（元）").FillAsync("6.66");
+        await page.GetByLabel("支付密码").FillAsync(SecureUser.Pin);
+        await page.GetByRole(AriaRole.Button, new() { Name = "发红包" }).ClickAsync();
+        (await page.Locator("p.error").GetAttributeAsync("data-code")).ShouldBe("step_up_required");
+        await ConsoleBrowser.ScreenshotAsync(page, "wallet.redpacket-stepup-totp.zh-CN");
+        await page.GetByLabel("支付密码").FillAsync(SecureUser.Pin);
+        // The next 30-second step: the one the enrolment used is spent.
+        await page.GetByLabel("安全验证码").FillAsync(Operators.OperatorSupport.Code(secret, DateTimeOffset.UtcNow.AddSeconds(30)));
+        await page.GetByRole(AriaRole.Button, new() { Name = "发红包" }).ClickAsync();
+        (await page.Locator("p.done").InnerTextAsync()).ShouldBe("红包已发出。", await page.Locator("main").InnerTextAsync());
+        (await person.AvailableAsync()).ShouldBe(20_000 - 5_000 - 666);
+        browser.Failures[page].ShouldBeEmpty();
         await browser.AssertLedgerOkAsync();
     }
 
