@@ -6,7 +6,7 @@ namespace Qianbao.Server.Consoles.Wallet;
 /// <summary>
 /// <c>/wallet/coupons</c>: the coupon campaigns one may still claim (<c>GET /v1/campaigns</c>), claiming one
 /// (<c>POST /v1/coupons {campaign_id}</c> with the form's Idempotency-Key) and one's coupons (<c>GET /v1/coupons</c>).
-/// A payment uses the best coupon by itself (the API decides), so "use" is paying.
+/// A payment uses the best coupon by itself (the API decides) unless the pay page's choice names another or none.
 /// </summary>
 public sealed class CouponsModel : WalletPage
 {
@@ -35,15 +35,5 @@ public sealed class CouponsModel : WalletPage
         Campaigns = [.. campaigns.Items()];
         Coupons = [.. coupons.Items()];
         return null;
-    }
-
-    /// <summary>What a coupon takes off, in words: ¥5.00 off, 10% off (at most ¥3.00), from ¥20.00.</summary>
-    public string Describe(JsonElement c)
-    {
-        var off = Field(c, "type") == "percent"
-            ? string.Format(T("wallet.coupons.percent"), (Number(c, "percent_bps") / 100m).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture))
-              + (Number(c, "cap") > 0 ? " " + string.Format(T("wallet.coupons.cap"), Money(Number(c, "cap"))) : "")
-            : string.Format(T("wallet.coupons.off"), Money(Number(c, "amount")));
-        return Number(c, "min_spend") > 0 ? off + " · " + string.Format(T("wallet.coupons.min"), Money(Number(c, "min_spend"))) : off;
     }
 }

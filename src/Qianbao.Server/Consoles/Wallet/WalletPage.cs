@@ -21,6 +21,9 @@ public abstract class WalletPage : ConsolePage
     [BindProperty]
     public string? StepUpCode { get; set; }
 
+    /// <summary>The API named <c>totp</c> among the step-up methods: the code field is shown even when no SMS could be sent.</summary>
+    public bool StepUpTotp { get; private set; }
+
     /// <summary>An amount of minor units as a person reads it: ¥1,234.50.</summary>
     public static string Money(long minor, string currency = "CNY")
     {
@@ -67,10 +70,15 @@ public abstract class WalletPage : ConsolePage
         StepUpCode = null;
         if (answer.ErrorCode == "step_up_required")
         {
+            StepUpTotp = answer.Body.TryGetProperty("methods", out var methods) && methods.ValueKind == JsonValueKind.Array
+                && methods.EnumerateArray().Any(m => m.ValueKind == JsonValueKind.String && m.GetString() == "totp");
+            var (code, message) = (ErrorCode, ErrorMessage);
             var sent = await Api.PostAsync("/v1/verifications", new { purpose = "step_up" }, Token, ct);
             StepUpVerificationId = sent.Ok ? sent.Text("verification_id") : null;
-            // No code could be sent (one a minute per phone): say why, rather than ask for a code that is not coming.
+            // No code could be sent (one a minute per phone): say why, rather than ask for a code that is not coming;
+            // unless the authenticator can give one, then the step-up is still what to ask for.
             if (!sent.Ok && Failed(sent)) return Redirect("/wallet/login");
+            if (!sent.Ok && StepUpTotp) (ErrorCode, ErrorMessage) = (code, message);
         }
         return null;
     }
@@ -97,6 +105,16 @@ public abstract class WalletPage : ConsolePage
     public static string When(string rfc3339) =>
         DateTimeOffset.TryParse(rfc3339, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)
             ? t.ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) : rfc3339;
+
+    /// <summary>What a coupon takes off, in words: ¥5.00 off, 10% off (at most ¥3.00), from ¥20.00.</summary>
+    public string CouponOffer(JsonElement c)
+    {
+        var off = Field(c, "type") == "percent"
+            ? string.Format(T("wallet.coupons.percent"), (Number(c, "percent_bps") / 100m).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture))
+              + (Number(c, "cap") > 0 ? " " + string.Format(T("wallet.coupons.cap"), Money(Number(c, "cap"))) : "")
+            : string.Format(T("wallet.coupons.off"), Money(Number(c, "amount")));
+        return Number(c, "min_spend") > 0 ? off + " · " + string.Format(T("wallet.coupons.min"), Money(Number(c, "min_spend"))) : off;
+    }
 
     /// <summary>The text of an API enum value (a transaction type, a tier, a status) in the page's language, else the value.</summary>
     public string Term(string prefix, string value) => ConsoleText.Has(prefix + value) ? T(prefix + value) : value;

@@ -117,6 +117,9 @@ internal static class WalletTexts
         ["wallet.pay.merchant"] = ("收款商家", "Paying"),
         ["wallet.pay.total"] = ("订单金额", "Order total"),
         ["wallet.pay.discount"] = ("优惠", "Discount"),
+        ["wallet.pay.coupon"] = ("优惠券", "Coupon"),
+        ["wallet.pay.coupon.best"] = ("自动使用最优惠的一张（如上）", "The best one for this order (as above)"),
+        ["wallet.pay.coupon.none"] = ("不使用优惠券", "No coupon"),
         ["wallet.pay.submit"] = ("确认付款", "Pay now"),
         ["wallet.pay.done"] = ("付款成功", "Paid"),
         ["wallet.pay.notpayable"] = ("此订单当前不能付款。", "This order cannot be paid now."),
@@ -136,7 +139,7 @@ internal static class WalletTexts
         ["wallet.inbox.markread"] = ("标为已读", "Mark as read"),
 
         ["wallet.coupons.title"] = ("优惠券", "Coupons"),
-        ["wallet.coupons.about"] = ("领取和查看优惠券，付款时自动使用最优惠的一张。", "Claim coupons; the best one is used when you pay."),
+        ["wallet.coupons.about"] = ("领取和查看优惠券，付款时默认使用最优惠的一张，也可另选。", "Claim coupons; the best one is used when you pay, unless you choose another."),
         ["wallet.points.title"] = ("积分", "Points"),
         ["wallet.points.about"] = ("消费得积分，付款时可抵现。", "Earn points when you pay; use them for money off."),
         ["wallet.redpackets.title"] = ("红包", "Red packets"),
@@ -169,7 +172,7 @@ internal static class WalletTexts
 
         ["wallet.coupons.claimable"] = ("可领取", "To claim"),
         ["wallet.coupons.claim"] = ("领取", "Claim"),
-        ["wallet.coupons.claimed"] = ("优惠券已领取，付款时自动使用。", "Claimed: it is used by itself when you pay."),
+        ["wallet.coupons.claimed"] = ("优惠券已领取，付款时可使用。", "Claimed: you can use it when you pay."),
         ["wallet.coupons.mine"] = ("我的优惠券", "My coupons"),
         ["wallet.coupons.what"] = ("优惠", "Offer"),
         ["wallet.coupons.expires"] = ("有效期至", "Good until"),

@@ -112,6 +112,49 @@ public sealed class WalletBrowser : IAsyncLifetime
         return path;
     }
 
+    /// <summary>
+    /// What the operator console's finance person does: a platform-funded coupon campaign of <paramref name="offFen"/> off
+    /// from <paramref name="minSpendFen"/>, open now, its budget moved into the campaign.
+    /// </summary>
+    public async Task<Guid> CouponCampaignAsync(string name, long offFen, long minSpendFen, int stock)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/campaigns");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ConsoleBrowser.OperatorKey);
+        request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
+        request.Content = JsonContent.Create(new
+        {
+            name, kind = "coupon", funding = new { source = "platform" }, budget = new { amount = offFen * stock, currency = "CNY" },
+            starts_at = DateTimeOffset.UtcNow.AddMinutes(-5), ends_at = DateTimeOffset.UtcNow.AddDays(30),
+            coupon = new { type = "threshold", amount = offFen, min_spend = minSpendFen, stock, valid_days = 7 },
+        });
+        var response = await Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, text);
+        return JsonNode.Parse(text)!["id"]!.GetValue<Guid>();
+    }
+
+    /// <summary>Logs in through the page from a fresh browser: the new device's SMS code included.</summary>
+    public async Task LogInAsync(IPage page, SecureUser person)
+    {
+        await page.GotoAsync("/wallet/login");
+        await page.Locator("input[name=Phone]").FillAsync(person.Phone);
+        await page.Locator("input[name=Password]").FillAsync(SecureUser.Password);
+        var seen = await MessageCountAsync(person.Phone);
+        await page.Locator("form button[type=submit]").ClickAsync();
+        // Wait for the answer (the code field of a new device, or the home page) rather than race it: a login hashes the
+        // password, which on a busy machine takes a while.
+        var wait = new LocatorWaitForOptions { Timeout = 30_000 };
+        var code = page.Locator("input[name=Code]");
+        await code.Or(page.Locator("[data-balance]")).First.WaitForAsync(wait);
+        if (await code.CountAsync() > 0)
+        {
+            await code.FillAsync(await NextCodeAsync(person.Phone, seen));
+            await page.Locator("form button[type=submit]").ClickAsync();
+            await page.Locator("[data-balance]").Or(page.Locator("p.error")).First.WaitForAsync(wait);
+        }
+        page.Url.ShouldEndWith("/wallet", customMessage: await page.Locator("main").InnerTextAsync());
+    }
+
     /// <summary>The ledger check passes.</summary>
     public async Task AssertLedgerOkAsync()
     {
