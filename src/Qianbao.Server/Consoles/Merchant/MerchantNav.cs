@@ -10,6 +10,8 @@ public static class MerchantNav
         ("/merchant/trades", "merchant.nav.trades"),
         ("/merchant/collection-code", "merchant.nav.code"),
         ("/merchant/settlements", "merchant.nav.settlements"),
+        ("/merchant/complaints", "merchant.nav.complaints"),
+        ("/merchant/followers", "merchant.nav.followers"),
         ("/merchant/staff", "merchant.nav.staff"),
         ("/merchant/logout", "nav.signout"),
     ];
