@@ -113,7 +113,7 @@ public abstract class RoleMatrixTests<THost>(THost host) : IClassFixture<THost> 
         failures.ShouldBeEmpty(string.Join("\n", failures) + "\n" + host.Logs.Recent());
     }
 
-    /// <summary>The merchant routes of the native API's apps, keys and notify deliveries: the staff roles besides admin (admin is always allowed).</summary>
+    /// <summary>The merchant routes of the native API's apps, keys and notify deliveries, complaints and followers: the staff roles besides admin (admin is always allowed).</summary>
     private static readonly Dictionary<string, string[]> ExpectedMerchant = new()
     {
         ["GET /merchant/v1/apps"] = ["cashier", "analyst"],
@@ -126,6 +126,11 @@ public abstract class RoleMatrixTests<THost>(THost host) : IClassFixture<THost> 
         ["POST /merchant/v1/vouchers/{id}/stop"] = [],
         ["GET /merchant/v1/member-programme"] = ["cashier", "analyst"],
         ["GET /merchant/v1/members"] = ["cashier", "analyst"],
+        ["GET /merchant/v1/complaints"] = ["cashier", "analyst"],
+        ["GET /merchant/v1/complaints/{id}"] = ["cashier", "analyst"],
+        ["POST /merchant/v1/complaints/{id}/replies"] = ["cashier"],
+        ["GET /merchant/v1/followers"] = ["cashier", "analyst"],
+        ["POST /merchant/v1/followers/{user_id}/messages"] = [],
     };
 
     [Fact]

@@ -14,6 +14,8 @@ public static class MerchantNav
         ("/merchant/notify-deliveries", "merchant.nav.deliveries"),
         ("/merchant/vouchers", "merchant.nav.vouchers"),
         ("/merchant/members", "merchant.nav.members"),
+        ("/merchant/complaints", "merchant.nav.complaints"),
+        ("/merchant/followers", "merchant.nav.followers"),
         ("/merchant/staff", "merchant.nav.staff"),
         ("/merchant/logout", "nav.signout"),
     ];

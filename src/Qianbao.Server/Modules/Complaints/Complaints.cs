@@ -80,6 +80,9 @@ internal sealed class ComplaintRow
     public long updated_at_us { get; init; }
     public long? resolved_at_us { get; init; }
 
+    /// <summary>The merchant of the complaint's trade (null without a trade): the one that may read and answer it.</summary>
+    public Guid? merchant_id { get; init; }
+
     public ComplaintStatus Status => (ComplaintStatus)status;
 }
 
@@ -89,6 +92,12 @@ internal sealed class ReplyRow
     public Guid complaint_id { get; init; }
     public string text { get; init; } = "";
     public long created_at_us { get; init; }
+
+    /// <summary>The merchant staff member who wrote it; null when support did.</summary>
+    public Guid? merchant_staff_id { get; init; }
+
+    /// <summary>Who answered, as the user and the merchant see it: <c>merchant</c> or <c>support</c>.</summary>
+    public string From => merchant_staff_id is null ? "support" : "merchant";
 }
 
 /// <summary>The complaint was resolved by a refund: written in the refund's ledger transaction, so both commit or neither.</summary>
@@ -111,7 +120,7 @@ internal sealed class ComplaintStore(Db db)
     public const int TextLengthMax = 2000;
     public const int ListMax = 100;
 
-    private const string Columns = "id, user_id, trade_no, transfer_id, category, text, status, refund_amount, currency, resolution_note, created_at_us, updated_at_us, resolved_at_us";
+    private const string Columns = "id, user_id, trade_no, transfer_id, category, text, status, refund_amount, currency, resolution_note, created_at_us, updated_at_us, resolved_at_us, merchant_id";
 
     public Db Db => db;
 
@@ -133,11 +142,29 @@ internal sealed class ComplaintStore(Db db)
         return (await connection.QueryAsync<ComplaintRow>(new CommandDefinition(sql, new { userId, status = (int?)status }, cancellationToken: ct))).AsList();
     }
 
+    /// <summary>
+    /// The complaints about one merchant's trades, newest first, optionally in one status: <paramref name="limit"/> of them
+    /// after the (created, id) position <paramref name="after"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<ComplaintRow>> ListForMerchantAsync(Guid merchantId, ComplaintStatus? status, int limit, (long CreatedUs, Guid Id)? after,
+        CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var sql = $"SELECT {Columns} FROM complaints WHERE merchant_id = @merchantId"
+            + (status is null ? "" : " AND status = @status")
+            + (after is null ? "" : " AND (created_at_us < @afterUs OR (created_at_us = @afterUs AND id < @afterId))")
+            + " ORDER BY created_at_us DESC, id DESC LIMIT @limit";
+        return (await connection.QueryAsync<ComplaintRow>(new CommandDefinition(sql, new
+        {
+            merchantId, status = (int?)status, afterUs = after?.CreatedUs ?? 0, afterId = after?.Id ?? Guid.Empty, limit,
+        }, cancellationToken: ct))).AsList();
+    }
+
     public async Task<IReadOnlyList<ReplyRow>> RepliesAsync(Guid complaintId, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
         return (await connection.QueryAsync<ReplyRow>(new CommandDefinition(
-            "SELECT id, complaint_id, text, created_at_us FROM complaint_replies WHERE complaint_id = @complaintId ORDER BY created_at_us, id",
+            "SELECT id, complaint_id, text, created_at_us, merchant_staff_id FROM complaint_replies WHERE complaint_id = @complaintId ORDER BY created_at_us, id",
             new { complaintId }, cancellationToken: ct))).AsList();
     }
 
@@ -152,7 +179,7 @@ internal sealed class ComplaintStore(Db db)
         created_at = TimeProviderExtensions.FromUnixMicroseconds(c.created_at_us),
         updated_at = TimeProviderExtensions.FromUnixMicroseconds(c.updated_at_us),
         resolved_at = c.resolved_at_us is { } us ? TimeProviderExtensions.FromUnixMicroseconds(us) : (DateTimeOffset?)null,
-        replies = replies?.Select(r => new { id = r.id, text = r.text, created_at = TimeProviderExtensions.FromUnixMicroseconds(r.created_at_us) }),
+        replies = replies?.Select(r => new { id = r.id, from = r.From, text = r.text, created_at = TimeProviderExtensions.FromUnixMicroseconds(r.created_at_us) }),
     };
 
     /// <summary>Checks a free text: 1..<paramref name="max"/> characters after trimming, no control characters but line breaks.</summary>

@@ -4,7 +4,7 @@ namespace Qianbao.Server.Modules.Complaints;
 
 /// <summary>
 /// Complaints: a user opens one about a trade or a transfer of theirs and follows its status; support operators reply
-/// and resolve it, a refund going through the acquiring refund path. Every step is a domain event.
+/// and resolve it (the trade's merchant reads and answers those about its trades), a refund going through the acquiring refund path. Every step is a domain event.
 /// </summary>
 internal static class ComplaintsModule
 {
@@ -22,6 +22,8 @@ internal static class ComplaintsModule
         ListComplaintsForSupport.Map(app);
         ReplyToComplaint.Map(app);
         ResolveComplaint.Map(app);
+        MerchantComplaints.Map(app);
+        MerchantReplyToComplaint.Map(app);
         return app;
     }
 }

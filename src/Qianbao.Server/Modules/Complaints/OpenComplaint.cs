@@ -43,23 +43,29 @@ internal static class OpenComplaint
         if (request.TradeNo is { Length: 0 or > 64 }) return ApiProblem.BadRequest(ErrorCodes.InvalidSubject, "trade_no must be 1-64 characters.");
 
         var userId = http.UserId();
-        if (request.TradeNo is { } tradeNo && (await trades.FindAsync(tradeNo, ct))?.buyer_id != userId) return ApiProblem.NotFound();
+        Guid? merchantId = null;
+        if (request.TradeNo is { } tradeNo)
+        {
+            var trade = await trades.FindAsync(tradeNo, ct);
+            if (trade?.buyer_id != userId) return ApiProblem.NotFound();
+            merchantId = trade!.merchant_id;
+        }
         if (transferId is { } tid && !await TouchesWalletAsync(money, tid, userId, ct)) return ApiProblem.NotFound();
 
         var nowUs = clock.GetUnixMicroseconds();
         var row = new ComplaintRow
         {
             id = Guid.CreateVersion7(), user_id = userId, trade_no = request.TradeNo, transfer_id = transferId, category = (short)category, text = text,
-            status = (short)ComplaintStatus.Open, created_at_us = nowUs, updated_at_us = nowUs,
+            status = (short)ComplaintStatus.Open, created_at_us = nowUs, updated_at_us = nowUs, merchant_id = merchantId,
         };
         await using (var connection = await store.Db.OpenAsync(ct))
         {
             await using var tx = await connection.BeginTransactionAsync(ct);
             await connection.ExecuteAsync(new Dapper.CommandDefinition("""
-                INSERT INTO complaints (id, user_id, trade_no, transfer_id, category, text, status, created_at_us, updated_at_us)
-                VALUES (@id, @user_id, @trade_no, @transfer_id, @category, @text, @status, @created_at_us, @updated_at_us)
+                INSERT INTO complaints (id, user_id, trade_no, transfer_id, category, text, status, created_at_us, updated_at_us, merchant_id)
+                VALUES (@id, @user_id, @trade_no, @transfer_id, @category, @text, @status, @created_at_us, @updated_at_us, @merchant_id)
                 """, new { row.id, row.user_id, row.trade_no, row.transfer_id, category = (int)row.category, row.text, status = (int)row.status, row.created_at_us,
-                row.updated_at_us }, tx, cancellationToken: ct));
+                row.updated_at_us, row.merchant_id }, tx, cancellationToken: ct));
             await EventLog.AppendAsync(connection, tx,
                 [new ComplaintOpened(row.id, userId, ComplaintNames.Of(category), row.trade_no, transferId)
                 {

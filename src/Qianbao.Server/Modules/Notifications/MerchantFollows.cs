@@ -45,6 +45,25 @@ internal sealed class MerchantFollows(Db db, TimeProvider clock)
         await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT COUNT(*) FROM merchant_follows WHERE user_id = @userId AND merchant_id = @merchantId", new { userId, merchantId }, tx, cancellationToken: ct)) > 0;
 
+    /// <summary>How many people follow the merchant.</summary>
+    public async Task<long> CountAsync(Guid merchantId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM merchant_follows WHERE merchant_id = @merchantId", new { merchantId }, cancellationToken: ct));
+    }
+
+    /// <summary>The followers of a merchant with when they followed, in user id order after <paramref name="afterUserId"/> (for the merchant's list).</summary>
+    public async Task<IReadOnlyList<(Guid UserId, long FollowedAtUs)>> PageAsync(Guid merchantId, Guid? afterUserId, int limit, CancellationToken ct)
+    {
+        if (limit is < 1 or > PageMax) throw new ArgumentOutOfRangeException(nameof(limit));
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<(Guid, long)>(new CommandDefinition($"""
+            SELECT user_id, followed_at_us FROM merchant_follows WHERE merchant_id = @merchantId {(afterUserId is null ? "" : "AND user_id > @afterUserId")}
+            ORDER BY user_id LIMIT @limit
+            """, new { merchantId, afterUserId, limit }, cancellationToken: ct))).AsList();
+    }
+
     /// <summary>The followers of a merchant, a page at a time in user id order after <paramref name="afterUserId"/> (for segments).</summary>
     public async Task<IReadOnlyList<Guid>> FollowersAsync(Guid merchantId, Guid? afterUserId, int limit, CancellationToken ct)
     {

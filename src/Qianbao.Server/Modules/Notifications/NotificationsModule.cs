@@ -25,6 +25,7 @@ internal static class NotificationsModule
         services.AddSingleton<Money.Events.IEventSubscriber, TransactionNotificationSubscriber>();
         services.AddSingleton<ExpiryReminders>();
         services.AddSingleton<MerchantFollows>();
+        services.AddSingleton<ServiceMessages>();
         services.AddHostedService<ExpiryReminderSweeper>();
         services.AddSingleton<Money.Events.IEventSubscriber, Campaigns.MessagingPaymentsSubscriber>();
         services.AddSingleton<Campaigns.CampaignStore>();
@@ -48,6 +49,7 @@ internal static class NotificationsModule
         NotificationFeedback.Map(app);
         Unsubscribe.Map(app);
         FollowMerchant.Map(app);
+        MerchantFollowers.Map(app);
         Campaigns.MessagingCampaignsApi.Map(app);
         Campaigns.CampaignResults.Map(app);
         Campaigns.NotificationActionApi.Map(app);

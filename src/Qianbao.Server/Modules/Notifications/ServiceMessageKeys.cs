@@ -19,6 +19,13 @@ internal static class ServiceMessageKeys
         ? $"service:{merchantId:N}:{outBizNo}"
         : $"service:{merchantId:N}:sign:{Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes(signature)))}";
 
+    /// <summary>
+    /// The dedupe key of a native API message (<c>POST /merchant/v1/followers/{user_id}/messages</c>): its Idempotency-Key,
+    /// hashed to a fixed length, in a namespace of its own (never equal to a gateway <c>out_biz_no</c>'s).
+    /// </summary>
+    public static string IdempotencyDedupeKey(Guid merchantId, string idempotencyKey) =>
+        $"service:{merchantId:N}:idem:{Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes(idempotencyKey)))}";
+
     /// <summary>The message a key already named, read in the sending transaction, or null.</summary>
     public static async Task<Earlier?> FindAsync(DbConnection connection, DbTransaction tx, Guid merchantId, string key, CancellationToken ct) =>
         await connection.QueryFirstOrDefaultAsync<Earlier>(new CommandDefinition(

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Qianbao.Server.Modules.Identity;
 using Qianbao.Server.Modules.Notifications;
-using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Adapters.Alipay.Methods;
 
@@ -20,7 +19,7 @@ namespace Qianbao.Server.Adapters.Alipay.Methods;
 /// another person or another text → 40004 <c>ACQ.CONTEXT_INCONSISTENT</c>. (Alipay documents no key for this method;
 /// the SDK passes biz_content through unchanged, so a merchant may add it.)
 /// </summary>
-internal sealed class ServiceMessageSend(Db db, Notifier notifier, UserDirectory users) : IGatewayMethod
+internal sealed class ServiceMessageSend(ServiceMessages messages, UserDirectory users) : IGatewayMethod
 {
     public const int TemplateIdLengthMax = 64;
     public const int ValueLengthMax = 200;
@@ -64,20 +63,12 @@ internal sealed class ServiceMessageSend(Db db, Notifier notifier, UserDirectory
         var body = string.Join('\n', lines);
         var action = url is null ? null : NotificationAction.OpenUrl(url);
         var key = ServiceMessageKeys.DedupeKey(c.App.merchant_id, outBizNo, c.Request.Sign);
-        await using var connection = await db.OpenAsync(ct);
-        await using var tx = await db.BeginWriteAsync(connection, ct);
-        // A repeat is answered before anything else is checked: it sent its message already (even if the person unfollowed since).
-        if (await ServiceMessageKeys.FindAsync(connection, tx, c.App.merchant_id, key, ct) is { } earlier)
-            return earlier.Same(userId, title, body, templateId, action)
-                ? GatewayResult.Success()
-                : GatewayResult.Business(GatewaySubCodes.ContextInconsistent, "out_biz_no 已用于不同的消息");
-        if (!await MerchantFollows.FollowsAsync(connection, tx, userId, c.App.merchant_id, ct))
-            return GatewayResult.Business(GatewaySubCodes.UserNotFollow, "用户未关注该生活号");
-        var request = new NotificationRequest(userId, NotificationCategory.Service, "merchant_message", key, Variant: templateId,
-            SenderMerchantId: c.App.merchant_id, Action: action, Title: title, Body: body);
-        await notifier.NotifyAsync(connection, tx, request, ct);
-        await tx.CommitAsync(ct);
-        return GatewayResult.Success();
+        return await messages.SendAsync(c.App.merchant_id, userId, key, title, body, templateId, action, ct) switch
+        {
+            ServiceMessageOutcome.KeyConflict => GatewayResult.Business(GatewaySubCodes.ContextInconsistent, "out_biz_no 已用于不同的消息"),
+            ServiceMessageOutcome.NotFollowing => GatewayResult.Business(GatewaySubCodes.UserNotFollow, "用户未关注该生活号"),
+            _ => GatewayResult.Success(),
+        };
     }
 
     /// <summary>A keyword object <c>{value, color}</c> (its value) or absent.</summary>
