@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Playwright;
+using static Qianbao.Server.Tests.Consoles.PageChecks;
 using Qianbao.Server.Tests.Infrastructure;
 using Qianbao.Server.Tests.Operators;
 
@@ -178,29 +179,5 @@ public sealed class MerchantCareConsoleTests(ConsoleBrowser browser) : IClassFix
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", user.Token);
         var response = await user.Http.SendAsync(request);
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-    }
-
-    private static Task<IResponse?> NavigatingAsync(IPage page, Func<Task> action, PageRunAndWaitForNavigationOptions? options = null)
-    {
-#pragma warning disable CS0612 // Obsolete in favour of WaitForURL, which cannot wait for a post back to the same URL.
-        return page.RunAndWaitForNavigationAsync(action, options);
-#pragma warning restore CS0612
-    }
-
-    private static async Task OkAsync(Task<IResponse?> navigation)
-    {
-        var response = await navigation;
-        response.ShouldNotBeNull();
-        response.Status.ShouldBeLessThan(500, response.Url);
-    }
-
-    private static async Task AllInputsLabelledAsync(IPage page)
-    {
-        var unlabelled = await page.EvaluateAsync<string[]>("""
-            () => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-                .filter(e => !e.closest('label') || !e.closest('label').innerText.trim())
-                .map(e => e.name)
-            """);
-        unlabelled.ShouldBeEmpty();
     }
 }

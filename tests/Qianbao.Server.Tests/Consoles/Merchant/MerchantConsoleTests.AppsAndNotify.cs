@@ -7,6 +7,7 @@ using Qianbao.Server.Tests.Gateway.Notifications;
 using Qianbao.Server.Tests.Gateway.Sdk;
 using Qianbao.Server.Tests.Infrastructure;
 using Qianbao.Server.Tests.Operators;
+using static Qianbao.Server.Tests.Consoles.PageChecks;
 
 namespace Qianbao.Server.Tests.Consoles.Merchant;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Playwright;
+using static Qianbao.Server.Tests.Consoles.PageChecks;
 using Qianbao.Server.Adapters.Alipay;
 using Qianbao.Server.Tests.Gateway.Sdk;
 using Qianbao.Server.Tests.Infrastructure;
@@ -139,29 +140,5 @@ public sealed class MerchantVouchersConsoleTests(ConsoleBrowser browser) : IClas
         await page.Locator("input[name=Quantity]").FillAsync(quantity);
         await page.Locator("input[name=PublishEnd]").FillAsync(lastDay);
         await page.Locator("input[name=ValidDays]").FillAsync("30");
-    }
-
-    private static Task<IResponse?> NavigatingAsync(IPage page, Func<Task> action, PageRunAndWaitForNavigationOptions? options = null)
-    {
-#pragma warning disable CS0612 // Obsolete in favour of WaitForURL, which cannot wait for a post back to the same URL.
-        return page.RunAndWaitForNavigationAsync(action, options);
-#pragma warning restore CS0612
-    }
-
-    private static async Task OkAsync(Task<IResponse?> navigation)
-    {
-        var response = await navigation;
-        response.ShouldNotBeNull();
-        response.Status.ShouldBeLessThan(500, response.Url);
-    }
-
-    private static async Task AllInputsLabelledAsync(IPage page)
-    {
-        var unlabelled = await page.EvaluateAsync<string[]>("""
-            () => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-                .filter(e => !e.closest('label') || !e.closest('label').innerText.trim())
-                .map(e => e.name)
-            """);
-        unlabelled.ShouldBeEmpty();
     }
 }
