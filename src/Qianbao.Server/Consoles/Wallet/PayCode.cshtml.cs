@@ -68,6 +68,10 @@ public sealed class PayCodeModel : WalletPage
         return Redirect("/wallet/paycode");
     }
 
+    // Bound to this sign-in as well: the kept PIN opens only with the token it was typed under (a copied cookie is no use
+    // to another session, and signing out ends it).
     private ITimeLimitedDataProtector Protector() =>
-        HttpContext.RequestServices.GetRequiredService<IDataProtectionProvider>().CreateProtector(Purpose).ToTimeLimitedDataProtector();
+        HttpContext.RequestServices.GetRequiredService<IDataProtectionProvider>().CreateProtector(Purpose)
+            .CreateProtector(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Token ?? ""))))
+            .ToTimeLimitedDataProtector();
 }
