@@ -37,9 +37,7 @@ internal static class MerchantComplaints
                 return ApiProblem.BadRequest(ErrorCodes.InvalidStatus, "status must be open, in_progress, refunded or rejected.");
             status = parsed;
         }
-        var limit = LimitDefault;
-        if (q["limit"].ToString() is { Length: > 0 } l && (!int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > LimitMax))
-            return ApiProblem.BadRequest(ErrorCodes.InvalidLimit, $"limit must be 1..{LimitMax}.");
+        if (!PageLimit.TryRead(q["limit"], LimitDefault, LimitMax, out var limit, out var limitProblem)) return limitProblem;
         (long, Guid)? after = null;
         if (q["cursor"].ToString() is { Length: > 0 } c)
         {

@@ -46,9 +46,7 @@ internal static class ListMerchantMembers
     private static async Task<IResult> HandleAsync(HttpContext http, Memberships memberships, UserDirectory users, TimeProvider clock, CancellationToken ct)
     {
         var q = http.Request.Query;
-        var limit = LimitDefault;
-        if (q["limit"].ToString() is { Length: > 0 } l && (!int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > LimitMax))
-            return ApiProblem.BadRequest(ErrorCodes.InvalidLimit, $"limit must be 1..{LimitMax}.");
+        if (!PageLimit.TryRead(q["limit"], LimitDefault, LimitMax, out var limit, out var limitProblem)) return limitProblem;
         (long, string)? after = null;
         if (q["cursor"].ToString() is { Length: > 0 } c)
         {

@@ -40,9 +40,7 @@ internal static class MerchantFollowers
     private static async Task<IResult> ListAsync(HttpContext http, MerchantFollows follows, UserDirectory users, CancellationToken ct)
     {
         var q = http.Request.Query;
-        var limit = LimitDefault;
-        if (q["limit"].ToString() is { Length: > 0 } l && (!int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > LimitMax))
-            return ApiProblem.BadRequest(ErrorCodes.InvalidLimit, $"limit must be 1..{LimitMax}.");
+        if (!PageLimit.TryRead(q["limit"], LimitDefault, LimitMax, out var limit, out var limitProblem)) return limitProblem;
         Guid? after = null;
         if (q["cursor"].ToString() is { Length: > 0 } c)
         {

@@ -42,9 +42,7 @@ internal static class MerchantNotifyDeliveries
         var status = q["status"].ToString();
         if (status.Length > 0 && !ListNotifications.Statuses.Contains(status))
             return ApiProblem.BadRequest(ErrorCodes.InvalidStatus, "status must be one of pending, delivered, failed.");
-        var limit = LimitDefault;
-        if (q["limit"].ToString() is { Length: > 0 } l && (!int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > LimitMax))
-            return ApiProblem.BadRequest(ErrorCodes.InvalidLimit, $"limit must be 1..{LimitMax}.");
+        if (!PageLimit.TryRead(q["limit"], LimitDefault, LimitMax, out var limit, out var limitProblem)) return limitProblem;
         (long CreatedUs, Guid Id)? after = null;
         if (q["cursor"].ToString() is { Length: > 0 } c)
         {

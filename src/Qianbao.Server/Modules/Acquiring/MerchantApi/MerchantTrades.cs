@@ -35,9 +35,7 @@ internal static class MerchantTrades
             return ApiProblem.BadRequest(ErrorCodes.InvalidStatus, "status must be WAIT_BUYER_PAY, TRADE_SUCCESS, TRADE_FINISHED or TRADE_CLOSED.");
         if (!TryInstant(q["from"].ToString(), long.MinValue, out var fromUs) || !TryInstant(q["to"].ToString(), long.MaxValue, out var toUs))
             return ApiProblem.BadRequest(ErrorCodes.InvalidTime, "from and to must be RFC 3339 instants such as 2026-01-31T16:00:00Z.");
-        var limit = LimitDefault;
-        if (q["limit"].ToString() is { Length: > 0 } l && (!int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > LimitMax))
-            return ApiProblem.BadRequest(ErrorCodes.InvalidLimit, $"limit must be 1..{LimitMax}.");
+        if (!PageLimit.TryRead(q["limit"], LimitDefault, LimitMax, out var limit, out var limitProblem)) return limitProblem;
         (long CreatedUs, string TradeNo)? after = null;
         if (q["cursor"].ToString() is { Length: > 0 } c)
         {
