@@ -28,8 +28,8 @@
 #                                  database grown to that many users and transfers vs on an empty one (growth_ratio), and
 #                                  GET /v1/transactions (first page and a deep page) by 50 readers while transfers run
 #                                  (history_p95_ms); either 0 skips it. The grown database is built once into a template in a
-#                                  kept cluster under BENCH_GROWTH_DIR (/tmp/qianbao-growth) and reused while the migrations,
-#                                  the fixture code and the sizes are unchanged. BENCH_GROWTH_READERS=50 (people whose history
+#                                  kept cluster under BENCH_GROWTH_DIR (/tmp/qianbao-growth) and reused while the fixture
+#                                  code and the sizes are unchanged (new migrations upgrade a copy of it; a changed one rebuilds). BENCH_GROWTH_READERS=50 (people whose history
 #                                  is read) BENCH_GROWTH_READER_TRANSFERS=100000 (their history among themselves)
 #   BENCH_ONLY=growth              run only the growth step (no pgbench: the table's ratios to pgbench read n/a)
 #   BENCH_CAMPAIGN_PEOPLE=100000   the campaign step (issue 11): a set-based in-app campaign send beside a raw COPY of as
@@ -266,8 +266,8 @@ fi
 
 # --- growth (issue 13): the secure transfer load on a grown database vs an empty one, and the history while it runs ----
 # A kept cluster under $BENCH_GROWTH_DIR (configured as the throwaway one above, plus max_wal_size=4GB for the build) holds
-# the grown database as a template named by a hash of the PostgreSQL migrations, the fixture code, the sizes and the keys;
-# each run copies it (CREATE DATABASE … TEMPLATE, a file copy) and measures on the copy, after an empty database on the same
+# the grown database as a template named by a hash of the fixture code, the sizes and the keys, and of the PostgreSQL
+# migrations it has (new migrations upgrade a copy of an older template, the way a deployment would); each run copies it (CREATE DATABASE … TEMPLATE, a file copy) and measures on the copy, after an empty database on the same
 # cluster. Rows: growth-empty (transfers alone, empty), growth-grown (transfers alone, grown), growth-history (transfers
 # while 50 clients read GET /v1/transactions, grown).
 GROWTH_LINE="" GROWTH_GROWN_LINE="" GROWTH_EMPTY_LINE="" GROWTH_BUILD_S="" GROWTH_COPY_S="" GROWTH_TEMPLATE=""
@@ -302,10 +302,14 @@ EOF
         || { tail -20 "$BENCH_GROWTH_DIR/server.log" >&2; die "the growth cluster did not start"; }
     gsql() { "$PSQL" -h 127.0.0.1 -p "$GPG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAtc "$1"; }
     gcs() { echo "Host=127.0.0.1;Port=$GPG_PORT;Username=postgres;Database=$1"; }
-    GROWTH_KEY=$({ cat src/Qianbao.Server/Storage/Migrations/Postgres/*.sql bench/Qianbao.Bench/GrowthFixture.cs
+    # The template's name: the fixture (code, sizes, keys) and the migrations it has. A template of the same fixture whose
+    # migrations are all still present unchanged is upgraded (copied, migrated by the server as a deployment would be)
+    # instead of rebuilt; anything else rebuilds. Each template's migrations are listed in <template>.migrations.
+    GROWTH_FIXTURE_KEY=$({ cat bench/Qianbao.Bench/GrowthFixture.cs
                    echo "$BENCH_GROWTH_USERS $BENCH_GROWTH_TRANSFERS $BENCH_GROWTH_READERS $BENCH_GROWTH_READER_TRANSFERS"
                    cat "$BENCH_GROWTH_DIR/keys"; } | sha256sum | cut -c1-12)
-    GROWTH_TEMPLATE="growth_$GROWTH_KEY"
+    GROWTH_MIGRATIONS=$(cd src/Qianbao.Server/Storage/Migrations/Postgres && sha256sum -- *.sql | sort)
+    GROWTH_TEMPLATE="growth_${GROWTH_FIXTURE_KEY}_$(echo "$GROWTH_MIGRATIONS" | sha256sum | cut -c1-8)"
     # start_growth_server NAME DATABASE: a secure server with the growth keys on the growth cluster (sets SERVER_PID, GROWTH_URL)
     start_growth_server() {
         local port
@@ -323,7 +327,32 @@ EOF
         GROWTH_URL="http://127.0.0.1:$port"
     }
     stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
+    # An upgradable older template: same fixture, every migration it has still present and unchanged.
+    GROWTH_OLDER=""
     if [ -z "$(gsql "SELECT 1 FROM pg_database WHERE datname = '$GROWTH_TEMPLATE'")" ]; then
+        for older in $(gsql "SELECT datname FROM pg_database WHERE datname LIKE 'growth\\_${GROWTH_FIXTURE_KEY}\\_%'"); do
+            [ -f "$BENCH_GROWTH_DIR/$older.migrations" ] || continue
+            if [ -z "$(comm -23 "$BENCH_GROWTH_DIR/$older.migrations" <(echo "$GROWTH_MIGRATIONS"))" ]; then GROWTH_OLDER=$older; break; fi
+        done
+    fi
+    if [ -n "$GROWTH_OLDER" ]; then
+        log "growth fixture: upgrading $GROWTH_OLDER to $GROWTH_TEMPLATE (new migrations: $(comm -13 "$BENCH_GROWTH_DIR/$GROWTH_OLDER.migrations" <(echo "$GROWTH_MIGRATIONS") | awk '{print $2}' | sort | tr "\n" " "); load average $(load))"
+        upgrade_start=$(date +%s)
+        gsql "DROP DATABASE IF EXISTS growth_build" >/dev/null
+        gsql "CREATE DATABASE growth_build TEMPLATE $GROWTH_OLDER" >/dev/null
+        start_growth_server growth-upgrade growth_build
+        for _ in $(seq 1 600); do curl -fsS "$GROWTH_URL/healthz" >/dev/null 2>&1 && break; sleep 1; done
+        curl -fsS "$GROWTH_URL/healthz" >/dev/null 2>&1 || { stop_server; cat "$TMP/growth-upgrade-server.log" >&2; die "the growth upgrade's server did not start"; }
+        stop_server
+        gsql "CHECKPOINT" >/dev/null
+        gsql "ALTER DATABASE growth_build RENAME TO $GROWTH_TEMPLATE" >/dev/null
+        echo "$GROWTH_MIGRATIONS" >"$BENCH_GROWTH_DIR/$GROWTH_TEMPLATE.migrations"
+        echo $(( $(cat "$BENCH_GROWTH_DIR/$GROWTH_OLDER.build-seconds" 2>/dev/null || echo 0) + $(date +%s) - upgrade_start )) \
+            >"$BENCH_GROWTH_DIR/$GROWTH_TEMPLATE.build-seconds"
+        log "growth fixture: upgraded in $(( $(date +%s) - upgrade_start ))s"
+        gsql "DROP DATABASE $GROWTH_OLDER" >/dev/null
+        rm -f "$BENCH_GROWTH_DIR/$GROWTH_OLDER.migrations" "$BENCH_GROWTH_DIR/$GROWTH_OLDER.build-seconds"
+    elif [ -z "$(gsql "SELECT 1 FROM pg_database WHERE datname = '$GROWTH_TEMPLATE'")" ]; then
         # One grown database at a time: an older template (other migrations, code or sizes) and a half-built one go.
         for old in $(gsql "SELECT datname FROM pg_database WHERE datname LIKE 'growth%'"); do gsql "DROP DATABASE $old" >/dev/null; done
         log "growth fixture: building $GROWTH_TEMPLATE ($BENCH_GROWTH_USERS users, $BENCH_GROWTH_TRANSFERS transfers; load average $(load))"
@@ -341,6 +370,7 @@ EOF
         gsql "CHECKPOINT" >/dev/null
         gsql "ALTER DATABASE growth_build RENAME TO $GROWTH_TEMPLATE" >/dev/null
         echo $(( $(date +%s) - build_start )) >"$BENCH_GROWTH_DIR/$GROWTH_TEMPLATE.build-seconds"
+        echo "$GROWTH_MIGRATIONS" >"$BENCH_GROWTH_DIR/$GROWTH_TEMPLATE.migrations"
     else
         log "growth fixture: reusing $GROWTH_TEMPLATE in $BENCH_GROWTH_DIR"
     fi
