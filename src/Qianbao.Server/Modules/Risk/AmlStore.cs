@@ -83,6 +83,30 @@ internal sealed class AmlStore(Db db)
         connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
             "SELECT max(at_us) FROM aml_movements WHERE subject_id = @subjectId AND at_us < @beforeUs", new { subjectId, beforeUs }, tx, cancellationToken: ct));
 
+    /// <summary>
+    /// <see cref="LastBeforeAsync"/> for many (subject, before) pairs: one statement on PostgreSQL, one per pair on SQLite (in
+    /// process). Pairs without an earlier movement are absent.
+    /// </summary>
+    public static async Task<Dictionary<(Guid SubjectId, long BeforeUs), long>> LastBeforeManyAsync(DbConnection connection,
+        IReadOnlyCollection<(Guid SubjectId, long BeforeUs)> pairs, CancellationToken ct)
+    {
+        var found = new Dictionary<(Guid, long), long>();
+        if (pairs.Count == 0) return found;
+        if (connection is Npgsql.NpgsqlConnection)
+        {
+            var rows = await connection.QueryAsync<(Guid SubjectId, long BeforeUs, long? Last)>(new CommandDefinition("""
+                SELECT p.s, p.b, (SELECT max(at_us) FROM aml_movements WHERE subject_id = p.s AND at_us < p.b)
+                FROM unnest(@subjects::uuid[], @befores::bigint[]) AS p(s, b)
+                """, new { subjects = pairs.Select(p => p.SubjectId).ToArray(), befores = pairs.Select(p => p.BeforeUs).ToArray() }, cancellationToken: ct));
+            foreach (var (subject, before, last) in rows)
+                if (last is { } l) found[(subject, before)] = l;
+            return found;
+        }
+        foreach (var (subject, before) in pairs)
+            if (await LastBeforeAsync(connection, null, subject, before, ct) is { } l) found[(subject, before)] = l;
+        return found;
+    }
+
     /// <summary>The evidence around a case: the subject's movements within the window, oldest first, at most <paramref name="limit"/>.</summary>
     public async Task<IReadOnlyList<AmlMovement>> AroundAsync(Guid subjectId, long fromUs, long toUs, int limit, CancellationToken ct)
     {

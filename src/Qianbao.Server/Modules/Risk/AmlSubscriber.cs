@@ -47,12 +47,25 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
             // Every subject's stored history in one read over the union of their windows; each takes its own window from it.
             var storedAll = await AmlStore.RangeManyAsync(reading, db, subjects.Select(s => s.Key.SubjectId).Distinct().ToList(),
                 subjects.Min(s => s.Ordered[0].AtUs) - lookBack, subjects.Max(s => s.Ordered[^1].AtUs), ct);
+            // Each subject's history, and when it last moved money before each China day of the batch began. The stored read
+            // holds every movement from the window's start (before the day's first) on: its latest before the day is the
+            // log's when there is one; the log is asked (once for all of them) only for subjects quiet over the whole window.
+            var prepared = new List<(SubjectType Type, Guid Subject, List<AmlMovement> Ordered, List<AmlMovement> History, Dictionary<string, long> FirstOfDay,
+                Dictionary<string, long?> StoredLast)>();
             foreach (var (key, ordered) in subjects)
             {
                 var fromUs = ordered[0].AtUs - lookBack;
                 var toUs = ordered[^1].AtUs;
                 var stored = storedAll.GetValueOrDefault(key.SubjectId)?.Where(m => m.AtUs >= fromUs && m.AtUs <= toUs).ToList() ?? [];
                 var history = stored.Concat(ordered).DistinctBy(m => m.Id).OrderBy(m => m.AtUs).ThenBy(m => m.Id).ToList();
+                var firstOfDay = ordered.Select(m => m.ChinaDate).Distinct().ToDictionary(d => d, d => history.Where(h => h.ChinaDate == d).Min(h => h.AtUs));
+                var storedLast = firstOfDay.ToDictionary(f => f.Key, f => stored.Where(h => h.AtUs < f.Value).Select(h => (long?)h.AtUs).DefaultIfEmpty(null).Max());
+                prepared.Add((key.SubjectType, key.SubjectId, ordered, history, firstOfDay, storedLast));
+            }
+            var asked = await AmlStore.LastBeforeManyAsync(reading,
+                prepared.SelectMany(p => p.FirstOfDay.Where(f => p.StoredLast[f.Key] is null).Select(f => (p.Subject, f.Value))).Distinct().ToList(), ct);
+            foreach (var (type, subject, ordered, history, firstOfDays, storedLasts) in prepared)
+            {
                 var found = new Dictionary<RiskRule, (Dictionary<Guid, AmlMovement> Movements, string Detail)>();
                 var lastBeforeDay = new Dictionary<string, long?>();
                 foreach (var m in ordered)
@@ -60,11 +73,8 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
                     var date = m.ChinaDate;
                     if (!lastBeforeDay.TryGetValue(date, out var last))
                     {
-                        var firstOfDay = history.Where(h => h.ChinaDate == date).Select(h => h.AtUs).DefaultIfEmpty(m.AtUs).Min();
-                        // The stored read holds every movement from fromUs (≤ firstOfDay) on: its latest before the day is the
-                        // log's, when there is one; only a subject quiet for the whole window needs the log asked.
-                        var inWindow = stored.Where(h => h.AtUs < firstOfDay).Select(h => (long?)h.AtUs).DefaultIfEmpty(null).Max();
-                        var storedLast = inWindow ?? await AmlStore.LastBeforeAsync(reading, null, key.SubjectId, firstOfDay, ct);
+                        var firstOfDay = firstOfDays[date];
+                        var storedLast = storedLasts[date] ?? (asked.TryGetValue((subject, firstOfDay), out var l) ? l : null);
                         var batchLast = ordered.Where(b => b.AtUs < firstOfDay).Select(b => (long?)b.AtUs).DefaultIfEmpty(null).Max();
                         lastBeforeDay[date] = last = storedLast is null ? batchLast : batchLast is null ? storedLast : Math.Max(storedLast.Value, batchLast.Value);
                     }
@@ -77,7 +87,7 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
                     }
                 }
                 foreach (var (rule, (hits, detail)) in found)
-                    toAdd.Add((key.SubjectType, key.SubjectId, rule, [.. hits.Values.OrderBy(h => h.AtUs).Select(h => new CaseHit(h.Id, h.AmountMinor, h.AtUs))], detail));
+                    toAdd.Add((type, subject, rule, [.. hits.Values.OrderBy(h => h.AtUs).Select(h => new CaseHit(h.Id, h.AmountMinor, h.AtUs))], detail));
             }
         }
 
