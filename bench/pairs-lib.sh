@@ -2,6 +2,8 @@
 # After `pairs_start`, `pairs_one NAME SERVER_DLL ENGINE(pg|sqlite) SECURE(0|1) [SCENARIO]` starts that server, runs the
 # bench's `http` workload against it and prints rate, p99 and the CPU per operation of the server process and of all
 # PostgreSQL processes, counted after the workload's setup (created operations include the warm-up, as the CPU window does).
+# PAIRS_STATEMENTS=N (PostgreSQL runs): pg_stat_statements is loaded, reset after the setup, and each run also prints its N
+# statements of most PostgreSQL time (calls and µs per operation), and the total of statements per operation.
 BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 BENCH_DLL=${BENCH_DLL:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bench/Qianbao.Bench/bin/Release/net10.0/Qianbao.Bench.dll}
 pairs_runpg() { su postgres -c "$*" 2>/dev/null || bash -c "$*"; }
@@ -9,12 +11,19 @@ pairs_start() {
   T=$(mktemp -d /tmp/pair-XXXX); chown postgres: $T 2>/dev/null
   pairs_runpg "$BIN/initdb -D $T/data --auth=trust -U postgres --no-sync" >/dev/null
   printf "listen_addresses='127.0.0.1'\nunix_socket_directories='$T'\nshared_buffers=256MB\nmax_connections=300\n" >> $T/data/postgresql.conf
+  [ -n "${PAIRS_STATEMENTS:-}" ] && printf "shared_preload_libraries='pg_stat_statements'\npg_stat_statements.track='all'\npg_stat_statements.max=5000\n" >> $T/data/postgresql.conf
   PORT=$((30000 + RANDOM % 20000))
   pairs_runpg "$BIN/pg_ctl start -D $T/data -l $T/pg.log -w -o '-p $PORT'" >/dev/null
 }
 pairs_stop() { pairs_runpg "$BIN/pg_ctl stop -D $T/data -m fast" >/dev/null; [ -n "${PAIRS_KEEP:-}" ] && echo "logs kept in $T" || rm -rf "$T"; }
 pairs_ticks() { cat /proc/$1/stat 2>/dev/null | awk '{print $14+$15}'; }
-pairs_pgticks() { local s=0 t; for p in $(pgrep -x postgres); do t=$(pairs_ticks $p); s=$((s + ${t:-0})); done; echo $s; }
+# This cluster's processes only (other clusters on the machine are not ours to count): the postmaster with the children it
+# has reaped (cutime, cstime: backends of closed connections) and its live children.
+pairs_pgticks() {
+  local pm=$(head -1 $T/data/postmaster.pid) s t
+  s=$(awk '{print $14+$15+$16+$17}' /proc/$pm/stat)
+  for p in $(pgrep -P $pm); do t=$(pairs_ticks $p); s=$((s + ${t:-0})); done; echo $s
+}
 pairs_one() {
   local name=$1 server=$2 engine=$3 secure=$4 scenario=${5:-transfer} db=qb_$RANDOM$RANDOM port=$((20000 + RANDOM % 9000)) relaxed=true flag=""
   [ "$secure" = 1 ] && relaxed=false && flag=--secure
@@ -34,12 +43,41 @@ pairs_one() {
       --scenario $scenario > $T/$name.log 2>&1 &
   local bpid=$!
   until grep -q "setup took" $T/$name.log 2>/dev/null || ! kill -0 $bpid 2>/dev/null; do sleep 0.2; done
+  if [ -n "${PAIRS_STATEMENTS:-}" ] && [ "$engine" = pg ]; then
+    $BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAtc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()" $db >/dev/null
+  fi
+  [ "$engine" = pg ] && $BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAtc "CREATE TABLE pairs_handled AS SELECT name, handled_count FROM event_subscriptions" $db
   local s0=$(pairs_ticks $spid) p0=$(pairs_pgticks)
   wait $bpid
+  # On PostgreSQL the CPU window also holds the event subscribers catching up with what the window wrote (at most 120 s),
+  # so work a lagging subscriber defers is counted, not left out (PAIRS_NO_DRAIN=1: stop counting when the load ends).
+  # Waited for: the subscribers that handled anything in the window (one that only passes over events saves its
+  # checkpoint lazily, at its next read).
+  local drained=""
+  if [ "$engine" = pg ] && [ -z "${PAIRS_NO_DRAIN:-}" ]; then
+    local last=$($BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAtc "SELECT tx_id || ',' || seq FROM domain_events ORDER BY tx_id DESC, seq DESC LIMIT 1" $db)
+    local t0=$SECONDS behind=1
+    while [ -n "$last" ] && [ $((SECONDS - t0)) -lt 120 ]; do
+      behind=$($BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAtc "SELECT count(*) FROM event_subscriptions s JOIN pairs_handled h USING (name) WHERE s.handled_count > h.handled_count AND (s.tx_id, s.seq) < ($last)" $db)
+      [ "$behind" = 0 ] && break
+      sleep 0.5
+    done
+    drained=" drain_s=$((SECONDS - t0)) behind=$behind"
+  fi
   local s1=$(pairs_ticks $spid) p1=$(pairs_pgticks)
   kill $spid; wait $spid 2>/dev/null
   local created=$(sed -n 's/.*answers *\([0-9]*\) created.*/\1/p' $T/$name.log) tps=$(sed -n 's/.* tps=\([0-9.]*\).*/\1/p' $T/$name.log)
   local p99=$(sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p' $T/$name.log) hz=$(getconf CLK_TCK)
   created=${created:-0}
-  echo "$name tps=$tps p99_ms=$p99 created=$created cpu_us_server=$(( (s1-s0)*1000000/hz/(created>0?created:1) )) cpu_us_pg=$(( (p1-p0)*1000000/hz/(created>0?created:1) )) load=$(cut -d' ' -f1 /proc/loadavg)"
+  if [ -n "${PAIRS_STATEMENTS:-}" ] && [ "$engine" = pg ]; then
+    $BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAt -F ' | ' $db -c "
+      SELECT round(sum(calls)::numeric / $created, 2) || ' statements/op', round(sum(total_exec_time)::numeric * 1000 / $created) || ' us/op executing'
+        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$db';
+      SELECT round(calls::numeric / $created, 3) AS calls_per_op, round(total_exec_time::numeric * 1000 / $created, 1) AS us_per_op,
+             left(regexp_replace(query, '\s+', ' ', 'g'), 140)
+        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$db'
+        ORDER BY total_exec_time DESC LIMIT ${PAIRS_STATEMENTS}" > $T/$name.statements 2>&1
+    sed "s/^/  $name: /" $T/$name.statements
+  fi
+  echo "$name tps=$tps p99_ms=$p99 created=$created cpu_us_server=$(( (s1-s0)*1000000/hz/(created>0?created:1) )) cpu_us_pg=$(( (p1-p0)*1000000/hz/(created>0?created:1) )) load=$(cut -d' ' -f1 /proc/loadavg)$drained"
 }

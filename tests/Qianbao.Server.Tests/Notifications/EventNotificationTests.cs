@@ -60,6 +60,34 @@ public abstract class EventNotificationTests<THost>(THost host) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_batch_numbers_each_persons_notifications_in_event_order_and_a_redelivered_overlap_adds_only_the_new()
+    {
+        var sender = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
+        var recipient = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
+        var subscriber = host.Services.GetServices<Qianbao.Server.Money.Events.IEventSubscriber>()
+            .Single(s => s.Name == Qianbao.Server.Modules.Notifications.TransactionNotificationSubscriber.SubscriberName);
+        var seq = 0L;
+        Qianbao.Server.Money.Events.StoredEvent Transfer(long amountMinor) => new(new(0, ++seq), Guid.NewGuid(), "transfer.completed", "test",
+            Qianbao.Server.Money.Events.EventTypes.Serialize(new Qianbao.Server.Money.Events.TransferCompleted(Guid.NewGuid(), sender.UserId, recipient.UserId,
+                amountMinor, "CNY")),
+            Qianbao.Server.Hosting.TimeProviderExtensions.GetUnixMicroseconds(TimeProvider.System));
+        var (first, large, last) = (Transfer(2_350), Transfer(5_000_000), Transfer(100));
+        await subscriber.HandleAsync([first], CancellationToken.None);
+        // Delivered again together with two new ones (a crash before the checkpoint moved): the first is not notified twice,
+        // the sender's three new notifications (two sent, one security alert) are numbered in the events' order.
+        await subscriber.HandleAsync([first, large, last], CancellationToken.None);
+
+        string Body(JsonNode? i) => i!["body"]!.GetValue<string>();
+        var mine = (await InboxAsync(sender)).Where(i => i!["type"]!.GetValue<string>() is "transfer_sent" or "large_transfer").ToList();
+        mine.Select(i => (i!["type"]!.GetValue<string>(), Body(i).Contains("1.00", StringComparison.Ordinal) && !Body(i).Contains("50000.00", StringComparison.Ordinal),
+                Body(i).Contains("50000.00", StringComparison.Ordinal), Body(i).Contains("23.50", StringComparison.Ordinal)))
+            .ShouldBe([("transfer_sent", true, false, false), ("large_transfer", false, true, false), ("transfer_sent", false, true, false),
+                ("transfer_sent", false, false, true)]); // newest first
+        (await InboxAsync(recipient)).Count(i => i!["type"]!.GetValue<string>() == "transfer_received").ShouldBe(3);
+        (await SandboxSms.TextsAsync(http, host.OperatorKey, sender.Phone)).Count(t => t.Contains("50000.00", StringComparison.Ordinal)).ShouldBe(1);
+    }
+
+    [Fact]
     public async Task A_large_transfer_is_also_a_security_alert_with_an_sms_to_the_sender()
     {
         var sender = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);

@@ -51,14 +51,25 @@ internal sealed class AnalyticsStore(Db db, TimeProvider clock, Money.Events.Eve
         await using var connection = await db.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync(connection, ct);
         var now = Hosting.TimeProviderExtensions.GetUnixMicroseconds(clock);
-        foreach (var (eventId, change) in changes)
+        // Platform counts (transfers, top-ups, ...: most events) are summed per day and kind in memory and written once per
+        // key, the active days once per (day, person); the rarer kinds are written per event. Sums commute, so this adds up to
+        // what writing them one by one does.
+        var platform = new Dictionary<(int Day, PlatformKind Kind), (long Count, long Volume)>();
+        var active = new HashSet<(int Day, Guid UserId)>();
+        foreach (var change in await FirstSeenAsync(connection, tx, changes, now, ct))
         {
-            var first = await connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO analytics_seen (event_id, seen_at_us) VALUES (@eventId, @now) ON CONFLICT (event_id) DO NOTHING",
-                new { eventId, now }, tx, cancellationToken: ct));
-            if (first == 0) continue;
+            if (change is PlatformCounted k)
+            {
+                var day = ChinaCalendar.DayOfHour(ChinaCalendar.HourOf(k.AtUs));
+                var sum = platform.GetValueOrDefault((day, k.Kind));
+                platform[(day, k.Kind)] = (sum.Count + 1, sum.Volume + k.AmountMinor);
+                if (k.ActiveUserId is { } user) active.Add((day, user));
+                continue;
+            }
             await ApplyAsync(connection, tx, change, ct);
         }
+        await PlatformDaysAsync(connection, tx, platform, ct);
+        await ActiveDaysAsync(connection, tx, active, ct);
         // An event id needs keeping only while the event can be delivered again: once the outbox's retention (and a week's
         // margin for a purge that lags) has passed since it was seen, the event itself is gone. Checked at most hourly.
         if (now >= nextPurgeUs)
@@ -68,6 +79,74 @@ internal sealed class AnalyticsStore(Db db, TimeProvider clock, Money.Events.Eve
             nextPurgeUs = now + ChinaCalendar.HourUs;
         }
         await tx.CommitAsync(ct);
+    }
+
+    /// <summary>Records the events' ids as seen; answers the changes of those seen for the first time, in order.</summary>
+    private static async Task<List<AnalyticsChange>> FirstSeenAsync(DbConnection connection, DbTransaction tx,
+        IReadOnlyList<(Guid EventId, AnalyticsChange Change)> changes, long now, CancellationToken ct)
+    {
+        if (connection is Npgsql.NpgsqlConnection)
+        {
+            var inserted = (await connection.QueryAsync<Guid>(new CommandDefinition("""
+                INSERT INTO analytics_seen (event_id, seen_at_us) SELECT e, @now FROM unnest(@ids::uuid[]) AS e
+                ON CONFLICT (event_id) DO NOTHING RETURNING event_id
+                """, new { ids = changes.Select(c => c.EventId).ToArray(), now }, tx, cancellationToken: ct))).ToHashSet();
+            return [.. changes.Where(c => inserted.Contains(c.EventId)).Select(c => c.Change)];
+        }
+        var first = new List<AnalyticsChange>(changes.Count);
+        foreach (var (eventId, change) in changes)
+        {
+            if (await connection.ExecuteAsync(new CommandDefinition(
+                    "INSERT INTO analytics_seen (event_id, seen_at_us) VALUES (@eventId, @now) ON CONFLICT (event_id) DO NOTHING",
+                    new { eventId, now }, tx, cancellationToken: ct)) == 1)
+                first.Add(change);
+        }
+        return first;
+    }
+
+    private const string PlatformDaysUpsert = """
+        ON CONFLICT (day, kind) DO UPDATE SET count = analytics_platform_days.count + excluded.count,
+            volume_minor = analytics_platform_days.volume_minor + excluded.volume_minor
+        """;
+
+    private static async Task PlatformDaysAsync(DbConnection c, DbTransaction tx, Dictionary<(int Day, PlatformKind Kind), (long Count, long Volume)> sums,
+        CancellationToken ct)
+    {
+        if (sums.Count == 0) return;
+        var keys = sums.Keys.OrderBy(k => k.Day).ThenBy(k => k.Kind).ToList();
+        if (c is Npgsql.NpgsqlConnection)
+        {
+            await c.ExecuteAsync(new CommandDefinition($"""
+                INSERT INTO analytics_platform_days (day, kind, count, volume_minor)
+                SELECT * FROM unnest(@days::integer[], @kinds::text[], @counts::bigint[], @volumes::bigint[])
+                {PlatformDaysUpsert}
+                """, new
+            {
+                days = keys.Select(k => k.Day).ToArray(), kinds = keys.Select(k => PlatformKinds.Name(k.Kind)).ToArray(),
+                counts = keys.Select(k => sums[k].Count).ToArray(), volumes = keys.Select(k => sums[k].Volume).ToArray(),
+            }, tx, cancellationToken: ct));
+            return;
+        }
+        foreach (var k in keys)
+            await c.ExecuteAsync(new CommandDefinition($"""
+                INSERT INTO analytics_platform_days (day, kind, count, volume_minor) VALUES (@day, @kind, @count, @volume)
+                {PlatformDaysUpsert}
+                """, new { day = k.Day, kind = PlatformKinds.Name(k.Kind), count = sums[k].Count, volume = sums[k].Volume }, tx, cancellationToken: ct));
+    }
+
+    private static async Task ActiveDaysAsync(DbConnection c, DbTransaction tx, HashSet<(int Day, Guid UserId)> active, CancellationToken ct)
+    {
+        if (active.Count == 0) return;
+        if (c is Npgsql.NpgsqlConnection)
+        {
+            var rows = active.OrderBy(a => a.Day).ThenBy(a => a.UserId).ToList();
+            await c.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO analytics_active_days (day, user_id) SELECT * FROM unnest(@days::integer[], @users::uuid[])
+                ON CONFLICT (day, user_id) DO NOTHING
+                """, new { days = rows.Select(a => a.Day).ToArray(), users = rows.Select(a => a.UserId).ToArray() }, tx, cancellationToken: ct));
+            return;
+        }
+        foreach (var (day, userId) in active) await ActiveAsync(c, tx, day, userId, ct);
     }
 
     private static async Task ApplyAsync(DbConnection c, DbTransaction tx, AnalyticsChange change, CancellationToken ct)
@@ -121,10 +200,7 @@ internal sealed class AnalyticsStore(Db db, TimeProvider clock, Money.Events.Eve
                     "INSERT INTO analytics_verified_users (user_id, day) VALUES (@UserId, @day) ON CONFLICT (user_id) DO NOTHING",
                     new { v.UserId, day }, tx, cancellationToken: ct));
                 break;
-            case PlatformCounted k:
-                await PlatformDayAsync(c, tx, day, k.Kind, k.AmountMinor, ct);
-                if (k.ActiveUserId is { } user) await ActiveAsync(c, tx, day, user, ct);
-                break;
+            // PlatformCounted: summed per batch by the caller.
             case CashbackCounted b:
                 await PlatformDayAsync(c, tx, day, PlatformKind.Cashback, b.AmountMinor, ct);
                 await c.ExecuteAsync(new CommandDefinition("""

@@ -68,6 +68,29 @@ internal sealed class UserDirectory(Db db, UserData data, Tiers.TierStore tiers)
     }
 
     /// <summary>
+    /// What <see cref="ContactAsync(System.Data.Common.DbConnection, System.Data.Common.DbTransaction?, Guid, CancellationToken)"/>
+    /// answers, for many users in one read, in the caller's transaction: null for a user without a phone (or no such user), else
+    /// the locale and the phone, which is opened only for the users in <paramref name="phoneWanted"/> (null for the others: the
+    /// caller needs no number it would not send to, and opening one costs a decryption).
+    /// </summary>
+    public async Task<Dictionary<Guid, (string? Phone, string Locale)?>> ContactsAsync(System.Data.Common.DbConnection connection,
+        System.Data.Common.DbTransaction? tx, IReadOnlyCollection<Guid> userIds, IReadOnlySet<Guid> phoneWanted, CancellationToken ct)
+    {
+        var contacts = userIds.Distinct().ToDictionary(id => id, _ => ((string? Phone, string Locale)?)null);
+        if (contacts.Count == 0) return contacts;
+        var (inIds, ids) = db.IdIn("id", contacts.Keys);
+        var rows = await connection.QueryAsync<(Guid Id, string? PhoneEnc, string Locale)>(new CommandDefinition(
+            $"SELECT id, phone_enc, locale FROM users WHERE {inIds}", new { ids }, tx, cancellationToken: ct));
+        foreach (var (id, phoneEnc, locale) in rows)
+        {
+            // The same test as ContactAsync: a phone is there when a sealed value is (opening a sealed value gives one or throws).
+            if (!Storage.PersonalData.PersonalDataProtector.IsSealed(phoneEnc)) continue;
+            contacts[id] = (phoneWanted.Contains(id) ? data.Open(id, "phone_enc", phoneEnc) : null, locale);
+        }
+        return contacts;
+    }
+
+    /// <summary>
     /// A user's personal data unmasked, opened here: for the holder's own export and for an operator's reveal (which the
     /// caller must audit). Null if there is no such user; the fields are null when not held (erased, or never given).
     /// </summary>

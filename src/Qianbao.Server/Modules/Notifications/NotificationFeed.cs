@@ -24,6 +24,16 @@ internal sealed class NotificationFeed(Db db)
         Raise(userId);
     }
 
+    /// <summary><see cref="PublishAsync"/> for many people: one <c>pg_notify</c> statement for all of them.</summary>
+    public async Task PublishManyAsync(DbConnection connection, DbTransaction tx, IReadOnlyCollection<Guid> userIds, CancellationToken ct)
+    {
+        if (userIds.Count == 0) return;
+        if (db.Engine == DatabaseEngine.Postgres)
+            await connection.ExecuteAsync(new CommandDefinition("SELECT pg_notify(@channel, u) FROM unnest(@users::text[]) AS u",
+                new { channel = PgChannel, users = userIds.Select(u => u.ToString()).ToArray() }, tx, cancellationToken: ct));
+        foreach (var userId in userIds) Raise(userId);
+    }
+
     /// <summary>Wakes this process's streams of <paramref name="userId"/>.</summary>
     public void Raise(Guid userId)
     {

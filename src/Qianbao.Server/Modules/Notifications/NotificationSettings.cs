@@ -25,6 +25,39 @@ internal static class NotificationSettings
         return row.ToSettings();
     }
 
+    /// <summary>
+    /// <see cref="TakeNextAsync"/> for many people at once: <paramref name="counts"/> numbers each, taken in one statement on
+    /// PostgreSQL (one per person on SQLite, in process). A person's numbers are <c>Seq - count + 1 .. Seq</c> of the row
+    /// answered. The rows are locked in id order, so two batches touching the same people cannot deadlock on them.
+    /// </summary>
+    public static async Task<Dictionary<Guid, NotificationSettingsRow>> TakeManyAsync(DbConnection connection, DbTransaction tx, Storage.DatabaseEngine engine,
+        IReadOnlyDictionary<Guid, int> counts, long nowUs, CancellationToken ct)
+    {
+        var users = counts.Keys.Order().ToArray();
+        var taken = new Dictionary<Guid, NotificationSettingsRow>(users.Length);
+        if (engine == Storage.DatabaseEngine.Postgres)
+        {
+            var rows = await connection.QueryAsync<Row>(new CommandDefinition($"""
+                INSERT INTO notification_settings (user_id, last_seq, updated_at_us)
+                SELECT u, n, @nowUs FROM unnest(@users::uuid[], @counts::bigint[]) WITH ORDINALITY AS t(u, n, o) ORDER BY o
+                ON CONFLICT (user_id) DO UPDATE SET last_seq = notification_settings.last_seq + excluded.last_seq
+                RETURNING user_id, {Columns}
+                """, new { users, counts = users.Select(u => (long)counts[u]).ToArray(), nowUs }, tx, cancellationToken: ct));
+            foreach (var row in rows) taken[row.user_id] = row.ToSettings();
+            return taken;
+        }
+        foreach (var userId in users)
+        {
+            var row = await connection.QuerySingleAsync<Row>(new CommandDefinition($"""
+                INSERT INTO notification_settings (user_id, last_seq, updated_at_us) VALUES (@userId, @count, @nowUs)
+                ON CONFLICT (user_id) DO UPDATE SET last_seq = notification_settings.last_seq + excluded.last_seq
+                RETURNING user_id, {Columns}
+                """, new { userId, count = (long)counts[userId], nowUs }, tx, cancellationToken: ct));
+            taken[userId] = row.ToSettings();
+        }
+        return taken;
+    }
+
     /// <summary>The person's settings, or the defaults when they never changed any (nothing is written).</summary>
     public static async Task<NotificationSettingsRow> ReadAsync(DbConnection connection, DbTransaction? tx, Guid userId, CancellationToken ct)
     {
@@ -50,6 +83,7 @@ internal static class NotificationSettings
 
     private sealed class Row
     {
+        public Guid user_id { get; init; }
         public int transaction_channels { get; init; }
         public int marketing_channels { get; init; }
         public int service_channels { get; init; }

@@ -14,6 +14,33 @@ internal static class TemplateStore
         await connection.QuerySingleOrDefaultAsync<(string, string)?>(new CommandDefinition(
             "SELECT title, body FROM notification_templates WHERE type = @type AND locale = @locale", new { type, locale }, tx, cancellationToken: ct));
 
+    /// <summary>
+    /// The operators' texts of many (type, locale) pairs in one read, in the caller's transaction (so as current as
+    /// <see cref="FindAsync"/> per pair; the table is small and read here rather than cached, so an edit in any process counts
+    /// from the next batch on without an invalidation to carry).
+    /// </summary>
+    public static async Task<Dictionary<(string Type, string Locale), (string Title, string Body)>> FindManyAsync(DbConnection connection, DbTransaction? tx,
+        IReadOnlyCollection<string> types, CancellationToken ct)
+    {
+        var found = new Dictionary<(string, string), (string, string)>();
+        if (types.Count == 0) return found;
+        var postgres = connection is Npgsql.NpgsqlConnection;
+        var rows = await connection.QueryAsync<(string Type, string Locale, string Title, string Body)>(new CommandDefinition(
+            $"SELECT type, locale, title, body FROM notification_templates WHERE {(postgres ? "type = ANY(@types)" : "type IN (SELECT value FROM json_each(@types))")}",
+            new { types = postgres ? (object)types.ToArray() : System.Text.Json.JsonSerializer.Serialize(types) }, tx, cancellationToken: ct));
+        foreach (var (type, locale, title, body) in rows) found[(type, locale)] = (title, body);
+        return found;
+    }
+
+    /// <summary><see cref="RenderAsync"/> from texts already read by <see cref="FindManyAsync"/>.</summary>
+    public static (string Title, string Body)? Render(IReadOnlyDictionary<(string Type, string Locale), (string Title, string Body)> saved, string type,
+        string locale, IReadOnlyDictionary<string, string>? variables)
+    {
+        if (!NotificationTemplates.Variables.ContainsKey(type)) return null;
+        var texts = saved.TryGetValue((type, locale), out var s) ? s : NotificationTemplates.Default(type, locale);
+        return texts is { } t ? (NotificationTemplates.Fill(t.Title, variables), NotificationTemplates.Fill(t.Body, variables)) : null;
+    }
+
     /// <summary>The texts of a type in a locale rendered: the operator's if saved, else the built-in ones; null for a type without either.</summary>
     public static async Task<(string Title, string Body)?> RenderAsync(DbConnection connection, DbTransaction tx, string type, string locale,
         IReadOnlyDictionary<string, string>? variables, CancellationToken ct)

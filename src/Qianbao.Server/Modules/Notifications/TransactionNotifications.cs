@@ -12,7 +12,7 @@ namespace Qianbao.Server.Modules.Notifications;
 /// complaint updates and cashback posted; a transfer of at least <c>Qianbao:Messaging:LargeTransferAlertMinYuan</c> is also a security alert
 /// to its sender. Each notification's dedupe key is the event id and the person's part in it, so a batch
 /// delivered again (a crash after the commit, a lapsed lease) notifies nobody twice. Names are read before the write
-/// transaction; the whole batch's notifications commit together.
+/// transaction; the whole batch's notifications are written set-based (<see cref="Notifier.NotifyManyAsync"/>) and commit together.
 /// </summary>
 internal sealed class TransactionNotificationSubscriber(Db db, Notifier notifier, UserDirectory users, MerchantDirectory merchants, NotificationOptions options)
     : IEventSubscriber
@@ -102,7 +102,7 @@ internal sealed class TransactionNotificationSubscriber(Db db, Notifier notifier
         if (requests.Count == 0) return;
         await using var connection = await db.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync(connection, ct);
-        foreach (var request in requests) await notifier.NotifyAsync(connection, tx, request, ct);
+        await notifier.NotifyManyAsync(connection, tx, requests, ct);
         await tx.CommitAsync(ct);
     }
 

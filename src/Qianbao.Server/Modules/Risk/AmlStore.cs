@@ -9,9 +9,31 @@ internal sealed class AmlStore(Db db)
 {
     private const string Columns = "id, event_id, subject_type, subject_id, direction, kind, amount_minor, currency, counterparty_id, reference, at_us";
 
-    /// <summary>Inserts the movements not stored yet (ids derive from the event, so a redelivered event inserts nothing).</summary>
-    public static async Task InsertAsync(DbConnection connection, DbTransaction tx, IEnumerable<AmlMovement> movements, CancellationToken ct)
+    /// <summary>
+    /// Inserts the movements not stored yet (ids derive from the event, so a redelivered event inserts nothing): one
+    /// statement on PostgreSQL, one per movement on SQLite (in process).
+    /// </summary>
+    public static async Task InsertAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<AmlMovement> movements, CancellationToken ct)
     {
+        if (movements.Count == 0) return;
+        if (connection is Npgsql.NpgsqlConnection)
+        {
+            await connection.ExecuteAsync(new CommandDefinition($"""
+                INSERT INTO aml_movements ({Columns}, china_date)
+                SELECT * FROM unnest(@ids::uuid[], @events::uuid[], @types::text[], @subjects::uuid[], @directions::text[], @kinds::text[], @amounts::bigint[],
+                                     @currencies::text[], @counterparties::uuid[], @references::text[], @ats::bigint[], @dates::text[])
+                ON CONFLICT (id) DO NOTHING
+                """, new
+            {
+                ids = movements.Select(m => m.Id).ToArray(), events = movements.Select(m => m.EventId).ToArray(),
+                types = movements.Select(m => AmlNames.Name(m.SubjectType)).ToArray(), subjects = movements.Select(m => m.SubjectId).ToArray(),
+                directions = movements.Select(m => AmlNames.Name(m.Direction)).ToArray(), kinds = movements.Select(m => AmlNames.Name(m.Kind)).ToArray(),
+                amounts = movements.Select(m => m.AmountMinor).ToArray(), currencies = movements.Select(m => m.Currency).ToArray(),
+                counterparties = movements.Select(m => m.CounterpartyId).ToArray(), references = movements.Select(m => m.Reference).ToArray(),
+                ats = movements.Select(m => m.AtUs).ToArray(), dates = movements.Select(m => m.ChinaDate).ToArray(),
+            }, tx, cancellationToken: ct));
+            return;
+        }
         foreach (var m in movements)
         {
             await connection.ExecuteAsync(new CommandDefinition($"""
@@ -36,10 +58,54 @@ internal sealed class AmlStore(Db db)
         return [.. rows.Select(r => r.ToMovement())];
     }
 
+    /// <summary>
+    /// <see cref="RangeAsync"/> for many subjects over one window in one read: each subject's movements with
+    /// <paramref name="fromUs"/> ≤ at ≤ <paramref name="toUs"/>, oldest first (a subject without any is absent).
+    /// </summary>
+    public static async Task<Dictionary<Guid, List<AmlMovement>>> RangeManyAsync(DbConnection connection, Db db, IReadOnlyCollection<Guid> subjectIds,
+        long fromUs, long toUs, CancellationToken ct)
+    {
+        var (inSubjects, ids) = db.IdIn("subject_id", subjectIds);
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition($"""
+            SELECT {Columns} FROM aml_movements WHERE {inSubjects} AND at_us >= @fromUs AND at_us <= @toUs ORDER BY at_us, id
+            """, new { ids, fromUs, toUs }, cancellationToken: ct));
+        var bySubject = new Dictionary<Guid, List<AmlMovement>>();
+        foreach (var r in rows)
+        {
+            if (!bySubject.TryGetValue(r.subject_id, out var list)) bySubject[r.subject_id] = list = [];
+            list.Add(r.ToMovement());
+        }
+        return bySubject;
+    }
+
     /// <summary>When the subject last moved money before <paramref name="beforeUs"/>; null if never (as far as the log goes).</summary>
     public static Task<long?> LastBeforeAsync(DbConnection connection, DbTransaction? tx, Guid subjectId, long beforeUs, CancellationToken ct) =>
         connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
             "SELECT max(at_us) FROM aml_movements WHERE subject_id = @subjectId AND at_us < @beforeUs", new { subjectId, beforeUs }, tx, cancellationToken: ct));
+
+    /// <summary>
+    /// <see cref="LastBeforeAsync"/> for many (subject, before) pairs: one statement on PostgreSQL, one per pair on SQLite (in
+    /// process). Pairs without an earlier movement are absent.
+    /// </summary>
+    public static async Task<Dictionary<(Guid SubjectId, long BeforeUs), long>> LastBeforeManyAsync(DbConnection connection,
+        IReadOnlyCollection<(Guid SubjectId, long BeforeUs)> pairs, CancellationToken ct)
+    {
+        var found = new Dictionary<(Guid, long), long>();
+        if (pairs.Count == 0) return found;
+        if (connection is Npgsql.NpgsqlConnection)
+        {
+            var rows = await connection.QueryAsync<(Guid SubjectId, long BeforeUs, long? Last)>(new CommandDefinition("""
+                SELECT p.s, p.b, (SELECT max(at_us) FROM aml_movements WHERE subject_id = p.s AND at_us < p.b)
+                FROM unnest(@subjects::uuid[], @befores::bigint[]) AS p(s, b)
+                """, new { subjects = pairs.Select(p => p.SubjectId).ToArray(), befores = pairs.Select(p => p.BeforeUs).ToArray() }, cancellationToken: ct));
+            foreach (var (subject, before, last) in rows)
+                if (last is { } l) found[(subject, before)] = l;
+            return found;
+        }
+        foreach (var (subject, before) in pairs)
+            if (await LastBeforeAsync(connection, null, subject, before, ct) is { } l) found[(subject, before)] = l;
+        return found;
+    }
 
     /// <summary>The evidence around a case: the subject's movements within the window, oldest first, at most <paramref name="limit"/>.</summary>
     public async Task<IReadOnlyList<AmlMovement>> AroundAsync(Guid subjectId, long fromUs, long toUs, int limit, CancellationToken ct)

@@ -7,8 +7,8 @@ namespace Qianbao.Server.Modules.Risk;
 
 /// <summary>
 /// AML monitoring as a subscriber of the money events. For each batch: each movement the events stand for is evaluated
-/// against the subject's history (<see cref="AmlRules"/>) read outside any write transaction, then in one short
-/// transaction the movements join the movement log (ids derived from the event, so a redelivery inserts nothing) and the
+/// against the subject's history (<see cref="AmlRules"/>) read outside any write transaction (one read for all the batch's
+/// subjects), then in one short transaction the movements join the movement log (ids derived from the event, so a redelivery inserts nothing) and the
 /// hits join cases (keyed by rule, subject and movement, so evaluating again adds nothing). The runner moves the checkpoint only after this returns, so a crash
 /// anywhere before means the batch is delivered again and evaluated in full: no hit is lost, none is counted twice.
 /// </summary>
@@ -43,11 +43,29 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
         var toAdd = new List<(SubjectType Type, Guid Subject, RiskRule Rule, IReadOnlyList<CaseHit> Hits, string Detail)>();
         await using (var reading = await db.OpenAsync(ct))
         {
-            foreach (var subject in movements.GroupBy(m => (m.SubjectType, m.SubjectId)))
+            var subjects = movements.GroupBy(m => (m.SubjectType, m.SubjectId)).Select(g => (g.Key, Ordered: g.OrderBy(m => m.AtUs).ToList())).ToList();
+            // Every subject's stored history in one read over the union of their windows; each takes its own window from it.
+            var storedAll = await AmlStore.RangeManyAsync(reading, db, subjects.Select(s => s.Key.SubjectId).Distinct().ToList(),
+                subjects.Min(s => s.Ordered[0].AtUs) - lookBack, subjects.Max(s => s.Ordered[^1].AtUs), ct);
+            // Each subject's history, and when it last moved money before each China day of the batch began. The stored read
+            // holds every movement from the window's start (before the day's first) on: its latest before the day is the
+            // log's when there is one; the log is asked (once for all of them) only for subjects quiet over the whole window.
+            var prepared = new List<(SubjectType Type, Guid Subject, List<AmlMovement> Ordered, List<AmlMovement> History, Dictionary<string, long> FirstOfDay,
+                Dictionary<string, long?> StoredLast)>();
+            foreach (var (key, ordered) in subjects)
             {
-                var ordered = subject.OrderBy(m => m.AtUs).ToList();
-                var stored = await AmlStore.RangeAsync(reading, null, subject.Key.SubjectId, ordered[0].AtUs - lookBack, ordered[^1].AtUs, int.MaxValue, ct);
+                var fromUs = ordered[0].AtUs - lookBack;
+                var toUs = ordered[^1].AtUs;
+                var stored = storedAll.GetValueOrDefault(key.SubjectId)?.Where(m => m.AtUs >= fromUs && m.AtUs <= toUs).ToList() ?? [];
                 var history = stored.Concat(ordered).DistinctBy(m => m.Id).OrderBy(m => m.AtUs).ThenBy(m => m.Id).ToList();
+                var firstOfDay = ordered.Select(m => m.ChinaDate).Distinct().ToDictionary(d => d, d => history.Where(h => h.ChinaDate == d).Min(h => h.AtUs));
+                var storedLast = firstOfDay.ToDictionary(f => f.Key, f => stored.Where(h => h.AtUs < f.Value).Select(h => (long?)h.AtUs).DefaultIfEmpty(null).Max());
+                prepared.Add((key.SubjectType, key.SubjectId, ordered, history, firstOfDay, storedLast));
+            }
+            var asked = await AmlStore.LastBeforeManyAsync(reading,
+                prepared.SelectMany(p => p.FirstOfDay.Where(f => p.StoredLast[f.Key] is null).Select(f => (p.Subject, f.Value))).Distinct().ToList(), ct);
+            foreach (var (type, subject, ordered, history, firstOfDays, storedLasts) in prepared)
+            {
                 var found = new Dictionary<RiskRule, (Dictionary<Guid, AmlMovement> Movements, string Detail)>();
                 var lastBeforeDay = new Dictionary<string, long?>();
                 foreach (var m in ordered)
@@ -55,8 +73,8 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
                     var date = m.ChinaDate;
                     if (!lastBeforeDay.TryGetValue(date, out var last))
                     {
-                        var firstOfDay = history.Where(h => h.ChinaDate == date).Select(h => h.AtUs).DefaultIfEmpty(m.AtUs).Min();
-                        var storedLast = await AmlStore.LastBeforeAsync(reading, null, subject.Key.SubjectId, firstOfDay, ct);
+                        var firstOfDay = firstOfDays[date];
+                        var storedLast = storedLasts[date] ?? (asked.TryGetValue((subject, firstOfDay), out var l) ? l : null);
                         var batchLast = ordered.Where(b => b.AtUs < firstOfDay).Select(b => (long?)b.AtUs).DefaultIfEmpty(null).Max();
                         lastBeforeDay[date] = last = storedLast is null ? batchLast : batchLast is null ? storedLast : Math.Max(storedLast.Value, batchLast.Value);
                     }
@@ -69,15 +87,14 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
                     }
                 }
                 foreach (var (rule, (hits, detail)) in found)
-                    toAdd.Add((subject.Key.SubjectType, subject.Key.SubjectId, rule, [.. hits.Values.OrderBy(h => h.AtUs).Select(h => new CaseHit(h.Id, h.AmountMinor, h.AtUs))], detail));
+                    toAdd.Add((type, subject, rule, [.. hits.Values.OrderBy(h => h.AtUs).Select(h => new CaseHit(h.Id, h.AmountMinor, h.AtUs))], detail));
             }
         }
 
         await using var connection = await db.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync(connection, ct);
         await AmlStore.InsertAsync(connection, tx, movements, ct);
-        foreach (var (type, subject, rule, hits, detail) in toAdd)
-            await cases.AddHitsAsync(connection, tx, type, subject, rule, hits, detail, ct);
+        await cases.AddHitsManyAsync(connection, tx, toAdd, ct);
         await tx.CommitAsync(ct);
     }
 }

@@ -49,27 +49,56 @@ internal sealed class RiskCases(Db db, TimeProvider clock)
     public const int ListHitsMax = 100;
 
     /// <summary>
-    /// Records <paramref name="hits"/> in the caller's transaction: those not yet recorded for this rule and subject join its
-    /// unresolved case, or a new one. Returns the case id, or null when every hit was already recorded.
+    /// Records the (subject, rule) findings of one batch in the caller's transaction: the hits not yet recorded for their rule
+    /// and subject join its unresolved case, or a new one (opened only when a hit was added). A few statements whatever their
+    /// number: one read of the subjects' open cases, one insert of every hit (multi-row on PostgreSQL; one per hit in process
+    /// on SQLite), and the new cases. Each finding is a distinct (type, subject, rule).
     /// </summary>
-    public async Task<Guid?> AddHitsAsync(DbConnection connection, DbTransaction tx, SubjectType type, Guid subjectId, RiskRule rule,
-        IReadOnlyList<CaseHit> hits, string detail, CancellationToken ct)
+    public async Task AddHitsManyAsync(DbConnection connection, DbTransaction tx,
+        IReadOnlyList<(SubjectType Type, Guid Subject, RiskRule Rule, IReadOnlyList<CaseHit> Hits, string Detail)> findings, CancellationToken ct)
     {
-        var caseId = await OpenCaseIdAsync(connection, tx, type, subjectId, rule, ct);
-        var provisional = caseId ?? Guid.CreateVersion7(clock.GetUtcNow());
-        var inserted = 0;
-        var ruleName = RiskRules.Name(rule);
-        foreach (var hit in hits)
+        if (findings.Count == 0) return;
+        var (inSubjects, ids) = db.IdIn("subject_id", findings.Select(f => f.Subject).Distinct());
+        var open = (await connection.QueryAsync<(string Type, Guid Subject, string Rule, Guid Id)>(new CommandDefinition(
+                $"SELECT subject_type, subject_id, rule, id FROM risk_cases WHERE {inSubjects} AND status <> 'resolved'", new { ids }, tx, cancellationToken: ct)))
+            .ToDictionary(c => (c.Type, c.Subject, c.Rule), c => c.Id);
+        var cases = findings.Select(f =>
         {
-            inserted += await connection.ExecuteAsync(new CommandDefinition("""
+            var known = open.TryGetValue((AmlNames.Name(f.Type), f.Subject, RiskRules.Name(f.Rule)), out var id);
+            return (Finding: f, CaseId: known ? id : Guid.CreateVersion7(clock.GetUtcNow()), Known: known);
+        }).ToList();
+        var hits = cases.SelectMany(c => c.Finding.Hits.Select(h => (Rule: RiskRules.Name(c.Finding.Rule), c.Finding.Subject, Hit: h, c.CaseId))).ToList();
+        // The case ids that got a hit: each finding has its own (the open case's, or a new one's), so this tells them apart.
+        HashSet<Guid> added = [];
+        if (db.Engine == DatabaseEngine.Postgres)
+        {
+            var rows = await connection.QueryAsync<Guid>(new CommandDefinition("""
                 INSERT INTO risk_hits (rule, subject_id, movement_id, case_id, amount_minor, at_us)
-                VALUES (@rule, @subjectId, @movementId, @caseId, @amount, @at) ON CONFLICT DO NOTHING
-                """, new { rule = ruleName, subjectId, movementId = hit.MovementId, caseId = provisional, amount = hit.AmountMinor, at = hit.AtUs },
-                tx, cancellationToken: ct));
+                SELECT * FROM unnest(@rules::text[], @subjects::uuid[], @movements::uuid[], @cases::uuid[], @amounts::bigint[], @ats::bigint[])
+                ON CONFLICT DO NOTHING
+                RETURNING case_id
+                """, new
+            {
+                rules = hits.Select(h => h.Rule).ToArray(), subjects = hits.Select(h => h.Subject).ToArray(), movements = hits.Select(h => h.Hit.MovementId).ToArray(),
+                cases = hits.Select(h => h.CaseId).ToArray(), amounts = hits.Select(h => h.Hit.AmountMinor).ToArray(), ats = hits.Select(h => h.Hit.AtUs).ToArray(),
+            }, tx, cancellationToken: ct));
+            added.UnionWith(rows);
         }
-        if (inserted == 0) return null;
-        if (caseId is null) await InsertCaseAsync(connection, tx, provisional, type, subjectId, rule, detail, ct);
-        return provisional;
+        else
+        {
+            foreach (var (rule, subject, hit, caseId) in hits)
+            {
+                if (await connection.ExecuteAsync(new CommandDefinition("""
+                        INSERT INTO risk_hits (rule, subject_id, movement_id, case_id, amount_minor, at_us)
+                        VALUES (@rule, @subject, @movementId, @caseId, @amount, @at) ON CONFLICT DO NOTHING
+                        """, new { rule, subject, movementId = hit.MovementId, caseId, amount = hit.AmountMinor, at = hit.AtUs }, tx, cancellationToken: ct)) == 1)
+                    added.Add(caseId);
+            }
+        }
+        foreach (var (f, caseId, known) in cases)
+        {
+            if (!known && added.Contains(caseId)) await InsertCaseAsync(connection, tx, caseId, f.Type, f.Subject, f.Rule, f.Detail, ct);
+        }
     }
 
     /// <summary>
