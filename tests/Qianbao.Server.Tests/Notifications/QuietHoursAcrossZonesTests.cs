@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Dapper;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -223,6 +224,87 @@ public abstract class QuietHoursAcrossZonesTests<THost>(THost host) : IClassFixt
         // A stream resuming after the transaction message replays the released one.
         await using var resumed = await SseReader.OpenAsync(http, person.AccessToken, paid.Id);
         JsonNode.Parse((await resumed.NextAsync(TimeSpan.FromSeconds(5))).Data)!["title"]!.GetValue<string>().ShouldBe("Held offer");
+    }
+
+    private async Task<Guid> NotifyAsync(NotificationRequest request)
+    {
+        var db = host.Services.GetRequiredService<Db>();
+        await using var connection = await db.OpenAsync();
+        await using var tx = await db.BeginWriteAsync(connection, CancellationToken.None);
+        var result = await host.Services.GetRequiredService<Notifier>().NotifyAsync(connection, tx, request, CancellationToken.None);
+        await tx.CommitAsync();
+        return result.NotificationId;
+    }
+
+    private static NotificationRequest ServiceNote(Guid userId, Guid merchantId, string title) =>
+        new(userId, NotificationCategory.Service, "merchant_message", "service:" + Guid.NewGuid(), SenderMerchantId: merchantId, Title: title, Body: "From the shop");
+
+    private async Task<(short Status, short InApp)> StoredAsync(Guid notificationId)
+    {
+        await using var connection = await host.Services.GetRequiredService<Db>().OpenAsync();
+        return await connection.QuerySingleAsync<(short, short)>(
+            "SELECT n.status, d.decision FROM notifications n JOIN notification_deliveries d ON d.notification_id = n.id AND d.channel = 0 WHERE n.id = @notificationId",
+            new { notificationId });
+    }
+
+    [Fact]
+    public async Task A_held_message_is_withdrawn_at_release_when_consent_was_withdrawn_or_its_sender_blocked_meanwhile()
+    {
+        // Shanghai 20:00 (12:00 UTC): a merchant's service message reaches the second person at once.
+        var d = NextStandardTimeDay();
+        MoveTo(d.AddHours(12));
+        var from = host.Clock.GetUtcNow().AddSeconds(-1);
+        var withdraws = await PersonAsync("Asia/Shanghai");
+        var blocks = await PersonAsync("Asia/Shanghai");
+        var keeps = await PersonAsync("Asia/Shanghai");
+        var to = host.Clock.GetUtcNow().AddSeconds(1);
+        var shop = Guid.NewGuid();
+        var earlier = await NotifyAsync(ServiceNote(blocks.UserId, shop, "Earlier note"));
+        (await InboxAsync(blocks)).ShouldBe(["Earlier note"]);
+
+        // Shanghai 23:00: inside quiet hours, a campaign and the shop's service messages are held.
+        MoveTo(d.AddHours(15));
+        var campaign = await SendAsync("Held offer", from, to);
+        (await ResultsAsync(campaign)).ShouldBe((0, 3, 0));
+        var blockedNote = await NotifyAsync(ServiceNote(blocks.UserId, shop, "Held note"));
+        var withdrawnNote = await NotifyAsync(ServiceNote(withdraws.UserId, shop, "Held note"));
+        await NotifyAsync(ServiceNote(keeps.UserId, shop, "Held note"));
+
+        // While held: one person turns marketing and service off in the app, another marks the shop's earlier message as spam.
+        var off = await withdraws.SendAsync(HttpMethod.Put, "/v1/me/notification-preferences", new
+        {
+            categories = new
+            {
+                security = new { in_app = true, sms = true, email = true, locked = true },
+                transaction = new { in_app = true, sms = false, email = false },
+                marketing = new { in_app = false, sms = false, email = false },
+                service = new { in_app = false, sms = false, email = false },
+            },
+            quiet_hours = new { enabled = true, start = "22:00", end = "08:00" },
+            time_zone = "Asia/Shanghai",
+            locale = "en",
+        }, pin: null);
+        off.StatusCode.ShouldBe(HttpStatusCode.OK, await off.Content.ReadAsStringAsync());
+        var spam = await blocks.SendAsync(HttpMethod.Post, $"/v1/notifications/{earlier}/feedback", new { reason = "spam" }, pin: null);
+        spam.StatusCode.ShouldBe(HttpStatusCode.OK, await spam.Content.ReadAsStringAsync());
+
+        // 08:01 Shanghai: the released messages reach only those who still want them.
+        await using var stream = await SseReader.OpenAsync(http, blocks.AccessToken);
+        MoveTo(d.AddDays(1).AddMinutes(1));
+        await ReleaseAsync();
+        (await InboxAsync(withdraws)).ShouldBeEmpty();
+        (await withdraws.GetJsonAsync("/v1/notifications/unread-count"))["unread"]!.GetValue<long>().ShouldBe(0);
+        (await InboxAsync(blocks)).ShouldBe(["Held offer", "Earlier note"]);
+        (await InboxAsync(keeps)).ShouldBe(["Held note", "Held offer"], ignoreOrder: true);
+        JsonNode.Parse((await stream.NextAsync(TimeSpan.FromSeconds(5))).Data)!["title"]!.GetValue<string>().ShouldBe("Held offer");
+
+        // Recorded withdrawn (the notification and its in-app delivery), and the campaign counts the withdrawal as an opt-out.
+        (await StoredAsync(withdrawnNote)).ShouldBe(((short)NotificationStatus.Withdrawn, (short)DeliveryDecision.Withdrawn));
+        (await StoredAsync(blockedNote)).ShouldBe(((short)NotificationStatus.Withdrawn, (short)DeliveryDecision.Withdrawn));
+        (await ResultsAsync(campaign)).ShouldBe((2, 3, 0));
+        var variant = JsonNode.Parse(await (await OperatorAsync(HttpMethod.Get, $"/admin/v1/messaging/campaigns/{campaign}/results")).Content.ReadAsStringAsync())!["variants"]![0]!;
+        variant["opted_out"]!.GetValue<int>().ShouldBe(1);
+        variant["recipients"]!.GetValue<int>().ShouldBe(3);
     }
 }
 

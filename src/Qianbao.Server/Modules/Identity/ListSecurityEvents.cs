@@ -23,9 +23,7 @@ internal static class ListSecurityEvents
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, CancellationToken ct, string? limit = null, string? cursor = null)
     {
-        var pageSize = LimitDefault;
-        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > LimitMax))
-            return ApiProblem.BadRequest(ErrorCodes.InvalidLimit, $"limit must be 1..{LimitMax}.");
+        if (!PageLimit.TryRead(limit, LimitDefault, LimitMax, out var pageSize, out var limitProblem)) return limitProblem;
         var (beforeUs, beforeId) = (long.MaxValue, Guid.Empty);
         if (cursor is not null && !TryDecodeCursor(cursor, out beforeUs, out beforeId))
             return ApiProblem.BadRequest(ErrorCodes.InvalidCursor, "cursor is not one this API returned.");

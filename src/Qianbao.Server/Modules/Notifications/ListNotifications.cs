@@ -22,9 +22,7 @@ internal static class ListNotifications
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, TimeProvider clock, CancellationToken ct, string? limit = null, string? cursor = null,
         string? unread = null)
     {
-        var pageSize = LimitDefault;
-        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > LimitMax))
-            return ApiProblem.BadRequest(ErrorCodes.InvalidLimit, $"limit must be 1..{LimitMax}.");
+        if (!PageLimit.TryRead(limit, LimitDefault, LimitMax, out var pageSize, out var limitProblem)) return limitProblem;
         var beforeSeq = long.MaxValue;
         if (cursor is not null && (!long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out beforeSeq) || beforeSeq < 1))
             return ApiProblem.BadRequest(ErrorCodes.InvalidCursor, "cursor is not one this API returned.");

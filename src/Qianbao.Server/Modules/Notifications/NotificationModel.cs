@@ -22,10 +22,17 @@ internal enum NotificationStatus : short
 
     /// <summary>No channel of the category is on (or none is available): recorded, sent nowhere.</summary>
     Suppressed = 3,
+
+    /// <summary>
+    /// Held by quiet hours for the inbox, then not shown at its release: the person turned the category's in-app channel off
+    /// (withdrew marketing consent) or blocked its sender meanwhile. As Messaging's <c>withdrawn</c> for SMS and e-mail.
+    /// </summary>
+    Withdrawn = 4,
 }
 
-/// <summary>What was decided for one channel of one notification.</summary>
-internal enum DeliveryDecision : short { Now = 0, Held = 1, Capped = 2, Unavailable = 3 }
+/// <summary>What was decided for one channel of one notification.
+/// <c>Withdrawn</c>: held for the inbox, then withdrawn at its release (see <see cref="NotificationStatus.Withdrawn"/>).</summary>
+internal enum DeliveryDecision : short { Now = 0, Held = 1, Capped = 2, Unavailable = 3, Withdrawn = 4 }
 
 /// <summary>What tapping the notification does: <c>{type:"claim_coupon", campaign_id}</c> or <c>{type:"open_url", url}</c>.</summary>
 internal sealed record NotificationAction(string Type, Guid? CampaignId = null, string? Url = null)

@@ -76,19 +76,24 @@ internal static class NotificationStream
         return Results.Empty;
     }
 
+    /// <summary>Sends everything after <paramref name="afterSeq"/>, a page of <see cref="BatchMax"/> at a time (a release of many held messages is one signal).</summary>
     private static async Task<long> SendNewAsync(HttpContext http, Db db, Guid userId, long afterSeq, TimeProvider clock, CancellationToken ct)
     {
-        List<NotificationInbox.Item> items;
-        await using (var connection = await db.OpenAsync(ct))
-            items = await NotificationInbox.AfterAsync(connection, userId, afterSeq, clock.GetUnixMicroseconds(), BatchMax, ct);
-        if (items.Count == 0) return afterSeq;
-        foreach (var item in items)
+        while (true)
         {
-            var data = JsonSerializer.Serialize(NotificationInbox.Json(item), JsonDefaults.Options);
-            await http.Response.WriteAsync($"id: {item.seq.ToString(CultureInfo.InvariantCulture)}\nevent: notification\ndata: {data}\n\n", ct);
+            List<NotificationInbox.Item> items;
+            await using (var connection = await db.OpenAsync(ct))
+                items = await NotificationInbox.AfterAsync(connection, userId, afterSeq, clock.GetUnixMicroseconds(), BatchMax, ct);
+            if (items.Count == 0) return afterSeq;
+            foreach (var item in items)
+            {
+                var data = JsonSerializer.Serialize(NotificationInbox.Json(item), JsonDefaults.Options);
+                await http.Response.WriteAsync($"id: {item.seq.ToString(CultureInfo.InvariantCulture)}\nevent: notification\ndata: {data}\n\n", ct);
+            }
+            await http.Response.Body.FlushAsync(ct);
+            afterSeq = items[^1].seq;
+            if (items.Count < BatchMax) return afterSeq;
         }
-        await http.Response.Body.FlushAsync(ct);
-        return items[^1].seq;
     }
 }
 

@@ -25,6 +25,10 @@ internal sealed class NotificationOptions
     /// <summary>A transfer sent of at least this many yuan is also a security alert to the sender, in the app and by SMS (1..100000000).</summary>
     [Range(1, 100_000_000)]
     public int LargeTransferAlertMinYuan { get; set; } = 50_000;
+
+    /// <summary>Most held messages released (quiet hours over) per transaction of the releaser, in one set of statements (1..10000).</summary>
+    [Range(1, 10_000)]
+    public int HeldReleaseBatchMax { get; set; } = 1000;
 }
 
 /// <summary>

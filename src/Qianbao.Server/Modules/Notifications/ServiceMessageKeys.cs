@@ -11,7 +11,8 @@ namespace Qianbao.Server.Modules.Notifications;
 /// <summary>
 /// The idempotency of a merchant's service messages (<c>alipay.open.public.message.single.send</c>): the notification's
 /// dedupe key is the merchant's <c>out_biz_no</c>, else a hash of the request's signature, and is found across people
-/// (index <c>notifications_sender_keys</c>) so a key reused for someone else is recognised.
+/// (index <c>notifications_sender_keys</c>) so a key reused for someone else is recognised. The key is claimed first
+/// (<c>service_message_keys</c>, <see cref="ClaimAsync"/>), so of concurrent sends with one key exactly one sends.
 /// </summary>
 internal static class ServiceMessageKeys
 {
@@ -25,6 +26,17 @@ internal static class ServiceMessageKeys
     /// </summary>
     public static string IdempotencyDedupeKey(Guid merchantId, string idempotencyKey) =>
         $"service:{merchantId:N}:idem:{Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes(idempotencyKey)))}";
+
+    /// <summary>
+    /// Claims the key in the sending transaction (the first statement of it): true when this transaction now holds it. A
+    /// concurrent transaction claiming the same key waits on the key's row until this one ends, then finds it taken (this
+    /// one committed: it reads what the key named with <see cref="FindAsync"/>) or claims it (this one rolled back).
+    /// </summary>
+    public static async Task<bool> ClaimAsync(DbConnection connection, DbTransaction tx, Guid merchantId, string key, long nowUs, CancellationToken ct) =>
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO service_message_keys (merchant_id, dedupe_key, created_at_us) VALUES (@merchantId, @key, @nowUs)
+            ON CONFLICT (merchant_id, dedupe_key) DO NOTHING
+            """, new { merchantId, key, nowUs }, tx, cancellationToken: ct)) == 1;
 
     /// <summary>The message a key already named, read in the sending transaction, or null.</summary>
     public static async Task<Earlier?> FindAsync(DbConnection connection, DbTransaction tx, Guid merchantId, string key, CancellationToken ct) =>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Qianbao.Server.Http;
 using Qianbao.Server.Modules.Operators;
 
@@ -33,9 +32,7 @@ internal static class ListCases
                 return ApiProblem.BadRequest(ErrorCodes.InvalidRule, $"rule must be one of {string.Join(", ", RiskRules.All.Select(RiskRules.Name))}.");
             byRule = r;
         }
-        var take = LimitDefault;
-        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out take) || take is < 1 or > RiskCases.ListLimitMax))
-            return ApiProblem.BadRequest(ErrorCodes.InvalidLimit, $"limit must be 1..{RiskCases.ListLimitMax}.");
+        if (!PageLimit.TryRead(limit, LimitDefault, RiskCases.ListLimitMax, out var take, out var limitProblem)) return limitProblem;
         Guid? before = null;
         if (cursor is not null)
         {

@@ -26,9 +26,7 @@ internal static class ListTransactions
     private static async Task<IResult> HandleAsync(HttpContext http, LedgerHistory history, UserDirectory users, CancellationToken ct,
         string? limit = null, string? cursor = null, string? type = null, string? from = null, string? to = null)
     {
-        var pageSize = LimitDefault;
-        if (limit is not null && (!int.TryParse(limit, out pageSize) || pageSize is < 1 or > LimitMax))
-            return ApiProblem.BadRequest("invalid_limit", $"limit must be 1..{LimitMax}.");
+        if (!PageLimit.TryRead(limit, LimitDefault, LimitMax, out var pageSize, out var limitProblem)) return limitProblem;
         long before = long.MaxValue;
         if (cursor is not null && !TryDecodeCursor(cursor, out before)) return ApiProblem.BadRequest("invalid_cursor", "cursor is not one this API returned.");
         ushort code = 0;

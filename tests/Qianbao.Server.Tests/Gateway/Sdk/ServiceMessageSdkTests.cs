@@ -183,6 +183,58 @@ public abstract class ServiceMessageSdkTests<TServer>(TServer server) : IClassFi
         (await ServiceInboxAsync(buyer)).Count(m => m["title"]!.GetValue<string>() == "到店提醒").ShouldBe(2);
     }
 
+    [Fact]
+    public async Task Concurrent_sends_reusing_one_out_biz_no_send_exactly_once()
+    {
+        var app = await server.CreateMerchantWithAppAsync(0);
+        var caller = server.Caller(app);
+        var people = new List<WalletClient>();
+        for (var i = 0; i < 6; i++)
+        {
+            var who = await server.BuyerAsync(0);
+            (await SendAsync(who, HttpMethod.Post, $"/v1/merchants/{app.MerchantId}/follow")).StatusCode.ShouldBe(HttpStatusCode.OK);
+            await SetQuietHoursAsync(who, enabled: false);
+            people.Add(who);
+        }
+        const string method = "alipay.open.public.message.single.send";
+        object Keyed(WalletClient to, string first, string outBizNo)
+        {
+            var node = JsonSerializer.SerializeToNode(Message(to.UserId.ToString("N"), first))!.AsObject();
+            node["out_biz_no"] = outBizNo;
+            return node;
+        }
+        async Task<GatewayAnswer[]> RaceAsync(Func<int, object> biz)
+        {
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var tasks = Enumerable.Range(0, people.Count).Select(i => Task.Run(async () =>
+            {
+                await gate.Task;
+                return await caller.CallAsync(method, biz(i));
+            })).ToArray();
+            gate.SetResult();
+            return await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(60));
+        }
+
+        for (var round = 0; round < 3; round++)
+        {
+            // One key for six different people at once: one is sent, the others are refused.
+            var key = "SM-RACE-" + Guid.NewGuid().ToString("N");
+            var answers = await RaceAsync(i => Keyed(people[i], "抢先" + round, key));
+            answers.Count(a => a.Code == "10000").ShouldBe(1, string.Join("\n", answers.Select(a => a.Raw)));
+            answers.Where(a => a.Code != "10000").ShouldAllBe(a => a.Code == "40004" && a.SubCode == "ACQ.CONTEXT_INCONSISTENT");
+            (await QueryAsync<long>("SELECT COUNT(*) FROM notifications WHERE sender_merchant_id = @m AND title = @t",
+                new { m = app.MerchantId, t = "抢先" + round })).ShouldBe(1);
+            var received = 0;
+            foreach (var who in people) received += (await ServiceInboxAsync(who)).Count(m => m["title"]!.GetValue<string>() == "抢先" + round);
+            received.ShouldBe(1);
+
+            // One key for the same message to one person at once: every call succeeds, one message.
+            var same = "SM-SAME-" + Guid.NewGuid().ToString("N");
+            (await RaceAsync(_ => Keyed(people[round], "同一条" + round, same))).ShouldAllBe(a => a.Code == "10000");
+            (await ServiceInboxAsync(people[round])).Count(m => m["title"]!.GetValue<string>() == "同一条" + round).ShouldBe(1);
+        }
+    }
+
     private async Task<T> QueryAsync<T>(string sql, object args)
     {
         await using var connection = await server.Services.GetRequiredService<Db>().OpenAsync();

@@ -29,9 +29,7 @@ internal static class ListNotifications
     public static async Task<IResult> HandleAsync(Db db, CancellationToken ct,
         [FromQuery(Name = "trade_no")] string? tradeNo = null, string? status = null, string? limit = null)
     {
-        var take = LimitDefault;
-        if (limit is not null && (!int.TryParse(limit, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out take) || take is < 1 or > LimitMax))
-            return ApiProblem.BadRequest("invalid_limit", $"limit must be 1..{LimitMax}.");
+        if (!PageLimit.TryRead(limit, LimitDefault, LimitMax, out var take, out var limitProblem)) return limitProblem;
         if (status is not null && !Statuses.Contains(status))
             return ApiProblem.BadRequest("invalid_status", "status must be one of pending, delivered, failed.");
         if (tradeNo is not null && (tradeNo.Length == 0 || tradeNo.Length > TradeNoLengthMax))

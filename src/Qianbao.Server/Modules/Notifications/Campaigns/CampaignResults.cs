@@ -14,6 +14,7 @@ namespace Qianbao.Server.Modules.Notifications.Campaigns;
 /// everyone assigned to the variant (also those consent or caps kept from receiving it: intent to treat, so the comparison
 /// with the holdout is fair); open and click rates are over the delivered. A conversion is the campaign's event by a
 /// member within <c>window_hours</c> after their delivery (after the campaign's send for the holdout and the undelivered).
+/// Opted out: withdrew the consent after the delivery, or while the message was held (it is then <c>withdrawn</c>, not delivered).
 /// </summary>
 internal static class CampaignResults
 {
@@ -88,8 +89,10 @@ internal static class CampaignResults
                 click_rate = Rate(clicked, delivered.Count),
                 conversion_rate = arm.Rate,
                 capped = mine.Count(m => m.status == (short)NotificationStatus.Capped),
-                held = mine.Count(m => m.status is (short)NotificationStatus.Inbox or (short)NotificationStatus.NotInInbox && m.visible_at_us > m.created_at_us),
-                opted_out = mine.Count(m => optedOut.Contains(m.user_id)),
+                held = mine.Count(m => m.status is (short)NotificationStatus.Inbox or (short)NotificationStatus.NotInInbox or (short)NotificationStatus.Withdrawn
+                    && m.visible_at_us > m.created_at_us),
+                // Also those whose held message was withdrawn at its release (consent withdrawn, or the sender blocked, while held).
+                opted_out = mine.Count(m => optedOut.Contains(m.user_id) || m.status == (short)NotificationStatus.Withdrawn),
                 lift = CampaignStatistics.Lift(arm.Rate, holdout.Rate),
                 feedback = new
                 {

@@ -12,7 +12,7 @@ namespace Qianbao.Server.Modules.Notifications.Campaigns;
 /// channel, sent, delivered, opened, clicked, opted_out, spam, delivery_rate, open_rate, click_rate, opt_out_rate,
 /// spam_rate}]}</c> over the notifications created in [from, to). The operator KPIs (Analytics) show the same items by asking
 /// <see cref="ReadAsync"/>: one computation for both. Sent: queued on the channel (now or held); delivered:
-/// due by now (in the app: visible in the inbox; SMS and e-mail: handed to the channel's queue, whose provider outcome is
+/// due by now (in the app: visible in the inbox, so not a held message withdrawn at its release; SMS and e-mail: handed to the channel's queue, whose provider outcome is
 /// Messaging's); opened and clicked as recorded on the notification (in-app read, e-mail pixel; click, action, e-mail
 /// link); opted out: the person withdrew consent on that channel after the delivery; spam: in-app spam feedback. Rates
 /// are over delivered (delivery rate over sent).
@@ -49,14 +49,14 @@ internal sealed class MessagingKpis(Db db, TimeProvider clock)
         var rows = await connection.QueryAsync<Row>(new CommandDefinition($"""
             SELECT n.category, d.channel,
                    COUNT(*) AS sent,
-                   SUM(CASE WHEN d.due_at_us <= @nowUs THEN 1 ELSE 0 END) AS delivered,
-                   SUM(CASE WHEN d.due_at_us <= @nowUs AND n.read_at_us IS NOT NULL THEN 1 ELSE 0 END) AS opened,
-                   SUM(CASE WHEN d.due_at_us <= @nowUs AND n.clicked_at_us IS NOT NULL THEN 1 ELSE 0 END) AS clicked,
+                   SUM(CASE WHEN d.due_at_us <= @nowUs AND d.decision <> {(short)DeliveryDecision.Withdrawn} THEN 1 ELSE 0 END) AS delivered,
+                   SUM(CASE WHEN d.due_at_us <= @nowUs AND d.decision <> {(short)DeliveryDecision.Withdrawn} AND n.read_at_us IS NOT NULL THEN 1 ELSE 0 END) AS opened,
+                   SUM(CASE WHEN d.due_at_us <= @nowUs AND d.decision <> {(short)DeliveryDecision.Withdrawn} AND n.clicked_at_us IS NOT NULL THEN 1 ELSE 0 END) AS clicked,
                    SUM(CASE WHEN d.due_at_us <= @nowUs AND EXISTS (SELECT 1 FROM notification_consents c WHERE c.user_id = n.user_id AND c.channel = d.channel
                         AND c.status = 1 AND c.at_us >= d.due_at_us) THEN 1 ELSE 0 END) AS opted_out,
                    SUM(CASE WHEN n.feedback = 'spam' THEN 1 ELSE 0 END) AS spam
             FROM notifications n JOIN notification_deliveries d ON d.notification_id = n.id
-            WHERE n.created_at_us >= @fromUs AND n.created_at_us < @toUs AND d.decision IN ({(short)DeliveryDecision.Now}, {(short)DeliveryDecision.Held})
+            WHERE n.created_at_us >= @fromUs AND n.created_at_us < @toUs AND d.decision IN ({(short)DeliveryDecision.Now}, {(short)DeliveryDecision.Held}, {(short)DeliveryDecision.Withdrawn})
             GROUP BY n.category, d.channel ORDER BY n.category, d.channel
             """, new { fromUs, toUs, nowUs }, cancellationToken: ct));
         return [.. rows.Select(r => new Item(

@@ -28,9 +28,7 @@ internal static class ListAudit
     private static async Task<IResult> ListAsync(AuditLog audit, CancellationToken ct, string? actor = null, string? target = null, string? from = null,
         string? to = null, string? limit = null, string? cursor = null)
     {
-        var take = LimitDefault;
-        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out take) || take is < 1 or > LimitMax))
-            return ApiProblem.BadRequest(ErrorCodes.InvalidLimit, $"limit must be 1..{LimitMax}.");
+        if (!PageLimit.TryRead(limit, LimitDefault, LimitMax, out var take, out var limitProblem)) return limitProblem;
         var beforeSeq = long.MaxValue;
         if (cursor is not null && (!long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out beforeSeq) || beforeSeq < 1))
             return ApiProblem.BadRequest(ErrorCodes.InvalidCursor, "cursor is not one this API returned.");
