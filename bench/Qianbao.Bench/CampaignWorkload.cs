@@ -111,22 +111,35 @@ public static class CampaignWorkload
         }
         var materialiseS = send.Elapsed.TotalSeconds;
         var variants = BulkVariants.Of(definition);
-        var decided = 0;
-        Guid? after = null;
-        while (true)
+        // The send ranges in parallel, one connection each, as the server's sender runs them; the backend CPU of each
+        // connection is summed, this process's CPU taken over the whole step.
+        List<short> ranges;
+        await using (var connection = await db.OpenAsync(ct))
+            ranges = (await connection.QueryAsync<short>(new CommandDefinition(
+                "SELECT range_no FROM messaging_campaign_send_ranges WHERE campaign_id = @campaignId ORDER BY range_no", new { campaignId },
+                cancellationToken: ct))).AsList();
+        var clientAtSend = Process.GetCurrentProcess().TotalProcessorTime;
+        var perRange = await Task.WhenAll(ranges.Select(range => Task.Run(async () =>
         {
-            await using var connection = await db.OpenAsync(ct);
-            var pid = await BackendPidAsync(connection);
-            sendCpu.Begin(pid);
-            await using var tx = await db.BeginWriteAsync(connection, ct);
-            var (n, last) = await CampaignBulkSend.SendBatchAsync(connection, tx, campaignId, variants, 1 << (int)NotificationChannel.InApp,
-                TimeProvider.System.GetUnixMicroseconds(), caps, CampaignBulkSend.BatchSize, after, ct);
-            await tx.CommitAsync(ct);
-            sendCpu.End(pid);
-            if (n == 0) break;
-            decided += n;
-            after = last;
-        }
+            var cpu = new StepCpu();
+            var taken = 0;
+            while (true)
+            {
+                await using var connection = await db.OpenAsync(ct);
+                var pid = await BackendPidAsync(connection);
+                cpu.Begin(pid);
+                await using var tx = await db.BeginWriteAsync(connection, ct);
+                var n = await CampaignBulkSend.SendBatchAsync(connection, tx, campaignId, range, variants, 1 << (int)NotificationChannel.InApp,
+                    TimeProvider.System.GetUnixMicroseconds(), caps, CampaignBulkSend.BatchSize, ct);
+                await tx.CommitAsync(ct);
+                cpu.End(pid);
+                if (n == 0) break;
+                taken += n;
+            }
+            return (taken, cpu.Backend);
+        }, ct)));
+        var decided = perRange.Sum(r => r.taken);
+        sendCpu.Add(perRange.Aggregate(TimeSpan.Zero, (t, r) => t + r.Backend), Process.GetCurrentProcess().TotalProcessorTime - clientAtSend);
         var sendS = send.Elapsed.TotalSeconds;
         var recipients = audience - holdout;
 
@@ -182,8 +195,10 @@ public static class CampaignWorkload
                 "SELECT count(*) FROM notifications WHERE campaign_id = @campaignId AND status = 0 AND visible_at_us > created_at_us", new { campaignId },
                 commandTimeout: 0, cancellationToken: ct));
             var unsent = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                "SELECT count(*) FROM messaging_campaign_members WHERE campaign_id = @campaignId AND variant IS NOT NULL AND notification_id IS NULL",
-                new { campaignId }, commandTimeout: 0, cancellationToken: ct));
+                """
+                SELECT count(*) FROM messaging_campaign_members m WHERE m.campaign_id = @campaignId AND m.variant IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = m.user_id AND n.dedupe_key = @dedupe)
+                """, new { campaignId, dedupe = CampaignSender.DedupeKey(campaignId) }, commandTimeout: 0, cancellationToken: ct));
             var seqDrift = await connection.ExecuteScalarAsync<long>(new CommandDefinition("""
                 SELECT count(*) FROM notifications n JOIN notification_settings s ON s.user_id = n.user_id
                 WHERE n.campaign_id = @campaignId AND n.seq <> s.last_seq
@@ -237,6 +252,12 @@ public static class CampaignWorkload
         {
             backendAt = ProcessCpu(pid);
             clientAt = Process.GetCurrentProcess().TotalProcessorTime;
+        }
+
+        public void Add(TimeSpan backend, TimeSpan client)
+        {
+            Backend += backend;
+            Client += client;
         }
 
         public void End(int pid)
