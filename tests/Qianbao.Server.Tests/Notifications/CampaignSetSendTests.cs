@@ -222,7 +222,7 @@ public abstract class CampaignSetSendTests<THost>(THost host) : IClassFixture<TH
             {
                 await using var tx = await Db.BeginWriteAsync(connection, CancellationToken.None);
                 (await CampaignBulkSend.SendBatchAsync(connection, tx, id, 0, BulkVariants.Of(row.Definition), 1, host.Clock.GetUtcNow().ToUnixMicroseconds(),
-                    new MarketingCaps(2, 5), 40, CancellationToken.None)).ShouldBe(40);
+                    new MarketingCaps(2, 5), 40, CancellationToken.None)).Taken.ShouldBe(40);
                 await tx.CommitAsync();
             }
         }

@@ -33,6 +33,9 @@ internal sealed record BulkVariants(string[] Keys, string[] Titles, string[] Bod
 /// moves the mark in the same transaction: a crash anywhere resumes after the last committed batch, without notifying anyone
 /// twice (and the inbox's unique dedupe key would refuse a second message). The members themselves are only read.
 /// </summary>
+/// <summary>One batch of the set-based send: the members it took, and whether its range is done.</summary>
+internal readonly record struct BulkBatch(int Taken, bool Done);
+
 internal static class CampaignBulkSend
 {
     public const int BatchSize = 50_000;
@@ -63,10 +66,11 @@ internal static class CampaignBulkSend
     }
 
     /// <summary>
-    /// Sends the next batch of range <paramref name="rangeNo"/>: at most <paramref name="batchSize"/> members after its mark;
-    /// returns how many it took (0: the range is done, for this path).
+    /// Sends the next batch of range <paramref name="rangeNo"/>: the next <paramref name="batchSize"/> members after its mark
+    /// (a range of the primary key); returns how many of them it took (the others are the holdout or left to the per-person
+    /// path) and whether the range is done.
     /// </summary>
-    public static async Task<int> SendBatchAsync(DbConnection connection, DbTransaction tx, Guid campaignId, short rangeNo, BulkVariants variants,
+    public static async Task<BulkBatch> SendBatchAsync(DbConnection connection, DbTransaction tx, Guid campaignId, short rangeNo, BulkVariants variants,
         int channelMask, long nowUs, MarketingCaps caps, int batchSize, CancellationToken ct)
     {
         // The range's row lock: whoever sends this range next (another process's scheduler, or a second sender here) waits
@@ -75,8 +79,18 @@ internal static class CampaignBulkSend
             SELECT first_user_id, last_user_id, sent_through FROM messaging_campaign_send_ranges
             WHERE campaign_id = @campaignId AND range_no = @rangeNo FOR UPDATE
             """, new { campaignId, rangeNo }, tx, cancellationToken: ct));
-        if (range is not { } r || r.SentThrough == r.Last) return 0;
+        if (range is not { } r || r.SentThrough == r.Last) return new BulkBatch(0, true);
         var from = r.SentThrough is { } mark ? UuidOrder.FromKey(UuidOrder.Key(mark) + 1) : r.First;
+        // The batch's last member: walking the primary key in order from the mark (forced: right after start the members have
+        // no statistics, and the planner would read the whole range by a bitmap and sort it).
+        var upto = await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("""
+            SET LOCAL enable_bitmapscan = off;
+            SET LOCAL enable_sort = off;
+            SELECT user_id FROM messaging_campaign_members WHERE campaign_id = @campaignId AND user_id >= @from AND user_id <= @last
+            ORDER BY user_id OFFSET @skip LIMIT 1;
+            SET LOCAL enable_bitmapscan = on;
+            SET LOCAL enable_sort = on;
+            """, new { campaignId, from, last = r.Last, skip = batchSize - 1 }, tx, cancellationToken: ct)) ?? r.Last;
 
         // Notification ids are UUIDv7 like the notifier's (time-ordered: the inbox's primary key grows at its right edge): the
         // batch's millisecond and the version nibble as a text prefix, the rest of one gen_random_uuid() per row (its variant
@@ -85,7 +99,7 @@ internal static class CampaignBulkSend
         var p = new
         {
             idPrefix = idPrefix[..8] + "-" + idPrefix[8..] + "-7", rangeNo,
-            campaignId, channelMask, from, to = r.Last, nowUs, batchSize, external = ExternalChannels, dedupe = CampaignSender.DedupeKey(campaignId),
+            campaignId, channelMask, from, upto, nowUs, batchSize, external = ExternalChannels, dedupe = CampaignSender.DedupeKey(campaignId),
             perDay = caps.PerDayMax, perWeek = caps.PerWeekMax, week = (long)NotificationRules.CapWindow.TotalMicroseconds,
             since = nowUs - (long)TimeSpan.FromDays(9).TotalMicroseconds,
             keys = variants.Keys, titles = variants.Titles, bodies = variants.Bodies, actions = variants.Actions, personal = variants.Personal,
@@ -105,11 +119,9 @@ internal static class CampaignBulkSend
             INSERT INTO campaign_pick
             SELECT m.user_id, m.variant, s.user_id IS NOT NULL FROM messaging_campaign_members m
             LEFT JOIN notification_settings s ON s.user_id = m.user_id
-            WHERE m.campaign_id = @campaignId AND m.user_id >= @from AND m.user_id <= @to AND m.variant IS NOT NULL
+            WHERE m.campaign_id = @campaignId AND m.user_id >= @from AND m.user_id <= @upto AND m.variant IS NOT NULL
               AND NOT (m.variant = ANY(@personal::text[]))
-              AND (COALESCE(s.marketing_channels, 0) & @channelMask & @external) = 0
-            ORDER BY m.user_id
-            LIMIT @batchSize;
+              AND (COALESCE(s.marketing_channels, 0) & @channelMask & @external) = 0;
 
             CREATE TEMP TABLE campaign_people ON COMMIT DROP AS
             SELECT NULL::uuid AS user_id, NULL::text AS variant, 0::bigint AS seq, 0::int AS wanted, 0::int AS quiet_enabled,
@@ -121,7 +133,7 @@ internal static class CampaignBulkSend
                 UPDATE notification_settings s SET last_seq = s.last_seq + 1
                 FROM campaign_pick k
                 WHERE k.has_settings AND s.user_id = k.user_id AND (s.marketing_channels & @channelMask & @external) = 0
-                  AND s.user_id >= @from AND s.user_id <= (SELECT max(user_id::text)::uuid FROM campaign_pick)
+                  AND s.user_id >= @from AND s.user_id <= @upto
                 RETURNING s.user_id, k.variant, s.last_seq, s.marketing_channels, s.quiet_enabled, s.quiet_start_min, s.quiet_end_min, s.time_zone)
             INSERT INTO campaign_people SELECT user_id, variant, last_seq, marketing_channels, quiet_enabled, quiet_start_min, quiet_end_min, time_zone FROM taken;
             WITH created AS (
@@ -187,11 +199,8 @@ internal static class CampaignBulkSend
             CROSS JOIN (VALUES (0::smallint), (1::smallint), (2::smallint)) AS ch(c)
             WHERE (d.wanted & (1 << ch.c)) <> 0;
 
-            -- The range's mark: this batch's last member, or the range's end when the batch found fewer than it could take.
-            UPDATE messaging_campaign_send_ranges
-            SET sent_through = CASE WHEN (SELECT count(*) FROM campaign_pick) < @batchSize THEN @to
-                                    ELSE (SELECT max(user_id::text)::uuid FROM campaign_pick) END
-            WHERE campaign_id = @campaignId AND range_no = @rangeNo;
+            -- The range's mark: this batch's last member.
+            UPDATE messaging_campaign_send_ranges SET sent_through = @upto WHERE campaign_id = @campaignId AND range_no = @rangeNo;
 
             -- Open streams on every process learn of their new message at commit (the stream's LISTEN).
             -- (Held ones are signalled when HeldNotifications releases them.)
@@ -201,7 +210,7 @@ internal static class CampaignBulkSend
             """;
         using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, p, tx, cancellationToken: ct));
         await results.ReadAsync<long>(); // the notifications published
-        return await results.ReadSingleAsync<int>();
+        return new BulkBatch(await results.ReadSingleAsync<int>(), upto == r.Last);
     }
 }
 

@@ -136,10 +136,10 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
                 {
                     await using var connection = await db.OpenAsync(ct);
                     await using var tx = await db.BeginWriteAsync(connection, ct);
-                    var taken = await CampaignBulkSend.SendBatchAsync(connection, tx, campaignId, range, bulk, mask, clock.GetUnixMicroseconds(), caps,
+                    var batch = await CampaignBulkSend.SendBatchAsync(connection, tx, campaignId, range, bulk, mask, clock.GetUnixMicroseconds(), caps,
                         CampaignBulkSend.BatchSize, ct);
                     await tx.CommitAsync(ct);
-                    if (taken == 0) break;
+                    if (batch.Done) break;
                 }
             }, ct)));
             if (CampaignBulkSend.CoversEveryone(bulk, mask)) personalLeft = false;
