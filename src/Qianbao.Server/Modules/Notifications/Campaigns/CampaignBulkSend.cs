@@ -177,15 +177,15 @@ internal static class CampaignBulkSend
                   AND n.status IN ({(short)NotificationStatus.Inbox}, {(short)NotificationStatus.NotInInbox}) AND n.visible_at_us > @since
             ) cap;
 
-            ALTER TABLE campaign_decided ADD PRIMARY KEY (user_id);
-
             INSERT INTO notifications (id, user_id, seq, category, type, dedupe_key, status, title, body, action, campaign_id, variant,
                                        sender_merchant_id, visible_at_us, created_at_us, release_pending)
+            -- The variants materialised once: joined by a nested loop (hash joins are off), an unnest would run again for every row.
+            WITH v AS MATERIALIZED (SELECT * FROM unnest(@keys::text[], @titles::text[], @bodies::text[], @actions::text[]) AS v(key, title, body, action))
             SELECT d.id, d.user_id, d.seq, {(short)NotificationCategory.Marketing}, 'campaign', @dedupe, d.status, v.title, v.body, v.action,
                    @campaignId, d.variant, NULL, d.due_us, @nowUs,
                    CASE WHEN d.status = {(short)NotificationStatus.Inbox} AND d.due_us > @nowUs THEN 1 ELSE 0 END::smallint
             FROM campaign_decided d
-            JOIN unnest(@keys::text[], @titles::text[], @bodies::text[], @actions::text[]) AS v(key, title, body, action) ON v.key = d.variant;
+            JOIN v ON v.key = d.variant;
 
             -- One row per channel the person wants: in-app decided above; a channel this campaign does not use is unavailable.
             INSERT INTO notification_deliveries (notification_id, channel, decision, due_at_us)
