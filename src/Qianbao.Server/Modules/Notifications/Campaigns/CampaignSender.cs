@@ -142,7 +142,8 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
                     if (batch.Done) break;
                 }
             }, ct)));
-            if (CampaignBulkSend.CoversEveryone(bulk, mask)) personalLeft = false;
+            // (A campaign without send ranges, which start always writes on PostgreSQL, is left to the per-person path whole.)
+            if (ranges.Count > 0 && CampaignBulkSend.CoversEveryone(bulk, mask)) personalLeft = false;
         }
         // The rest one person at a time, walking the members' primary key (campaign_id, user_id) in order: each batch is an
         // index range; a member is sent when the inbox holds the campaign's message for them (its unique dedupe key).
