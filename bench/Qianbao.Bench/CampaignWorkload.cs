@@ -79,6 +79,9 @@ public static class CampaignWorkload
         var campaignId = Guid.CreateVersion7();
         var caps = new MarketingCaps(new NotificationOptions().MarketingPerDayMax, new NotificationOptions().MarketingPerWeekMax);
 
+        // Each measured step starts without the previous one's dirty pages (as run.sh does before every measurement): otherwise
+        // the step after a large write pays for evicting them, and the COPY's CPU moved by a factor of two with the send before it.
+        await CheckpointAsync(db, ct);
         var send = Stopwatch.StartNew();
         int audience, holdout;
         // CPU time of the PostgreSQL backend doing each step (and of this client): on a shared machine the rates swing
@@ -111,22 +114,35 @@ public static class CampaignWorkload
         }
         var materialiseS = send.Elapsed.TotalSeconds;
         var variants = BulkVariants.Of(definition);
-        var decided = 0;
-        Guid? after = null;
-        while (true)
+        // The send ranges in parallel, one connection each, as the server's sender runs them; the backend CPU of each
+        // connection is summed, this process's CPU taken over the whole step.
+        List<short> ranges;
+        await using (var connection = await db.OpenAsync(ct))
+            ranges = (await connection.QueryAsync<short>(new CommandDefinition(
+                "SELECT range_no FROM messaging_campaign_send_ranges WHERE campaign_id = @campaignId ORDER BY range_no", new { campaignId },
+                cancellationToken: ct))).AsList();
+        var clientAtSend = Process.GetCurrentProcess().TotalProcessorTime;
+        var perRange = await Task.WhenAll(ranges.Select(range => Task.Run(async () =>
         {
-            await using var connection = await db.OpenAsync(ct);
-            var pid = await BackendPidAsync(connection);
-            sendCpu.Begin(pid);
-            await using var tx = await db.BeginWriteAsync(connection, ct);
-            var (n, last) = await CampaignBulkSend.SendBatchAsync(connection, tx, campaignId, variants, 1 << (int)NotificationChannel.InApp,
-                TimeProvider.System.GetUnixMicroseconds(), caps, CampaignBulkSend.BatchSize, after, ct);
-            await tx.CommitAsync(ct);
-            sendCpu.End(pid);
-            if (n == 0) break;
-            decided += n;
-            after = last;
-        }
+            var cpu = new StepCpu();
+            var taken = 0;
+            while (true)
+            {
+                await using var connection = await db.OpenAsync(ct);
+                var pid = await BackendPidAsync(connection);
+                cpu.Begin(pid);
+                await using var tx = await db.BeginWriteAsync(connection, ct);
+                var n = await CampaignBulkSend.SendBatchAsync(connection, tx, campaignId, range, variants, 1 << (int)NotificationChannel.InApp,
+                    TimeProvider.System.GetUnixMicroseconds(), caps, CampaignBulkSend.BatchSize, ct);
+                await tx.CommitAsync(ct);
+                cpu.End(pid);
+                taken += n.Taken;
+                if (n.Done) break;
+            }
+            return (taken, cpu.Backend);
+        }, ct)));
+        var decided = perRange.Sum(r => r.taken);
+        sendCpu.Add(perRange.Aggregate(TimeSpan.Zero, (t, r) => t + r.Backend), Process.GetCurrentProcess().TotalProcessorTime - clientAtSend);
         var sendS = send.Elapsed.TotalSeconds;
         var recipients = audience - holdout;
 
@@ -135,6 +151,7 @@ public static class CampaignWorkload
         await using (var connection = (NpgsqlConnection)await db.OpenAsync(ct))
         {
             await connection.ExecuteAsync("DROP TABLE IF EXISTS bench_inbox_copy; CREATE TABLE bench_inbox_copy (LIKE notifications INCLUDING ALL)");
+            await CheckpointAsync(db, ct);
             var users = (await connection.QueryAsync<Guid>(new CommandDefinition(
                 "SELECT user_id FROM messaging_campaign_members WHERE campaign_id = @campaignId AND variant IS NOT NULL", new { campaignId },
                 commandTimeout: 0, cancellationToken: ct))).AsList();
@@ -182,8 +199,10 @@ public static class CampaignWorkload
                 "SELECT count(*) FROM notifications WHERE campaign_id = @campaignId AND status = 0 AND visible_at_us > created_at_us", new { campaignId },
                 commandTimeout: 0, cancellationToken: ct));
             var unsent = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                "SELECT count(*) FROM messaging_campaign_members WHERE campaign_id = @campaignId AND variant IS NOT NULL AND notification_id IS NULL",
-                new { campaignId }, commandTimeout: 0, cancellationToken: ct));
+                """
+                SELECT count(*) FROM messaging_campaign_members m WHERE m.campaign_id = @campaignId AND m.variant IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = m.user_id AND n.dedupe_key = @dedupe)
+                """, new { campaignId, dedupe = CampaignSender.DedupeKey(campaignId) }, commandTimeout: 0, cancellationToken: ct));
             var seqDrift = await connection.ExecuteScalarAsync<long>(new CommandDefinition("""
                 SELECT count(*) FROM notifications n JOIN notification_settings s ON s.user_id = n.user_id
                 WHERE n.campaign_id = @campaignId AND n.seq <> s.last_seq
@@ -223,6 +242,12 @@ public static class CampaignWorkload
         return failures.Count == 0 ? 0 : 1;
     }
 
+    private static async Task CheckpointAsync(Db db, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition("CHECKPOINT", commandTimeout: 0, commandType: System.Data.CommandType.Text, cancellationToken: ct));
+    }
+
     private static async Task<int> BackendPidAsync(System.Data.Common.DbConnection connection) =>
         await connection.ExecuteScalarAsync<int>("SELECT pg_backend_pid()");
 
@@ -237,6 +262,12 @@ public static class CampaignWorkload
         {
             backendAt = ProcessCpu(pid);
             clientAt = Process.GetCurrentProcess().TotalProcessorTime;
+        }
+
+        public void Add(TimeSpan backend, TimeSpan client)
+        {
+            Backend += backend;
+            Client += client;
         }
 
         public void End(int pid)

@@ -197,8 +197,10 @@ public abstract class CampaignSetSendTests<THost>(THost host) : IClassFixture<TH
         await using var connection = await Db.OpenAsync();
         var key = Db.Engine == DatabaseEngine.Postgres ? (object)id : id.ToString();
         (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM notifications WHERE campaign_id = @key", new { key })).ShouldBe(people);
-        (await connection.ExecuteScalarAsync<long>(
-            "SELECT COUNT(*) FROM messaging_campaign_members WHERE campaign_id = @key AND notification_id IS NULL", new { key })).ShouldBe(0);
+        (await connection.ExecuteScalarAsync<long>("""
+            SELECT COUNT(*) FROM messaging_campaign_members m WHERE m.campaign_id = @key
+              AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = m.user_id AND n.dedupe_key = @dedupe)
+            """, new { key, dedupe = CampaignSender.DedupeKey(id) })).ShouldBe(0);
     }
 
     [Fact]
@@ -219,8 +221,8 @@ public abstract class CampaignSetSendTests<THost>(THost host) : IClassFixture<TH
             if (Db.Engine == DatabaseEngine.Postgres)
             {
                 await using var tx = await Db.BeginWriteAsync(connection, CancellationToken.None);
-                (await CampaignBulkSend.SendBatchAsync(connection, tx, id, BulkVariants.Of(row.Definition), 1, host.Clock.GetUtcNow().ToUnixMicroseconds(),
-                    new MarketingCaps(2, 5), 40, null, CancellationToken.None)).Taken.ShouldBe(40);
+                (await CampaignBulkSend.SendBatchAsync(connection, tx, id, 0, BulkVariants.Of(row.Definition), 1, host.Clock.GetUtcNow().ToUnixMicroseconds(),
+                    new MarketingCaps(2, 5), 40, CancellationToken.None)).Taken.ShouldBe(40);
                 await tx.CommitAsync();
             }
         }
@@ -231,10 +233,8 @@ public abstract class CampaignSetSendTests<THost>(THost host) : IClassFixture<TH
             {
                 await using var connection = await Db.OpenAsync();
                 await using var tx = await Db.BeginWriteAsync(connection, CancellationToken.None);
-                var r = await notifier.NotifyAsync(connection, tx, new NotificationRequest(user, NotificationCategory.Marketing, "campaign",
+                await notifier.NotifyAsync(connection, tx, new NotificationRequest(user, NotificationCategory.Marketing, "campaign",
                     CampaignSender.DedupeKey(id), CampaignId: id, Variant: Assign(id, user), Title: "t", Body: "b"), CancellationToken.None);
-                await connection.ExecuteAsync("UPDATE messaging_campaign_members SET notification_id = @n WHERE campaign_id = @key AND user_id = @u",
-                    new { n = r.NotificationId.ToString(), key, u = user.ToString() }, tx);
                 await tx.CommitAsync();
             }
         }
@@ -259,8 +259,9 @@ public abstract class CampaignSetSendTests<THost>(THost host) : IClassFixture<TH
     [Fact]
     public async Task Two_senders_of_the_same_campaign_at_once_notify_everyone_once()
     {
-        // Every process's scheduler may send a due campaign: on PostgreSQL the set-based batches of one campaign take turns (an
-        // advisory lock), so the second finds the members the first sent; without it both would pick the same people.
+        // Every process's scheduler may send a due campaign: on PostgreSQL each sender sends the campaign's two ranges in
+        // parallel, and the batches of one range take turns (its row lock), so the second finds the mark the first moved;
+        // without it both would pick the same people.
         const int people = 90;
         var (from, to, _) = await PopulationAsync(people);
         var store = host.Services.GetRequiredService<CampaignStore>();
@@ -272,6 +273,22 @@ public abstract class CampaignSetSendTests<THost>(THost host) : IClassFixture<TH
         await using var connection = await Db.OpenAsync();
         (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM notifications WHERE campaign_id = @key", new { key })).ShouldBe(people);
         (await connection.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT user_id) FROM notifications WHERE campaign_id = @key", new { key })).ShouldBe(people);
+        // Each person's inbox number was taken once: the campaign's message holds the settings row's last number.
+        (await connection.ExecuteScalarAsync<long>("""
+            SELECT COUNT(*) FROM notifications n JOIN notification_settings s ON s.user_id = n.user_id WHERE n.campaign_id = @key AND n.seq <> s.last_seq
+            """, new { key })).ShouldBe(0);
+        if (Db.Engine == DatabaseEngine.Postgres)
+        {
+            // Two ranges, both sent to their end, together covering every member.
+            var ranges = (await connection.QueryAsync<(Guid First, Guid Last, Guid? SentThrough)>(
+                "SELECT first_user_id, last_user_id, sent_through FROM messaging_campaign_send_ranges WHERE campaign_id = @key ORDER BY range_no",
+                new { key })).AsList();
+            ranges.Count.ShouldBe(CampaignBulkSend.Ranges);
+            ranges.ShouldAllBe(r => r.SentThrough == r.Last);
+            ranges[0].First.ShouldBe(Guid.Empty);
+            ranges[^1].Last.ShouldBe(Guid.AllBitsSet);
+            UuidOrder.Key(ranges[1].First).ShouldBe(UuidOrder.Key(ranges[0].Last) + 1);
+        }
     }
 
     private static string? Assign(Guid campaign, Guid user) =>

@@ -99,8 +99,11 @@ public abstract class MessagingCampaignTests<THost>(THost host) : IClassFixture<
     {
         await using var connection = await Db.OpenAsync();
         return (await connection.QueryAsync<(Guid, string?, Guid?)>(
-            "SELECT user_id, variant, notification_id FROM messaging_campaign_members WHERE campaign_id = @campaignId ORDER BY user_id",
-            new { campaignId })).AsList();
+            """
+            SELECT m.user_id, m.variant, n.id FROM messaging_campaign_members m
+            LEFT JOIN notifications n ON n.user_id = m.user_id AND n.dedupe_key = @dedupe
+            WHERE m.campaign_id = @campaignId ORDER BY m.user_id
+            """, new { campaignId, dedupe = CampaignSender.DedupeKey(campaignId) })).AsList();
     }
 
     /// <summary>Every <paramref name="every"/>-th member of the arm pays a minute from now (inside the conversion window).</summary>

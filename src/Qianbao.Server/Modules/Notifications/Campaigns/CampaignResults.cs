@@ -33,13 +33,13 @@ internal static class CampaignResults
         {
             members = (await connection.QueryAsync<Member>(new CommandDefinition("""
                 SELECT m.user_id, m.variant, n.status, n.visible_at_us, n.created_at_us, n.read_at_us, n.clicked_at_us, n.feedback
-                FROM messaging_campaign_members m LEFT JOIN notifications n ON n.id = m.notification_id
+                FROM messaging_campaign_members m LEFT JOIN notifications n ON n.user_id = m.user_id AND n.dedupe_key = @dedupe
                 WHERE m.campaign_id = @campaignId
-                """, new { campaignId }, cancellationToken: ct))).AsList();
+                """, new { campaignId, dedupe = CampaignSender.DedupeKey(campaignId) }, cancellationToken: ct))).AsList();
             optedOut = (await connection.QueryAsync<Guid>(new CommandDefinition("""
-                SELECT m.user_id FROM messaging_campaign_members m JOIN notifications n ON n.id = m.notification_id
+                SELECT m.user_id FROM messaging_campaign_members m JOIN notifications n ON n.user_id = m.user_id AND n.dedupe_key = @dedupe
                 WHERE m.campaign_id = @campaignId AND EXISTS (SELECT 1 FROM notification_consents c WHERE c.user_id = m.user_id AND c.status = 1 AND c.at_us >= n.visible_at_us)
-                """, new { campaignId }, cancellationToken: ct))).ToHashSet();
+                """, new { campaignId, dedupe = CampaignSender.DedupeKey(campaignId) }, cancellationToken: ct))).ToHashSet();
         }
 
         var sentAt = row.sent_at_us;

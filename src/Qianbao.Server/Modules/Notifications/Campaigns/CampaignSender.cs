@@ -13,8 +13,8 @@ internal readonly record struct CampaignCounts(int Audience, int Holdout, int Sc
 /// happens once): the segment's people, each with the variant <see cref="VariantAssignment"/> gives (or the holdout).
 /// Sending notifies each unsent non-holdout member through <see cref="Notifier"/> (category marketing: consent, quiet
 /// hours and caps decide) with the dedupe key of the campaign, one person per transaction (the person's settings row is the
-/// lock the caps need), and records the notification on the member: a send interrupted anywhere resumes where it was and
-/// never notifies anyone twice.
+/// lock the caps need); a member's notification is the one with the campaign's dedupe key (unique per person): a send
+/// interrupted anywhere resumes where it was and never notifies anyone twice.
 /// </summary>
 internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudience audience, Notifier notifier, TimeProvider clock,
     NotificationOptions options, CampaignPersonalisation personalisation, ILogger<CampaignSender> logger)
@@ -49,19 +49,29 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
         return new CampaignCounts(members.Count, holdout, scheduled);
     }
 
-    /// <summary>Writes the members with their variants (null: holdout); on PostgreSQL one statement per 50,000 from arrays.</summary>
+    /// <summary>
+    /// Writes the members with their variants (null: holdout). On PostgreSQL one statement per 50,000 from arrays, in
+    /// PostgreSQL's uuid order (so that each batch of the set-based send, a range of the primary key, reads a run of
+    /// neighbouring pages instead of pages all over the campaign), and the send ranges (<see cref="CampaignBulkSend.SplitRanges"/>).
+    /// </summary>
     public static async Task InsertMembersAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction tx, DatabaseEngine engine,
         Guid campaignId, IReadOnlyList<(Guid UserId, string? Variant)> members, CancellationToken ct)
     {
         if (engine == DatabaseEngine.Postgres)
         {
-            // Set-based: one statement per 50,000 members from arrays.
-            foreach (var chunk in members.Chunk(50_000))
+            var sorted = UuidOrder.Sorted(members, m => m.UserId);
+            foreach (var chunk in sorted.Chunk(50_000))
                 await connection.ExecuteAsync(new CommandDefinition("""
                     INSERT INTO messaging_campaign_members (campaign_id, user_id, variant)
                     SELECT @campaignId, u, v FROM unnest(@users::uuid[], @variants::text[]) AS m(u, v)
                     """, new { campaignId, users = chunk.Select(m => m.UserId).ToArray(), variants = chunk.Select(m => m.Variant).ToArray() }, tx,
                     cancellationToken: ct));
+            var ranges = CampaignBulkSend.SplitRanges(sorted.Select(m => m.UserId).ToList());
+            await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO messaging_campaign_send_ranges (campaign_id, range_no, first_user_id, last_user_id)
+                SELECT @campaignId, r, f, l FROM unnest(@nos::smallint[], @firsts::uuid[], @lasts::uuid[]) AS x(r, f, l)
+                """, new { campaignId, nos = ranges.Select(r => r.RangeNo).ToArray(), firsts = ranges.Select(r => r.First).ToArray(),
+                lasts = ranges.Select(r => r.Last).ToArray() }, tx, cancellationToken: ct));
         }
         else
         {
@@ -106,36 +116,48 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
         var used = definition.Variants.ToDictionary(v => v.Key!, CampaignPersonalisation.Used);
         var personal = used.Where(u => u.Value.Count > 0).Select(u => u.Key).ToArray();
         var channels = definition.ChannelSet;
+        var dedupe = DedupeKey(campaignId);
+        // Whether anyone can be left for the per-person path (the set-based path may cover everyone).
+        var personalLeft = true;
         if (setBased && db.Engine == DatabaseEngine.Postgres)
         {
             var bulk = BulkVariants.Of(definition with { Variants = definition.Variants.Select(CampaignPersonalisation.RenderedForEveryone).ToList() }, personal);
             var mask = channels.Aggregate(0, (m, c) => m | 1 << (int)c);
             var caps = new MarketingCaps(options.MarketingPerDayMax, options.MarketingPerWeekMax);
-            Guid? after = null;
-            while (true)
+            // The ranges in parallel, one connection each (each batch locks its range's row: other processes' senders take turns).
+            List<short> ranges;
+            await using (var connection = await db.OpenAsync(ct))
+                ranges = (await connection.QueryAsync<short>(new CommandDefinition(
+                    "SELECT range_no FROM messaging_campaign_send_ranges WHERE campaign_id = @campaignId ORDER BY range_no", new { campaignId },
+                    cancellationToken: ct))).AsList();
+            await Task.WhenAll(ranges.Select(range => Task.Run(async () =>
             {
-                await using var connection = await db.OpenAsync(ct);
-                await using var tx = await db.BeginWriteAsync(connection, ct);
-                var (taken, last) = await CampaignBulkSend.SendBatchAsync(connection, tx, campaignId, bulk, mask, clock.GetUnixMicroseconds(), caps,
-                    CampaignBulkSend.BatchSize, after, ct);
-                await tx.CommitAsync(ct);
-                if (taken == 0) break;
-                after = last;
-            }
+                while (true)
+                {
+                    await using var connection = await db.OpenAsync(ct);
+                    await using var tx = await db.BeginWriteAsync(connection, ct);
+                    var batch = await CampaignBulkSend.SendBatchAsync(connection, tx, campaignId, range, bulk, mask, clock.GetUnixMicroseconds(), caps,
+                        CampaignBulkSend.BatchSize, ct);
+                    await tx.CommitAsync(ct);
+                    if (batch.Done) break;
+                }
+            }, ct)));
+            // (A campaign without send ranges, which start always writes on PostgreSQL, is left to the per-person path whole.)
+            if (ranges.Count > 0 && CampaignBulkSend.CoversEveryone(bulk, mask)) personalLeft = false;
         }
         // The rest one person at a time, walking the members' primary key (campaign_id, user_id) in order: each batch is an
-        // index range, not a scan of the campaign for its unsent rows (the members table keeps no index on notification_id,
-        // so the set-based path's updates stay HOT).
+        // index range; a member is sent when the inbox holds the campaign's message for them (its unique dedupe key).
         var afterUser = Guid.Empty;
-        while (true)
+        while (personalLeft)
         {
             List<(Guid UserId, string Variant)> batch;
             await using (var connection = await db.OpenAsync(ct))
                 batch = (await connection.QueryAsync<(Guid, string)>(new CommandDefinition($"""
-                    SELECT user_id, variant FROM messaging_campaign_members
-                    WHERE campaign_id = @campaignId AND user_id > @afterUser AND variant IS NOT NULL AND notification_id IS NULL
-                    ORDER BY user_id LIMIT {SendBatch}
-                    """, new { campaignId, afterUser = db.Id(afterUser) }, cancellationToken: ct))).AsList();
+                    SELECT m.user_id, m.variant FROM messaging_campaign_members m
+                    WHERE m.campaign_id = @campaignId AND m.user_id > @afterUser AND m.variant IS NOT NULL
+                      AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = m.user_id AND n.dedupe_key = @dedupe)
+                    ORDER BY m.user_id LIMIT {SendBatch}
+                    """, new { campaignId, afterUser = db.Id(afterUser), dedupe }, cancellationToken: ct))).AsList();
             if (batch.Count == 0) break;
             afterUser = batch[^1].UserId;
             foreach (var (userId, key) in batch)
@@ -144,12 +166,10 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
                 var variant = await personalisation.RenderAsync(variants[key], used[key], userId, ct);
                 await using var connection = await db.OpenAsync(ct);
                 await using var tx = await db.BeginWriteAsync(connection, ct);
-                var result = await notifier.NotifyAsync(connection, tx, new NotificationRequest(userId, NotificationCategory.Marketing, "campaign",
-                    DedupeKey(campaignId), Action: CampaignDefinition.ToAction(variant.Action), CampaignId: campaignId, Variant: key,
+                // The notifier's dedupe key makes a repeat (another process's sender) return the first message.
+                await notifier.NotifyAsync(connection, tx, new NotificationRequest(userId, NotificationCategory.Marketing, "campaign",
+                    dedupe, Action: CampaignDefinition.ToAction(variant.Action), CampaignId: campaignId, Variant: key,
                     Title: variant.Title, Body: variant.Body, Channels: channels, EmailSubject: variant.EmailSubject), ct);
-                await connection.ExecuteAsync(new CommandDefinition(
-                    "UPDATE messaging_campaign_members SET notification_id = @id WHERE campaign_id = @campaignId AND user_id = @userId",
-                    new { id = result.NotificationId, campaignId, userId }, tx, cancellationToken: ct));
                 await tx.CommitAsync(ct);
             }
         }
@@ -157,9 +177,9 @@ internal sealed class CampaignSender(Db db, CampaignStore store, CampaignAudienc
         await using (var connection = await db.OpenAsync(ct))
         {
             var scheduled = await connection.ExecuteScalarAsync<int>(new CommandDefinition($"""
-                SELECT COUNT(*) FROM messaging_campaign_members m JOIN notifications n ON n.id = m.notification_id
+                SELECT COUNT(*) FROM messaging_campaign_members m JOIN notifications n ON n.user_id = m.user_id AND n.dedupe_key = @dedupe
                 WHERE m.campaign_id = @campaignId AND n.status IN ({(short)NotificationStatus.Inbox}, {(short)NotificationStatus.NotInInbox})
-                """, new { campaignId }, cancellationToken: ct));
+                """, new { campaignId, dedupe }, cancellationToken: ct));
             await connection.ExecuteAsync(new CommandDefinition($"""
                 UPDATE messaging_campaigns SET status = {(short)CampaignState.Sent}, scheduled = @scheduled WHERE id = @campaignId
                 """, new { campaignId, scheduled }, cancellationToken: ct));
