@@ -23,25 +23,30 @@ public sealed class LedgerHistory(Db db)
     public async Task<IReadOnlyList<LedgerEntry>> PageAsync(HistoryQuery q, CancellationToken ct)
     {
         Invariant.That(q.Take is > 0 and <= TakeMax, "a history page holds 1..1000 entries");
-        await using var connection = await db.OpenAsync(ct);
         var args = new { before = q.BeforeSeq, owner = q.OwnerId, accountCode = (int)q.AccountCode, code = (int)q.TransferCode, fromUs = q.FromUs, toUs = q.ToUs, take = q.Take };
-        IEnumerable<Row> rows;
         if (db.Engine == DatabaseEngine.Postgres)
         {
-            // The planner guesses a handful of entries per account (the average over all accounts), so for a page of 20 it prefers
-            // to fetch all of a long history by bitmap and sort it over walking the index backwards: 10-40 ms instead of under 1 ms
-            // for someone with thousands of entries. Bitmap scans are off for this one read-only transaction (BEGIN, SET LOCAL and
-            // the query go in one round trip; COMMIT writes nothing).
-            await using var tx = await connection.BeginTransactionAsync(ct);
-            rows = await connection.QueryAsync<Row>(new CommandDefinition("SET LOCAL enable_bitmapscan = off;\n" + PostgresSql, args, tx, cancellationToken: ct));
-            await tx.CommitAsync(ct);
+            // One statement on a connection whose session has bitmap scans off (Db.OpenForHistoryAsync): the planner guesses a
+            // handful of entries per account (the average over all accounts), so for a page of 20 it would rather fetch all of a
+            // long history by bitmap and sort it than walk the index backwards: 10-70 ms instead of a fraction of one for someone
+            // with thousands of entries.
+            await using var connection = await db.OpenForHistoryAsync(ct);
+            var rows = await connection.QueryAsync<PostgresRow>(new CommandDefinition(PostgresSql, args, cancellationToken: ct));
+            var entries = new List<LedgerEntry>(q.Take);
+            foreach (var r in rows)
+            {
+                var currency = Currency.Parse(r.currency);
+                entries.Add(new LedgerEntry(r.seq, r.id, r.amount, currency, checked((ushort)r.code), (TransferFlags)r.flags, r.reference, r.timestamp_us,
+                    (PendingState)r.state, r.outgoing ? q.OwnerId : r.other_owner_id, r.outgoing ? r.other_owner_id : q.OwnerId));
+            }
+            return entries;
         }
-        else
+        await using (var connection = await db.OpenAsync(ct))
         {
-            rows = await connection.QueryAsync<Row>(new CommandDefinition(SqliteSql, args, cancellationToken: ct));
+            var rows = await connection.QueryAsync<Row>(new CommandDefinition(SqliteSql, args, cancellationToken: ct));
+            return [.. rows.Select(r => new LedgerEntry(r.seq, r.id, r.amount, Currency.Parse(r.currency), checked((ushort)r.code), (TransferFlags)r.flags, r.reference,
+                r.timestamp_us, (PendingState)r.state, r.debit_owner_id, r.credit_owner_id))];
         }
-        return [.. rows.Select(r => new LedgerEntry(r.seq, r.id, r.amount, Currency.Parse(r.currency), checked((ushort)r.code), (TransferFlags)r.flags, r.reference,
-            r.timestamp_us, (PendingState)r.state, r.debit_owner_id, r.credit_owner_id))];
     }
 
     // Post and void records are folded into the hold they settle, whose state tells what became of it.
@@ -54,24 +59,27 @@ public sealed class LedgerHistory(Db db)
 
     /// <summary>
     /// Per account of the owner, its newest debits and its newest credits, each read backwards along its (account, seq) index and
-    /// stopped after a page (LATERAL … ORDER BY seq DESC LIMIT), then merged. An OR of the two sides cannot use those indexes in
-    /// order: PostgreSQL read every entry the owner ever had and sorted them for each page (tens of ms on a long history, see
-    /// BENCHMARKS.md, Growth). UNION, not UNION ALL: a transfer between two of the owner's own accounts is on both sides.
+    /// stopped after a page (LATERAL … ORDER BY seq DESC LIMIT), then merged and cut to a page; only then is the other side's
+    /// owner looked up, once per entry. An OR of the two sides cannot use those indexes in order: PostgreSQL read every entry the
+    /// owner ever had and sorted them for each page (tens of ms on a long history, see BENCHMARKS.md, Growth). A transfer
+    /// between two of the owner's own accounts is on both sides: the credit side leaves it out (UNION ALL, no sort of whole
+    /// rows to remove duplicates; BENCHMARKS.md, issue 13, history).
     /// </summary>
     private static readonly string PostgresSql = $"""
-        SELECT t.seq, t.id, t.amount, t.currency, t.code, t.flags, t.reference, t.timestamp_us, t.state,
-               da.owner_id AS debit_owner_id, ca.owner_id AS credit_owner_id
-        FROM (SELECT d.* FROM accounts a
+        SELECT t.seq, t.id, t.amount, t.currency, t.code, t.flags, t.reference, t.timestamp_us, t.state, t.outgoing, o.owner_id AS other_owner_id
+        FROM (SELECT d.*, true AS outgoing, d.credit_account_id AS other_account_id FROM accounts a
               CROSS JOIN LATERAL (SELECT {Columns} FROM transfers t WHERE t.debit_account_id = a.id AND {Filters} ORDER BY t.seq DESC LIMIT @take) d
               WHERE a.owner_id = @owner AND a.code = @accountCode
-              UNION
-              SELECT c.* FROM accounts a
-              CROSS JOIN LATERAL (SELECT {Columns} FROM transfers t WHERE t.credit_account_id = a.id AND {Filters} ORDER BY t.seq DESC LIMIT @take) c
-              WHERE a.owner_id = @owner AND a.code = @accountCode) t
-        JOIN accounts da ON da.id = t.debit_account_id
-        JOIN accounts ca ON ca.id = t.credit_account_id
+              UNION ALL
+              SELECT c.*, false, c.debit_account_id FROM accounts a
+              CROSS JOIN LATERAL (SELECT {Columns} FROM transfers t WHERE t.credit_account_id = a.id AND {Filters}
+                                    AND t.debit_account_id NOT IN (SELECT id FROM accounts WHERE owner_id = @owner AND code = @accountCode)
+                                  ORDER BY t.seq DESC LIMIT @take) c
+              WHERE a.owner_id = @owner AND a.code = @accountCode
+              ORDER BY seq DESC
+              LIMIT @take) t
+        JOIN accounts o ON o.id = t.other_account_id
         ORDER BY t.seq DESC
-        LIMIT @take
         """;
 
     private static readonly string SqliteSql = $"""
@@ -86,6 +94,21 @@ public sealed class LedgerHistory(Db db)
         ORDER BY t.seq DESC
         LIMIT @take
         """;
+
+    private sealed class PostgresRow
+    {
+        public long seq { get; init; }
+        public Guid id { get; init; }
+        public long amount { get; init; }
+        public string currency { get; init; } = "";
+        public int code { get; init; }
+        public int flags { get; init; }
+        public string? reference { get; init; }
+        public long timestamp_us { get; init; }
+        public int state { get; init; }
+        public bool outgoing { get; init; }
+        public Guid? other_owner_id { get; init; }
+    }
 
     private sealed class Row
     {
