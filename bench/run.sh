@@ -31,6 +31,8 @@
 #                                  kept cluster under BENCH_GROWTH_DIR (/tmp/qianbao-growth) and reused while the fixture
 #                                  code and the sizes are unchanged (new migrations upgrade a copy of it; a changed one rebuilds). BENCH_GROWTH_READERS=50 (people whose history
 #                                  is read) BENCH_GROWTH_READER_TRANSFERS=100000 (their history among themselves)
+#   BENCH_GROWTH_READS_ALONE_S=10  the history readers alone first (no transfers): pages/s and CPU per page (server + cluster)
+#   BENCH_GROWTH_HISTORY_ONLY=1    of the growth step only the history run (no empty/grown transfer rates: growth_ratio n/a)
 #   BENCH_ONLY=growth              run only the growth step (no pgbench: the table's ratios to pgbench read n/a)
 #   BENCH_CAMPAIGN_PEOPLE=100000   the campaign step (issue 11): a set-based in-app campaign send beside a raw COPY of as
 #                                  many inbox rows; 1000000 for the issue's benchmark, 0 skips it
@@ -61,6 +63,8 @@ BENCH_GROWTH_TRANSFERS=${BENCH_GROWTH_TRANSFERS:-10000000}
 BENCH_GROWTH_READERS=${BENCH_GROWTH_READERS:-50}
 BENCH_GROWTH_READER_TRANSFERS=${BENCH_GROWTH_READER_TRANSFERS:-100000}
 BENCH_GROWTH_DIR=${BENCH_GROWTH_DIR:-/tmp/qianbao-growth}
+BENCH_GROWTH_READS_ALONE_S=${BENCH_GROWTH_READS_ALONE_S:-10}
+BENCH_GROWTH_HISTORY_ONLY=${BENCH_GROWTH_HISTORY_ONLY:-0}
 BENCH_ONLY=${BENCH_ONLY:-}
 
 BENCH_DLL=bench/Qianbao.Bench/bin/Release/net10.0/Qianbao.Bench.dll
@@ -377,6 +381,7 @@ EOF
     GROWTH_BUILD_S=$(cat "$BENCH_GROWTH_DIR/$GROWTH_TEMPLATE.build-seconds" 2>/dev/null || echo "?")
 
     # The empty database, on the same cluster, just before: the secure transfer load alone.
+    if [ "$BENCH_GROWTH_HISTORY_ONLY" != 1 ]; then
     gsql "DROP DATABASE IF EXISTS growth_empty" >/dev/null
     gsql "CREATE DATABASE growth_empty" >/dev/null
     gsql "CHECKPOINT" >/dev/null
@@ -390,6 +395,7 @@ EOF
     GROWTH_EMPTY_LINE=$(grep '^SUMMARY' "$TMP/growth-empty.log" || true)
     if [ "$rc" -ne 0 ] || [ "$(summary_field "$GROWTH_EMPTY_LINE" ok)" != true ]; then cat "$TMP/growth-empty.log" >&2; FAILED+=(growth-empty); fi
     gsql "DROP DATABASE growth_empty" >/dev/null
+    fi
 
     # The grown database: a copy of the template; transfers alone first (the rate), then again with the history readers.
     gsql "DROP DATABASE IF EXISTS growth_run" >/dev/null
@@ -399,24 +405,27 @@ EOF
     gsql "CHECKPOINT" >/dev/null
     log "growth: secure transfers on the grown database (copied in ${GROWTH_COPY_S}s; load average $(load))"
     start_growth_server growth-grown growth_run
+    if [ "$BENCH_GROWTH_HISTORY_ONLY" != 1 ]; then
     rc=0
     dotnet "$BENCH_DLL" http --url "$GROWTH_URL" --clients "$HTTP_CLIENTS" --users "$HTTP_USERS" --duration-s "$HTTP_DURATION_S" \
         --warmup-s "$BENCH_WARMUP_S" --seed "$BENCH_SEED" --operator-key bench-operator-key --secure >"$TMP/growth-grown.log" 2>&1 || rc=$?
     sed -n '/^http /,$p' "$TMP/growth-grown.log" | grep -v '^SUMMARY' >&2 || true
     GROWTH_GROWN_LINE=$(grep '^SUMMARY' "$TMP/growth-grown.log" || true)
     if [ "$rc" -ne 0 ] || [ "$(summary_field "$GROWTH_GROWN_LINE" ok)" != true ]; then cat "$TMP/growth-grown.log" "$TMP/growth-grown-server.log" >&2; FAILED+=(growth-grown); fi
+    fi
     log "growth: secure transfers with 50 history readers on the grown database (load average $(load))"
     rc=0
     dotnet "$BENCH_DLL" growth --url "$GROWTH_URL" --clients "$HTTP_CLIENTS" --users "$HTTP_USERS" --duration-s "$HTTP_DURATION_S" \
         --warmup-s "$BENCH_WARMUP_S" --seed "$((BENCH_SEED + 1))" --operator-key bench-operator-key --secure --readers "$BENCH_GROWTH_READERS" \
-        --history-clients 50 >"$TMP/growth-history.log" 2>&1 || rc=$?
+        --history-clients 50 --reads-alone-s "$BENCH_GROWTH_READS_ALONE_S" --server-pid "$SERVER_PID" \
+        --postgres-pid "$(head -1 "$BENCH_GROWTH_DIR/data/postmaster.pid")" >"$TMP/growth-history.log" 2>&1 || rc=$?
     stop_server
     sed -n '/^growth /,$p' "$TMP/growth-history.log" | grep -v '^SUMMARY' >&2 || true
     GROWTH_LINE=$(grep '^SUMMARY' "$TMP/growth-history.log" || true)
     if [ "$rc" -ne 0 ] || [ "$(summary_field "$GROWTH_LINE" ok)" != true ]; then cat "$TMP/growth-history.log" "$TMP/growth-grown-server.log" >&2; FAILED+=(growth-history); fi
     gsql "DROP DATABASE growth_run" >/dev/null
     R_growth_empty=$GROWTH_EMPTY_LINE R_growth_grown=$GROWTH_GROWN_LINE R_growth_history=$GROWTH_LINE
-    ROWS+=(growth-empty growth-grown growth-history)
+    if [ "$BENCH_GROWTH_HISTORY_ONLY" != 1 ]; then ROWS+=(growth-empty growth-grown growth-history); else ROWS+=(growth-history); fi
     as_pg "$PG_BINDIR/pg_ctl" stop -D "$BENCH_GROWTH_DIR/data" -m fast -w >/dev/null 2>&1 && GROWTH_PG_STARTED=0
 fi
 LOAD_END=$(load)
@@ -449,7 +458,10 @@ ratio() { awk -v a="${1:-0}" -v b="$PGBENCH_TPS" 'BEGIN { if (a == "" || b <= 0)
         echo "Growth ($BENCH_GROWTH_USERS users, $BENCH_GROWTH_TRANSFERS transfers; template $GROWTH_TEMPLATE in $BENCH_GROWTH_DIR, built in ${GROWTH_BUILD_S}s, copied in ${GROWTH_COPY_S}s):" \
             "secure transfers $(summary_field "$GROWTH_GROWN_LINE" tps)/s grown vs $(summary_field "$GROWTH_EMPTY_LINE" tps)/s empty, growth_ratio $(growth_ratio);" \
             "GET /v1/transactions by 50 readers while transfers run ($(summary_field "$GROWTH_LINE" tps)/s): first page p95 $(summary_field "$GROWTH_LINE" history_first_p95_ms) ms," \
-            "deep page p95 $(summary_field "$GROWTH_LINE" history_deep_p95_ms) ms, both p95 $(summary_field "$GROWTH_LINE" history_p95_ms) ms ($(summary_field "$GROWTH_LINE" history_reads) reads)"
+            "deep page p95 $(summary_field "$GROWTH_LINE" history_deep_p95_ms) ms, both p95 $(summary_field "$GROWTH_LINE" history_p95_ms) ms ($(summary_field "$GROWTH_LINE" history_reads) reads," \
+            "$(summary_field "$GROWTH_LINE" history_pages_per_s) pages/s); reads alone $(summary_field "$GROWTH_LINE" alone_pages_per_s) pages/s, p95" \
+            "$(summary_field "$GROWTH_LINE" alone_p95_ms) ms, CPU per page $(summary_field "$GROWTH_LINE" cpu_us_server_per_page) µs server +" \
+            "$(summary_field "$GROWTH_LINE" cpu_us_pg_per_page) µs PostgreSQL"
         echo
     fi
     if [ -n "$CAMPAIGN_LINE" ]; then

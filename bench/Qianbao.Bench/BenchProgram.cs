@@ -35,7 +35,9 @@ public static class BenchProgram
                     (grows a migrated database with the server stopped: filler users and wallets by COPY, transfers by
                     INSERT … SELECT generate_series, balances posted to match; the keys must be the server's)
           growth    --url http://127.0.0.1:PORT --operator-key KEY [--readers 50] [--reader-seed 90] [--history-clients 50]
-                    [--deep-entries 2000] and the http options (the secure transfer load; history reads while it runs)
+                    [--deep-entries 2000] [--reads-alone-s 0] [--server-pid PID] [--postgres-pid POSTMASTER_PID]
+                    and the http options (the secure transfer load; history reads while it runs; with --reads-alone-s,
+                    first the reads alone for that long: pages/s and CPU per page of the server and of that cluster)
 
         ledger, http, campaign and the growth commands print a SUMMARY line (key=value) for scripts and exit 1 when a correctness check fails.
         """;
@@ -179,7 +181,7 @@ public static class BenchProgram
     private static async Task<int> GrowthAsync(Arguments a, CancellationToken ct)
     {
         var options = new GrowthWorkloadOptions(HttpOptions(a), a.Int("readers", 50), a.Int("reader-seed", 90), a.Int("history-clients", 50),
-            a.Int("deep-entries", 2_000));
+            a.Int("deep-entries", 2_000), a.Double("reads-alone-s", 0), a.Int("server-pid", 0), a.Int("postgres-pid", 0));
         a.EnsureAllUsed();
         var g = await GrowthWorkload.RunAsync(options, Console.Out, ct);
         var r = g.Load;
@@ -188,13 +190,14 @@ public static class BenchProgram
             growth {options.Transfers.Url}: {r.Clients} transfer clients, {r.Users} users; {options.HistoryClients} history readers ({options.Readers} people, deep page after {g.DeepDepthMin}+ entries)
               transfers/s     {r.TransfersPerSecond,12:0.0}   ({r.MeasuredTransfers} answered 201 in {r.MeasuredSeconds:0.00} s)
               latency ms      p50 {r.P50Ms:0.00}  p99 {r.P99Ms:0.00}  max {r.MaxMs:0.00}
-              history ms      first page p50 {g.FirstP50Ms:0.00} p95 {g.FirstP95Ms:0.00}; deep page p50 {g.DeepP50Ms:0.00} p95 {g.DeepP95Ms:0.00}; both p95 {g.P95Ms:0.00} ({g.Reads} reads)
+              history ms      first page p50 {g.FirstP50Ms:0.00} p95 {g.FirstP95Ms:0.00}; deep page p50 {g.DeepP50Ms:0.00} p95 {g.DeepP95Ms:0.00}; both p95 {g.P95Ms:0.00} ({g.Reads} reads, {g.PagesPerSecondUnderLoad:0.0} pages/s)
+              reads alone     {(g.Alone is { } al ? $"{al.PagesPerSecond:0.0} pages/s, p50 {al.P50Ms:0.00} ms, p95 {al.P95Ms:0.00} ms; CPU per page {al.ServerCpuUsPerPage:0} µs server + {al.PostgresCpuUsPerPage:0} µs PostgreSQL" : "not measured")}
               answers         {r.Created} created, {r.Rejected} insufficient funds, {r.Failed} failed
               ledger check    {(r.CheckOk is null ? "skipped (no --operator-key)" : r.CheckOk.Value ? "ok" : "FAILED")}
             """);
         foreach (var p in r.Problems.Concat(g.Problems)) Console.WriteLine($"  PROBLEM: {p}");
         Console.WriteLine(FormattableString.Invariant(
-            $"SUMMARY mode=growth clients={r.Clients} tps={r.TransfersPerSecond:0.0} p50_ms={r.P50Ms:0.00} p99_ms={r.P99Ms:0.00} created={r.Created} history_first_p95_ms={g.FirstP95Ms:0.00} history_deep_p95_ms={g.DeepP95Ms:0.00} history_p95_ms={g.P95Ms:0.00} history_reads={g.Reads} ok={(g.Ok ? "true" : "false")}"));
+            $"SUMMARY mode=growth clients={r.Clients} tps={r.TransfersPerSecond:0.0} p50_ms={r.P50Ms:0.00} p99_ms={r.P99Ms:0.00} created={r.Created} history_first_p95_ms={g.FirstP95Ms:0.00} history_deep_p95_ms={g.DeepP95Ms:0.00} history_p95_ms={g.P95Ms:0.00} history_reads={g.Reads} history_pages_per_s={g.PagesPerSecondUnderLoad:0.0} alone_pages_per_s={g.Alone?.PagesPerSecond ?? 0:0.0} alone_p95_ms={g.Alone?.P95Ms ?? 0:0.00} cpu_us_server_per_page={g.Alone?.ServerCpuUsPerPage ?? 0:0.0} cpu_us_pg_per_page={g.Alone?.PostgresCpuUsPerPage ?? 0:0.0} ok={(g.Ok ? "true" : "false")}"));
         return g.Ok ? 0 : 1;
     }
 

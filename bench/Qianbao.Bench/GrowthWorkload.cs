@@ -6,10 +6,18 @@ using System.Text.Json.Nodes;
 namespace Qianbao.Bench;
 
 /// <summary>Settings of the growth run: the secure transfer load, and the history readers reading while it runs.</summary>
-public sealed record GrowthWorkloadOptions(HttpWorkloadOptions Transfers, int Readers, int ReaderSeed, int HistoryClients, int DeepEntries);
+/// <param name="ReadsAloneS">Seconds of history reads with no transfers running, before the transfer load (0: none): pages/s and
+/// CPU per page alone.</param>
+/// <param name="ServerPid">The server's process, whose CPU per page is measured (0: not measured).</param>
+/// <param name="PostgresPid">The postmaster of the server's cluster, whose CPU per page is measured (0: not measured).</param>
+public sealed record GrowthWorkloadOptions(HttpWorkloadOptions Transfers, int Readers, int ReaderSeed, int HistoryClients, int DeepEntries,
+    double ReadsAloneS = 0, int ServerPid = 0, int PostgresPid = 0);
+
+/// <summary>History reads with no transfers running: pages/s, latency, CPU per page of the server and of PostgreSQL (µs).</summary>
+public sealed record ReadsAlone(double PagesPerSecond, double P50Ms, double P95Ms, long Pages, double ServerCpuUsPerPage, double PostgresCpuUsPerPage);
 
 public sealed record GrowthResult(HttpWorkloadResult Load, double FirstP50Ms, double FirstP95Ms, double DeepP50Ms, double DeepP95Ms, double P95Ms,
-    long Reads, long DeepDepthMin, IReadOnlyList<string> Problems)
+    long Reads, long DeepDepthMin, IReadOnlyList<string> Problems, ReadsAlone? Alone, double PagesPerSecondUnderLoad)
 {
     public bool Ok => Load.Ok && Problems.Count == 0;
 }
@@ -63,6 +71,32 @@ public static class GrowthWorkload
         });
         output.WriteLine($"[growth] {o.Readers} readers logged in; deep cursors after {depth.Min()}..{depth.Max()} entries, found in {paging.Elapsed.TotalSeconds:0.0} s");
 
+        var failures = new long[o.HistoryClients];
+        var problems = new string?[o.HistoryClients];
+        ReadsAlone? alone = null;
+        if (o.ReadsAloneS > 0)
+        {
+            var warmup = Stopwatch.Frequency * 2;
+            var aloneStart = Stopwatch.GetTimestamp() + warmup;
+            var aloneEnd = aloneStart + (long)(o.ReadsAloneS * Stopwatch.Frequency);
+            var cpu = new TaskCompletionSource<(TimeSpan Server, TimeSpan Postgres)>();
+            var sampler = Task.Run(async () =>
+            {
+                await Task.Delay(TimeSpan.FromTicks((long)((aloneStart - Stopwatch.GetTimestamp()) * (double)TimeSpan.TicksPerSecond / Stopwatch.Frequency)), ct);
+                var (s0, p0) = (ServerCpu(o), PostgresCpu(o));
+                await Task.Delay(TimeSpan.FromSeconds(o.ReadsAloneS), ct);
+                return (ServerCpu(o) - s0, PostgresCpu(o) - p0);
+            }, ct);
+            var (firstAlone, deepAlone) = await ReadAsync(http, o, tokens, deep, Task.FromResult((aloneStart, aloneEnd)), Task.CompletedTask, failures, problems, ct);
+            var (serverCpu, postgresCpu) = await sampler;
+            var both = new LatencyHistogram();
+            foreach (var h in firstAlone.Concat(deepAlone)) both.Add(h);
+            alone = new ReadsAlone(both.Count / o.ReadsAloneS, both.PercentileMs(50), both.PercentileMs(95), both.Count,
+                o.ServerPid > 0 && both.Count > 0 ? serverCpu.TotalMicroseconds / both.Count : 0,
+                o.PostgresPid > 0 && both.Count > 0 ? postgresCpu.TotalMicroseconds / both.Count : 0);
+            output.WriteLine(FormattableString.Invariant($"[growth] reads alone: {alone.PagesPerSecond:0.0} pages/s, p50 {alone.P50Ms:0.00} ms, p95 {alone.P95Ms:0.00} ms, CPU per page {alone.ServerCpuUsPerPage:0} µs server + {alone.PostgresCpuUsPerPage:0} µs PostgreSQL"));
+        }
+
         var window = new TaskCompletionSource<(long Start, long End)>(TaskCreationOptions.RunContinuationsAsynchronously);
         var t = o.Transfers;
         var transfers = new HttpWorkloadOptions
@@ -72,10 +106,40 @@ public static class GrowthWorkload
             LoadStarting = (start, end) => window.TrySetResult((start, end)),
         };
         var load = HttpWorkload.RunAsync(transfers, output, ct);
+        var (first, deepPages) = await ReadAsync(http, o, tokens, deep, window.Task, load, failures, problems, ct);
+        var result = await load;
+
+        var firstAll = new LatencyHistogram();
+        var deepAll = new LatencyHistogram();
+        var all = new LatencyHistogram();
+        for (var c = 0; c < first.Length; c++)
+        {
+            firstAll.Add(first[c]);
+            deepAll.Add(deepPages[c]);
+            all.Add(first[c]);
+            all.Add(deepPages[c]);
+        }
+        var list = new List<string>();
+        if (failures.Sum() > 0) list.Add($"{failures.Sum()} history reads failed, first: {problems.First(p => p is not null)}");
+        if (firstAll.Count == 0 || deepAll.Count == 0) list.Add("no history read completed inside the load window");
+        return new GrowthResult(result, firstAll.PercentileMs(50), firstAll.PercentileMs(95), deepAll.PercentileMs(50), deepAll.PercentileMs(95),
+            all.PercentileMs(95), all.Count, depth.Min(), list, alone, result.MeasuredSeconds > 0 ? all.Count / result.MeasuredSeconds : 0);
+    }
+
+    private static TimeSpan ServerCpu(GrowthWorkloadOptions o) => o.ServerPid > 0 ? ProcessCpu.Of(o.ServerPid) : TimeSpan.Zero;
+
+    private static TimeSpan PostgresCpu(GrowthWorkloadOptions o) => o.PostgresPid > 0 ? ProcessCpu.OfCluster(o.PostgresPid) : TimeSpan.Zero;
+
+    /// <summary>
+    /// <see cref="GrowthWorkloadOptions.HistoryClients"/> closed-loop clients, each reading as one reader and alternating its first
+    /// page and its deep page, from when <paramref name="window"/> is known until its end; latencies of answers inside the window.
+    /// Nothing is read if <paramref name="abandon"/> ends first (the load failed before its window).
+    /// </summary>
+    private static async Task<(LatencyHistogram[] First, LatencyHistogram[] Deep)> ReadAsync(HttpClient http, GrowthWorkloadOptions o, string[] tokens,
+        string?[] deep, Task<(long Start, long End)> window, Task abandon, long[] failures, string?[] problems, CancellationToken ct)
+    {
         var first = new LatencyHistogram[o.HistoryClients];
         var deepPages = new LatencyHistogram[o.HistoryClients];
-        var problems = new string?[o.HistoryClients];
-        var failures = new long[o.HistoryClients];
         var readers = new Task[o.HistoryClients];
         for (var c = 0; c < readers.Length; c++)
         {
@@ -84,9 +148,9 @@ public static class GrowthWorkload
             deepPages[c] = new LatencyHistogram();
             readers[c] = Task.Run(async () =>
             {
-                var finished = await Task.WhenAny(window.Task, load);
-                if (finished != window.Task) return;
-                var (start, end) = await window.Task;
+                var finished = await Task.WhenAny(window, abandon);
+                if (finished != window && !window.IsCompleted) return;
+                var (start, end) = await window;
                 var r = client % o.Readers;
                 var isDeep = client % 2 == 1;
                 while (Stopwatch.GetTimestamp() < end)
@@ -119,24 +183,8 @@ public static class GrowthWorkload
                 }
             }, ct);
         }
-        var result = await load;
         await Task.WhenAll(readers);
-
-        var firstAll = new LatencyHistogram();
-        var deepAll = new LatencyHistogram();
-        var all = new LatencyHistogram();
-        for (var c = 0; c < readers.Length; c++)
-        {
-            firstAll.Add(first[c]);
-            deepAll.Add(deepPages[c]);
-            all.Add(first[c]);
-            all.Add(deepPages[c]);
-        }
-        var list = new List<string>();
-        if (failures.Sum() > 0) list.Add($"{failures.Sum()} history reads failed, first: {problems.First(p => p is not null)}");
-        if (firstAll.Count == 0 || deepAll.Count == 0) list.Add("no history read completed inside the load window");
-        return new GrowthResult(result, firstAll.PercentileMs(50), firstAll.PercentileMs(95), deepAll.PercentileMs(50), deepAll.PercentileMs(95),
-            all.PercentileMs(95), all.Count, depth.Min(), list);
+        return (first, deepPages);
     }
 
     private static HttpClient Client(Uri url, int connections) => new(new SocketsHttpHandler

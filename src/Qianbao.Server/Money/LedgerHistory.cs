@@ -1,4 +1,5 @@
 using Dapper;
+using Npgsql;
 using Qianbao.Ledger;
 using Qianbao.Server.Storage;
 
@@ -23,25 +24,43 @@ public sealed class LedgerHistory(Db db)
     public async Task<IReadOnlyList<LedgerEntry>> PageAsync(HistoryQuery q, CancellationToken ct)
     {
         Invariant.That(q.Take is > 0 and <= TakeMax, "a history page holds 1..1000 entries");
-        await using var connection = await db.OpenAsync(ct);
-        var args = new { before = q.BeforeSeq, owner = q.OwnerId, accountCode = (int)q.AccountCode, code = (int)q.TransferCode, fromUs = q.FromUs, toUs = q.ToUs, take = q.Take };
-        IEnumerable<Row> rows;
         if (db.Engine == DatabaseEngine.Postgres)
         {
-            // The planner guesses a handful of entries per account (the average over all accounts), so for a page of 20 it prefers
-            // to fetch all of a long history by bitmap and sort it over walking the index backwards: 10-40 ms instead of under 1 ms
-            // for someone with thousands of entries. Bitmap scans are off for this one read-only transaction (BEGIN, SET LOCAL and
-            // the query go in one round trip; COMMIT writes nothing).
-            await using var tx = await connection.BeginTransactionAsync(ct);
-            rows = await connection.QueryAsync<Row>(new CommandDefinition("SET LOCAL enable_bitmapscan = off;\n" + PostgresSql, args, tx, cancellationToken: ct));
-            await tx.CommitAsync(ct);
+            // One statement on a connection whose session has bitmap scans off (Db.OpenForHistoryAsync): the planner guesses a
+            // handful of entries per account (the average over all accounts), so for a page of 20 it would rather fetch all of a
+            // long history by bitmap and sort it than walk the index backwards: 10-70 ms instead of a fraction of one for someone
+            // with thousands of entries. Npgsql directly: positional parameters spare the SQL rewriting of named ones on every page, and typed reads spare
+            // Dapper's mapping (BENCHMARKS.md, issue 13, the history page's CPU).
+            await using var connection = (NpgsqlConnection)await db.OpenForHistoryAsync(ct);
+            await using var command = new NpgsqlCommand(PostgresSql, connection)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<long> { TypedValue = q.BeforeSeq }, new NpgsqlParameter<Guid> { TypedValue = q.OwnerId },
+                    new NpgsqlParameter<int> { TypedValue = q.AccountCode }, new NpgsqlParameter<int> { TypedValue = q.TransferCode },
+                    new NpgsqlParameter<long> { TypedValue = q.FromUs }, new NpgsqlParameter<long> { TypedValue = q.ToUs },
+                    new NpgsqlParameter<int> { TypedValue = q.Take },
+                },
+            };
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var entries = new List<LedgerEntry>(q.Take);
+            while (await reader.ReadAsync(ct))
+            {
+                var outgoing = reader.GetBoolean(9);
+                Guid? other = reader.IsDBNull(10) ? null : reader.GetGuid(10);
+                entries.Add(new LedgerEntry(reader.GetInt64(0), reader.GetGuid(1), reader.GetInt64(2), Currency.Parse(reader.GetString(3)),
+                    checked((ushort)reader.GetInt32(4)), (TransferFlags)reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetInt64(7),
+                    (PendingState)reader.GetInt16(8), outgoing ? q.OwnerId : other, outgoing ? other : q.OwnerId));
+            }
+            return entries;
         }
-        else
+        await using (var connection = await db.OpenAsync(ct))
         {
-            rows = await connection.QueryAsync<Row>(new CommandDefinition(SqliteSql, args, cancellationToken: ct));
+            var args = new { before = q.BeforeSeq, owner = q.OwnerId, accountCode = (int)q.AccountCode, code = (int)q.TransferCode, fromUs = q.FromUs, toUs = q.ToUs, take = q.Take };
+            var rows = await connection.QueryAsync<Row>(new CommandDefinition(SqliteSql, args, cancellationToken: ct));
+            return [.. rows.Select(r => new LedgerEntry(r.seq, r.id, r.amount, Currency.Parse(r.currency), checked((ushort)r.code), (TransferFlags)r.flags, r.reference,
+                r.timestamp_us, (PendingState)r.state, r.debit_owner_id, r.credit_owner_id))];
         }
-        return [.. rows.Select(r => new LedgerEntry(r.seq, r.id, r.amount, Currency.Parse(r.currency), checked((ushort)r.code), (TransferFlags)r.flags, r.reference,
-            r.timestamp_us, (PendingState)r.state, r.debit_owner_id, r.credit_owner_id))];
     }
 
     // Post and void records are folded into the hold they settle, whose state tells what became of it.
@@ -54,25 +73,32 @@ public sealed class LedgerHistory(Db db)
 
     /// <summary>
     /// Per account of the owner, its newest debits and its newest credits, each read backwards along its (account, seq) index and
-    /// stopped after a page (LATERAL … ORDER BY seq DESC LIMIT), then merged. An OR of the two sides cannot use those indexes in
-    /// order: PostgreSQL read every entry the owner ever had and sorted them for each page (tens of ms on a long history, see
-    /// BENCHMARKS.md, Growth). UNION, not UNION ALL: a transfer between two of the owner's own accounts is on both sides.
+    /// stopped after a page (LATERAL … ORDER BY seq DESC LIMIT), then merged and cut to a page; only then is the other side's
+    /// owner looked up, once per entry. An OR of the two sides cannot use those indexes in order: PostgreSQL read every entry the
+    /// owner ever had and sorted them for each page (tens of ms on a long history, see BENCHMARKS.md, Growth). A transfer
+    /// between two of the owner's own accounts is on both sides: the credit side leaves it out (UNION ALL, no sort of whole
+    /// rows to remove duplicates; BENCHMARKS.md, issue 13, history).
     /// </summary>
-    private static readonly string PostgresSql = $"""
-        SELECT t.seq, t.id, t.amount, t.currency, t.code, t.flags, t.reference, t.timestamp_us, t.state,
-               da.owner_id AS debit_owner_id, ca.owner_id AS credit_owner_id
-        FROM (SELECT d.* FROM accounts a
+    private static readonly string PostgresSql = Positional($"""
+        SELECT t.seq, t.id, t.amount, t.currency, t.code, t.flags, t.reference, t.timestamp_us, t.state, t.outgoing, o.owner_id AS other_owner_id
+        FROM (SELECT d.*, true AS outgoing, d.credit_account_id AS other_account_id FROM accounts a
               CROSS JOIN LATERAL (SELECT {Columns} FROM transfers t WHERE t.debit_account_id = a.id AND {Filters} ORDER BY t.seq DESC LIMIT @take) d
               WHERE a.owner_id = @owner AND a.code = @accountCode
-              UNION
-              SELECT c.* FROM accounts a
-              CROSS JOIN LATERAL (SELECT {Columns} FROM transfers t WHERE t.credit_account_id = a.id AND {Filters} ORDER BY t.seq DESC LIMIT @take) c
-              WHERE a.owner_id = @owner AND a.code = @accountCode) t
-        JOIN accounts da ON da.id = t.debit_account_id
-        JOIN accounts ca ON ca.id = t.credit_account_id
+              UNION ALL
+              SELECT c.*, false, c.debit_account_id FROM accounts a
+              CROSS JOIN LATERAL (SELECT {Columns} FROM transfers t WHERE t.credit_account_id = a.id AND {Filters}
+                                    AND t.debit_account_id NOT IN (SELECT id FROM accounts WHERE owner_id = @owner AND code = @accountCode)
+                                  ORDER BY t.seq DESC LIMIT @take) c
+              WHERE a.owner_id = @owner AND a.code = @accountCode
+              ORDER BY seq DESC
+              LIMIT @take) t
+        JOIN accounts o ON o.id = t.other_account_id
         ORDER BY t.seq DESC
-        LIMIT @take
-        """;
+        """);
+
+    /// <summary>The named parameters of the shared filters as PostgreSQL's positional ones, in the order PageAsync adds them.</summary>
+    private static string Positional(string sql) => sql.Replace("@before", "$1").Replace("@owner", "$2").Replace("@accountCode", "$3").Replace("@code", "$4")
+        .Replace("@fromUs", "$5").Replace("@toUs", "$6").Replace("@take", "$7");
 
     private static readonly string SqliteSql = $"""
         SELECT t.seq, t.id, t.amount, t.currency, t.code, t.flags, t.reference, t.timestamp_us, t.state,

@@ -15,17 +15,22 @@ public sealed class Db : IAsyncDisposable
     /// <summary>Connections the ledger executor's batches use: a pool of their own, so request handlers can never starve the commit path.</summary>
     public const int LedgerPoolSize = 4;
 
+    /// <summary>Connections of <see cref="OpenForHistoryAsync"/>: history pages are short reads, so a few serve many readers.</summary>
+    public const int HistoryPoolSize = 16;
+
     private readonly PostgresSlotWait? postgres;
     private readonly PostgresSlotWait? postgresLedger;
+    private readonly PostgresSlotWait? postgresHistory;
     private readonly NpgsqlDataSource? postgresListen;
     private readonly string? sqliteConnectionString;
 
-    private Db(DatabaseEngine engine, PostgresSlotWait? postgres, PostgresSlotWait? postgresLedger, NpgsqlDataSource? postgresListen,
-        string? sqliteConnectionString)
+    private Db(DatabaseEngine engine, PostgresSlotWait? postgres, PostgresSlotWait? postgresLedger, PostgresSlotWait? postgresHistory,
+        NpgsqlDataSource? postgresListen, string? sqliteConnectionString)
     {
         Engine = engine;
         this.postgres = postgres;
         this.postgresLedger = postgresLedger;
+        this.postgresHistory = postgresHistory;
         this.postgresListen = postgresListen;
         this.sqliteConnectionString = sqliteConnectionString;
     }
@@ -53,9 +58,18 @@ public sealed class Db : IAsyncDisposable
         // A full PostgreSQL is waited for as long as our own full pool would be: the connection Timeout.
         var slotWaitMax = TimeSpan.FromSeconds(builder.Timeout);
         var listen = new NpgsqlConnectionStringBuilder(builder.ConnectionString) { Pooling = false, NoResetOnClose = false, ApplicationName = "qianbao-listen" };
+        // History pages walk (account, seq) indexes backwards; the planner, guessing a few entries per account, would fetch a
+        // long history whole by bitmap and sort it instead. The setting is the session's from its start, so a page is one
+        // round trip (no BEGIN, SET LOCAL, COMMIT) and no other statement runs with it.
+        var history = new NpgsqlConnectionStringBuilder(builder.ConnectionString)
+        {
+            MaxPoolSize = Math.Min(HistoryPoolSize, builder.MaxPoolSize), ApplicationName = "qianbao-history",
+        };
+        history.Options = (history.Options + " -c enable_bitmapscan=off").Trim();
         return new Db(DatabaseEngine.Postgres,
             new PostgresSlotWait(NpgsqlDataSource.Create(builder.ConnectionString), slotWaitMax, logger),
             new PostgresSlotWait(NpgsqlDataSource.Create(ledger.ConnectionString), slotWaitMax, logger),
+            new PostgresSlotWait(NpgsqlDataSource.Create(history.ConnectionString), slotWaitMax, logger),
             NpgsqlDataSource.Create(listen.ConnectionString), null);
     }
 
@@ -69,12 +83,19 @@ public sealed class Db : IAsyncDisposable
             Pooling = true,
             DefaultTimeout = 30,
         };
-        return new Db(DatabaseEngine.Sqlite, null, null, null, builder.ConnectionString);
+        return new Db(DatabaseEngine.Sqlite, null, null, null, null, builder.ConnectionString);
     }
 
     /// <summary>A connection for one ledger batch, from the executor's own pool.</summary>
     public async ValueTask<DbConnection> OpenForLedgerBatchAsync(CancellationToken ct = default) =>
         postgresLedger is not null ? await postgresLedger.OpenAsync(ct) : await OpenAsync(ct);
+
+    /// <summary>
+    /// A connection for a ledger history read (<see cref="Money.LedgerHistory"/>): on PostgreSQL from a pool of its own whose
+    /// sessions have bitmap scans off; read-only statements only.
+    /// </summary>
+    public async ValueTask<DbConnection> OpenForHistoryAsync(CancellationToken ct = default) =>
+        postgresHistory is not null ? await postgresHistory.OpenAsync(ct) : await OpenAsync(ct);
 
     /// <summary>
     /// A PostgreSQL connection of its own (not pooled) for a long-lived <c>LISTEN</c>: pooled connections are returned without a
@@ -100,6 +121,7 @@ public sealed class Db : IAsyncDisposable
     {
         if (postgres is not null) await postgres.Source.DisposeAsync();
         if (postgresLedger is not null) await postgresLedger.Source.DisposeAsync();
+        if (postgresHistory is not null) await postgresHistory.Source.DisposeAsync();
         if (postgresListen is not null) await postgresListen.DisposeAsync();
         if (sqliteConnectionString is not null) SqliteConnection.ClearAllPools();
     }

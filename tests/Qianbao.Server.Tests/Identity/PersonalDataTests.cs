@@ -233,6 +233,13 @@ public abstract class PersonalDataTests<THost>(THost host) : IClassFixture<THost
         (await friend.GetJsonAsync("/v1/recipients?phone=" + user.Phone))["user_id"]!.GetValue<Guid>().ShouldBe(user.UserId);
 
         (await user.PostAsync("/v1/transfers", new { to_user_id = friend.UserId, amount = 3_000, currency = "CNY" })).StatusCode.ShouldBe(HttpStatusCode.Created);
+        // The friend's history shows the name masked; read twice, the second from the server's memory of names (PostgreSQL, while
+        // its LISTEN for name changes is in place; SQLite reads every time).
+        var names = host.Services.GetRequiredService<MaskedNameCache>();
+        if (host.Engine == DatabaseEngine.Postgres) await Poll.UntilAsync(() => Task.FromResult(names.Live), "the LISTEN for name changes", 10_000);
+        for (var i = 0; i < 2; i++) CounterpartyName(await friend.GetJsonAsync("/v1/transactions"), user.UserId).ShouldBe(Masks.Name(name));
+        if (host.Engine == DatabaseEngine.Postgres) names.TryGet(user.UserId, out _).ShouldBeTrue("the name is kept in memory");
+        else names.Live.ShouldBeFalse();
         (await CloseAsync(user, SecureUser.Password)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
 
         // Signed out everywhere, cannot log in, cannot be found or paid.
@@ -255,6 +262,7 @@ public abstract class PersonalDataTests<THost>(THost host) : IClassFixture<THost
         JsonNode.Parse(body)!["ok"]!.GetValue<bool>().ShouldBeTrue(body);
         var history = await friend.GetJsonAsync("/v1/transactions");
         history["items"]!.AsArray().ShouldContain(i => i!["amount"]!.GetValue<long>() == 3_000);
+        CounterpartyName(history, user.UserId).ShouldBe("*", "the erased name, not the one kept in memory before the account closed");
 
         // The phone is free again (after the resend interval of its earlier register code).
         host.Clock.Advance(TimeSpan.FromMinutes(2));
@@ -263,6 +271,9 @@ public abstract class PersonalDataTests<THost>(THost host) : IClassFixture<THost
         again.StatusCode.ShouldBe(HttpStatusCode.Created, await again.Content.ReadAsStringAsync());
         (await again.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>().ShouldNotBe(user.UserId);
     }
+
+    private static string CounterpartyName(JsonObject history, Guid userId) =>
+        history["items"]!.AsArray().Single(i => i!["counterparty"]?["user_id"]?.GetValue<Guid>() == userId)!["counterparty"]!["name_masked"]!.GetValue<string>();
 
     private Task<HttpResponseMessage> CloseAsync(SecureUser user, string? password)
     {

@@ -7,7 +7,7 @@ namespace Qianbao.Server.Modules.Identity;
 /// How other modules learn whether a person exists: the users table is this module's own, so nobody else
 /// queries it. Each call takes one pooled connection and releases it before returning.
 /// </summary>
-internal sealed class UserDirectory(Db db, UserData data, Tiers.TierStore tiers)
+internal sealed class UserDirectory(Db db, UserData data, Tiers.TierStore tiers, MaskedNameCache maskedNames)
 {
     /// <summary>
     /// Whether the user exists and is open: a closed account (DELETE /v1/me) is nobody to pay or to act on. The same read gives
@@ -38,12 +38,28 @@ internal sealed class UserDirectory(Db db, UserData data, Tiers.TierStore tiers)
     public async Task<IReadOnlyDictionary<Guid, string>> MaskedNamesAsync(IReadOnlyCollection<Guid> userIds, CancellationToken ct)
     {
         Qianbao.Ledger.Invariant.That(userIds.Count <= 1000, "names are asked for at most 1000 users at once");
-        if (userIds.Count == 0) return new Dictionary<Guid, string>();
+        var found = new Dictionary<Guid, string>(userIds.Count);
+        List<Guid>? missing = null;
+        foreach (var id in userIds)
+        {
+            if (maskedNames.TryGet(id, out var name)) found[id] = name;
+            else (missing ??= []).Add(id);
+        }
+        if (missing is null) return found;
+        var generation = maskedNames.Generation;
         await using var connection = await db.OpenAsync(ct);
-        var (idIn, ids) = db.IdIn("id", userIds);
+        var (idIn, ids) = db.IdIn("id", missing);
         var rows = await connection.QueryAsync<(Guid Id, string Name)>(new CommandDefinition($"SELECT id, name FROM users WHERE {idIn}",
             new { ids }, cancellationToken: ct));
-        return rows.ToDictionary(r => r.Id, r => Masks.Name(data.Open(r.Id, "name", r.Name) ?? ""));
+        foreach (var (id, stored) in rows)
+        {
+            var masked = Masks.Name(data.Open(id, "name", stored) ?? "");
+            found[id] = masked;
+            // Only a sealed name is kept: it changes only by erasure, which MaskedNameCache hears of. An erased or not yet
+            // sealed one (before 0016) is read again.
+            if (Storage.PersonalData.PersonalDataProtector.IsSealed(stored)) maskedNames.Add(id, masked, generation);
+        }
+        return found;
     }
 
     /// <summary>

@@ -38,30 +38,26 @@ internal static class ListTransactions
 
         var userId = http.UserId();
         var entries = await history.PageAsync(new HistoryQuery(userId, AccountCodes.UserWallet, before, code, fromUs, toUs, pageSize + 1), ct);
-        var page = entries.Take(pageSize).ToArray();
-        var counterparties = page.Select(e => e.DebitOwnerId == userId ? e.CreditOwnerId : e.DebitOwnerId).OfType<Guid>().ToHashSet();
+        var count = Math.Min(entries.Count, pageSize);
+        var counterparties = new HashSet<Guid>(count);
+        for (var i = 0; i < count; i++)
+            if (Counterparty(entries[i], userId) is { } id) counterparties.Add(id);
         var names = await users.MaskedNamesAsync(counterparties, ct);
-        var next = entries.Count > pageSize ? EncodeCursor(page[^1].Seq) : null;
-        return Results.Json(new { items = page.Select(e => Item(e, userId, names)), next_cursor = next }, JsonDefaults.Options);
+        var items = new TransactionItem[count];
+        for (var i = 0; i < count; i++) items[i] = Item(entries[i], userId, names);
+        var next = entries.Count > pageSize ? EncodeCursor(entries[count - 1].Seq) : null;
+        return Results.Json(new TransactionPage(items, next), TransactionJson.Default.TransactionPage);
     }
 
-    private static object Item(LedgerEntry e, Guid userId, IReadOnlyDictionary<Guid, string> names)
+    private static Guid? Counterparty(LedgerEntry e, Guid userId) => e.DebitOwnerId == userId ? e.CreditOwnerId : e.DebitOwnerId;
+
+    private static TransactionItem Item(LedgerEntry e, Guid userId, IReadOnlyDictionary<Guid, string> names)
     {
         var outgoing = e.DebitOwnerId == userId;
-        var counterpartyId = outgoing ? e.CreditOwnerId : e.DebitOwnerId;
-        var counterpartyName = counterpartyId is { } id && names.TryGetValue(id, out var name) ? name : null;
-        return new
-        {
-            id = e.Id,
-            type = TransferCodes.Name(e.Code),
-            direction = outgoing ? "debit" : "credit",
-            amount = e.Amount,
-            currency = e.Currency.Code,
-            status = e.Flags.HasFlag(TransferFlags.Pending) ? HoldStatus.Name(e.State) : "completed",
-            counterparty = counterpartyName is null ? null : new { user_id = counterpartyId, name_masked = counterpartyName },
-            note = e.Reference,
-            created_at = TimeProviderExtensions.FromUnixMicroseconds(e.TimestampUs),
-        };
+        var counterparty = Counterparty(e, userId) is { } id && names.TryGetValue(id, out var name) ? new TransactionCounterparty(id, name) : null;
+        return new TransactionItem(e.Id, TransferCodes.Name(e.Code), outgoing ? "debit" : "credit", e.Amount, e.Currency.Code,
+            e.Flags.HasFlag(TransferFlags.Pending) ? HoldStatus.Name(e.State) : "completed", counterparty, e.Reference,
+            TimeProviderExtensions.FromUnixMicroseconds(e.TimestampUs));
     }
 
     private static string EncodeCursor(long seq) => Base64Url.EncodeToString(Encoding.ASCII.GetBytes("s" + seq.ToString(System.Globalization.CultureInfo.InvariantCulture)));
@@ -84,3 +80,21 @@ internal static class ListTransactions
         return true;
     }
 }
+
+internal sealed record TransactionPage(IReadOnlyList<TransactionItem> Items, string? NextCursor);
+
+internal sealed record TransactionItem(Guid Id, string Type, string Direction, long Amount, string Currency, string Status,
+    TransactionCounterparty? Counterparty, string? Note, DateTimeOffset CreatedAt);
+
+internal sealed record TransactionCounterparty(Guid UserId, string NameMasked);
+
+/// <summary>
+/// The page's JSON written by generated code (no reflection or boxing per item), with <see cref="JsonDefaults.Options"/>'s
+/// settings: snake_case, nulls left out.
+/// </summary>
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web,
+    PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(TransactionPage))]
+internal sealed partial class TransactionJson : System.Text.Json.Serialization.JsonSerializerContext;

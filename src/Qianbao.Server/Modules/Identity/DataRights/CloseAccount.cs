@@ -29,7 +29,7 @@ internal static class CloseAccount
     public static void Map(IEndpointRouteBuilder app) => app.MapDelete("/v1/me", HandleAsync).RequireUser().WithTags("Users");
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, PasswordHasher hasher, LoginThrottle throttle, Sessions sessions,
-        SecurityEvents events, UserDirectory users, LedgerAccounts ledger, PersonalDataExport personalData, TimeProvider clock,
+        SecurityEvents events, UserDirectory users, MaskedNameCache maskedNames, LedgerAccounts ledger, PersonalDataExport personalData, TimeProvider clock,
         ILoggerFactory loggers, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
@@ -87,6 +87,7 @@ internal static class CloseAccount
                    totp_secret = NULL, totp_enabled = 0, totp_last_step = NULL
             WHERE id = @userId
             """, new { userId, erasedPhone = "closed:" + userId.ToString("N") }, tx, cancellationToken: ct));
+        await MaskedNameCache.NotifyChangedAsync(again, tx, userId, ct);
         var revoked = await sessions.RevokeAllAsync(again, tx, userId, except: null, RevokeReason.AccountClosed, ct);
         foreach (var table in new[] { "devices", "bank_cards", "verifications" })
             await again.ExecuteAsync(new CommandDefinition($"DELETE FROM {table} WHERE user_id = @userId", new { userId }, tx, cancellationToken: ct));
@@ -94,6 +95,7 @@ internal static class CloseAccount
             new { userId }, tx, cancellationToken: ct));
         await events.AppendAsync(again, tx, userId, SecurityEventKind.AccountClosed, null, null, null, ct);
         await tx.CommitAsync(ct);
+        maskedNames.Forget(userId);
         sessions.Published(revoked);
 
         await personalData.EraseAsync(new DataSubject(userId, contact.Value.Phone), ct);
