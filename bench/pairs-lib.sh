@@ -14,7 +14,8 @@ pairs_start() {
 }
 pairs_stop() { pairs_runpg "$BIN/pg_ctl stop -D $T/data -m fast" >/dev/null; [ -n "${PAIRS_KEEP:-}" ] && echo "logs kept in $T" || rm -rf "$T"; }
 pairs_ticks() { cat /proc/$1/stat 2>/dev/null | awk '{print $14+$15}'; }
-pairs_pgticks() { local s=0 t; for p in $(pgrep -x postgres); do t=$(pairs_ticks $p); s=$((s + ${t:-0})); done; echo $s; }
+# Only this cluster's processes (the postmaster and its children): other engineers' clusters on the machine are not ours to count.
+pairs_pgticks() { local s=0 t pm; pm=$(head -1 $T/data/postmaster.pid); for p in $pm $(pgrep -P $pm); do t=$(pairs_ticks $p); s=$((s + ${t:-0})); done; echo $s; }
 pairs_one() {
   local name=$1 server=$2 engine=$3 secure=$4 scenario=${5:-transfer} db=qb_$RANDOM$RANDOM port=$((20000 + RANDOM % 9000)) relaxed=true flag=""
   [ "$secure" = 1 ] && relaxed=false && flag=--secure
