@@ -17,8 +17,8 @@ internal sealed record IdempotencyKeyFreeGuard(string Scope, string IdempotencyK
 }
 
 /// <summary>
-/// Evaluates <see cref="IdempotencyKeyFreeGuard"/>s. PostgreSQL: one set-based statement for the whole batch (the keys as two
-/// arrays joined to the primary key), not one statement per guard: a batch of 64 transfers was 64 parses and executions.
+/// Evaluates <see cref="IdempotencyKeyFreeGuard"/>s. PostgreSQL: one statement for the whole batch (the keys as two arrays,
+/// each probed on the primary key), not one statement per guard: a batch of 64 transfers was 64 parses and executions.
 /// SQLite (in-process): one probe per guard.
 /// </summary>
 internal sealed class IdempotencyKeyFreeGuardChecker : GuardChecker<IdempotencyKeyFreeGuard>
@@ -31,9 +31,12 @@ internal sealed class IdempotencyKeyFreeGuardChecker : GuardChecker<IdempotencyK
             var scopes = new string[guards.Count];
             var keys = new string[guards.Count];
             for (var i = 0; i < guards.Count; i++) (scopes[i], keys[i]) = (guards[i].Scope, guards[i].IdempotencyKey);
-            await using var cmd = new NpgsqlCommand(
-                "SELECT k.scope, k.key FROM unnest(@scopes, @keys) AS u(scope, key) JOIN idempotency_keys k ON k.scope = u.scope AND k.key = u.key",
-                pg, (NpgsqlTransaction)transaction);
+            // One primary-key probe per key (the LATERAL … LIMIT 1 keeps it a parameterised index lookup): a plain join lets the
+            // planner pick a hash join over a sequential scan while the table is small or never analysed, and keep that plan.
+            await using var cmd = new NpgsqlCommand("""
+                SELECT k.scope, k.key FROM unnest(@scopes, @keys) AS u(scope, key)
+                CROSS JOIN LATERAL (SELECT i.scope, i.key FROM idempotency_keys i WHERE i.scope = u.scope AND i.key = u.key LIMIT 1) AS k
+                """, pg, (NpgsqlTransaction)transaction);
             cmd.Parameters.Add(new NpgsqlParameter<string[]>("scopes", scopes));
             cmd.Parameters.Add(new NpgsqlParameter<string[]>("keys", keys));
             HashSet<(string, string)>? stored = null;
