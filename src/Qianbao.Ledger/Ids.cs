@@ -31,12 +31,19 @@ public static class StableId
     {
         // Hash the UTF-16 code units as they are: a UTF-8 encoder would map every lone surrogate to U+FFFD
         // and make distinct names collide. The scope's length makes the split of scope and name unambiguous.
-        var prefix = scope.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":" + scope + "\u001f";
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(MemoryMarshal.AsBytes(prefix.AsSpan()));
-        sha.AppendData(MemoryMarshal.AsBytes(name.AsSpan()));
+        // Hashed as "<scope length>:<scope>\u001f<name>" in one shot (an incremental hash allocates a native context per call,
+        // and this runs several times per payment); the bytes hashed are the same as ever, so every id is unchanged.
+        Span<char> length = stackalloc char[11];
+        scope.Length.TryFormat(length, out var lengthChars, provider: System.Globalization.CultureInfo.InvariantCulture);
+        var total = lengthChars + 1 + scope.Length + 1 + name.Length;
+        var text = total <= 256 ? stackalloc char[total] : new char[total];
+        length[..lengthChars].CopyTo(text);
+        text[lengthChars] = ':';
+        scope.AsSpan().CopyTo(text[(lengthChars + 1)..]);
+        text[lengthChars + 1 + scope.Length] = '\u001f';
+        name.AsSpan().CopyTo(text[(lengthChars + 2 + scope.Length)..]);
         Span<byte> hash = stackalloc byte[32];
-        sha.GetHashAndReset(hash);
+        SHA256.HashData(MemoryMarshal.AsBytes(text), hash);
         var bytes = hash[..16];
         bytes[6] = (byte)((bytes[6] & 0x0F) | 0x80); // version 8
         bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC variant

@@ -39,6 +39,8 @@ internal static class IdentityModule
         services.AddSingleton<Sessions>();
         services.AddHostedService<RevocationWatcher>();
         services.AddHttpContextAccessor(); // TierStore keeps a tier read for the rest of its request
+        services.AddSingleton<UserStates>();
+        services.AddHostedService<UserStatesListener>();
         services.AddSingleton<TierStore>();
         services.AddSingleton<IdentityReviews>();
         services.AddSingleton<TierGate>();

@@ -7,7 +7,7 @@ namespace Qianbao.Server.Modules.Identity;
 /// How other modules learn whether a person exists: the users table is this module's own, so nobody else
 /// queries it. Each call takes one pooled connection and releases it before returning.
 /// </summary>
-internal sealed class UserDirectory(Db db, UserData data, Tiers.TierStore tiers, MaskedNameCache maskedNames)
+internal sealed class UserDirectory(Db db, UserData data, Tiers.TierStore tiers, MaskedNameCache maskedNames, UserStates states)
 {
     /// <summary>
     /// Whether the user exists and is open: a closed account (DELETE /v1/me) is nobody to pay or to act on. The same read gives
@@ -15,11 +15,9 @@ internal sealed class UserDirectory(Db db, UserData data, Tiers.TierStore tiers,
     /// </summary>
     public async Task<bool> ExistsAsync(Guid userId, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        var tier = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition("SELECT tier FROM users WHERE id = @userId AND closed_at_us IS NULL",
-            new { userId }, cancellationToken: ct));
-        if (tier is not { } t) return false;
-        tiers.Remember(userId, Tiers.UserTiers.FromStored(t));
+        // From memory when known (UserStates, kept current by notification): a recipient costs no round trip per transfer.
+        if (await states.GetAsync(userId, ct) is not { Open: true } state) return false;
+        tiers.Remember(userId, state.Tier);
         return true;
     }
 

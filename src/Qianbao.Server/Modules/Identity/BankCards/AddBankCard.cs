@@ -25,7 +25,7 @@ internal static class AddBankCard
     }
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, IdentityKeys keys, UserData data, TierStore tiers, IFundingChannel channel,
-        SecurityEvents events, TimeProvider clock, CancellationToken ct)
+        SecurityEvents events, TimeProvider clock, UserStates states, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -93,6 +93,7 @@ internal static class AddBankCard
                     $"{UserTiers.Name(before)} -> {UserTiers.Name(tier)} by a bank card the bank confirmed", ct);
             }
             await tx.CommitAsync(ct);
+            if (tier != before) await states.ChangedAsync(userId);
         }
         return Answer(StatusCodes.Status201Created, id, last4, tier);
     }

@@ -30,7 +30,7 @@ internal static class CloseAccount
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, PasswordHasher hasher, LoginThrottle throttle, Sessions sessions,
         SecurityEvents events, UserDirectory users, MaskedNameCache maskedNames, LedgerAccounts ledger, PersonalDataExport personalData, TimeProvider clock,
-        ILoggerFactory loggers, CancellationToken ct)
+        ILoggerFactory loggers, UserStates states, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -61,6 +61,8 @@ internal static class CloseAccount
         if (await connection.ExecuteAsync(new CommandDefinition("UPDATE users SET closed_at_us = @nowUs WHERE id = @userId AND closed_at_us IS NULL",
                 new { userId, nowUs }, cancellationToken: ct)) == 0)
             return ApiProblem.Unauthorized(ErrorCodes.Unauthorized, "The account no longer exists.");
+        // Nobody may be sent money from here on, in this process or another (recipients are held in memory: UserStates).
+        await states.ChangedAsync(userId);
         await connection.DisposeAsync();
         var wallets = await ledger.OwnedAsync(userId, AccountCodes.UserWallet, ct);
         var holding = wallets.Where(a => a.CreditsPosted != a.DebitsPosted || a.DebitsPending != 0 || a.CreditsPending != 0).ToList();
@@ -69,6 +71,7 @@ internal static class CloseAccount
         {
             await again.ExecuteAsync(new CommandDefinition("UPDATE users SET closed_at_us = NULL WHERE id = @userId AND closed_at_us = @nowUs",
                 new { userId, nowUs }, cancellationToken: ct));
+            await states.ChangedAsync(userId);
             return ApiProblem.WithExtensions(StatusCodes.Status409Conflict, ErrorCodes.BalanceNotZero, "Conflict.",
                 "The account still holds money or has money pending: withdraw or spend it first, then close the account.",
                 new Dictionary<string, object?>
@@ -96,6 +99,7 @@ internal static class CloseAccount
         await events.AppendAsync(again, tx, userId, SecurityEventKind.AccountClosed, null, null, null, ct);
         await tx.CommitAsync(ct);
         maskedNames.Forget(userId);
+        await states.ChangedAsync(userId);
         sessions.Published(revoked);
 
         await personalData.EraseAsync(new DataSubject(userId, contact.Value.Phone), ct);

@@ -174,11 +174,29 @@ internal sealed class TierLimits(LimitsOptions options, SecurityOptions security
 
     private static string AccountName(LimitPeriod period, DateOnly chinaToday) => period switch
     {
-        LimitPeriod.Daily => "daily/" + chinaToday.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-        LimitPeriod.Year => "year/" + chinaToday.Year.ToString(CultureInfo.InvariantCulture),
+        LimitPeriod.Daily => DayNames.For(chinaToday).Daily,
+        LimitPeriod.Year => DayNames.For(chinaToday).Year,
         LimitPeriod.Total => "total",
         _ => throw new ArgumentOutOfRangeException(nameof(period), period, null),
     };
+
+    /// <summary>The period names of one day, formatted once per day rather than on every payment.</summary>
+    private sealed record DayNames(DateOnly Day, string Daily, string Year)
+    {
+        private static DayNames last = Of(default);
+
+        public static DayNames For(DateOnly day)
+        {
+            var known = Volatile.Read(ref last);
+            if (known.Day == day) return known;
+            var made = Of(day);
+            Volatile.Write(ref last, made);
+            return made;
+        }
+
+        private static DayNames Of(DateOnly day) => new(day, "daily/" + day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            "year/" + day.Year.ToString(CultureInfo.InvariantCulture));
+    }
 
     /// <summary>The grant of each tier step up to <paramref name="tier"/> for <paramref name="period"/>: cap(t) − cap(t−1), zero steps left out.</summary>
     private IEnumerable<(UserTier Step, long Amount)> Steps(LimitPeriod period, UserTier tier)

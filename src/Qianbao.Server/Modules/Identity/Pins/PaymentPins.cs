@@ -45,16 +45,18 @@ internal readonly record struct PinCheck(PinCheckOutcome Outcome, int AttemptsLe
 /// <see cref="LockDuration"/> or until a new PIN is set with an SMS code.
 /// </para>
 /// <para>
-/// A check is one keyed hash and one read when the PIN is right and no wrong one is counted (the common case: no write, so
-/// no commit to flush); otherwise one statement (an indexed UPDATE … RETURNING) in which the database decides, row-locked,
+/// A check is one keyed hash, and no round trip, when the PIN is right and no wrong one is counted (the common case: the
+/// clean PIN state is held in memory by <see cref="UserStates"/>, or read once; no write, so no commit to flush); otherwise one statement (an indexed UPDATE … RETURNING) in which the database decides, row-locked,
 /// whether the account is locked and counts a wrong PIN. Checks of one person in one server process run one at a time (a
 /// striped lock), so a wrong PIN is committed before the next check reads: at most <see cref="WrongTriesMax"/> wrong ones
 /// in a row are ever tested before the lock, and a right one that arrives after the lock is refused too. Across server
 /// processes a simultaneous burst can have one more check in flight per further process (a read that ran before another
-/// process's wrong PIN committed): at most <see cref="WrongTriesMax"/> − 1 + P PINs with P processes.
+/// process's wrong PIN committed, or a clean state held in memory until that process's notification arrives, which only
+/// ever accepts the right PIN): at most <see cref="WrongTriesMax"/> − 1 + P PINs with P processes.
 /// </para>
 /// </summary>
-internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, SecurityEvents events, Tiers.TierStore tiers, TimeProvider clock)
+internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, SecurityEvents events, Tiers.TierStore tiers, UserStates states,
+    TimeProvider clock)
 {
     public const int Length = 6;
     public const int WrongTriesMax = 5;
@@ -111,6 +113,7 @@ internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, Secur
             new { userId, hash = Hash(userId, pin) }, tx, cancellationToken: ct));
         await events.AppendAsync(connection, tx, userId, SecurityEventKind.PinSet, null, clientAddress, null, ct, SecurityAlert.PinChanged);
         await tx.CommitAsync(ct);
+        await states.ChangedAsync(userId);
     }
 
     /// <summary>The gate's PIN step: null to go on, or the 403 to answer.</summary>
@@ -154,21 +157,20 @@ internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, Secur
         var now = clock.GetUtcNow();
         var nowUs = now.ToUnixMicroseconds();
         var lockUntilUs = now.Add(LockDuration).ToUnixMicroseconds();
-        await using var connection = await db.OpenAsync(ct);
         if (pin.Length > 0 && IsWellFormed(pin))
         {
-            // The common case decided by a read: the right PIN, no wrong one counted, no lock (not even a run-out one, which
-            // the statement below resets). Anything else goes to the statement, which decides and counts.
+            // The common case decided without a write: the right PIN, no wrong one counted, no lock (not even a run-out one,
+            // which the statement below resets), as held in memory (UserStates: every change of the PIN state forgets it here
+            // before this stripe is released, and in other processes by notification) or read. Anything else goes to the
+            // statement, which decides and counts.
             var given = Hash(userId, pin);
-            var current = await connection.QuerySingleOrDefaultAsync<FastRow>(new CommandDefinition(
-                "SELECT pin_hash, CAST(pin_failures AS bigint) AS failures, pin_locked_until_us AS locked_until_us, tier FROM users WHERE id = @userId",
-                new { userId }, cancellationToken: ct));
-            if (current is { failures: 0, locked_until_us: null } && current.pin_hash == given)
+            if (await states.GetAsync(userId, ct) is { PinClean: true } current && current.PinHash == given)
             {
-                tiers.Remember(userId, Tiers.UserTiers.FromStored(current.tier));
+                tiers.Remember(userId, current.Tier);
                 return new PinCheck(PinCheckOutcome.Accepted);
             }
         }
+        await using var connection = await db.OpenAsync(ct);
         if (pin.Length > 0)
         {
             // A malformed PIN hashes to something no stored PIN equals. One statement decides and counts (see the class
@@ -187,6 +189,8 @@ internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, Secur
                 """, new { userId, given, max = WrongTriesMax, lockUntilUs, nowUs }, cancellationToken: ct));
             if (row is not null)
             {
+                // Counted, locked or cleared: forget the state held here (before the stripe is released) and in other processes.
+                await states.ChangedAsync(userId);
                 if (row.failures == 0)
                 {
                     // The gate's identity check and the limits ask for the tier next: this statement has read it already.
@@ -226,14 +230,6 @@ internal sealed class PaymentPins(Db db, IdentityKeys keys, UserData data, Secur
 
     private sealed class PinRow
     {
-        public long failures { get; init; }
-        public long? locked_until_us { get; init; }
-        public long tier { get; init; }
-    }
-
-    private sealed class FastRow
-    {
-        public string? pin_hash { get; init; }
         public long failures { get; init; }
         public long? locked_until_us { get; init; }
         public long tier { get; init; }

@@ -14,7 +14,8 @@ internal enum ReviewCompletion { Completed, NothingPending, Taken, AlreadyVerifi
 /// what a verified identity keeps: the blind index, the masked number, the birth date, and the name and number sealed as
 /// the users row will hold them (<see cref="UserData"/>), so completing copies them without opening them.
 /// </summary>
-internal sealed class IdentityReviews(Db db, UserData data, SecurityEvents events, TimeProvider clock, ILogger<IdentityReviews> logger, EventSignal signal)
+internal sealed class IdentityReviews(Db db, UserData data, SecurityEvents events, TimeProvider clock, ILogger<IdentityReviews> logger, EventSignal signal,
+    UserStates states)
 {
     public async Task<bool> PendingAsync(Guid userId, CancellationToken ct)
     {
@@ -76,6 +77,7 @@ internal sealed class IdentityReviews(Db db, UserData data, SecurityEvents event
             $"{UserTiers.MaskName(data.Open(userId, "identity_name", held.name) ?? "")} {held.number_masked} (after review)", ct);
         await EventLog.AppendAsync(connection, tx, [IdentityVerifiedEvent.For(userId, clock)], ct);
         await tx.CommitAsync(ct);
+        await states.ChangedAsync(userId);
         signal.Nudge();
         logger.LogInformation("User {UserId} verified identity {IdNumber} after a watchlist review", userId, held.number_masked);
         return ReviewCompletion.Completed;

@@ -22,7 +22,8 @@ internal static class SetUserTier
 
     public static void Map(IEndpointRouteBuilder app) => app.MapPost("/admin/v1/users/{id}/tier", HandleAsync).RequireOperator(OperatorRole.Risk).WithTags("Operator");
 
-    private static async Task<IResult> HandleAsync(string id, HttpContext http, Db db, SecurityEvents events, ILoggerFactory loggers, CancellationToken ct)
+    private static async Task<IResult> HandleAsync(string id, HttpContext http, Db db, SecurityEvents events, UserStates states, ILoggerFactory loggers,
+        CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -49,6 +50,7 @@ internal static class SetUserTier
                 $"{UserTiers.Name(previous)} -> {UserTiers.Name(tier)} by operator: {note}", ct);
         }
         await tx.CommitAsync(ct);
+        if (previous != tier) await states.ChangedAsync(userId);
         http.AuditChange(new { tier = UserTiers.Name(previous) }, new { tier = UserTiers.Name(tier), note });
         loggers.CreateLogger(typeof(SetUserTier)).LogInformation("Operator set user {UserId} tier {Previous} -> {Tier}: {Note}", userId,
             UserTiers.Name(previous), UserTiers.Name(tier), note);

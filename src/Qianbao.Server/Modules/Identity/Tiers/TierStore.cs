@@ -7,23 +7,20 @@ namespace Qianbao.Server.Modules.Identity.Tiers;
 internal sealed record IdentityRow(UserTier Tier, string? Name, string? NumberHash, string? NumberMasked);
 
 /// <summary>
-/// Reads of an account's tier and verified identity (the users table is Identity's own). A tier read during a request is kept
-/// for the rest of that request (the spending gate, the limits and the recipient check all ask; the PIN check's statement and
-/// the recipient lookup already return it), so a payment reads each person's tier at most once.
+/// Reads of an account's tier and verified identity (the users table is Identity's own). Tiers come from <see cref="UserStates"/>
+/// (in memory, kept current by notification); a tier seen during a request is kept for the rest of that request (the spending
+/// gate, the limits and the recipient check all ask), so one payment sees one tier per person.
 /// </summary>
-internal sealed class TierStore(Db db, UserData data, IHttpContextAccessor requests)
+internal sealed class TierStore(Db db, UserData data, IHttpContextAccessor requests, UserStates states)
 {
     /// <summary>The account's tier; null when there is no such user.</summary>
     public async Task<UserTier?> GetAsync(Guid userId, CancellationToken ct)
     {
         if (Remembered(userId) is { } known) return known;
-        await using var connection = await db.OpenAsync(ct);
-        var tier = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition("SELECT tier FROM users WHERE id = @userId",
-            new { userId }, cancellationToken: ct));
-        if (tier is not { } t) return null;
-        var read = UserTiers.FromStored(t);
-        Remember(userId, read);
-        return read;
+        // Kept in memory across requests, current by notification (UserStates): no round trip per payment.
+        if (await states.GetAsync(userId, ct) is not { } state) return null;
+        Remember(userId, state.Tier);
+        return state.Tier;
     }
 
     /// <summary>Keeps <paramref name="tier"/>, just read from the users row by another statement, for the rest of the current request.</summary>

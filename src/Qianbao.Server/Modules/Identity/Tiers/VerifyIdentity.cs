@@ -35,7 +35,7 @@ internal static class VerifyIdentity
     }
 
     private static async Task<IResult> HandleAsync(HttpContext http, Db db, UserData data, SecurityEvents events, TimeProvider clock,
-        IdentityReviews reviews, Risk.WatchlistScreening screening, ILoggerFactory loggers, EventSignal signal, CancellationToken ct)
+        IdentityReviews reviews, Risk.WatchlistScreening screening, ILoggerFactory loggers, EventSignal signal, UserStates states, CancellationToken ct)
     {
         var (request, _, problem) = await RequestBody.ReadJsonAsync<Request>(http.Request, ct);
         if (problem is not null) return problem;
@@ -97,6 +97,7 @@ internal static class VerifyIdentity
             // With the identity it announces (Analytics counts verified users from it); its id is derived from the user, who is verified once.
             await EventLog.AppendAsync(connection, tx, [IdentityVerifiedEvent.For(userId, clock)], ct);
             await tx.CommitAsync(ct);
+            await states.ChangedAsync(userId);
         }
         catch (DbException) when (!ct.IsCancellationRequested)
         {
