@@ -16,7 +16,6 @@ internal static class IdentityModule
         services.AddSingleton(sp => new PasswordHasher(sp.GetRequiredService<QianbaoOptions>().Auth.PasswordIterations));
         services.AddSingleton<UserDirectory>();
         services.AddSingleton<MaskedNameCache>();
-        services.AddHostedService<MaskedNameWatcher>();
         services.AddSingleton<UserSegments>();
         services.AddSingleton<PayerDemographics>();
         services.AddSingleton<UserData>();

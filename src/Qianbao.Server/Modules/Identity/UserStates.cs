@@ -121,11 +121,16 @@ internal sealed class UserStates(Db db, TimeProvider clock, ILogger<UserStates> 
     }
 }
 
-/// <summary>On PostgreSQL: holds <c>LISTEN qianbao_users</c> and forgets each person another process changed (see <see cref="UserStates"/>).</summary>
-internal sealed class UserStatesListener(Db db, UserStates states, TimeProvider clock, ILogger<UserStatesListener> logger) : BackgroundService
+/// <summary>
+/// On PostgreSQL: holds <c>LISTEN qianbao_users</c>, the one channel for everything kept in memory of people, and forgets each
+/// person another process changed in <see cref="UserStates"/> and <see cref="MaskedNameCache"/>; both serve from memory only
+/// while it is in place. A connection that breaks is noticed at the next probe (every <see cref="ProbeInterval"/>) or read.
+/// </summary>
+internal sealed class UserStatesListener(Db db, UserStates states, MaskedNameCache maskedNames, TimeProvider clock,
+    ILogger<UserStatesListener> logger) : BackgroundService
 {
     private static readonly TimeSpan Retry = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(5);
 
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
@@ -139,12 +144,12 @@ internal sealed class UserStatesListener(Db db, UserStates states, TimeProvider 
                     await using var connection = await db.OpenForListenAsync(stop);
                     connection.Notification += (_, e) =>
                     {
-                        if (Guid.TryParseExact(e.Payload, "N", out var id)) states.Forget(id);
-                        else states.SetLive(true); // not ours to parse: forget everyone
+                        if (Guid.TryParseExact(e.Payload, "N", out var id)) Forget(id);
+                        else SetLive(true); // not ours to parse: forget everyone
                     };
                     await using (var listen = new NpgsqlCommand($"LISTEN {UserStates.NotifyChannel}", connection)) await listen.ExecuteNonQueryAsync(stop);
                     // Changes committed while no LISTEN was in place: forget whatever was read before.
-                    states.SetLive(true);
+                    SetLive(true);
                     try
                     {
                         while (!stop.IsCancellationRequested)
@@ -156,7 +161,7 @@ internal sealed class UserStatesListener(Db db, UserStates states, TimeProvider 
                     }
                     finally
                     {
-                        states.SetLive(false);
+                        SetLive(false);
                     }
                 }
                 catch (Exception ex) when (!stop.IsCancellationRequested)
@@ -170,5 +175,17 @@ internal sealed class UserStatesListener(Db db, UserStates states, TimeProvider 
         {
             // Stopping.
         }
+    }
+
+    private void Forget(Guid userId)
+    {
+        states.Forget(userId);
+        maskedNames.Forget(userId);
+    }
+
+    private void SetLive(bool listening)
+    {
+        states.SetLive(listening);
+        maskedNames.Restart(listening);
     }
 }
