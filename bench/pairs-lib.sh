@@ -35,7 +35,8 @@ pairs_one() {
     cs="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=$db"
   fi
   ( export Qianbao__DataDir=$T/$db Qianbao__Auth__PasswordIterations=1000 Qianbao__Sandbox__ConfirmDelayMs=10 Qianbao__OperatorKey=k Logging__LogLevel__Default=Warning \
-      Qianbao__Security__Relaxed=$relaxed Qianbao__Security__NewDeviceStepUpHours=0 Qianbao__Security__LoginsPerAddressPerMinuteMax=100000
+      Qianbao__Security__Relaxed=$relaxed Qianbao__Security__NewDeviceStepUpHours=0 Qianbao__Security__LoginsPerAddressPerMinuteMax=100000 \
+      Qianbao__Gateway__RequestsPerSecondMax=1000000 Qianbao__Gateway__RequestsPerSecondPerAddressMax=1000000
     [ -n "$cs" ] && export ConnectionStrings__Postgres="$cs"
     exec dotnet $server --urls http://127.0.0.1:$port ) > $T/$name.server.log 2>&1 &
   local spid=$!

@@ -122,8 +122,8 @@ internal sealed class PaymentScenario(HttpClient http, string appId, RSA appKey)
     public async Task<(HttpStatusCode Status, string Body)> PayAsync(HttpWorkload.User buyer, bool secure, long amountMinor, int usePoints, bool coupon,
         CancellationToken ct, Action? paymentSent = null)
     {
-        var qr = await PrecreateAsync(amountMinor, ct);
-        if (qr is null) return (HttpStatusCode.BadGateway, "precreate failed");
+        var (qr, refusal) = await PrecreateAsync(amountMinor, ct);
+        if (qr is null) return (HttpStatusCode.BadGateway, "precreate failed: " + refusal);
         var body = new JsonObject { ["qr_code"] = qr.Value.QrCode };
         if (!coupon) body["coupon_id"] = "none";
         if (usePoints > 0) body["use_points"] = usePoints;
@@ -131,7 +131,8 @@ internal sealed class PaymentScenario(HttpClient http, string appId, RSA appKey)
         return await HttpWorkload.PostAsync(http, "/v1/qr-payments", buyer.Token, Guid.CreateVersion7().ToString("N"), body, ct, secure ? HttpWorkload.Pin : null);
     }
 
-    private async Task<(string QrCode, string TradeNo)?> PrecreateAsync(long amountMinor, CancellationToken ct)
+    /// <summary>The trade's QR code, or null and the gateway's answer.</summary>
+    private async Task<((string QrCode, string TradeNo)? Qr, string Refusal)> PrecreateAsync(long amountMinor, CancellationToken ct)
     {
         var biz = JsonSerializer.Serialize(new
         {
@@ -150,8 +151,8 @@ internal sealed class PaymentScenario(HttpClient http, string appId, RSA appKey)
         using var response = await http.PostAsync("/gateway.do", content, ct);
         var raw = await response.Content.ReadAsStringAsync(ct);
         var inner = JsonNode.Parse(raw)?["alipay_trade_precreate_response"];
-        if (inner?["code"]?.GetValue<string>() != "10000") return null;
-        return (inner["qr_code"]!.GetValue<string>(), inner["out_trade_no"]?.GetValue<string>() ?? "");
+        if (inner?["code"]?.GetValue<string>() != "10000") return (null, $"{(int)response.StatusCode} {raw}");
+        return ((inner["qr_code"]!.GetValue<string>(), inner["out_trade_no"]?.GetValue<string>() ?? ""), "");
     }
 
     private static async Task<JsonObject> OperatorAsync(HttpClient http, string key, HttpMethod method, string path, JsonObject? body, HttpStatusCode expected,
