@@ -35,19 +35,7 @@ public abstract class HeldReleaseTests<THost>(THost host) : IClassFixture<THost>
     private async Task<SecureUser> PersonAsync()
     {
         var user = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
-        var put = await user.SendAsync(HttpMethod.Put, "/v1/me/notification-preferences", new
-        {
-            categories = new
-            {
-                security = new { in_app = true, sms = true, email = true, locked = true },
-                transaction = new { in_app = true, sms = false, email = false },
-                marketing = new { in_app = true, sms = false, email = false },
-                service = new { in_app = true, sms = false, email = false },
-            },
-            quiet_hours = new { enabled = true, start = "22:00", end = "08:00" },
-            time_zone = "Asia/Shanghai",
-            locale = "en",
-        }, pin: null);
+        var put = await user.SendAsync(HttpMethod.Put, "/v1/me/notification-preferences", PreferencesDocuments.QuietNights(), pin: null);
         put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync());
         return user;
     }

@@ -35,19 +35,7 @@ public abstract class QuietHoursAcrossZonesTests<THost>(THost host) : IClassFixt
     private readonly HttpClient http = host.CreateClient();
     private static readonly TimeZoneInfo NewYork = TimeZoneInfo.FindSystemTimeZoneById("America/New_York");
 
-    private static object Preferences(string zone) => new
-    {
-        categories = new
-        {
-            security = new { in_app = true, sms = true, email = true, locked = true },
-            transaction = new { in_app = true, sms = false, email = false },
-            marketing = new { in_app = true, sms = false, email = false },
-            service = new { in_app = true, sms = false, email = false },
-        },
-        quiet_hours = new { enabled = true, start = "22:00", end = "08:00" },
-        time_zone = zone,
-        locale = "en",
-    };
+    private static object Preferences(string zone) => PreferencesDocuments.QuietNights(zone);
 
     private async Task<HttpResponseMessage> OperatorAsync(HttpMethod method, string path, object? body = null)
     {
@@ -271,19 +259,8 @@ public abstract class QuietHoursAcrossZonesTests<THost>(THost host) : IClassFixt
         await NotifyAsync(ServiceNote(keeps.UserId, shop, "Held note"));
 
         // While held: one person turns marketing and service off in the app, another marks the shop's earlier message as spam.
-        var off = await withdraws.SendAsync(HttpMethod.Put, "/v1/me/notification-preferences", new
-        {
-            categories = new
-            {
-                security = new { in_app = true, sms = true, email = true, locked = true },
-                transaction = new { in_app = true, sms = false, email = false },
-                marketing = new { in_app = false, sms = false, email = false },
-                service = new { in_app = false, sms = false, email = false },
-            },
-            quiet_hours = new { enabled = true, start = "22:00", end = "08:00" },
-            time_zone = "Asia/Shanghai",
-            locale = "en",
-        }, pin: null);
+        var off = await withdraws.SendAsync(HttpMethod.Put, "/v1/me/notification-preferences",
+            PreferencesDocuments.QuietNights(marketingAndServiceInApp: false), pin: null);
         off.StatusCode.ShouldBe(HttpStatusCode.OK, await off.Content.ReadAsStringAsync());
         var spam = await blocks.SendAsync(HttpMethod.Post, $"/v1/notifications/{earlier}/feedback", new { reason = "spam" }, pin: null);
         spam.StatusCode.ShouldBe(HttpStatusCode.OK, await spam.Content.ReadAsStringAsync());
