@@ -14,14 +14,6 @@ public abstract class MerchantApiTests<TServer>(TServer server) : IClassFixture<
     private HttpClient Http => Server.Http;
 
     /// <summary>A signed-up, approved shop with an app, its admin's token.</summary>
-    private async Task<(MerchantApp App, MerchantLogin Admin, string AdminToken)> ShopAsync()
-    {
-        var admin = await MerchantAccounts.SignupAsync(Http, GatewayServer.OperatorKey, relaxed: true);
-        await MerchantAccounts.ApproveAsync(Http, GatewayServer.OperatorKey, admin.MerchantId);
-        var app = await Server.CreateAppAsync(admin.MerchantId);
-        return (app, admin, await MerchantAccounts.LoginAsync(Http, admin));
-    }
-
     private async Task<string> TradeAsync(MerchantApp app, long fen, WalletClient? payer)
     {
         var answer = (await Server.Caller(app).CallAsync("alipay.trade.precreate", new
@@ -47,8 +39,8 @@ public abstract class MerchantApiTests<TServer>(TServer server) : IClassFixture<
     [Fact]
     public async Task A_merchant_lists_and_reads_only_its_own_trades_page_by_page()
     {
-        var (appA, _, tokenA) = await ShopAsync();
-        var (appB, _, tokenB) = await ShopAsync();
+        var (appA, _, tokenA) = await Server.ShopAsync();
+        var (appB, _, tokenB) = await Server.ShopAsync();
         var buyer = await Server.BuyerAsync(100_000);
         var paidA = new List<string>();
         for (var i = 0; i < 3; i++) paidA.Add(await TradeAsync(appA, 1_000 + i, buyer));
@@ -91,7 +83,7 @@ public abstract class MerchantApiTests<TServer>(TServer server) : IClassFixture<
     [Fact]
     public async Task Refunds_take_the_gateway_path_once_per_key_and_a_cashier_is_held_to_the_maximum()
     {
-        var (app, admin, adminToken) = await ShopAsync();
+        var (app, admin, adminToken) = await Server.ShopAsync();
         var cashier = await MerchantAccounts.AddStaffAsync(Http, adminToken, admin.MerchantId, "cashier");
         var analyst = await MerchantAccounts.AddStaffAsync(Http, adminToken, admin.MerchantId, "analyst");
         var cashierToken = await MerchantAccounts.LoginAsync(Http, cashier);
@@ -133,7 +125,7 @@ public abstract class MerchantApiTests<TServer>(TServer server) : IClassFixture<
     [Fact]
     public async Task The_days_statement_adds_up_payments_refunds_fees_and_payouts()
     {
-        var (app, admin, adminToken) = await ShopAsync();
+        var (app, admin, adminToken) = await Server.ShopAsync();
         var buyer = await Server.BuyerAsync(100_000);
         var t1 = await TradeAsync(app, 20_000, buyer);
         await TradeAsync(app, 30_000, buyer);

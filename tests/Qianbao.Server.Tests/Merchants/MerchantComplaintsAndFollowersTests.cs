@@ -21,14 +21,6 @@ public abstract class MerchantComplaintsAndFollowersTests<TServer>(TServer serve
     private GatewayServer Server { get; } = server;
     private HttpClient Http => Server.Http;
 
-    private async Task<(MerchantApp App, MerchantLogin Admin, string AdminToken)> ShopAsync()
-    {
-        var admin = await MerchantAccounts.SignupAsync(Http, GatewayServer.OperatorKey, relaxed: true);
-        await MerchantAccounts.ApproveAsync(Http, GatewayServer.OperatorKey, admin.MerchantId);
-        var app = await Server.CreateAppAsync(admin.MerchantId);
-        return (app, admin, await MerchantAccounts.LoginAsync(Http, admin));
-    }
-
     private async Task<string> PaidTradeAsync(MerchantApp app, long fen, WalletClient payer)
     {
         var qr = (await Server.Caller(app).CallAsync("alipay.trade.precreate", new
@@ -60,8 +52,8 @@ public abstract class MerchantComplaintsAndFollowersTests<TServer>(TServer serve
     [Fact]
     public async Task A_merchant_reads_and_answers_only_complaints_about_its_own_trades_and_the_user_reads_the_answer()
     {
-        var (appA, adminA, tokenA) = await ShopAsync();
-        var (appB, _, tokenB) = await ShopAsync();
+        var (appA, adminA, tokenA) = await Server.ShopAsync();
+        var (appB, _, tokenB) = await Server.ShopAsync();
         var buyer = await Server.BuyerAsync(100_000, "李小龙");
         var tradeA1 = await PaidTradeAsync(appA, 1_000, buyer);
         var tradeA2 = await PaidTradeAsync(appA, 2_000, buyer);
@@ -135,8 +127,8 @@ public abstract class MerchantComplaintsAndFollowersTests<TServer>(TServer serve
     [Fact]
     public async Task A_merchant_lists_its_followers_and_messages_one_exactly_once_through_the_gateways_sending_path()
     {
-        var (_, adminA, tokenA) = await ShopAsync();
-        var (_, adminB, tokenB) = await ShopAsync();
+        var (_, adminA, tokenA) = await Server.ShopAsync();
+        var (_, adminB, tokenB) = await Server.ShopAsync();
         var fan = await Server.BuyerAsync(0, "张三丰");
         var fan2 = await Server.BuyerAsync(0, "Lee");
         var stranger = await Server.BuyerAsync(0, "路人");

@@ -16,14 +16,6 @@ public abstract class MerchantVoucherApiTests<TServer>(TServer server) : IClassF
     private GatewayServer Server { get; } = server;
     private HttpClient Http => Server.Http;
 
-    private async Task<(MerchantApp App, MerchantLogin Admin, string AdminToken)> ShopAsync()
-    {
-        var admin = await MerchantAccounts.SignupAsync(Http, GatewayServer.OperatorKey, relaxed: true);
-        await MerchantAccounts.ApproveAsync(Http, GatewayServer.OperatorKey, admin.MerchantId);
-        var app = await Server.CreateAppAsync(admin.MerchantId);
-        return (app, admin, await MerchantAccounts.LoginAsync(Http, admin));
-    }
-
     private async Task PayAsync(MerchantApp app, long fen, WalletClient payer)
     {
         var answer = (await Server.Caller(app).CallAsync("alipay.trade.precreate", new
@@ -52,8 +44,8 @@ public abstract class MerchantVoucherApiTests<TServer>(TServer server) : IClassF
     [Fact]
     public async Task A_voucher_is_funded_from_the_balance_claimed_and_stopped_with_its_remainder_returned()
     {
-        var (app, admin, adminToken) = await ShopAsync();
-        var (_, _, strangerToken) = await ShopAsync();
+        var (app, admin, adminToken) = await Server.ShopAsync();
+        var (_, _, strangerToken) = await Server.ShopAsync();
         var analystToken = await MerchantAccounts.LoginAsync(Http, await MerchantAccounts.AddStaffAsync(Http, adminToken, admin.MerchantId, "analyst"));
         var buyer = await Server.BuyerAsync(100_000);
         await PayAsync(app, 50_000, buyer);
@@ -114,8 +106,8 @@ public abstract class MerchantVoucherApiTests<TServer>(TServer server) : IClassF
     [Fact]
     public async Task The_member_programme_and_its_members_with_masked_names_levels_and_spend_page_by_page()
     {
-        var (app, _, adminToken) = await ShopAsync();
-        var (_, _, strangerToken) = await ShopAsync();
+        var (app, _, adminToken) = await Server.ShopAsync();
+        var (_, _, strangerToken) = await Server.ShopAsync();
         (await GetAsync(adminToken, "/merchant/v1/member-programme"))["items"]!.AsArray().ShouldBeEmpty();
         var templateId = (await Server.Caller(app).CallAsync("alipay.marketing.card.template.create", new
         {

@@ -154,6 +154,15 @@ public abstract class GatewayServer : IAsyncLifetime
     }
 
     /// <summary>Registers an app for the merchant with the shared test app key.</summary>
+    /// <summary>A merchant signed up and approved through the API, with an app, and its admin's console token.</summary>
+    public async Task<(MerchantApp App, MerchantLogin Admin, string AdminToken)> ShopAsync()
+    {
+        var admin = await MerchantAccounts.SignupAsync(Http, OperatorKey, relaxed: true);
+        await MerchantAccounts.ApproveAsync(Http, OperatorKey, admin.MerchantId);
+        var app = await CreateAppAsync(admin.MerchantId);
+        return (app, admin, await MerchantAccounts.LoginAsync(Http, admin));
+    }
+
     public async Task<MerchantApp> CreateAppAsync(Guid merchantId, string? notifyUrl = null)
     {
         var created = await OperatorSendAsync(HttpMethod.Post, $"/admin/v1/merchants/{merchantId}/apps", new
