@@ -53,10 +53,7 @@ public sealed class AppsModel : MerchantPage
         if (answer.Ok) return Redirect("/merchant/apps?changed=" + Uri.EscapeDataString(what));
         if (Failed(answer)) return ToLogin();
         RefusedAppId = AppId;
-        var (error, code) = (ErrorMessage, ErrorCode);
-        var result = await ListAsync(ct);
-        (ErrorMessage, ErrorCode) = (error, code);
-        return result ?? Page();
+        return await ShowAgainAsync(ListAsync, ct);
     }
 
     private async Task<IActionResult?> ListAsync(CancellationToken ct)

@@ -35,10 +35,7 @@ public sealed class ComplaintModel : MerchantPage
         var answer = await Api.PostAsync($"/merchant/v1/complaints/{Uri.EscapeDataString(Id)}/replies", new { text = Text ?? "" }, Token, ct);
         if (answer.Ok) return Redirect($"/merchant/complaints/{Uri.EscapeDataString(Id)}?replied=1");
         if (Failed(answer)) return ToLogin();
-        var (error, code) = (ErrorMessage, ErrorCode);
-        var result = await LoadAsync(ct);
-        (ErrorMessage, ErrorCode) = (error, code);
-        return result ?? Page();
+        return await ShowAgainAsync(LoadAsync, ct);
     }
 
     private async Task<IActionResult?> LoadAsync(CancellationToken ct)

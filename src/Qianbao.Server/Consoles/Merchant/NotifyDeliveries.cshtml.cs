@@ -45,10 +45,7 @@ public sealed class NotifyDeliveriesModel : MerchantPage
         if (answer.Ok)
             return Redirect(QueryHelpers.AddQueryString("/merchant/notify-deliveries", Filter(new Dictionary<string, string?> { ["replayed"] = answer.Text("id") })));
         if (Failed(answer)) return ToLogin();
-        var (error, code) = (ErrorMessage, ErrorCode);
-        var result = await ListAsync(ct);
-        (ErrorMessage, ErrorCode) = (error, code);
-        return result ?? Page();
+        return await ShowAgainAsync(ListAsync, ct);
     }
 
     private async Task<IActionResult?> ListAsync(CancellationToken ct)

@@ -59,10 +59,7 @@ public sealed class StaffModel : MerchantPage
 
     private async Task<IActionResult> KeepingErrorAsync(CancellationToken ct)
     {
-        var (error, code) = (ErrorMessage, ErrorCode);
-        var result = await ListAsync(ct);
-        if (error is not null) (ErrorMessage, ErrorCode) = (error, code);
-        return result ?? Page();
+        return await ShowAgainAsync(ListAsync, ct);
     }
 
     private async Task<IActionResult?> ListAsync(CancellationToken ct)

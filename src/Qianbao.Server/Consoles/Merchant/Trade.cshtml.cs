@@ -46,10 +46,7 @@ public sealed class TradeModel : MerchantPage
             if (Failed(answer)) return ToLogin();
         }
         // The refusal stays on the page (the trade reloaded around it), with the same key in the form.
-        var (error, code) = (ErrorMessage, ErrorCode);
-        var result = await LoadAsync(ct);
-        (ErrorMessage, ErrorCode) = (error, code);
-        return result ?? Page();
+        return await ShowAgainAsync(LoadAsync, ct);
     }
 
     private async Task<IActionResult?> LoadAsync(CancellationToken ct)

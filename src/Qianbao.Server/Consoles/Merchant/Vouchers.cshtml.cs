@@ -74,10 +74,7 @@ public sealed class VouchersModel : MerchantPage
     /// <summary>The refusal stays on the page (the list reloaded around it), the form keeping what was typed and its key.</summary>
     private async Task<IActionResult> KeepErrorAsync(CancellationToken ct)
     {
-        var (error, code) = (ErrorMessage, ErrorCode);
-        var result = await LoadAsync(ct);
-        (ErrorMessage, ErrorCode) = (error, code);
-        return result ?? Page();
+        return await ShowAgainAsync(LoadAsync, ct);
     }
 
     private async Task<IActionResult?> LoadAsync(CancellationToken ct)

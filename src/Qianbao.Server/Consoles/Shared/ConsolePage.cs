@@ -51,6 +51,18 @@ public abstract class ConsolePage : PageModel
         Token is null ? Redirect(ConsoleSession.PathOf(Console) + "/login?returnUrl=" + Uri.EscapeDataString(Request.Path + Request.QueryString)) : null;
 
     /// <summary>
+    /// After a refused action: the page filled again by <paramref name="reload"/>, showing the action's refusal (not whatever
+    /// the reload set; the reload's own refusal shows only when the action had none).
+    /// </summary>
+    protected async Task<IActionResult> ShowAgainAsync(Func<CancellationToken, Task<IActionResult?>> reload, CancellationToken ct)
+    {
+        var (error, code) = (ErrorMessage, ErrorCode);
+        var result = await reload(ct);
+        if (error is not null) (ErrorMessage, ErrorCode) = (error, code);
+        return result ?? Page();
+    }
+
+    /// <summary>
     /// Records an API refusal for the page to show. Returns true when the refusal means the sign-in is gone (401), after
     /// clearing it, so the caller can send the person to the login page.
     /// </summary>
