@@ -199,6 +199,57 @@ public abstract class MerchantComplaintsAndFollowersTests<TServer>(TServer serve
         await (await MerchantAsync(HttpMethod.Post, path, tokenA, new { title = "再见", body = "x" }, "k-" + Guid.NewGuid())).ShouldBeProblemAsync(404, "not_found");
     }
 
+    [Fact]
+    public async Task Concurrent_native_sends_reusing_one_idempotency_key_send_exactly_once()
+    {
+        var (_, admin, token) = await Server.ShopAsync();
+        var people = new List<WalletClient>();
+        for (var i = 0; i < 6; i++)
+        {
+            var who = await Server.BuyerAsync(0);
+            await FollowAsync(who, admin.MerchantId);
+            await SetQuietHoursAsync(who, enabled: false);
+            people.Add(who);
+        }
+        async Task<HttpResponseMessage[]> RaceAsync(Func<int, (Guid To, string Title)> message, string key)
+        {
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var tasks = Enumerable.Range(0, people.Count).Select(i => Task.Run(async () =>
+            {
+                await gate.Task;
+                var (to, title) = message(i);
+                return await MerchantAsync(HttpMethod.Post, $"/merchant/v1/followers/{to}/messages", token, new { title, body = "x" }, key);
+            })).ToArray();
+            gate.SetResult();
+            return await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        async Task<int> ReceivedAsync(WalletClient who, string title) =>
+            (await who.GetJsonAsync("/v1/notifications?limit=100"))["items"]!.AsArray().Count(i => i!["title"]!.GetValue<string>() == title);
+
+        for (var round = 0; round < 3; round++)
+        {
+            // One key for six different people at once: one is sent (201), the others are refused as a reused key.
+            var title = "抢先" + round;
+            var answers = await RaceAsync(i => (people[i].UserId, title), "race-" + Guid.NewGuid().ToString("N"));
+            var codes = string.Join(", ", answers.Select(a => (int)a.StatusCode));
+            answers.Count(a => a.StatusCode == HttpStatusCode.Created).ShouldBe(1, codes);
+            foreach (var refused in answers.Where(a => a.StatusCode != HttpStatusCode.Created))
+                await refused.ShouldBeProblemAsync(422, "idempotency_key_reused");
+            (await Server.CountAsync("SELECT count(*) FROM notifications WHERE sender_merchant_id = @m AND title = @t",
+                new { m = admin.MerchantId, t = title })).ShouldBe(1);
+            var received = 0;
+            foreach (var who in people) received += await ReceivedAsync(who, title);
+            received.ShouldBe(1);
+
+            // One key for the same message to one person at once: one 201, the others the stored answer (200), one message.
+            var same = "同一条" + round;
+            var repeats = await RaceAsync(_ => (people[round].UserId, same), "same-" + Guid.NewGuid().ToString("N"));
+            repeats.Count(a => a.StatusCode == HttpStatusCode.Created).ShouldBe(1, string.Join(", ", repeats.Select(a => (int)a.StatusCode)));
+            repeats.Count(a => a.StatusCode == HttpStatusCode.OK).ShouldBe(people.Count - 1);
+            (await ReceivedAsync(people[round], same)).ShouldBe(1);
+        }
+    }
+
     private static async Task FollowAsync(WalletClient user, Guid merchantId)
     {
         var response = await user.PostAsync($"/v1/merchants/{merchantId}/follow", new { });
