@@ -6,7 +6,8 @@
 #        only this one). Needs the fixture built by `BENCH_ONLY=growth bench/run.sh` with the same BENCH_GROWTH_* settings.
 #   e.g. git worktree add /tmp/base <commit> && (cd /tmp/base && dotnet build src/Qianbao.Server -c Release) && bench/history-ab.sh /tmp/base 2
 # Settings: BENCH_GROWTH_DIR, BENCH_GROWTH_USERS, BENCH_GROWTH_TRANSFERS, BENCH_GROWTH_READERS, BENCH_GROWTH_READER_TRANSFERS
-# (as for run.sh), HISTORY_ALONE_S (10), HISTORY_LOAD_S (10), HTTP_CLIENTS (64), HTTP_USERS (200).
+# (as for run.sh), HISTORY_ALONE_S (10), HISTORY_LOAD_S (10), HTTP_CLIENTS (64), HTTP_USERS (200), HISTORY_AB_TEMPLATE_A (A's
+# grown template when it should not be B's, e.g. the one without B's new migration; default: B's).
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
@@ -23,19 +24,25 @@ as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; 
 die() { echo "history-ab: $*" >&2; exit 1; }
 [ -f "$BENCH_GROWTH_DIR/keys" ] && [ -f "$BENCH_GROWTH_DIR/data/PG_VERSION" ] || die "no growth fixture in $BENCH_GROWTH_DIR (run BENCH_ONLY=growth bench/run.sh first)"
 read -r DATA_KEYS INDEX_KEY <"$BENCH_GROWTH_DIR/keys"
-TEMPLATE="growth_$({ cat src/Qianbao.Server/Storage/Migrations/Postgres/*.sql bench/Qianbao.Bench/GrowthFixture.cs
-                    echo "$BENCH_GROWTH_USERS $BENCH_GROWTH_TRANSFERS $BENCH_GROWTH_READERS $BENCH_GROWTH_READER_TRANSFERS"
-                    cat "$BENCH_GROWTH_DIR/keys"; } | sha256sum | cut -c1-12)"
+# The template as bench/run.sh names it: growth_<fixture code, sizes and keys>_<this checkout's PostgreSQL migrations>.
+FIXTURE_KEY=$({ cat bench/Qianbao.Bench/GrowthFixture.cs
+               echo "$BENCH_GROWTH_USERS $BENCH_GROWTH_TRANSFERS $BENCH_GROWTH_READERS $BENCH_GROWTH_READER_TRANSFERS"
+               cat "$BENCH_GROWTH_DIR/keys"; } | sha256sum | cut -c1-12)
+TEMPLATE="growth_${FIXTURE_KEY}_$(cd src/Qianbao.Server/Storage/Migrations/Postgres && sha256sum -- *.sql | sort | sha256sum | cut -c1-8)"
+# A's server on a template of its own (HISTORY_AB_TEMPLATE_A, e.g. the one before a new index), else on B's.
+TEMPLATE_A=${HISTORY_AB_TEMPLATE_A:-$TEMPLATE}
 PORT=$((30000 + RANDOM % 20000))
 T=$(mktemp -d /tmp/history-ab-XXXX); chmod 755 "$T"
 as_pg "$BIN/pg_ctl" start -D "$BENCH_GROWTH_DIR/data" -l "$BENCH_GROWTH_DIR/server.log" -w -t 300 -o "-p $PORT" >/dev/null || die "the growth cluster did not start"
 trap 'as_pg "$BIN/pg_ctl" stop -D "$BENCH_GROWTH_DIR/data" -m fast -w >/dev/null 2>&1; rm -rf "$T"' EXIT
 gsql() { "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAtc "$1"; }
-[ -n "$(gsql "SELECT 1 FROM pg_database WHERE datname = '$TEMPLATE'")" ] || die "template $TEMPLATE not in $BENCH_GROWTH_DIR (other migrations or sizes?)"
+for t in "$TEMPLATE" "$TEMPLATE_A"; do
+    [ -n "$(gsql "SELECT 1 FROM pg_database WHERE datname = '$t'")" ] || die "template $t not in $BENCH_GROWTH_DIR (other migrations or sizes? run BENCH_ONLY=growth bench/run.sh)"
+done
 POSTMASTER=$(head -1 "$BENCH_GROWTH_DIR/data/postmaster.pid")
 one() {
-    local name=$1 dll=$2 port=$((20000 + RANDOM % 9000))
-    gsql "DROP DATABASE IF EXISTS history_ab" >/dev/null; gsql "CREATE DATABASE history_ab TEMPLATE $TEMPLATE" >/dev/null; gsql "CHECKPOINT" >/dev/null
+    local name=$1 dll=$2 template=$3 port=$((20000 + RANDOM % 9000))
+    gsql "DROP DATABASE IF EXISTS history_ab" >/dev/null; gsql "CREATE DATABASE history_ab TEMPLATE $template" >/dev/null; gsql "CHECKPOINT" >/dev/null
     mkdir -p "$T/$name"
     ( export Qianbao__DataDir="$T/$name" Qianbao__Auth__PasswordIterations=1000 Qianbao__Sandbox__ConfirmDelayMs=10 \
           Qianbao__OperatorKey=bench-operator-key Logging__LogLevel__Default=Warning Qianbao__Security__Relaxed=false \
@@ -56,6 +63,6 @@ one() {
     gsql "DROP DATABASE history_ab" >/dev/null
 }
 for round in $(seq "$ROUNDS"); do
-    [ "$OTHER" != - ] && one A "$(cd "$OTHER" && pwd)/src/Qianbao.Server/bin/Release/net10.0/Qianbao.Server.dll"
-    one B "$REPO/src/Qianbao.Server/bin/Release/net10.0/Qianbao.Server.dll"
+    [ "$OTHER" != - ] && one A "$(cd "$OTHER" && pwd)/src/Qianbao.Server/bin/Release/net10.0/Qianbao.Server.dll" "$TEMPLATE_A"
+    one B "$REPO/src/Qianbao.Server/bin/Release/net10.0/Qianbao.Server.dll" "$TEMPLATE"
 done

@@ -16,7 +16,7 @@ public readonly record struct HistoryQuery(Guid OwnerId, ushort AccountCode, lon
 /// Reads the ledger's entries for an owner's accounts of one kind, newest first by commit sequence, so pages stay
 /// stable while new entries arrive. The ledger tables are Money's own: modules read them only through here.
 /// </summary>
-public sealed class LedgerHistory(Db db)
+public sealed class LedgerHistory(Db db, AccountOwners owners)
 {
     /// <summary>Entries of at most 1000 per page, whatever the caller asks.</summary>
     public const int TakeMax = 1000;
@@ -42,15 +42,27 @@ public sealed class LedgerHistory(Db db)
                     new NpgsqlParameter<int> { TypedValue = q.Take },
                 },
             };
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            var entries = new List<LedgerEntry>(q.Take);
-            while (await reader.ReadAsync(ct))
+            var rows = new List<PostgresRow>(q.Take);
+            List<Guid>? unknown = null;
+            await using (var reader = await command.ExecuteReaderAsync(ct))
             {
-                var outgoing = reader.GetBoolean(9);
-                Guid? other = reader.IsDBNull(10) ? null : reader.GetGuid(10);
-                entries.Add(new LedgerEntry(reader.GetInt64(0), reader.GetGuid(1), reader.GetInt64(2), Currency.Parse(reader.GetString(3)),
-                    checked((ushort)reader.GetInt32(4)), (TransferFlags)reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetInt64(7),
-                    (PendingState)reader.GetInt16(8), outgoing ? q.OwnerId : other, outgoing ? other : q.OwnerId));
+                while (await reader.ReadAsync(ct))
+                {
+                    var other = reader.GetGuid(10);
+                    rows.Add(new PostgresRow(reader.GetInt64(0), reader.GetGuid(1), reader.GetInt64(2), reader.GetString(3), reader.GetInt32(4),
+                        reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetInt64(7), reader.GetInt16(8), reader.GetBoolean(9), other));
+                    if (!owners.TryGet(other, out _)) (unknown ??= []).Add(other);
+                }
+            }
+            // Counterparties' accounts not seen yet in this process: one more statement on the same connection (AccountOwners).
+            if (unknown is not null) await ReadOwnersAsync(connection, unknown, ct);
+            var entries = new List<LedgerEntry>(rows.Count);
+            foreach (var r in rows)
+            {
+                if (!owners.TryGet(r.OtherAccountId, out var other))
+                    throw new InvariantViolationException($"transfer {r.Id} names account {r.OtherAccountId}, which does not exist");
+                entries.Add(new LedgerEntry(r.Seq, r.Id, r.Amount, Currency.Parse(r.Currency), checked((ushort)r.Code), (TransferFlags)r.Flags, r.Reference,
+                    r.TimestampUs, (PendingState)r.State, r.Outgoing ? q.OwnerId : other, r.Outgoing ? other : q.OwnerId));
             }
             return entries;
         }
@@ -63,6 +75,21 @@ public sealed class LedgerHistory(Db db)
         }
     }
 
+    private async Task ReadOwnersAsync(NpgsqlConnection connection, List<Guid> accountIds, CancellationToken ct)
+    {
+        // A primary-key probe per id whatever plan the prepared statement settles on (see PostgresLedgerStore.ByPrimaryKey).
+        await using var command = new NpgsqlCommand(
+            "SELECT a.id, a.owner_id FROM unnest($1) AS u(id) CROSS JOIN LATERAL (SELECT id, owner_id FROM accounts WHERE id = u.id LIMIT 1) a", connection)
+        {
+            Parameters = { new NpgsqlParameter<Guid[]> { TypedValue = [.. accountIds.Distinct()] } },
+        };
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) owners.Add(reader.GetGuid(0), reader.IsDBNull(1) ? null : reader.GetGuid(1));
+    }
+
+    private readonly record struct PostgresRow(long Seq, Guid Id, long Amount, string Currency, int Code, int Flags, string? Reference, long TimestampUs,
+        short State, bool Outgoing, Guid OtherAccountId);
+
     // Post and void records are folded into the hold they settle, whose state tells what became of it.
     private static readonly string Filters = $"""
         t.seq < @before AND (t.flags & {(int)(TransferFlags.PostPending | TransferFlags.VoidPending)}) = 0
@@ -73,14 +100,15 @@ public sealed class LedgerHistory(Db db)
 
     /// <summary>
     /// Per account of the owner, its newest debits and its newest credits, each read backwards along its (account, seq) index and
-    /// stopped after a page (LATERAL … ORDER BY seq DESC LIMIT), then merged and cut to a page; only then is the other side's
-    /// owner looked up, once per entry. An OR of the two sides cannot use those indexes in order: PostgreSQL read every entry the
+    /// stopped after a page (LATERAL … ORDER BY seq DESC LIMIT), then merged and cut to a page. The other side's owner is not
+    /// joined here: <see cref="AccountOwners"/> knows it (a probe of <c>accounts</c> per entry was about a third of the
+    /// statement's time; BENCHMARKS.md, issue 13, session 6). An OR of the two sides cannot use those indexes in order: PostgreSQL read every entry the
     /// owner ever had and sorted them for each page (tens of ms on a long history, see BENCHMARKS.md, Growth). A transfer
     /// between two of the owner's own accounts is on both sides: the credit side leaves it out (UNION ALL, no sort of whole
     /// rows to remove duplicates; BENCHMARKS.md, issue 13, history).
     /// </summary>
     private static readonly string PostgresSql = Positional($"""
-        SELECT t.seq, t.id, t.amount, t.currency, t.code, t.flags, t.reference, t.timestamp_us, t.state, t.outgoing, o.owner_id AS other_owner_id
+        SELECT t.seq, t.id, t.amount, t.currency, t.code, t.flags, t.reference, t.timestamp_us, t.state, t.outgoing, t.other_account_id
         FROM (SELECT d.*, true AS outgoing, d.credit_account_id AS other_account_id FROM accounts a
               CROSS JOIN LATERAL (SELECT {Columns} FROM transfers t WHERE t.debit_account_id = a.id AND {Filters} ORDER BY t.seq DESC LIMIT @take) d
               WHERE a.owner_id = @owner AND a.code = @accountCode
@@ -92,7 +120,6 @@ public sealed class LedgerHistory(Db db)
               WHERE a.owner_id = @owner AND a.code = @accountCode
               ORDER BY seq DESC
               LIMIT @take) t
-        JOIN accounts o ON o.id = t.other_account_id
         ORDER BY t.seq DESC
         """);
 

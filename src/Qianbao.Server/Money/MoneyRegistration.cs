@@ -28,6 +28,7 @@ public static class MoneyRegistration
         services.AddSingleton<MoneyMovement>();
         services.AddSingleton<Idempotency>();
         services.AddSingleton<Freezes>();
+        services.AddSingleton<AccountOwners>();
         services.AddSingleton<LedgerHistory>();
         services.AddSingleton<LedgerHolds>();
         return services;

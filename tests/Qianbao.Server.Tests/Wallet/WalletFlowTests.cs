@@ -55,6 +55,51 @@ public abstract class WalletFlowTests<THost>(THost host) : IClassFixture<THost> 
         await AssertLedgerBalancedAsync();
     }
 
+    /// <summary>
+    /// The history page is written straight into the response (no serializer) and its counterparties' owners come from memory
+    /// after the first read (AccountOwners): the JSON keeps the API's shape (snake_case, nulls left out, times with offset) and
+    /// a second read, served from memory, answers the same.
+    /// </summary>
+    [Fact]
+    public async Task HistoryPageKeepsItsJsonShapeAndAnswersTheSameFromMemory()
+    {
+        var http = Host.CreateClient();
+        var alice = await WalletClient.RegisterAsync(http, "Alice");
+        var bob = await WalletClient.RegisterAsync(http, "Bob");
+        await alice.TopUpAsync(5_000);
+        (await alice.PostAsync("/v1/transfers", new { to_phone = bob.Phone, amount = 1_200, currency = "CNY", note = "午饭 \"lunch\"" })).StatusCode.ShouldBe(HttpStatusCode.Created);
+
+        var response = await alice.GetAsync("/v1/transactions?limit=1");
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        response.Content.Headers.ContentType!.ToString().ShouldBe("application/json; charset=utf-8");
+        var text = await response.Content.ReadAsStringAsync();
+        var page = JsonNode.Parse(text)!.AsObject();
+        page.Select(p => p.Key).ShouldBe(["items", "next_cursor"]);
+        var item = page["items"]!.AsArray().Single()!.AsObject();
+        item.Select(p => p.Key).ShouldBe(["id", "type", "direction", "amount", "currency", "status", "counterparty", "note", "created_at"]);
+        item["type"]!.GetValue<string>().ShouldBe("transfer");
+        item["direction"]!.GetValue<string>().ShouldBe("debit");
+        item["amount"]!.GetValue<long>().ShouldBe(1_200);
+        item["status"]!.GetValue<string>().ShouldBe("completed");
+        item["note"]!.GetValue<string>().ShouldBe("午饭 \"lunch\"");
+        item["counterparty"]!.AsObject().Select(p => p.Key).ShouldBe(["user_id", "name_masked"]);
+        item["counterparty"]!["user_id"]!.GetValue<Guid>().ShouldBe(bob.UserId);
+        item["counterparty"]!["name_masked"]!.GetValue<string>().ShouldBe("B***");
+        item["created_at"]!.GetValue<string>().ShouldEndWith("+00:00");
+        DateTimeOffset.Parse(item["created_at"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture)
+            .ShouldBeInRange(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddMinutes(1));
+
+        // Bob's side (credit, Alice as counterparty) and the top-up (a platform account: no counterparty, no note).
+        var bobItem = (await bob.GetJsonAsync("/v1/transactions"))["items"]!.AsArray().Single()!.AsObject();
+        bobItem["direction"]!.GetValue<string>().ShouldBe("credit");
+        bobItem["counterparty"]!["user_id"]!.GetValue<Guid>().ShouldBe(alice.UserId);
+        var topup = (await alice.GetJsonAsync("/v1/transactions?type=topup"))["items"]!.AsArray().Single()!.AsObject();
+        topup.Select(p => p.Key).ShouldBe(["id", "type", "direction", "amount", "currency", "status", "created_at"]);
+
+        // Read again: the counterparties' owners now come from memory; the answer is the same.
+        (await (await alice.GetAsync("/v1/transactions?limit=1")).Content.ReadAsStringAsync()).ShouldBe(text);
+    }
+
     [Fact]
     public async Task DeclinedTopUpAndFailedWithdrawalChangeNoBalance()
     {

@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Text;
+using System.Text.Json;
 using Qianbao.Ledger;
 using Qianbao.Server.Hosting;
 using Qianbao.Server.Http;
@@ -43,21 +44,65 @@ internal static class ListTransactions
         for (var i = 0; i < count; i++)
             if (Counterparty(entries[i], userId) is { } id) counterparties.Add(id);
         var names = await users.MaskedNamesAsync(counterparties, ct);
-        var items = new TransactionItem[count];
-        for (var i = 0; i < count; i++) items[i] = Item(entries[i], userId, names);
         var next = entries.Count > pageSize ? EncodeCursor(entries[count - 1].Seq) : null;
-        return Results.Json(new TransactionPage(items, next), TransactionJson.Default.TransactionPage);
+        return new PageResult(entries, count, userId, names, next);
     }
 
     private static Guid? Counterparty(LedgerEntry e, Guid userId) => e.DebitOwnerId == userId ? e.CreditOwnerId : e.DebitOwnerId;
 
-    private static TransactionItem Item(LedgerEntry e, Guid userId, IReadOnlyDictionary<Guid, string> names)
+    /// <summary>
+    /// <c>{items: [{id, type, direction, amount, currency, status, counterparty?: {user_id, name_masked}, note?, created_at}],
+    /// next_cursor?}</c> written straight into the response body: no item objects per entry, no serializer. The same JSON as
+    /// the API's serializer writes (snake_case names, nulls left out, the default encoder, ISO 8601 times with offset), so the
+    /// history tests that read it as any other answer hold it (BENCHMARKS.md, issue 13, session 6).
+    /// </summary>
+    private sealed class PageResult(IReadOnlyList<LedgerEntry> entries, int count, Guid userId, IReadOnlyDictionary<Guid, string> names, string? next) : IResult
     {
-        var outgoing = e.DebitOwnerId == userId;
-        var counterparty = Counterparty(e, userId) is { } id && names.TryGetValue(id, out var name) ? new TransactionCounterparty(id, name) : null;
-        return new TransactionItem(e.Id, TransferCodes.Name(e.Code), outgoing ? "debit" : "credit", e.Amount, e.Currency.Code,
-            e.Flags.HasFlag(TransferFlags.Pending) ? HoldStatus.Name(e.State) : "completed", counterparty, e.Reference,
-            TimeProviderExtensions.FromUnixMicroseconds(e.TimestampUs));
+        private static readonly JsonEncodedText Items = JsonEncodedText.Encode("items"), NextCursor = JsonEncodedText.Encode("next_cursor"),
+            Id = JsonEncodedText.Encode("id"), Type = JsonEncodedText.Encode("type"), Direction = JsonEncodedText.Encode("direction"),
+            Amount = JsonEncodedText.Encode("amount"), CurrencyName = JsonEncodedText.Encode("currency"), Status = JsonEncodedText.Encode("status"),
+            CounterpartyName = JsonEncodedText.Encode("counterparty"), UserId = JsonEncodedText.Encode("user_id"),
+            NameMasked = JsonEncodedText.Encode("name_masked"), Note = JsonEncodedText.Encode("note"), CreatedAt = JsonEncodedText.Encode("created_at"),
+            Debit = JsonEncodedText.Encode("debit"), Credit = JsonEncodedText.Encode("credit"), Completed = JsonEncodedText.Encode("completed");
+
+        public Task ExecuteAsync(HttpContext http)
+        {
+            http.Response.ContentType = "application/json; charset=utf-8";
+            Write(http.Response.BodyWriter);
+            return http.Response.BodyWriter.FlushAsync(http.RequestAborted).AsTask();
+        }
+
+        private void Write(System.IO.Pipelines.PipeWriter body)
+        {
+            using var json = new Utf8JsonWriter(body);
+            json.WriteStartObject();
+            json.WriteStartArray(Items);
+            for (var i = 0; i < count; i++)
+            {
+                var e = entries[i];
+                json.WriteStartObject();
+                json.WriteString(Id, e.Id);
+                json.WriteString(Type, TransferCodes.Name(e.Code));
+                json.WriteString(Direction, e.DebitOwnerId == userId ? Debit : Credit);
+                json.WriteNumber(Amount, e.Amount);
+                json.WriteString(CurrencyName, e.Currency.Code);
+                if (e.Flags.HasFlag(TransferFlags.Pending)) json.WriteString(Status, HoldStatus.Name(e.State));
+                else json.WriteString(Status, Completed);
+                if (Counterparty(e, userId) is { } other && names.TryGetValue(other, out var name))
+                {
+                    json.WriteStartObject(CounterpartyName);
+                    json.WriteString(UserId, other);
+                    json.WriteString(NameMasked, name);
+                    json.WriteEndObject();
+                }
+                if (e.Reference is not null) json.WriteString(Note, e.Reference);
+                json.WriteString(CreatedAt, TimeProviderExtensions.FromUnixMicroseconds(e.TimestampUs));
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            if (next is not null) json.WriteString(NextCursor, next);
+            json.WriteEndObject();
+        }
     }
 
     private static string EncodeCursor(long seq) => Base64Url.EncodeToString(Encoding.ASCII.GetBytes("s" + seq.ToString(System.Globalization.CultureInfo.InvariantCulture)));
@@ -80,21 +125,3 @@ internal static class ListTransactions
         return true;
     }
 }
-
-internal sealed record TransactionPage(IReadOnlyList<TransactionItem> Items, string? NextCursor);
-
-internal sealed record TransactionItem(Guid Id, string Type, string Direction, long Amount, string Currency, string Status,
-    TransactionCounterparty? Counterparty, string? Note, DateTimeOffset CreatedAt);
-
-internal sealed record TransactionCounterparty(Guid UserId, string NameMasked);
-
-/// <summary>
-/// The page's JSON written by generated code (no reflection or boxing per item), with <see cref="JsonDefaults.Options"/>'s
-/// settings: snake_case, nulls left out.
-/// </summary>
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web,
-    PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower,
-    DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-    NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict)]
-[System.Text.Json.Serialization.JsonSerializable(typeof(TransactionPage))]
-internal sealed partial class TransactionJson : System.Text.Json.Serialization.JsonSerializerContext;
