@@ -2,7 +2,6 @@ using System.Data.Common;
 using System.Text.Json;
 using Dapper;
 using Npgsql;
-using NpgsqlTypes;
 using Qianbao.Server.Http;
 
 namespace Qianbao.Server.Modules.Notifications.Campaigns;
@@ -217,50 +216,59 @@ internal static class CampaignBulkSend
         // method), so the batch's ids are neighbours in the primary key instead of scattered over its right edge.
         var ids = new BulkIds(nowUs);
         var dedupe = CampaignSender.DedupeKey(campaignId);
-        // The importers' synchronous writes: each fills Npgsql's write buffer and only a full buffer is flushed to the socket;
-        // async calls per value (19 a recipient) cost more client CPU than the COPY's own encoding. This runs on the campaign
-        // sender's own task, never on a request's.
+        // Encoded here (BinaryCopyRows) and sent as a raw binary COPY: per row only the person's own fields are encoded, the
+        // campaign's constants and each variant's texts are copied as bytes encoded once.
+        var perVariant = new byte[variants.Keys.Length][];
+        for (var v = 0; v < perVariant.Length; v++)
+        {
+            var variantNo = v;
+            perVariant[v] = BinaryCopyRows.Constant(c =>
+            {
+                c.Short((short)NotificationCategory.Marketing);
+                c.Text("campaign");
+                c.Text(dedupe);
+                c.Uuid(campaignId);
+                c.Int64(nowUs);
+                c.Text(variants.Titles[variantNo]);
+                c.Text(variants.Bodies[variantNo]);
+                c.Text(variants.Actions[variantNo]);
+                c.Text(variants.Keys[variantNo]);
+            });
+        }
         var published = new List<Guid>();
         var rows = new Guid[decisions.Count];
-        await using (var writer = await pg.BeginBinaryImportAsync("""
-            COPY notifications (id, user_id, seq, category, type, dedupe_key, status, title, body, action, campaign_id, variant,
-                                visible_at_us, created_at_us, release_pending) FROM STDIN (FORMAT BINARY)
+        var copy = new BinaryCopyRows();
+        await using (var stream = await pg.BeginRawBinaryCopyAsync("""
+            COPY notifications (id, user_id, seq, status, visible_at_us, release_pending,
+                                category, type, dedupe_key, campaign_id, created_at_us, title, body, action, variant) FROM STDIN (FORMAT BINARY)
             """, ct))
         {
             for (var i = 0; i < decisions.Count; i++)
             {
                 var d = decisions[i];
-                var id = rows[i] = ids.Next();
-                var action = variants.Actions[d.VariantNo];
-                writer.StartRow();
-                writer.Write(id, NpgsqlDbType.Uuid);
-                writer.Write(d.UserId, NpgsqlDbType.Uuid);
-                writer.Write(d.Seq, NpgsqlDbType.Bigint);
-                writer.Write((short)NotificationCategory.Marketing, NpgsqlDbType.Smallint);
-                writer.Write("campaign", NpgsqlDbType.Text);
-                writer.Write(dedupe, NpgsqlDbType.Text);
-                writer.Write(d.Status, NpgsqlDbType.Smallint);
-                writer.Write(variants.Titles[d.VariantNo], NpgsqlDbType.Text);
-                writer.Write(variants.Bodies[d.VariantNo], NpgsqlDbType.Text);
-                if (action is null) writer.WriteNull();
-                else writer.Write(action, NpgsqlDbType.Text);
-                writer.Write(campaignId, NpgsqlDbType.Uuid);
-                writer.Write(variants.Keys[d.VariantNo], NpgsqlDbType.Text);
-                writer.Write(d.DueUs, NpgsqlDbType.Bigint);
-                writer.Write(nowUs, NpgsqlDbType.Bigint);
                 var inboxNow = d.Status == (short)NotificationStatus.Inbox && d.DueUs <= nowUs;
-                writer.Write((short)(d.Status == (short)NotificationStatus.Inbox && !inboxNow ? 1 : 0), NpgsqlDbType.Smallint);
-                // Open streams on every process learn of their new message at commit (the stream's LISTEN); held ones are
-                // signalled when HeldNotifications releases them.
+                copy.Row(15);
+                copy.Uuid(rows[i] = ids.Next());
+                copy.Uuid(d.UserId);
+                copy.Int64(d.Seq);
+                copy.Short(d.Status);
+                copy.Int64(d.DueUs);
+                // Held by quiet hours: HeldNotifications releases (and signals) it when they end.
+                copy.Short((short)(d.Status == (short)NotificationStatus.Inbox && !inboxNow ? 1 : 0));
+                copy.Bytes(perVariant[d.VariantNo]);
+                // Open streams on every process learn of their new message at commit (the stream's LISTEN).
                 if (inboxNow) published.Add(d.UserId);
+                if (copy.Pending.Length >= 1 << 16) await SendAsync(stream, copy, ct);
             }
-            await writer.CompleteAsync(ct);
+            copy.End();
+            await SendAsync(stream, copy, ct);
         }
 
         // One row per channel the person wants: in-app decided above; a channel this campaign does not use is unavailable.
-        await using (var writer = await pg.BeginBinaryImportAsync(
+        await using (var stream = await pg.BeginRawBinaryCopyAsync(
             "COPY notification_deliveries (notification_id, channel, decision, due_at_us) FROM STDIN (FORMAT BINARY)", ct))
         {
+            copy = new BinaryCopyRows();
             for (var i = 0; i < decisions.Count; i++)
             {
                 var d = decisions[i];
@@ -271,14 +279,16 @@ internal static class CampaignBulkSend
                         : d.Status == (short)NotificationStatus.Capped ? DeliveryDecision.Capped
                         : d.DueUs > nowUs ? DeliveryDecision.Held
                         : DeliveryDecision.Now;
-                    writer.StartRow();
-                    writer.Write(rows[i], NpgsqlDbType.Uuid);
-                    writer.Write(channel, NpgsqlDbType.Smallint);
-                    writer.Write((short)decision, NpgsqlDbType.Smallint);
-                    writer.Write(d.DueUs, NpgsqlDbType.Bigint);
+                    copy.Row(4);
+                    copy.Uuid(rows[i]);
+                    copy.Short(channel);
+                    copy.Short((short)decision);
+                    copy.Int64(d.DueUs);
                 }
+                if (copy.Pending.Length >= 1 << 16) await SendAsync(stream, copy, ct);
             }
-            await writer.CompleteAsync(ct);
+            copy.End();
+            await SendAsync(stream, copy, ct);
         }
 
         var finish = $"""
@@ -288,6 +298,12 @@ internal static class CampaignBulkSend
             """;
         await connection.ExecuteScalarAsync<long>(new CommandDefinition(finish, new { campaignId, rangeNo, upto, published = published.ToArray() }, tx, cancellationToken: ct));
         return new BulkBatch(decisions.Count, upto == r.Last);
+    }
+
+    private static async ValueTask SendAsync(Stream stream, BinaryCopyRows rows, CancellationToken ct)
+    {
+        await stream.WriteAsync(rows.Pending, ct);
+        rows.Clear();
     }
 }
 
