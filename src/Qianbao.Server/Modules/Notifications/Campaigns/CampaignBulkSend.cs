@@ -20,14 +20,15 @@ internal sealed record BulkVariants(string[] Keys, string[] Titles, string[] Bod
 }
 
 /// <summary>
-/// The set-based send of a campaign's in-app messages on PostgreSQL: one transaction per batch of members, a few statements
-/// each, applying in SQL what <see cref="NotificationRules.Decide"/> decides per person for category marketing (the per-person
+/// The set-based send of a campaign's in-app messages on PostgreSQL: one transaction per batch of members, one statement
+/// applying in SQL what <see cref="NotificationRules.Decide"/> decides per person for category marketing (the per-person
 /// <see cref="Notifier"/> stays the reference; a test runs both on the same population and compares every decision):
 /// consent (marketing channels, off until granted) intersected with the campaign's channels, quiet hours in the person's
 /// time zone (held: visible and due when they end), the daily (local calendar day) and 7-day caps counted over the person's
 /// delivered marketing messages (capped: recorded, sent nowhere), the inbox number taken from the person's settings row
 /// (locked by the update, as the notifier does, so caps and numbering hold against concurrent notifications), and the
-/// campaign's dedupe key. Members who want SMS or e-mail from this campaign are left to the per-person path (their queues
+/// campaign's dedupe key; it returns compact decisions, written back as inbox and delivery rows by binary COPY in the same
+/// transaction. Members who want SMS or e-mail from this campaign are left to the per-person path (their queues
 /// need contacts that Identity owns); a campaign sends no marketing from a merchant, so the sender blocks do not apply.
 /// The members are split at start into <see cref="Ranges"/> ranges of user ids (messaging_campaign_send_ranges); a batch
 /// takes its range's row lock (one sender per range at a time, in any process), walks the members after the range's mark and
