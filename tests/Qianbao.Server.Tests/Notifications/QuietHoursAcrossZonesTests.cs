@@ -281,6 +281,7 @@ public abstract class QuietHoursAcrossZonesTests<THost>(THost host) : IClassFixt
         (await ResultsAsync(campaign)).ShouldBe((2, 3, 0));
         var variant = JsonNode.Parse(await (await OperatorAsync(HttpMethod.Get, $"/admin/v1/messaging/campaigns/{campaign}/results")).Content.ReadAsStringAsync())!["variants"]![0]!;
         variant["opted_out"]!.GetValue<int>().ShouldBe(1);
+        variant["withdrawn"]!.GetValue<int>().ShouldBe(1); // of the opted out, the one withdrawn while held
         variant["recipients"]!.GetValue<int>().ShouldBe(3);
     }
 }

@@ -9,7 +9,7 @@ namespace Qianbao.Server.Modules.Notifications.Campaigns;
 
 /// <summary>
 /// <c>GET /admin/v1/messaging/campaigns/{id}/results</c> → <c>{variants:[{key, recipients, delivered, opened, clicked,
-/// converted, open_rate, click_rate, conversion_rate, capped, held, opted_out, lift, feedback:{...}}], holdout:{users,
+/// converted, open_rate, click_rate, conversion_rate, capped, held, opted_out, withdrawn, lift, feedback:{...}}], holdout:{users,
 /// converted, conversion_rate}, p_value_vs_next, p_value_vs_holdout, winner}</c>. Counts are people. Recipients are
 /// everyone assigned to the variant (also those consent or caps kept from receiving it: intent to treat, so the comparison
 /// with the holdout is fair); open and click rates are over the delivered. A conversion is the campaign's event by a
@@ -93,6 +93,8 @@ internal static class CampaignResults
                     && m.visible_at_us > m.created_at_us),
                 // Also those whose held message was withdrawn at its release (consent withdrawn, or the sender blocked, while held).
                 opted_out = mine.Count(m => optedOut.Contains(m.user_id) || m.status == (short)NotificationStatus.Withdrawn),
+                // Of those, whose held message was withdrawn at its release (never delivered): counted in opted_out too.
+                withdrawn = mine.Count(m => m.status == (short)NotificationStatus.Withdrawn),
                 lift = CampaignStatistics.Lift(arm.Rate, holdout.Rate),
                 feedback = new
                 {

@@ -1,0 +1,105 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Qianbao.Server.Modules.Notifications.Campaigns;
+
+/// <summary>
+/// Rows of PostgreSQL's binary COPY format (https://www.postgresql.org/docs/current/sql-copy.html, "Binary Format") encoded
+/// straight into a buffer for a raw binary COPY stream: the set-based campaign send writes 50,000 inbox rows a batch, and
+/// Npgsql's importer, which resolves and binds a parameter per value, cost the sender several µs a row. Fields are written as
+/// PostgreSQL's binary send functions do (network byte order; uuid as its 16 bytes; text as UTF-8). Bytes that are the same
+/// on every row (a variant's texts, the campaign's constants) are encoded once and copied (<see cref="Constant"/>).
+/// </summary>
+internal sealed class BinaryCopyRows
+{
+    private byte[] buffer = new byte[1 << 16];
+    private int length;
+
+    public BinaryCopyRows()
+    {
+        // Signature, flags (no OIDs), header extension length 0.
+        Bytes("PGCOPY\n"u8);
+        Bytes([0xff, (byte)'\r', (byte)'\n', 0]);
+        Int32(0);
+        Int32(0);
+    }
+
+    /// <summary>Bytes ready to be sent; <see cref="Clear"/> after sending them.</summary>
+    public ReadOnlyMemory<byte> Pending => buffer.AsMemory(0, length);
+
+    public void Clear() => length = 0;
+
+    /// <summary>Starts a row of <paramref name="fields"/> fields.</summary>
+    public void Row(short fields) => Int16(fields);
+
+    public void Uuid(Guid value)
+    {
+        Int32(16);
+        value.TryWriteBytes(Space(16), bigEndian: true, out _);
+        length += 16;
+    }
+
+    public void Int64(long value)
+    {
+        Int32(8);
+        BinaryPrimitives.WriteInt64BigEndian(Space(8), value);
+        length += 8;
+    }
+
+    public void Short(short value)
+    {
+        Int32(2);
+        BinaryPrimitives.WriteInt16BigEndian(Space(2), value);
+        length += 2;
+    }
+
+    public void Text(string? value)
+    {
+        if (value is null)
+        {
+            Int32(-1);
+            return;
+        }
+        var bytes = Encoding.UTF8.GetByteCount(value);
+        Int32(bytes);
+        Encoding.UTF8.GetBytes(value, Space(bytes));
+        length += bytes;
+    }
+
+    /// <summary>Already encoded fields (from another instance's <see cref="Pending"/> after <see cref="Clear"/>).</summary>
+    public void Bytes(ReadOnlySpan<byte> encoded)
+    {
+        encoded.CopyTo(Space(encoded.Length));
+        length += encoded.Length;
+    }
+
+    /// <summary>Fields encoded once, to be copied into every row with <see cref="Bytes"/>.</summary>
+    public static byte[] Constant(Action<BinaryCopyRows> fields)
+    {
+        var rows = new BinaryCopyRows();
+        rows.Clear(); // no header
+        fields(rows);
+        return rows.Pending.ToArray();
+    }
+
+    /// <summary>The end of the data (the file trailer).</summary>
+    public void End() => Int16(-1);
+
+    private void Int32(int value)
+    {
+        BinaryPrimitives.WriteInt32BigEndian(Space(4), value);
+        length += 4;
+    }
+
+    private void Int16(short value)
+    {
+        BinaryPrimitives.WriteInt16BigEndian(Space(2), value);
+        length += 2;
+    }
+
+    private Span<byte> Space(int bytes)
+    {
+        if (length + bytes > buffer.Length) Array.Resize(ref buffer, Math.Max(buffer.Length * 2, length + bytes));
+        return buffer.AsSpan(length, bytes);
+    }
+}
