@@ -62,65 +62,162 @@ public sealed class LedgerExecutor : IAsyncDisposable
     public async Task<TransferResult> SubmitAsync(Transfer transfer, CancellationToken ct = default) =>
         (await SubmitAsync(new LedgerCommand([transfer]), ct))[0];
 
+    /// <summary>A batch being applied, with the accounts and guard keys it names (read by the loop only).</summary>
+    private sealed record InFlight(Task Task, HashSet<Guid> Accounts, HashSet<string> Guards);
+
     private async Task RunAsync()
     {
         var reader = queue.Reader;
-        var running = new List<Task>();
+        var running = new List<InFlight>();
+        // Commands taken from the queue that name an account (or guard key) of a batch in flight, oldest first. They go in a
+        // later batch, so the next batch does not queue behind the one in flight on a row lock (issue 13: with two batches in
+        // flight and uniform accounts, nearly every second batch waited for the first one's commit, so they did not overlap).
+        // A performance measure only: row locks in id order, taken in the database, stay what keeps concurrent batches and
+        // several server processes correct (a command whose accounts are unknown here, a post or void of a pending transfer
+        // naming none, is never held back and simply waits on the lock there). Bounded by BatchSizeMax: the queue is not read
+        // further while that many are held back, so the queue's back-pressure still holds.
+        var deferred = new List<LedgerCommand>();
         try
         {
-            while (await reader.WaitToReadAsync(stopping.Token))
+            while (true)
             {
+                if (deferred.Count == 0 && !await reader.WaitToReadAsync(stopping.Token)) break;
                 // A batch is formed only when a slot is free, so it takes everything that queued meanwhile.
                 await inFlight.WaitAsync(stopping.Token);
+                running.RemoveAll(b => b.Task.IsCompleted);
                 var batch = new List<LedgerCommand>();
+                var accounts = new HashSet<Guid>();
                 var guarded = new HashSet<string>(StringComparer.Ordinal);
-                var size = Fill(reader, batch, guarded, 0);
+                var size = Fill(reader, running, deferred, batch, accounts, guarded, 0);
+                if (batch.Count == 0)
+                {
+                    // Everything waiting names an account of a batch in flight (so one is running): wait for one to end.
+                    Invariant.That(running.Count > 0, "a command is held back only behind a batch in flight");
+                    inFlight.Release();
+                    await Task.WhenAny(running.Select(b => b.Task));
+                    continue;
+                }
                 if (options.BatchWindowUs > 0 && size < options.BatchSizeMax)
                 {
+                    // Linger for more commands, waiting on the queue rather than spinning (a spin burns a core for the window).
                     var deadline = Stopwatch.GetTimestamp() + options.BatchWindowUs * Stopwatch.Frequency / 1_000_000;
-                    while (size < options.BatchSizeMax && Stopwatch.GetTimestamp() < deadline)
+                    using var window = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
+                    window.CancelAfter(TimeSpan.FromMicroseconds(options.BatchWindowUs));
+                    while (size < options.BatchSizeMax && deferred.Count < options.BatchSizeMax && Stopwatch.GetTimestamp() < deadline)
                     {
-                        await Task.Yield();
-                        size = Fill(reader, batch, guarded, size);
+                        try
+                        {
+                            if (!await reader.WaitToReadAsync(window.Token)) break;
+                        }
+                        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+                        {
+                            break;
+                        }
+                        size = Fill(reader, running, deferred, batch, accounts, guarded, size);
                     }
                 }
-                running.RemoveAll(t => t.IsCompleted);
-                running.Add(ExecuteAndReleaseAsync(batch));
+                var task = ExecuteAsync(batch);
+                running.Add(new InFlight(task, accounts, guarded));
+                // Released once the task has completed, so the loop, woken by the slot, sees it completed and its accounts free.
+                _ = task.ContinueWith(static (_, slots) => ((SemaphoreSlim)slots!).Release(), inFlight, CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
         }
-        await Task.WhenAll(running);
+        await Task.WhenAll(running.Select(b => b.Task));
         // Nothing enqueued may be left hanging: fail what is still queued at shutdown.
+        foreach (var left in deferred) left.Completion.TrySetException(new ObjectDisposedException(nameof(LedgerExecutor)));
         while (reader.TryRead(out var left)) left.Completion.TrySetException(new ObjectDisposedException(nameof(LedgerExecutor)));
     }
 
-    private async Task ExecuteAndReleaseAsync(List<LedgerCommand> batch)
-    {
-        try
-        {
-            await ExecuteAsync(batch);
-        }
-        finally
-        {
-            inFlight.Release();
-        }
-    }
-
+    /// <summary>
+    /// Moves into <paramref name="batch"/> the held-back commands that are free now, oldest first, then what the queue holds.
+    /// A command waits (joins <paramref name="deferred"/>) when it names an account or guard key of a batch in flight or of an
+    /// older command still waiting (so commands on one account keep their order and none starves), or a guard key already in
+    /// this batch (a guard must see the committed effects of earlier commands with its key).
+    /// </summary>
+    /// <param name="accounts">The accounts of the commands already in <paramref name="batch"/>.</param>
     /// <param name="guarded">The guard keys of the commands already in <paramref name="batch"/> (one set lookup per command, not a scan).</param>
-    private int Fill(ChannelReader<LedgerCommand> reader, List<LedgerCommand> batch, HashSet<string> guarded, int size)
+    private int Fill(ChannelReader<LedgerCommand> reader, List<InFlight> running, List<LedgerCommand> deferred, List<LedgerCommand> batch,
+        HashSet<Guid> accounts, HashSet<string> guarded, int size)
     {
-        while (reader.TryPeek(out var next) && (batch.Count == 0 || size + next.Transfers.Count <= options.BatchSizeMax))
+        HashSet<Guid>? waitingAccounts = null;
+        HashSet<string>? waitingGuards = null;
+        var kept = 0;
+        for (var i = 0; i < deferred.Count; i++)
         {
-            // A guard must see the committed effects of earlier commands with its key: such a command waits for the next batch.
-            if (next.Guard is { } guard && GuardKeys.AnyIn(guard, guarded)) break;
+            var next = deferred[i];
+            if ((batch.Count > 0 && size + next.Transfers.Count > options.BatchSizeMax) || MustWait(next, running, waitingAccounts, waitingGuards, guarded))
+            {
+                deferred[kept++] = next;
+                Hold(next, ref waitingAccounts, ref waitingGuards);
+                continue;
+            }
+            size = Take(next, batch, accounts, guarded, size);
+        }
+        deferred.RemoveRange(kept, deferred.Count - kept);
+        while (deferred.Count < options.BatchSizeMax && reader.TryPeek(out var next) && (batch.Count == 0 || size + next.Transfers.Count <= options.BatchSizeMax))
+        {
             Invariant.That(reader.TryRead(out var taken) && ReferenceEquals(taken, next), "the single reader takes what it peeked");
-            batch.Add(next);
-            if (next.Guard is { } added) GuardKeys.AddTo(added, guarded);
-            size += next.Transfers.Count;
+            if (MustWait(next, running, waitingAccounts, waitingGuards, guarded))
+            {
+                deferred.Add(next);
+                Hold(next, ref waitingAccounts, ref waitingGuards);
+                continue;
+            }
+            size = Take(next, batch, accounts, guarded, size);
         }
         return size;
+    }
+
+    private static int Take(LedgerCommand command, List<LedgerCommand> batch, HashSet<Guid> accounts, HashSet<string> guarded, int size)
+    {
+        batch.Add(command);
+        foreach (var t in command.Transfers)
+        {
+            if (!t.DebitAccountId.IsZero) accounts.Add(t.DebitAccountId.Value);
+            if (!t.CreditAccountId.IsZero) accounts.Add(t.CreditAccountId.Value);
+        }
+        if (command.Guard is { } guard) GuardKeys.AddTo(guard, guarded);
+        return size + command.Transfers.Count;
+    }
+
+    private static void Hold(LedgerCommand command, ref HashSet<Guid>? accounts, ref HashSet<string>? guards)
+    {
+        accounts ??= [];
+        foreach (var t in command.Transfers)
+        {
+            if (!t.DebitAccountId.IsZero) accounts.Add(t.DebitAccountId.Value);
+            if (!t.CreditAccountId.IsZero) accounts.Add(t.CreditAccountId.Value);
+        }
+        if (command.Guard is { } guard) GuardKeys.AddTo(guard, guards ??= new HashSet<string>(StringComparer.Ordinal));
+    }
+
+    private static bool MustWait(LedgerCommand command, List<InFlight> running, HashSet<Guid>? waitingAccounts, HashSet<string>? waitingGuards,
+        HashSet<string> guarded)
+    {
+        if (command.Guard is { } guard)
+        {
+            if (GuardKeys.AnyIn(guard, guarded) || (waitingGuards is not null && GuardKeys.AnyIn(guard, waitingGuards))) return true;
+            foreach (var b in running)
+                if (!b.Task.IsCompleted && GuardKeys.AnyIn(guard, b.Guards)) return true;
+        }
+        foreach (var t in command.Transfers)
+        {
+            if (Busy(t.DebitAccountId, running, waitingAccounts) || Busy(t.CreditAccountId, running, waitingAccounts)) return true;
+        }
+        return false;
+    }
+
+    private static bool Busy(AccountId account, List<InFlight> running, HashSet<Guid>? waitingAccounts)
+    {
+        if (account.IsZero) return false;
+        if (waitingAccounts is not null && waitingAccounts.Contains(account.Value)) return true;
+        foreach (var b in running)
+            if (!b.Task.IsCompleted && b.Accounts.Contains(account.Value)) return true;
+        return false;
     }
 
     private async Task ExecuteAsync(List<LedgerCommand> batch)
@@ -152,7 +249,9 @@ public sealed class LedgerExecutor : IAsyncDisposable
         {
             try
             {
-                return await store.ApplyBatchAsync(batch, clock.GetUnixMicroseconds(), stopping.Token);
+                // First as if every id were new (no read of them); after any failure, reading them, so a replayed id gets its
+                // stored result (see ApplyBatchAsync's assumeNewIds).
+                return await store.ApplyBatchAsync(batch, clock.GetUnixMicroseconds(), stopping.Token, assumeNewIds: attempt == 1 && options.AttemptsMax > 1);
             }
             catch (Exception ex) when (attempt < options.AttemptsMax && store.IsTransient(ex))
             {

@@ -13,7 +13,8 @@ public sealed class LedgerExecutorOptions
     /// <summary>
     /// How long the executor lingers for more requests after the first one of a batch, in microseconds
     /// (0..100000). 0 means: take whatever is queued and go; requests that arrive during a commit form the
-    /// next batch anyway, so lingering only helps when the database is faster than the callers.
+    /// next batch anyway, so lingering only helps when the database is faster than the callers. The executor waits on its
+    /// queue for the window (it does not spin).
     /// </summary>
     [Range(0, 100_000)]
     public int BatchWindowUs { get; set; }
@@ -25,7 +26,8 @@ public sealed class LedgerExecutorOptions
     /// <summary>
     /// Batches in flight at once on PostgreSQL (1..16): while one waits for its commit to reach the disk, the next
     /// is read, applied and written. Row locks taken in a stable order keep concurrent batches correct, exactly as
-    /// they do for several server processes. SQLite has one writer, so there it is always 1.
+    /// they do for several server processes; a command naming an account of a batch in flight waits for a later batch, so
+    /// that the next batch does not queue on that batch's row locks. SQLite has one writer, so there it is always 1.
     /// </summary>
     [Range(1, 16)]
     public int BatchesInFlightMax { get; set; } = 2;

@@ -22,8 +22,15 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
     protected PipelineParts Parts { get; } = parts ?? PipelineParts.None;
 
     /// <summary>Applies <paramref name="batch"/> durably and returns one result array per command, in order.</summary>
-    public async Task<TransferResult[][]> ApplyBatchAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, CancellationToken ct)
+    /// <param name="assumeNewIds">
+    /// Do not read the batch's own transfer ids first (only the pending transfers it posts or voids): assume none is stored yet.
+    /// Only where <see cref="InsertFailsOnStoredId"/>: a stored id then fails the batch's insert (a unique violation, which
+    /// <see cref="IsTransient"/> accepts), and the caller applies the batch again without the assumption, reading them. So a
+    /// replayed id still gets its stored result, and the usual batch, all new ids, skips one primary-key probe per transfer.
+    /// </param>
+    public async Task<TransferResult[][]> ApplyBatchAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, CancellationToken ct, bool assumeNewIds = false)
     {
+        assumeNewIds &= InsertFailsOnStoredId;
         var requests = new List<Transfer>(batch.Count);
         foreach (var command in batch) requests.AddRange(command.Transfers);
 
@@ -32,7 +39,7 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
         var accountIds = new HashSet<Guid>();
         foreach (var t in requests)
         {
-            transferIds.Add(t.Id.Value);
+            if (!assumeNewIds) transferIds.Add(t.Id.Value);
             if (!t.PendingId.IsZero) { pendingIds.Add(t.PendingId.Value); transferIds.Add(t.PendingId.Value); }
             if (!t.DebitAccountId.IsZero) accountIds.Add(t.DebitAccountId.Value);
             if (!t.CreditAccountId.IsZero) accountIds.Add(t.CreditAccountId.Value);
@@ -53,7 +60,7 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
 
         var ordered = accountIds.ToArray();
         Array.Sort(ordered);
-        var (accounts, transfers, frozen) = await LockAccountsAndReadTransfersAsync(connection, tx, ordered, [.. transferIds], Parts.NeedsAccountFacts, ct);
+        var (accounts, transfers, frozen, rowHandles) = await LockAccountsAndReadTransfersAsync(connection, tx, ordered, [.. transferIds], Parts.NeedsAccountFacts, ct);
 
         var guards = batch.Where(c => c.Guard is not null).Select(c => c.Guard!).ToArray();
         var guardPassed = guards.Length == 0 ? [] : await Parts.CheckGuardsAsync(connection, tx, guards, ct);
@@ -93,7 +100,7 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
             if (command.Effects is { } effect && perCommand[i].All(r => r.IsApplied())) effects.AddRange(effect(perCommand[i]));
         }
 
-        await PersistAsync(connection, tx, [.. set.ChangedAccounts], [.. set.CreatedTransfers], [.. set.ChangedPendingTransfers], responses, ct);
+        await PersistAsync(connection, tx, [.. set.ChangedAccounts], rowHandles, [.. set.CreatedTransfers], [.. set.ChangedPendingTransfers], responses, ct);
         if (effects.Count > 0) await Parts.WriteEffectsAsync(connection, tx, effects, ct);
         await tx.CommitAsync(ct);
         return perCommand;
@@ -147,14 +154,23 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
 
     /// <param name="orderedAccountIds">Sorted; locks are taken in this order.</param>
     /// <param name="withFacts">Also read which of the accounts belong to a frozen owner (only when a policy needs it).</param>
-    protected abstract Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers, HashSet<Guid> FrozenAccounts)> LockAccountsAndReadTransfersAsync(
+    /// <returns>The locked accounts, the named transfers, the frozen accounts, and the engine's handles of the locked rows (or
+    /// null), handed back to <see cref="PersistAsync"/> in the same transaction.</returns>
+    protected abstract Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers, HashSet<Guid> FrozenAccounts, object? RowHandles)> LockAccountsAndReadTransfersAsync(
         DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, CancellationToken ct);
 
-    protected abstract Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, TransferRecord[] created,
+    /// <param name="rowHandles">What <see cref="LockAccountsAndReadTransfersAsync"/> returned for the locked rows, same transaction.</param>
+    protected abstract Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
         TransferRecord[] changedPendings, List<StoredResponse> responses, CancellationToken ct);
 
     /// <summary>Inserts the account; false when the id exists already.</summary>
     protected abstract Task<bool> InsertAccountAsync(DbConnection connection, Account account, Guid? ownerId, long nowUs, CancellationToken ct);
+
+    /// <summary>
+    /// Whether inserting a transfer whose id is stored already fails the batch with an error <see cref="IsTransient"/> accepts
+    /// (a plain INSERT against the primary key), so that <see cref="ApplyBatchAsync"/> may assume new ids.
+    /// </summary>
+    protected virtual bool InsertFailsOnStoredId => false;
 
     /// <summary>Whether batches may run in concurrent transactions (false where the engine has a single writer).</summary>
     public abstract bool SupportsConcurrentBatches { get; }
@@ -173,6 +189,9 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
     protected const string FrozenAccountsSql = "SELECT a.id FROM accounts a JOIN owner_freezes f ON f.owner_id = a.owner_id";
 
     protected const string AccountColumns = "id, currency, code, flags, debits_posted, credits_posted, debits_pending, credits_pending";
+
+    /// <summary>How many columns <see cref="AccountColumns"/> names (the ordinal of a column selected after them).</summary>
+    protected const int AccountColumnCount = 8;
 
     protected const string TransferColumns =
         "id, debit_account_id, credit_account_id, amount, currency, code, flags, pending_id, timeout_seconds, reference, timestamp_us, state";

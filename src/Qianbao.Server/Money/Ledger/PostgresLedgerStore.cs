@@ -30,14 +30,16 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
         return await ReadAllAsync(cmd, r => ReadAccount(r), ct);
     }
 
-    protected override async Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers, HashSet<Guid> FrozenAccounts)> LockAccountsAndReadTransfersAsync(
+    protected override async Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers, HashSet<Guid> FrozenAccounts, object? RowHandles)> LockAccountsAndReadTransfersAsync(
         DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
         // Locked one primary-key probe at a time in the order of the ids, which the caller sorted: every process takes row locks
         // in the same order, so batches never deadlock (the lateral join walks the array in order; see ByPrimaryKey for why
         // not `id = ANY(@ids)`).
-        var lockAccounts = new NpgsqlBatchCommand(ByPrimaryKey("accounts", AccountColumns, forUpdate: true));
+        // With each row's ctid: the UPDATE in PersistAsync finds the rows by it instead of probing the primary key again (as
+        // text: Npgsql 10 reads tid but cannot write a tid array).
+        var lockAccounts = new NpgsqlBatchCommand(ByPrimaryKey("accounts", AccountColumns + ", ctid::text AS tid", forUpdate: true));
         lockAccounts.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", orderedAccountIds));
         // Read after the locks: under READ COMMITTED this statement sees every batch that held them before us.
         var readTransfers = new NpgsqlBatchCommand(ByPrimaryKey("transfers", TransferColumns));
@@ -53,10 +55,16 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
         }
 
         var accounts = new List<Account>(orderedAccountIds.Length);
+        var rows = new Dictionary<Guid, string>(orderedAccountIds.Length);
         var transfers = new List<TransferRecord>();
         var frozen = new HashSet<Guid>();
         await using var reader = await batch.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) accounts.Add(ReadAccount(reader));
+        while (await reader.ReadAsync(ct))
+        {
+            var account = ReadAccount(reader);
+            accounts.Add(account);
+            rows.Add(account.Id.Value, reader.GetString(AccountColumnCount));
+        }
         await reader.NextResultAsync(ct);
         while (await reader.ReadAsync(ct)) transfers.Add(ReadTransfer(reader));
         if (withFacts)
@@ -64,7 +72,7 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
             await reader.NextResultAsync(ct);
             while (await reader.ReadAsync(ct)) frozen.Add(reader.GetGuid(0));
         }
-        return (accounts, transfers, frozen);
+        return (accounts, transfers, frozen, rows);
     }
 
     /// <summary>
@@ -77,16 +85,26 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
         $"SELECT r.* FROM unnest(@ids) WITH ORDINALITY AS u(id, n) CROSS JOIN LATERAL (SELECT {columns} FROM {table} WHERE id = u.id LIMIT 1"
         + (forUpdate ? " FOR UPDATE" : "") + ") AS r ORDER BY u.n";
 
-    protected override async Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, TransferRecord[] created,
+    protected override async Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
         TransferRecord[] changedPendings, List<StoredResponse> responses, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
+        NpgsqlBatchCommand? updateAccounts = null;
         if (accounts.Length > 0)
         {
-            var cmd = new NpgsqlBatchCommand("""
+            // By ctid (a TID scan, no second primary-key probe and HOT-chain walk per row; −40 % of this statement's time,
+            // BENCHMARKS.md session 6). Safe across processes: this transaction holds each row's FOR UPDATE lock since
+            // LockAccountsAndReadTransfersAsync, so no other transaction can update it (the only thing that gives a live row a
+            // new ctid) until we commit; VACUUM never moves a live tuple, and VACUUM FULL/CLUSTER need a lock that conflicts
+            // with ours. The id is checked too, and the row count must match, so a wrong ctid fails the batch instead of
+            // losing an update.
+            var tids = (Dictionary<Guid, string>)rowHandles!;
+            updateAccounts = new NpgsqlBatchCommand("""
                 UPDATE accounts a SET debits_posted = u.dp, credits_posted = u.cp, debits_pending = u.dn, credits_pending = u.cn
-                FROM unnest(@id, @dp, @cp, @dn, @cn) AS u(id, dp, cp, dn, cn) WHERE a.id = u.id
+                FROM unnest(@tid::tid[], @id, @dp, @cp, @dn, @cn) AS u(tid, id, dp, cp, dn, cn) WHERE a.ctid = u.tid AND a.id = u.id
                 """);
+            var cmd = updateAccounts;
+            cmd.Parameters.Add(Array("tid", accounts, a => tids[a.Id.Value]));
             cmd.Parameters.Add(Array("id", accounts, a => a.Id.Value));
             cmd.Parameters.Add(Array("dp", accounts, a => a.DebitsPosted));
             cmd.Parameters.Add(Array("cp", accounts, a => a.CreditsPosted));
@@ -142,6 +160,8 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
             batch.BatchCommands.Add(cmd);
         }
         if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(ct);
+        if (updateAccounts is not null && updateAccounts.RecordsAffected != accounts.Length)
+            throw new InvalidOperationException($"ledger batch updated {updateAccounts.RecordsAffected} of {accounts.Length} locked account rows");
     }
 
     protected override async Task<bool> InsertAccountAsync(DbConnection connection, Account account, Guid? ownerId, long nowUs, CancellationToken ct)
@@ -160,6 +180,9 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
     }
 
     public override bool SupportsConcurrentBatches => true;
+
+    /// <summary>The transfers INSERT has no ON CONFLICT: a stored id raises unique_violation, which is transient.</summary>
+    protected override bool InsertFailsOnStoredId => true;
 
     /// <summary>Deadlock, serialization failure, or a transfer id a concurrent process inserted first.</summary>
     public override bool IsTransient(Exception exception) =>

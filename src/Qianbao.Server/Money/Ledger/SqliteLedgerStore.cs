@@ -24,7 +24,7 @@ public sealed class SqliteLedgerStore(Db db, PipelineParts? parts = null) : Ledg
     protected override Task<IReadOnlyList<Account>> ReadAccountsAsync(DbConnection connection, DbTransaction? tx, Guid[] ids, CancellationToken ct) =>
         ReadAllAsync(connection, tx, $"SELECT {AccountColumns} FROM accounts WHERE id IN (SELECT value FROM json_each(@ids))", ids, r => ReadAccount(r), ct);
 
-    protected override async Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers, HashSet<Guid> FrozenAccounts)> LockAccountsAndReadTransfersAsync(
+    protected override async Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers, HashSet<Guid> FrozenAccounts, object? RowHandles)> LockAccountsAndReadTransfersAsync(
         DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, CancellationToken ct)
     {
         var accounts = await ReadAccountsAsync(connection, tx, orderedAccountIds, ct);
@@ -36,10 +36,10 @@ public sealed class SqliteLedgerStore(Db db, PipelineParts? parts = null) : Ledg
                          r => r.ReadId(0), ct))
                 frozen.Add(id);
         }
-        return (accounts, transfers, frozen);
+        return (accounts, transfers, frozen, null);
     }
 
-    protected override async Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, TransferRecord[] created,
+    protected override async Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
         TransferRecord[] changedPendings, List<StoredResponse> responses, CancellationToken ct)
     {
         var c = (SqliteConnection)connection;

@@ -1,0 +1,94 @@
+using Qianbao.Bench;
+using Qianbao.Ledger;
+using Qianbao.Server.Money;
+using Qianbao.Server.Money.Ledger;
+using Qianbao.Server.Storage;
+using Qianbao.Server.Tests.Infrastructure;
+
+namespace Qianbao.Server.Tests.Ledger;
+
+/// <summary>
+/// The executor's batching shortcuts keep the ledger's rules: a replayed transfer id gets its stored result although the
+/// first attempt of a batch assumes new ids (PostgreSQL), and commands on one account held back behind batches in flight
+/// never overdraw it nor get lost, with several batches in flight.
+/// </summary>
+public abstract class ExecutorBatchingTests
+{
+    protected abstract Task<(DatabaseEngine Engine, string Connection)> CreateDatabaseAsync();
+
+    private async Task<LedgerFixture> FixtureAsync(int batchesInFlight)
+    {
+        var (engine, connection) = await CreateDatabaseAsync();
+        return await LedgerFixture.CreateAsync(engine, connection, 8, 5,
+            new LedgerExecutorOptions { BatchesInFlightMax = batchesInFlight }, null, CancellationToken.None);
+    }
+
+    private static Transfer Move(Guid id, AccountId from, AccountId to, long amount) =>
+        new(new TransferId(id), from, to, amount, Currency.Cny, TransferCodes.PeerTransfer);
+
+    [Fact]
+    public async Task ReplayedIdsGetTheirStoredResultAlongsideNewOnes()
+    {
+        await using var f = await FixtureAsync(batchesInFlight: 4);
+        var first = Enumerable.Range(0, 40).Select(i => Move(Guid.CreateVersion7(), f.Wallets[i % 8], f.Wallets[(i + 1) % 8], 10 + i)).ToArray();
+        (await Task.WhenAll(first.Select(t => f.Executor.SubmitAsync(t)))).ShouldAllBe(r => r == TransferResult.Created);
+
+        // Replays (same and changed amount) race new transfers on the same accounts, so they share batches with them.
+        var fresh = Enumerable.Range(0, 40).Select(i => Move(Guid.CreateVersion7(), f.Wallets[i % 8], f.Wallets[(i + 3) % 8], 5)).ToArray();
+        var replays = first.Select(t => f.Executor.SubmitAsync(t)).ToArray();
+        var changed = first.Take(10).Select(t => f.Executor.SubmitAsync(Move(t.Id.Value, t.DebitAccountId, t.CreditAccountId, t.Amount + 1))).ToArray();
+        var created = fresh.Select(t => f.Executor.SubmitAsync(t)).ToArray();
+        (await Task.WhenAll(replays)).ShouldAllBe(r => r == TransferResult.Exists);
+        (await Task.WhenAll(changed)).ShouldAllBe(r => r == TransferResult.ExistsWithDifferentAmount);
+        (await Task.WhenAll(created)).ShouldAllBe(r => r == TransferResult.Created);
+
+        (await f.StoredTotalsAsync(TransferCodes.PeerTransfer, CancellationToken.None)).ShouldBe((80L, first.Sum(t => t.Amount) + 40 * 5));
+        var check = await LedgerCheck.RunAsync(f.Db, CancellationToken.None);
+        check.Violations.ShouldBeEmpty();
+        check.Ok.ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task OneAccountSpentFromManyConcurrentCommandsIsNeverOverdrawn()
+    {
+        await using var f = await FixtureAsync(batchesInFlight: 4);
+        var wallet = ChartOfAccounts.UserWallet(Guid.NewGuid(), Currency.Cny);
+        (await f.Store.CreateAccountAsync(wallet, null, 0, CancellationToken.None)).ShouldBe(CreateAccountResult.Created);
+        (await f.Executor.SubmitAsync(new Transfer(new TransferId(Guid.CreateVersion7()), f.Funding, wallet.Id, 100, Currency.Cny, TransferCodes.TopUp)))
+            .ShouldBe(TransferResult.Created);
+
+        // 150 spends of 1 fen from a wallet holding 100, mixed with traffic between other wallets (so batches form and overlap).
+        var spends = Enumerable.Range(0, 150).Select(_ => f.Executor.SubmitAsync(Move(Guid.CreateVersion7(), wallet.Id, f.Merchant, 1))).ToArray();
+        var others = Enumerable.Range(0, 300).Select(i => f.Executor.SubmitAsync(Move(Guid.CreateVersion7(), f.Wallets[i % 8], f.Wallets[(i + 5) % 8], 1))).ToArray();
+        var results = await Task.WhenAll(spends);
+        results.Count(r => r == TransferResult.Created).ShouldBe(100);
+        results.Count(r => r == TransferResult.ExceedsCredits).ShouldBe(50);
+        (await Task.WhenAll(others)).ShouldAllBe(r => r == TransferResult.Created);
+
+        var stored = (await f.Store.GetAccountsAsync([wallet.Id], CancellationToken.None)).Single();
+        (stored.DebitsPosted, stored.CreditsPosted).ShouldBe((100L, 100L));
+        var check = await LedgerCheck.RunAsync(f.Db, CancellationToken.None);
+        check.Violations.ShouldBeEmpty();
+        check.Ok.ShouldBeTrue();
+    }
+}
+
+public sealed class SqliteExecutorBatchingTests : ExecutorBatchingTests, IDisposable
+{
+    private readonly DirectoryInfo dir = Directory.CreateTempSubdirectory("qianbao-executor-");
+
+    protected override Task<(DatabaseEngine Engine, string Connection)> CreateDatabaseAsync() =>
+        Task.FromResult((DatabaseEngine.Sqlite, Path.Combine(dir.FullName, "ledger.db")));
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        dir.Delete(recursive: true);
+    }
+}
+
+public sealed class PostgresExecutorBatchingTests : ExecutorBatchingTests
+{
+    protected override async Task<(DatabaseEngine Engine, string Connection)> CreateDatabaseAsync() =>
+        (DatabaseEngine.Postgres, await PostgresCluster.Shared.CreateDatabaseAsync("executor"));
+}
