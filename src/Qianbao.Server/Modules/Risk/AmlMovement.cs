@@ -60,8 +60,32 @@ internal static class AmlNames
     };
 
     /// <summary>YYYY-MM-DD of a moment in China time (UTC+8, no daylight saving).</summary>
-    public static string ChinaDate(long atUs) =>
-        Hosting.TimeProviderExtensions.FromUnixMicroseconds(atUs).ToOffset(ChinaOffset).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+    /// <remarks>
+    /// The rules compare every movement of a subject's window by date, once per movement of the batch, so this is called
+    /// O(window × batch) times: the day is integer arithmetic and its text is formatted once per day (a few days cached;
+    /// each slot holds one immutable pair, so a racing reader sees an old or a new pair, never half of one).
+    /// </remarks>
+    public static string ChinaDate(long atUs)
+    {
+        var day = Math.DivRem(atUs + ChinaOffsetUs, MicrosPerDay, out var rest);
+        if (rest < 0) day--;
+        var slot = (int)(day & (DateTexts.Length - 1));
+        var known = Volatile.Read(ref DateTexts[slot]);
+        if (known is not null && known.Day == day) return known.Text;
+        var text = DateOnly.FromDayNumber(checked((int)(UnixEpochDayNumber + day)))
+            .ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        Volatile.Write(ref DateTexts[slot], new DateText(day, text));
+        return text;
+    }
+
+    private const long MicrosPerDay = 86_400_000_000L;
+    private static readonly long ChinaOffsetUs = (long)ChinaOffset.TotalMicroseconds;
+    private static readonly int UnixEpochDayNumber = new DateOnly(1970, 1, 1).DayNumber;
+
+    /// <summary>Bound: 8 days' texts.</summary>
+    private static readonly DateText?[] DateTexts = new DateText?[8];
+
+    private sealed record DateText(long Day, string Text);
 
     /// <summary>The first microsecond of a China date, as Unix microseconds.</summary>
     public static long ChinaDayStartUs(DateOnly date) =>

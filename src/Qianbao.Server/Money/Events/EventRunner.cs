@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 using System.Threading.Channels;
 using Npgsql;
@@ -38,6 +39,7 @@ public sealed partial class EventRunner : BackgroundService
     private readonly EventSubscriptions subscriptions;
     private readonly TimeSpan poll;
     private readonly TimeSpan handlerTimeout;
+    private readonly EventReadShare reads;
 
     public EventRunner(Db db, IEnumerable<IEventSubscriber> subscribers, EventSignal signal, EventOptions options, TimeProvider clock,
         ILogger<EventRunner> logger)
@@ -60,6 +62,7 @@ public sealed partial class EventRunner : BackgroundService
         this.logger = logger;
         subscriptions = new EventSubscriptions(db);
         poll = TimeSpan.FromMilliseconds(options.PollIntervalMs);
+        reads = new EventReadShare(options.BatchSizeMax);
         // The handler must be done, and the checkpoint written, before the lease lapses and another process starts
         // the same batch: keep a fifth of the lease (at most 5 s) for the write.
         handlerTimeout = TimeSpan.FromMilliseconds(options.LeaseMs - Math.Min(options.LeaseMs / 5, 5_000));
@@ -68,6 +71,9 @@ public sealed partial class EventRunner : BackgroundService
 
     /// <summary>This runner's lease owner name: host, process id and a random part, unique per start.</summary>
     public string Owner { get; }
+
+    /// <summary>How many subscriber reads were answered by another loop's read of the same events (see <see cref="EventReadShare"/>).</summary>
+    internal long SharedReads => reads.SharedCount;
 
     /// <summary>The subscribers this runner delivers to.</summary>
     public IReadOnlyList<IEventSubscriber> Subscribers => subscribers;
@@ -123,6 +129,8 @@ public sealed partial class EventRunner : BackgroundService
     {
         var ensured = false;
         var held = new LeaseSlot();
+        // When this loop was last woken: a shared read must have started after it to be as fresh as its own.
+        var wokenAt = Stopwatch.GetTimestamp();
         try
         {
             while (!stop.IsCancellationRequested)
@@ -137,8 +145,12 @@ public sealed partial class EventRunner : BackgroundService
                         await subscriptions.EnsureAsync(subscriber.Name, clock.GetUnixMicroseconds(), stop);
                         ensured = true;
                     }
-                    var (outcome, failures) = await PassAsync(subscriber, held, stop);
-                    if (outcome == PassOutcome.Full) continue;
+                    var (outcome, failures) = await PassAsync(subscriber, held, wokenAt, stop);
+                    if (outcome == PassOutcome.Full)
+                    {
+                        wokenAt = Stopwatch.GetTimestamp();
+                        continue;
+                    }
                     if (outcome == PassOutcome.Failed)
                     {
                         pause = RetryDelay(failures);
@@ -149,7 +161,9 @@ public sealed partial class EventRunner : BackgroundService
                 {
                     logger.LogError(ex, "Event subscriber {Subscriber}: pass failed; trying again next interval", subscriber.Name);
                 }
-                if (await WaitAsync(wake, pause, wakeable, stop)) await Task.Delay(NudgeCoalesceMs, stop);
+                var nudged = await WaitAsync(wake, pause, wakeable, stop);
+                wokenAt = Stopwatch.GetTimestamp();
+                if (nudged) await Task.Delay(NudgeCoalesceMs, stop);
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -163,19 +177,18 @@ public sealed partial class EventRunner : BackgroundService
     }
 
     /// <summary>One lease-read-handle-checkpoint round for <paramref name="subscriber"/>.</summary>
-    private async Task<(PassOutcome Outcome, int Failures)> PassAsync(IEventSubscriber subscriber, LeaseSlot cache, CancellationToken stop)
+    private async Task<(PassOutcome Outcome, int Failures)> PassAsync(IEventSubscriber subscriber, LeaseSlot cache, long wokenAt, CancellationToken stop)
     {
         EventSubscriptions.Lease lease;
-        IReadOnlyList<StoredEvent> events;
-        await using (var connection = await db.OpenAsync(stop))
+        var now = clock.GetUnixMicroseconds();
+        var leaseUs = options.LeaseMs * 1_000L;
+        if (cache.Held is { } kept && now < kept.UntilUs - leaseUs / 2)
         {
-            var now = clock.GetUnixMicroseconds();
-            var leaseUs = options.LeaseMs * 1_000L;
-            if (cache.Held is { } kept && now < kept.UntilUs - leaseUs / 2)
-            {
-                lease = new EventSubscriptions.Lease(kept.Checkpoint, kept.Failures);
-            }
-            else
+            lease = new EventSubscriptions.Lease(kept.Checkpoint, kept.Failures);
+        }
+        else
+        {
+            await using (var connection = await db.OpenAsync(stop))
             {
                 var renewed = await subscriptions.TryLeaseAsync(connection, subscriber.Name, Owner, now, checked(now + leaseUs), stop);
                 if (renewed is null)
@@ -192,10 +205,9 @@ public sealed partial class EventRunner : BackgroundService
                     Checkpoint = lease.Checkpoint, Failures = lease.Failures, UntilUs = now + leaseUs, SavedAtUs = now, Unsaved = unsaved,
                 };
             }
-            events = await EventLog.ReadAsync(connection, lease.Checkpoint, options.BatchSizeMax, stop);
         }
+        var (events, full) = await reads.ReadAsync(lease.Checkpoint, wokenAt, ReadLogAsync, stop);
         if (events.Count == 0) return (PassOutcome.Idle, 0);
-        var full = events.Count >= options.BatchSizeMax;
         if (subscriber.Handles is { } wanted)
         {
             var relevant = events.Where(e => wanted.Contains(e.Type)).ToList();
@@ -209,6 +221,12 @@ public sealed partial class EventRunner : BackgroundService
             }
         }
         return await HandleAndAdvanceAsync(subscriber, cache, lease, events, events[^1].Position, full, stop);
+    }
+
+    private async Task<IReadOnlyList<StoredEvent>> ReadLogAsync(EventPosition after, int limit, CancellationToken stop)
+    {
+        await using var connection = await db.OpenAsync(stop);
+        return await EventLog.ReadAsync(connection, after, limit, stop);
     }
 
     /// <summary>Moves the checkpoint over events the subscriber has no interest in: in memory, written at most once a second.</summary>
@@ -363,7 +381,13 @@ public sealed partial class EventRunner : BackgroundService
                 {
                     await using var connection = await db.OpenAsync(stop);
                     await using var cmd = connection.CreateCommand();
-                    cmd.CommandText = $"SELECT pg_notify('{NotifyChannel}', '')";
+                    // The payload names this process, so its own LISTEN does not wake its loops a second time: Nudge woke
+                    // them already, before this NOTIFY was sent.
+                    cmd.CommandText = $"SELECT pg_notify('{NotifyChannel}', @owner)";
+                    var owner = cmd.CreateParameter();
+                    owner.ParameterName = "owner";
+                    owner.Value = Owner;
+                    cmd.Parameters.Add(owner);
                     await cmd.ExecuteNonQueryAsync(stop);
                 }
                 catch (Exception ex) when (!stop.IsCancellationRequested)
@@ -389,7 +413,10 @@ public sealed partial class EventRunner : BackgroundService
                 try
                 {
                     await using var connection = await db.OpenForListenAsync(stop);
-                    connection.Notification += (_, _) => signal.WakeLocal();
+                    connection.Notification += (_, e) =>
+                    {
+                        if (!string.Equals(e.Payload, Owner, StringComparison.Ordinal)) signal.WakeLocal();
+                    };
                     await using (var listen = new NpgsqlCommand($"LISTEN {NotifyChannel}", connection)) await listen.ExecuteNonQueryAsync(stop);
                     // Anything committed while no LISTEN was in place is found by this one look.
                     signal.WakeLocal();

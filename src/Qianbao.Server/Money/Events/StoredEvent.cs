@@ -17,8 +17,13 @@ public readonly record struct EventPosition(long TxId, long Seq) : IComparable<E
 /// </summary>
 public sealed class StoredEvent(EventPosition position, Guid eventId, string type, string stream, string payload, long occurredAtUs)
 {
-    private DomainEvent? typed;
-    private bool parsed;
+    /// <summary>Unknown type, parsed: <see cref="Event"/> is null.</summary>
+    private static readonly object Unknown = new();
+
+    // The parsed event (or Unknown), published whole: one StoredEvent is handed to several subscriber loops at once
+    // (EventReadShare), so the first to ask parses it and the others reuse it. Events are immutable records; two loops
+    // racing both parse and either result is the same value.
+    private object? parsed;
 
     public EventPosition Position { get; } = position;
     public Guid EventId { get; } = eventId;
@@ -36,12 +41,13 @@ public sealed class StoredEvent(EventPosition position, Guid eventId, string typ
     {
         get
         {
-            if (!parsed)
+            var value = Volatile.Read(ref parsed);
+            if (value is null)
             {
-                typed = EventTypes.Deserialize(Type, Payload, EventId, OccurredAtUs);
-                parsed = true;
+                value = (object?)EventTypes.Deserialize(Type, Payload, EventId, OccurredAtUs) ?? Unknown;
+                Volatile.Write(ref parsed, value);
             }
-            return typed;
+            return value as DomainEvent;
         }
     }
 }

@@ -64,7 +64,20 @@ internal sealed class LimitTransfers
 internal sealed class TierLimits(LimitsOptions options, SecurityOptions security, LedgerAccounts accounts, TierStore tiers, TimeProvider clock)
 {
     private const int RememberedMax = 1_000_000;
+
+    /// <summary>Bound of <see cref="plans"/>: past it the map is cleared (each entry is recomputed on its next payment).</summary>
+    private const int PlansMax = 200_000;
+
     private readonly ConcurrentDictionary<TransferId, byte> applied = new();
+
+    // Per payer, the limit accounts and grant ids of one (China day, tier): pure functions of those three (stable ids,
+    // hashed with SHA-256), so a plan made by any process is the same and needs no invalidation across processes; a
+    // new day or another tier makes a new plan. Saves 4–7 hashes per payment.
+    private readonly ConcurrentDictionary<Guid, Plan> plans = new();
+
+    private sealed record Plan(DateOnly Day, UserTier Tier, Account Control, PeriodPlan[] Periods);
+
+    private sealed record PeriodPlan(LimitPeriod Period, Account Account, (TransferId Id, long Amount)[] Grants, string UsageSuffix);
 
     /// <summary>The limit transfers for a payment of <paramref name="amount"/> by <paramref name="payer"/> whose first money transfer is <paramref name="paymentId"/>.</summary>
     public async Task<LimitTransfers> ForPaymentAsync(Guid payer, TransferId paymentId, long amount, Currency currency, CancellationToken ct)
@@ -72,33 +85,44 @@ internal sealed class TierLimits(LimitsOptions options, SecurityOptions security
         // The PBOC caps are in yuan; other currencies are not counted.
         if (security.Relaxed || currency != Currency.Cny) return LimitTransfers.None;
         var tier = await tiers.GetAsync(payer, ct) ?? UserTier.Unverified;
-        var today = UserTiers.ChinaToday(clock);
-        var control = ChartOfAccounts.LimitControl();
+        var plan = PlanOf(payer, UserTiers.ChinaToday(clock), tier);
+        var control = plan.Control;
         await accounts.EnsureAsync(control, null, ct);
 
-        var transfers = new List<Transfer>();
-        var periods = new List<LimitPeriod?>();
-        var usage = new List<(LimitPeriod Period, Account Account)>();
-        foreach (var period in PeriodsOf(tier))
+        var transfers = new List<Transfer>(plan.Periods.Length * 2);
+        var periods = new List<LimitPeriod?>(plan.Periods.Length * 2);
+        foreach (var period in plan.Periods)
         {
-            var account = ChartOfAccounts.SpendingLimit(payer, AccountName(period, today));
-            await accounts.EnsureAsync(account, payer, ct);
-            usage.Add((period, account));
-            foreach (var (step, grant) in Steps(period, tier))
+            await accounts.EnsureAsync(period.Account, payer, ct);
+            foreach (var (id, grant) in period.Grants)
             {
-                var id = new TransferId(StableId.From("limit-grant", $"{account.Id}/{(int)step}"));
                 if (applied.ContainsKey(id)) continue;
-                transfers.Add(new Transfer(id, control.Id, account.Id, grant, Currency.Cny, TransferCodes.LimitGrant, TransferFlags.Linked));
+                transfers.Add(new Transfer(id, control.Id, period.Account.Id, grant, Currency.Cny, TransferCodes.LimitGrant, TransferFlags.Linked));
                 periods.Add(null);
             }
         }
-        foreach (var (period, account) in usage)
+        var payment = paymentId.ToString();
+        foreach (var period in plan.Periods)
         {
-            var id = new TransferId(StableId.From("limit-usage", $"{paymentId}/{Name(period)}"));
-            transfers.Add(new Transfer(id, account.Id, control.Id, amount, Currency.Cny, TransferCodes.LimitUsage, TransferFlags.Linked));
-            periods.Add(period);
+            var id = new TransferId(StableId.From("limit-usage", payment + period.UsageSuffix));
+            transfers.Add(new Transfer(id, period.Account.Id, control.Id, amount, Currency.Cny, TransferCodes.LimitUsage, TransferFlags.Linked));
+            periods.Add(period.Period);
         }
         return new LimitTransfers(transfers, [.. periods]);
+    }
+
+    private Plan PlanOf(Guid payer, DateOnly today, UserTier tier)
+    {
+        if (plans.TryGetValue(payer, out var known) && known.Day == today && known.Tier == tier) return known;
+        var made = new Plan(today, tier, ChartOfAccounts.LimitControl(), [.. PeriodsOf(tier).Select(period =>
+        {
+            var account = ChartOfAccounts.SpendingLimit(payer, AccountName(period, today));
+            var grants = Steps(period, tier).Select(s => (new TransferId(StableId.From("limit-grant", $"{account.Id}/{(int)s.Step}")), s.Amount)).ToArray();
+            return new PeriodPlan(period, account, grants, "/" + Name(period));
+        })]);
+        if (plans.Count >= PlansMax) plans.Clear();
+        plans[payer] = made;
+        return made;
     }
 
     /// <summary>Remembers the grants of a chain that was applied, so later payments of this process leave them out.</summary>
