@@ -207,7 +207,8 @@ run_ledger sqlite-uniform sqlite "$TMP/sqlite/ledger.db" uniform
 fi
 
 # run_http NAME [POSTGRES_DATABASE] [secure] [SCENARIO]
-# SCENARIO: transfer (default), payment (the merchant precreates through the gateway, the buyer pays by QR), or
+# SCENARIO: transfer (default), payment (the merchant precreates the trades through the gateway before the measured window,
+# HTTP_PAYMENT_TRADES of them, 0 = (warm-up + window) × 500; the window measures the buyer paying them by QR), or
 # marketing-payment (the same with a coupon applied and points redeemed on every payment).
 # secure: account security on (codes, device login, PIN on every transfer, identity and class II limits in the ledger);
 # otherwise Qianbao:Security:Relaxed=true, the path as it was before account security.
@@ -231,7 +232,7 @@ run_http() {
     SERVER_PID=$!
     dotnet "$BENCH_DLL" http --url "http://127.0.0.1:$port" --clients "$HTTP_CLIENTS" --users "$HTTP_USERS" \
         --duration-s "$HTTP_DURATION_S" --warmup-s "$BENCH_WARMUP_S" --seed "$BENCH_SEED" --operator-key "$key" $secure_flag --scenario "$scenario" \
-        >"$TMP/$name.log" 2>&1 || rc=$?
+        --payment-trades "${HTTP_PAYMENT_TRADES:-0}" >"$TMP/$name.log" 2>&1 || rc=$?
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
