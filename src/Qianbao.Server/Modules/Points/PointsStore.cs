@@ -298,6 +298,27 @@ internal sealed class PointsStore(Db db)
             new { itemId }, cancellationToken: ct)) > 0;
     }
 
+    /// <summary>Which of <paramref name="itemIds"/> are history items already (one statement for an earning subscriber's batch).</summary>
+    public async Task<HashSet<Guid>> ExistingItemsAsync(IReadOnlyCollection<Guid> itemIds, CancellationToken ct)
+    {
+        if (itemIds.Count == 0) return [];
+        var (condition, ids) = db.IdIn("id", itemIds);
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<Guid>(new CommandDefinition($"SELECT id FROM points_items WHERE {condition}", new { ids },
+            cancellationToken: ct))).ToHashSet();
+    }
+
+    /// <summary>The shortfalls of those of <paramref name="userIds"/> who have one (one statement for a batch).</summary>
+    public async Task<Dictionary<Guid, long>> ShortfallsAsync(IReadOnlyCollection<Guid> userIds, CancellationToken ct)
+    {
+        if (userIds.Count == 0) return [];
+        var (condition, ids) = db.IdIn("user_id", userIds);
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<(Guid UserId, long Shortfall)>(new CommandDefinition(
+            $"SELECT user_id, shortfall FROM points_users WHERE {condition} AND shortfall > 0", new { ids }, cancellationToken: ct)))
+            .ToDictionary(r => r.UserId, r => r.Shortfall);
+    }
+
     public async Task<long> ShortfallAsync(Guid userId, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
