@@ -13,8 +13,9 @@
 #   RESULT pg_uniform_ratio=<x> pg_hot_ratio=<y> sqlite_uniform_ratio=<z> http_sqlite_ratio=.. http_pg_ratio=..
 #          http_sqlite_secure_ratio=.. http_pg_secure_ratio=.. http_pg_payment_ratio=.. http_pg_coupon_ratio=..
 #          growth_ratio=.. history_p95_ms=.. p99_ms=<w>
-#   (http_*: relaxed; *_secure, payment and coupon: PIN, identity, limits on; payment: gateway precreate + QR payment per
-#   iteration; coupon: the same with a coupon applied and points redeemed)
+#   (http_*: relaxed; *_secure, payment and coupon: PIN, identity, limits on; payment: the buyer's QR payment of a trade the
+#   merchant precreated through the signed gateway before the window (HTTP_PAYMENT_TRADES); coupon: the same with a coupon
+#   applied and points redeemed)
 # (ratios to the pgbench tps of the same run; p99 of the PostgreSQL uniform run).
 #
 # Knobs (environment):
