@@ -23,7 +23,7 @@
 #   BENCH_BATCH_SIZE_MAX / BENCH_BATCH_WINDOW_US   executor settings (default: the server's defaults)
 #   BENCH_PG_OPTIONS   appended to the ledger runs' PostgreSQL connection string, e.g. ";Max Auto Prepare=20"
 #   PGBENCH_SCALE=64 PGBENCH_CLIENTS=16 PGBENCH_THREADS=2 PGBENCH_DURATION_S=30
-#   HTTP_DURATION_S=15 HTTP_CLIENTS=64 HTTP_USERS=200 BENCH_SKIP_HTTP=0
+#   HTTP_DURATION_S=15 HTTP_CLIENTS=64 HTTP_USERS=200 HTTP_PAYMENT_TRADES=0 BENCH_SKIP_HTTP=0
 #   PG_BINDIR=/usr/lib/postgresql/15/bin BENCH_SKIP_BUILD=0
 #   BENCH_GROWTH_USERS=1000000 BENCH_GROWTH_TRANSFERS=10000000   the growth step (issue 13): the secure HTTP transfer load on a
 #                                  database grown to that many users and transfers vs on an empty one (growth_ratio), and
