@@ -2,6 +2,7 @@
 # After `pairs_start`, `pairs_one NAME SERVER_DLL ENGINE(pg|sqlite) SECURE(0|1) [SCENARIO]` starts that server, runs the
 # bench's `http` workload against it and prints rate, p99 and the CPU per operation of the server process and of all
 # PostgreSQL processes, counted after the workload's setup (created operations include the warm-up, as the CPU window does).
+# PAIRS_TRADES=N (payment scenarios): trades precreated before the window (default (warm-up + window) × 500).
 # PAIRS_STATEMENTS=N (PostgreSQL runs): pg_stat_statements is loaded, reset after the setup, and each run also prints its N
 # statements of most PostgreSQL time (calls and µs per operation), and the total of statements per operation.
 BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -41,7 +42,7 @@ pairs_one() {
     exec dotnet $server --urls http://127.0.0.1:$port ) > $T/$name.server.log 2>&1 &
   local spid=$!
   dotnet $BENCH_DLL http --url http://127.0.0.1:$port --clients 64 --users 200 --duration-s 12 --warmup-s 2 --seed 1 --operator-key k $flag \
-      --scenario $scenario > $T/$name.log 2>&1 &
+      --scenario $scenario --payment-trades ${PAIRS_TRADES:-0} > $T/$name.log 2>&1 &
   local bpid=$!
   until grep -q "setup took" $T/$name.log 2>/dev/null || ! kill -0 $bpid 2>/dev/null; do sleep 0.2; done
   if [ -n "${PAIRS_STATEMENTS:-}" ] && [ "$engine" = pg ]; then

@@ -13,8 +13,9 @@
 #   RESULT pg_uniform_ratio=<x> pg_hot_ratio=<y> sqlite_uniform_ratio=<z> http_sqlite_ratio=.. http_pg_ratio=..
 #          http_sqlite_secure_ratio=.. http_pg_secure_ratio=.. http_pg_payment_ratio=.. http_pg_coupon_ratio=..
 #          growth_ratio=.. history_p95_ms=.. p99_ms=<w>
-#   (http_*: relaxed; *_secure, payment and coupon: PIN, identity, limits on; payment: gateway precreate + QR payment per
-#   iteration; coupon: the same with a coupon applied and points redeemed)
+#   (http_*: relaxed; *_secure, payment and coupon: PIN, identity, limits on; payment: the buyer's QR payment of a trade the
+#   merchant precreated through the signed gateway before the window (HTTP_PAYMENT_TRADES); coupon: the same with a coupon
+#   applied and points redeemed)
 # (ratios to the pgbench tps of the same run; p99 of the PostgreSQL uniform run).
 #
 # Knobs (environment):
@@ -22,7 +23,7 @@
 #   BENCH_BATCH_SIZE_MAX / BENCH_BATCH_WINDOW_US   executor settings (default: the server's defaults)
 #   BENCH_PG_OPTIONS   appended to the ledger runs' PostgreSQL connection string, e.g. ";Max Auto Prepare=20"
 #   PGBENCH_SCALE=64 PGBENCH_CLIENTS=16 PGBENCH_THREADS=2 PGBENCH_DURATION_S=30
-#   HTTP_DURATION_S=15 HTTP_CLIENTS=64 HTTP_USERS=200 BENCH_SKIP_HTTP=0
+#   HTTP_DURATION_S=15 HTTP_CLIENTS=64 HTTP_USERS=200 HTTP_PAYMENT_TRADES=0 BENCH_SKIP_HTTP=0
 #   PG_BINDIR=/usr/lib/postgresql/15/bin BENCH_SKIP_BUILD=0
 #   BENCH_GROWTH_USERS=1000000 BENCH_GROWTH_TRANSFERS=10000000   the growth step (issue 13): the secure HTTP transfer load on a
 #                                  database grown to that many users and transfers vs on an empty one (growth_ratio), and
@@ -207,7 +208,8 @@ run_ledger sqlite-uniform sqlite "$TMP/sqlite/ledger.db" uniform
 fi
 
 # run_http NAME [POSTGRES_DATABASE] [secure] [SCENARIO]
-# SCENARIO: transfer (default), payment (the merchant precreates through the gateway, the buyer pays by QR), or
+# SCENARIO: transfer (default), payment (the merchant precreates the trades through the gateway before the measured window,
+# HTTP_PAYMENT_TRADES of them, 0 = (warm-up + window) × 500; the window measures the buyer paying them by QR), or
 # marketing-payment (the same with a coupon applied and points redeemed on every payment).
 # secure: account security on (codes, device login, PIN on every transfer, identity and class II limits in the ledger);
 # otherwise Qianbao:Security:Relaxed=true, the path as it was before account security.
@@ -231,7 +233,7 @@ run_http() {
     SERVER_PID=$!
     dotnet "$BENCH_DLL" http --url "http://127.0.0.1:$port" --clients "$HTTP_CLIENTS" --users "$HTTP_USERS" \
         --duration-s "$HTTP_DURATION_S" --warmup-s "$BENCH_WARMUP_S" --seed "$BENCH_SEED" --operator-key "$key" $secure_flag --scenario "$scenario" \
-        >"$TMP/$name.log" 2>&1 || rc=$?
+        --payment-trades "${HTTP_PAYMENT_TRADES:-0}" >"$TMP/$name.log" 2>&1 || rc=$?
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""

@@ -22,8 +22,10 @@ public static class BenchProgram
                     [--repeats 20] [--workload uniform|hot] [--seed 1]
           http      --url http://127.0.0.1:PORT [--duration-s 15] [--warmup-s 2] [--clients 64] [--users 200] [--secure]
                     [--seed 1] [--operator-key KEY] [--transfers-max N] [--scenario transfer|payment|marketing-payment]
-                    (payment scenarios: the merchant precreates each trade through the gateway, the buyer pays it by QR;
-                    marketing-payment applies a coupon and redeems points on each; they need --operator-key)
+                    [--payment-trades N]
+                    (payment scenarios: the merchant precreates the trades through the gateway before the measured window,
+                    N of them, default (warm-up + duration) × 500; the window measures the buyer paying them by QR and ends
+                    early if they run out; marketing-payment applies a coupon and redeems points on each; they need --operator-key)
           campaign  --connection <postgres connection string> [--people 1000000] [--holdout-bps 1000] [--seed 1]
                     (a population with consent, quiet hours and caps; the set-based send of an in-app A/B campaign beside a
                     raw COPY of as many inbox rows; prints recipients/s, the ratio, and checks the counts)
@@ -214,6 +216,9 @@ public static class BenchProgram
               answers         {r.Created} created, {r.Rejected} insufficient funds, {r.Failed} failed{(options.Scenario == HttpScenario.MarketingPayment ? $", {r.Discounted} with a coupon, {r.PointsRedeemed} with points" : "")}
               ledger check    {(r.CheckOk is null ? "skipped (no --operator-key)" : r.CheckOk.Value ? "ok" : "FAILED")}
             """);
+        if (options.Scenario != HttpScenario.Transfer)
+            Console.WriteLine($"  trades          {r.TradesPrecreated} precreated before the window in {r.PrecreateSeconds:0.0} s" +
+                              (r.TradesRanOut ? " (they ran out: the window ended with the last payment; give more with --payment-trades)" : ""));
         foreach (var p in r.Problems) Console.WriteLine($"  PROBLEM: {p}");
         Console.WriteLine(FormattableString.Invariant(
             $"SUMMARY mode=http scenario={ScenarioName(options.Scenario)} clients={r.Clients} tps={r.TransfersPerSecond:0.0} p50_ms={r.P50Ms:0.00} p99_ms={r.P99Ms:0.00} created={r.Created} ok={(r.Ok ? "true" : "false")}"));
@@ -230,6 +235,7 @@ public static class BenchProgram
         Seed = a.Int("seed", 1),
         OperatorKey = a.Optional("operator-key"),
         TransfersMax = a.Long("transfers-max", long.MaxValue),
+        PaymentTrades = a.Int("payment-trades", 0),
         Secure = a.Flag("secure"),
         Scenario = a.Optional("scenario") switch
         {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -48,6 +49,15 @@ public sealed class HttpWorkloadOptions
     public HttpScenario Scenario { get; init; } = HttpScenario.Transfer;
 
     /// <summary>
+    /// Payment scenarios: trades the merchant precreates before the load (outside the measured window); 0 = (warm-up + window)
+    /// × 500 (at most <see cref="TransfersMax"/>). When they run out the clients stop and the window ends with the last payment.
+    /// </summary>
+    public int PaymentTrades { get; init; }
+
+    /// <summary>The trades to precreate for a payment scenario.</summary>
+    public int TradesToPrecreate => (int)Math.Min(TransfersMax, PaymentTrades > 0 ? PaymentTrades : (long)Math.Ceiling((WarmupS + DurationS) * 500));
+
+    /// <summary>
     /// Told the load window (Stopwatch ticks: measuring starts, load ends) when the clients start, after the setup; the growth
     /// benchmark's history readers read during it.
     /// </summary>
@@ -60,6 +70,7 @@ public sealed class HttpWorkloadOptions
         if (DurationS is < 0.1 or > 3600) throw new ArgumentOutOfRangeException(nameof(DurationS), DurationS, "0.1..3600");
         if (WarmupS is < 0 or > 600) throw new ArgumentOutOfRangeException(nameof(WarmupS), WarmupS, "0..600");
         if (TransfersMax < 1) throw new ArgumentOutOfRangeException(nameof(TransfersMax), TransfersMax, "at least 1");
+        if (PaymentTrades is < 0 or > 10_000_000) throw new ArgumentOutOfRangeException(nameof(PaymentTrades), PaymentTrades, "0..10000000");
         if (TopUpAmountMinor < 1) throw new ArgumentOutOfRangeException(nameof(TopUpAmountMinor), TopUpAmountMinor, "at least 1");
         if (Secure && OperatorKey is null) throw new ArgumentException("a secure run reads codes from the sandbox messages: give the operator key", nameof(OperatorKey));
         if (Scenario != HttpScenario.Transfer && OperatorKey is null) throw new ArgumentException("the payment scenarios set up a merchant: give the operator key", nameof(OperatorKey));
@@ -82,6 +93,13 @@ public sealed record HttpWorkloadResult
 
     /// <summary>Payments that redeemed points (marketing scenario).</summary>
     public long PointsRedeemed { get; init; }
+
+    /// <summary>Payment scenarios: trades precreated before the window, and the seconds that took (not in the window).</summary>
+    public int TradesPrecreated { get; init; }
+    public double PrecreateSeconds { get; init; }
+
+    /// <summary>Payment scenarios: the precreated trades ran out before the window's end (it ended with the last payment).</summary>
+    public bool TradesRanOut { get; init; }
     public double TransfersPerSecond => MeasuredSeconds > 0 ? MeasuredTransfers / MeasuredSeconds : 0;
     public required double P50Ms { get; init; }
     public required double P99Ms { get; init; }
@@ -153,6 +171,17 @@ public static class HttpWorkload
         await Parallel.ForEachAsync(Enumerable.Range(0, options.Users), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct },
             async (i, token) => users[i] = await RegisterAndTopUpAsync(http, options, i, token));
         var payments = options.Scenario == HttpScenario.Transfer ? null : await PaymentScenario.SetUpAsync(http, options, users, progress, ct);
+        // The merchant's side, signed with RSA-2048 by both ends, happens here, before the window: the window measures the payments.
+        ConcurrentQueue<string>? trades = null;
+        var precreate = Stopwatch.StartNew();
+        if (payments is not null)
+        {
+            progress.WriteLine($"[http] the merchant precreates {options.TradesToPrecreate} trades through the gateway ...");
+            trades = await payments.PrecreateManyAsync(options.TradesToPrecreate, options.Seed, ct);
+            progress.WriteLine($"[http] precreated {trades.Count} trades in {precreate.Elapsed.TotalSeconds:0.0} s ({trades.Count / Math.Max(precreate.Elapsed.TotalSeconds, 1e-3):0}/s)");
+        }
+        precreate.Stop();
+        var tradesPrecreated = trades?.Count ?? 0;
         var walletsBefore = await SumWalletsAsync(http, users, ct);
         setup.Stop();
         progress.WriteLine($"[http] setup took {setup.Elapsed.TotalSeconds:0.0} s; running {options.Clients} clients for " +
@@ -170,7 +199,7 @@ public static class HttpWorkload
             var state = clients[c];
             var random = new Random(HashCode.Combine(options.Seed, c, "http"));
             var client = c;
-            tasks[c] = Task.Run(() => payments is null ? ClientAsync(state, random) : PaymentClientAsync(state, random, payments, client), ct);
+            tasks[c] = Task.Run(() => payments is null ? ClientAsync(state, random) : PaymentClientAsync(state, random, payments, trades!, client), ct);
         }
         await Task.WhenAll(tasks);
         var lastCompletion = clients.Max(s => s.LastCompletionTicks);
@@ -208,6 +237,9 @@ public static class HttpWorkload
             MeasuredTransfers = clients.Sum(s => s.Measured),
             Discounted = clients.Sum(s => s.Discounted),
             PointsRedeemed = clients.Sum(s => s.PointsRedeemed),
+            TradesPrecreated = tradesPrecreated,
+            PrecreateSeconds = precreate.Elapsed.TotalSeconds,
+            TradesRanOut = trades is not null && trades.IsEmpty && lastCompletion < end,
             MeasuredSeconds = Math.Max(0, Math.Min(end, lastCompletion) - measureStart) / (double)Stopwatch.Frequency,
             P50Ms = histogram.PercentileMs(50),
             P99Ms = histogram.PercentileMs(99),
@@ -271,22 +303,21 @@ public static class HttpWorkload
         }
         // A person does not pay twice at once: each client pays as its own share of the buyers (client c: users c, c + clients, ...),
         // so two of a buyer's payments never race for the same best coupon.
-        async Task PaymentClientAsync(ClientState state, Random random, PaymentScenario scenario, int client)
+        async Task PaymentClientAsync(ClientState state, Random random, PaymentScenario scenario, ConcurrentQueue<string> trades, int client)
         {
             var marketing = options.Scenario == HttpScenario.MarketingPayment;
             var mine = Enumerable.Range(0, users.Length).Where(u => u % options.Clients == client % users.Length % options.Clients).Select(u => users[u]).ToArray();
             if (mine.Length == 0) mine = [users[client % users.Length]];
-            while (Stopwatch.GetTimestamp() < end && Interlocked.Decrement(ref budget) >= 0)
+            while (Stopwatch.GetTimestamp() < end && Interlocked.Decrement(ref budget) >= 0 && trades.TryDequeue(out var qrCode))
             {
                 var buyer = mine[random.Next(mine.Length)];
-                var amount = 1_000 + random.Next(1_000);
-                long sent = 0;
+                var sent = Stopwatch.GetTimestamp();
                 HttpStatusCode status;
                 string body;
                 try
                 {
-                    (status, body) = await scenario.PayAsync(buyer, options.Secure, amount, marketing ? PaymentScenario.PointsPerPayment : 0, marketing,
-                        CancellationToken.None, () => sent = Stopwatch.GetTimestamp());
+                    (status, body) = await scenario.PayPrecreatedAsync(buyer, options.Secure, qrCode, marketing ? PaymentScenario.PointsPerPayment : 0, marketing,
+                        CancellationToken.None);
                 }
                 catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {

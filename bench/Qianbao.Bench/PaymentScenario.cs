@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -28,9 +29,9 @@ public enum HttpScenario
 /// <summary>
 /// The merchant side of the payment scenarios: a verified merchant with an app whose key this process holds, and (for
 /// <see cref="HttpScenario.MarketingPayment"/>) a platform coupon campaign whose coupons every buyer claims up front and a
-/// first payment that gives each buyer points to redeem. Latency is the buyer's payment request only; throughput counts
-/// whole iterations (precreate + payment), the same work in both rows, so the CPU difference between the rows is what
-/// marketing costs per payment.
+/// first payment that gives each buyer points to redeem. The trades are precreated through the signed gateway before the
+/// measured window (<see cref="PrecreateManyAsync"/>; RSA-2048 signing on both sides would otherwise bound the run at a few
+/// hundred iterations/s), so the window's rate, latency and CPU are the buyer's payment request alone.
 /// </summary>
 internal sealed class PaymentScenario(HttpClient http, string appId, RSA appKey)
 {
@@ -116,19 +117,42 @@ internal sealed class PaymentScenario(HttpClient http, string appId, RSA appKey)
     }
 
     /// <summary>
+    /// Precreates <paramref name="count"/> trades (1,000..1,999 fen each) through the signed gateway, 2 × processors at a time;
+    /// their QR codes, in order. Runs before the measured window, so the merchant's requests are counted apart from the payments.
+    /// </summary>
+    public async Task<ConcurrentQueue<string>> PrecreateManyAsync(int count, int seed, CancellationToken ct)
+    {
+        var codes = new string[count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, count),
+            new ParallelOptions { MaxDegreeOfParallelism = 2 * Environment.ProcessorCount, CancellationToken = ct }, async (i, token) =>
+            {
+                var amountMinor = 1_000 + new Random(HashCode.Combine(seed, i, "trade")).Next(1_000);
+                var (qr, refusal) = await PrecreateAsync(amountMinor, token);
+                codes[i] = qr?.QrCode ?? throw new InvalidOperationException("precreating a trade failed: " + refusal);
+            });
+        return new ConcurrentQueue<string>(codes);
+    }
+
+    /// <summary>The buyer pays the precreated trade <paramref name="qrCode"/>: the payment's status and body.</summary>
+    public Task<(HttpStatusCode Status, string Body)> PayPrecreatedAsync(HttpWorkload.User buyer, bool secure, string qrCode, int usePoints, bool coupon,
+        CancellationToken ct)
+    {
+        var body = new JsonObject { ["qr_code"] = qrCode };
+        if (!coupon) body["coupon_id"] = "none";
+        if (usePoints > 0) body["use_points"] = usePoints;
+        return HttpWorkload.PostAsync(http, "/v1/qr-payments", buyer.Token, Guid.CreateVersion7().ToString("N"), body, ct, secure ? HttpWorkload.Pin : null);
+    }
+
+    /// <summary>
     /// One iteration: precreates a trade of <paramref name="amountMinor"/> through the gateway, then the buyer pays it. Returns the
     /// payment's status and body (or the precreate's failure as a 502-like status with its answer).
     /// </summary>
     public async Task<(HttpStatusCode Status, string Body)> PayAsync(HttpWorkload.User buyer, bool secure, long amountMinor, int usePoints, bool coupon,
-        CancellationToken ct, Action? paymentSent = null)
+        CancellationToken ct)
     {
         var (qr, refusal) = await PrecreateAsync(amountMinor, ct);
         if (qr is null) return (HttpStatusCode.BadGateway, "precreate failed: " + refusal);
-        var body = new JsonObject { ["qr_code"] = qr.Value.QrCode };
-        if (!coupon) body["coupon_id"] = "none";
-        if (usePoints > 0) body["use_points"] = usePoints;
-        paymentSent?.Invoke();
-        return await HttpWorkload.PostAsync(http, "/v1/qr-payments", buyer.Token, Guid.CreateVersion7().ToString("N"), body, ct, secure ? HttpWorkload.Pin : null);
+        return await PayPrecreatedAsync(buyer, secure, qr.Value.QrCode, usePoints, coupon, ct);
     }
 
     /// <summary>The trade's QR code, or null and the gateway's answer.</summary>

@@ -41,8 +41,16 @@ internal sealed class CashbackSubscriber(CashbackStore store, Campaigns campaign
 
     public async Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken ct)
     {
-        foreach (var stored in events)
-            if (stored.Event is TradePaid paid)
+        var payments = events.Where(e => e.Event is TradePaid).ToList();
+        if (payments.Count == 0) return;
+        // One read of the cashback campaigns active during the batch: a payment none of them can pay (not active when it was paid,
+        // another currency, a merchant out of scope) earns nothing, decided without reading anything more (most payments when
+        // no cashback campaign runs). The others are decided as before.
+        var during = await campaigns.ActiveDuringAsync(CampaignKind.Cashback, payments.Min(e => e.OccurredAtUs), payments.Max(e => e.OccurredAtUs), ct);
+        foreach (var stored in payments)
+            if (stored.Event is TradePaid paid
+                && (during is null || during.Any(c => c.WasActiveAt(stored.OccurredAtUs) && c.currency == paid.Currency && c.AppliesAt(paid.MerchantId)
+                                                      && c.Terms.Cashback is not null)))
                 for (var attempt = 1; !await EarnAsync(paid, stored.OccurredAtUs, ct); attempt++)
                     if (attempt == AttemptsMax) throw new InvalidOperationException($"cashback of {paid.TradeNo} kept meeting concurrent refunds");
     }

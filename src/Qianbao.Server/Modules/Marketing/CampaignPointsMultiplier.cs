@@ -19,4 +19,25 @@ internal sealed class CampaignPointsMultiplier(Campaigns campaigns) : IPointsMul
             if (c.AppliesAt(payment.MerchantId) && c.Terms.Points is { } t) best = Math.Max(best, t.MultiplierBps);
         return best;
     }
+
+    /// <summary>The same for a batch of payments, from one read of the points campaigns active during the batch.</summary>
+    public async ValueTask<int[]> MultipliersBpsAsync(IReadOnlyList<PointsEarningContext> payments, CancellationToken ct)
+    {
+        var factors = new int[payments.Count];
+        if (payments.Count == 0) return factors;
+        var during = await campaigns.ActiveDuringAsync(CampaignKind.Points, payments.Min(p => p.PaidAtUs), payments.Max(p => p.PaidAtUs), ct);
+        for (var i = 0; i < factors.Length; i++)
+        {
+            if (during is null)
+            {
+                factors[i] = await MultiplierBpsAsync(payments[i], ct);
+                continue;
+            }
+            var best = None;
+            foreach (var c in during)
+                if (c.WasActiveAt(payments[i].PaidAtUs) && c.AppliesAt(payments[i].MerchantId) && c.Terms.Points is { } t) best = Math.Max(best, t.MultiplierBps);
+            factors[i] = best;
+        }
+        return factors;
+    }
 }

@@ -143,6 +143,12 @@ internal sealed class CampaignRow
         _ => CampaignStatus.Ended,
     };
 
+    /// <summary>
+    /// Whether the campaign was active at <paramref name="atUs"/>: started, not ended, and not stopped or ended before it (the
+    /// condition of <see cref="Campaigns.ActiveAtAsync(CampaignKind, long, CancellationToken)"/>, in memory).
+    /// </summary>
+    public bool WasActiveAt(long atUs) => starts_at_us <= atUs && ends_at_us > atUs && (state == 0 || closed_at_us > atUs);
+
     /// <summary>True when <paramref name="merchantId"/> is in the campaign's scope (an empty scope is every merchant).</summary>
     public bool AppliesAt(Guid merchantId) => merchant_ids.Length == 0 || MerchantIds.Contains(merchantId);
 
@@ -310,6 +316,22 @@ internal sealed class Campaigns(Db db, LedgerAccounts accounts, TimeProvider clo
             WHERE kind = @kind AND starts_at_us <= @at AND ends_at_us > @at AND (state = 0 OR closed_at_us > @at)
             ORDER BY created_at_us, id LIMIT {ListMax}
             """, new { kind = (short)kind, at = atUs }, cancellationToken: ct))).AsList();
+    }
+
+    /// <summary>
+    /// Campaigns of <paramref name="kind"/>, in any currency, active at some time in [<paramref name="fromUs"/>,
+    /// <paramref name="toUs"/>]: one read for a batch of payments, each then checked with <see cref="CampaignRow.WasActiveAt"/>.
+    /// Null when there may be more than <see cref="ListMax"/> (the caller asks per payment then, as before).
+    /// </summary>
+    public async Task<IReadOnlyList<CampaignRow>?> ActiveDuringAsync(CampaignKind kind, long fromUs, long toUs, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var rows = (await connection.QueryAsync<CampaignRow>(new CommandDefinition($"""
+            SELECT {CampaignRow.Columns} FROM campaigns
+            WHERE kind = @kind AND starts_at_us <= @to AND ends_at_us > @from AND (state = 0 OR closed_at_us > @from)
+            ORDER BY created_at_us, id LIMIT {ListMax}
+            """, new { kind = (short)kind, from = fromUs, to = toUs }, cancellationToken: ct))).AsList();
+        return rows.Count < ListMax ? rows : null;
     }
 
     /// <summary>Whether any campaign of <paramref name="kind"/> was ever created (a refund skips cashback work when none was).</summary>

@@ -140,6 +140,16 @@ internal sealed class Memberships(Db db, PointsStore points, TimeProvider clock)
             new { userId }, cancellationToken: ct))).AsList();
     }
 
+    /// <summary>The (user, merchant) pairs among <paramref name="userIds"/> where the user holds a card (one read for a batch of payments).</summary>
+    public async Task<HashSet<(Guid UserId, Guid MerchantId)>> CardHoldersAsync(IReadOnlyCollection<Guid> userIds, CancellationToken ct)
+    {
+        if (userIds.Count == 0) return [];
+        var (condition, ids) = db.IdIn("user_id", userIds);
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<(Guid, Guid)>(new CommandDefinition(
+            $"SELECT DISTINCT user_id, merchant_id FROM membership_cards WHERE {condition}", new { ids }, cancellationToken: ct))).ToHashSet();
+    }
+
     /// <summary>Opens the user's card of the programme, or finds the one already open (a unique row per programme and user).</summary>
     public async Task<MembershipCardRow> OpenAsync(MembershipTemplateRow template, Guid userId, string? outSerialNo, CancellationToken ct)
     {

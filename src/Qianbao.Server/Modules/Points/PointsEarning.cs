@@ -11,8 +11,9 @@ namespace Qianbao.Server.Modules.Points;
 /// <c>trade.paid</c> and <c>trade.refunded</c>. Each change is keyed by the event's fact (the earn transfer's id derives from
 /// the trade, a clawback's from the trade and the refund's out_request_no) and that id is both the ledger transfer's and
 /// the history item's, committed together; a redelivered event finds its item and does nothing, and even a concurrent
-/// second run (a lapsed lease) would meet the existing transfer id in the ledger. Events are handled one at a time in
-/// delivery order, so a refund always sees its trade's earning.
+/// second run (a lapsed lease) would meet the existing transfer id in the ledger. The payments between two refunds are
+/// earned together (set reads, their commands submitted at once); a refund is handled after them, so it always sees its
+/// trade's earning.
 /// </summary>
 internal sealed class PointsSubscriber(PointsStore store, PointsOptions options, IEnumerable<IPointsMultiplier> multipliers, LedgerAccounts accounts,
     MoneyPipeline pipeline, ILogger<PointsSubscriber> logger) : IEventSubscriber
@@ -30,54 +31,84 @@ internal sealed class PointsSubscriber(PointsStore store, PointsOptions options,
 
     public async Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken ct)
     {
+        // Earnings are decided and submitted a run at a time (the payments between two refunds); a refund is handled alone, after
+        // the earnings before it have committed, so it always sees its trade's earning.
+        var run = new List<(TradePaid Paid, long AtUs)>();
         foreach (var stored in events)
         {
             switch (stored.Event)
             {
                 case TradePaid paid:
-                    await EarnAsync(paid, stored.OccurredAtUs, ct);
+                    run.Add((paid, stored.OccurredAtUs));
                     break;
                 case TradeRefunded refunded:
+                    await EarnAsync(run, ct);
+                    run.Clear();
                     await ClawBackAsync(refunded, stored.OccurredAtUs, ct);
                     break;
             }
         }
+        await EarnAsync(run, ct);
     }
-
     /// <summary>The id of the earning of a trade: its transfer, its lot and its history item.</summary>
     public static Guid EarnId(string tradeNo) => StableId.From("points/earn", tradeNo);
 
     /// <summary>The id of the clawback of one refund of a trade: its transfer and its history item.</summary>
     public static Guid ClawbackId(string tradeNo, string outRequestNo) => StableId.From("points/clawback", tradeNo + "/" + outRequestNo);
 
-    private async Task EarnAsync(TradePaid paid, long paidAtUs, CancellationToken ct)
+    /// <summary>
+    /// The earnings of a run of payments: which are booked already, the multipliers and the buyers' shortfalls are each read once
+    /// for the run, then every earning's command is submitted at once, so the executor commits them in a batch or a few (one
+    /// user's commands share the user's guard key and so never share a batch). A shortfall is only ever changed by this
+    /// subscriber, which handles one batch at a time: it is paid off in memory payment by payment in delivery order, and each
+    /// earning's effect takes its own part off (a delta), so the commit order within the run does not matter. Should one
+    /// submission fail, the batch is delivered again and the earnings already booked are found by their item ids.
+    /// </summary>
+    private async Task EarnAsync(IReadOnlyList<(TradePaid Paid, long AtUs)> run, CancellationToken ct)
     {
-        var id = EarnId(paid.TradeNo);
-        if (await store.ItemExistsAsync(id, ct)) return;
-        var payment = new PointsEarningContext(paid.BuyerId, paid.MerchantId, paid.TradeNo, paid.AmountMinor, paidAtUs);
-        var factors = new List<int>();
-        foreach (var multiplier in multipliers) factors.Add(await multiplier.MultiplierBpsAsync(payment, ct));
-        // Earned on what the buyer paid: discounts (campaign budgets paid them) and redeemed points earn nothing.
-        var gross = PointsRules.Earned(paid.AmountMinor - paid.DiscountMinor - paid.PointsMinor, paid.Currency, options.PointsPerYuan, factors);
-        if (gross == 0) return;
+        if (run.Count == 0) return;
+        var booked = await store.ExistingItemsAsync(run.Select(r => EarnId(r.Paid.TradeNo)).ToList(), ct);
+        var due = run.Where(r => !booked.Contains(EarnId(r.Paid.TradeNo))).ToList();
+        if (due.Count == 0) return;
+        var payments = due.Select(r => new PointsEarningContext(r.Paid.BuyerId, r.Paid.MerchantId, r.Paid.TradeNo, r.Paid.AmountMinor, r.AtUs)).ToList();
+        var factors = new List<int[]>();
+        foreach (var multiplier in multipliers) factors.Add(await multiplier.MultipliersBpsAsync(payments, ct));
+        var shortfalls = await store.ShortfallsAsync(due.Select(r => r.Paid.BuyerId).Distinct().ToList(), ct);
 
-        // A shortfall left by an earlier refund is paid off first (only this subscriber changes it, one event at a time).
-        var withheld = Math.Min(gross, await store.ShortfallAsync(paid.BuyerId, ct));
-        var net = gross - withheld;
-        var expiresAt = PointsRules.ExpiresAt(paidAtUs, options.PointsExpiryMonths);
-        var earned = new PointsEarned(paid.BuyerId, id, paidAtUs, paid.TradeNo, paid.AmountMinor, gross, withheld, net,
-            PointsRules.EarnedMonth(paidAtUs), Hosting.TimeProviderExtensions.ToUnixMicroseconds(expiresAt));
-        if (net == 0)
+        var alone = new List<PointsEarned>();
+        var commands = new List<(LedgerCommand Command, string What)>();
+        var issuanceEnsured = false;
+        for (var i = 0; i < due.Count; i++)
         {
-            await store.WriteAloneAsync(earned, ct);
-            return;
+            var (paid, paidAtUs) = due[i];
+            var id = EarnId(paid.TradeNo);
+            // Earned on what the buyer paid: discounts (campaign budgets paid them) and redeemed points earn nothing.
+            var gross = PointsRules.Earned(paid.AmountMinor - paid.DiscountMinor - paid.PointsMinor, paid.Currency, options.PointsPerYuan,
+                factors.Select(f => f[i]));
+            if (gross == 0) continue;
+
+            // A shortfall left by an earlier refund is paid off first.
+            var withheld = Math.Min(gross, shortfalls.GetValueOrDefault(paid.BuyerId));
+            if (withheld > 0) shortfalls[paid.BuyerId] -= withheld;
+            var net = gross - withheld;
+            var expiresAt = PointsRules.ExpiresAt(paidAtUs, options.PointsExpiryMonths);
+            var earned = new PointsEarned(paid.BuyerId, id, paidAtUs, paid.TradeNo, paid.AmountMinor, gross, withheld, net,
+                PointsRules.EarnedMonth(paidAtUs), Hosting.TimeProviderExtensions.ToUnixMicroseconds(expiresAt));
+            if (net == 0)
+            {
+                alone.Add(earned);
+                continue;
+            }
+            var issuance = ChartOfAccounts.PointsIssuance();
+            var userPoints = ChartOfAccounts.UserPoints(paid.BuyerId);
+            if (!issuanceEnsured) await accounts.EnsureAsync(issuance, null, ct);
+            issuanceEnsured = true;
+            await accounts.EnsureAsync(userPoints, paid.BuyerId, ct);
+            var transfer = new Transfer(new TransferId(id), issuance.Id, userPoints.Id, net, Currency.Points, TransferCodes.PointsEarn, Reference: paid.TradeNo);
+            commands.Add((new LedgerCommand([transfer], guard: new PointsUserGuard(paid.BuyerId), effects: _ => [earned]), "earning of " + paid.TradeNo));
         }
-        var issuance = ChartOfAccounts.PointsIssuance();
-        var userPoints = ChartOfAccounts.UserPoints(paid.BuyerId);
-        await accounts.EnsureAsync(issuance, null, ct);
-        await accounts.EnsureAsync(userPoints, paid.BuyerId, ct);
-        var transfer = new Transfer(new TransferId(id), issuance.Id, userPoints.Id, net, Currency.Points, TransferCodes.PointsEarn, Reference: paid.TradeNo);
-        await SubmitAsync(new LedgerCommand([transfer], guard: new PointsUserGuard(paid.BuyerId), effects: _ => [earned]), "earning of " + paid.TradeNo, ct);
+        foreach (var earned in alone) await store.WriteAloneAsync(earned, ct);
+        await Task.WhenAll(commands.Select(c => SubmitAsync(c.Command, c.What, ct)));
     }
 
     private async Task ClawBackAsync(TradeRefunded refunded, long refundedAtUs, CancellationToken ct)

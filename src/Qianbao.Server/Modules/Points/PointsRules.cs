@@ -12,6 +12,17 @@ internal interface IPointsMultiplier
 {
     /// <summary>The factor for this payment, in basis points (10000 = ×1, 0 = nothing); called once per payment by the earning subscriber.</summary>
     ValueTask<int> MultiplierBpsAsync(PointsEarningContext payment, CancellationToken ct);
+
+    /// <summary>
+    /// The factors of a batch of payments, in order (the earning subscriber asks once per batch). By default one
+    /// <see cref="MultiplierBpsAsync"/> each; an implementation answers with a few set reads instead.
+    /// </summary>
+    async ValueTask<int[]> MultipliersBpsAsync(IReadOnlyList<PointsEarningContext> payments, CancellationToken ct)
+    {
+        var factors = new int[payments.Count];
+        for (var i = 0; i < factors.Length; i++) factors[i] = await MultiplierBpsAsync(payments[i], ct);
+        return factors;
+    }
 }
 
 /// <summary>The arithmetic of points: what a payment earns, what a refund takes back, when a lot expires. Pure.</summary>

@@ -127,6 +127,12 @@ internal sealed class PointsWriter : IEffectWriter
 
     public async ValueTask WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IEffect> effects, CancellationToken ct)
     {
+        if (connection is Npgsql.NpgsqlConnection && effects.Count > 1 && effects.All(e => e is PointsEarned or PointsConsumed)
+            && effects.Select(e => ((PointsChange)e).UserId).Distinct().Count() == effects.Count)
+        {
+            await PointsStore.WriteEarnedAndConsumedAsync(connection, transaction, [.. effects.Cast<PointsChange>()], ct);
+            return;
+        }
         foreach (var effect in effects) await PointsStore.WriteAsync(connection, transaction, (PointsChange)effect, ct);
     }
 }
@@ -218,6 +224,84 @@ internal sealed class PointsStore(Db db)
     }
 
     /// <summary>
+    /// The earnings and redemptions of one ledger batch on PostgreSQL, a statement per step instead of per change (the batch holds
+    /// its accounts' locks meanwhile): the history items in one insert (those already there, a replayed command's, change nothing
+    /// more), the earnings' trades and lots in one insert each, the redeeming users' lots read in one query and consumed in one
+    /// update. Only for changes of distinct users (the points guards keep one user's commands in separate batches, so that is the
+    /// rule; anything else goes one by one), so each user's lots are consumed exactly as <see cref="ConsumeAsync"/> would.
+    /// </summary>
+    public static async Task WriteEarnedAndConsumedAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<PointsChange> changes, CancellationToken ct)
+    {
+        var inserted = (await connection.QueryAsync<Guid>(new CommandDefinition("""
+            INSERT INTO points_items (id, user_id, kind, amount, withheld, shortfall, trade_no, lot_id, at_us)
+            SELECT * FROM unnest(@ids::uuid[], @users::uuid[], @kinds::smallint[], @amounts::bigint[], @withhelds::bigint[], @shortfalls::bigint[],
+                @trades::text[], @lots::uuid[], @ats::bigint[])
+            ON CONFLICT (id) DO NOTHING RETURNING id
+            """, new
+        {
+            ids = changes.Select(c => c.ItemId).ToArray(), users = changes.Select(c => c.UserId).ToArray(),
+            kinds = changes.Select(c => c is PointsEarned ? (short)PointsItemKind.Earn : ConsumedKind).ToArray(),
+            amounts = changes.Select(c => c is PointsEarned e ? e.Net : ((PointsConsumed)c).Amount).ToArray(),
+            withhelds = changes.Select(c => c is PointsEarned e ? e.Withheld : 0L).ToArray(),
+            shortfalls = changes.Select(_ => 0L).ToArray(),
+            trades = changes.Select(c => (c as PointsEarned)?.TradeNo).ToArray(),
+            lots = changes.Select(c => c is PointsEarned { Net: > 0 } e ? e.ItemId : (Guid?)null).ToArray(),
+            ats = changes.Select(c => c.AtUs).ToArray(),
+        }, tx, cancellationToken: ct))).ToHashSet();
+        var earned = changes.OfType<PointsEarned>().Where(e => inserted.Contains(e.ItemId)).ToList();
+        var consumed = changes.OfType<PointsConsumed>().Where(u => inserted.Contains(u.ItemId) && u.Amount > 0).ToList();
+        if (earned.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO points_trades (trade_no, user_id, total_minor, earned, earned_at_us)
+                SELECT * FROM unnest(@trades::text[], @users::uuid[], @totals::bigint[], @grosses::bigint[], @ats::bigint[])
+                """, new
+            {
+                trades = earned.Select(e => e.TradeNo).ToArray(), users = earned.Select(e => e.UserId).ToArray(),
+                totals = earned.Select(e => e.TotalMinor).ToArray(), grosses = earned.Select(e => e.Gross).ToArray(), ats = earned.Select(e => e.AtUs).ToArray(),
+            }, tx, cancellationToken: ct));
+            foreach (var e in earned.Where(e => e.Withheld > 0)) await AddShortfallAsync(connection, tx, e.UserId, -e.Withheld, ct);
+            var lots = earned.Where(e => e.Net > 0).ToList();
+            if (lots.Count > 0)
+                await connection.ExecuteAsync(new CommandDefinition("""
+                    INSERT INTO points_lots (id, user_id, trade_no, amount, remaining, earned_month, earned_at_us, expires_at_us)
+                    SELECT id, u, t, n, n, m, a, x FROM unnest(@ids::uuid[], @users::uuid[], @trades::text[], @nets::bigint[], @months::text[], @ats::bigint[],
+                        @expires::bigint[]) AS l(id, u, t, n, m, a, x)
+                    """, new
+                {
+                    ids = lots.Select(e => e.ItemId).ToArray(), users = lots.Select(e => e.UserId).ToArray(), trades = lots.Select(e => e.TradeNo).ToArray(),
+                    nets = lots.Select(e => e.Net).ToArray(), months = lots.Select(e => e.EarnedMonth).ToArray(), ats = lots.Select(e => e.AtUs).ToArray(),
+                    expires = lots.Select(e => e.ExpiresAtUs).ToArray(),
+                }, tx, cancellationToken: ct));
+        }
+        if (consumed.Count == 0) return;
+        // As ConsumeAsync: each user's lots still good a margin past the payment's time, soonest expiry first.
+        var rows = (await connection.QueryAsync<PointsLotRow>(new CommandDefinition("""
+            SELECT l.id, l.user_id, l.remaining, l.expires_at_us FROM unnest(@users::uuid[], @afters::bigint[]) AS p(u, a)
+            JOIN points_lots l ON l.user_id = p.u AND l.remaining > 0 AND l.expires_at_us > p.a
+            ORDER BY l.user_id, l.expires_at_us, l.earned_at_us, l.id
+            """, new
+        {
+            users = consumed.Select(u => u.UserId).ToArray(), afters = consumed.Select(u => u.AtUs + RedemptionExpiryMarginUs).ToArray(),
+        }, tx, cancellationToken: ct))).AsList();
+        var left = consumed.ToDictionary(u => u.UserId, u => u.Amount);
+        var takes = new List<(Guid Id, long Take)>();
+        foreach (var lot in rows)
+        {
+            var want = left[lot.user_id];
+            if (want == 0) continue;
+            var take = Math.Min(want, lot.remaining);
+            takes.Add((lot.id, take));
+            left[lot.user_id] = want - take;
+        }
+        foreach (var (userId, amount) in left)
+            Ledger.Invariant.That(amount == 0, $"the points lots of {userId} do not cover what the ledger took from the points account");
+        await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE points_lots l SET remaining = l.remaining - t.take FROM unnest(@ids::uuid[], @takes::bigint[]) AS t(id, take) WHERE l.id = t.id
+            """, new { ids = takes.Select(t => t.Id).ToArray(), takes = takes.Select(t => t.Take).ToArray() }, tx, cancellationToken: ct));
+    }
+
+    /// <summary>
     /// Adds to the user's shortfall (a clawback's uncovered part) or pays it off (a negative delta: what an earning withheld, never
     /// more than the shortfall). A payment never creates the row, so the CHECK of an inserted row never sees a negative value.
     /// </summary>
@@ -296,6 +380,27 @@ internal sealed class PointsStore(Db db)
         await using var connection = await db.OpenAsync(ct);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT count(*) FROM points_items WHERE id = @itemId",
             new { itemId }, cancellationToken: ct)) > 0;
+    }
+
+    /// <summary>Which of <paramref name="itemIds"/> are history items already (one statement for an earning subscriber's batch).</summary>
+    public async Task<HashSet<Guid>> ExistingItemsAsync(IReadOnlyCollection<Guid> itemIds, CancellationToken ct)
+    {
+        if (itemIds.Count == 0) return [];
+        var (condition, ids) = db.IdIn("id", itemIds);
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<Guid>(new CommandDefinition($"SELECT id FROM points_items WHERE {condition}", new { ids },
+            cancellationToken: ct))).ToHashSet();
+    }
+
+    /// <summary>The shortfalls of those of <paramref name="userIds"/> who have one (one statement for a batch).</summary>
+    public async Task<Dictionary<Guid, long>> ShortfallsAsync(IReadOnlyCollection<Guid> userIds, CancellationToken ct)
+    {
+        if (userIds.Count == 0) return [];
+        var (condition, ids) = db.IdIn("user_id", userIds);
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<(Guid UserId, long Shortfall)>(new CommandDefinition(
+            $"SELECT user_id, shortfall FROM points_users WHERE {condition} AND shortfall > 0", new { ids }, cancellationToken: ct)))
+            .ToDictionary(r => r.UserId, r => r.Shortfall);
     }
 
     public async Task<long> ShortfallAsync(Guid userId, CancellationToken ct)

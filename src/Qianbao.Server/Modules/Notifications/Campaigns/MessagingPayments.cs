@@ -23,6 +23,25 @@ internal sealed class MessagingPaymentsSubscriber(Db db) : IEventSubscriber
     {
         await using var connection = await db.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync(connection, ct);
+        if (connection is Npgsql.NpgsqlConnection)
+        {
+            // The batch's payments in one insert (set-based, as the transfer subscribers are).
+            var rows = events.Where(e => e.Event is TradePaid).Select(e => (Paid: (TradePaid)e.Event!, e.OccurredAtUs)).ToList();
+            if (rows.Count > 0)
+                await connection.ExecuteAsync(new CommandDefinition("""
+                    INSERT INTO messaging_payments (trade_no, user_id, merchant_id, amount_minor, paid_at_us)
+                    SELECT * FROM unnest(@trades::text[], @users::uuid[], @merchants::uuid[], @amounts::bigint[], @ats::bigint[])
+                    ON CONFLICT (trade_no) DO NOTHING
+                    """, new
+                {
+                    trades = rows.Select(r => r.Paid.TradeNo).ToArray(), users = rows.Select(r => r.Paid.BuyerId).ToArray(),
+                    merchants = rows.Select(r => r.Paid.MerchantId).ToArray(),
+                    amounts = rows.Select(r => r.Paid.AmountMinor - r.Paid.DiscountMinor - r.Paid.PointsMinor).ToArray(),
+                    ats = rows.Select(r => r.OccurredAtUs).ToArray(),
+                }, tx, cancellationToken: ct));
+            await tx.CommitAsync(ct);
+            return;
+        }
         foreach (var stored in events)
         {
             if (stored.Event is not TradePaid paid) continue;
