@@ -49,6 +49,27 @@ public abstract class ExecutorBatchingTests
     }
 
     [Fact]
+    public async Task AReplayTheBalanceCouldNoLongerPayStillGetsItsStoredResult()
+    {
+        await using var f = await FixtureAsync(batchesInFlight: 2);
+        var wallet = ChartOfAccounts.UserWallet(Guid.NewGuid(), Currency.Cny);
+        (await f.Store.CreateAccountAsync(wallet, null, 0, CancellationToken.None)).ShouldBe(CreateAccountResult.Created);
+        (await f.Executor.SubmitAsync(new Transfer(new TransferId(Guid.CreateVersion7()), f.Funding, wallet.Id, 100, Currency.Cny, TransferCodes.TopUp)))
+            .ShouldBe(TransferResult.Created);
+        var spend = Move(Guid.CreateVersion7(), wallet.Id, f.Merchant, 80);
+        (await f.Executor.SubmitAsync(spend)).ShouldBe(TransferResult.Created);
+
+        // 20 left: the replay of the 80 would now exceed the credits, but it was applied, so it must answer as applied (a
+        // first attempt that assumes new ids must not answer from the balance alone); a changed amount is still told apart.
+        (await f.Executor.SubmitAsync(spend)).ShouldBe(TransferResult.Exists);
+        (await f.Executor.SubmitAsync(Move(spend.Id.Value, spend.DebitAccountId, spend.CreditAccountId, 81))).ShouldBe(TransferResult.ExistsWithDifferentAmount);
+        (await f.Executor.SubmitAsync(Move(Guid.CreateVersion7(), wallet.Id, f.Merchant, 21))).ShouldBe(TransferResult.ExceedsCredits);
+
+        var stored = (await f.Store.GetAccountsAsync([wallet.Id], CancellationToken.None)).Single();
+        (stored.DebitsPosted, stored.CreditsPosted).ShouldBe((80L, 100L));
+    }
+
+    [Fact]
     public async Task OneAccountSpentFromManyConcurrentCommandsIsNeverOverdrawn()
     {
         await using var f = await FixtureAsync(batchesInFlight: 4);

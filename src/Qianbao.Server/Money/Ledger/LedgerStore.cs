@@ -28,9 +28,13 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
     /// <see cref="IsTransient"/> accepts), and the caller applies the batch again without the assumption, reading them. So a
     /// replayed id still gets its stored result, and the usual batch, all new ids, skips one primary-key probe per transfer.
     /// </param>
-    public async Task<TransferResult[][]> ApplyBatchAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, CancellationToken ct, bool assumeNewIds = false)
+    public async Task<TransferResult[][]> ApplyBatchAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, CancellationToken ct, bool assumeNewIds = false) =>
+        await ApplyOnceAsync(batch, nowUs, assumeNewIds && InsertFailsOnStoredId, ct) ?? await ApplyOnceAsync(batch, nowUs, assumeNewIds: false, ct)
+        ?? throw new InvalidOperationException("a batch applied with its ids read always has an answer");
+
+    /// <returns>The results, or null (nothing written) when <paramref name="assumeNewIds"/> met a result it cannot trust.</returns>
+    private async Task<TransferResult[][]?> ApplyOnceAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, bool assumeNewIds, CancellationToken ct)
     {
-        assumeNewIds &= InsertFailsOnStoredId;
         var requests = new List<Transfer>(batch.Count);
         foreach (var command in batch) requests.AddRange(command.Transfers);
 
@@ -80,6 +84,11 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
         var set = new LedgerWorkingSet(accounts, transfers);
         var flat = new TransferResult[requests.Count];
         set.Apply(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(requests), flat, nowUs);
+        // Assuming new ids is only safe when every transfer is created: a replayed id that is refused now (the balance moved
+        // since, a guard or a policy says no) never reaches the INSERT whose unique violation would reveal it, and would answer
+        // "rejected" for a transfer that was applied. Such a batch is decided again with its ids read (the rollback undoes
+        // nothing written: nothing was).
+        if (assumeNewIds && (Array.IndexOf(admitted, false) >= 0 || Array.Exists(flat, r => r != TransferResult.Created))) return null;
 
         var perCommand = new TransferResult[batch.Count][];
         var responses = new List<StoredResponse>();
