@@ -89,6 +89,7 @@ public sealed class LedgerExecutor : IAsyncDisposable
                 var accounts = new HashSet<Guid>();
                 var guarded = new HashSet<string>(StringComparer.Ordinal);
                 var size = Fill(reader, running, deferred, batch, accounts, guarded, 0);
+                size = TakeHeldBackIfMost(running, deferred, batch, accounts, guarded, size);
                 if (batch.Count == 0)
                 {
                     // Everything waiting names an account of a batch in flight (so one is running): wait for one to end.
@@ -116,6 +117,7 @@ public sealed class LedgerExecutor : IAsyncDisposable
                         size = Fill(reader, running, deferred, batch, accounts, guarded, size);
                     }
                 }
+                size = TakeHeldBackIfMost(running, deferred, batch, accounts, guarded, size);
                 var task = ExecuteAsync(batch);
                 running.Add(new InFlight(task, accounts, guarded));
                 // Released once the task has completed, so the loop, woken by the slot, sees it completed and its accounts free.
@@ -172,6 +174,36 @@ public sealed class LedgerExecutor : IAsyncDisposable
         return size;
     }
 
+    /// <summary>
+    /// When more commands are held back than the batch holds (one hot account most commands name, e.g. the merchant that 90 %
+    /// of payments credit), takes the held-back ones anyway, oldest first, as far as only accounts in flight held them back:
+    /// holding them back then only delays them, since the next batch serialises on that account either way, and a batch that
+    /// already waits on the row lock starts the moment the one in flight commits instead of one executor turn later. Guard keys
+    /// still hold a command back, as in <see cref="Fill"/>.
+    /// </summary>
+    private int TakeHeldBackIfMost(List<InFlight> running, List<LedgerCommand> deferred, List<LedgerCommand> batch, HashSet<Guid> accounts,
+        HashSet<string> guarded, int size)
+    {
+        if (deferred.Count <= batch.Count) return size;
+        HashSet<Guid>? waitingAccounts = null;
+        HashSet<string>? waitingGuards = null;
+        var kept = 0;
+        for (var i = 0; i < deferred.Count; i++)
+        {
+            var next = deferred[i];
+            if ((batch.Count > 0 && size + next.Transfers.Count > options.BatchSizeMax)
+                || MustWait(next, running, waitingAccounts, waitingGuards, guarded, accountsInFlightToo: false))
+            {
+                deferred[kept++] = next;
+                Hold(next, ref waitingAccounts, ref waitingGuards);
+                continue;
+            }
+            size = Take(next, batch, accounts, guarded, size);
+        }
+        deferred.RemoveRange(kept, deferred.Count - kept);
+        return size;
+    }
+
     private static int Take(LedgerCommand command, List<LedgerCommand> batch, HashSet<Guid> accounts, HashSet<string> guarded, int size)
     {
         batch.Add(command);
@@ -195,8 +227,11 @@ public sealed class LedgerExecutor : IAsyncDisposable
         if (command.Guard is { } guard) GuardKeys.AddTo(guard, guards ??= new HashSet<string>(StringComparer.Ordinal));
     }
 
+    private static readonly List<InFlight> NoBatches = [];
+
+    /// <param name="accountsInFlightToo">Whether an account of a batch in flight holds the command back (guard keys always do).</param>
     private static bool MustWait(LedgerCommand command, List<InFlight> running, HashSet<Guid>? waitingAccounts, HashSet<string>? waitingGuards,
-        HashSet<string> guarded)
+        HashSet<string> guarded, bool accountsInFlightToo = true)
     {
         if (command.Guard is { } guard)
         {
@@ -204,9 +239,10 @@ public sealed class LedgerExecutor : IAsyncDisposable
             foreach (var b in running)
                 if (!b.Task.IsCompleted && GuardKeys.AnyIn(guard, b.Guards)) return true;
         }
+        var busy = accountsInFlightToo ? running : NoBatches;
         foreach (var t in command.Transfers)
         {
-            if (Busy(t.DebitAccountId, running, waitingAccounts) || Busy(t.CreditAccountId, running, waitingAccounts)) return true;
+            if (Busy(t.DebitAccountId, busy, waitingAccounts) || Busy(t.CreditAccountId, busy, waitingAccounts)) return true;
         }
         return false;
     }
