@@ -27,6 +27,8 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
     /// Only where <see cref="InsertFailsOnStoredId"/>: a stored id then fails the batch's insert (a unique violation, which
     /// <see cref="IsTransient"/> accepts), and the caller applies the batch again without the assumption, reading them. So a
     /// replayed id still gets its stored result, and the usual batch, all new ids, skips one primary-key probe per transfer.
+    /// A batch in which any transfer is not created under the assumption (refused, or its command guarded out) is decided again
+    /// with its ids read before anything is written: a replay the balance can no longer pay would otherwise answer refused.
     /// </param>
     public async Task<TransferResult[][]> ApplyBatchAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, CancellationToken ct, bool assumeNewIds = false) =>
         await ApplyOnceAsync(batch, nowUs, assumeNewIds && InsertFailsOnStoredId, ct) ?? await ApplyOnceAsync(batch, nowUs, assumeNewIds: false, ct)
