@@ -23,6 +23,16 @@ public abstract class ExecutorBatchingTests
             new LedgerExecutorOptions { BatchesInFlightMax = batchesInFlight }, null, CancellationToken.None);
     }
 
+    /// <summary>A new user wallet topped up with <paramref name="fen"/> from the fixture's funding account.</summary>
+    private static async Task<Account> WalletHoldingAsync(LedgerFixture f, long fen)
+    {
+        var wallet = ChartOfAccounts.UserWallet(Guid.NewGuid(), Currency.Cny);
+        (await f.Store.CreateAccountAsync(wallet, null, 0, CancellationToken.None)).ShouldBe(CreateAccountResult.Created);
+        (await f.Executor.SubmitAsync(new Transfer(new TransferId(Guid.CreateVersion7()), f.Funding, wallet.Id, fen, Currency.Cny, TransferCodes.TopUp)))
+            .ShouldBe(TransferResult.Created);
+        return wallet;
+    }
+
     private static Transfer Move(Guid id, AccountId from, AccountId to, long amount) =>
         new(new TransferId(id), from, to, amount, Currency.Cny, TransferCodes.PeerTransfer);
 
@@ -52,10 +62,7 @@ public abstract class ExecutorBatchingTests
     public async Task AReplayTheBalanceCouldNoLongerPayStillGetsItsStoredResult()
     {
         await using var f = await FixtureAsync(batchesInFlight: 2);
-        var wallet = ChartOfAccounts.UserWallet(Guid.NewGuid(), Currency.Cny);
-        (await f.Store.CreateAccountAsync(wallet, null, 0, CancellationToken.None)).ShouldBe(CreateAccountResult.Created);
-        (await f.Executor.SubmitAsync(new Transfer(new TransferId(Guid.CreateVersion7()), f.Funding, wallet.Id, 100, Currency.Cny, TransferCodes.TopUp)))
-            .ShouldBe(TransferResult.Created);
+        var wallet = await WalletHoldingAsync(f, 100);
         var spend = Move(Guid.CreateVersion7(), wallet.Id, f.Merchant, 80);
         (await f.Executor.SubmitAsync(spend)).ShouldBe(TransferResult.Created);
 
@@ -73,10 +80,7 @@ public abstract class ExecutorBatchingTests
     public async Task OneAccountSpentFromManyConcurrentCommandsIsNeverOverdrawn()
     {
         await using var f = await FixtureAsync(batchesInFlight: 4);
-        var wallet = ChartOfAccounts.UserWallet(Guid.NewGuid(), Currency.Cny);
-        (await f.Store.CreateAccountAsync(wallet, null, 0, CancellationToken.None)).ShouldBe(CreateAccountResult.Created);
-        (await f.Executor.SubmitAsync(new Transfer(new TransferId(Guid.CreateVersion7()), f.Funding, wallet.Id, 100, Currency.Cny, TransferCodes.TopUp)))
-            .ShouldBe(TransferResult.Created);
+        var wallet = await WalletHoldingAsync(f, 100);
 
         // 150 spends of 1 fen from a wallet holding 100, mixed with traffic between other wallets (so batches form and overlap).
         var spends = Enumerable.Range(0, 150).Select(_ => f.Executor.SubmitAsync(Move(Guid.CreateVersion7(), wallet.Id, f.Merchant, 1))).ToArray();
