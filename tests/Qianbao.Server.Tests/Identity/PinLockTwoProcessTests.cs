@@ -25,10 +25,8 @@ public sealed class PinLockTwoProcessTests
     {
         var postgres = await PostgresCluster.Shared.CreateDatabaseAsync("pinlock2p");
         var configuration = new Dictionary<string, string> { ["Qianbao:Security:Relaxed"] = "false", ["Qianbao:Security:NewDeviceStepUpHours"] = "0" };
-        await using var a = await ServerProcess.StartAsync(new ServerSettings(Directory.CreateTempSubdirectory("qianbao-pinlock-a-").FullName, postgres, OperatorKey,
-            Configuration: configuration));
-        await using var b = await ServerProcess.StartAsync(new ServerSettings(Directory.CreateTempSubdirectory("qianbao-pinlock-b-").FullName, postgres, OperatorKey,
-            Configuration: configuration));
+        await using var servers = await ServerPair.StartAsync(postgres, OperatorKey, "pinlock", configuration);
+        var (a, b) = (servers.A, servers.B);
         using var httpA = a.CreateClient();
         using var httpB = b.CreateClient();
 

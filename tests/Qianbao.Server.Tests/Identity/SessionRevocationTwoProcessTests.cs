@@ -20,10 +20,8 @@ public sealed class SessionRevocationTwoProcessTests
     {
         var postgres = await PostgresCluster.Shared.CreateDatabaseAsync("sessions2p");
         var configuration = new Dictionary<string, string> { ["Qianbao:Security:Relaxed"] = "false" };
-        await using var a = await ServerProcess.StartAsync(new ServerSettings(Directory.CreateTempSubdirectory("qianbao-sess-a-").FullName, postgres, OperatorKey,
-            Configuration: configuration));
-        await using var b = await ServerProcess.StartAsync(new ServerSettings(Directory.CreateTempSubdirectory("qianbao-sess-b-").FullName, postgres, OperatorKey,
-            Configuration: configuration));
+        await using var servers = await ServerPair.StartAsync(postgres, OperatorKey, "sess", configuration);
+        var (a, b) = (servers.A, servers.B);
         using var httpA = a.CreateClient();
         using var httpB = b.CreateClient();
 

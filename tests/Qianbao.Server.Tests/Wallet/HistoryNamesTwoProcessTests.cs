@@ -24,10 +24,8 @@ public sealed class HistoryNamesTwoProcessTests
         var postgres = await PostgresCluster.Shared.CreateDatabaseAsync("names2p");
         // Account security on, as people pay; a device new to the account needs no step-up for the payment here.
         var configuration = new Dictionary<string, string> { ["Qianbao:Security:Relaxed"] = "false", ["Qianbao:Security:NewDeviceStepUpHours"] = "0" };
-        await using var a = await ServerProcess.StartAsync(new ServerSettings(Directory.CreateTempSubdirectory("qianbao-names-a-").FullName, postgres, OperatorKey,
-            Configuration: configuration));
-        await using var b = await ServerProcess.StartAsync(new ServerSettings(Directory.CreateTempSubdirectory("qianbao-names-b-").FullName, postgres, OperatorKey,
-            Configuration: configuration));
+        await using var servers = await ServerPair.StartAsync(postgres, OperatorKey, "names", configuration);
+        var (a, b) = (servers.A, servers.B);
         using var httpA = a.CreateClient();
         using var httpB = b.CreateClient();
 
