@@ -2,7 +2,7 @@
 # After `pairs_start`, `pairs_one NAME SERVER_DLL ENGINE(pg|sqlite) SECURE(0|1) [SCENARIO]` starts that server, runs the
 # bench's `http` workload against it and prints rate, p99 and the CPU per operation of the server process and of all
 # PostgreSQL processes, counted after the workload's setup (created operations include the warm-up, as the CPU window does).
-# PAIRS_TRADES=N (payment scenarios): trades precreated before the window (default (warm-up + window) × 500).
+# PAIRS_TRADES=N (payment scenarios): trades precreated before the window (default (warm-up + window) × 800).
 # PAIRS_STATEMENTS=N (PostgreSQL runs): pg_stat_statements is loaded, reset after the setup, and each run also prints its N
 # statements of most PostgreSQL time (calls and µs per operation), and the total of statements per operation.
 BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)

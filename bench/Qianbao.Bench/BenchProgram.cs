@@ -24,7 +24,7 @@ public static class BenchProgram
                     [--seed 1] [--operator-key KEY] [--transfers-max N] [--scenario transfer|payment|marketing-payment]
                     [--payment-trades N]
                     (payment scenarios: the merchant precreates the trades through the gateway before the measured window,
-                    N of them, default (warm-up + duration) × 500; the window measures the buyer paying them by QR and ends
+                    N of them, default (warm-up + duration) × 800; the window measures the buyer paying them by QR and ends
                     early if they run out; marketing-payment applies a coupon and redeems points on each; they need --operator-key)
           campaign  --connection <postgres connection string> [--people 1000000] [--holdout-bps 1000] [--seed 1]
                     (a population with consent, quiet hours and caps; the set-based send of an in-app A/B campaign beside a

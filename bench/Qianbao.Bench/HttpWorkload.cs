@@ -50,12 +50,12 @@ public sealed class HttpWorkloadOptions
 
     /// <summary>
     /// Payment scenarios: trades the merchant precreates before the load (outside the measured window); 0 = (warm-up + window)
-    /// × 500 (at most <see cref="TransfersMax"/>). When they run out the clients stop and the window ends with the last payment.
+    /// × 800 (at most <see cref="TransfersMax"/>). When they run out the clients stop and the window ends with the last payment.
     /// </summary>
     public int PaymentTrades { get; init; }
 
     /// <summary>The trades to precreate for a payment scenario.</summary>
-    public int TradesToPrecreate => (int)Math.Min(TransfersMax, PaymentTrades > 0 ? PaymentTrades : (long)Math.Ceiling((WarmupS + DurationS) * 500));
+    public int TradesToPrecreate => (int)Math.Min(TransfersMax, PaymentTrades > 0 ? PaymentTrades : (long)Math.Ceiling((WarmupS + DurationS) * 800));
 
     /// <summary>
     /// Told the load window (Stopwatch ticks: measuring starts, load ends) when the clients start, after the setup; the growth
