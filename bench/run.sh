@@ -12,12 +12,12 @@
 # and its acknowledged transfers; the script exits non-zero if any check fails. Prints a table and ends with
 #   RESULT pg_uniform_ratio=<x> pg_hot_ratio=<y> http_pg_ratio=.. http_sqlite_ratio=.. http_pg_coupon_ratio=..
 #          growth_ratio=.. history_p95_ms=.. p99_ms=<w> http_pg_p99_ms=.. sqlite_uniform_ratio=<z> http_pg_payment_ratio=..
-#          http_pg_relaxed_ratio=.. http_sqlite_relaxed_ratio=..
+#          http_pg_relaxed_ratio=.. http_sqlite_relaxed_ratio=.. http_floor_ratio=..
 #   (issue 13's fields first, in its order. http_pg and http_sqlite: the secure path on (PIN, identity, tier limits);
 #   *_relaxed: account security off; payment: the buyer's QR payment of a trade the merchant precreated through the signed
 #   gateway before the window (HTTP_PAYMENT_TRADES); coupon: the same with a coupon applied and points redeemed)
 # (ratios to the pgbench tps of the same run; p99_ms: the PostgreSQL uniform ledger run's; http_pg_p99_ms: the secure
-# HTTP transfer's on PostgreSQL).
+# HTTP transfer's on PostgreSQL; http_floor: the same clients and request against a server that only parses and answers).
 #
 # Knobs (environment):
 #   BENCH_DURATION_S=20 BENCH_WARMUP_S=2 BENCH_ACCOUNTS=10000 BENCH_CLIENTS=256 BENCH_SEED=1
@@ -248,6 +248,18 @@ run_http() {
     ROWS+=("$name")
 }
 
+# The HTTP floor: the same clients and transfer request against a process that only parses it and answers (no auth, no
+# database): the most any HTTP row can reach on these cores with this load generator.
+FLOOR_LINE=""
+if [ "$BENCH_SKIP_HTTP" != 1 ]; then
+    log "http-floor (load average $(load))"
+    rc=0
+    dotnet "$BENCH_DLL" http-floor --clients "$HTTP_CLIENTS" --duration-s "$HTTP_DURATION_S" --warmup-s "$BENCH_WARMUP_S" >"$TMP/floor.log" 2>&1 || rc=$?
+    grep -v '^SUMMARY' "$TMP/floor.log" >&2 || true
+    FLOOR_LINE=$(grep '^SUMMARY' "$TMP/floor.log" || true)
+    if [ "$rc" -ne 0 ] || [ "$(summary_field "$FLOOR_LINE" ok)" != true ]; then FAILED+=(http-floor); fi
+fi
+
 if [ "$BENCH_SKIP_HTTP" != 1 ]; then
     run_http http-sqlite
     run_http http-sqlite-secure "" secure
@@ -460,6 +472,12 @@ ratio() { awk -v a="${1:-0}" -v b="$PGBENCH_TPS" 'BEGIN { if (a == "" || b <= 0)
             "$(summary_field "$s" p99_ms)" "$(summary_field "$s" mean_batch)" "$cpu" "$(ratio "$(summary_field "$s" tps)")" "${ok:-fail}"
     done
     echo
+    if [ -n "$FLOOR_LINE" ]; then
+        echo "HTTP floor (the same $HTTP_CLIENTS clients and request; the server only parses it and answers 201, no auth, no database):" \
+            "$(summary_field "$FLOOR_LINE" tps) requests/s ($(ratio "$(summary_field "$FLOOR_LINE" tps)") × pgbench), p99 $(summary_field "$FLOOR_LINE" p99_ms) ms," \
+            "CPU per request $(summary_field "$FLOOR_LINE" cpu_us_server) µs server + $(summary_field "$FLOOR_LINE" cpu_us_client) µs load generator"
+        echo
+    fi
     if [ -n "$GROWTH_LINE" ]; then
         echo "Growth ($BENCH_GROWTH_USERS users, $BENCH_GROWTH_TRANSFERS transfers; template $GROWTH_TEMPLATE in $BENCH_GROWTH_DIR, built in ${GROWTH_BUILD_S}s, copied in ${GROWTH_COPY_S}s):" \
             "secure transfers $(summary_field "$GROWTH_GROWN_LINE" tps)/s grown vs $(summary_field "$GROWTH_EMPTY_LINE" tps)/s empty, growth_ratio $(growth_ratio);" \
@@ -488,5 +506,5 @@ echo "RESULT pg_uniform_ratio=$(ratio "$(summary_field "${R_pg_uniform:-}" tps)"
  history_p95_ms=$(summary_field "${GROWTH_LINE:-}" history_p95_ms) p99_ms=$(summary_field "${R_pg_uniform:-}" p99_ms)\
  http_pg_p99_ms=$(summary_field "${R_http_pg_secure:-}" p99_ms) sqlite_uniform_ratio=$(ratio "$(summary_field "${R_sqlite_uniform:-}" tps)")\
  http_pg_payment_ratio=$(ratio "$(summary_field "${R_http_pg_pay:-}" tps)") http_pg_relaxed_ratio=$(ratio "$(summary_field "${R_http_postgres:-}" tps)")\
- http_sqlite_relaxed_ratio=$(ratio "$(summary_field "${R_http_sqlite:-}" tps)")"
+ http_sqlite_relaxed_ratio=$(ratio "$(summary_field "${R_http_sqlite:-}" tps)") http_floor_ratio=$(ratio "$(summary_field "${FLOOR_LINE:-}" tps)")"
 [ "${#FAILED[@]}" -eq 0 ]

@@ -41,7 +41,11 @@ public static class BenchProgram
                     and the http options (the secure transfer load; history reads while it runs; with --reads-alone-s,
                     first the reads alone for that long: pages/s and CPU per page of the server and of that cluster)
 
-        ledger, http, campaign and the growth commands print a SUMMARY line (key=value) for scripts and exit 1 when a correctness check fails.
+          http-floor [--clients 64] [--duration-s 10] [--warmup-s 2]
+                    (the same clients and transfer request against a child process that only parses it and answers 201:
+                    no auth, no database; the most any HTTP row can reach on these cores with this load generator)
+
+        ledger, http, http-floor, campaign and the growth commands print a SUMMARY line (key=value) for scripts and exit 1 when a correctness check fails.
         """;
 
     public static async Task<int> Main(string[] args)
@@ -76,6 +80,9 @@ public static class BenchProgram
                 "growth-readers" => await GrowthReadersAsync(a, cancel.Token),
                 "growth-fixture" => await GrowthFixtureAsync(a, loggers, cancel.Token),
                 "growth" => await GrowthAsync(a, cancel.Token),
+                "http-floor" => await HttpFloor.RunAsync(new HttpFloor.Options(a.Int("clients", 64), a.Double("duration-s", 10), a.Double("warmup-s", 2)),
+                    Console.Out, cancel.Token),
+                "floor-server" => await HttpFloor.ServeAsync(int.Parse(a.Required("port"), CultureInfo.InvariantCulture), cancel.Token),
                 "campaign" => await CampaignWorkload.RunAsync(new CampaignBenchOptions(a.Required("connection"), a.Int("people", 1_000_000),
                     a.Int("holdout-bps", 1_000), a.Int("seed", 1)), loggers, cancel.Token),
                 _ => throw new ArgumentException($"unknown command '{args[0]}'"),

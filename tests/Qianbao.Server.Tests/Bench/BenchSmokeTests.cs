@@ -54,6 +54,31 @@ public sealed class BenchSmokeTests
     }
 
     [Fact]
+    public async Task HttpFloorAnswersTheTransferRequestAndRefusesOneWithoutAToken()
+    {
+        using var stop = new CancellationTokenSource();
+        var port = HttpFloor.FreePort();
+        var server = HttpFloor.ServeAsync(port, stop.Token);
+        try
+        {
+            var output = new StringWriter();
+            var exit = await HttpFloor.RunAsync(new HttpFloor.Options(Clients: 4, DurationS: 1, WarmupS: 0, Port: port), output, CancellationToken.None);
+            exit.ShouldBe(0, output.ToString());
+            output.ToString().ShouldContain("ok=true");
+
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            using var anonymous = await http.PostAsync("/v1/transfers", new StringContent("""{"to_user_id":"0190a1b2-0000-7000-8000-000000000001","amount":5,"currency":"CNY"}""",
+                System.Text.Encoding.UTF8, "application/json"), CancellationToken.None);
+            anonymous.StatusCode.ShouldBe(System.Net.HttpStatusCode.BadRequest);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await server;
+        }
+    }
+
+    [Fact]
     public async Task CampaignWorkloadOnPostgresPassesItsChecks()
     {
         // 2,000 people: the population, the set-based send and the COPY, with every count checked (exit code 0).
