@@ -17,7 +17,7 @@ public static class BenchProgram
           ledger    --engine postgres|sqlite --connection <connection string | sqlite file>
                     [--accounts 10000] [--duration-s 20] [--warmup-s 2] [--clients 256] [--workload uniform|hot]
                     [--hot-share 0.9] [--seed 1] [--transfers-max N]
-                    [--batch-size-max 4096] [--batch-window-us 0] [--queue-capacity 65536] [--batches-in-flight-max 2] [--profile]
+                    [--batch-size-max 4096] [--batch-window-us 0] [--deep-queue-window-us 1000] [--deep-queue-batch-min 32] [--queue-capacity 65536] [--batches-in-flight-max 2] [--profile]
           batchcost --engine postgres|sqlite --connection <...> [--accounts 10000] [--sizes 1,16,64,256,1024,4096]
                     [--repeats 20] [--workload uniform|hot] [--seed 1]
           http      --url http://127.0.0.1:PORT [--duration-s 15] [--warmup-s 2] [--clients 64] [--users 200] [--secure]
@@ -118,7 +118,7 @@ public static class BenchProgram
         var name = $"{Name(r.Engine)}/{r.Workload.ToString().ToLowerInvariant()}";
         Console.WriteLine($"""
 
-            ledger {name}: {r.Clients} clients, {r.Accounts} accounts, executor BatchSizeMax={r.Executor.BatchSizeMax} BatchWindowUs={r.Executor.BatchWindowUs} BatchesInFlightMax={r.Executor.BatchesInFlightMax}
+            ledger {name}: {r.Clients} clients, {r.Accounts} accounts, executor BatchSizeMax={r.Executor.BatchSizeMax} BatchWindowUs={r.Executor.BatchWindowUs} DeepQueueWindowUs={r.Executor.DeepQueueWindowUs} BatchesInFlightMax={r.Executor.BatchesInFlightMax}
               transfers/s     {r.TransfersPerSecond,12:0.0}   ({r.MeasuredTransfers} acknowledged in {r.MeasuredSeconds:0.00} s)
               latency ms      p50 {r.P50Ms:0.00}  p99 {r.P99Ms:0.00}  p99.9 {r.P999Ms:0.00}  max {r.MaxMs:0.00}
               batches         {r.Batches} in the window, mean size {r.MeanBatchSize:0.0}, one every {r.MeanBatchMs:0.00} ms
@@ -334,6 +334,8 @@ public static class BenchProgram
             {
                 BatchSizeMax = Int("batch-size-max", defaults.BatchSizeMax),
                 BatchWindowUs = Int("batch-window-us", defaults.BatchWindowUs),
+                DeepQueueWindowUs = Int("deep-queue-window-us", defaults.DeepQueueWindowUs),
+                DeepQueueBatchMin = Int("deep-queue-batch-min", defaults.DeepQueueBatchMin),
                 QueueCapacity = Int("queue-capacity", defaults.QueueCapacity),
                 BatchesInFlightMax = Int("batches-in-flight-max", defaults.BatchesInFlightMax),
             };

@@ -16,11 +16,12 @@ public abstract class ExecutorBatchingTests
 {
     protected abstract Task<(DatabaseEngine Engine, string Connection)> CreateDatabaseAsync();
 
-    private async Task<LedgerFixture> FixtureAsync(int batchesInFlight)
+    private async Task<LedgerFixture> FixtureAsync(int batchesInFlight, LedgerExecutorOptions? options = null)
     {
         var (engine, connection) = await CreateDatabaseAsync();
-        return await LedgerFixture.CreateAsync(engine, connection, 8, 5,
-            new LedgerExecutorOptions { BatchesInFlightMax = batchesInFlight }, null, CancellationToken.None);
+        options ??= new LedgerExecutorOptions();
+        options.BatchesInFlightMax = batchesInFlight;
+        return await LedgerFixture.CreateAsync(engine, connection, 8, 5, options, null, CancellationToken.None);
     }
 
     /// <summary>A new user wallet topped up with <paramref name="fen"/> from the fixture's funding account.</summary>
@@ -76,10 +77,17 @@ public abstract class ExecutorBatchingTests
         (stored.DebitsPosted, stored.CreditsPosted).ShouldBe((80L, 100L));
     }
 
-    [Fact]
-    public async Task OneAccountSpentFromManyConcurrentCommandsIsNeverOverdrawn()
+    public static TheoryData<string> Lingers => ["none", "deep queue"];
+
+    /// <param name="linger">"deep queue": the deep-queue linger on for every batch formed while another commits (a batch of
+    /// one is "deep" here, the window long), so commands join batches while others are in flight.</param>
+    [Theory]
+    [MemberData(nameof(Lingers))]
+    public async Task OneAccountSpentFromManyConcurrentCommandsIsNeverOverdrawn(string linger)
     {
-        await using var f = await FixtureAsync(batchesInFlight: 4);
+        await using var f = await FixtureAsync(batchesInFlight: 4, linger == "none"
+            ? new LedgerExecutorOptions { DeepQueueWindowUs = 0 }
+            : new LedgerExecutorOptions { DeepQueueWindowUs = 20_000, DeepQueueBatchMin = 1 });
         var wallet = await WalletHoldingAsync(f, 100);
 
         // 150 spends of 1 fen from a wallet holding 100, mixed with traffic between other wallets (so batches form and overlap).

@@ -19,6 +19,20 @@ public sealed class LedgerExecutorOptions
     [Range(0, 100_000)]
     public int BatchWindowUs { get; set; }
 
+    /// <summary>
+    /// How long the executor lingers for more requests when the queue is deep (0..100000 µs; 0: never): when the batch just
+    /// formed (with the commands held back for it) already holds <see cref="DeepQueueBatchMin"/> transfers and another batch is
+    /// committing. The callers are then many and the database busy, and a larger batch saves per-batch work (PostgreSQL and
+    /// executor CPU per transfer, BENCHMARKS.md session 7). A lone request, or a batch with none in flight (SQLite), never
+    /// lingers for it.
+    /// </summary>
+    [Range(0, 100_000)]
+    public int DeepQueueWindowUs { get; set; } = 1000;
+
+    /// <summary>Transfers a batch must already hold for <see cref="DeepQueueWindowUs"/> to apply (1..65536).</summary>
+    [Range(1, 65_536)]
+    public int DeepQueueBatchMin { get; set; } = 32;
+
     /// <summary>Most commands waiting for a batch; callers beyond it wait to enqueue (back-pressure). 1..1000000.</summary>
     [Range(1, 1_000_000)]
     public int QueueCapacity { get; set; } = 65_536;
