@@ -14,13 +14,15 @@ namespace Qianbao.Server.Modules.Risk;
 /// other writer in between). Any other case (another process took the lease and wrote, a commit of unknown outcome, a
 /// window that does not reach back far enough) reads the subject from the database as before. A recorded hit is only ever
 /// one that is in <c>risk_hits</c> (read from it, or committed), so leaving it out of the insert changes nothing that
-/// <c>ON CONFLICT DO NOTHING</c> would not have done. Bound: <see cref="SubjectsMax"/> subjects (then cleared) and
-/// <see cref="MovementsPerSubjectMax"/> movements per window (a busier subject is read each batch, as before).
+/// <c>ON CONFLICT DO NOTHING</c> would not have done. Bound: <see cref="SubjectsMax"/> subjects and <see cref="MovementsMax"/>
+/// movements in all (then cleared; roughly 150 bytes a movement), <see cref="MovementsPerSubjectMax"/> per window (a busier
+/// subject is read each batch, as before).
 /// </remarks>
 internal sealed class AmlWindows(int subjectsMax = AmlWindows.SubjectsMax)
 {
     public const int SubjectsMax = 100_000;
     public const int MovementsPerSubjectMax = 5_000;
+    public const int MovementsMax = 500_000;
 
     /// <param name="Movements">The subject's stored movements with <c>at_us ≥ FromUs</c>, any order.</param>
     /// <param name="Hits">(rule, movement) pairs in <c>risk_hits</c> for this subject among those movements.</param>
@@ -28,6 +30,7 @@ internal sealed class AmlWindows(int subjectsMax = AmlWindows.SubjectsMax)
 
     private readonly Dictionary<Guid, Window> windows = [];
     private readonly Lock gate = new();
+    private long movementsHeld;
 
     /// <summary>The subject's window if it matches <paramref name="storedVersion"/> and reaches back to <paramref name="fromUs"/>.</summary>
     public Window? Find(Guid subjectId, long storedVersion, long fromUs)
@@ -42,16 +45,26 @@ internal sealed class AmlWindows(int subjectsMax = AmlWindows.SubjectsMax)
     {
         lock (gate)
         {
-            if (subjectsMax <= 0) return;
-            if (window.Movements.Count > MovementsPerSubjectMax) { windows.Remove(subjectId); return; }
-            if (windows.Count >= subjectsMax && !windows.ContainsKey(subjectId)) windows.Clear();
+            Remove(subjectId);
+            if (subjectsMax <= 0 || window.Movements.Count > MovementsPerSubjectMax) return;
+            if (windows.Count >= subjectsMax || movementsHeld + window.Movements.Count > MovementsMax)
+            {
+                windows.Clear();
+                movementsHeld = 0;
+            }
             windows[subjectId] = window;
+            movementsHeld += window.Movements.Count;
         }
     }
 
     public void Forget(Guid subjectId)
     {
-        lock (gate) windows.Remove(subjectId);
+        lock (gate) Remove(subjectId);
+    }
+
+    private void Remove(Guid subjectId)
+    {
+        if (windows.Remove(subjectId, out var old)) movementsHeld -= old.Movements.Count;
     }
 
     public int Count
