@@ -56,7 +56,7 @@ public sealed partial class ArchitectureTests
         { "Adapters/Alipay/Notifications", "notify_deliveries", [] },
         { "Modules/Marketing", "campaigns|campaign_claimers|coupons|coupon_redemptions|voucher_templates|voucher_sends", [] },
         { "Modules/Memberships", "membership_templates|membership_cards|membership_spend", [] },
-        { "Modules/Risk", "aml_movements|risk_cases|risk_hits|watchlist_entries", [] },
+        { "Modules/Risk", "aml_movements|aml_subjects|risk_cases|risk_hits|watchlist_entries", [] },
         { "Modules/Holds", "amount_holds", [] },
         { "Modules/Complaints", "complaints|complaint_replies", [] },
         { "Modules/RedPackets", "red_packets|red_packet_shares", [] },

@@ -234,14 +234,25 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
     private async Task<Dictionary<(Guid UserId, string DedupeKey), (Guid Id, short Status)>> ExistingAsync(DbConnection connection, DbTransaction tx,
         IReadOnlyList<NotificationRequest> requests, CancellationToken ct)
     {
+        var wanted = requests.Select(r => (r.UserId, r.DedupeKey)).ToHashSet();
+        if (db.Engine == Storage.DatabaseEngine.Postgres)
+        {
+            // A probe of the (user_id, dedupe_key) unique index per pair, whatever plan the prepared statement settles on:
+            // `user_id = ANY(..) AND dedupe_key = ANY(..)` went to a generic plan made while the table was small, a
+            // sequential scan of every notification per batch (about 150 rows read per transfer in a 12 s bench run).
+            var pairs = wanted.ToList();
+            var found = await connection.QueryAsync<(Guid UserId, string DedupeKey, Guid Id, short Status)>(new CommandDefinition("""
+                SELECT n.user_id, n.dedupe_key, n.id, n.status FROM unnest(@users::uuid[], @keys::text[]) AS u(user_id, dedupe_key)
+                CROSS JOIN LATERAL (SELECT user_id, dedupe_key, id, status FROM notifications
+                                    WHERE user_id = u.user_id AND dedupe_key = u.dedupe_key LIMIT 1) n
+                """, new { users = pairs.Select(p => p.UserId).ToArray(), keys = pairs.Select(p => p.DedupeKey).ToArray() }, tx, cancellationToken: ct));
+            return found.ToDictionary(r => (r.UserId, r.DedupeKey), r => (r.Id, r.Status));
+        }
         var (inUsers, ids) = db.IdIn("user_id", requests.Select(r => r.UserId).Distinct());
-        var postgres = db.Engine == Storage.DatabaseEngine.Postgres;
         var keys = requests.Select(r => r.DedupeKey).Distinct().ToArray();
         var rows = await connection.QueryAsync<(Guid UserId, string DedupeKey, Guid Id, short Status)>(new CommandDefinition(
-            $"SELECT user_id, dedupe_key, id, status FROM notifications WHERE {inUsers} AND "
-            + (postgres ? "dedupe_key = ANY(@keys)" : "dedupe_key IN (SELECT value FROM json_each(@keys))"),
-            new { ids, keys = postgres ? (object)keys : JsonSerializer.Serialize(keys) }, tx, cancellationToken: ct));
-        var wanted = requests.Select(r => (r.UserId, r.DedupeKey)).ToHashSet();
+            $"SELECT user_id, dedupe_key, id, status FROM notifications WHERE {inUsers} AND dedupe_key IN (SELECT value FROM json_each(@keys))",
+            new { ids, keys = JsonSerializer.Serialize(keys) }, tx, cancellationToken: ct));
         return rows.Where(r => wanted.Contains((r.UserId, r.DedupeKey))).ToDictionary(r => (r.UserId, r.DedupeKey), r => (r.Id, r.Status));
     }
 

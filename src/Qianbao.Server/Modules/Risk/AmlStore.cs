@@ -66,9 +66,15 @@ internal sealed class AmlStore(Db db)
         long fromUs, long toUs, CancellationToken ct)
     {
         var (inSubjects, ids) = db.IdIn("subject_id", subjectIds);
-        var rows = await connection.QueryAsync<Row>(new CommandDefinition($"""
-            SELECT {Columns} FROM aml_movements WHERE {inSubjects} AND at_us >= @fromUs AND at_us <= @toUs ORDER BY at_us, id
-            """, new { ids, fromUs, toUs }, cancellationToken: ct));
+        // PostgreSQL: an index range per subject whatever plan the prepared statement settles on. The callers order each
+        // subject's movements themselves.
+        var sql = db.Engine == DatabaseEngine.Postgres
+            ? $"""
+              SELECT m.* FROM unnest(@ids::uuid[]) AS u(id)
+              CROSS JOIN LATERAL (SELECT {Columns} FROM aml_movements WHERE subject_id = u.id AND at_us >= @fromUs AND at_us <= @toUs) m
+              """
+            : $"SELECT {Columns} FROM aml_movements WHERE {inSubjects} AND at_us >= @fromUs AND at_us <= @toUs ORDER BY at_us, id";
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition(sql, new { ids, fromUs, toUs }, cancellationToken: ct));
         var bySubject = new Dictionary<Guid, List<AmlMovement>>();
         foreach (var r in rows)
         {
@@ -79,6 +85,75 @@ internal sealed class AmlStore(Db db)
     }
 
     /// <summary>When the subject last moved money before <paramref name="beforeUs"/>; null if never (as far as the log goes).</summary>
+    /// <summary>The subjects' versions in <c>aml_subjects</c> (0 when a subject has none: nothing logged yet).</summary>
+    public static async Task<Dictionary<Guid, long>> VersionsAsync(DbConnection connection, Db db, IReadOnlyCollection<Guid> subjectIds, CancellationToken ct)
+    {
+        var versions = subjectIds.Distinct().ToDictionary(s => s, _ => 0L);
+        if (versions.Count == 0) return versions;
+        // On PostgreSQL a primary-key probe per id whatever plan the prepared statement settles on.
+        var (inSubjects, ids) = db.IdIn("subject_id", versions.Keys);
+        var sql = db.Engine == DatabaseEngine.Postgres
+            ? "SELECT a.subject_id, a.version FROM unnest(@ids::uuid[]) AS u(id) CROSS JOIN LATERAL (SELECT subject_id, version FROM aml_subjects WHERE subject_id = u.id) a"
+            : $"SELECT subject_id, version FROM aml_subjects WHERE {inSubjects}";
+        foreach (var (subject, version) in await connection.QueryAsync<(Guid, long)>(new CommandDefinition(sql, new { ids }, cancellationToken: ct)))
+            versions[subject] = version;
+        return versions;
+    }
+
+    /// <summary>
+    /// Bumps the subjects' versions (in the transaction that logs their movements and hits) and answers the new ones. In id
+    /// order, so two writers (a lapsed lease) lock the rows in one order.
+    /// </summary>
+    public static async Task<Dictionary<Guid, long>> BumpVersionsAsync(DbConnection connection, DbTransaction tx, Db db, IReadOnlyCollection<Guid> subjectIds,
+        CancellationToken ct)
+    {
+        var sorted = subjectIds.Distinct().Order().ToArray();
+        var bumped = new Dictionary<Guid, long>(sorted.Length);
+        if (sorted.Length == 0) return bumped;
+        if (db.Engine == DatabaseEngine.Postgres)
+        {
+            foreach (var (subject, version) in await connection.QueryAsync<(Guid, long)>(new CommandDefinition("""
+                    INSERT INTO aml_subjects (subject_id, version) SELECT u, 1 FROM unnest(@ids::uuid[]) AS u
+                    ON CONFLICT (subject_id) DO UPDATE SET version = aml_subjects.version + 1
+                    RETURNING subject_id, version
+                    """, new { ids = sorted }, tx, cancellationToken: ct)))
+                bumped[subject] = version;
+            return bumped;
+        }
+        foreach (var subject in sorted)
+        {
+            bumped[subject] = await connection.ExecuteScalarAsync<long>(new CommandDefinition("""
+                INSERT INTO aml_subjects (subject_id, version) VALUES (@subject, 1)
+                ON CONFLICT (subject_id) DO UPDATE SET version = version + 1
+                RETURNING version
+                """, new { subject }, tx, cancellationToken: ct));
+        }
+        return bumped;
+    }
+
+    /// <summary>The (rule, movement) hits recorded for each subject at or after <paramref name="fromUs"/> (the rules of the AML subscriber).</summary>
+    public static async Task<Dictionary<Guid, HashSet<(RiskRule Rule, Guid MovementId)>>> HitsManyAsync(DbConnection connection, Db db,
+        IReadOnlyCollection<Guid> subjectIds, long fromUs, CancellationToken ct)
+    {
+        var found = subjectIds.Distinct().ToDictionary(s => s, _ => new HashSet<(RiskRule, Guid)>());
+        if (found.Count == 0) return found;
+        var rules = RiskRules.All.Where(r => r != RiskRule.Watchlist).Select(RiskRules.Name).ToArray();
+        var (inSubjects, ids) = db.IdIn("subject_id", found.Keys);
+        // PostgreSQL: the primary key (rule, subject_id, movement_id) probed per subject and rule.
+        var sql = db.Engine == DatabaseEngine.Postgres
+            ? """
+              SELECT h.rule, h.subject_id, h.movement_id FROM unnest(@ids::uuid[]) AS u(id)
+              CROSS JOIN LATERAL (SELECT rule, subject_id, movement_id FROM risk_hits WHERE rule = ANY(@rules) AND subject_id = u.id AND at_us >= @fromUs) h
+              """
+            : $"SELECT rule, subject_id, movement_id FROM risk_hits WHERE {inSubjects} AND at_us >= @fromUs";
+        foreach (var (rule, subject, movement) in await connection.QueryAsync<(string, Guid, Guid)>(new CommandDefinition(sql, new { ids, rules, fromUs },
+                     cancellationToken: ct)))
+        {
+            if (RiskRules.TryParse(rule, out var r) && r != RiskRule.Watchlist) found[subject].Add((r, movement));
+        }
+        return found;
+    }
+
     public static Task<long?> LastBeforeAsync(DbConnection connection, DbTransaction? tx, Guid subjectId, long beforeUs, CancellationToken ct) =>
         connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
             "SELECT max(at_us) FROM aml_movements WHERE subject_id = @subjectId AND at_us < @beforeUs", new { subjectId, beforeUs }, tx, cancellationToken: ct));

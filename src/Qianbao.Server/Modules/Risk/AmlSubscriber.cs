@@ -12,7 +12,8 @@ namespace Qianbao.Server.Modules.Risk;
 /// hits join cases (keyed by rule, subject and movement, so evaluating again adds nothing). The runner moves the checkpoint only after this returns, so a crash
 /// anywhere before means the batch is delivered again and evaluated in full: no hit is lost, none is counted twice.
 /// </summary>
-internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, RiskCases cases, MerchantDirectory merchants, TierLimits limits)
+internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, RiskCases cases, MerchantDirectory merchants, TierLimits limits,
+    AmlWindows windows)
     : IEventSubscriber
 {
     public const string SubscriberName = "risk.aml";
@@ -41,12 +42,32 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
         // movements may already be stored, hence the union by id.
         var lookBack = (long)options.HistoryWindow.TotalMicroseconds;
         var toAdd = new List<(SubjectType Type, Guid Subject, RiskRule Rule, IReadOnlyList<CaseHit> Hits, string Detail)>();
+        var subjects = movements.GroupBy(m => (m.SubjectType, m.SubjectId)).Select(g => (g.Key, Ordered: g.OrderBy(m => m.AtUs).ToList())).ToList();
+        // How far back each subject's history must reach (the read is by subject id, whatever the subject's type).
+        var needFrom = subjects.GroupBy(s => s.Key.SubjectId).ToDictionary(g => g.Key, g => g.Min(s => s.Ordered[0].AtUs) - lookBack);
+        Dictionary<Guid, long> versions;
+        var stored = new Dictionary<Guid, (IReadOnlyList<AmlMovement> Movements, IReadOnlySet<(RiskRule Rule, Guid MovementId)> Hits, long FromUs)>();
         await using (var reading = await db.OpenAsync(ct))
         {
-            var subjects = movements.GroupBy(m => (m.SubjectType, m.SubjectId)).Select(g => (g.Key, Ordered: g.OrderBy(m => m.AtUs).ToList())).ToList();
-            // Every subject's stored history in one read over the union of their windows; each takes its own window from it.
-            var storedAll = await AmlStore.RangeManyAsync(reading, db, subjects.Select(s => s.Key.SubjectId).Distinct().ToList(),
-                subjects.Min(s => s.Ordered[0].AtUs) - lookBack, subjects.Max(s => s.Ordered[^1].AtUs), ct);
+            // One version row per subject; a subject whose window this process holds at that version is not read again
+            // (AmlWindows says why that is exact). The others: their stored movements in one read over the union of their
+            // windows (and later, in case events arrived out of time order), and their recorded hits.
+            versions = await AmlStore.VersionsAsync(reading, db, needFrom.Keys, ct);
+            var misses = new List<Guid>();
+            foreach (var (subject, from) in needFrom)
+            {
+                if (windows.Find(subject, versions[subject], from) is { } w) stored[subject] = (w.Movements, w.Hits, w.FromUs);
+                else misses.Add(subject);
+            }
+            if (misses.Count > 0)
+            {
+                var readFrom = misses.Min(s => needFrom[s]);
+                var read = await AmlStore.RangeManyAsync(reading, db, misses, readFrom, long.MaxValue, ct);
+                var recorded = await AmlStore.HitsManyAsync(reading, db, misses, readFrom, ct);
+                foreach (var subject in misses)
+                    stored[subject] = (read.GetValueOrDefault(subject) ?? [], recorded[subject], readFrom);
+            }
+            var storedAll = stored.ToDictionary(s => s.Key, s => s.Value.Movements);
             // Each subject's history, and when it last moved money before each China day of the batch began. The stored read
             // holds every movement from the window's start (before the day's first) on: its latest before the day is the
             // log's when there is one; the log is asked (once for all of them) only for subjects quiet over the whole window.
@@ -56,10 +77,10 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
             {
                 var fromUs = ordered[0].AtUs - lookBack;
                 var toUs = ordered[^1].AtUs;
-                var stored = storedAll.GetValueOrDefault(key.SubjectId)?.Where(m => m.AtUs >= fromUs && m.AtUs <= toUs).ToList() ?? [];
-                var history = stored.Concat(ordered).DistinctBy(m => m.Id).OrderBy(m => m.AtUs).ThenBy(m => m.Id).ToList();
+                var mine = storedAll.GetValueOrDefault(key.SubjectId)?.Where(m => m.AtUs >= fromUs && m.AtUs <= toUs).ToList() ?? [];
+                var history = mine.Concat(ordered).DistinctBy(m => m.Id).OrderBy(m => m.AtUs).ThenBy(m => m.Id).ToList();
                 var firstOfDay = ordered.Select(m => m.ChinaDate).Distinct().ToDictionary(d => d, d => history.Where(h => h.ChinaDate == d).Min(h => h.AtUs));
-                var storedLast = firstOfDay.ToDictionary(f => f.Key, f => stored.Where(h => h.AtUs < f.Value).Select(h => (long?)h.AtUs).DefaultIfEmpty(null).Max());
+                var storedLast = firstOfDay.ToDictionary(f => f.Key, f => mine.Where(h => h.AtUs < f.Value).Select(h => (long?)h.AtUs).DefaultIfEmpty(null).Max());
                 prepared.Add((key.SubjectType, key.SubjectId, ordered, history, firstOfDay, storedLast));
             }
             var asked = await AmlStore.LastBeforeManyAsync(reading,
@@ -86,15 +107,53 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
                         found[hit.Rule] = acc with { Detail = hit.Detail };
                     }
                 }
+                // A hit already in risk_hits is left out: its insert would conflict and add nothing. A finding left with
+                // no hit would have added none, so it opens no case either way.
+                var recorded = stored[subject].Hits;
                 foreach (var (rule, (hits, detail)) in found)
-                    toAdd.Add((type, subject, rule, [.. hits.Values.OrderBy(h => h.AtUs).Select(h => new CaseHit(h.Id, h.AmountMinor, h.AtUs))], detail));
+                {
+                    var fresh = hits.Values.Where(h => !recorded.Contains((rule, h.Id))).OrderBy(h => h.AtUs).Select(h => new CaseHit(h.Id, h.AmountMinor, h.AtUs)).ToList();
+                    if (fresh.Count > 0) toAdd.Add((type, subject, rule, fresh, detail));
+                }
             }
         }
 
-        await using var connection = await db.OpenAsync(ct);
-        await using var tx = await db.BeginWriteAsync(connection, ct);
-        await AmlStore.InsertAsync(connection, tx, movements, ct);
-        await cases.AddHitsManyAsync(connection, tx, toAdd, ct);
-        await tx.CommitAsync(ct);
+        Dictionary<Guid, long> bumped;
+        await using (var connection = await db.OpenAsync(ct))
+        {
+            await using var tx = await db.BeginWriteAsync(connection, ct);
+            await AmlStore.InsertAsync(connection, tx, movements, ct);
+            await cases.AddHitsManyAsync(connection, tx, toAdd, ct);
+            bumped = await AmlStore.BumpVersionsAsync(connection, tx, db, needFrom.Keys, ct);
+            await tx.CommitAsync(ct);
+        }
+        KeepWindows(movements, toAdd, needFrom, versions, bumped, stored);
+    }
+
+    /// <summary>
+    /// After the commit: each subject's window is what it was plus this batch's movements and hits, tagged with the version
+    /// the bump answered, kept only when that is the version read plus one (nobody else wrote the subject in between).
+    /// </summary>
+    private void KeepWindows(List<AmlMovement> movements, List<(SubjectType Type, Guid Subject, RiskRule Rule, IReadOnlyList<CaseHit> Hits, string Detail)> added,
+        Dictionary<Guid, long> needFrom, Dictionary<Guid, long> versions, Dictionary<Guid, long> bumped,
+        Dictionary<Guid, (IReadOnlyList<AmlMovement> Movements, IReadOnlySet<(RiskRule Rule, Guid MovementId)> Hits, long FromUs)> stored)
+    {
+        var batchOf = movements.ToLookup(m => m.SubjectId);
+        var addedOf = added.ToLookup(a => a.Subject);
+        foreach (var (subject, from) in needFrom)
+        {
+            if (!bumped.TryGetValue(subject, out var version) || version != versions[subject] + 1)
+            {
+                windows.Forget(subject);
+                continue;
+            }
+            var (old, oldHits, oldFrom) = stored[subject];
+            // Only what the next batch can still need (it starts later, as time goes); a batch that reaches further back reads.
+            var keepFrom = Math.Max(oldFrom, from);
+            var kept = old.Concat(batchOf[subject]).Where(m => m.AtUs >= keepFrom).DistinctBy(m => m.Id).ToList();
+            var ids = kept.Select(m => m.Id).ToHashSet();
+            var hits = oldHits.Concat(addedOf[subject].SelectMany(a => a.Hits.Select(h => (a.Rule, h.MovementId)))).Where(h => ids.Contains(h.Item2)).ToHashSet();
+            windows.Keep(subject, new AmlWindows.Window(version, keepFrom, kept, hits));
+        }
     }
 }

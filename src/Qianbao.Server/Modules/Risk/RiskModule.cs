@@ -11,6 +11,7 @@ internal static class RiskModule
     public static IServiceCollection AddRiskModule(this IServiceCollection services)
     {
         services.AddSingleton<AmlRules>();
+        services.AddSingleton(_ => new AmlWindows());
         services.AddSingleton<AmlStore>();
         services.AddSingleton<RiskCases>();
         services.AddSingleton<Watchlist>();
