@@ -6,7 +6,8 @@
 #        only this one). Needs the fixture built by `BENCH_ONLY=growth bench/run.sh` with the same BENCH_GROWTH_* settings.
 #   e.g. git worktree add /tmp/base <commit> && (cd /tmp/base && dotnet build src/Qianbao.Server -c Release) && bench/history-ab.sh /tmp/base 2
 # Settings: BENCH_GROWTH_DIR, BENCH_GROWTH_USERS, BENCH_GROWTH_TRANSFERS, BENCH_GROWTH_READERS, BENCH_GROWTH_READER_TRANSFERS
-# (as for run.sh), HISTORY_ALONE_S (10), HISTORY_LOAD_S (10), HTTP_CLIENTS (64), HTTP_USERS (200), HISTORY_AB_TEMPLATE_A (A's
+# (as for run.sh), HISTORY_ALONE_S (10), HISTORY_WARMUP_S (2: the readers alone before their window; longer leaves the new
+# server's tier-up JIT out), HISTORY_LOAD_S (10), HTTP_CLIENTS (64), HTTP_USERS (200), HISTORY_AB_TEMPLATE_A (A's
 # grown template when it should not be B's, e.g. the one without B's new migration; default: B's).
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +18,7 @@ BENCH_GROWTH_USERS=${BENCH_GROWTH_USERS:-1000000}
 BENCH_GROWTH_TRANSFERS=${BENCH_GROWTH_TRANSFERS:-10000000}
 BENCH_GROWTH_READERS=${BENCH_GROWTH_READERS:-50}
 BENCH_GROWTH_READER_TRANSFERS=${BENCH_GROWTH_READER_TRANSFERS:-100000}
-HISTORY_ALONE_S=${HISTORY_ALONE_S:-10}; HISTORY_LOAD_S=${HISTORY_LOAD_S:-10}; HTTP_CLIENTS=${HTTP_CLIENTS:-64}; HTTP_USERS=${HTTP_USERS:-200}
+HISTORY_ALONE_S=${HISTORY_ALONE_S:-10}; HISTORY_WARMUP_S=${HISTORY_WARMUP_S:-2}; HISTORY_LOAD_S=${HISTORY_LOAD_S:-10}; HTTP_CLIENTS=${HTTP_CLIENTS:-64}; HTTP_USERS=${HTTP_USERS:-200}
 BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 BENCH_DLL=$REPO/bench/Qianbao.Bench/bin/Release/net10.0/Qianbao.Bench.dll
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -53,7 +54,7 @@ one() {
     local spid=$!
     dotnet "$BENCH_DLL" growth --url "http://127.0.0.1:$port" --clients "$HTTP_CLIENTS" --users "$HTTP_USERS" --duration-s "$HISTORY_LOAD_S" \
         --warmup-s 2 --seed 2 --operator-key bench-operator-key --secure --readers "$BENCH_GROWTH_READERS" --history-clients 50 \
-        --reads-alone-s "$HISTORY_ALONE_S" --server-pid "$spid" --postgres-pid "$POSTMASTER" >"$T/$name.log" 2>&1
+        --reads-alone-s "$HISTORY_ALONE_S" --reads-warmup-s "$HISTORY_WARMUP_S" --server-pid "$spid" --postgres-pid "$POSTMASTER" >"$T/$name.log" 2>&1
     kill "$spid"; wait "$spid" 2>/dev/null
     local s; s=$(grep '^SUMMARY' "$T/$name.log") || { cat "$T/$name.log" "$T/$name.server.log" >&2; die "$name: no SUMMARY"; }
     f() { echo "$s" | tr ' ' '\n' | sed -n "s/^$1=//p"; }

@@ -37,7 +37,7 @@ public static class BenchProgram
                     (grows a migrated database with the server stopped: filler users and wallets by COPY, transfers by
                     INSERT … SELECT generate_series, balances posted to match; the keys must be the server's)
           growth    --url http://127.0.0.1:PORT --operator-key KEY [--readers 50] [--reader-seed 90] [--history-clients 50]
-                    [--deep-entries 2000] [--reads-alone-s 0] [--server-pid PID] [--postgres-pid POSTMASTER_PID]
+                    [--deep-entries 2000] [--reads-alone-s 0] [--reads-warmup-s 2] [--server-pid PID] [--postgres-pid POSTMASTER_PID]
                     and the http options (the secure transfer load; history reads while it runs; with --reads-alone-s,
                     first the reads alone for that long: pages/s and CPU per page of the server and of that cluster)
 
@@ -190,7 +190,8 @@ public static class BenchProgram
     private static async Task<int> GrowthAsync(Arguments a, CancellationToken ct)
     {
         var options = new GrowthWorkloadOptions(HttpOptions(a), a.Int("readers", 50), a.Int("reader-seed", 90), a.Int("history-clients", 50),
-            a.Int("deep-entries", 2_000), a.Double("reads-alone-s", 0), a.Int("server-pid", 0), a.Int("postgres-pid", 0));
+            a.Int("deep-entries", 2_000), a.Double("reads-alone-s", 0), a.Int("server-pid", 0), a.Int("postgres-pid", 0),
+            a.Double("reads-warmup-s", 2));
         a.EnsureAllUsed();
         var g = await GrowthWorkload.RunAsync(options, Console.Out, ct);
         var r = g.Load;
