@@ -331,7 +331,9 @@ internal sealed class PointsStore(Db db)
     /// time consumed soonest expiry first (expires_at_us, earned_at_us, id: the order <see cref="ConsumeAsync"/> takes them in),
     /// each lot giving what the user's amount still wants after the lots before it (a running sum). The lots are read through
     /// points_lots_user (no <c>remaining > 0</c> in the join, which could take the partial index of everyone's live lots; an empty
-    /// lot adds nothing to the running sum and is not updated). Answers per user what the lots could not cover, which must be 0.
+    /// lot adds nothing to the running sum and is not updated), each user's lots probed apart (a LATERAL kept from being flattened
+    /// by OFFSET 0, in the index's order): as a plain join, its generic plan made while the table was small hash-joined a scan of
+    /// every lot. Answers per user what the lots could not cover, which must be 0.
     /// </summary>
     private static async Task WriteConsumedAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<PointsConsumed> changes, CancellationToken ct)
     {
@@ -343,9 +345,11 @@ internal sealed class PointsStore(Db db)
             ), want AS (
                 SELECT user_id, amount, at_us + @margin AS after_us FROM ins WHERE amount > 0
             ), lots AS (
-                SELECT l.id, l.user_id, l.remaining, w.amount,
-                       sum(l.remaining) OVER (PARTITION BY l.user_id ORDER BY l.expires_at_us, l.earned_at_us, l.id) - l.remaining AS before
-                FROM want w JOIN points_lots l ON l.user_id = w.user_id AND l.expires_at_us > w.after_us
+                SELECT l.id, w.user_id, l.remaining, w.amount,
+                       sum(l.remaining) OVER (PARTITION BY w.user_id ORDER BY l.expires_at_us, l.earned_at_us, l.id) - l.remaining AS before
+                FROM want w CROSS JOIN LATERAL (
+                    SELECT id, remaining, expires_at_us, earned_at_us FROM points_lots
+                    WHERE user_id = w.user_id AND expires_at_us > w.after_us ORDER BY expires_at_us, earned_at_us, id OFFSET 0) AS l
             ), taken AS (
                 UPDATE points_lots l SET remaining = l.remaining - t.take
                 FROM (SELECT id, LEAST(remaining, amount - before) AS take FROM lots WHERE remaining > 0 AND before < amount) AS t
