@@ -230,6 +230,38 @@ public abstract class PointsRedemptionTests<TServer>(TServer server) : IClassFix
         await PointsServer.BalanceEventuallyAsync(buyer, 1_000);
         await Server.AssertLedgerOkAsync();
     }
+
+    [Fact]
+    public async Task Concurrent_payments_of_several_buyers_each_consume_their_own_lots_oldest_first()
+    {
+        // Each buyer: a 300-point lot, then a 700-point one; then all redeem 500 at once (on PostgreSQL several such payments share
+        // a ledger batch, whose redemptions are written in one statement): 300 from the older lot, 200 from the newer.
+        var app = await Server.CreateMerchantWithAppAsync(feeBps: 0);
+        var buyers = new List<WalletClient>();
+        for (var i = 0; i < 6; i++)
+        {
+            var b = await Server.BuyerAsync(100_000);
+            await Server.PayAsync(app, b, "3.00");
+            await PointsServer.BalanceEventuallyAsync(b, 300);
+            await Server.PayAsync(app, b, "7.00");
+            await PointsServer.BalanceEventuallyAsync(b, 1_000);
+            buyers.Add(b);
+        }
+        var redeemedBefore = await RedeemedAsync();
+        var qrs = await Task.WhenAll(buyers.Select(_ => QrAsync(app, "20.00", "PR-" + Guid.NewGuid().ToString("N"))));
+        var paid = await Task.WhenAll(buyers.Select(async (b, i) =>
+            await JsonAsync(await b.PostAsync("/v1/qr-payments", new { qr_code = qrs[i], use_points = 500 }), HttpStatusCode.OK)));
+        paid.Select(p => p["points_used"]!.GetValue<long>()).ShouldAllBe(n => n == 500);
+        paid.Select(p => p["pay_amount"]!.GetValue<long>()).ShouldAllBe(n => n == 1_500);
+        (await RedeemedAsync()).ShouldBe(redeemedBefore + 6 * 500);
+        foreach (var b in buyers)
+        {
+            (await Server.CountAsync("SELECT remaining FROM points_lots WHERE user_id = @u AND amount = 300", new { u = b.UserId })).ShouldBe(0);
+            (await Server.CountAsync("SELECT remaining FROM points_lots WHERE user_id = @u AND amount = 700", new { u = b.UserId })).ShouldBe(500);
+            (await Server.CountAsync("SELECT count(*) FROM points_items WHERE user_id = @u AND kind = 100 AND amount = 500", new { u = b.UserId })).ShouldBe(1);
+        }
+        await Server.AssertLedgerOkAsync();
+    }
 }
 
 public sealed class SqlitePointsRedemptionTests(SqliteRedemptionServer server) : PointsRedemptionTests<SqliteRedemptionServer>(server);

@@ -94,7 +94,7 @@ internal static class PayTrade
     internal static async Task<IResult> PayAsync(HttpContext http, TradeRow trade, int feeBps, TradePayments payments, TierLimits limits,
         CouponRedemptions coupons, CouponChoice choice, long usePoints, CancellationToken ct)
     {
-        var (outcome, after) = await payments.PayAsync(trade, http.UserId(), feeBps, ct, choice, usePoints);
+        var (outcome, after, used) = await payments.PayTellingCouponsAsync(trade, http.UserId(), feeBps, ct, choice, usePoints);
         if (PayOutcomes.Limit(outcome) is { } period) return await limits.ExceededAsync(http.UserId(), period, ct);
         return outcome switch
         {
@@ -103,7 +103,8 @@ internal static class PayTrade
                 trade_no = after.trade_no, status = after.status, amount = after.total_amount, currency = after.currency, subject = after.subject,
                 merchant_id = after.merchant_id, paid_at = Hosting.TimeProviderExtensions.FromUnixMicroseconds(after.paid_at_us!.Value),
                 discount_amount = after.discount_amount, points_used = after.points_used, points_amount = after.points_amount, pay_amount = after.PayAmount,
-                coupons = (await coupons.ForTradeAsync(after.trade_no, ct)).Select(c => new { id = c.coupon_id, amount = c.discount_amount }),
+                coupons = used is not null ? used.Select(c => new { id = c.CouponId, amount = c.DiscountFen })
+                    : (await coupons.ForTradeAsync(after.trade_no, ct)).Select(c => new { id = c.coupon_id, amount = c.discount_amount }),
             }, JsonDefaults.Options),
             PayOutcome.CouponNotUsable => ApiProblem.Unprocessable(ErrorCodes.CouponNotUsable,
                 "That coupon cannot be used on this payment (used, expired, out of scope, below its minimum, or its budget is short)."),

@@ -91,6 +91,18 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
     public async Task<(PayOutcome Outcome, TradeRow Trade)> PayAsync(TradeRow trade, Guid buyerId, int feeBps, CancellationToken ct,
         CouponChoice coupon = default, long usePoints = 0)
     {
+        var (outcome, after, _) = await PayTellingCouponsAsync(trade, buyerId, feeBps, ct, coupon, usePoints);
+        return (outcome, after);
+    }
+
+    /// <summary>
+    /// <see cref="PayAsync"/>, also answering the coupons the payment used when it was applied now (<c>CouponsUsed</c>: the plan's
+    /// coupon, or none), so the answer needs no read of the redemptions it just wrote; null when the trade was paid earlier (a
+    /// replay) or not paid, for the caller to read.
+    /// </summary>
+    public async Task<(PayOutcome Outcome, TradeRow Trade, IReadOnlyList<(Guid CouponId, long DiscountFen)>? CouponsUsed)> PayTellingCouponsAsync(TradeRow trade,
+        Guid buyerId, int feeBps, CancellationToken ct, CouponChoice coupon = default, long usePoints = 0)
+    {
         var currency = Currency.Parse(trade.currency);
         // Each attempt plans from fresh reads; when an incentive was lost to a race (its coupon used, its budget spent, another
         // payment of the buyer made first), the next one plans again, and the last goes without (a coupon the buyer named excepted).
@@ -104,7 +116,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
             {
                 var choice = last && coupon.Kind != CouponChoiceKind.Given ? CouponChoice.None : coupon;
                 (plan, var notUsable) = await coupons.PlanAsync(buyerId, trade.merchant_id, trade.total_amount, currency, choice, ct);
-                if (notUsable) return (PayOutcome.CouponNotUsable, trade);
+                if (notUsable) return (PayOutcome.CouponNotUsable, trade, null);
                 if (!last && !await trades.BuyerHasPaidAsync(buyerId, trade.trade_no, ct))
                     first = await firstPayments.PlanAsync(trade.merchant_id, trade.total_amount, plan?.DiscountFen ?? 0, currency,
                         clock.GetUnixMicroseconds(), ct);
@@ -115,12 +127,13 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 // Points come after the discounts: capped on the trade's total, and leaving the buyer a fen to pay.
                 var usableMax = await UsablePointsAsync(buyerId, trade.total_amount, (plan?.DiscountFen ?? 0) + (first?.DiscountFen ?? 0), currency, ct);
                 if (usePoints > usableMax || PointsRules.RedeemFen(usePoints, pointsOptions.PointsPerYuanDiscount) is not { } fen)
-                    return (PayOutcome.PointsNotUsable, trade);
+                    return (PayOutcome.PointsNotUsable, trade, null);
                 redeem = new PointsPlan(usePoints, fen);
             }
-            var (outcome, after, lost) = await SubmitPaymentAsync(trade, buyerId, feeBps, plan, first, redeem, ct);
-            if (!lost) return (outcome, after);
-            if (last) return (PayOutcome.CouponNotUsable, after); // only the named coupon rides in the last attempt
+            var (outcome, after, lost, appliedNow) = await SubmitPaymentAsync(trade, buyerId, feeBps, plan, first, redeem, ct);
+            // Applied now: the trade guard held, so the redemption committed with the postings is this plan's coupon (or none).
+            if (!lost) return (outcome, after, !appliedNow ? null : plan is null ? [] : [(plan.CouponId, plan.DiscountFen)]);
+            if (last) return (PayOutcome.CouponNotUsable, after, null); // only the named coupon rides in the last attempt
         }
     }
 
@@ -139,7 +152,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
     /// <summary>Attempts of one payment when its discounts are lost to races (see <see cref="PayAsync"/>).</summary>
     private const int PayAttemptsMax = 3;
 
-    private async Task<(PayOutcome Outcome, TradeRow Trade, bool DiscountLost)> SubmitPaymentAsync(TradeRow trade, Guid buyerId, int feeBps,
+    private async Task<(PayOutcome Outcome, TradeRow Trade, bool DiscountLost, bool AppliedNow)> SubmitPaymentAsync(TradeRow trade, Guid buyerId, int feeBps,
         CouponPlan? plan, FirstPaymentPlan? first, PointsPlan redeem, CancellationToken ct)
     {
         var currency = Currency.Parse(trade.currency);
@@ -229,7 +242,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 || (outcome.Kind == MoneyOutcomeKind.LedgerRejected
                     && outcome.Results.Skip(paymentIndex + 1).Take(budgetLegs).Any(r => r is TransferResult.ExceedsCredits)
                     && PayOutcomes.Limit(limited, outcome.Results) is null && outcome.Results[paymentIndex] is not TransferResult.ExceedsCredits)))
-            return (PayOutcome.NotPayable, after, true);
+            return (PayOutcome.NotPayable, after, true, false);
         var result = outcome.Kind switch
         {
             MoneyOutcomeKind.Applied => (PayOutcome.Paid, after),
@@ -252,7 +265,7 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 && outcome.Results[pointsIndex + 1] is TransferResult.ExceedsCredits or TransferResult.DebitAccountNotFound => (PayOutcome.PointsNotUsable, after),
             _ => throw new InvariantViolationException($"trade {trade.trade_no} payment failed with {string.Join(",", outcome.Results)}"),
         };
-        return (result.Item1, result.Item2, false);
+        return (result.Item1, result.Item2, false, outcome.Kind == MoneyOutcomeKind.Applied);
     }
 
     /// <summary>Refunds <paramref name="amount"/> of a paid trade to its buyer, idempotent per <paramref name="outRequestNo"/>.</summary>
