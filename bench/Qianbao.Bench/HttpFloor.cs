@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -67,7 +66,7 @@ public static class HttpFloor
                 {
                     using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/transfers")
                     {
-                        Content = Json($$"""{"to_user_id":"{{Guid.CreateVersion7()}}","amount":{{1 + random.Next(1_000)}},"currency":"CNY"}"""),
+                        Content = HttpWorkload.Json($$"""{"to_user_id":"{{Guid.CreateVersion7()}}","amount":{{1 + random.Next(1_000)}},"currency":"CNY"}"""),
                     };
                     request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
                     request.Headers.Add("Idempotency-Key", Guid.CreateVersion7().ToString("N"));
@@ -158,13 +157,6 @@ public static class HttpFloor
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static ByteArrayContent Json(string json)
-    {
-        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(json));
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        return content;
     }
 }
 

@@ -523,7 +523,7 @@ public static class HttpWorkload
         return (response.StatusCode, await response.Content.ReadAsStringAsync(ct));
     }
 
-    private static ByteArrayContent Json(string json)
+    internal static ByteArrayContent Json(string json)
     {
         var content = new ByteArrayContent(Encoding.UTF8.GetBytes(json));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
