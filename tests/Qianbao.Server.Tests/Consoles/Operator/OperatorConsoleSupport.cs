@@ -53,10 +53,14 @@ public static class OperatorConsoleSupport
     /// <summary>Clicks what submits a form or follows a link, and waits for the page it leads to.</summary>
     public static async Task SubmitAsync(ILocator target)
     {
-        // The page's own answer (a redirect is followed to the page it leads to), then that page loaded.
-        await target.Page.RunAndWaitForResponseAsync(() => target.ClickAsync(),
+        // The current document is marked, then the page's own answer is awaited (a redirect is followed to the page it leads to),
+        // then a parsed document without the mark. A lifecycle wait (DOMContentLoaded) once hung for 15 s on a loaded CI
+        // machine after the answer had arrived (stop 20); polling the document itself does not depend on that event.
+        var page = target.Page;
+        await page.EvaluateAsync("() => { window.qianbaoLeaving = true; }");
+        await page.RunAndWaitForResponseAsync(() => target.ClickAsync(),
             r => r.Request.IsNavigationRequest && r.Status is < 300 or >= 400);
-        await target.Page.WaitForLoadStateAsync(LoadState.DOMContentLoaded);
+        await page.WaitForFunctionAsync("() => window.qianbaoLeaving === undefined && document.readyState !== 'loading'");
     }
 
     /// <summary>The error the page shows (the API's refusal in the page's language), or null.</summary>
