@@ -66,13 +66,19 @@ public static class SqlBatch
     private static NpgsqlBatch Batch(NpgsqlConnection connection, NpgsqlTransaction tx, IReadOnlyList<SqlStatement> statements)
     {
         var batch = new NpgsqlBatch(connection, tx);
+        AddTo(batch, statements);
+        return batch;
+    }
+
+    /// <summary>Appends <paramref name="statements"/> to a PostgreSQL batch someone else executes (the ledger batch's write round trip).</summary>
+    public static void AddTo(NpgsqlBatch batch, IReadOnlyList<SqlStatement> statements)
+    {
         foreach (var statement in statements)
         {
             var cmd = new NpgsqlBatchCommand(statement.Sql);
             foreach (var (name, value) in statement.Parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
             batch.BatchCommands.Add(cmd);
         }
-        return batch;
     }
 
     private static SqliteCommand Sqlite(SqliteConnection connection, SqliteTransaction tx, SqlStatement statement)

@@ -23,12 +23,22 @@ internal sealed record TradeRefundedChange(string TradeNo, string OutRequestNo, 
 internal sealed record TradeSettledChange(string TradeNo, string OutRequestNo, string SettleNo, long SettledAfter, long AtUs) : TradeStateChange(TradeNo);
 
 /// <summary>Writes the acquiring module's trade changes in the ledger batch transaction.</summary>
-internal sealed class TradeChangeWriter : IEffectWriter
+internal sealed class TradeChangeWriter : IBatchingEffectWriter
 {
     // One writer for every change type: they touch the same rows, and the order of a batch's changes matters.
     public Type EffectType => typeof(TradeStateChange);
 
-    public ValueTask WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IEffect> effects, CancellationToken ct)
+    public ValueTask WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IEffect> effects, CancellationToken ct) =>
+        SqlBatch.ExecuteAsync(connection, transaction, Statements(effects), ct);
+
+    /// <summary>Plain statements: they ride in the ledger batch's write round trip on PostgreSQL (issue 13, session 8).</summary>
+    public bool TryAddTo(Npgsql.NpgsqlBatch batch, IReadOnlyList<IEffect> effects, List<Action> afterwards)
+    {
+        SqlBatch.AddTo(batch, Statements(effects));
+        return true;
+    }
+
+    private static List<SqlStatement> Statements(IReadOnlyList<IEffect> effects)
     {
         var statements = new List<SqlStatement>(effects.Count * 2);
         foreach (var effect in effects)
@@ -65,6 +75,6 @@ internal sealed class TradeChangeWriter : IEffectWriter
                     throw new ArgumentOutOfRangeException(nameof(effects), effect.GetType().Name, "not a trade change");
             }
         }
-        return SqlBatch.ExecuteAsync(connection, transaction, statements, ct);
+        return statements;
     }
 }

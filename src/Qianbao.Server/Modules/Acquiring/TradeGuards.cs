@@ -34,6 +34,14 @@ internal sealed record TradeGuard(TradeGuardKind Kind, string TradeNo, long NowU
 /// <summary>Evaluates <see cref="TradeGuard"/>s against the trades table, which this module owns.</summary>
 internal sealed class TradeGuardChecker : GuardChecker<TradeGuard>
 {
+    /// <summary>
+    /// Checked before the batch's account locks (issue 13, session 8): on PostgreSQL the trade row is locked and every column decided
+    /// on is read from the locked row (a row another process's batch changed is re-read at its newest version once its lock is
+    /// granted), and a settle guard's settled-request test runs as a statement after the lock (its own snapshot then sees every
+    /// settlement committed before it: a settlement writes its row under the trade's lock). SQLite has a single writer.
+    /// </summary>
+    public override bool ChecksBeforeAccountLocks => true;
+
     protected override ValueTask<bool[]> CheckAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<TradeGuard> guards, CancellationToken ct)
     {
         if (connection is NpgsqlConnection pg) return CheckLockedAsync(pg, (NpgsqlTransaction)transaction, guards, ct);
@@ -65,23 +73,42 @@ internal sealed class TradeGuardChecker : GuardChecker<TradeGuard>
             tradeNos[i] = guards[i].TradeNo;
             requestNos[i] = guards[i].Kind == TradeGuardKind.Settleable ? guards[i].OutRequestNo : null;
         }
+        // The settled-request test is a second statement, run once the trade rows are locked: inside the locking statement it would
+        // read that statement's snapshot, taken before it waited for a lock another process's settlement held (this checker runs
+        // before the account locks, so nothing else made it wait first). Only batches with a settlement pay that round trip.
+        var settled = new HashSet<int>();
+        if (requestNos.Any(r => r is not null))
+        {
+            await using var locked = new NpgsqlCommand("""
+                SELECT 1 FROM unnest(@nos::text[]) WITH ORDINALITY AS u(no, n)
+                CROSS JOIN LATERAL (SELECT 1 FROM trades WHERE trade_no = u.no LIMIT 1 FOR UPDATE) AS t ORDER BY u.n
+                """, connection, transaction);
+            locked.Parameters.Add(new NpgsqlParameter<string[]>("nos", tradeNos));
+            await locked.ExecuteNonQueryAsync(ct);
+            await using var requests = new NpgsqlCommand("""
+                SELECT u.n FROM unnest(@nos::text[], @reqs::text[]) WITH ORDINALITY AS u(no, req, n)
+                WHERE u.req IS NOT NULL AND EXISTS (SELECT 1 FROM trade_settlements s WHERE s.trade_no = u.no AND s.out_request_no = u.req)
+                """, connection, transaction);
+            requests.Parameters.Add(new NpgsqlParameter<string[]>("nos", tradeNos));
+            requests.Parameters.Add(new NpgsqlParameter<string?[]>("reqs", requestNos));
+            await using var found = await requests.ExecuteReaderAsync(ct);
+            while (await found.ReadAsync(ct)) settled.Add(checked((int)found.GetInt64(0) - 1));
+        }
         await using var cmd = new NpgsqlCommand("""
-            SELECT u.n, t.status, t.expires_at_us, t.buyer_id, t.total_amount, t.refunded_amount, t.settled_amount,
-                   u.req IS NOT NULL AND EXISTS (SELECT 1 FROM trade_settlements s WHERE s.trade_no = u.no AND s.out_request_no = u.req) AS request_settled
-            FROM unnest(@nos::text[], @reqs::text[]) WITH ORDINALITY AS u(no, req, n)
+            SELECT u.n, t.status, t.expires_at_us, t.buyer_id, t.total_amount, t.refunded_amount, t.settled_amount
+            FROM unnest(@nos::text[]) WITH ORDINALITY AS u(no, n)
             CROSS JOIN LATERAL (SELECT status, expires_at_us, buyer_id, total_amount, refunded_amount, settled_amount
                                 FROM trades WHERE trade_no = u.no LIMIT 1 FOR UPDATE) AS t
             ORDER BY u.n
             """, connection, transaction);
         cmd.Parameters.Add(new NpgsqlParameter<string[]>("nos", tradeNos));
-        cmd.Parameters.Add(new NpgsqlParameter<string?[]>("reqs", requestNos));
         var holds = new bool[guards.Count];
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
             var i = checked((int)reader.GetInt64(0) - 1);
             var row = new LockedTrade(reader.GetString(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetGuid(3), reader.GetInt64(4),
-                reader.GetInt64(5), reader.GetInt64(6), reader.GetBoolean(7));
+                reader.GetInt64(5), reader.GetInt64(6), settled.Contains(i));
             holds[i] = Holds(guards[i], row);
         }
         return holds;

@@ -138,6 +138,13 @@ internal sealed record CouponAvailableGuard(Guid CouponId, long NowUs) : IGuard
 /// <summary>Evaluates <see cref="CouponAvailableGuard"/>s against <c>coupons</c> (locking the row on PostgreSQL).</summary>
 internal sealed class CouponAvailableGuardChecker : GuardChecker<CouponAvailableGuard>
 {
+    /// <summary>
+    /// Checked before the batch's account locks (issue 13, session 8): on PostgreSQL the coupon row is locked and its status and expiry
+    /// read from the locked row (re-read at its newest version when another process's batch held it), so a coupon is used once
+    /// whatever the account locks do. SQLite has a single writer.
+    /// </summary>
+    public override bool ChecksBeforeAccountLocks => true;
+
     protected override ValueTask<bool[]> CheckAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CouponAvailableGuard> guards,
         CancellationToken ct)
     {
@@ -182,15 +189,25 @@ internal sealed record CouponReturnedChange(Guid CouponId, Guid CampaignId, stri
 /// Writes coupon uses and returns. Each counter update is conditional on the coupon's state before the coupon row changes,
 /// so a replayed effect changes nothing twice.
 /// </summary>
-internal sealed class CouponUseWriter : IEffectWriter
+internal sealed class CouponUseWriter : IBatchingEffectWriter
 {
     public Type EffectType => typeof(CouponUseChange);
 
-    public ValueTask WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IEffect> effects, CancellationToken ct)
+    public ValueTask WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IEffect> effects, CancellationToken ct) =>
+        SqlBatch.ExecuteAsync(connection, transaction, Statements(effects, connection is Npgsql.NpgsqlConnection), ct);
+
+    /// <summary>Plain statements: they ride in the ledger batch's write round trip on PostgreSQL (issue 13, session 8).</summary>
+    public bool TryAddTo(Npgsql.NpgsqlBatch batch, IReadOnlyList<IEffect> effects, List<Action> afterwards)
     {
-        if (connection is Npgsql.NpgsqlConnection && effects.Count > 1 && effects.All(e => e is CouponUsedChange)
+        SqlBatch.AddTo(batch, Statements(effects, postgres: true));
+        return true;
+    }
+
+    private static IReadOnlyList<SqlStatement> Statements(IReadOnlyList<IEffect> effects, bool postgres)
+    {
+        if (postgres && effects.Count > 1 && effects.All(e => e is CouponUsedChange)
             && effects.Select(e => ((CouponUsedChange)e).Plan.CouponId).Distinct().Count() == effects.Count)
-            return WriteUsedAsync(connection, transaction, [.. effects.Cast<CouponUsedChange>()], ct);
+            return [Used([.. effects.Cast<CouponUsedChange>()])];
         var statements = new List<SqlStatement>(effects.Count * 3);
         foreach (var effect in effects)
         {
@@ -234,7 +251,7 @@ internal sealed class CouponUseWriter : IEffectWriter
                     throw new ArgumentOutOfRangeException(nameof(effects), effect.GetType().Name, "not a coupon change");
             }
         }
-        return SqlBatch.ExecuteAsync(connection, transaction, statements, ct);
+        return statements;
     }
 
     /// <summary>
@@ -243,9 +260,8 @@ internal sealed class CouponUseWriter : IEffectWriter
     /// counter raised once by how many of its coupons that marked (so, as one by one, a replayed use counts nothing twice), and the
     /// redemptions inserted unless there.
     /// </summary>
-    private static async ValueTask WriteUsedAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CouponUsedChange> uses, CancellationToken ct)
-    {
-        await connection.ExecuteAsync(new CommandDefinition($"""
+    private static SqlStatement Used(IReadOnlyList<CouponUsedChange> uses) =>
+        new($"""
             WITH used AS (
                 UPDATE coupons k SET status = {(int)CouponStatus.Used}, used_at_us = u.now_us, used_trade_no = u.trade
                 FROM unnest(@coupons::uuid[], @trades::text[], @nows::bigint[], @campaigns::uuid[]) AS u(id, trade, now_us, campaign)
@@ -260,13 +276,13 @@ internal sealed class CouponUseWriter : IEffectWriter
             SELECT * FROM unnest(@trades::text[], @coupons::uuid[], @campaigns::uuid[], @users::uuid[], @discounts::bigint[], @budgets::uuid[],
                 @merchant_funded::smallint[], @return_on_refund::smallint[], @nows::bigint[])
             ON CONFLICT (trade_no, coupon_id) DO NOTHING
-            """, new
+            """, new Dictionary<string, object?>
         {
-            coupons = uses.Select(u => u.Plan.CouponId).ToArray(), trades = uses.Select(u => u.TradeNo).ToArray(), nows = uses.Select(u => u.AtUs).ToArray(),
-            campaigns = uses.Select(u => u.Plan.CampaignId).ToArray(), users = uses.Select(u => u.BuyerId).ToArray(),
-            discounts = uses.Select(u => u.Plan.DiscountFen).ToArray(), budgets = uses.Select(u => u.Plan.BudgetAccount.Value).ToArray(),
-            merchant_funded = uses.Select(u => (short)(u.Plan.MerchantFunded ? 1 : 0)).ToArray(),
-            return_on_refund = uses.Select(u => (short)(u.Plan.ReturnOnRefund ? 1 : 0)).ToArray(),
-        }, transaction, cancellationToken: ct));
-    }
+            ["coupons"] = uses.Select(u => u.Plan.CouponId).ToArray(), ["trades"] = uses.Select(u => u.TradeNo).ToArray(),
+            ["nows"] = uses.Select(u => u.AtUs).ToArray(), ["campaigns"] = uses.Select(u => u.Plan.CampaignId).ToArray(),
+            ["users"] = uses.Select(u => u.BuyerId).ToArray(), ["discounts"] = uses.Select(u => u.Plan.DiscountFen).ToArray(),
+            ["budgets"] = uses.Select(u => u.Plan.BudgetAccount.Value).ToArray(),
+            ["merchant_funded"] = uses.Select(u => (short)(u.Plan.MerchantFunded ? 1 : 0)).ToArray(),
+            ["return_on_refund"] = uses.Select(u => (short)(u.Plan.ReturnOnRefund ? 1 : 0)).ToArray(),
+        });
 }

@@ -108,6 +108,15 @@ internal sealed record PointsUsableGuard(Guid UserId, long Points, long LiveAtUs
 /// <summary>Checks <see cref="PointsUsableGuard"/>s in the batch transaction.</summary>
 internal sealed class PointsUsableGuardChecker : GuardChecker<PointsUsableGuard>
 {
+    /// <summary>
+    /// Checked before the batch's account locks (issue 13, session 8), so on PostgreSQL it locks the lots it sums (FOR UPDATE) rather
+    /// than rely on the user's points account lock: a concurrent batch of another process that consumes, claws back or expires any of
+    /// them holds them until it commits, and the sum then reads their newest remaining. A lot inserted meanwhile (an earning) is not
+    /// counted, which can only refuse a redemption the user could have made, never allow one the lots do not cover. The lots locked
+    /// are those good past the payment's margin, never a lot the expiry sweep takes (due ones). SQLite has a single writer.
+    /// </summary>
+    public override bool ChecksBeforeAccountLocks => true;
+
     protected override async ValueTask<bool[]> CheckAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<PointsUsableGuard> guards,
         CancellationToken ct)
     {
@@ -121,7 +130,8 @@ internal sealed class PointsUsableGuardChecker : GuardChecker<PointsUsableGuard>
             var holds = new bool[guards.Count];
             var passed = await connection.QueryAsync<long>(new CommandDefinition("""
                 SELECT u.n FROM unnest(@users::uuid[], @afters::bigint[], @points::bigint[]) WITH ORDINALITY AS u(id, after_us, points, n)
-                WHERE (SELECT COALESCE(SUM(l.remaining), 0) FROM points_lots l WHERE l.user_id = u.id AND l.expires_at_us > u.after_us) >= u.points
+                WHERE (SELECT COALESCE(SUM(l.remaining), 0) FROM (SELECT remaining FROM points_lots
+                                                                  WHERE user_id = u.id AND expires_at_us > u.after_us FOR UPDATE) AS l) >= u.points
                 """, new
             {
                 users = guards.Select(g => g.UserId).ToArray(), afters = guards.Select(g => g.LiveAtUs).ToArray(), points = guards.Select(g => g.Points).ToArray(),
@@ -139,9 +149,20 @@ internal sealed class PointsUsableGuardChecker : GuardChecker<PointsUsableGuard>
 }
 
 /// <summary>Writes <see cref="PointsChange"/>s in the ledger batch transaction, one after another in command order.</summary>
-internal sealed class PointsWriter : IEffectWriter
+internal sealed class PointsWriter : IBatchingEffectWriter
 {
     public Type EffectType => typeof(PointsChange);
+
+    /// <summary>
+    /// A payments batch's redemptions alone (distinct users, as <see cref="PointsStore.WriteEarnedAndConsumedAsync"/> requires) ride in
+    /// the ledger batch's write round trip on PostgreSQL (issue 13, session 8): one statement, its coverage checked afterwards.
+    /// </summary>
+    public bool TryAddTo(Npgsql.NpgsqlBatch batch, IReadOnlyList<IEffect> effects, List<Action> afterwards)
+    {
+        if (!effects.All(e => e is PointsConsumed) || effects.Select(e => ((PointsChange)e).UserId).Distinct().Count() != effects.Count) return false;
+        PointsStore.AddConsumedTo(batch, [.. effects.Cast<PointsConsumed>()], afterwards);
+        return true;
+    }
 
     public async ValueTask WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IEffect> effects, CancellationToken ct)
     {
@@ -337,7 +358,21 @@ internal sealed class PointsStore(Db db)
     /// </summary>
     private static async Task WriteConsumedAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<PointsConsumed> changes, CancellationToken ct)
     {
-        var uncovered = (await connection.QueryAsync<(Guid UserId, long Uncovered)>(new CommandDefinition($"""
+        await using var batch = new Npgsql.NpgsqlBatch((Npgsql.NpgsqlConnection)connection, (Npgsql.NpgsqlTransaction)tx);
+        var afterwards = new List<Action>();
+        AddConsumedTo(batch, changes, afterwards);
+        await batch.ExecuteNonQueryAsync(ct);
+        foreach (var check in afterwards) check();
+    }
+
+    /// <summary>
+    /// <see cref="WriteConsumedAsync"/>'s statement appended to a batch someone else executes (the ledger batch's write round trip), with
+    /// the check that every user's lots covered what the ledger took: the statement returns only the users they did not cover, so it must
+    /// have returned no row.
+    /// </summary>
+    public static void AddConsumedTo(Npgsql.NpgsqlBatch batch, IReadOnlyList<PointsConsumed> changes, List<Action> afterwards)
+    {
+        var cmd = new Npgsql.NpgsqlBatchCommand($"""
             WITH ins AS (
                 INSERT INTO points_items (id, user_id, kind, amount, withheld, shortfall, trade_no, lot_id, at_us)
                 SELECT id, u, {ConsumedKind}, n, 0, 0, NULL, NULL, a FROM unnest(@ids::uuid[], @users::uuid[], @amounts::bigint[], @ats::bigint[]) AS c(id, u, n, a)
@@ -355,14 +390,16 @@ internal sealed class PointsStore(Db db)
                 FROM (SELECT id, LEAST(remaining, amount - before) AS take FROM lots WHERE remaining > 0 AND before < amount) AS t
                 WHERE l.id = t.id RETURNING l.user_id, t.take
             )
-            SELECT w.user_id, w.amount - COALESCE((SELECT CAST(sum(take) AS bigint) FROM taken WHERE taken.user_id = w.user_id), 0) FROM want w
-            """, new
-        {
-            ids = changes.Select(c => c.ItemId).ToArray(), users = changes.Select(c => c.UserId).ToArray(), amounts = changes.Select(c => c.Amount).ToArray(),
-            ats = changes.Select(c => c.AtUs).ToArray(), margin = RedemptionExpiryMarginUs,
-        }, tx, cancellationToken: ct))).AsList();
-        foreach (var (userId, amount) in uncovered)
-            Ledger.Invariant.That(amount == 0, $"the points lots of {userId} do not cover what the ledger took from the points account");
+            SELECT w.user_id FROM want w
+            WHERE w.amount <> COALESCE((SELECT CAST(sum(take) AS bigint) FROM taken WHERE taken.user_id = w.user_id), 0)
+            """);
+        cmd.Parameters.Add(new Npgsql.NpgsqlParameter<Guid[]>("ids", [.. changes.Select(c => c.ItemId)]));
+        cmd.Parameters.Add(new Npgsql.NpgsqlParameter<Guid[]>("users", [.. changes.Select(c => c.UserId)]));
+        cmd.Parameters.Add(new Npgsql.NpgsqlParameter<long[]>("amounts", [.. changes.Select(c => c.Amount)]));
+        cmd.Parameters.Add(new Npgsql.NpgsqlParameter<long[]>("ats", [.. changes.Select(c => c.AtUs)]));
+        cmd.Parameters.Add(new Npgsql.NpgsqlParameter<long>("margin", RedemptionExpiryMarginUs));
+        batch.BatchCommands.Add(cmd);
+        afterwards.Add(() => Ledger.Invariant.That(cmd.Rows == 0, "the points lots of a redeeming user do not cover what the ledger took from the points account"));
     }
 
     /// <summary>

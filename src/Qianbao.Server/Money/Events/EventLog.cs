@@ -64,6 +64,24 @@ public static class EventLog
     /// subscribers look now rather than at their next poll.
     /// </summary>
     /// <exception cref="ArgumentException">An event is not in the catalogue, has an empty id, a non-positive time or an over-long stream.</exception>
+    /// <summary>
+    /// The PostgreSQL insert of <paramref name="events"/> appended to a batch someone else executes in its transaction (the ledger
+    /// batch's write round trip, issue 13 session 8); the same statement <see cref="AppendAsync"/> runs.
+    /// </summary>
+    public static void AddTo(NpgsqlBatch batch, IReadOnlyList<DomainEvent> events)
+    {
+        if (events.Count > AppendCountMax) throw new ArgumentException($"at most {AppendCountMax} events per append, not {events.Count}", nameof(events));
+        var rows = new Row[events.Count];
+        for (var i = 0; i < rows.Length; i++) rows[i] = Row.Of(events[i]);
+        var cmd = new NpgsqlBatchCommand(PostgresInsertSql);
+        cmd.Parameters.Add(new NpgsqlParameter<Guid[]>("id", [.. rows.Select(r => r.Id)]));
+        cmd.Parameters.Add(new NpgsqlParameter<string[]>("type", [.. rows.Select(r => r.Type)]));
+        cmd.Parameters.Add(new NpgsqlParameter<string[]>("stream", [.. rows.Select(r => r.Stream)]));
+        cmd.Parameters.Add(new NpgsqlParameter<string[]>("payload", [.. rows.Select(r => r.Payload)]) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        cmd.Parameters.Add(new NpgsqlParameter<long[]>("occurred", [.. rows.Select(r => r.OccurredAtUs)]));
+        batch.BatchCommands.Add(cmd);
+    }
+
     public static async ValueTask AppendAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<DomainEvent> events, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
@@ -77,13 +95,9 @@ public static class EventLog
 
         if (connection is NpgsqlConnection npgsql)
         {
-            await using var cmd = new NpgsqlCommand(PostgresInsertSql, npgsql, (NpgsqlTransaction)tx);
-            cmd.Parameters.Add(new NpgsqlParameter<Guid[]>("id", [.. rows.Select(r => r.Id)]));
-            cmd.Parameters.Add(new NpgsqlParameter<string[]>("type", [.. rows.Select(r => r.Type)]));
-            cmd.Parameters.Add(new NpgsqlParameter<string[]>("stream", [.. rows.Select(r => r.Stream)]));
-            cmd.Parameters.Add(new NpgsqlParameter<string[]>("payload", [.. rows.Select(r => r.Payload)]) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            cmd.Parameters.Add(new NpgsqlParameter<long[]>("occurred", [.. rows.Select(r => r.OccurredAtUs)]));
-            await cmd.ExecuteNonQueryAsync(ct);
+            await using var batch = new NpgsqlBatch(npgsql, (NpgsqlTransaction)tx);
+            AddTo(batch, events);
+            await batch.ExecuteNonQueryAsync(ct);
             return;
         }
 

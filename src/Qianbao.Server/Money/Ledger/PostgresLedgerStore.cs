@@ -86,7 +86,7 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
         + (forUpdate ? " FOR UPDATE" : "") + ") AS r ORDER BY u.n";
 
     protected override async Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
-        TransferRecord[] changedPendings, List<StoredResponse> responses, CancellationToken ct)
+        TransferRecord[] changedPendings, List<StoredResponse> responses, IReadOnlyList<IEffect> effects, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
         NpgsqlBatchCommand? updateAccounts = null;
@@ -159,9 +159,13 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
             cmd.Parameters.Add(Array("ts", rows, r => r.CreatedAtUs));
             batch.BatchCommands.Add(cmd);
         }
-        if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(ct);
-        if (updateAccounts is not null && updateAccounts.RecordsAffected != accounts.Length)
-            throw new InvalidOperationException($"ledger batch updated {updateAccounts.RecordsAffected} of {accounts.Length} locked account rows");
+        // The effects' statements ride in this round trip after the postings' where their writers allow (issue 13, session 8: the
+        // batch holds its accounts' locks until commit, and each effect writer was a round trip more); WriteEffectsAsync executes it.
+        await Parts.WriteEffectsAsync(connection, tx, effects, batch, () =>
+        {
+            if (updateAccounts is not null && updateAccounts.RecordsAffected != accounts.Length)
+                throw new InvalidOperationException($"ledger batch updated {updateAccounts.RecordsAffected} of {accounts.Length} locked account rows");
+        }, ct);
     }
 
     protected override async Task<bool> InsertAccountAsync(DbConnection connection, Account account, Guid? ownerId, long nowUs, CancellationToken ct)

@@ -40,7 +40,7 @@ public sealed class SqliteLedgerStore(Db db, PipelineParts? parts = null) : Ledg
     }
 
     protected override async Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
-        TransferRecord[] changedPendings, List<StoredResponse> responses, CancellationToken ct)
+        TransferRecord[] changedPendings, List<StoredResponse> responses, IReadOnlyList<IEffect> effects, CancellationToken ct)
     {
         var c = (SqliteConnection)connection;
         var t = (SqliteTransaction)tx;
@@ -91,6 +91,7 @@ public sealed class SqliteLedgerStore(Db db, PipelineParts? parts = null) : Ledg
                 await cmd.ExecuteNonQueryAsync(ct);
             }
         }
+        if (effects.Count > 0) await Parts.WriteEffectsAsync(connection, tx, effects, null, null, ct);
     }
 
     private static SqliteCommand Statement(SqliteConnection c, SqliteTransaction t, string sql, IReadOnlyDictionary<string, object?> parameters)

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Npgsql;
 
 namespace Qianbao.Server.Money.Pipeline;
 
@@ -35,4 +36,19 @@ public abstract class EffectWriter<TEffect> : IEffectWriter where TEffect : IEff
     }
 
     protected abstract ValueTask WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<TEffect> effects, CancellationToken ct);
+}
+
+/// <summary>
+/// An effect writer whose PostgreSQL writes need nothing read back between its statements, so the store can send them in the round
+/// trip that writes the postings (and with other such writers'): the batch holds its accounts' locks until commit, and every round
+/// trip under them serialises the batches that name the same hot accounts (issue 13, session 8).
+/// </summary>
+public interface IBatchingEffectWriter : IEffectWriter
+{
+    /// <summary>
+    /// Adds the statements that write <paramref name="effects"/> (all of this writer's type, in command order) to <paramref name="batch"/>,
+    /// and to <paramref name="afterwards"/> any check of their outcome to run once the batch has executed (it throws to fail the
+    /// batch). False, adding nothing, when these effects need <see cref="IEffectWriter.WriteAsync"/> instead.
+    /// </summary>
+    bool TryAddTo(NpgsqlBatch batch, IReadOnlyList<IEffect> effects, List<Action> afterwards);
 }

@@ -20,6 +20,14 @@ public interface IGuardChecker
 {
     Type GuardType { get; }
 
+    /// <summary>
+    /// Whether the store may check these guards before it locks the batch's accounts (and so outside the time the batch holds
+    /// them). Only for a checker that locks every row its decision reads (FOR UPDATE on PostgreSQL) and reads them after the lock,
+    /// so the decision never relies on the account locks to keep another process's batch out. False: checked after the accounts
+    /// are locked, as before.
+    /// </summary>
+    bool ChecksBeforeAccountLocks => false;
+
     /// <returns>For each guard, in order, whether it holds.</returns>
     ValueTask<bool[]> CheckAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IGuard> guards, CancellationToken ct);
 }
@@ -28,6 +36,9 @@ public interface IGuardChecker
 public abstract class GuardChecker<TGuard> : IGuardChecker where TGuard : IGuard
 {
     public Type GuardType => typeof(TGuard);
+
+    /// <inheritdoc cref="IGuardChecker.ChecksBeforeAccountLocks"/>
+    public virtual bool ChecksBeforeAccountLocks => false;
 
     public ValueTask<bool[]> CheckAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IGuard> guards, CancellationToken ct)
     {

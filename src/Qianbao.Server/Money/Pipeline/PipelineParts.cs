@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Npgsql;
 using Qianbao.Ledger;
 
 namespace Qianbao.Server.Money.Pipeline;
@@ -29,43 +30,97 @@ public sealed class PipelineParts
     /// <summary>Whether any policy reads account facts (the stores load them only then).</summary>
     public bool NeedsAccountFacts => Policies.Count > 0;
 
-    /// <summary>Checks <paramref name="guards"/> in key order (so every process locks guarded rows in one order), grouped by type.</summary>
-    public async ValueTask<bool[]> CheckGuardsAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<IGuard> guards, CancellationToken ct)
+    /// <summary>
+    /// Checks the parts of <paramref name="guards"/> whose checkers run in <paramref name="phase"/> (<see cref="IGuardChecker.ChecksBeforeAccountLocks"/>),
+    /// in key order (so every process locks guarded rows in one order), grouped by type. A command's answer is whether every one of
+    /// its parts of this phase holds (a part of the other phase counts as holding here; the store ands both phases).
+    /// </summary>
+    public async ValueTask<bool[]> CheckGuardsAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<IGuard> guards, GuardPhase phase, CancellationToken ct)
     {
-        if (guards.Any(g => g is CompositeGuard))
+        // Flatten composites (a composite holds when every part holds), keep this phase's parts, fold them back per command.
+        var owners = new List<int>();
+        var flat = new List<IGuard>();
+        for (var i = 0; i < guards.Count; i++)
+            foreach (var part in Parts(guards[i]))
+            {
+                if ((Checker(part.GetType()).ChecksBeforeAccountLocks ? GuardPhase.BeforeAccountLocks : GuardPhase.AfterAccountLocks) != phase) continue;
+                owners.Add(i);
+                flat.Add(part);
+            }
+        var all = new bool[guards.Count];
+        Array.Fill(all, true);
+        if (flat.Count == 0) return all;
+        var order = Enumerable.Range(0, flat.Count).OrderBy(i => flat[i].Key, StringComparer.Ordinal).ToArray();
+        foreach (var group in order.GroupBy(i => flat[i].GetType()))
         {
-            // A composite holds when every part holds: check the flattened parts, then fold them back per command.
-            var owners = new List<int>();
-            var flat = new List<IGuard>();
-            for (var i = 0; i < guards.Count; i++)
-                foreach (var part in guards[i] is CompositeGuard c ? c.Parts : [guards[i]])
-                {
-                    owners.Add(i);
-                    flat.Add(part);
-                }
-            var partsPassed = await CheckGuardsAsync(connection, tx, flat, ct);
-            var all = Enumerable.Repeat(true, guards.Count).ToArray();
-            for (var k = 0; k < flat.Count; k++) all[owners[k]] &= partsPassed[k];
-            return all;
-        }
-        var passed = new bool[guards.Count];
-        var order = Enumerable.Range(0, guards.Count).OrderBy(i => guards[i].Key, StringComparer.Ordinal).ToArray();
-        foreach (var group in order.GroupBy(i => guards[i].GetType()))
-        {
-            Invariant.That(checkers.TryGetValue(group.Key, out var checker), $"no guard checker registered for {group.Key.Name}");
             var indexes = group.ToArray();
-            var results = await checker!.CheckAsync(connection, tx, [.. indexes.Select(i => guards[i])], ct);
+            var results = await Checker(group.Key).CheckAsync(connection, tx, [.. indexes.Select(i => flat[i])], ct);
             Invariant.That(results.Length == indexes.Length, "a guard checker answers every guard");
-            for (var k = 0; k < indexes.Length; k++) passed[indexes[k]] = results[k];
+            for (var k = 0; k < indexes.Length; k++) all[owners[indexes[k]]] &= results[k];
         }
-        return passed;
+        return all;
     }
 
-    /// <summary>Writes <paramref name="effects"/> grouped by writer, each group in command order.</summary>
-    public async ValueTask WriteEffectsAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<IEffect> effects, CancellationToken ct)
+    /// <summary>Whether any part of <paramref name="guards"/> is checked in <paramref name="phase"/> (no round trip otherwise).</summary>
+    public bool AnyIn(IReadOnlyList<IGuard> guards, GuardPhase phase)
     {
+        foreach (var g in guards)
+            foreach (var part in Parts(g))
+                if ((Checker(part.GetType()).ChecksBeforeAccountLocks ? GuardPhase.BeforeAccountLocks : GuardPhase.AfterAccountLocks) == phase) return true;
+        return false;
+    }
+
+    /// <summary>The plain guards of <paramref name="guard"/> (a composite's parts, nested ones flattened).</summary>
+    private static IEnumerable<IGuard> Parts(IGuard guard)
+    {
+        if (guard is not CompositeGuard composite)
+        {
+            yield return guard;
+            yield break;
+        }
+        foreach (var part in composite.Parts)
+            foreach (var plain in Parts(part)) yield return plain;
+    }
+
+    private IGuardChecker Checker(Type guardType)
+    {
+        Invariant.That(checkers.TryGetValue(guardType, out var checker), $"no guard checker registered for {guardType.Name}");
+        return checker!;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="effects"/> grouped by writer, each group in command order, the groups in order of first appearance. On
+    /// PostgreSQL consecutive groups of <see cref="IBatchingEffectWriter"/>s go in one round trip, the first of them in
+    /// <paramref name="first"/> (the store's own writes, which this executes, then runs <paramref name="firstCheck"/>); the others are
+    /// written by their writers one after another, so every statement still runs in the same order as one writer after another.
+    /// </summary>
+    public async ValueTask WriteEffectsAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<IEffect> effects, NpgsqlBatch? first, Action? firstCheck,
+        CancellationToken ct)
+    {
+        var pending = first;
+        var afterwards = new List<Action>();
+        if (firstCheck is not null) afterwards.Add(firstCheck);
         foreach (var group in effects.GroupBy(e => WriterFor(e.GetType())))
+        {
+            if (connection is NpgsqlConnection pg && group.Key is IBatchingEffectWriter batching)
+            {
+                pending ??= new NpgsqlBatch(pg, (NpgsqlTransaction)tx);
+                if (batching.TryAddTo(pending, [.. group], afterwards)) continue;
+            }
+            await FlushAsync();
             await group.Key.WriteAsync(connection, tx, [.. group], ct);
+        }
+        await FlushAsync();
+
+        async ValueTask FlushAsync()
+        {
+            if (pending is null) return;
+            if (pending.BatchCommands.Count > 0) await pending.ExecuteNonQueryAsync(ct);
+            foreach (var check in afterwards) check();
+            afterwards.Clear();
+            if (!ReferenceEquals(pending, first)) await pending.DisposeAsync();
+            pending = null;
+        }
     }
 
     /// <summary>The writer of <paramref name="type"/> or of its nearest base type (one writer serves every domain event record), resolved once per type.</summary>
@@ -77,4 +132,11 @@ public sealed class PipelineParts
     });
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Type, IEffectWriter> resolved = new();
+}
+
+/// <summary>When the ledger store checks a guard: before it locks the batch's accounts, or after (see <see cref="IGuardChecker.ChecksBeforeAccountLocks"/>).</summary>
+public enum GuardPhase : byte
+{
+    BeforeAccountLocks,
+    AfterAccountLocks,
 }
