@@ -30,12 +30,27 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
     /// A batch in which any transfer is not created under the assumption (refused, or its command guarded out) is decided again
     /// with its ids read before anything is written: a replay the balance can no longer pay would otherwise answer refused.
     /// </param>
-    public async Task<TransferResult[][]> ApplyBatchAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, CancellationToken ct, bool assumeNewIds = false) =>
-        await ApplyOnceAsync(batch, nowUs, assumeNewIds && InsertFailsOnStoredId, ct) ?? await ApplyOnceAsync(batch, nowUs, assumeNewIds: false, ct)
-        ?? throw new InvalidOperationException("a batch applied with its ids read always has an answer");
+    /// <param name="lockFree">
+    /// Read the accounts without locking them and write them back only if each is still the row version read (where
+    /// <see cref="SupportsLockFreeReads"/>; never for a batch with guards, whose checkers lock their own rows after the
+    /// accounts'). A batch that finds one changed is decided again with the rows locked, so the outcome is the locked one's.
+    /// </param>
+    public async Task<TransferResult[][]> ApplyBatchAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, CancellationToken ct, bool assumeNewIds = false,
+        bool lockFree = false) =>
+        await ApplyOnceAsync(batch, nowUs, assumeNewIds && InsertFailsOnStoredId, lockFree && SupportsLockFreeReads && !HasGuards(batch), ct)
+        ?? await ApplyOnceAsync(batch, nowUs, assumeNewIds: false, lockFree: false, ct)
+        ?? throw new InvalidOperationException("a batch applied with its ids read and its accounts locked always has an answer");
 
-    /// <returns>The results, or null (nothing written) when <paramref name="assumeNewIds"/> met a result it cannot trust.</returns>
-    private async Task<TransferResult[][]?> ApplyOnceAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, bool assumeNewIds, CancellationToken ct)
+    private static bool HasGuards(IReadOnlyList<LedgerCommand> batch)
+    {
+        foreach (var command in batch)
+            if (command.Guard is not null) return true;
+        return false;
+    }
+
+    /// <returns>The results, or null (nothing written) when <paramref name="assumeNewIds"/> met a result it cannot trust, or
+    /// <paramref name="lockFree"/> found an account changed since it was read.</returns>
+    private async Task<TransferResult[][]?> ApplyOnceAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, bool assumeNewIds, bool lockFree, CancellationToken ct)
     {
         var requests = new List<Transfer>(batch.Count);
         foreach (var command in batch) requests.AddRange(command.Transfers);
@@ -66,7 +81,7 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
 
         var ordered = accountIds.ToArray();
         Array.Sort(ordered);
-        var (accounts, transfers, frozen, rowHandles) = await LockAccountsAndReadTransfersAsync(connection, tx, ordered, [.. transferIds], Parts.NeedsAccountFacts, ct);
+        var (accounts, transfers, frozen, rowHandles) = await LockAccountsAndReadTransfersAsync(connection, tx, ordered, [.. transferIds], Parts.NeedsAccountFacts, lockRows: !lockFree, ct);
 
         var guards = batch.Where(c => c.Guard is not null).Select(c => c.Guard!).ToArray();
         var guardPassed = guards.Length == 0 ? [] : await Parts.CheckGuardsAsync(connection, tx, guards, ct);
@@ -111,7 +126,14 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
             if (command.Effects is { } effect && perCommand[i].All(r => r.IsApplied())) effects.AddRange(effect(perCommand[i]));
         }
 
-        await PersistAsync(connection, tx, [.. set.ChangedAccounts], rowHandles, [.. set.CreatedTransfers], [.. set.ChangedPendingTransfers], responses, ct);
+        var changed = set.ChangedAccounts.ToArray();
+        // In id order: a lock-free batch takes its row locks here, in the same order as every locked read.
+        Array.Sort(changed, static (a, b) => a.Id.Value.CompareTo(b.Id.Value));
+        if (!await PersistAsync(connection, tx, changed, rowHandles, [.. set.CreatedTransfers], [.. set.ChangedPendingTransfers], responses, ct))
+        {
+            Invariant.That(lockFree, "only a lock-free batch can find an account changed since it was read");
+            return null;
+        }
         if (effects.Count > 0) await Parts.WriteEffectsAsync(connection, tx, effects, ct);
         await tx.CommitAsync(ct);
         return perCommand;
@@ -165,13 +187,17 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
 
     /// <param name="orderedAccountIds">Sorted; locks are taken in this order.</param>
     /// <param name="withFacts">Also read which of the accounts belong to a frozen owner (only when a policy needs it).</param>
+    /// <param name="lockRows">Lock the accounts (false only where <see cref="SupportsLockFreeReads"/>: the row handles then let
+    /// <see cref="PersistAsync"/> write only the row versions read).</param>
     /// <returns>The locked accounts, the named transfers, the frozen accounts, and the engine's handles of the locked rows (or
     /// null), handed back to <see cref="PersistAsync"/> in the same transaction.</returns>
     protected abstract Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers, HashSet<Guid> FrozenAccounts, object? RowHandles)> LockAccountsAndReadTransfersAsync(
-        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, CancellationToken ct);
+        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, bool lockRows, CancellationToken ct);
 
-    /// <param name="rowHandles">What <see cref="LockAccountsAndReadTransfersAsync"/> returned for the locked rows, same transaction.</param>
-    protected abstract Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
+    /// <param name="accounts">Sorted by id.</param>
+    /// <param name="rowHandles">What <see cref="LockAccountsAndReadTransfersAsync"/> returned for the rows read, same transaction.</param>
+    /// <returns>False when an account read without its lock has changed since (the caller rolls back and decides again).</returns>
+    protected abstract Task<bool> PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
         TransferRecord[] changedPendings, List<StoredResponse> responses, CancellationToken ct);
 
     /// <summary>Inserts the account; false when the id exists already.</summary>
@@ -182,6 +208,9 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
     /// (a plain INSERT against the primary key), so that <see cref="ApplyBatchAsync"/> may assume new ids.
     /// </summary>
     protected virtual bool InsertFailsOnStoredId => false;
+
+    /// <summary>Whether accounts may be read without their row locks and written back only if unchanged (see ApplyBatchAsync).</summary>
+    protected virtual bool SupportsLockFreeReads => false;
 
     /// <summary>Whether batches may run in concurrent transactions (false where the engine has a single writer).</summary>
     public abstract bool SupportsConcurrentBatches { get; }

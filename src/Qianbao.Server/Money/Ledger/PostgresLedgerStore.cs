@@ -31,17 +31,22 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
     }
 
     protected override async Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers, HashSet<Guid> FrozenAccounts, object? RowHandles)> LockAccountsAndReadTransfersAsync(
-        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, CancellationToken ct)
+        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, bool lockRows, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
         // Locked one primary-key probe at a time in the order of the ids, which the caller sorted: every process takes row locks
         // in the same order, so batches never deadlock (the lateral join walks the array in order; see ByPrimaryKey for why
         // not `id = ANY(@ids)`).
         // With each row's ctid: the UPDATE in PersistAsync finds the rows by it instead of probing the primary key again (as
-        // text: Npgsql 10 reads tid but cannot write a tid array).
-        var lockAccounts = new NpgsqlBatchCommand(ByPrimaryKey("accounts", AccountColumns + ", ctid::text AS tid", forUpdate: true));
+        // text: Npgsql 10 reads tid but cannot write a tid array). With its xmin: the transaction that wrote the version read,
+        // which PersistAsync checks so that a lock-free read writes back only the row version it read.
+        // Lock-free (lockRows false): FOR UPDATE costs a WAL record and a dirtied page per row, written again by the UPDATE
+        // (issue 13, session 8: ~2.5-3x the plain read's time for 400 accounts); see PersistAsync for why skipping it is safe.
+        var lockAccounts = new NpgsqlBatchCommand(ByPrimaryKey("accounts", AccountColumns + ", ctid::text AS tid, xmin::text AS xmin", forUpdate: lockRows));
         lockAccounts.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", orderedAccountIds));
-        // Read after the locks: under READ COMMITTED this statement sees every batch that held them before us.
+        // Read after the locks: under READ COMMITTED this statement sees every batch that held them before us. Lock-free, a
+        // pending transfer read may be changed before we write, but only with its two accounts (a post or void moves their
+        // pending balances), so PersistAsync's row-version check fails the attempt then.
         var readTransfers = new NpgsqlBatchCommand(ByPrimaryKey("transfers", TransferColumns));
         readTransfers.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", transferIds));
         batch.BatchCommands.Add(lockAccounts);
@@ -55,7 +60,7 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
         }
 
         var accounts = new List<Account>(orderedAccountIds.Length);
-        var rows = new Dictionary<Guid, string>(orderedAccountIds.Length);
+        var rows = new Dictionary<Guid, (string Tid, string Xmin)>(orderedAccountIds.Length);
         var transfers = new List<TransferRecord>();
         var frozen = new HashSet<Guid>();
         await using var reader = await batch.ExecuteReaderAsync(ct);
@@ -63,7 +68,7 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
         {
             var account = ReadAccount(reader);
             accounts.Add(account);
-            rows.Add(account.Id.Value, reader.GetString(AccountColumnCount));
+            rows.Add(account.Id.Value, (reader.GetString(AccountColumnCount), reader.GetString(AccountColumnCount + 1)));
         }
         await reader.NextResultAsync(ct);
         while (await reader.ReadAsync(ct)) transfers.Add(ReadTransfer(reader));
@@ -72,8 +77,11 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
             await reader.NextResultAsync(ct);
             while (await reader.ReadAsync(ct)) frozen.Add(reader.GetGuid(0));
         }
-        return (accounts, transfers, frozen, rows);
+        return (accounts, transfers, frozen, new RowVersions(rows, lockRows));
     }
+
+    /// <summary>The account row versions a batch read (ctid and xmin as text, by id), and whether it locked them.</summary>
+    private sealed record RowVersions(Dictionary<Guid, (string Tid, string Xmin)> Rows, bool Locked);
 
     /// <summary>
     /// Rows of <paramref name="table"/> whose ids are in the array parameter <c>@ids</c>, in the array's order: one primary-key
@@ -85,7 +93,7 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
         $"SELECT r.* FROM unnest(@ids) WITH ORDINALITY AS u(id, n) CROSS JOIN LATERAL (SELECT {columns} FROM {table} WHERE id = u.id LIMIT 1"
         + (forUpdate ? " FOR UPDATE" : "") + ") AS r ORDER BY u.n";
 
-    protected override async Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
+    protected override async Task<bool> PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
         TransferRecord[] changedPendings, List<StoredResponse> responses, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
@@ -93,18 +101,29 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
         if (accounts.Length > 0)
         {
             // By ctid (a TID scan, no second primary-key probe and HOT-chain walk per row; −40 % of this statement's time,
-            // BENCHMARKS.md session 6). Safe across processes: this transaction holds each row's FOR UPDATE lock since
-            // LockAccountsAndReadTransfersAsync, so no other transaction can update it (the only thing that gives a live row a
-            // new ctid) until we commit; VACUUM never moves a live tuple, and VACUUM FULL/CLUSTER need a lock that conflicts
-            // with ours. The id is checked too, and the row count must match, so a wrong ctid fails the batch instead of
-            // losing an update.
-            var tids = (Dictionary<Guid, string>)rowHandles!;
+            // BENCHMARKS.md session 6), and only the row version read (its ctid AND its xmin, the transaction that wrote it).
+            // Locked read: this transaction holds each row's FOR UPDATE lock since LockAccountsAndReadTransfersAsync, so no
+            // other transaction can update it (the only thing that gives a live row a new version) until we commit; VACUUM
+            // never moves a live tuple, and VACUUM FULL/CLUSTER need a lock that conflicts with ours.
+            // Lock-free read (issue 13, session 8): the UPDATE takes the row locks now, in id order (the caller sorted the
+            // accounts; the join walks the array), and writes a row only if its live version is still the one read. Any other
+            // transaction, in any process, that changed the row since gave it a new version with its own xmin: if it committed
+            // before this statement's snapshot, the TID scan finds the old version dead; if it commits while we wait for its lock,
+            // READ COMMITTED rechecks the quals on the new version (EvalPlanQual), whose ctid and xmin differ. Either way the row
+            // is not written, the count falls short, and the caller rolls back and decides the batch again with the rows locked.
+            // ctid alone is not enough (a pruned line pointer can be reused by a later version of the same row); xmin alone
+            // would be (only this row's writer has it), ctid finds the row. Freezing a row changes the xmin read (to 2): a
+            // spurious retry, never a lost update. So every balance written was computed from the balance it replaces.
+            // The id is checked too, and the row count must match, so a wrong ctid fails the batch instead of losing an update.
+            var handles = ((RowVersions)rowHandles!).Rows;
             updateAccounts = new NpgsqlBatchCommand("""
                 UPDATE accounts a SET debits_posted = u.dp, credits_posted = u.cp, debits_pending = u.dn, credits_pending = u.cn
-                FROM unnest(@tid::tid[], @id, @dp, @cp, @dn, @cn) AS u(tid, id, dp, cp, dn, cn) WHERE a.ctid = u.tid AND a.id = u.id
+                FROM unnest(@tid::tid[], @xmin::xid[], @id, @dp, @cp, @dn, @cn) AS u(tid, xmin, id, dp, cp, dn, cn)
+                WHERE a.ctid = u.tid AND a.xmin = u.xmin AND a.id = u.id
                 """);
             var cmd = updateAccounts;
-            cmd.Parameters.Add(Array("tid", accounts, a => tids[a.Id.Value]));
+            cmd.Parameters.Add(Array("tid", accounts, a => handles[a.Id.Value].Tid));
+            cmd.Parameters.Add(Array("xmin", accounts, a => handles[a.Id.Value].Xmin));
             cmd.Parameters.Add(Array("id", accounts, a => a.Id.Value));
             cmd.Parameters.Add(Array("dp", accounts, a => a.DebitsPosted));
             cmd.Parameters.Add(Array("cp", accounts, a => a.CreditsPosted));
@@ -161,7 +180,12 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
         }
         if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(ct);
         if (updateAccounts is not null && updateAccounts.RecordsAffected != accounts.Length)
-            throw new InvalidOperationException($"ledger batch updated {updateAccounts.RecordsAffected} of {accounts.Length} locked account rows");
+        {
+            // Locked rows cannot have changed: a short count then is a defect, not a race.
+            if (((RowVersions)rowHandles!).Locked) throw new InvalidOperationException($"ledger batch updated {updateAccounts.RecordsAffected} of {accounts.Length} locked account rows");
+            return false;
+        }
+        return true;
     }
 
     protected override async Task<bool> InsertAccountAsync(DbConnection connection, Account account, Guid? ownerId, long nowUs, CancellationToken ct)
@@ -180,6 +204,8 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
     }
 
     public override bool SupportsConcurrentBatches => true;
+
+    protected override bool SupportsLockFreeReads => true;
 
     /// <summary>The transfers INSERT has no ON CONFLICT: a stored id raises unique_violation, which is transient.</summary>
     protected override bool InsertFailsOnStoredId => true;
