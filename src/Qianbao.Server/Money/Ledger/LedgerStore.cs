@@ -12,7 +12,9 @@ namespace Qianbao.Server.Money.Ledger;
 /// (3) apply in memory with <see cref="LedgerWorkingSet"/>; (4) write changed accounts, new transfers,
 /// changed holds and stored responses; commit. Locking accounts in a stable order keeps several server
 /// processes on one PostgreSQL correct and deadlock-free; the transfers primary key is the final word
-/// on "applied at most once".
+/// on "applied at most once". On PostgreSQL a batch first reads its accounts without locking them and writes back only
+/// the row versions it read (the UPDATE takes the locks then, in the same order); one that finds an account changed by
+/// another transaction meanwhile is rolled back and decided again with the accounts locked (see ApplyBatchAsync).
 /// </summary>
 public abstract class LedgerStore(Db db, PipelineParts? parts)
 {
