@@ -104,6 +104,38 @@ public abstract class ExecutorBatchingTests
         check.Violations.ShouldBeEmpty();
         check.Ok.ShouldBeTrue();
     }
+
+    /// <summary>
+    /// Two executors on one database (two server processes): each reads accounts without locking them first (PostgreSQL), so
+    /// the other's commits land between its read and its write all the time, and each such batch must be decided again with
+    /// the rows locked, never written from stale balances: the wallet is never overdrawn and no transfer is lost or doubled.
+    /// </summary>
+    [Fact]
+    public async Task TwoExecutorsOnOneDatabaseSpendingFromTheSameAccountsNeverOverdraw()
+    {
+        await using var f = await FixtureAsync(batchesInFlight: 2);
+        var wallet = await WalletHoldingAsync(f, 100);
+        var otherStore = f.Store is PostgresLedgerStore ? (LedgerStore)new PostgresLedgerStore(f.Db) : new SqliteLedgerStore(f.Db);
+        await using var other = new LedgerExecutor(otherStore, TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<LedgerExecutor>.Instance, new LedgerExecutorOptions { BatchesInFlightMax = 2 });
+
+        // 200 spends of 1 fen from a wallet holding 100, alternating between the two executors, beside a ring of transfers
+        // among the same 8 wallets through both (so nearly every batch of one shares accounts with a batch of the other).
+        var executors = new[] { f.Executor, other };
+        var spends = Enumerable.Range(0, 200).Select(i => executors[i % 2].SubmitAsync(Move(Guid.CreateVersion7(), wallet.Id, f.Merchant, 1))).ToArray();
+        var ring = Enumerable.Range(0, 400).Select(i => executors[i % 2].SubmitAsync(Move(Guid.CreateVersion7(), f.Wallets[i % 8], f.Wallets[(i + 1) % 8], 1 + i % 3))).ToArray();
+        var results = await Task.WhenAll(spends);
+        results.Count(r => r == TransferResult.Created).ShouldBe(100);
+        results.Count(r => r == TransferResult.ExceedsCredits).ShouldBe(100);
+        (await Task.WhenAll(ring)).ShouldAllBe(r => r == TransferResult.Created);
+
+        var stored = (await f.Store.GetAccountsAsync([wallet.Id], CancellationToken.None)).Single();
+        (stored.DebitsPosted, stored.CreditsPosted).ShouldBe((100L, 100L));
+        (await f.StoredTotalsAsync(TransferCodes.PeerTransfer, CancellationToken.None)).ShouldBe((500L, 100 + Enumerable.Range(0, 400).Sum(i => 1L + i % 3)));
+        var check = await LedgerCheck.RunAsync(f.Db, CancellationToken.None);
+        check.Violations.ShouldBeEmpty();
+        check.Ok.ShouldBeTrue();
+    }
 }
 
 public sealed class SqliteExecutorBatchingTests : ExecutorBatchingTests, IDisposable

@@ -123,7 +123,10 @@ public sealed class LedgerExecutor : IAsyncDisposable
                     size = await LingerWhileDeepAsync(reader, running, deferred, batch, accounts, guarded, size);
                 }
                 size = TakeHeldBackIfMost(running, deferred, batch, accounts, guarded, size);
-                var task = ExecuteAsync(batch);
+                List<Task>? before = null;
+                foreach (var b in running)
+                    if (!b.Task.IsCompleted && b.Accounts.Overlaps(accounts)) (before ??= []).Add(b.Task);
+                var task = ExecuteAsync(batch, before);
                 running.Add(new InFlight(task, accounts, guarded));
                 // Released once the task has completed, so the loop, woken by the slot, sees it completed and its accounts free.
                 _ = task.ContinueWith(static (_, slots) => ((SemaphoreSlim)slots!).Release(), inFlight, CancellationToken.None,
@@ -290,8 +293,25 @@ public sealed class LedgerExecutor : IAsyncDisposable
         return false;
     }
 
-    private async Task ExecuteAsync(List<LedgerCommand> batch)
+    /// <param name="before">
+    /// Batches in flight that share an account with this one (TakeHeldBackIfMost took them): this one starts when they end.
+    /// The store reads accounts without locking them (lock-free, see LedgerStore.ApplyBatchAsync), so a batch that queued on
+    /// a row lock in the database would no longer wait there: it would read the old row, and fail its write, or make the batch
+    /// in flight fail its own. A performance measure only; correctness across processes stays the store's row-version check.
+    /// </param>
+    private async Task ExecuteAsync(List<LedgerCommand> batch, List<Task>? before = null)
     {
+        if (before is not null)
+        {
+            try
+            {
+                await Task.WhenAll(before);
+            }
+            catch (Exception)
+            {
+                // Not expected (ExecuteAsync completes its commands with an error instead of faulting); this batch runs anyway.
+            }
+        }
         try
         {
             var results = await ApplyWithRetryAsync(batch);
@@ -321,7 +341,9 @@ public sealed class LedgerExecutor : IAsyncDisposable
             {
                 // First as if every id were new (no read of them); after any failure, reading them, so a replayed id gets its
                 // stored result (see ApplyBatchAsync's assumeNewIds).
-                return await store.ApplyBatchAsync(batch, clock.GetUnixMicroseconds(), stopping.Token, assumeNewIds: attempt == 1 && options.AttemptsMax > 1);
+                // Lock-free first too; after a transient error (a deadlock, a concurrent duplicate id) with the accounts locked.
+                return await store.ApplyBatchAsync(batch, clock.GetUnixMicroseconds(), stopping.Token, assumeNewIds: attempt == 1 && options.AttemptsMax > 1,
+                    lockFree: attempt == 1);
             }
             catch (Exception ex) when (attempt < options.AttemptsMax && store.IsTransient(ex))
             {

@@ -12,7 +12,9 @@ namespace Qianbao.Server.Money.Ledger;
 /// (3) apply in memory with <see cref="LedgerWorkingSet"/>; (4) write changed accounts, new transfers,
 /// changed holds and stored responses; commit. Locking accounts in a stable order keeps several server
 /// processes on one PostgreSQL correct and deadlock-free; the transfers primary key is the final word
-/// on "applied at most once".
+/// on "applied at most once". On PostgreSQL a batch first reads its accounts without locking them and writes back only
+/// the row versions it read (the UPDATE takes the locks then, in the same order); one that finds an account changed by
+/// another transaction meanwhile is rolled back and decided again with the accounts locked (see ApplyBatchAsync).
 /// </summary>
 public abstract class LedgerStore(Db db, PipelineParts? parts)
 {
@@ -30,12 +32,27 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
     /// A batch in which any transfer is not created under the assumption (refused, or its command guarded out) is decided again
     /// with its ids read before anything is written: a replay the balance can no longer pay would otherwise answer refused.
     /// </param>
-    public async Task<TransferResult[][]> ApplyBatchAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, CancellationToken ct, bool assumeNewIds = false) =>
-        await ApplyOnceAsync(batch, nowUs, assumeNewIds && InsertFailsOnStoredId, ct) ?? await ApplyOnceAsync(batch, nowUs, assumeNewIds: false, ct)
-        ?? throw new InvalidOperationException("a batch applied with its ids read always has an answer");
+    /// <param name="lockFree">
+    /// Read the accounts without locking them and write them back only if each is still the row version read (where
+    /// <see cref="SupportsLockFreeReads"/>; never for a batch with guards, whose checkers lock their own rows after the
+    /// accounts'). A batch that finds one changed is decided again with the rows locked, so the outcome is the locked one's.
+    /// </param>
+    public async Task<TransferResult[][]> ApplyBatchAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, CancellationToken ct, bool assumeNewIds = false,
+        bool lockFree = false) =>
+        await ApplyOnceAsync(batch, nowUs, assumeNewIds && InsertFailsOnStoredId, lockFree && SupportsLockFreeReads && !HasGuards(batch), ct)
+        ?? await ApplyOnceAsync(batch, nowUs, assumeNewIds: false, lockFree: false, ct)
+        ?? throw new InvalidOperationException("a batch applied with its ids read and its accounts locked always has an answer");
 
-    /// <returns>The results, or null (nothing written) when <paramref name="assumeNewIds"/> met a result it cannot trust.</returns>
-    private async Task<TransferResult[][]?> ApplyOnceAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, bool assumeNewIds, CancellationToken ct)
+    private static bool HasGuards(IReadOnlyList<LedgerCommand> batch)
+    {
+        foreach (var command in batch)
+            if (command.Guard is not null) return true;
+        return false;
+    }
+
+    /// <returns>The results, or null (nothing written) when <paramref name="assumeNewIds"/> met a result it cannot trust, or
+    /// <paramref name="lockFree"/> found an account changed since it was read.</returns>
+    private async Task<TransferResult[][]?> ApplyOnceAsync(IReadOnlyList<LedgerCommand> batch, long nowUs, bool assumeNewIds, bool lockFree, CancellationToken ct)
     {
         var requests = new List<Transfer>(batch.Count);
         foreach (var command in batch) requests.AddRange(command.Transfers);
@@ -79,7 +96,7 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
 
         var ordered = accountIds.ToArray();
         Array.Sort(ordered);
-        var (accounts, transfers, frozen, rowHandles) = await LockAccountsAndReadTransfersAsync(connection, tx, ordered, [.. transferIds], Parts.NeedsAccountFacts, ct);
+        var (accounts, transfers, frozen, rowHandles) = await LockAccountsAndReadTransfersAsync(connection, tx, ordered, [.. transferIds], Parts.NeedsAccountFacts, lockRows: !lockFree, ct);
 
         if (guards.Length > 0 && Parts.AnyIn(guards, GuardPhase.AfterAccountLocks))
         {
@@ -129,8 +146,15 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
             if (command.Effects is { } effect && perCommand[i].All(r => r.IsApplied())) effects.AddRange(effect(perCommand[i]));
         }
 
-        // The effects are written by PersistAsync: on PostgreSQL in the postings' round trip where their writers allow (issue 13, session 8).
-        await PersistAsync(connection, tx, [.. set.ChangedAccounts], rowHandles, [.. set.CreatedTransfers], [.. set.ChangedPendingTransfers], responses, effects, ct);
+        var changed = set.ChangedAccounts.ToArray();
+        // In id order: a lock-free batch takes its row locks here, in the same order as every locked read.
+        Array.Sort(changed, static (a, b) => a.Id.Value.CompareTo(b.Id.Value));
+        // The effects are written by PersistAsync: on PostgreSQL in the postings' round trip where their writers allow.
+        if (!await PersistAsync(connection, tx, changed, rowHandles, [.. set.CreatedTransfers], [.. set.ChangedPendingTransfers], responses, effects, ct))
+        {
+            Invariant.That(lockFree, "only a lock-free batch can find an account changed since it was read");
+            return null;
+        }
         await tx.CommitAsync(ct);
         return perCommand;
     }
@@ -183,14 +207,18 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
 
     /// <param name="orderedAccountIds">Sorted; locks are taken in this order.</param>
     /// <param name="withFacts">Also read which of the accounts belong to a frozen owner (only when a policy needs it).</param>
+    /// <param name="lockRows">Lock the accounts (false only where <see cref="SupportsLockFreeReads"/>: the row handles then let
+    /// <see cref="PersistAsync"/> write only the row versions read).</param>
     /// <returns>The locked accounts, the named transfers, the frozen accounts, and the engine's handles of the locked rows (or
     /// null), handed back to <see cref="PersistAsync"/> in the same transaction.</returns>
     protected abstract Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers, HashSet<Guid> FrozenAccounts, object? RowHandles)> LockAccountsAndReadTransfersAsync(
-        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, CancellationToken ct);
+        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, bool lockRows, CancellationToken ct);
 
-    /// <param name="rowHandles">What <see cref="LockAccountsAndReadTransfersAsync"/> returned for the locked rows, same transaction.</param>
+    /// <param name="accounts">Sorted by id.</param>
+    /// <param name="rowHandles">What <see cref="LockAccountsAndReadTransfersAsync"/> returned for the rows read, same transaction.</param>
     /// <param name="effects">The admitted commands' effects, written after the postings through <see cref="PipelineParts.WriteEffectsAsync"/>.</param>
-    protected abstract Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
+    /// <returns>False when an account read without its lock has changed since (the caller rolls back and decides again).</returns>
+    protected abstract Task<bool> PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
         TransferRecord[] changedPendings, List<StoredResponse> responses, IReadOnlyList<IEffect> effects, CancellationToken ct);
 
     /// <summary>Inserts the account; false when the id exists already.</summary>
@@ -201,6 +229,9 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
     /// (a plain INSERT against the primary key), so that <see cref="ApplyBatchAsync"/> may assume new ids.
     /// </summary>
     protected virtual bool InsertFailsOnStoredId => false;
+
+    /// <summary>Whether accounts may be read without their row locks and written back only if unchanged (see ApplyBatchAsync).</summary>
+    protected virtual bool SupportsLockFreeReads => false;
 
     /// <summary>Whether batches may run in concurrent transactions (false where the engine has a single writer).</summary>
     public abstract bool SupportsConcurrentBatches { get; }

@@ -31,17 +31,22 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
     }
 
     protected override async Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers, HashSet<Guid> FrozenAccounts, object? RowHandles)> LockAccountsAndReadTransfersAsync(
-        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, CancellationToken ct)
+        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, bool lockRows, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
         // Locked one primary-key probe at a time in the order of the ids, which the caller sorted: every process takes row locks
         // in the same order, so batches never deadlock (the lateral join walks the array in order; see ByPrimaryKey for why
         // not `id = ANY(@ids)`).
         // With each row's ctid: the UPDATE in PersistAsync finds the rows by it instead of probing the primary key again (as
-        // text: Npgsql 10 reads tid but cannot write a tid array).
-        var lockAccounts = new NpgsqlBatchCommand(ByPrimaryKey("accounts", AccountColumns + ", ctid::text AS tid", forUpdate: true));
+        // text: Npgsql 10 reads tid but cannot write a tid array). With its xmin: the transaction that wrote the version read,
+        // which PersistAsync checks so that a lock-free read writes back only the row version it read.
+        // Lock-free (lockRows false): FOR UPDATE costs a WAL record and a dirtied page per row, written again by the UPDATE
+        // (issue 13, session 8: ~2.5-3x the plain read's time for 400 accounts); see PersistAsync for why skipping it is safe.
+        var lockAccounts = new NpgsqlBatchCommand(ByPrimaryKey("accounts", AccountColumns + ", ctid::text AS tid, xmin::text AS xmin", forUpdate: lockRows));
         lockAccounts.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", orderedAccountIds));
-        // Read after the locks: under READ COMMITTED this statement sees every batch that held them before us.
+        // Read after the locks: under READ COMMITTED this statement sees every batch that held them before us. Lock-free, a
+        // pending transfer read may be changed before we write, but only with its two accounts (a post or void moves their
+        // pending balances), so PersistAsync's row-version check fails the attempt then.
         var readTransfers = new NpgsqlBatchCommand(ByPrimaryKey("transfers", TransferColumns));
         readTransfers.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", transferIds));
         batch.BatchCommands.Add(lockAccounts);
@@ -55,7 +60,7 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
         }
 
         var accounts = new List<Account>(orderedAccountIds.Length);
-        var rows = new Dictionary<Guid, string>(orderedAccountIds.Length);
+        var rows = new Dictionary<Guid, (string Tid, string Xmin)>(orderedAccountIds.Length);
         var transfers = new List<TransferRecord>();
         var frozen = new HashSet<Guid>();
         await using var reader = await batch.ExecuteReaderAsync(ct);
@@ -63,7 +68,7 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
         {
             var account = ReadAccount(reader);
             accounts.Add(account);
-            rows.Add(account.Id.Value, reader.GetString(AccountColumnCount));
+            rows.Add(account.Id.Value, (reader.GetString(AccountColumnCount), reader.GetString(AccountColumnCount + 1)));
         }
         await reader.NextResultAsync(ct);
         while (await reader.ReadAsync(ct)) transfers.Add(ReadTransfer(reader));
@@ -72,8 +77,14 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
             await reader.NextResultAsync(ct);
             while (await reader.ReadAsync(ct)) frozen.Add(reader.GetGuid(0));
         }
-        return (accounts, transfers, frozen, rows);
+        return (accounts, transfers, frozen, new RowVersions(rows, lockRows));
     }
+
+    /// <summary>The account row versions a batch read (ctid and xmin as text, by id), and whether it locked them.</summary>
+    private sealed record RowVersions(Dictionary<Guid, (string Tid, string Xmin)> Rows, bool Locked);
+
+    /// <summary>A lock-free batch's account UPDATE found a row no longer the version read (see PersistAsync); never leaves the store.</summary>
+    private sealed class AccountsChangedSinceRead : Exception;
 
     /// <summary>
     /// Rows of <paramref name="table"/> whose ids are in the array parameter <c>@ids</c>, in the array's order: one primary-key
@@ -85,7 +96,7 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
         $"SELECT r.* FROM unnest(@ids) WITH ORDINALITY AS u(id, n) CROSS JOIN LATERAL (SELECT {columns} FROM {table} WHERE id = u.id LIMIT 1"
         + (forUpdate ? " FOR UPDATE" : "") + ") AS r ORDER BY u.n";
 
-    protected override async Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
+    protected override async Task<bool> PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
         TransferRecord[] changedPendings, List<StoredResponse> responses, IReadOnlyList<IEffect> effects, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
@@ -93,48 +104,34 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
         if (accounts.Length > 0)
         {
             // By ctid (a TID scan, no second primary-key probe and HOT-chain walk per row; −40 % of this statement's time,
-            // BENCHMARKS.md session 6). Safe across processes: this transaction holds each row's FOR UPDATE lock since
-            // LockAccountsAndReadTransfersAsync, so no other transaction can update it (the only thing that gives a live row a
-            // new ctid) until we commit; VACUUM never moves a live tuple, and VACUUM FULL/CLUSTER need a lock that conflicts
-            // with ours. The id is checked too, and the row count must match, so a wrong ctid fails the batch instead of
-            // losing an update.
-            var tids = (Dictionary<Guid, string>)rowHandles!;
+            // BENCHMARKS.md session 6), and only the row version read (its ctid AND its xmin, the transaction that wrote it).
+            // Locked read: this transaction holds each row's FOR UPDATE lock since LockAccountsAndReadTransfersAsync, so no
+            // other transaction can update it (the only thing that gives a live row a new version) until we commit; VACUUM
+            // never moves a live tuple, and VACUUM FULL/CLUSTER need a lock that conflicts with ours.
+            // Lock-free read (issue 13, session 8): the UPDATE takes the row locks now, in id order (the caller sorted the
+            // accounts; the join walks the array), and writes a row only if its live version is still the one read. Any other
+            // transaction, in any process, that changed the row since gave it a new version with its own xmin: if it committed
+            // before this statement's snapshot, the TID scan finds the old version dead; if it commits while we wait for its lock,
+            // READ COMMITTED rechecks the quals on the new version (EvalPlanQual), whose ctid and xmin differ. Either way the row
+            // is not written, the count falls short, and the caller rolls back and decides the batch again with the rows locked.
+            // ctid alone is not enough (a pruned line pointer can be reused by a later version of the same row); xmin alone
+            // would be (only this row's writer has it), ctid finds the row. Freezing a row changes the xmin read (to 2): a
+            // spurious retry, never a lost update. So every balance written was computed from the balance it replaces.
+            // The id is checked too, and the row count must match, so a wrong ctid fails the batch instead of losing an update.
+            var handles = ((RowVersions)rowHandles!).Rows;
             updateAccounts = new NpgsqlBatchCommand("""
                 UPDATE accounts a SET debits_posted = u.dp, credits_posted = u.cp, debits_pending = u.dn, credits_pending = u.cn
-                FROM unnest(@tid::tid[], @id, @dp, @cp, @dn, @cn) AS u(tid, id, dp, cp, dn, cn) WHERE a.ctid = u.tid AND a.id = u.id
+                FROM unnest(@tid::tid[], @xmin::xid[], @id, @dp, @cp, @dn, @cn) AS u(tid, xmin, id, dp, cp, dn, cn)
+                WHERE a.ctid = u.tid AND a.xmin = u.xmin AND a.id = u.id
                 """);
             var cmd = updateAccounts;
-            cmd.Parameters.Add(Array("tid", accounts, a => tids[a.Id.Value]));
+            cmd.Parameters.Add(Array("tid", accounts, a => handles[a.Id.Value].Tid));
+            cmd.Parameters.Add(Array("xmin", accounts, a => handles[a.Id.Value].Xmin));
             cmd.Parameters.Add(Array("id", accounts, a => a.Id.Value));
             cmd.Parameters.Add(Array("dp", accounts, a => a.DebitsPosted));
             cmd.Parameters.Add(Array("cp", accounts, a => a.CreditsPosted));
             cmd.Parameters.Add(Array("dn", accounts, a => a.DebitsPending));
             cmd.Parameters.Add(Array("cn", accounts, a => a.CreditsPending));
-            batch.BatchCommands.Add(cmd);
-        }
-        if (created.Length > 0)
-        {
-            // Insert in id order, like the account locks: two concurrent batches that both hold a duplicate id
-            // then wait on each other's unique-index entries in one order, never in a cycle.
-            created = [.. created.OrderBy(t => t.Id.Value)];
-            var cmd = new NpgsqlBatchCommand("""
-                INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, code, flags, pending_id,
-                                       timeout_seconds, reference, timestamp_us, state, expires_at_us)
-                SELECT * FROM unnest(@id, @dr, @cr, @amount, @currency, @code, @flags, @pending, @timeout, @reference, @ts, @state, @expires)
-                """);
-            cmd.Parameters.Add(Array("id", created, t => t.Id.Value));
-            cmd.Parameters.Add(Array("dr", created, t => t.DebitAccountId.Value));
-            cmd.Parameters.Add(Array("cr", created, t => t.CreditAccountId.Value));
-            cmd.Parameters.Add(Array("amount", created, t => t.Amount));
-            cmd.Parameters.Add(Array("currency", created, t => t.Currency.Code));
-            cmd.Parameters.Add(Array("code", created, t => (int)t.Code));
-            cmd.Parameters.Add(Array("flags", created, t => (int)t.Flags));
-            cmd.Parameters.Add(Array("pending", created, t => t.PendingId.IsZero ? (Guid?)null : t.PendingId.Value));
-            cmd.Parameters.Add(Array("timeout", created, t => (long)t.TimeoutSeconds));
-            cmd.Parameters.Add(Array("reference", created, t => t.Reference));
-            cmd.Parameters.Add(Array("ts", created, t => t.TimestampUs));
-            cmd.Parameters.Add(Array("state", created, t => (short)t.State));
-            cmd.Parameters.Add(Array("expires", created, t => t.ExpiresAtUs));
             batch.BatchCommands.Add(cmd);
         }
         if (changedPendings.Length > 0)
@@ -159,13 +156,48 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
             cmd.Parameters.Add(Array("ts", rows, r => r.CreatedAtUs));
             batch.BatchCommands.Add(cmd);
         }
-        // The effects' statements ride in this round trip after the postings' where their writers allow (issue 13, session 8: the
-        // batch holds its accounts' locks until commit, and each effect writer was a round trip more); WriteEffectsAsync executes it.
-        await Parts.WriteEffectsAsync(connection, tx, effects, batch, () =>
+        // The effects' statements ride in this round trip after the postings' where their writers allow (the batch holds its
+        // accounts' locks until commit, and each effect writer was a round trip more); WriteEffectsAsync executes it and runs the
+        // row-count check first of all the checks. A lock-free batch that finds an account changed ends there (nothing later
+        // runs; its statements, effects included, are rolled back by the caller) and is decided again with the rows locked.
+        try
         {
-            if (updateAccounts is not null && updateAccounts.RecordsAffected != accounts.Length)
-                throw new InvalidOperationException($"ledger batch updated {updateAccounts.RecordsAffected} of {accounts.Length} locked account rows");
-        }, ct);
+            await Parts.WriteEffectsAsync(connection, tx, effects, batch, () =>
+            {
+                if (updateAccounts is null || updateAccounts.RecordsAffected == accounts.Length) return;
+                // Locked rows cannot have changed: a short count then is a defect, not a race.
+                if (((RowVersions)rowHandles!).Locked) throw new InvalidOperationException($"ledger batch updated {updateAccounts.RecordsAffected} of {accounts.Length} locked account rows");
+                throw new AccountsChangedSinceRead();
+            }, ct);
+        }
+        catch (AccountsChangedSinceRead)
+        {
+            return false;
+        }
+        if (created.Length > 0) await CopyTransfersAsync((NpgsqlConnection)connection, created, ct);
+        return true;
+    }
+
+    /// <summary>
+    /// The new transfers by binary COPY (issue 13, session 8), in this transaction: PostgreSQL's COPY writes heap rows a page
+    /// at a time (one WAL record per page, not per row) and skips the executor's unnest over 13 arrays, and the rows are
+    /// encoded straight into one buffer here instead of 13 parameter arrays. Two more round trips than a statement in the
+    /// batch above, after it: so a lock-free batch whose account check failed writes no transfer. Same table, same
+    /// constraints: a stored id still raises unique_violation (so <see cref="InsertFailsOnStoredId"/> holds), and a failed
+    /// COPY fails the transaction like a failed INSERT.
+    /// </summary>
+    private static async Task CopyTransfersAsync(NpgsqlConnection connection, TransferRecord[] created, CancellationToken ct)
+    {
+        // Insert in id order, like the account locks: two concurrent batches that both hold a duplicate id
+        // then wait on each other's unique-index entries in one order, never in a cycle.
+        System.Array.Sort(created, static (a, b) => a.Id.Value.CompareTo(b.Id.Value));
+        var rows = new TransferCopyRows(created.Length);
+        foreach (var t in created) rows.Add(t);
+        await using var copy = await connection.BeginRawBinaryCopyAsync("""
+            COPY transfers (id, debit_account_id, credit_account_id, amount, currency, code, flags, pending_id,
+                            timeout_seconds, reference, timestamp_us, state, expires_at_us) FROM STDIN (FORMAT BINARY)
+            """, ct);
+        await copy.WriteAsync(rows.Finish(), ct);
     }
 
     protected override async Task<bool> InsertAccountAsync(DbConnection connection, Account account, Guid? ownerId, long nowUs, CancellationToken ct)
@@ -184,6 +216,8 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
     }
 
     public override bool SupportsConcurrentBatches => true;
+
+    protected override bool SupportsLockFreeReads => true;
 
     /// <summary>The transfers INSERT has no ON CONFLICT: a stored id raises unique_violation, which is transient.</summary>
     protected override bool InsertFailsOnStoredId => true;

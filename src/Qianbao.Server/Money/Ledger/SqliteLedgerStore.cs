@@ -25,7 +25,7 @@ public sealed class SqliteLedgerStore(Db db, PipelineParts? parts = null) : Ledg
         ReadAllAsync(connection, tx, $"SELECT {AccountColumns} FROM accounts WHERE id IN (SELECT value FROM json_each(@ids))", ids, r => ReadAccount(r), ct);
 
     protected override async Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers, HashSet<Guid> FrozenAccounts, object? RowHandles)> LockAccountsAndReadTransfersAsync(
-        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, CancellationToken ct)
+        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, bool lockRows, CancellationToken ct)
     {
         var accounts = await ReadAccountsAsync(connection, tx, orderedAccountIds, ct);
         var transfers = await ReadTransfersAsync(connection, tx, transferIds, ct);
@@ -39,7 +39,7 @@ public sealed class SqliteLedgerStore(Db db, PipelineParts? parts = null) : Ledg
         return (accounts, transfers, frozen, null);
     }
 
-    protected override async Task PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
+    protected override async Task<bool> PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
         TransferRecord[] changedPendings, List<StoredResponse> responses, IReadOnlyList<IEffect> effects, CancellationToken ct)
     {
         var c = (SqliteConnection)connection;
@@ -92,6 +92,8 @@ public sealed class SqliteLedgerStore(Db db, PipelineParts? parts = null) : Ledg
             }
         }
         if (effects.Count > 0) await Parts.WriteEffectsAsync(connection, tx, effects, null, null, ct);
+        // The batch holds the database's one write lock (BEGIN IMMEDIATE): its accounts cannot have changed since it read them.
+        return true;
     }
 
     private static SqliteCommand Statement(SqliteConnection c, SqliteTransaction t, string sql, IReadOnlyDictionary<string, object?> parameters)
