@@ -198,9 +198,20 @@ public static class TransferCodes
 /// </summary>
 public static class ChartOfAccounts
 {
-    public static Account UserWallet(Guid userId, Currency currency) =>
-        new(new AccountId(StableId.From("account/user-wallet", $"{userId:N}/{currency.Code}")), currency,
+    public static Account UserWallet(Guid userId, Currency currency)
+    {
+        // A pure function of (user, currency), so a remembered id is the same in every process and never goes stale; it saves a
+        // SHA-256 per wallet named (a transfer names two per request). Bound: past WalletsRememberedMax the map is cleared.
+        if (Wallets.TryGetValue((userId, currency), out var known)) return known;
+        var made = new Account(new AccountId(StableId.From("account/user-wallet", $"{userId:N}/{currency.Code}")), currency,
             AccountCodes.UserWallet, AccountFlags.DebitsMustNotExceedCredits);
+        if (Wallets.Count >= WalletsRememberedMax) Wallets.Clear();
+        Wallets[(userId, currency)] = made;
+        return made;
+    }
+
+    private const int WalletsRememberedMax = 200_000;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(Guid, Currency), Account> Wallets = new();
 
     public static Account MerchantSettlement(Guid merchantId, Currency currency) =>
         new(new AccountId(StableId.From("account/merchant-settlement", $"{merchantId:N}/{currency.Code}")), currency,

@@ -17,9 +17,12 @@ public sealed class LedgerAccounts(LedgerStore store, Db db, TimeProvider clock)
     private const int RememberedMax = 1_000_000;
     private readonly ConcurrentDictionary<AccountId, byte> known = new();
 
-    public async Task EnsureAsync(Account account, Guid? ownerId, CancellationToken ct)
+    public Task EnsureAsync(Account account, Guid? ownerId, CancellationToken ct) =>
+        // Known here: no state machine (a secure transfer ensures five accounts per request, nearly always known).
+        known.ContainsKey(account.Id) ? Task.CompletedTask : CreateAsync(account, ownerId, ct);
+
+    private async Task CreateAsync(Account account, Guid? ownerId, CancellationToken ct)
     {
-        if (known.ContainsKey(account.Id)) return;
         var result = await store.CreateAccountAsync(account, ownerId, clock.GetUnixMicroseconds(), ct);
         Invariant.That(result is CreateAccountResult.Created or CreateAccountResult.Exists,
             $"chart-of-accounts account {account.Id} could not be created: {result}");

@@ -147,6 +147,26 @@ public abstract class WalletFlowTests<THost>(THost host) : IClassFixture<THost> 
     }
 
     [Fact]
+    public async Task AKeyStoredByAnotherKindOfRequestRefusesTheTransferAndMovesNothing()
+    {
+        // The transfer does not look its key up before the batch; on PostgreSQL its batch does not read the key-free guard either
+        // (the stored response's INSERT finds the key instead, and the batch is decided again with the guard read). A key stored
+        // by a withdrawal has other transfer ids than this transfer would make, so only the key itself can refuse it.
+        var http = Host.CreateClient();
+        var alice = await WalletClient.RegisterAsync(http);
+        var bob = await WalletClient.RegisterAsync(http);
+        await alice.TopUpAsync(1_000);
+        (await alice.PostAsync("/v1/withdrawals", new { amount = 300 }, "key-shared")).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        await (await alice.PostAsync("/v1/transfers", new { to_user_id = bob.UserId, amount = 100 }, "key-shared"))
+            .ShouldBeProblemAsync(422, "idempotency_key_reused");
+        (await bob.AvailableAsync()).ShouldBe(0);
+        (await alice.AvailableAsync()).ShouldBe(700);
+        // A fresh key still goes through in the same way.
+        (await alice.PostAsync("/v1/transfers", new { to_user_id = bob.UserId, amount = 100 }, "key-fresh")).StatusCode.ShouldBe(HttpStatusCode.Created);
+        (await bob.AvailableAsync()).ShouldBe(100);
+    }
+
+    [Fact]
     public async Task ARefusedTransferReplaysItsRefusalEvenOnceTheMoneyIsThere()
     {
         // The transfer path does not look its key up before the batch (the batch is guarded by it): a stored refusal must

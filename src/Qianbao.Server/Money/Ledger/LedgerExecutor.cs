@@ -123,9 +123,12 @@ public sealed class LedgerExecutor : IAsyncDisposable
                     size = await LingerWhileDeepAsync(reader, running, deferred, batch, accounts, guarded, size);
                 }
                 size = TakeHeldBackIfMost(running, deferred, batch, accounts, guarded, size);
+                // Only a batch the store may read lock-free waits here (see ExecuteAsync); a guarded one locks its rows and so
+                // waits in the database, after its early guards (checked before the account locks) have run meanwhile.
                 List<Task>? before = null;
-                foreach (var b in running)
-                    if (!b.Task.IsCompleted && b.Accounts.Overlaps(accounts)) (before ??= []).Add(b.Task);
+                if (!LedgerStore.HasGuards(batch))
+                    foreach (var b in running)
+                        if (!b.Task.IsCompleted && b.Accounts.Overlaps(accounts)) (before ??= []).Add(b.Task);
                 var task = ExecuteAsync(batch, before);
                 running.Add(new InFlight(task, accounts, guarded));
                 // Released once the task has completed, so the loop, woken by the slot, sees it completed and its accounts free.

@@ -43,7 +43,7 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
         ?? await ApplyOnceAsync(batch, nowUs, assumeNewIds: false, lockFree: false, ct)
         ?? throw new InvalidOperationException("a batch applied with its ids read and its accounts locked always has an answer");
 
-    private static bool HasGuards(IReadOnlyList<LedgerCommand> batch)
+    internal static bool HasGuards(IReadOnlyList<LedgerCommand> batch)
     {
         foreach (var command in batch)
             if (command.Guard is not null) return true;
@@ -90,7 +90,11 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
         // rows before account rows, so the two kinds of lock never wait on each other in a cycle; a rare cycle with an effect that
         // updates a guarded row it did not guard (a refund returning a coupon another process's payment is trying) ends in a
         // deadlock error, which IsTransient retries.
-        var guards = batch.Where(c => c.Guard is not null).Select(c => c.Guard!).ToArray();
+        // Under the assumption of new ids a key-free guard (IdempotencyKeyFreeGuard) is not read either, one round trip less per
+        // batch: the command's response is then stored with a plain INSERT (see PersistAsync's keysAssumedFree), which fails
+        // the batch with a unique violation (transient) if the key is stored already, by this or any other server process, and
+        // the batch is decided again with every guard read. A guarded command that stores no response is decided again too.
+        var guards = batch.Where(c => c.Guard is not null && !KeyAssumedFree(c, assumeNewIds)).Select(c => c.Guard!).ToArray();
         var guardPassed = guards.Length == 0 || !Parts.AnyIn(guards, GuardPhase.BeforeAccountLocks)
             ? null : await Parts.CheckGuardsAsync(connection, tx, guards, GuardPhase.BeforeAccountLocks, ct);
 
@@ -112,7 +116,7 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
         {
             var command = batch[i];
             // Reset: a retried batch decides again on fresh state.
-            command.GuardRejected = command.Guard is not null && !guardPassed[g++];
+            command.GuardRejected = command.Guard is not null && !KeyAssumedFree(command, assumeNewIds) && !guardPassed[g++];
             command.Refusal = command.GuardRejected ? null : Refuse(command, facts);
             admitted[i] = !command.GuardRejected && command.Refusal is null;
             if (admitted[i]) requests.AddRange(command.Transfers);
@@ -143,6 +147,9 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
             perCommand[i] = flat.AsSpan(offset, n).ToArray();
             offset += n;
             if (command.ResponseToStore is { } respond && respond(perCommand[i]) is { } stored) responses.Add(stored);
+            else if (KeyAssumedFree(command, assumeNewIds)) return null;
+            if (KeyAssumedFree(command, assumeNewIds) && command.Guard is IdempotencyKeyFreeGuard g && (responses[^1].Scope != g.Scope || responses[^1].Key != g.IdempotencyKey))
+                return null;
             if (command.Effects is { } effect && perCommand[i].All(r => r.IsApplied())) effects.AddRange(effect(perCommand[i]));
         }
 
@@ -150,7 +157,8 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
         // In id order: a lock-free batch takes its row locks here, in the same order as every locked read.
         Array.Sort(changed, static (a, b) => a.Id.Value.CompareTo(b.Id.Value));
         // The effects are written by PersistAsync: on PostgreSQL in the postings' round trip where their writers allow.
-        if (!await PersistAsync(connection, tx, changed, rowHandles, [.. set.CreatedTransfers], [.. set.ChangedPendingTransfers], responses, effects, ct))
+        if (!await PersistAsync(connection, tx, changed, rowHandles, [.. set.CreatedTransfers], [.. set.ChangedPendingTransfers], responses,
+                keysAssumedFree: assumeNewIds, effects, ct))
         {
             Invariant.That(lockFree, "only a lock-free batch can find an account changed since it was read");
             return null;
@@ -158,6 +166,9 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
         await tx.CommitAsync(ct);
         return perCommand;
     }
+
+    /// <summary>Whether the command's idempotency-key guard is left to the response INSERT (see <see cref="ApplyOnceAsync"/>).</summary>
+    private static bool KeyAssumedFree(LedgerCommand command, bool assumeNewIds) => assumeNewIds && command.Guard is IdempotencyKeyFreeGuard;
 
     private MovementRefusal? Refuse(LedgerCommand command, IAccountFacts facts)
     {
@@ -216,10 +227,15 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
 
     /// <param name="accounts">Sorted by id.</param>
     /// <param name="rowHandles">What <see cref="LockAccountsAndReadTransfersAsync"/> returned for the rows read, same transaction.</param>
+    /// <param name="keysAssumedFree">
+    /// Store <paramref name="responses"/> with a plain INSERT, so that a key stored already fails the batch (a unique violation,
+    /// which <see cref="IsTransient"/> accepts) instead of being skipped: the batch skipped the key-free guards (only where
+    /// <see cref="InsertFailsOnStoredId"/>, as with assumed new ids).
+    /// </param>
     /// <param name="effects">The admitted commands' effects, written after the postings through <see cref="PipelineParts.WriteEffectsAsync"/>.</param>
     /// <returns>False when an account read without its lock has changed since (the caller rolls back and decides again).</returns>
     protected abstract Task<bool> PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
-        TransferRecord[] changedPendings, List<StoredResponse> responses, IReadOnlyList<IEffect> effects, CancellationToken ct);
+        TransferRecord[] changedPendings, List<StoredResponse> responses, bool keysAssumedFree, IReadOnlyList<IEffect> effects, CancellationToken ct);
 
     /// <summary>Inserts the account; false when the id exists already.</summary>
     protected abstract Task<bool> InsertAccountAsync(DbConnection connection, Account account, Guid? ownerId, long nowUs, CancellationToken ct);

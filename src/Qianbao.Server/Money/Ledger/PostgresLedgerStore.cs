@@ -97,7 +97,7 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
         + (forUpdate ? " FOR UPDATE" : "") + ") AS r ORDER BY u.n";
 
     protected override async Task<bool> PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
-        TransferRecord[] changedPendings, List<StoredResponse> responses, IReadOnlyList<IEffect> effects, CancellationToken ct)
+        TransferRecord[] changedPendings, List<StoredResponse> responses, bool keysAssumedFree, IReadOnlyList<IEffect> effects, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx);
         NpgsqlBatchCommand? updateAccounts = null;
@@ -144,10 +144,8 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
         if (responses.Count > 0)
         {
             var rows = responses.ToArray();
-            var cmd = new NpgsqlBatchCommand("""
-                INSERT INTO idempotency_keys (scope, key, request_hash, status_code, body, created_at_us)
-                SELECT * FROM unnest(@scope, @key, @hash, @status, @body, @ts) ON CONFLICT DO NOTHING
-                """);
+            // Plain when the batch did not read its key-free guards: a stored key must fail it (unique violation, transient).
+            var cmd = new NpgsqlBatchCommand(keysAssumedFree ? InsertResponsesSql : InsertResponsesSql + " ON CONFLICT DO NOTHING");
             cmd.Parameters.Add(Array("scope", rows, r => r.Scope));
             cmd.Parameters.Add(Array("key", rows, r => r.Key));
             cmd.Parameters.Add(Array("hash", rows, r => r.RequestHash));
@@ -214,6 +212,11 @@ public sealed class PostgresLedgerStore(Db db, PipelineParts? parts = null) : Le
         cmd.Parameters.Add(new NpgsqlParameter<long>("now", nowUs));
         return await cmd.ExecuteNonQueryAsync(ct) == 1;
     }
+
+    private const string InsertResponsesSql = """
+        INSERT INTO idempotency_keys (scope, key, request_hash, status_code, body, created_at_us)
+        SELECT * FROM unnest(@scope, @key, @hash, @status, @body, @ts)
+        """;
 
     public override bool SupportsConcurrentBatches => true;
 

@@ -40,8 +40,9 @@ public sealed class SqliteLedgerStore(Db db, PipelineParts? parts = null) : Ledg
     }
 
     protected override async Task<bool> PersistAsync(DbConnection connection, DbTransaction tx, Account[] accounts, object? rowHandles, TransferRecord[] created,
-        TransferRecord[] changedPendings, List<StoredResponse> responses, IReadOnlyList<IEffect> effects, CancellationToken ct)
+        TransferRecord[] changedPendings, List<StoredResponse> responses, bool keysAssumedFree, IReadOnlyList<IEffect> effects, CancellationToken ct)
     {
+        // keysAssumedFree is never set here: SQLite does not assume new ids (InsertFailsOnStoredId is false).
         var c = (SqliteConnection)connection;
         var t = (SqliteTransaction)tx;
         if (accounts.Length > 0)
