@@ -182,9 +182,13 @@ public sealed partial class EventRunner : BackgroundService
         EventSubscriptions.Lease lease;
         var now = clock.GetUnixMicroseconds();
         var leaseUs = options.LeaseMs * 1_000L;
+        // Whether effects of the next events may be stored without their checkpoint (see EventBatch.MayRepeat): not while
+        // this process held the lease without a break and its last batch did not fail.
+        bool mayRepeat;
         if (cache.Held is { } kept && now < kept.UntilUs - leaseUs / 2)
         {
             lease = new EventSubscriptions.Lease(kept.Checkpoint, kept.Failures);
+            mayRepeat = kept.Failures > 0;
         }
         else
         {
@@ -198,6 +202,8 @@ public sealed partial class EventRunner : BackgroundService
                 }
                 lease = renewed.Value;
                 // Renewed before it lapsed: what this process passed over but has not written yet is still ours.
+                var held = cache.Held is { } before && now < before.UntilUs;
+                mayRepeat = !held || lease.Failures > 0;
                 var unsaved = cache.Held is { Unsaved: true } previous && now < previous.UntilUs && previous.Checkpoint.CompareTo(lease.Checkpoint) > 0;
                 if (unsaved) lease = lease with { Checkpoint = cache.Held!.Checkpoint };
                 cache.Held = new HeldLease
@@ -217,10 +223,10 @@ public sealed partial class EventRunner : BackgroundService
                 // Deliver what it wants; the checkpoint still moves to the end of what was read.
                 var last = events[^1].Position;
                 events = relevant;
-                return await HandleAndAdvanceAsync(subscriber, cache, lease, events, last, full, stop);
+                return await HandleAndAdvanceAsync(subscriber, cache, lease, events, last, full, mayRepeat, stop);
             }
         }
-        return await HandleAndAdvanceAsync(subscriber, cache, lease, events, events[^1].Position, full, stop);
+        return await HandleAndAdvanceAsync(subscriber, cache, lease, events, events[^1].Position, full, mayRepeat, stop);
     }
 
     private async Task<IReadOnlyList<StoredEvent>> ReadLogAsync(EventPosition after, int limit, CancellationToken stop)
@@ -254,15 +260,27 @@ public sealed partial class EventRunner : BackgroundService
     }
 
     private async Task<(PassOutcome Outcome, int Failures)> HandleAndAdvanceAsync(IEventSubscriber subscriber, LeaseSlot cache,
-        EventSubscriptions.Lease lease, IReadOnlyList<StoredEvent> events, EventPosition to, bool full, CancellationToken stop)
+        EventSubscriptions.Lease lease, IReadOnlyList<StoredEvent> events, EventPosition to, bool full, bool mayRepeat, CancellationToken stop)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop);
         deadline.CancelAfter(handlerTimeout);
+        var batch = new EventBatch(events, mayRepeat, (connection, tx, ct) =>
+            EventSubscriptions.AdvanceInAsync(connection, tx, subscriber.Name, Owner, to, events.Count, clock.GetUnixMicroseconds(), ct));
         try
         {
             // WaitAsync bounds even a handler that ignores its token; one abandoned that way may still finish later,
-            // which idempotent handling absorbs like any other repeated delivery.
-            await subscriber.HandleAsync(events, deadline.Token).WaitAsync(deadline.Token);
+            // which idempotent handling absorbs like any other repeated delivery (and one that commits its checkpoint
+            // with its effects finds the checkpoint moved and rolls back, see EventBatch).
+            await subscriber.HandleAsync(batch, deadline.Token).WaitAsync(deadline.Token);
+        }
+        catch (EventCheckpointMovedException) when (!stop.IsCancellationRequested)
+        {
+            // Another process took the lease, or this batch was committed already (by a handler abandoned after a
+            // timeout): its effects rolled back with the checkpoint write; read the lease and checkpoint again.
+            cache.Held = null;
+            logger.LogWarning("Event subscriber {Subscriber}: checkpoint moved or lease lost while handling {Count} events; reading it again",
+                subscriber.Name, events.Count);
+            return (PassOutcome.NotHolder, 0);
         }
         catch (Exception ex) when (!stop.IsCancellationRequested)
         {
@@ -276,7 +294,8 @@ public sealed partial class EventRunner : BackgroundService
         }
 
         var advancedAtUs = clock.GetUnixMicroseconds();
-        if (!await subscriptions.AdvanceAsync(subscriber.Name, Owner, to, events.Count, advancedAtUs, stop))
+        // Written with the handler's effects already (committed: the handler returned), or here after them.
+        if (!batch.CheckpointWritten && !await subscriptions.AdvanceAsync(subscriber.Name, Owner, to, events.Count, advancedAtUs, stop))
         {
             cache.Held = null;
             // Another process took the lease while we handled the batch; it delivers the batch again (at least once).
