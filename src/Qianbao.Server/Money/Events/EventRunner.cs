@@ -92,13 +92,21 @@ public sealed partial class EventRunner : BackgroundService
         await Task.WhenAll(loops);
     }
 
-    private enum PassOutcome { NotHolder, Idle, Handled, Full, Failed }
+    private enum PassOutcome { NotHolder, Idle, Handled, PassedOver, Full, Failed }
 
     /// <summary>
     /// After a nudge, how long a subscriber waits before reading, so that a burst of commits (every transfer nudges) is
     /// read in one pass rather than one pass per commit.
     /// </summary>
     internal const int NudgeCoalesceMs = 10;
+
+    /// <summary>
+    /// The same wait for a loop whose last pass found only events of no interest to it (a subscriber of payments while
+    /// transfers stream by): every commit nudges all loops (about a dozen), and such a loop would otherwise wake, read and
+    /// pass over a few events every 10 ms. Its events are delivered at most this much later; its checkpoint and the
+    /// delivery guarantees are unchanged (a pass still reads everything after the checkpoint).
+    /// </summary>
+    internal const int PassedOverCoalesceMs = 100;
 
     /// <summary>
     /// The lease this process holds for one subscriber, as it last wrote it. While more than half of it is left, a pass
@@ -131,12 +139,14 @@ public sealed partial class EventRunner : BackgroundService
         var held = new LeaseSlot();
         // When this loop was last woken: a shared read must have started after it to be as fresh as its own.
         var wokenAt = Stopwatch.GetTimestamp();
+        var passedOver = false;
         try
         {
             while (!stop.IsCancellationRequested)
             {
                 var pause = poll;
                 var wakeable = true;
+                passedOver = false;
                 try
                 {
                     if (!ensured)
@@ -151,6 +161,7 @@ public sealed partial class EventRunner : BackgroundService
                         wokenAt = Stopwatch.GetTimestamp();
                         continue;
                     }
+                    passedOver = outcome == PassOutcome.PassedOver;
                     if (outcome == PassOutcome.Failed)
                     {
                         pause = RetryDelay(failures);
@@ -163,7 +174,7 @@ public sealed partial class EventRunner : BackgroundService
                 }
                 var nudged = await WaitAsync(wake, pause, wakeable, stop);
                 wokenAt = Stopwatch.GetTimestamp();
-                if (nudged) await Task.Delay(NudgeCoalesceMs, stop);
+                if (nudged) await Task.Delay(passedOver ? PassedOverCoalesceMs : NudgeCoalesceMs, stop);
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -244,7 +255,7 @@ public sealed partial class EventRunner : BackgroundService
         {
             kept.Checkpoint = to;
             kept.Unsaved = true;
-            if (now - kept.SavedAtUs < SkippedCheckpointSaveMs * 1_000L) return (full ? PassOutcome.Full : PassOutcome.Handled, 0);
+            if (now - kept.SavedAtUs < SkippedCheckpointSaveMs * 1_000L) return (full ? PassOutcome.Full : PassOutcome.PassedOver, 0);
         }
         if (!await subscriptions.AdvanceAsync(subscriber.Name, Owner, to, 0, now, stop))
         {
@@ -256,7 +267,7 @@ public sealed partial class EventRunner : BackgroundService
             saved.Unsaved = false;
             saved.SavedAtUs = now;
         }
-        return (full ? PassOutcome.Full : PassOutcome.Handled, 0);
+        return (full ? PassOutcome.Full : PassOutcome.PassedOver, 0);
     }
 
     private async Task<(PassOutcome Outcome, int Failures)> HandleAndAdvanceAsync(IEventSubscriber subscriber, LeaseSlot cache,
