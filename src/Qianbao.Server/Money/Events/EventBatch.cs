@@ -15,9 +15,10 @@ namespace Qianbao.Server.Money.Events;
 /// another process that took the lease) waits on that lock and then finds the row moved or the lease gone, throws
 /// <see cref="EventCheckpointMovedException"/> and rolls its effects back. A batch is delivered again only when its
 /// transaction did not commit, i.e. when none of its effects did.
-/// <see cref="MayRepeat"/> says when effects of these events may nevertheless be stored already: the first batch after
-/// this process took the lease (a process that handled them without this, or before an upgrade, may have committed them
-/// without its checkpoint) or after a failure. A handler keeps its own deduplication for those batches.
+/// <see cref="MayRepeat"/> says when effects of these events may nevertheless be stored already: a batch that begins at or
+/// before the log's last event when this process took the lease (a holder that handled them without this, or before an
+/// upgrade, may have committed them without its checkpoint; it can only have handled events already in the log), or any
+/// batch after a failure. A handler keeps its own deduplication for those batches.
 /// </remarks>
 public sealed class EventBatch
 {

@@ -122,6 +122,12 @@ public sealed partial class EventRunner : BackgroundService
         /// <summary>Whether <see cref="Checkpoint"/> is ahead of the stored one (it passed over events of no interest).</summary>
         public bool Unsaved;
         public long SavedAtUs;
+
+        /// <summary>
+        /// The log's last event when this process took the lease (without holding it just before): a holder that did not
+        /// commit its checkpoint with its effects may have handled events up to it, so batches up to it may repeat.
+        /// </summary>
+        public EventPosition? RepeatThrough;
     }
 
     /// <summary>One subscriber loop's lease as this process holds it, or none.</summary>
@@ -195,11 +201,9 @@ public sealed partial class EventRunner : BackgroundService
         var leaseUs = options.LeaseMs * 1_000L;
         // Whether effects of the next events may be stored without their checkpoint (see EventBatch.MayRepeat): not while
         // this process held the lease without a break and its last batch did not fail.
-        bool mayRepeat;
         if (cache.Held is { } kept && now < kept.UntilUs - leaseUs / 2)
         {
             lease = new EventSubscriptions.Lease(kept.Checkpoint, kept.Failures);
-            mayRepeat = kept.Failures > 0;
         }
         else
         {
@@ -214,17 +218,20 @@ public sealed partial class EventRunner : BackgroundService
                 lease = renewed.Value;
                 // Renewed before it lapsed: what this process passed over but has not written yet is still ours.
                 var held = cache.Held is { } before && now < before.UntilUs;
-                mayRepeat = !held || lease.Failures > 0;
+                // Taken (not renewed): every event another holder can have handled is in the log by now.
+                var repeatThrough = held ? cache.Held!.RepeatThrough : await EventLog.LastPositionAsync(connection, stop);
                 var unsaved = cache.Held is { Unsaved: true } previous && now < previous.UntilUs && previous.Checkpoint.CompareTo(lease.Checkpoint) > 0;
                 if (unsaved) lease = lease with { Checkpoint = cache.Held!.Checkpoint };
                 cache.Held = new HeldLease
                 {
                     Checkpoint = lease.Checkpoint, Failures = lease.Failures, UntilUs = now + leaseUs, SavedAtUs = now, Unsaved = unsaved,
+                    RepeatThrough = repeatThrough,
                 };
             }
         }
         var (events, full) = await reads.ReadAsync(lease.Checkpoint, wokenAt, ReadLogAsync, stop);
         if (events.Count == 0) return (PassOutcome.Idle, 0);
+        var mayRepeat = lease.Failures > 0 || (cache.Held?.RepeatThrough is { } through && events[0].Position.CompareTo(through) <= 0);
         if (subscriber.Handles is { } wanted)
         {
             var relevant = events.Where(e => wanted.Contains(e.Type)).ToList();
