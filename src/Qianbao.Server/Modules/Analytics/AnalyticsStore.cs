@@ -46,17 +46,25 @@ internal sealed class AnalyticsStore(Db db, TimeProvider clock, Money.Events.Eve
 {
     private long nextPurgeUs;
 
-    public async Task ApplyAsync(IReadOnlyList<(Guid EventId, AnalyticsChange Change)> changes, CancellationToken ct)
+    /// <summary>
+    /// Adds the changes in one transaction that also moves the subscriber's checkpoint. Events are recorded in
+    /// <c>analytics_seen</c> (and those seen before skipped) only when the batch may repeat: a batch that may not has no sums
+    /// stored yet, since every batch this process handled under its unbroken lease committed its sums with its checkpoint
+    /// (<see cref="Money.Events.EventBatch"/> says why that holds across processes). Ids recorded are still purged after the retention.
+    /// </summary>
+    public async Task ApplyAsync(IReadOnlyList<(Guid EventId, AnalyticsChange Change)> changes, Money.Events.EventBatch batch, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync(connection, ct);
+        await batch.CommitCheckpointAsync(connection, tx, ct);
         var now = Hosting.TimeProviderExtensions.GetUnixMicroseconds(clock);
         // Platform counts (transfers, top-ups, ...: most events) are summed per day and kind in memory and written once per
         // key, the active days once per (day, person); the rarer kinds are written per event. Sums commute, so this adds up to
         // what writing them one by one does.
         var platform = new Dictionary<(int Day, PlatformKind Kind), (long Count, long Volume)>();
         var active = new HashSet<(int Day, Guid UserId)>();
-        foreach (var change in await FirstSeenAsync(connection, tx, changes, now, ct))
+        var first = batch.MayRepeat ? await FirstSeenAsync(connection, tx, changes, now, ct) : [.. changes.Select(c => c.Change)];
+        foreach (var change in first)
         {
             if (change is PlatformCounted k)
             {

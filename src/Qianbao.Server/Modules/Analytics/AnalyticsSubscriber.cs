@@ -6,8 +6,9 @@ namespace Qianbao.Server.Modules.Analytics;
 
 /// <summary>
 /// Keeps the analytics rollups from the domain events: a durable subscriber (its own checkpoint). Exactly once: each batch is
-/// one transaction in which every event's id goes into <c>analytics_seen</c> first; an id already there was applied before (a
-/// batch delivered again after a crash between the commit and the checkpoint) and adds nothing. What other modules know is
+/// one transaction that also moves the checkpoint (<see cref="EventBatch"/>); a batch that may repeat (the first after this
+/// process took the lease, or after a failure) records every event's id in <c>analytics_seen</c> first, and an id already
+/// there was applied before (by a process that did not move the checkpoint with its sums) and adds nothing. What other modules know is
 /// asked before the transaction opens: the payers' identity facts (Identity opens them; only bucket numbers are stored) and
 /// the campaigns behind a trade's discount (Marketing).
 /// </summary>
@@ -30,8 +31,12 @@ internal sealed class AnalyticsSubscriber(AnalyticsStore store, PayerDemographic
 
     public IReadOnlySet<string>? Handles => Types;
 
-    public async Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken ct)
+    public Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken ct) => HandleAsync(EventBatch.Unchecked(events), ct);
+
+    /// <summary>The checkpoint commits with the sums (<see cref="EventBatch"/>); see <see cref="AnalyticsStore.ApplyAsync"/>.</summary>
+    public async Task HandleAsync(EventBatch batch, CancellationToken ct)
     {
+        var events = batch.Events;
         var payments = events.Select(e => e.Event).OfType<TradePaid>().Where(p => p.Currency == Currency).ToList();
         var facts = new Dictionary<Guid, IdentityFacts>();
         foreach (var chunk in payments.Select(p => p.BuyerId).Distinct().Chunk(PayerDemographics.UsersMax))
@@ -50,7 +55,7 @@ internal sealed class AnalyticsSubscriber(AnalyticsStore store, PayerDemographic
         {
             if (Change(stored, facts, campaigns) is { } change) changes.Add((stored.EventId, change));
         }
-        if (changes.Count > 0) await store.ApplyAsync(changes, ct);
+        if (changes.Count > 0) await store.ApplyAsync(changes, batch, ct);
     }
 
     private static AnalyticsChange? Change(StoredEvent stored, IReadOnlyDictionary<Guid, IdentityFacts> facts,

@@ -137,8 +137,14 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
     /// Only security and transaction notifications are batched: they are never held, capped or blocked, so nothing one of
     /// them decides depends on another of the batch. A batch with any other category, or the same fact twice, goes one by one.
     /// </summary>
+    /// <param name="probe">
+    /// False when the caller knows no notification of these facts can be stored yet (an event batch whose checkpoint commits
+    /// in this transaction and that may not repeat): the dedupe probe is skipped. The insert's <c>ON CONFLICT</c> and the
+    /// winner's read below still keep a fact that was stored after all from being notified twice (it would only leave a gap in
+    /// the person's inbox numbers).
+    /// </param>
     public async Task<IReadOnlyList<NotifyResult>> NotifyManyAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<NotificationRequest> requests,
-        CancellationToken ct)
+        CancellationToken ct, bool probe = true)
     {
         var results = new NotifyResult[requests.Count];
         if (requests.Any(r => r.Category is not (NotificationCategory.Security or NotificationCategory.Transaction))
@@ -153,7 +159,7 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
             if (request.Type.Length is 0 or > TypeLengthMax) throw new ArgumentException("type must be 1..64 characters", nameof(requests));
         }
 
-        var existing = await ExistingAsync(connection, tx, requests, ct);
+        var existing = probe ? await ExistingAsync(connection, tx, requests, ct) : [];
         var fresh = new List<int>(requests.Count);
         for (var i = 0; i < requests.Count; i++)
         {

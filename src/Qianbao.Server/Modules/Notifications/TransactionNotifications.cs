@@ -31,8 +31,15 @@ internal sealed class TransactionNotificationSubscriber(Db db, Notifier notifier
 
     public IReadOnlySet<string>? Handles => Types;
 
-    public async Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken ct)
+    public Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken ct) => HandleAsync(EventBatch.Unchecked(events), ct);
+
+    /// <summary>
+    /// The checkpoint commits with the notifications (<see cref="EventBatch"/>), so a batch that may not repeat has none yet:
+    /// the dedupe probe is skipped for it (the insert's <c>ON CONFLICT</c> still keeps a fact from being notified twice).
+    /// </summary>
+    public async Task HandleAsync(EventBatch batch, CancellationToken ct)
     {
+        var events = batch.Events;
         var requests = new List<NotificationRequest>();
         var merchantNames = new Dictionary<Guid, string>();
         async Task<string> MerchantAsync(Guid id)
@@ -102,7 +109,8 @@ internal sealed class TransactionNotificationSubscriber(Db db, Notifier notifier
         if (requests.Count == 0) return;
         await using var connection = await db.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync(connection, ct);
-        await notifier.NotifyManyAsync(connection, tx, requests, ct);
+        await batch.CommitCheckpointAsync(connection, tx, ct);
+        await notifier.NotifyManyAsync(connection, tx, requests, ct, probe: batch.MayRepeat);
         await tx.CommitAsync(ct);
     }
 

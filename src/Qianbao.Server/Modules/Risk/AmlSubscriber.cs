@@ -22,8 +22,12 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
 
     public IReadOnlySet<string>? Handles => AmlMovements.EventTypesOfInterest;
 
-    public async Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken ct)
+    public Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken ct) => HandleAsync(EventBatch.Unchecked(events), ct);
+
+    /// <summary>The checkpoint commits with the movements and hits (<see cref="EventBatch"/>): one transaction per batch, not two.</summary>
+    public async Task HandleAsync(EventBatch batch, CancellationToken ct)
     {
+        var events = batch.Events;
         // What other modules know is asked before the transaction (their reads take connections of their own).
         var merchantOwners = new HashSet<Guid>();
         foreach (var owner in events.Select(e => e.Event).OfType<WithdrawalSucceeded>().Select(w => w.OwnerId).Distinct())
@@ -122,6 +126,7 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
         await using (var connection = await db.OpenAsync(ct))
         {
             await using var tx = await db.BeginWriteAsync(connection, ct);
+            await batch.CommitCheckpointAsync(connection, tx, ct);
             await AmlStore.InsertAsync(connection, tx, movements, ct);
             await cases.AddHitsManyAsync(connection, tx, toAdd, ct);
             bumped = await AmlStore.BumpVersionsAsync(connection, tx, db, needFrom.Keys, ct);

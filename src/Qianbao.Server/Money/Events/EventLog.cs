@@ -127,6 +127,14 @@ public static class EventLog
     /// those of transactions older than every running one, so no later read can find an event before the last one
     /// returned here: a checkpoint at that position never skips anything.
     /// </summary>
+    /// <summary>The position of the last event in the log (committed or not yet visible ones aside), or null when it is empty.</summary>
+    public static async Task<EventPosition?> LastPositionAsync(DbConnection connection, CancellationToken ct)
+    {
+        var row = await Dapper.SqlMapper.QuerySingleOrDefaultAsync<(long TxId, long Seq)?>(connection, new Dapper.CommandDefinition(
+            "SELECT tx_id, seq FROM domain_events ORDER BY tx_id DESC, seq DESC LIMIT 1", cancellationToken: ct));
+        return row is { } r ? new EventPosition(r.TxId, r.Seq) : null;
+    }
+
     public static async Task<IReadOnlyList<StoredEvent>> ReadAsync(DbConnection connection, EventPosition after, int limit, CancellationToken ct = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);

@@ -92,13 +92,21 @@ public sealed partial class EventRunner : BackgroundService
         await Task.WhenAll(loops);
     }
 
-    private enum PassOutcome { NotHolder, Idle, Handled, Full, Failed }
+    private enum PassOutcome { NotHolder, Idle, Handled, PassedOver, Full, Failed }
 
     /// <summary>
     /// After a nudge, how long a subscriber waits before reading, so that a burst of commits (every transfer nudges) is
     /// read in one pass rather than one pass per commit.
     /// </summary>
     internal const int NudgeCoalesceMs = 10;
+
+    /// <summary>
+    /// The same wait for a loop whose last pass found only events of no interest to it (a subscriber of payments while
+    /// transfers stream by): every commit nudges all loops (about a dozen), and such a loop would otherwise wake, read and
+    /// pass over a few events every 10 ms. Its events are delivered at most this much later; its checkpoint and the
+    /// delivery guarantees are unchanged (a pass still reads everything after the checkpoint).
+    /// </summary>
+    internal const int PassedOverCoalesceMs = 100;
 
     /// <summary>
     /// The lease this process holds for one subscriber, as it last wrote it. While more than half of it is left, a pass
@@ -114,6 +122,12 @@ public sealed partial class EventRunner : BackgroundService
         /// <summary>Whether <see cref="Checkpoint"/> is ahead of the stored one (it passed over events of no interest).</summary>
         public bool Unsaved;
         public long SavedAtUs;
+
+        /// <summary>
+        /// The log's last event when this process took the lease (without holding it just before): a holder that did not
+        /// commit its checkpoint with its effects may have handled events up to it, so batches up to it may repeat.
+        /// </summary>
+        public EventPosition? RepeatThrough;
     }
 
     /// <summary>One subscriber loop's lease as this process holds it, or none.</summary>
@@ -131,12 +145,14 @@ public sealed partial class EventRunner : BackgroundService
         var held = new LeaseSlot();
         // When this loop was last woken: a shared read must have started after it to be as fresh as its own.
         var wokenAt = Stopwatch.GetTimestamp();
+        var passedOver = false;
         try
         {
             while (!stop.IsCancellationRequested)
             {
                 var pause = poll;
                 var wakeable = true;
+                passedOver = false;
                 try
                 {
                     if (!ensured)
@@ -151,6 +167,7 @@ public sealed partial class EventRunner : BackgroundService
                         wokenAt = Stopwatch.GetTimestamp();
                         continue;
                     }
+                    passedOver = outcome == PassOutcome.PassedOver;
                     if (outcome == PassOutcome.Failed)
                     {
                         pause = RetryDelay(failures);
@@ -163,7 +180,7 @@ public sealed partial class EventRunner : BackgroundService
                 }
                 var nudged = await WaitAsync(wake, pause, wakeable, stop);
                 wokenAt = Stopwatch.GetTimestamp();
-                if (nudged) await Task.Delay(NudgeCoalesceMs, stop);
+                if (nudged) await Task.Delay(passedOver ? PassedOverCoalesceMs : NudgeCoalesceMs, stop);
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -182,6 +199,8 @@ public sealed partial class EventRunner : BackgroundService
         EventSubscriptions.Lease lease;
         var now = clock.GetUnixMicroseconds();
         var leaseUs = options.LeaseMs * 1_000L;
+        // Whether effects of the next events may be stored without their checkpoint (see EventBatch.MayRepeat): not while
+        // this process held the lease without a break and its last batch did not fail.
         if (cache.Held is { } kept && now < kept.UntilUs - leaseUs / 2)
         {
             lease = new EventSubscriptions.Lease(kept.Checkpoint, kept.Failures);
@@ -198,16 +217,21 @@ public sealed partial class EventRunner : BackgroundService
                 }
                 lease = renewed.Value;
                 // Renewed before it lapsed: what this process passed over but has not written yet is still ours.
+                var held = cache.Held is { } before && now < before.UntilUs;
+                // Taken (not renewed): every event another holder can have handled is in the log by now.
+                var repeatThrough = held ? cache.Held!.RepeatThrough : await EventLog.LastPositionAsync(connection, stop);
                 var unsaved = cache.Held is { Unsaved: true } previous && now < previous.UntilUs && previous.Checkpoint.CompareTo(lease.Checkpoint) > 0;
                 if (unsaved) lease = lease with { Checkpoint = cache.Held!.Checkpoint };
                 cache.Held = new HeldLease
                 {
                     Checkpoint = lease.Checkpoint, Failures = lease.Failures, UntilUs = now + leaseUs, SavedAtUs = now, Unsaved = unsaved,
+                    RepeatThrough = repeatThrough,
                 };
             }
         }
         var (events, full) = await reads.ReadAsync(lease.Checkpoint, wokenAt, ReadLogAsync, stop);
         if (events.Count == 0) return (PassOutcome.Idle, 0);
+        var mayRepeat = lease.Failures > 0 || (cache.Held?.RepeatThrough is { } through && events[0].Position.CompareTo(through) <= 0);
         if (subscriber.Handles is { } wanted)
         {
             var relevant = events.Where(e => wanted.Contains(e.Type)).ToList();
@@ -217,10 +241,10 @@ public sealed partial class EventRunner : BackgroundService
                 // Deliver what it wants; the checkpoint still moves to the end of what was read.
                 var last = events[^1].Position;
                 events = relevant;
-                return await HandleAndAdvanceAsync(subscriber, cache, lease, events, last, full, stop);
+                return await HandleAndAdvanceAsync(subscriber, cache, lease, events, last, full, mayRepeat, stop);
             }
         }
-        return await HandleAndAdvanceAsync(subscriber, cache, lease, events, events[^1].Position, full, stop);
+        return await HandleAndAdvanceAsync(subscriber, cache, lease, events, events[^1].Position, full, mayRepeat, stop);
     }
 
     private async Task<IReadOnlyList<StoredEvent>> ReadLogAsync(EventPosition after, int limit, CancellationToken stop)
@@ -238,7 +262,7 @@ public sealed partial class EventRunner : BackgroundService
         {
             kept.Checkpoint = to;
             kept.Unsaved = true;
-            if (now - kept.SavedAtUs < SkippedCheckpointSaveMs * 1_000L) return (full ? PassOutcome.Full : PassOutcome.Handled, 0);
+            if (now - kept.SavedAtUs < SkippedCheckpointSaveMs * 1_000L) return (full ? PassOutcome.Full : PassOutcome.PassedOver, 0);
         }
         if (!await subscriptions.AdvanceAsync(subscriber.Name, Owner, to, 0, now, stop))
         {
@@ -250,19 +274,31 @@ public sealed partial class EventRunner : BackgroundService
             saved.Unsaved = false;
             saved.SavedAtUs = now;
         }
-        return (full ? PassOutcome.Full : PassOutcome.Handled, 0);
+        return (full ? PassOutcome.Full : PassOutcome.PassedOver, 0);
     }
 
     private async Task<(PassOutcome Outcome, int Failures)> HandleAndAdvanceAsync(IEventSubscriber subscriber, LeaseSlot cache,
-        EventSubscriptions.Lease lease, IReadOnlyList<StoredEvent> events, EventPosition to, bool full, CancellationToken stop)
+        EventSubscriptions.Lease lease, IReadOnlyList<StoredEvent> events, EventPosition to, bool full, bool mayRepeat, CancellationToken stop)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop);
         deadline.CancelAfter(handlerTimeout);
+        var batch = new EventBatch(events, mayRepeat, (connection, tx, ct) =>
+            EventSubscriptions.AdvanceInAsync(connection, tx, subscriber.Name, Owner, to, events.Count, clock.GetUnixMicroseconds(), ct));
         try
         {
             // WaitAsync bounds even a handler that ignores its token; one abandoned that way may still finish later,
-            // which idempotent handling absorbs like any other repeated delivery.
-            await subscriber.HandleAsync(events, deadline.Token).WaitAsync(deadline.Token);
+            // which idempotent handling absorbs like any other repeated delivery (and one that commits its checkpoint
+            // with its effects finds the checkpoint moved and rolls back, see EventBatch).
+            await subscriber.HandleAsync(batch, deadline.Token).WaitAsync(deadline.Token);
+        }
+        catch (EventCheckpointMovedException) when (!stop.IsCancellationRequested)
+        {
+            // Another process took the lease, or this batch was committed already (by a handler abandoned after a
+            // timeout): its effects rolled back with the checkpoint write; read the lease and checkpoint again.
+            cache.Held = null;
+            logger.LogWarning("Event subscriber {Subscriber}: checkpoint moved or lease lost while handling {Count} events; reading it again",
+                subscriber.Name, events.Count);
+            return (PassOutcome.NotHolder, 0);
         }
         catch (Exception ex) when (!stop.IsCancellationRequested)
         {
@@ -276,7 +312,8 @@ public sealed partial class EventRunner : BackgroundService
         }
 
         var advancedAtUs = clock.GetUnixMicroseconds();
-        if (!await subscriptions.AdvanceAsync(subscriber.Name, Owner, to, events.Count, advancedAtUs, stop))
+        // Written with the handler's effects already (committed: the handler returned), or here after them.
+        if (!batch.CheckpointWritten && !await subscriptions.AdvanceAsync(subscriber.Name, Owner, to, events.Count, advancedAtUs, stop))
         {
             cache.Held = null;
             // Another process took the lease while we handled the batch; it delivers the batch again (at least once).

@@ -66,6 +66,15 @@ internal sealed class EventSubscriptions(Db db)
             new { name, owner, tx = to.TxId, seq = to.Seq, count, now = nowUs }, cancellationToken: ct)) == 1;
     }
 
+    /// <summary>
+    /// <see cref="AdvanceAsync"/> inside the caller's transaction (the handler's, so the checkpoint commits with its effects).
+    /// The row's lock is held until that transaction ends: a concurrent handler of the same batch waits, then finds it moved.
+    /// </summary>
+    public static async Task<bool> AdvanceInAsync(DbConnection connection, DbTransaction tx, string name, string owner, EventPosition to, int count,
+        long nowUs, CancellationToken ct) =>
+        await connection.ExecuteAsync(new CommandDefinition(AdvanceSql,
+            new { name, owner, tx = to.TxId, seq = to.Seq, count, now = nowUs }, tx, cancellationToken: ct)) == 1;
+
     public async Task RecordFailureAsync(string name, string owner, string error, long nowUs, CancellationToken ct)
     {
         if (error.Length > LastErrorLengthMax) error = error[..LastErrorLengthMax];

@@ -28,4 +28,12 @@ public interface IEventSubscriber
 
     /// <summary>Handles one batch (1..BatchSizeMax events, oldest first). Returning means all of them are handled.</summary>
     Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken ct);
+
+    /// <summary>
+    /// What the runner calls. A subscriber that writes its effects in one transaction overrides it to commit the checkpoint
+    /// with them (<see cref="EventBatch.CommitCheckpointAsync"/>: exactly once, one transaction less per batch) and to skip
+    /// its deduplication when <see cref="EventBatch.MayRepeat"/> is false. Otherwise the runner moves the checkpoint after it
+    /// returns, as for <see cref="HandleAsync(IReadOnlyList{StoredEvent}, CancellationToken)"/>.
+    /// </summary>
+    Task HandleAsync(EventBatch batch, CancellationToken ct) => HandleAsync(batch.Events, ct);
 }
