@@ -66,6 +66,16 @@ internal static class ListTransactions
             NameMasked = JsonEncodedText.Encode("name_masked"), Note = JsonEncodedText.Encode("note"), CreatedAt = JsonEncodedText.Encode("created_at"),
             Debit = JsonEncodedText.Encode("debit"), Credit = JsonEncodedText.Encode("credit"), Completed = JsonEncodedText.Encode("completed");
 
+        /// <summary>The <c>type</c> of codes below 128 (every code the chart of accounts names), encoded once rather than per item.</summary>
+        private static readonly JsonEncodedText[] TypeNames = [.. Enumerable.Range(0, 128).Select(c => JsonEncodedText.Encode(TransferCodes.Name((ushort)c)))];
+
+        /// <summary>A hold's <c>status</c> by its state, encoded once.</summary>
+        private static readonly JsonEncodedText[] HoldStatusNames =
+            [.. Enumerable.Range(0, (int)PendingState.Expired + 1).Select(state => JsonEncodedText.Encode(HoldStatus.Name((PendingState)state)))];
+
+        /// <summary>Currency codes encoded once; bounded by the known currencies (<see cref="Currency.Parse"/> accepts no other).</summary>
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, JsonEncodedText> CurrencyCodes = new(StringComparer.Ordinal);
+
         /// <summary>A page of 100 items is about 40 KB: a buffer grown past this is not kept for the thread's next page.</summary>
         private const int KeptBufferBytesMax = 256 * 1024;
 
@@ -108,12 +118,14 @@ internal static class ListTransactions
                 var e = entries[i];
                 json.WriteStartObject();
                 json.WriteString(Id, e.Id);
-                json.WriteString(Type, TransferCodes.Name(e.Code));
+                if (e.Code < TypeNames.Length) json.WriteString(Type, TypeNames[e.Code]);
+                else json.WriteString(Type, TransferCodes.Name(e.Code));
                 json.WriteString(Direction, e.DebitOwnerId == userId ? Debit : Credit);
                 json.WriteNumber(Amount, e.Amount);
-                json.WriteString(CurrencyName, e.Currency.Code);
-                if (e.Flags.HasFlag(TransferFlags.Pending)) json.WriteString(Status, HoldStatus.Name(e.State));
-                else json.WriteString(Status, Completed);
+                json.WriteString(CurrencyName, CurrencyCodes.GetOrAdd(e.Currency.Code, static code => JsonEncodedText.Encode(code)));
+                if (!e.Flags.HasFlag(TransferFlags.Pending)) json.WriteString(Status, Completed);
+                else if ((int)e.State < HoldStatusNames.Length) json.WriteString(Status, HoldStatusNames[(int)e.State]);
+                else json.WriteString(Status, HoldStatus.Name(e.State));
                 if (Counterparty(e, userId) is { } other && names.TryGetValue(other, out var name))
                 {
                     json.WriteStartObject(CounterpartyName);
