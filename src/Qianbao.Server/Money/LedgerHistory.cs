@@ -37,18 +37,24 @@ public sealed class LedgerHistory(Db db, AccountOwners owners)
             // (SoleAccountSql) proves it in the same snapshot and otherwise answers a marker, and the general statement reads the page.
             if (SoleAccountGuess(q) is not { } sole || !await ReadAsync(connection, SoleAccountSql, q, sole, rows, ct))
                 await ReadAsync(connection, PostgresSql, q, null, rows, ct);
-            List<Guid>? unknown = null;
-            foreach (var r in rows)
-                if (!owners.TryGet(r.OtherAccountId, out _)) (unknown ??= []).Add(r.OtherAccountId);
-            // Counterparties' accounts not seen yet in this process: one more statement on the same connection (AccountOwners).
-            if (unknown is not null) await ReadOwnersAsync(connection, unknown, ct);
+            // One pass while every counterparty's account is known in this process (the usual case: one lookup per entry).
             var entries = new List<LedgerEntry>(rows.Count);
+            List<Guid>? unknown = null;
+            var currency = default(Currency);
+            foreach (var r in rows)
+            {
+                if (!owners.TryGet(r.OtherAccountId, out var other)) (unknown ??= []).Add(r.OtherAccountId);
+                else if (unknown is null) entries.Add(Entry(r, other, q.OwnerId, ref currency));
+            }
+            if (unknown is null) return entries;
+            // Counterparties' accounts not seen yet in this process: one more statement on the same connection (AccountOwners).
+            await ReadOwnersAsync(connection, unknown, ct);
+            entries.Clear();
             foreach (var r in rows)
             {
                 if (!owners.TryGet(r.OtherAccountId, out var other))
                     throw new InvariantViolationException($"transfer {r.Id} names account {r.OtherAccountId}, which does not exist");
-                entries.Add(new LedgerEntry(r.Seq, r.Id, r.Amount, Currency.Parse(r.Currency), checked((ushort)r.Code), (TransferFlags)r.Flags, r.Reference,
-                    r.TimestampUs, (PendingState)r.State, r.Outgoing ? q.OwnerId : other, r.Outgoing ? other : q.OwnerId));
+                entries.Add(Entry(r, other, q.OwnerId, ref currency));
             }
             return entries;
         }
@@ -59,6 +65,14 @@ public sealed class LedgerHistory(Db db, AccountOwners owners)
             return [.. rows.Select(r => new LedgerEntry(r.seq, r.id, r.amount, Currency.Parse(r.currency), checked((ushort)r.code), (TransferFlags)r.flags, r.reference,
                 r.timestamp_us, (PendingState)r.state, r.debit_owner_id, r.credit_owner_id))];
         }
+    }
+
+    /// <param name="currency">The previous entry's currency: a page is nearly always in one, so its code is parsed once.</param>
+    private static LedgerEntry Entry(in PostgresRow r, Guid? other, Guid ownerId, ref Currency currency)
+    {
+        if (currency.Code != r.Currency) currency = Currency.Parse(r.Currency);
+        return new LedgerEntry(r.Seq, r.Id, r.Amount, currency, checked((ushort)r.Code), (TransferFlags)r.Flags, r.Reference, r.TimestampUs,
+            (PendingState)r.State, r.Outgoing ? ownerId : other, r.Outgoing ? other : ownerId);
     }
 
     /// <summary>
