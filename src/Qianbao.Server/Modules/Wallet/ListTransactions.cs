@@ -83,10 +83,10 @@ internal static class ListTransactions
         [ThreadStatic] private static ArrayBufferWriter<byte>? buffer;
 
         /// <summary>
-        /// The page is written into a buffer of this thread first, so the answer carries a Content-Length and leaves in one write:
-        /// written straight into the body, it went out chunked, its data on the flush and the closing chunk as a second send
-        /// when the request ended (two send system calls and two segments to read for the client per page; BENCHMARKS.md,
-        /// issue 13, session 8).
+        /// The page is written into a buffer of this thread first, so the answer carries a Content-Length instead of chunked framing
+        /// and needs no flush of its own (Kestrel sends headers and body together when the request ends). Written straight into the
+        /// body it went out chunked; measured, that too left in one send (the closing chunk coalesced), so this saves framing and an
+        /// await, not a system call (BENCHMARKS.md, issue 13, session 8).
         /// </summary>
         public Task ExecuteAsync(HttpContext http)
         {
@@ -98,7 +98,7 @@ internal static class ListTransactions
                 var response = http.Response;
                 response.ContentType = "application/json; charset=utf-8";
                 response.ContentLength = page.WrittenCount;
-                // Copied into the response's pipe before this returns: Kestrel sends headers and body together when the request ends.
+                // Copied into the response's pipe before this returns, so the thread's buffer is free for its next page.
                 response.BodyWriter.Write(page.WrittenSpan);
                 return Task.CompletedTask;
             }
