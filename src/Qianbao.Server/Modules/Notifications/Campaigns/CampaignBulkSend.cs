@@ -3,6 +3,7 @@ using System.Text.Json;
 using Dapper;
 using Npgsql;
 using Qianbao.Server.Http;
+using Qianbao.Server.Storage;
 
 namespace Qianbao.Server.Modules.Notifications.Campaigns;
 

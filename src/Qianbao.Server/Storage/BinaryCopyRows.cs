@@ -1,22 +1,25 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Qianbao.Server.Modules.Notifications.Campaigns;
+namespace Qianbao.Server.Storage;
 
 /// <summary>
 /// Rows of PostgreSQL's binary COPY format (https://www.postgresql.org/docs/current/sql-copy.html, "Binary Format") encoded
 /// straight into a buffer for a raw binary COPY stream: the set-based campaign send writes 50,000 inbox rows a batch, and
-/// Npgsql's importer, which resolves and binds a parameter per value, cost the sender several µs a row. Fields are written as
+/// Npgsql's importer, which resolves and binds a parameter per value, cost the sender several µs a row; the ledger batch's new
+/// transfers go the same way. Fields are written as
 /// PostgreSQL's binary send functions do (network byte order; uuid as its 16 bytes; text as UTF-8). Bytes that are the same
 /// on every row (a variant's texts, the campaign's constants) are encoded once and copied (<see cref="Constant"/>).
 /// </summary>
 internal sealed class BinaryCopyRows
 {
-    private byte[] buffer = new byte[1 << 16];
+    private byte[] buffer;
     private int length;
 
-    public BinaryCopyRows()
+    /// <param name="capacityBytes">The buffer's first size (it grows when a row does not fit).</param>
+    public BinaryCopyRows(int capacityBytes = 1 << 16)
     {
+        buffer = new byte[capacityBytes];
         // Signature, flags (no OIDs), header extension length 0.
         Bytes("PGCOPY\n"u8);
         Bytes([0xff, (byte)'\r', (byte)'\n', 0]);
@@ -44,6 +47,15 @@ internal sealed class BinaryCopyRows
         Int32(8);
         BinaryPrimitives.WriteInt64BigEndian(Space(8), value);
         length += 8;
+    }
+
+    /// <summary>A NULL field, of any type.</summary>
+    public void Null() => Int32(-1);
+
+    public void Int4(int value)
+    {
+        Int32(4);
+        Int32(value);
     }
 
     public void Short(short value)
