@@ -58,21 +58,23 @@ public static class EventLog
         """;
 
     /// <summary>
-    /// Appends <paramref name="events"/>, in order, inside the caller's open transaction <paramref name="tx"/>: they
-    /// become visible when it commits and vanish if it rolls back. An event whose <see cref="DomainEvent.EventId"/> is
-    /// already stored (or repeated in the list) is skipped. After the commit, call <see cref="EventSignal.Nudge"/> so
-    /// subscribers look now rather than at their next poll.
-    /// </summary>
-    /// <exception cref="ArgumentException">An event is not in the catalogue, has an empty id, a non-positive time or an over-long stream.</exception>
-    /// <summary>
     /// The PostgreSQL insert of <paramref name="events"/> appended to a batch someone else executes in its transaction (the ledger
     /// batch's write round trip, issue 13 session 8); the same statement <see cref="AppendAsync"/> runs.
     /// </summary>
-    public static void AddTo(NpgsqlBatch batch, IReadOnlyList<DomainEvent> events)
+    /// <exception cref="ArgumentException">As <see cref="AppendAsync"/>.</exception>
+    public static void AddTo(NpgsqlBatch batch, IReadOnlyList<DomainEvent> events) => AddRows(batch, Rows(events));
+
+    /// <summary>The rows of <paramref name="events"/>, each payload serialised once, checked against the catalogue and the limits.</summary>
+    private static Row[] Rows(IReadOnlyList<DomainEvent> events)
     {
         if (events.Count > AppendCountMax) throw new ArgumentException($"at most {AppendCountMax} events per append, not {events.Count}", nameof(events));
         var rows = new Row[events.Count];
         for (var i = 0; i < rows.Length; i++) rows[i] = Row.Of(events[i]);
+        return rows;
+    }
+
+    private static void AddRows(NpgsqlBatch batch, Row[] rows)
+    {
         var cmd = new NpgsqlBatchCommand(PostgresInsertSql);
         cmd.Parameters.Add(new NpgsqlParameter<Guid[]>("id", [.. rows.Select(r => r.Id)]));
         cmd.Parameters.Add(new NpgsqlParameter<string[]>("type", [.. rows.Select(r => r.Type)]));
@@ -82,21 +84,25 @@ public static class EventLog
         batch.BatchCommands.Add(cmd);
     }
 
+    /// <summary>
+    /// Appends <paramref name="events"/>, in order, inside the caller's open transaction <paramref name="tx"/>: they
+    /// become visible when it commits and vanish if it rolls back. An event whose <see cref="DomainEvent.EventId"/> is
+    /// already stored (or repeated in the list) is skipped. After the commit, call <see cref="EventSignal.Nudge"/> so
+    /// subscribers look now rather than at their next poll.
+    /// </summary>
+    /// <exception cref="ArgumentException">An event is not in the catalogue, has an empty id, a non-positive time or an over-long stream.</exception>
     public static async ValueTask AppendAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<DomainEvent> events, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(tx);
         ArgumentNullException.ThrowIfNull(events);
         if (events.Count == 0) return;
-        if (events.Count > AppendCountMax) throw new ArgumentException($"at most {AppendCountMax} events per append, not {events.Count}", nameof(events));
-
-        var rows = new Row[events.Count];
-        for (var i = 0; i < rows.Length; i++) rows[i] = Row.Of(events[i]);
+        var rows = Rows(events);
 
         if (connection is NpgsqlConnection npgsql)
         {
             await using var batch = new NpgsqlBatch(npgsql, (NpgsqlTransaction)tx);
-            AddTo(batch, events);
+            AddRows(batch, rows);
             await batch.ExecuteNonQueryAsync(ct);
             return;
         }
