@@ -29,6 +29,7 @@ one() {
   [ "$n" -gt 0 ] || n=1
   local cb=$(sed -n "s/.*SUMMARY.* cpu_us_bench=\([0-9.]*\).*/\1/p" $T/$name.log)
   echo "$name rc=$rc tps=$tps mean_batch=$mb p99_ms=$p99 cpu_us_bench=$cb cpu_us_pg=$(( (p1-p0)*1000000/hz/n )) load=$(cut -d' ' -f1 /proc/loadavg)"
+  grep "per attempt ms" $T/$name.log | sed "s/^ */    $name /" || true
   [ $rc = 0 ] || { tail -5 $T/$name.log; }
   $BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAtc "DROP DATABASE $db" postgres
 }

@@ -100,6 +100,9 @@ public sealed record LedgerWorkloadResult
     /// <summary>Mean time between batch commits in the window: the executor runs one batch at a time.</summary>
     public double MeanBatchMs => Batches > 0 ? MeasuredSeconds * 1000 / Batches : 0;
 
+    /// <summary>Where the window's batch attempts spent their time (null when the run ended before the window did).</summary>
+    public required LedgerPhaseTimes.Snapshot? Phases { get; init; }
+
     public required LedgerCheck.Report Check { get; init; }
     public required long StoredCount { get; init; }
     public required long StoredAmount { get; init; }
@@ -129,7 +132,7 @@ public sealed record LedgerWorkloadResult
 public static class LedgerWorkload
 {
     private readonly record struct Edges((long Batches, long Transfers) First, (long Batches, long Transfers) Last,
-        CpuSampler.Sample CpuFirst, CpuSampler.Sample CpuLast);
+        CpuSampler.Sample CpuFirst, CpuSampler.Sample CpuLast, LedgerPhaseTimes.Snapshot PhasesFirst, LedgerPhaseTimes.Snapshot PhasesLast);
 
     private sealed class ClientState(int capacity)
     {
@@ -177,9 +180,10 @@ public static class LedgerWorkload
                 await DelayUntilAsync(measureStart, statsStop.Token);
                 var first = fixture.Executor.Stats;
                 var cpuFirst = CpuSampler.Take();
+                var phasesFirst = fixture.Store.Phases.Take();
                 profile?.Reset();
                 await DelayUntilAsync(end, statsStop.Token);
-                return (Edges?)new Edges(first, fixture.Executor.Stats, cpuFirst, CpuSampler.Take());
+                return (Edges?)new Edges(first, fixture.Executor.Stats, cpuFirst, CpuSampler.Take(), phasesFirst, fixture.Store.Phases.Take());
             }
             catch (OperationCanceledException)
             {
@@ -253,6 +257,7 @@ public static class LedgerWorkload
             FoundCount = foundCount,
             FoundAmount = foundAmount,
             Statements = statements,
+            Phases = edges is { } p ? p.PhasesLast.Minus(p.PhasesFirst) : null,
             BenchCpuUsPerTransfer = cpuWindow is { } w && window.Transfers > 0 ? (w.CpuLast.Self - w.CpuFirst.Self).TotalMicroseconds / window.Transfers : 0,
             PostgresCpuUsPerTransfer = options.Engine == DatabaseEngine.Postgres && cpuWindow is { } v && window.Transfers > 0
                 ? Math.Max(0, (v.CpuLast.Postgres - v.CpuFirst.Postgres).TotalMicroseconds) / window.Transfers : 0,

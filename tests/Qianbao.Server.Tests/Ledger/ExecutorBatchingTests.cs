@@ -136,6 +136,37 @@ public abstract class ExecutorBatchingTests
         check.Violations.ShouldBeEmpty();
         check.Ok.ShouldBeTrue();
     }
+
+    /// <summary>
+    /// On PostgreSQL a store remembers the account rows its batches wrote and decides the next lock-free batch on them without
+    /// reading them: when another process (here another store on the same database) changed an account since, the stale balance
+    /// must neither pay a transfer the stored balance cannot, nor refuse one it can.
+    /// </summary>
+    [Fact]
+    public async Task BalancesRememberedByOneProcessAndChangedByAnotherAreNeverDecidedOn()
+    {
+        await using var f = await FixtureAsync(batchesInFlight: 2);
+        var wallet = await WalletHoldingAsync(f, 100);
+        (await f.Executor.SubmitAsync(Move(Guid.CreateVersion7(), wallet.Id, f.Merchant, 1))).ShouldBe(TransferResult.Created);
+        var otherStore = f.Store is PostgresLedgerStore ? (LedgerStore)new PostgresLedgerStore(f.Db) : new SqliteLedgerStore(f.Db);
+        await using var other = new LedgerExecutor(otherStore, TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<LedgerExecutor>.Instance, new LedgerExecutorOptions());
+
+        // The other process spends 60 of the 99 left: this one's remembered 99 would pay 50.
+        (await other.SubmitAsync(Move(Guid.CreateVersion7(), wallet.Id, f.Merchant, 60))).ShouldBe(TransferResult.Created);
+        (await f.Executor.SubmitAsync(Move(Guid.CreateVersion7(), wallet.Id, f.Merchant, 50))).ShouldBe(TransferResult.ExceedsCredits);
+        // The other process tops the wallet up by 30 (39 + 30 = 69): this one, having just read 39, must still pay 60.
+        (await other.SubmitAsync(new Transfer(new TransferId(Guid.CreateVersion7()), f.Funding, wallet.Id, 30, Currency.Cny, TransferCodes.TopUp)))
+            .ShouldBe(TransferResult.Created);
+        (await f.Executor.SubmitAsync(Move(Guid.CreateVersion7(), wallet.Id, f.Merchant, 60))).ShouldBe(TransferResult.Created);
+        (await f.Executor.SubmitAsync(Move(Guid.CreateVersion7(), wallet.Id, f.Merchant, 10))).ShouldBe(TransferResult.ExceedsCredits);
+
+        var stored = (await f.Store.GetAccountsAsync([wallet.Id], CancellationToken.None)).Single();
+        (stored.DebitsPosted, stored.CreditsPosted).ShouldBe((121L, 130L));
+        var check = await LedgerCheck.RunAsync(f.Db, CancellationToken.None);
+        check.Violations.ShouldBeEmpty();
+        check.Ok.ShouldBeTrue();
+    }
 }
 
 public sealed class SqliteExecutorBatchingTests : ExecutorBatchingTests, IDisposable

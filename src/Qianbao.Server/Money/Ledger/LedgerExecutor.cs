@@ -304,6 +304,7 @@ public sealed class LedgerExecutor : IAsyncDisposable
     /// </param>
     private async Task ExecuteAsync(List<LedgerCommand> batch, List<Task>? before = null)
     {
+        var waitStarted = Stopwatch.GetTimestamp();
         if (before is not null)
         {
             try
@@ -315,6 +316,7 @@ public sealed class LedgerExecutor : IAsyncDisposable
                 // Not expected (ExecuteAsync completes its commands with an error instead of faulting); this batch runs anyway.
             }
         }
+        if (before is not null) store.Phases.Add(LedgerPhase.WaitForOverlapping, waitStarted);
         try
         {
             var results = await ApplyWithRetryAsync(batch);

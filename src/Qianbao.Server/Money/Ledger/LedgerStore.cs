@@ -1,5 +1,6 @@
 using Qianbao.Server.Storage;
 using System.Data.Common;
+using System.Diagnostics;
 using Qianbao.Ledger;
 using Qianbao.Server.Money.Pipeline;
 
@@ -22,6 +23,9 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
 
     /// <summary>The modules' guard checkers, effect writers and the movement policies.</summary>
     protected PipelineParts Parts { get; } = parts ?? PipelineParts.None;
+
+    /// <summary>Where this store's batches spend their time, summed since start.</summary>
+    public LedgerPhaseTimes Phases { get; } = new();
 
     /// <summary>Applies <paramref name="batch"/> durably and returns one result array per command, in order.</summary>
     /// <param name="assumeNewIds">
@@ -68,8 +72,12 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
             if (!t.CreditAccountId.IsZero) accountIds.Add(t.CreditAccountId.Value);
         }
 
+        Phases.AttemptStarted();
+        var phaseStarted = Stopwatch.GetTimestamp();
         await using var connection = await Db.OpenForLedgerBatchAsync(ct);
         await using var tx = await BeginAsync(connection, ct);
+        Phases.Add(LedgerPhase.Open, phaseStarted);
+        phaseStarted = Stopwatch.GetTimestamp();
 
         if (pendingIds.Count > 0)
         {
@@ -100,7 +108,11 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
 
         var ordered = accountIds.ToArray();
         Array.Sort(ordered);
-        var (accounts, transfers, frozen, rowHandles) = await LockAccountsAndReadTransfersAsync(connection, tx, ordered, [.. transferIds], Parts.NeedsAccountFacts, lockRows: !lockFree, ct);
+        // Lock-free under assumed new ids, the accounts this process last wrote may come from its own record of their row versions
+        // (PostgresLedgerStore's AccountVersions): any transfer not created then sends the batch back (below), so only a batch
+        // that creates everything is decided on them, and PersistAsync writes only the very row versions it was decided on.
+        var (accounts, transfers, frozen, rowHandles) = await LockAccountsAndReadTransfersAsync(connection, tx, ordered, [.. transferIds], Parts.NeedsAccountFacts,
+            lockRows: !lockFree, ct, rememberedRows: lockFree && assumeNewIds);
 
         if (guards.Length > 0 && Parts.AnyIn(guards, GuardPhase.AfterAccountLocks))
         {
@@ -109,6 +121,8 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
             else for (var k = 0; k < late.Length; k++) guardPassed[k] &= late[k];
         }
         guardPassed ??= Enumerable.Repeat(true, guards.Length).ToArray();
+        Phases.Add(LedgerPhase.Read, phaseStarted);
+        phaseStarted = Stopwatch.GetTimestamp();
         var facts = new AccountFacts(frozen);
         var admitted = new bool[batch.Count];
         requests.Clear();
@@ -156,14 +170,21 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
         var changed = set.ChangedAccounts.ToArray();
         // In id order: a lock-free batch takes its row locks here, in the same order as every locked read.
         Array.Sort(changed, static (a, b) => a.Id.Value.CompareTo(b.Id.Value));
+        Phases.Add(LedgerPhase.Decide, phaseStarted);
+        phaseStarted = Stopwatch.GetTimestamp();
         // The effects are written by PersistAsync: on PostgreSQL in the postings' round trip where their writers allow.
         if (!await PersistAsync(connection, tx, changed, rowHandles, [.. set.CreatedTransfers], [.. set.ChangedPendingTransfers], responses,
                 keysAssumedFree: assumeNewIds, effects, ct))
         {
             Invariant.That(lockFree, "only a lock-free batch can find an account changed since it was read");
+            Phases.StaleRead();
             return null;
         }
+        Phases.Add(LedgerPhase.Write, phaseStarted);
+        phaseStarted = Stopwatch.GetTimestamp();
         await tx.CommitAsync(ct);
+        Phases.Add(LedgerPhase.Commit, phaseStarted);
+        Committed(rowHandles);
         return perCommand;
     }
 
@@ -222,8 +243,16 @@ public abstract class LedgerStore(Db db, PipelineParts? parts)
     /// <see cref="PersistAsync"/> write only the row versions read).</param>
     /// <returns>The locked accounts, the named transfers, the frozen accounts, and the engine's handles of the locked rows (or
     /// null), handed back to <see cref="PersistAsync"/> in the same transaction.</returns>
+    /// <param name="rememberedRows">Only with <paramref name="lockRows"/> false: accounts whose row versions this store remembers
+    /// from its last commit need not be read (an engine without such a record ignores it).</param>
     protected abstract Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers, HashSet<Guid> FrozenAccounts, object? RowHandles)> LockAccountsAndReadTransfersAsync(
-        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, bool lockRows, CancellationToken ct);
+        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, bool lockRows, CancellationToken ct,
+        bool rememberedRows = false);
+
+    /// <summary>Called once the batch whose rows <paramref name="rowHandles"/> describes has committed.</summary>
+    protected virtual void Committed(object? rowHandles)
+    {
+    }
 
     /// <param name="accounts">Sorted by id.</param>
     /// <param name="rowHandles">What <see cref="LockAccountsAndReadTransfersAsync"/> returned for the rows read, same transaction.</param>

@@ -25,7 +25,8 @@ public sealed class SqliteLedgerStore(Db db, PipelineParts? parts = null) : Ledg
         ReadAllAsync(connection, tx, $"SELECT {AccountColumns} FROM accounts WHERE id IN (SELECT value FROM json_each(@ids))", ids, r => ReadAccount(r), ct);
 
     protected override async Task<(IReadOnlyList<Account> Accounts, IReadOnlyList<TransferRecord> Transfers, HashSet<Guid> FrozenAccounts, object? RowHandles)> LockAccountsAndReadTransfersAsync(
-        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, bool lockRows, CancellationToken ct)
+        DbConnection connection, DbTransaction tx, Guid[] orderedAccountIds, Guid[] transferIds, bool withFacts, bool lockRows, CancellationToken ct,
+        bool rememberedRows = false)
     {
         var accounts = await ReadAccountsAsync(connection, tx, orderedAccountIds, ct);
         var transfers = await ReadTransfersAsync(connection, tx, transferIds, ct);

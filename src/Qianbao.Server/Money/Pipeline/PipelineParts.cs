@@ -94,8 +94,10 @@ public sealed class PipelineParts
     /// <paramref name="first"/> (the store's own writes, which this executes, then runs <paramref name="firstCheck"/>); the others are
     /// written by their writers one after another, so every statement still runs in the same order as one writer after another.
     /// </summary>
+    /// <param name="firstResults">Reads the result rows of <paramref name="first"/>'s statements (those that return rows, in order)
+    /// before the checks run; null: <paramref name="first"/> is executed as a non-query.</param>
     public async ValueTask WriteEffectsAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<IEffect> effects, NpgsqlBatch? first, Action? firstCheck,
-        CancellationToken ct)
+        CancellationToken ct, Func<NpgsqlDataReader, CancellationToken, Task>? firstResults = null)
     {
         var pending = first;
         var afterwards = new List<Action>();
@@ -115,7 +117,17 @@ public sealed class PipelineParts
         async ValueTask FlushAsync()
         {
             if (pending is null) return;
-            if (pending.BatchCommands.Count > 0) await pending.ExecuteNonQueryAsync(ct);
+            if (pending.BatchCommands.Count > 0)
+            {
+                if (firstResults is not null && ReferenceEquals(pending, first))
+                {
+                    await using var reader = await pending.ExecuteReaderAsync(ct);
+                    await firstResults(reader, ct);
+                    // Every statement after the rows read runs (and raises its error) before the checks.
+                    while (await reader.NextResultAsync(ct)) { }
+                }
+                else await pending.ExecuteNonQueryAsync(ct);
+            }
             foreach (var check in afterwards) check();
             afterwards.Clear();
             if (!ReferenceEquals(pending, first)) await pending.DisposeAsync();
