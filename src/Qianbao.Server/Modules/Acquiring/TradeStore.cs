@@ -11,6 +11,18 @@ internal sealed class TradeStore(Db db)
     public async Task<TradeRow?> FindAsync(string tradeNo, CancellationToken ct) =>
         await QueryOneAsync($"SELECT {TradeRow.Columns} FROM trades WHERE trade_no = @tradeNo", new { tradeNo }, ct);
 
+    /// <summary>The trades named in <paramref name="tradeNos"/> that exist, by trade number: one read for a batch of events.</summary>
+    public async Task<IReadOnlyDictionary<string, TradeRow>> FindManyAsync(IReadOnlyCollection<string> tradeNos, CancellationToken ct)
+    {
+        if (tradeNos.Count == 0) return new Dictionary<string, TradeRow>();
+        var (condition, ids) = db.Engine == DatabaseEngine.Postgres
+            ? ("trade_no = ANY(@ids)", (object)tradeNos.ToArray())
+            : ("trade_no IN (SELECT value FROM json_each(@ids))", System.Text.Json.JsonSerializer.Serialize(tradeNos));
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<TradeRow>(new CommandDefinition($"SELECT {TradeRow.Columns} FROM trades WHERE {condition}", new { ids },
+            cancellationToken: ct))).ToDictionary(t => t.trade_no, StringComparer.Ordinal);
+    }
+
     public async Task<TradeRow?> FindByOutTradeNoAsync(string appId, string outTradeNo, CancellationToken ct) =>
         await QueryOneAsync($"SELECT {TradeRow.Columns} FROM trades WHERE app_id = @appId AND out_trade_no = @outTradeNo", new { appId, outTradeNo }, ct);
 
