@@ -31,7 +31,7 @@ internal sealed class TradeNotificationSubscriber(Db db, TradeStore trades, Merc
         if (named.Count == 0) return;
         var found = await trades.FindManyAsync(named, ct);
         var appUrls = new Dictionary<string, string?>(StringComparer.Ordinal);
-        var queued = new List<QueuedNotification>();
+        var notified = new List<(StoredEvent Stored, TradeRow Trade, string? AppNotifyUrl, string EventName)>();
         foreach (var stored in events)
         {
             var eventName = stored.Event switch
@@ -46,9 +46,16 @@ internal sealed class TradeNotificationSubscriber(Db db, TradeStore trades, Merc
             if (trade.notify_url is null && !appUrls.TryGetValue(trade.app_id, out appNotifyUrl))
                 appUrls[trade.app_id] = appNotifyUrl = await apps.NotifyUrlAsync(trade.app_id, ct);
             if (trade.notify_url is null && appNotifyUrl is null) continue; // not notified (NotificationOutbox.Queue would say the same)
-            var change = Change(stored.Event!, trade);
-            var used = trade.discount_amount > 0 ? await coupons.DiscountsForTradeAsync(trade.trade_no, ct) : [];
-            if (NotificationOutbox.Queue(trade, appNotifyUrl, eventName, change, stored.OccurredAtUs, stored.EventId, used) is { } row) queued.Add(row);
+            notified.Add((stored, trade, appNotifyUrl, eventName));
+        }
+        var discounts = await coupons.DiscountsForTradesAsync(
+            [.. notified.Where(n => n.Trade.discount_amount > 0).Select(n => n.Trade.trade_no).Distinct(StringComparer.Ordinal)], ct);
+        var queued = new List<QueuedNotification>();
+        foreach (var (stored, trade, appNotifyUrl, eventName) in notified)
+        {
+            var used = discounts.GetValueOrDefault(trade.trade_no) ?? [];
+            if (NotificationOutbox.Queue(trade, appNotifyUrl, eventName, Change(stored.Event!, trade), stored.OccurredAtUs, stored.EventId, used) is { } row)
+                queued.Add(row);
         }
         if (queued.Count == 0) return;
         await using (var connection = await db.OpenAsync(ct))
