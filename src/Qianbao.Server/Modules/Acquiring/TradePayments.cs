@@ -232,7 +232,11 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 }));
 
         var outcome = await money.SubmitAsync(command, ct);
-        if (outcome.Kind == MoneyOutcomeKind.Applied) limits.Applied(limited);
+        if (outcome.Kind == MoneyOutcomeKind.Applied)
+        {
+            limits.Applied(limited);
+            trades.Paid(buyerId, trade.trade_no);
+        }
         // Applied: the trade guard held the row (locked, unpaid, this buyer's to pay) and the trade change committed with the postings,
         // so the row is what we read with that change (issue 13: one read fewer per payment). Otherwise read what is there now.
         var after = outcome.Kind == MoneyOutcomeKind.Applied ? trade.PaidBy(paid) : (await trades.FindAsync(trade.trade_no, ct))!;
