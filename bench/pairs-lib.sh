@@ -4,7 +4,8 @@
 # PostgreSQL processes, counted after the workload's setup (created operations include the warm-up, as the CPU window does).
 # PAIRS_TRADES=N (payment scenarios): trades precreated before the window (default (warm-up + window) × 800).
 # PAIRS_STATEMENTS=N (PostgreSQL runs): pg_stat_statements is loaded, reset after the setup, and each run also prints its N
-# statements of most PostgreSQL time (calls and µs per operation), and the total of statements per operation.
+# statements of most PostgreSQL time (calls and µs per operation), and the total of statements per operation
+# (PAIRS_STATEMENTS_ORDER=calls: the most called instead).
 BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 BENCH_DLL=${BENCH_DLL:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bench/Qianbao.Bench/bin/Release/net10.0/Qianbao.Bench.dll}
 pairs_runpg() { su postgres -c "$*" 2>/dev/null || bash -c "$*"; }
@@ -49,7 +50,14 @@ pairs_one() {
     $BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAtc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()" $db >/dev/null
   fi
   [ "$engine" = pg ] && $BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAtc "CREATE TABLE pairs_handled AS SELECT name, handled_count FROM event_subscriptions" $db
-  local s0=$(pairs_ticks $spid) p0=$(pairs_pgticks)
+  local s0=$(pairs_ticks $spid) p0=$(pairs_pgticks) tpid=""
+  # PAIRS_TRACE=S: a CPU sampling of the server (dotnet-trace collect-linux --profile cpu-sampling) for S seconds from the
+  # warm-up's second second, kept as $T/NAME.nettrace (PAIRS_KEEP=1 keeps it; `dotnet-trace report FILE topN --inclusive`).
+  if [ -n "${PAIRS_TRACE:-}" ]; then
+    ( sleep 1; ${DOTNET_TRACE:-/root/.dotnet/tools/dotnet-trace} collect-linux -p $spid --duration 00:00:00:$(printf %02d ${PAIRS_TRACE}) \
+        --profile cpu-sampling -o $T/$name.nettrace > $T/$name.trace.log 2>&1 ) &
+    tpid=$!
+  fi
   wait $bpid
   # On PostgreSQL the CPU window also holds the event subscribers catching up with what the window wrote (at most 120 s),
   # so work a lagging subscriber defers is counted, not left out (PAIRS_NO_DRAIN=1: stop counting when the load ends).
@@ -67,6 +75,7 @@ pairs_one() {
     drained=" drain_s=$((SECONDS - t0)) behind=$behind"
   fi
   local s1=$(pairs_ticks $spid) p1=$(pairs_pgticks)
+  [ -n "$tpid" ] && wait $tpid
   kill $spid; wait $spid 2>/dev/null
   local created=$(sed -n 's/.*answers *\([0-9]*\) created.*/\1/p' $T/$name.log) tps=$(sed -n 's/.* tps=\([0-9.]*\).*/\1/p' $T/$name.log)
   local p99=$(sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p' $T/$name.log) hz=$(getconf CLK_TCK)
@@ -78,7 +87,7 @@ pairs_one() {
       SELECT round(calls::numeric / $created, 3) AS calls_per_op, round(total_exec_time::numeric * 1000 / $created, 1) AS us_per_op,
              left(regexp_replace(query, '\s+', ' ', 'g'), 140)
         FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$db'
-        ORDER BY total_exec_time DESC LIMIT ${PAIRS_STATEMENTS}" > $T/$name.statements 2>&1
+        ORDER BY ${PAIRS_STATEMENTS_ORDER:-total_exec_time} DESC LIMIT ${PAIRS_STATEMENTS}" > $T/$name.statements 2>&1
     sed "s/^/  $name: /" $T/$name.statements
   fi
   echo "$name tps=$tps p99_ms=$p99 created=$created cpu_us_server=$(( (s1-s0)*1000000/hz/(created>0?created:1) )) cpu_us_pg=$(( (p1-p0)*1000000/hz/(created>0?created:1) )) load=$(cut -d' ' -f1 /proc/loadavg)$drained"

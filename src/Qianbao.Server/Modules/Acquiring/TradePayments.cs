@@ -219,9 +219,10 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
         if (first is not null) guards.Add(new BuyerFirstPaymentGuard(buyerId, trade.trade_no));
         if (redeem.Points > 0) guards.Add(PointsRedemption.Guard(buyerId, redeem.Points, nowUs));
         var guard = guards.Count == 1 ? guards[0] : new CompositeGuard(guards);
+        var paid = new TradePaidChange(trade.trade_no, buyerId, nowUs, fee, holdId, discount, redeem.Points, redeem.Fen);
         var command = new LedgerCommand(transfers, guard: guard,
             effects: _ => Effects(
-                new TradePaidChange(trade.trade_no, buyerId, nowUs, fee, holdId, discount, redeem.Points, redeem.Fen),
+                paid,
                 redeem.Points > 0 ? PointsRedemption.Consumed(pointsId, buyerId, redeem.Points, nowUs) : null,
                 plan is null ? null : CouponRedemptions.Used(plan, trade.trade_no, buyerId, nowUs),
                 first is null ? null : FirstPaymentDiscounts.Used(first, trade.trade_no, buyerId, nowUs),
@@ -231,8 +232,14 @@ internal sealed class TradePayments(MoneyPipeline money, LedgerAccounts accounts
                 }));
 
         var outcome = await money.SubmitAsync(command, ct);
-        if (outcome.Kind == MoneyOutcomeKind.Applied) limits.Applied(limited);
-        var after = (await trades.FindAsync(trade.trade_no, ct))!;
+        if (outcome.Kind == MoneyOutcomeKind.Applied)
+        {
+            limits.Applied(limited);
+            trades.Paid(buyerId, trade.trade_no);
+        }
+        // Applied: the trade guard held the row (locked, unpaid, this buyer's to pay) and the trade change committed with the postings,
+        // so the row is what we read with that change (issue 13: one read fewer per payment). Otherwise read what is there now.
+        var after = outcome.Kind == MoneyOutcomeKind.Applied ? trade.PaidBy(paid) : (await trades.FindAsync(trade.trade_no, ct))!;
         var status = after.EffectiveStatus(nowUs);
         // A discount's guard failed (the trade's still holds) or the ledger refused a budget's transfer (they follow the payment's):
         // a discount was lost to a race.

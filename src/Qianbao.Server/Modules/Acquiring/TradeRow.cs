@@ -58,6 +58,21 @@ internal sealed class TradeRow
         paid_at_us, closed_at_us, last_refund_at_us, settled_amount, discount_amount, points_used, points_amount
         """;
 
+    /// <summary>
+    /// This unpaid trade as <paramref name="change"/> leaves it: what a payment that the trade guard let through (the row locked,
+    /// still waiting for this buyer) committed with its postings, so the payer's answer needs no read of the row it just wrote.
+    /// The other columns do not change while a trade waits for payment (a close would have failed the guard).
+    /// </summary>
+    public TradeRow PaidBy(TradePaidChange change) => new()
+    {
+        trade_no = trade_no, app_id = app_id, merchant_id = merchant_id, out_trade_no = out_trade_no, kind = kind, status = TradeStatus.Success,
+        total_amount = total_amount, currency = currency, subject = subject, body = body, buyer_id = change.BuyerId, fee_amount = change.FeeAmount,
+        refunded_amount = refunded_amount, royalty_freeze = royalty_freeze, freeze_hold_id = change.FreezeHoldId, settled = settled,
+        settled_amount = settled_amount, notify_url = notify_url, qr_code = qr_code, request_hash = request_hash, expires_at_us = expires_at_us,
+        created_at_us = created_at_us, paid_at_us = change.PaidAtUs, closed_at_us = closed_at_us, last_refund_at_us = last_refund_at_us,
+        discount_amount = change.DiscountAmount, points_used = change.PointsUsed, points_amount = change.PointsAmount,
+    };
+
     /// <summary>An unpaid trade past its deadline is closed, whether or not the sweeper has written that down yet.</summary>
     public string EffectiveStatus(long nowUs) => status == TradeStatus.WaitBuyerPay && expires_at_us <= nowUs ? TradeStatus.Closed : status;
 }

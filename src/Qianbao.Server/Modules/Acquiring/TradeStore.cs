@@ -11,6 +11,18 @@ internal sealed class TradeStore(Db db)
     public async Task<TradeRow?> FindAsync(string tradeNo, CancellationToken ct) =>
         await QueryOneAsync($"SELECT {TradeRow.Columns} FROM trades WHERE trade_no = @tradeNo", new { tradeNo }, ct);
 
+    /// <summary>The trades named in <paramref name="tradeNos"/> that exist, by trade number: one read for a batch of events.</summary>
+    public async Task<IReadOnlyDictionary<string, TradeRow>> FindManyAsync(IReadOnlyCollection<string> tradeNos, CancellationToken ct)
+    {
+        if (tradeNos.Count == 0) return new Dictionary<string, TradeRow>();
+        var (condition, ids) = db.Engine == DatabaseEngine.Postgres
+            ? ("trade_no = ANY(@ids)", (object)tradeNos.ToArray())
+            : ("trade_no IN (SELECT value FROM json_each(@ids))", System.Text.Json.JsonSerializer.Serialize(tradeNos));
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<TradeRow>(new CommandDefinition($"SELECT {TradeRow.Columns} FROM trades WHERE {condition}", new { ids },
+            cancellationToken: ct))).ToDictionary(t => t.trade_no, StringComparer.Ordinal);
+    }
+
     public async Task<TradeRow?> FindByOutTradeNoAsync(string appId, string outTradeNo, CancellationToken ct) =>
         await QueryOneAsync($"SELECT {TradeRow.Columns} FROM trades WHERE app_id = @appId AND out_trade_no = @outTradeNo", new { appId, outTradeNo }, ct);
 
@@ -66,11 +78,31 @@ internal sealed class TradeStore(Db db)
     /// <summary>Whether <paramref name="buyerId"/> has paid any trade but <paramref name="exceptTradeNo"/> (a first payment is one made when none is).</summary>
     public async Task<bool> BuyerHasPaidAsync(Guid buyerId, string exceptTradeNo, CancellationToken ct)
     {
+        // A paid trade stays paid (paid_at_us is never cleared), so "this buyer has paid trade T" read once, or seen committed by
+        // this process, stays true in every process: a payment of another trade needs no read (issue 13: one statement fewer per
+        // payment of a returning buyer). Only the answer true is kept; false is always read (another process may have just made it
+        // true), and the first-payment guard in the payment's batch still decides. Bounded: cleared when full.
+        if (paidTrades.TryGetValue(buyerId, out var known) && known != exceptTradeNo) return true;
         await using var connection = await db.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
-            "SELECT 1 FROM trades WHERE buyer_id = @buyerId AND paid_at_us IS NOT NULL AND trade_no <> @exceptTradeNo LIMIT 1",
-            new { buyerId, exceptTradeNo }, cancellationToken: ct)) is not null;
+        var paid = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT trade_no FROM trades WHERE buyer_id = @buyerId AND paid_at_us IS NOT NULL AND trade_no <> @exceptTradeNo LIMIT 1",
+            new { buyerId, exceptTradeNo }, cancellationToken: ct));
+        if (paid is null) return false;
+        Paid(buyerId, paid);
+        return true;
     }
+
+    /// <summary>Notes that <paramref name="buyerId"/> paid <paramref name="tradeNo"/> (committed), for <see cref="BuyerHasPaidAsync"/>.</summary>
+    public void Paid(Guid buyerId, string tradeNo)
+    {
+        if (paidTrades.Count >= PaidBuyersMax) paidTrades.Clear();
+        paidTrades[buyerId] = tradeNo;
+    }
+
+    /// <summary>Buyers whose paid trade this process knows, at most (about 100 bytes each).</summary>
+    private const int PaidBuyersMax = 100_000;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, string> paidTrades = new();
 
     /// <summary>The app's trades paid in [<paramref name="fromUs"/>, <paramref name="toUs"/>), oldest first, at most <paramref name="limit"/>.</summary>
     public async Task<IReadOnlyList<TradeRow>> PaidBetweenAsync(string appId, long fromUs, long toUs, int limit, CancellationToken ct)

@@ -43,12 +43,11 @@ internal sealed class AnalyticsSubscriber(AnalyticsStore store, PayerDemographic
         {
             foreach (var (id, f) in await demographics.FactsAsync(chunk, ct)) facts[id] = f;
         }
-        var campaigns = new Dictionary<string, IReadOnlyList<(Guid CampaignId, long DiscountMinor)>>(StringComparer.Ordinal);
-        foreach (var paid in payments.Where(p => p.DiscountMinor > 0))
-        {
-            campaigns[paid.TradeNo] = (await redemptions.DiscountsForTradeAsync(paid.TradeNo, ct))
-                .GroupBy(r => r.campaign_id).Select(g => (g.Key, g.Sum(r => r.discount_amount))).ToList();
-        }
+        // One read for the batch's discounted trades (issue 13: it was two per trade).
+        var discounts = await redemptions.DiscountsForTradesAsync([.. payments.Where(p => p.DiscountMinor > 0).Select(p => p.TradeNo).Distinct()], ct);
+        var campaigns = discounts.ToDictionary(d => d.Key,
+            d => (IReadOnlyList<(Guid CampaignId, long DiscountMinor)>)[.. d.Value.GroupBy(r => r.campaign_id).Select(g => (g.Key, g.Sum(r => r.discount_amount)))],
+            StringComparer.Ordinal);
 
         var changes = new List<(Guid EventId, AnalyticsChange Change)>(events.Count);
         foreach (var stored in events)

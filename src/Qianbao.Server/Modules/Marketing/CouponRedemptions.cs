@@ -57,7 +57,7 @@ internal sealed class RedemptionRow
 /// What the payment path asks Marketing: which coupon a payment uses (<see cref="PlanAsync"/>), the guard and the effect that
 /// mark it used in the payment's own transaction, what coupons took off a trade, and the coupon's return after a full refund.
 /// </summary>
-internal sealed class CouponRedemptions(Db db, Coupons coupons, Campaigns campaigns, LedgerAccounts accounts, FirstPaymentDiscounts firstPayments)
+internal sealed class CouponRedemptions(Db db, Coupons coupons, Campaigns campaigns, LedgerAccounts accounts)
 {
     /// <summary>
     /// The coupon a payment of <paramref name="totalFen"/> at <paramref name="merchantId"/> uses: the best usable one, the given one
@@ -68,14 +68,14 @@ internal sealed class CouponRedemptions(Db db, Coupons coupons, Campaigns campai
         CancellationToken ct)
     {
         if (choice.Kind == CouponChoiceKind.None) return (null, false);
-        var usable = await coupons.UsableForAsync(buyerId, merchantId, totalFen, currency, ct);
+        var usable = await coupons.UsableForAsync(buyerId, merchantId, totalFen, currency, ct,
+            only: choice.Kind == CouponChoiceKind.Given ? choice.CouponId : null);
         UsableCoupon? pick = choice.Kind == CouponChoiceKind.Best
             ? usable.Count > 0 ? usable[0] : null
             : usable.Where(u => u.CouponId == choice.CouponId).Select(u => (UsableCoupon?)u).FirstOrDefault();
         if (pick is not { } p) return (null, choice.Kind == CouponChoiceKind.Given);
-        var campaign = await campaigns.FindAsync(p.CampaignId, ct);
-        var merchantFunded = campaign is { Funding: FundingSource.Merchant } && campaign.funder_merchant_id == merchantId;
-        return (new CouponPlan(p.CouponId, p.CampaignId, p.DiscountFen, p.BudgetAccount, p.ReturnOnRefund, merchantFunded), false);
+        // Who funded it came with the coupon's campaign in the same read (issue 13: no second read of the campaign).
+        return (new CouponPlan(p.CouponId, p.CampaignId, p.DiscountFen, p.BudgetAccount, p.ReturnOnRefund, p.MerchantFunded), false);
     }
 
     /// <summary>The guard a payment using <paramref name="plan"/> adds: the coupon is still available and unexpired in the batch.</summary>
@@ -110,11 +110,45 @@ internal sealed class CouponRedemptions(Db db, Coupons coupons, Campaigns campai
     /// Every discount a campaign paid on <paramref name="tradeNo"/>: its coupons, then its first-payment discount (shown with the
     /// campaign's id as its voucher id), as the gateway's <c>voucher_detail_list</c> reports them.
     /// </summary>
-    public async Task<IReadOnlyList<RedemptionRow>> DiscountsForTradeAsync(string tradeNo, CancellationToken ct)
+    public async Task<IReadOnlyList<RedemptionRow>> DiscountsForTradeAsync(string tradeNo, CancellationToken ct) =>
+        (await DiscountsForTradesAsync([tradeNo], ct)).GetValueOrDefault(tradeNo) ?? [];
+
+    /// <summary>
+    /// <see cref="DiscountsForTradeAsync"/> for several trades in one statement (a subscriber's batch of paid trades); trades that took
+    /// no campaign discount are absent.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<RedemptionRow>>> DiscountsForTradesAsync(IReadOnlyCollection<string> tradeNos,
+        CancellationToken ct)
     {
-        var used = await ForTradeAsync(tradeNo, ct);
-        return await firstPayments.ForTradeAsync(tradeNo, ct) is { } first ? [.. used, first.AsRedemption()] : used;
+        if (tradeNos.Count == 0) return new Dictionary<string, IReadOnlyList<RedemptionRow>>();
+        // One statement for both tables (issue 13: the notification and analytics subscribers ask this per paid trade): per trade the
+        // coupons in coupon-id order, then the first-payment discount shaped as FirstPaymentRow.AsRedemption shapes it (the campaign's
+        // id as the voucher's, not returned on refund, no coupon type or expiry).
+        var (isR, ids) = TradeNoIn("r.trade_no", tradeNos);
+        var (isF, _) = TradeNoIn("f.trade_no", tradeNos);
+        await using var connection = await db.OpenAsync(ct);
+        var rows = await connection.QueryAsync<RedemptionRow>(new CommandDefinition($"""
+            SELECT trade_no, coupon_id, campaign_id, user_id, discount_amount, budget_account_id, merchant_funded, return_on_refund, campaign_name,
+                   coupon_type, coupon_expires_at_us
+            FROM (SELECT 0 AS part, r.trade_no, r.coupon_id, r.campaign_id, r.user_id, r.discount_amount, r.budget_account_id, r.merchant_funded,
+                         r.return_on_refund, c.name AS campaign_name, k.type AS coupon_type, k.expires_at_us AS coupon_expires_at_us
+                  FROM coupon_redemptions r JOIN campaigns c ON c.id = r.campaign_id JOIN coupons k ON k.id = r.coupon_id
+                  WHERE {isR}
+                  UNION ALL
+                  SELECT 1 AS part, f.trade_no, f.campaign_id, f.campaign_id, f.user_id, f.discount_amount, f.budget_account_id, f.merchant_funded,
+                         0, c.name, 0, 0
+                  FROM first_payment_redemptions f JOIN campaigns c ON c.id = f.campaign_id
+                  WHERE {isF}) d
+            ORDER BY trade_no, part, coupon_id
+            """, new { ids }, cancellationToken: ct));
+        return rows.GroupBy(r => r.trade_no, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<RedemptionRow>)g.ToList(), StringComparer.Ordinal);
     }
+
+    /// <summary>"<paramref name="column"/> is one of <paramref name="tradeNos"/>" with its parameter <c>@ids</c> (as <see cref="DbValues.IdIn"/> for text).</summary>
+    private (string Sql, object Ids) TradeNoIn(string column, IReadOnlyCollection<string> tradeNos) => db.Engine == DatabaseEngine.Postgres
+        ? ($"{column} = ANY(@ids)", tradeNos.ToArray())
+        : ($"{column} IN (SELECT value FROM json_each(@ids))", System.Text.Json.JsonSerializer.Serialize(tradeNos));
 
     /// <summary>The coupons <paramref name="tradeNo"/> used, with their campaign's name and the coupon's type.</summary>
     public async Task<IReadOnlyList<RedemptionRow>> ForTradeAsync(string tradeNo, CancellationToken ct)

@@ -110,7 +110,7 @@ internal enum ClaimOutcome : byte
 /// <summary>A coupon the buyer could use on a payment now, with what it would take off and where that money comes from.</summary>
 /// <param name="BudgetAccount">The campaign's budget account: the payment debits the discount from it, in the payment's chain.</param>
 internal readonly record struct UsableCoupon(Guid CouponId, Guid CampaignId, long DiscountFen, DateTimeOffset ExpiresAt, AccountId BudgetAccount,
-    bool ReturnOnRefund);
+    bool ReturnOnRefund, bool MerchantFunded);
 
 /// <summary>A coupon campaign a user can still claim from.</summary>
 internal sealed class ClaimableRow
@@ -265,26 +265,43 @@ internal sealed class Coupons(Db db, Campaigns campaigns, TimeProvider clock)
     /// payment got there first (the payment path then tries the next candidate or none). Marking the coupon used must be
     /// a conditional update in that chain's transaction (status = available), so a coupon is used at most once.
     /// </summary>
-    public async Task<IReadOnlyList<UsableCoupon>> UsableForAsync(Guid userId, Guid merchantId, long totalFen, Currency currency, CancellationToken ct)
+    public async Task<IReadOnlyList<UsableCoupon>> UsableForAsync(Guid userId, Guid merchantId, long totalFen, Currency currency, CancellationToken ct,
+        Guid? only = null)
     {
         var nowUs = clock.GetUnixMicroseconds();
-        var held = (await ListAsync(userId, CouponView.Available, ct)).Where(c => c.currency == currency.Code).ToList();
-        if (held.Count == 0) return [];
-        var rows = new Dictionary<Guid, CampaignRow>();
-        foreach (var campaignId in held.Select(c => c.campaign_id).Distinct())
-            if (await campaigns.FindAsync(campaignId, ct) is { } row) rows[campaignId] = row;
-        var live = rows.Values.Where(r => r.StatusAt(nowUs) == CampaignStatus.Active && r.AppliesAt(merchantId)).ToList();
+        // One statement for the coupons and their campaigns (issue 13: it was one for the coupons, up to 200 rows, and one per campaign).
+        // Coupons of one campaign with the same terms take the same discount off any total, so of each such group only the one that
+        // expires first (then the lowest id) can be the best: the database keeps that one (ROW_NUMBER, both engines), not every row.
+        // Every available coupon is a candidate, not only the 200 claimed last as the user's list shows.
+        await using var connection = await db.OpenAsync(ct);
+        var rows = (await connection.QueryAsync<CouponRow, CampaignRow, (CouponRow Coupon, CampaignRow Campaign)>(new CommandDefinition($"""
+            SELECT {KeptCouponColumns}, {CampaignColumns}
+            FROM (SELECT {CouponRow.Columns},
+                         ROW_NUMBER() OVER (PARTITION BY campaign_id, type, amount, percent_bps, cap, min_spend ORDER BY expires_at_us, id) AS n
+                  FROM coupons
+                  WHERE user_id = @userId AND status = {(int)CouponStatus.Available} AND expires_at_us > @now AND currency = @currency
+                        {(only is null ? "" : "AND id = @only")}) k
+            JOIN campaigns c ON c.id = k.campaign_id
+            WHERE k.n = 1
+            """, new { userId, now = nowUs, currency = currency.Code, only }, cancellationToken: ct),
+            (coupon, campaign) => (coupon, campaign), splitOn: "id")).AsList();
+        if (rows.Count == 0) return [];
+        var live = rows.Select(r => r.Campaign).DistinctBy(c => c.id).Where(c => c.StatusAt(nowUs) == CampaignStatus.Active && c.AppliesAt(merchantId)).ToList();
+        if (live.Count == 0) return [];
         var budgets = await campaigns.BudgetsAvailableAsync(live, ct);
         var usable = new List<UsableCoupon>();
-        foreach (var coupon in held)
+        foreach (var (coupon, campaign) in rows)
         {
             if (!budgets.TryGetValue(coupon.campaign_id, out var budget)) continue;
             var discount = coupon.DiscountFor(totalFen);
             if (discount <= 0 || discount > budget) continue;
-            var campaign = rows[coupon.campaign_id];
             usable.Add(new UsableCoupon(coupon.id, coupon.campaign_id, discount, TimeProviderExtensions.FromUnixMicroseconds(coupon.expires_at_us),
-                campaign.BudgetAccount, campaign.Terms.Coupon!.ReturnOnRefund));
+                campaign.BudgetAccount, campaign.Terms.Coupon!.ReturnOnRefund,
+                campaign.Funding == FundingSource.Merchant && campaign.funder_merchant_id == merchantId));
         }
         return [.. usable.OrderByDescending(u => u.DiscountFen).ThenBy(u => u.ExpiresAt).ThenBy(u => u.CouponId)];
     }
+
+    private static readonly string KeptCouponColumns = string.Join(", ", CouponRow.Columns.Split(',').Select(c => "k." + c.Trim()));
+    private static readonly string CampaignColumns = string.Join(", ", CampaignRow.Columns.Split(',').Select(c => "c." + c.Trim()));
 }

@@ -25,23 +25,37 @@ internal sealed class TradeNotificationSubscriber(Db db, TradeStore trades, Merc
 
     public async Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken ct)
     {
-        var queued = new List<QueuedNotification>();
+        // Reads per batch, not per event (issue 13): the batch's trades in one statement, each app's notify URL once, and the
+        // coupons a trade used only when it has somewhere to be notified (most payments of a merchant without a URL need nothing).
+        var named = events.Select(e => TradeNoOf(e.Event)).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        if (named.Count == 0) return;
+        var found = await trades.FindManyAsync(named, ct);
+        var appUrls = new Dictionary<string, string?>(StringComparer.Ordinal);
+        var notified = new List<(StoredEvent Stored, TradeRow Trade, string? AppNotifyUrl, string EventName)>();
         foreach (var stored in events)
         {
-            var (tradeNo, eventName) = stored.Event switch
+            var eventName = stored.Event switch
             {
-                TradePaid p => (p.TradeNo, "payment"),
-                TradeRefunded r => (r.TradeNo, "refund"),
-                TradeClosed c => (c.TradeNo, "close"),
-                _ => (null, null),
+                TradePaid => "payment",
+                TradeRefunded => "refund",
+                TradeClosed => "close",
+                _ => null,
             };
-            if (tradeNo is null) continue;
-            var trade = await trades.FindAsync(tradeNo, ct);
-            if (trade is null) continue;
-            var appNotifyUrl = trade.notify_url is null ? await apps.NotifyUrlAsync(trade.app_id, ct) : null;
-            var change = Change(stored.Event!, trade);
-            var used = trade.discount_amount > 0 ? await coupons.DiscountsForTradeAsync(trade.trade_no, ct) : [];
-            if (NotificationOutbox.Queue(trade, appNotifyUrl, eventName!, change, stored.OccurredAtUs, stored.EventId, used) is { } row) queued.Add(row);
+            if (eventName is null || !found.TryGetValue(TradeNoOf(stored.Event)!, out var trade)) continue;
+            string? appNotifyUrl = null;
+            if (trade.notify_url is null && !appUrls.TryGetValue(trade.app_id, out appNotifyUrl))
+                appUrls[trade.app_id] = appNotifyUrl = await apps.NotifyUrlAsync(trade.app_id, ct);
+            if (trade.notify_url is null && appNotifyUrl is null) continue; // not notified (NotificationOutbox.Queue would say the same)
+            notified.Add((stored, trade, appNotifyUrl, eventName));
+        }
+        var discounts = await coupons.DiscountsForTradesAsync(
+            [.. notified.Where(n => n.Trade.discount_amount > 0).Select(n => n.Trade.trade_no).Distinct(StringComparer.Ordinal)], ct);
+        var queued = new List<QueuedNotification>();
+        foreach (var (stored, trade, appNotifyUrl, eventName) in notified)
+        {
+            var used = discounts.GetValueOrDefault(trade.trade_no) ?? [];
+            if (NotificationOutbox.Queue(trade, appNotifyUrl, eventName, Change(stored.Event!, trade), stored.OccurredAtUs, stored.EventId, used) is { } row)
+                queued.Add(row);
         }
         if (queued.Count == 0) return;
         await using (var connection = await db.OpenAsync(ct))
@@ -52,6 +66,14 @@ internal sealed class TradeNotificationSubscriber(Db db, TradeStore trades, Merc
         }
         dispatcher.Nudge();
     }
+
+    private static string? TradeNoOf(DomainEvent? e) => e switch
+    {
+        TradePaid p => p.TradeNo,
+        TradeRefunded r => r.TradeNo,
+        TradeClosed c => c.TradeNo,
+        _ => null,
+    };
 
     /// <summary>The trade as the event left it (the stored row may have moved on since).</summary>
     private static TradeChange Change(DomainEvent e, TradeRow trade) => e switch
