@@ -16,7 +16,7 @@ public readonly record struct HistoryQuery(Guid OwnerId, ushort AccountCode, lon
 /// Reads the ledger's entries for an owner's accounts of one kind, newest first by commit sequence, so pages stay
 /// stable while new entries arrive. The ledger tables are Money's own: modules read them only through here.
 /// </summary>
-public sealed class LedgerHistory(Db db, AccountOwners owners)
+public sealed class LedgerHistory(Db db, AccountOwners owners, ILogger<LedgerHistory> logger)
 {
     /// <summary>Entries of at most 1000 per page, whatever the caller asks.</summary>
     public const int TakeMax = 1000;
@@ -31,17 +31,7 @@ public sealed class LedgerHistory(Db db, AccountOwners owners)
             // long history by bitmap and sort it than walk the index backwards: 10-70 ms instead of a fraction of one for someone
             // with thousands of entries. Npgsql directly: positional parameters spare the SQL rewriting of named ones on every page, and typed reads spare
             // Dapper's mapping (BENCHMARKS.md, issue 13, the history page's CPU).
-            await using var connection = (NpgsqlConnection)await db.OpenForHistoryAsync(ct);
-            var rows = new List<PostgresRow>(q.Take);
-            // Most owners have one account of the kind, whose id the chart of accounts derives: the statement for that one account
-            // (SoleAccountSql) proves it in the same snapshot and otherwise answers a marker, and the general statement reads the page.
-            if (SoleAccountGuess(q) is not { } sole || !await ReadAsync(connection, SoleAccountSql, q, sole, rows, ct))
-                await ReadAsync(connection, PostgresSql, q, null, rows, ct);
-            List<Guid>? unknown = null;
-            foreach (var r in rows)
-                if (!owners.TryGet(r.OtherAccountId, out _)) (unknown ??= []).Add(r.OtherAccountId);
-            // Counterparties' accounts not seen yet in this process: one more statement on the same connection (AccountOwners).
-            if (unknown is not null) await ReadOwnersAsync(connection, unknown, ct);
+            var rows = await ReadRowsAsync(q, ct);
             var entries = new List<LedgerEntry>(rows.Count);
             foreach (var r in rows)
             {
@@ -60,6 +50,46 @@ public sealed class LedgerHistory(Db db, AccountOwners owners)
                 r.timestamp_us, (PendingState)r.state, r.debit_owner_id, r.credit_owner_id))];
         }
     }
+
+    /// <summary>
+    /// The page's rows and their counterparties' owners, read again should PostgreSQL have no free connection slot. The history pool
+    /// multiplexes (<see cref="Db.OpenForHistoryAsync"/>), so its physical connections are opened while a statement is sent and a full
+    /// PostgreSQL (53300) or one starting or stopping (57P03) shows here rather than at the open that <see cref="PostgresSlotWait"/>
+    /// waits at; the page waits the same way. Safe to repeat: read-only statements, nothing kept from a failed attempt.
+    /// </summary>
+    private async Task<List<PostgresRow>> ReadRowsAsync(HistoryQuery q, CancellationToken ct)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var backoffMs = PostgresSlotWait.BackoffMsMin;
+        while (true)
+        {
+            try
+            {
+                await using var connection = (NpgsqlConnection)await db.OpenForHistoryAsync(ct);
+                var rows = new List<PostgresRow>(q.Take);
+                // Most owners have one account of the kind, whose id the chart of accounts derives: the statement for that one account
+                // (SoleAccountSql) proves it in the same snapshot and otherwise answers a marker, and the general statement reads the page.
+                if (SoleAccountGuess(q) is not { } sole || !await ReadAsync(connection, SoleAccountSql, q, sole, rows, ct))
+                    await ReadAsync(connection, PostgresSql, q, null, rows, ct);
+                List<Guid>? unknown = null;
+                foreach (var r in rows)
+                    if (!owners.TryGet(r.OtherAccountId, out _)) (unknown ??= []).Add(r.OtherAccountId);
+                // Counterparties' accounts not seen yet in this process: one more statement on the same connection (AccountOwners).
+                if (unknown is not null) await ReadOwnersAsync(connection, unknown, ct);
+                return rows;
+            }
+            catch (PostgresException e) when (PostgresSlotWait.IsNoFreeSlot(e) && System.Diagnostics.Stopwatch.GetElapsedTime(started) < SlotWaitMax)
+            {
+                if (backoffMs == PostgresSlotWait.BackoffMsMin)
+                    logger.LogWarning("PostgreSQL has no free connection slot ({SqlState}) for a history page; it waits for one", e.SqlState);
+                await Task.Delay(TimeSpan.FromMilliseconds(backoffMs + Random.Shared.Next(backoffMs)), ct);
+                backoffMs = Math.Min(backoffMs * 2, PostgresSlotWait.BackoffMsMax);
+            }
+        }
+    }
+
+    /// <summary>How long a page waits for a PostgreSQL connection slot: Npgsql's default connection Timeout, as <see cref="PostgresSlotWait"/>.</summary>
+    private static readonly TimeSpan SlotWaitMax = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// The account the owner most likely has as its only one of the kind (a person's CNY wallet: ids are derived from the owner,

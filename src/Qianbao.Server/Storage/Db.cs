@@ -64,6 +64,11 @@ public sealed class Db : IAsyncDisposable
         var history = new NpgsqlConnectionStringBuilder(builder.ConnectionString)
         {
             MaxPoolSize = Math.Min(HistoryPoolSize, builder.MaxPoolSize), ApplicationName = "qianbao-history",
+            // Multiplexing: the pages of concurrent readers share the pool's connections, several statements written in one send
+            // and their answers read in one receive, so PostgreSQL's backends and the server wake once per burst instead of once
+            // per page (BENCHMARKS.md, issue 13, session 9). Safe here because a history read is one autocommit read-only
+            // statement with no session state (the bitmap setting is the connection's from its start, the same on every one).
+            Multiplexing = true,
         };
         history.Options = (history.Options + " -c enable_bitmapscan=off").Trim();
         return new Db(DatabaseEngine.Postgres,

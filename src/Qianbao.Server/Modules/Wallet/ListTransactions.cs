@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
@@ -65,14 +66,50 @@ internal static class ListTransactions
             NameMasked = JsonEncodedText.Encode("name_masked"), Note = JsonEncodedText.Encode("note"), CreatedAt = JsonEncodedText.Encode("created_at"),
             Debit = JsonEncodedText.Encode("debit"), Credit = JsonEncodedText.Encode("credit"), Completed = JsonEncodedText.Encode("completed");
 
+        /// <summary>The <c>type</c> of codes below 128 (every code the chart of accounts names), encoded once rather than per item.</summary>
+        private static readonly JsonEncodedText[] TypeNames = [.. Enumerable.Range(0, 128).Select(c => JsonEncodedText.Encode(TransferCodes.Name((ushort)c)))];
+
+        /// <summary>A hold's <c>status</c> by its state, encoded once.</summary>
+        private static readonly JsonEncodedText[] HoldStatusNames =
+            [.. Enumerable.Range(0, (int)PendingState.Expired + 1).Select(state => JsonEncodedText.Encode(HoldStatus.Name((PendingState)state)))];
+
+        /// <summary>Currency codes encoded once; bounded by the known currencies (<see cref="Currency.Parse"/> accepts no other).</summary>
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, JsonEncodedText> CurrencyCodes = new(StringComparer.Ordinal);
+
+        /// <summary>A page of 100 items is about 40 KB: a buffer grown past this is not kept for the thread's next page.</summary>
+        private const int KeptBufferBytesMax = 256 * 1024;
+
+        /// <summary>This thread's page buffer: <see cref="ExecuteAsync"/> fills and copies it with no await in between.</summary>
+        [ThreadStatic] private static ArrayBufferWriter<byte>? buffer;
+
+        /// <summary>
+        /// The page is written into a buffer of this thread first, so the answer carries a Content-Length instead of chunked framing
+        /// and needs no flush of its own (Kestrel sends headers and body together when the request ends). Written straight into the
+        /// body it went out chunked; that too left in one send (the closing chunk coalesced), but each of the JSON writer's buffer
+        /// requests took the response pipe's lock, which the socket sender also takes: under load that lock's contended slow path
+        /// was ~10 % of the server's samples (dotnet-trace; BENCHMARKS.md, issue 13, sessions 8 and 9). One copy takes it once.
+        /// </summary>
         public Task ExecuteAsync(HttpContext http)
         {
-            http.Response.ContentType = "application/json; charset=utf-8";
-            Write(http.Response.BodyWriter);
-            return http.Response.BodyWriter.FlushAsync(http.RequestAborted).AsTask();
+            var page = buffer ??= new ArrayBufferWriter<byte>(8 * 1024);
+            page.ResetWrittenCount();
+            try
+            {
+                Write(page);
+                var response = http.Response;
+                response.ContentType = "application/json; charset=utf-8";
+                response.ContentLength = page.WrittenCount;
+                // Copied into the response's pipe before this returns, so the thread's buffer is free for its next page.
+                response.BodyWriter.Write(page.WrittenSpan);
+                return Task.CompletedTask;
+            }
+            finally
+            {
+                if (page.Capacity > KeptBufferBytesMax) buffer = null;
+            }
         }
 
-        private void Write(System.IO.Pipelines.PipeWriter body)
+        private void Write(IBufferWriter<byte> body)
         {
             using var json = new Utf8JsonWriter(body);
             json.WriteStartObject();
@@ -82,12 +119,14 @@ internal static class ListTransactions
                 var e = entries[i];
                 json.WriteStartObject();
                 json.WriteString(Id, e.Id);
-                json.WriteString(Type, TransferCodes.Name(e.Code));
+                if (e.Code < TypeNames.Length) json.WriteString(Type, TypeNames[e.Code]);
+                else json.WriteString(Type, TransferCodes.Name(e.Code));
                 json.WriteString(Direction, e.DebitOwnerId == userId ? Debit : Credit);
                 json.WriteNumber(Amount, e.Amount);
-                json.WriteString(CurrencyName, e.Currency.Code);
-                if (e.Flags.HasFlag(TransferFlags.Pending)) json.WriteString(Status, HoldStatus.Name(e.State));
-                else json.WriteString(Status, Completed);
+                json.WriteString(CurrencyName, CurrencyCodes.GetOrAdd(e.Currency.Code, static code => JsonEncodedText.Encode(code)));
+                if (!e.Flags.HasFlag(TransferFlags.Pending)) json.WriteString(Status, Completed);
+                else if ((int)e.State < HoldStatusNames.Length) json.WriteString(Status, HoldStatusNames[(int)e.State]);
+                else json.WriteString(Status, HoldStatus.Name(e.State));
                 if (Counterparty(e, userId) is { } other && names.TryGetValue(other, out var name))
                 {
                     json.WriteStartObject(CounterpartyName);
