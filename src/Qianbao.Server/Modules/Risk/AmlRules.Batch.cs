@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Qianbao.Server.Modules.Risk;
 
 /// <summary>
@@ -34,39 +36,57 @@ internal sealed partial class AmlRules
         var thresholds = StructuringThresholds(type, dailyCap);
         var largeThreshold = LargeValueThreshold(type);
 
-        // Prefix counts and sums over the CNY movements of the window: p[i] covers history[0..i).
-        var outCount = new int[n + 1];
-        var outSum = new long[n + 1];
-        var repInSum = new long[n + 1];
-        var repOutSum = new long[n + 1];
-        var bandCount = new int[n + 1];
-        var recvCount = new int[n + 1];
-        var recvSum = new long[n + 1];
-        var allSum = new long[n + 1];
-        // The first CNY (received) movement at or after i (n: none).
-        var nextCny = new int[n + 1];
-        var nextRecv = new int[n + 1];
+        // Prefix counts and sums over the CNY movements of the window: p[i] covers history[0..i); one pooled array per batch
+        // and subject (a window holds hundreds of movements, evaluated every batch).
+        var p = ArrayPool<Prefix>.Shared.Rent(n + 1);
+        try
+        {
+            return Evaluate(history, batch, lastBeforeDay, thresholds, largeThreshold, p);
+        }
+        finally
+        {
+            ArrayPool<Prefix>.Shared.Return(p);
+        }
+    }
+
+    /// <summary>Counts and sums of the CNY movements before an index of the window, and the next CNY (received) one from it.</summary>
+    private struct Prefix
+    {
+        public int OutCount, BandCount, RecvCount, NextCny, NextRecv;
+        public long OutSum, RepInSum, RepOutSum, RecvSum, AllSum;
+    }
+
+    private List<BatchFinding> Evaluate(IReadOnlyList<AmlMovement> history, IReadOnlyList<AmlMovement> batch, Func<string, long?> lastBeforeDay,
+        long[] thresholds, long largeThreshold, Prefix[] p)
+    {
+        var n = history.Count;
+        var findings = new List<BatchFinding>();
+        p[0] = default;
         for (var i = 0; i < n; i++)
         {
             var h = history[i];
             var cny = h.Currency == Cny;
             var isOut = cny && h.Direction == Direction.Out;
-            outCount[i + 1] = outCount[i] + (isOut ? 1 : 0);
-            outSum[i + 1] = checked(outSum[i] + (isOut ? h.AmountMinor : 0));
-            repInSum[i + 1] = checked(repInSum[i] + (cny && h.Reportable && h.Direction == Direction.In ? h.AmountMinor : 0));
-            repOutSum[i + 1] = checked(repOutSum[i] + (isOut && h.Reportable ? h.AmountMinor : 0));
-            bandCount[i + 1] = bandCount[i] + (isOut && h.Reportable && InStructuringBand(h.AmountMinor, thresholds) ? 1 : 0);
             var recv = cny && h.Received;
-            recvCount[i + 1] = recvCount[i] + (recv ? 1 : 0);
-            recvSum[i + 1] = checked(recvSum[i] + (recv ? h.AmountMinor : 0));
-            allSum[i + 1] = checked(allSum[i] + (cny ? h.AmountMinor : 0));
+            ref readonly var a = ref p[i];
+            p[i + 1] = new Prefix
+            {
+                OutCount = a.OutCount + (isOut ? 1 : 0),
+                OutSum = checked(a.OutSum + (isOut ? h.AmountMinor : 0)),
+                RepInSum = checked(a.RepInSum + (cny && h.Reportable && h.Direction == Direction.In ? h.AmountMinor : 0)),
+                RepOutSum = checked(a.RepOutSum + (isOut && h.Reportable ? h.AmountMinor : 0)),
+                BandCount = a.BandCount + (isOut && h.Reportable && InStructuringBand(h.AmountMinor, thresholds) ? 1 : 0),
+                RecvCount = a.RecvCount + (recv ? 1 : 0),
+                RecvSum = checked(a.RecvSum + (recv ? h.AmountMinor : 0)),
+                AllSum = checked(a.AllSum + (cny ? h.AmountMinor : 0)),
+            };
         }
-        nextCny[n] = n;
-        nextRecv[n] = n;
+        p[n].NextCny = n;
+        p[n].NextRecv = n;
         for (var i = n - 1; i >= 0; i--)
         {
-            nextCny[i] = history[i].Currency == Cny ? i : nextCny[i + 1];
-            nextRecv[i] = history[i].Currency == Cny && history[i].Received ? i : nextRecv[i + 1];
+            p[i].NextCny = history[i].Currency == Cny ? i : p[i + 1].NextCny;
+            p[i].NextRecv = history[i].Currency == Cny && history[i].Received ? i : p[i + 1].NextRecv;
         }
 
         // Per rule (and part of a rule with its own filter): the index ranges [lo, hi) it fired on.
@@ -93,7 +113,7 @@ internal sealed partial class AmlRules
             var dayLo = LowerBound(history, AmlNames.ChinaDayStartUs(m.AtUs));
             if (m.Reportable)
             {
-                var total = m.Direction == Direction.In ? repInSum[hi] - repInSum[dayLo] : repOutSum[hi] - repOutSum[dayLo];
+                var total = m.Direction == Direction.In ? p[hi].RepInSum - p[dayLo].RepInSum : p[hi].RepOutSum - p[dayLo].RepOutSum;
                 if (total >= largeThreshold)
                     Fired(RiskRule.LargeValue, LargeValueDetail(m.Direction, total, day, largeThreshold),
                         (m.Direction == Direction.In ? Part.LargeValueIn : Part.LargeValueOut, dayLo, hi));
@@ -101,32 +121,32 @@ internal sealed partial class AmlRules
             if (m.Direction == Direction.Out && m.Reportable && InStructuringBand(m.AmountMinor, thresholds))
             {
                 var lo = UpperBound(history, m.AtUs - Options.StructuringWindowHours * 3_600_000_000L);
-                var count = bandCount[hi] - bandCount[lo];
+                var count = p[hi].BandCount - p[lo].BandCount;
                 if (count >= Options.StructuringCount) Fired(RiskRule.Structuring, StructuringDetail(count, thresholds), (Part.Structuring, lo, hi));
             }
             if (m.Direction == Direction.Out)
             {
                 var lo = UpperBound(history, m.AtUs - Options.VelocityWindowMinutes * 60_000_000L);
-                var count = outCount[hi] - outCount[lo];
+                var count = p[hi].OutCount - p[lo].OutCount;
                 if (count > Options.VelocityCountMax) Fired(RiskRule.Velocity, VelocityDetail(count), (Part.Velocity, lo, hi));
 
                 var recvLo = LowerBound(history, m.AtUs - Options.PassThroughWindowMinutes * 60_000_000L);
-                var firstRecv = nextRecv[recvLo];
+                var firstRecv = p[recvLo].NextRecv;
                 if (firstRecv < hi)
                 {
                     var sentLo = LowerBound(history, history[firstRecv].AtUs);
-                    long inTotal = recvSum[hi] - recvSum[recvLo], outTotal = outSum[hi] - outSum[sentLo];
+                    long inTotal = p[hi].RecvSum - p[recvLo].RecvSum, outTotal = p[hi].OutSum - p[sentLo].OutSum;
                     if (outTotal >= Options.PassThroughMinMinor && outTotal * 100 >= inTotal * Options.PassThroughPercent)
                         Fired(RiskRule.PassThrough, PassThroughDetail(outTotal, inTotal), (Part.PassThroughIn, recvLo, hi), (Part.PassThroughOut, sentLo, hi));
                 }
             }
             if (lastBeforeDay(day) is { } last)
             {
-                var first = nextCny[dayLo];
+                var first = p[dayLo].NextCny;
                 if (first < hi)
                 {
                     var idle = TimeSpan.FromTicks((history[first].AtUs - last) * 10);
-                    var total = allSum[hi] - allSum[dayLo];
+                    var total = p[hi].AllSum - p[dayLo].AllSum;
                     if (idle >= TimeSpan.FromDays(Options.DormantDays) && total >= Options.DormantActiveMinor)
                         Fired(RiskRule.DormantActive, DormantDetail(total, day, idle), (Part.Dormant, dayLo, hi));
                 }
@@ -136,7 +156,6 @@ internal sealed partial class AmlRules
         foreach (var rule in order)
         {
             var picked = new bool[n];
-            var movements = new List<AmlMovement>();
             foreach (var part in Parts(rule))
             {
                 if (!ranges.TryGetValue(part, out var list)) continue;
@@ -148,6 +167,7 @@ internal sealed partial class AmlRules
                     }
                 }
             }
+            var movements = new List<AmlMovement>(picked.Count(x => x));
             for (var i = 0; i < n; i++)
                 if (picked[i]) movements.Add(history[i]);
             findings.Add(new BatchFinding(rule, movements, details[rule]));
