@@ -6,6 +6,9 @@
 # PAIRS_STATEMENTS=N (PostgreSQL runs): pg_stat_statements is loaded, reset after the setup, and each run also prints its N
 # statements of most PostgreSQL time (calls and µs per operation), and the total of statements per operation
 # (PAIRS_STATEMENTS_ORDER=calls: the most called instead).
+# PAIRS_WARMUP_S (2) and PAIRS_DURATION_S (12): the bench's warm-up and window. PAIRS_AFTER_WARMUP=1: the CPU window (and the
+# pg_stat_statements reset) starts after the warm-up, and the figures are divided by the window's operations only (a fresh
+# server tiers up its JIT for many seconds: with a long warm-up this reads the steady state).
 BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 BENCH_DLL=${BENCH_DLL:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bench/Qianbao.Bench/bin/Release/net10.0/Qianbao.Bench.dll}
 pairs_runpg() { su postgres -c "$*" 2>/dev/null || bash -c "$*"; }
@@ -42,10 +45,11 @@ pairs_one() {
     [ -n "$cs" ] && export ConnectionStrings__Postgres="$cs"
     exec dotnet $server --urls http://127.0.0.1:$port ) > $T/$name.server.log 2>&1 &
   local spid=$!
-  dotnet $BENCH_DLL http --url http://127.0.0.1:$port --clients 64 --users 200 --duration-s 12 --warmup-s 2 --seed 1 --operator-key k $flag \
+  dotnet $BENCH_DLL http --url http://127.0.0.1:$port --clients 64 --users 200 --duration-s ${PAIRS_DURATION_S:-12} --warmup-s ${PAIRS_WARMUP_S:-2} --seed 1 --operator-key k $flag \
       --scenario $scenario --payment-trades ${PAIRS_TRADES:-0} > $T/$name.log 2>&1 &
   local bpid=$!
   until grep -q "setup took" $T/$name.log 2>/dev/null || ! kill -0 $bpid 2>/dev/null; do sleep 0.2; done
+  [ -n "${PAIRS_AFTER_WARMUP:-}" ] && sleep ${PAIRS_WARMUP_S:-2}
   if [ -n "${PAIRS_STATEMENTS:-}" ] && [ "$engine" = pg ]; then
     $BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAtc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()" $db >/dev/null
   fi
@@ -80,6 +84,7 @@ pairs_one() {
   local created=$(sed -n 's/.*answers *\([0-9]*\) created.*/\1/p' $T/$name.log) tps=$(sed -n 's/.* tps=\([0-9.]*\).*/\1/p' $T/$name.log)
   local p99=$(sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p' $T/$name.log) hz=$(getconf CLK_TCK)
   created=${created:-0}
+  [ -n "${PAIRS_AFTER_WARMUP:-}" ] && created=$(sed -n 's/.*(\([0-9]*\) answered 201 in.*/\1/p' $T/$name.log)
   if [ -n "${PAIRS_STATEMENTS:-}" ] && [ "$engine" = pg ]; then
     $BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAt -F ' | ' $db -c "
       SELECT round(sum(calls)::numeric / $created, 2) || ' statements/op', round(sum(total_exec_time)::numeric * 1000 / $created) || ' us/op executing'

@@ -78,6 +78,14 @@ internal static class AmlNames
         return text;
     }
 
+    /// <summary>When the China day of <paramref name="atUs"/> began (the first microsecond with the same <see cref="ChinaDate"/>).</summary>
+    public static long ChinaDayStartUs(long atUs)
+    {
+        var day = Math.DivRem(atUs + ChinaOffsetUs, MicrosPerDay, out var rest);
+        if (rest < 0) day--;
+        return day * MicrosPerDay - ChinaOffsetUs;
+    }
+
     private const long MicrosPerDay = 86_400_000_000L;
     private static readonly long ChinaOffsetUs = (long)ChinaOffset.TotalMicroseconds;
     private static readonly int UnixEpochDayNumber = new DateOnly(1970, 1, 1).DayNumber;

@@ -44,8 +44,10 @@ internal sealed record SubjectHistory(IReadOnlyList<AmlMovement> Movements, long
 /// rule answers the whole set of movements that make it fire; recording them is idempotent (keyed by rule, subject and
 /// movement), so evaluating an event twice adds nothing.
 /// </summary>
-internal sealed class AmlRules(AmlOptions options)
+internal sealed partial class AmlRules(AmlOptions options)
 {
+    internal AmlOptions Options => options;
+
     private const string Cny = "CNY";
 
     public IReadOnlyList<RuleHit> Evaluate(AmlMovement m, SubjectHistory history)
@@ -64,6 +66,31 @@ internal sealed class AmlRules(AmlOptions options)
 
     public long LargeValueThreshold(SubjectType type) => type == SubjectType.Merchant ? options.LargeValueMerchantMinor : options.LargeValuePersonMinor;
 
+    /// <summary>The amounts structuring looks just below: the large-value threshold, and the daily cap where one applies.</summary>
+    internal long[] StructuringThresholds(SubjectType type, long? dailyCap) =>
+        dailyCap is { } cap and > 0 ? [LargeValueThreshold(type), cap] : [LargeValueThreshold(type)];
+
+    /// <summary>Whether an amount is within the structuring band below one of <paramref name="thresholds"/>.</summary>
+    internal bool InStructuringBand(long amount, long[] thresholds)
+    {
+        foreach (var t in thresholds)
+            if (amount * 100 >= t * options.StructuringBandPercent && amount <= t) return true;
+        return false;
+    }
+
+    // The findings' texts, shared with the batch evaluation (AmlBatchRules) so both say exactly the same.
+    internal static string LargeValueDetail(Direction direction, long total, string day, long threshold) =>
+        $"{AmlNames.Name(direction)} {total} on {day} (threshold {threshold})";
+
+    internal string StructuringDetail(int count, long[] thresholds) =>
+        $"{count} outgoing movements within {options.StructuringWindowHours} h each {options.StructuringBandPercent}-100 % of {string.Join(" or ", thresholds)}";
+
+    internal string VelocityDetail(int count) => $"{count} outgoing movements within {options.VelocityWindowMinutes} min";
+
+    internal string PassThroughDetail(long outTotal, long inTotal) => $"{outTotal} of {inTotal} received moved out within {options.PassThroughWindowMinutes} min";
+
+    internal static string DormantDetail(long total, string day, TimeSpan idle) => $"{total} moved on {day} after {(int)idle.TotalDays} days without a movement";
+
     /// <summary>The day's transfers and payments on the movement's side reach the threshold: every one of them is reportable.</summary>
     private RuleHit? LargeValue(AmlMovement m, List<AmlMovement> seen)
     {
@@ -73,7 +100,7 @@ internal sealed class AmlRules(AmlOptions options)
         var total = side.Sum(h => h.AmountMinor);
         var threshold = LargeValueThreshold(m.SubjectType);
         return total >= threshold
-            ? new RuleHit(RiskRule.LargeValue, side, $"{AmlNames.Name(m.Direction)} {total} on {day} (threshold {threshold})")
+            ? new RuleHit(RiskRule.LargeValue, side, LargeValueDetail(m.Direction, total, day, threshold))
             : null;
     }
 
@@ -81,14 +108,13 @@ internal sealed class AmlRules(AmlOptions options)
     private RuleHit? Structuring(AmlMovement m, List<AmlMovement> seen, long? dailyCap)
     {
         if (m.Direction != Direction.Out || !m.Reportable) return null;
-        long[] thresholds = dailyCap is { } cap and > 0 ? [LargeValueThreshold(m.SubjectType), cap] : [LargeValueThreshold(m.SubjectType)];
-        bool InBand(long amount) => thresholds.Any(t => amount * 100 >= t * options.StructuringBandPercent && amount <= t);
+        var thresholds = StructuringThresholds(m.SubjectType, dailyCap);
+        bool InBand(long amount) => InStructuringBand(amount, thresholds);
         if (!InBand(m.AmountMinor)) return null;
         var from = m.AtUs - options.StructuringWindowHours * 3_600_000_000L;
         var banded = seen.Where(h => h.Direction == Direction.Out && h.Reportable && h.AtUs > from && InBand(h.AmountMinor)).ToList();
         return banded.Count >= options.StructuringCount
-            ? new RuleHit(RiskRule.Structuring, banded,
-                $"{banded.Count} outgoing movements within {options.StructuringWindowHours} h each {options.StructuringBandPercent}-100 % of {string.Join(" or ", thresholds)}")
+            ? new RuleHit(RiskRule.Structuring, banded, StructuringDetail(banded.Count, thresholds))
             : null;
     }
 
@@ -99,7 +125,7 @@ internal sealed class AmlRules(AmlOptions options)
         var from = m.AtUs - options.VelocityWindowMinutes * 60_000_000L;
         var window = seen.Where(h => h.Direction == Direction.Out && h.AtUs > from).ToList();
         return window.Count > options.VelocityCountMax
-            ? new RuleHit(RiskRule.Velocity, window, $"{window.Count} outgoing movements within {options.VelocityWindowMinutes} min")
+            ? new RuleHit(RiskRule.Velocity, window, VelocityDetail(window.Count))
             : null;
     }
 
@@ -117,8 +143,7 @@ internal sealed class AmlRules(AmlOptions options)
         var sent = seen.Where(h => h.Direction == Direction.Out && h.AtUs >= firstIn).ToList();
         long inTotal = received.Sum(h => h.AmountMinor), outTotal = sent.Sum(h => h.AmountMinor);
         return outTotal >= options.PassThroughMinMinor && outTotal * 100 >= inTotal * options.PassThroughPercent
-            ? new RuleHit(RiskRule.PassThrough, [.. received, .. sent],
-                $"{outTotal} of {inTotal} received moved out within {options.PassThroughWindowMinutes} min")
+            ? new RuleHit(RiskRule.PassThrough, [.. received, .. sent], PassThroughDetail(outTotal, inTotal))
             : null;
     }
 
@@ -132,7 +157,7 @@ internal sealed class AmlRules(AmlOptions options)
         var idle = TimeSpan.FromTicks((today.Min(h => h.AtUs) - last) * 10);
         var total = today.Sum(h => h.AmountMinor);
         return idle >= TimeSpan.FromDays(options.DormantDays) && total >= options.DormantActiveMinor
-            ? new RuleHit(RiskRule.DormantActive, today, $"{total} moved on {day} after {(int)idle.TotalDays} days without a movement")
+            ? new RuleHit(RiskRule.DormantActive, today, DormantDetail(total, day, idle))
             : null;
     }
 }

@@ -69,7 +69,12 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
                 var read = await AmlStore.RangeManyAsync(reading, db, misses, readFrom, long.MaxValue, ct);
                 var recorded = await AmlStore.HitsManyAsync(reading, db, misses, readFrom, ct);
                 foreach (var subject in misses)
-                    stored[subject] = (read.GetValueOrDefault(subject) ?? [], recorded[subject], readFrom);
+                {
+                    // Sorted by (time, id) like every kept window, so the batch below is merged in and ranges are found by halving.
+                    var window = read.GetValueOrDefault(subject) ?? [];
+                    window.Sort(ByTimeThenId);
+                    stored[subject] = (window, recorded[subject], readFrom);
+                }
             }
             var storedAll = stored.ToDictionary(s => s.Key, s => s.Value.Movements);
             // Each subject's history, and when it last moved money before each China day of the batch began. The stored read
@@ -81,21 +86,28 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
             {
                 var fromUs = ordered[0].AtUs - lookBack;
                 var toUs = ordered[^1].AtUs;
-                var mine = storedAll.GetValueOrDefault(key.SubjectId)?.Where(m => m.AtUs >= fromUs && m.AtUs <= toUs).ToList() ?? [];
-                var history = mine.Concat(ordered).DistinctBy(m => m.Id).OrderBy(m => m.AtUs).ThenBy(m => m.Id).ToList();
-                var firstOfDay = ordered.Select(m => m.ChinaDate).Distinct().ToDictionary(d => d, d => history.Where(h => h.ChinaDate == d).Min(h => h.AtUs));
-                var storedLast = firstOfDay.ToDictionary(f => f.Key, f => mine.Where(h => h.AtUs < f.Value).Select(h => (long?)h.AtUs).DefaultIfEmpty(null).Max());
+                // The stored movements from fromUs to toUs: a range of the sorted window (no copy).
+                var all = Sorted(storedAll.GetValueOrDefault(key.SubjectId) ?? []);
+                int mineLo = LowerBound(all, fromUs), mineHi = LowerBound(all, toUs + 1);
+                var history = Merged(all, mineLo, mineHi, ordered);
+                // A day's first movement: the first of the sorted history from the day's start (a batch movement of that day is in it).
+                var firstOfDay = ordered.Select(m => m.ChinaDate).Distinct().ToDictionary(d => d,
+                    d => history[LowerBound(history, AmlNames.ChinaDayStartUs(ordered.First(m => m.ChinaDate == d).AtUs))].AtUs);
+                // The stored movement just before it, if any within the range.
+                var storedLast = firstOfDay.ToDictionary(f => f.Key, f =>
+                {
+                    var k = LowerBound(all, f.Value, mineLo, mineHi);
+                    return k > mineLo ? all[k - 1].AtUs : (long?)null;
+                });
                 prepared.Add((key.SubjectType, key.SubjectId, ordered, history, firstOfDay, storedLast));
             }
             var asked = await AmlStore.LastBeforeManyAsync(reading,
                 prepared.SelectMany(p => p.FirstOfDay.Where(f => p.StoredLast[f.Key] is null).Select(f => (p.Subject, f.Value))).Distinct().ToList(), ct);
             foreach (var (type, subject, ordered, history, firstOfDays, storedLasts) in prepared)
             {
-                var found = new Dictionary<RiskRule, (Dictionary<Guid, AmlMovement> Movements, string Detail)>();
                 var lastBeforeDay = new Dictionary<string, long?>();
-                foreach (var m in ordered)
+                long? LastBeforeDay(string date)
                 {
-                    var date = m.ChinaDate;
                     if (!lastBeforeDay.TryGetValue(date, out var last))
                     {
                         var firstOfDay = firstOfDays[date];
@@ -103,20 +115,17 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
                         var batchLast = ordered.Where(b => b.AtUs < firstOfDay).Select(b => (long?)b.AtUs).DefaultIfEmpty(null).Max();
                         lastBeforeDay[date] = last = storedLast is null ? batchLast : batchLast is null ? storedLast : Math.Max(storedLast.Value, batchLast.Value);
                     }
-                    var seen = history.Where(h => h.AtUs <= m.AtUs).ToList();
-                    foreach (var hit in rules.Evaluate(m, new SubjectHistory(seen, last, caps.GetValueOrDefault(m.SubjectId))))
-                    {
-                        if (!found.TryGetValue(hit.Rule, out var acc)) found[hit.Rule] = acc = (new Dictionary<Guid, AmlMovement>(), hit.Detail);
-                        foreach (var h in hit.Movements) acc.Movements[h.Id] = h;
-                        found[hit.Rule] = acc with { Detail = hit.Detail };
-                    }
+                    return last;
                 }
+                // Every movement of the batch against the history up to it, all at once (AmlRules.EvaluateBatch: the same
+                // findings as AmlRules.Evaluate per movement, joined per rule, without filtering the window per movement).
+                var found = rules.EvaluateBatch(history, ordered, LastBeforeDay, caps.GetValueOrDefault(subject));
                 // A hit already in risk_hits is left out: its insert would conflict and add nothing. A finding left with
                 // no hit would have added none, so it opens no case either way.
                 var recorded = stored[subject].Hits;
-                foreach (var (rule, (hits, detail)) in found)
+                foreach (var (rule, hits, detail) in found)
                 {
-                    var fresh = hits.Values.Where(h => !recorded.Contains((rule, h.Id))).OrderBy(h => h.AtUs).Select(h => new CaseHit(h.Id, h.AmountMinor, h.AtUs)).ToList();
+                    var fresh = hits.Where(h => !recorded.Contains((rule, h.Id))).OrderBy(h => h.AtUs).Select(h => new CaseHit(h.Id, h.AmountMinor, h.AtUs)).ToList();
                     if (fresh.Count > 0) toAdd.Add((type, subject, rule, fresh, detail));
                 }
             }
@@ -134,6 +143,62 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
         }
         KeepWindows(movements, toAdd, needFrom, versions, bumped, stored);
     }
+
+    /// <summary>
+    /// The stored movements stored[lo..hi) (sorted) and the batch's, each once (a redelivered batch's may be stored already), sorted by (time, id):
+    /// a merge, as both come sorted (the batch's by time; windows are kept sorted, a read is sorted here).
+    /// </summary>
+    private static List<AmlMovement> Merged(IReadOnlyList<AmlMovement> stored, int lo, int hi, List<AmlMovement> batch)
+    {
+        var fresh = batch.ToList();
+        fresh.Sort(ByTimeThenId);
+        var batchIds = new HashSet<Guid>(batch.Select(m => m.Id));
+        var merged = new List<AmlMovement>(hi - lo + fresh.Count);
+        int i = lo, j = 0;
+        while (i < hi || j < fresh.Count)
+        {
+            if (i < hi && batchIds.Contains(stored[i].Id))
+            {
+                // The same movement as the batch's (ids derive from the event and the side): kept once, as the batch's.
+                i++;
+                continue;
+            }
+            if (j >= fresh.Count || (i < hi && ByTimeThenId(stored[i], fresh[j]) <= 0)) merged.Add(stored[i++]);
+            else if (j == 0 || fresh[j].Id != fresh[j - 1].Id) merged.Add(fresh[j++]);
+            else j++;
+        }
+        return merged;
+    }
+
+    /// <summary>The list itself when sorted by (time, id) (every window is kept so), else a sorted copy (the kept list is never changed).</summary>
+    private static IReadOnlyList<AmlMovement> Sorted(IReadOnlyList<AmlMovement> movements)
+    {
+        for (var i = 1; i < movements.Count; i++)
+        {
+            if (ByTimeThenId(movements[i - 1], movements[i]) > 0)
+            {
+                var copy = movements.ToList();
+                copy.Sort(ByTimeThenId);
+                return copy;
+            }
+        }
+        return movements;
+    }
+
+    /// <summary>The first index in [lo, hi) of the sorted list whose time is at or after <paramref name="atUs"/> (hi if none).</summary>
+    private static int LowerBound(IReadOnlyList<AmlMovement> sorted, long atUs, int lo = 0, int hi = -1)
+    {
+        if (hi < 0) hi = sorted.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (sorted[mid].AtUs < atUs) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    private static int ByTimeThenId(AmlMovement a, AmlMovement b) => a.AtUs != b.AtUs ? a.AtUs.CompareTo(b.AtUs) : a.Id.CompareTo(b.Id);
 
     /// <summary>
     /// After the commit: each subject's window is what it was plus this batch's movements and hits, tagged with the version
@@ -155,9 +220,16 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
             var (old, oldHits, oldFrom) = stored[subject];
             // Only what the next batch can still need (it starts later, as time goes); a batch that reaches further back reads.
             var keepFrom = Math.Max(oldFrom, from);
-            var kept = old.Concat(batchOf[subject]).Where(m => m.AtUs >= keepFrom).DistinctBy(m => m.Id).ToList();
-            var ids = kept.Select(m => m.Id).ToHashSet();
-            var hits = oldHits.Concat(addedOf[subject].SelectMany(a => a.Hits.Select(h => (a.Rule, h.MovementId)))).Where(h => ids.Contains(h.Item2)).ToHashSet();
+            // Kept sorted by (time, id), so the next batch merges instead of sorting.
+            var sortedOld = Sorted(old);
+            var keepLo = LowerBound(sortedOld, keepFrom);
+            var kept = Merged(sortedOld, keepLo, sortedOld.Count, batchOf[subject].Where(m => m.AtUs >= keepFrom).ToList());
+            // The hits of movements still in the window: the old ones (copied whole) and this batch's, less those of movements
+            // the window dropped (every other hit names a movement of the window; a hit left over would still be in risk_hits).
+            var hits = new HashSet<(RiskRule Rule, Guid MovementId)>(oldHits);
+            hits.UnionWith(addedOf[subject].SelectMany(a => a.Hits.Select(h => (a.Rule, h.MovementId))));
+            var dropped = sortedOld.Take(keepLo).Select(m => m.Id).ToHashSet();
+            if (dropped.Count > 0) hits.RemoveWhere(h => dropped.Contains(h.MovementId));
             windows.Keep(subject, new AmlWindows.Window(version, keepFrom, kept, hits));
         }
     }
