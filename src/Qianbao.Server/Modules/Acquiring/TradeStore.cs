@@ -95,9 +95,16 @@ internal sealed class TradeStore(Db db)
     /// <summary>Notes that <paramref name="buyerId"/> paid <paramref name="tradeNo"/> (committed), for <see cref="BuyerHasPaidAsync"/>.</summary>
     public void Paid(Guid buyerId, string tradeNo)
     {
-        if (paidTrades.Count >= PaidBuyersMax) paidTrades.Clear();
+        // A counter, not paidTrades.Count: ConcurrentDictionary.Count takes every bucket lock (up to 1024 of them), per payment.
+        if (!paidTrades.ContainsKey(buyerId) && Interlocked.Increment(ref paidBuyers) > PaidBuyersMax)
+        {
+            paidTrades.Clear();
+            Interlocked.Exchange(ref paidBuyers, 1);
+        }
         paidTrades[buyerId] = tradeNo;
     }
+
+    private int paidBuyers;
 
     /// <summary>Buyers whose paid trade this process knows, at most (about 100 bytes each).</summary>
     private const int PaidBuyersMax = 100_000;

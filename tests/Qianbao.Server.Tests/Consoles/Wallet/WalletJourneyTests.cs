@@ -34,8 +34,7 @@ public sealed class WalletJourneyTests(WalletBrowser browser)
         await page.GetByLabel("设置登录密码").FillAsync(SecureUser.Password);
         await ConsoleBrowser.ScreenshotAsync(page, "wallet.register.zh-CN");
         await page.GetByRole(AriaRole.Button, new() { Name = "注册并登录" }).ClickAsync();
-        await page.WaitForLoadStateAsync();
-        page.Url.ShouldEndWith("/wallet?welcome=1", customMessage: await page.Locator("main").InnerTextAsync());
+        await WalletNavigation.ArrivedAtAsync(page, "/wallet?welcome=1");
         (await page.Locator("[data-balance]").GetAttributeAsync("data-balance")).ShouldBe("0");
         (await page.Locator("main").InnerTextAsync()).ShouldContain("未实名");
 

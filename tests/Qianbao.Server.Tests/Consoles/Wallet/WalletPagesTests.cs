@@ -32,8 +32,7 @@ public sealed class WalletPagesTests(WalletBrowser browser)
         (await page.Locator("p.error").GetAttributeAsync("data-code")).ShouldBe("device_verification_required");
         await page.GetByLabel("Code from the SMS").FillAsync(await browser.NextCodeAsync(person.Phone, seen));
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForLoadStateAsync();
-        page.Url.ShouldEndWith("/wallet/transfer", customMessage: await page.Locator("main").InnerTextAsync());
+        await WalletNavigation.ArrivedAtAsync(page, "/wallet/transfer");
 
         // Who the number belongs to, masked; then the transfer, which a device this new may only make with a step-up code.
         await page.GetByLabel("Recipient's mobile number").FillAsync(friend.Phone);
@@ -174,7 +173,6 @@ public sealed class WalletPagesTests(WalletBrowser browser)
             await page.Locator("input[name=Code]").FillAsync(await browser.NextCodeAsync(person.Phone, seen));
             await page.Locator("form button[type=submit]").ClickAsync();
         }
-        await page.WaitForLoadStateAsync();
-        page.Url.ShouldEndWith("/wallet", customMessage: await page.Locator("main").InnerTextAsync());
+        await WalletNavigation.ArrivedAtAsync(page, "/wallet");
     }
 }
