@@ -17,7 +17,7 @@ public static class BenchProgram
           ledger    --engine postgres|sqlite --connection <connection string | sqlite file>
                     [--accounts 10000] [--duration-s 20] [--warmup-s 2] [--clients 256] [--workload uniform|hot]
                     [--hot-share 0.9] [--seed 1] [--transfers-max N]
-                    [--batch-size-max 4096] [--batch-window-us 0] [--deep-queue-window-us 1000] [--deep-queue-batch-min 32] [--split-batch-min 64] [--queue-capacity 65536] [--batches-in-flight-max 2] [--profile]
+                    [--batch-size-max 4096] [--batch-window-us 0] [--deep-queue-window-us 1000] [--deep-queue-batch-min 32] [--queue-capacity 65536] [--batches-in-flight-max 2] [--profile]
           batchcost --engine postgres|sqlite --connection <...> [--accounts 10000] [--sizes 1,16,64,256,1024,4096]
                     [--repeats 20] [--workload uniform|hot] [--seed 1]
           http      --url http://127.0.0.1:PORT [--duration-s 15] [--warmup-s 2] [--clients 64] [--users 200] [--secure]
@@ -338,7 +338,6 @@ public static class BenchProgram
                 BatchWindowUs = Int("batch-window-us", defaults.BatchWindowUs),
                 DeepQueueWindowUs = Int("deep-queue-window-us", defaults.DeepQueueWindowUs),
                 DeepQueueBatchMin = Int("deep-queue-batch-min", defaults.DeepQueueBatchMin),
-                SplitBatchMin = Int("split-batch-min", defaults.SplitBatchMin),
                 QueueCapacity = Int("queue-capacity", defaults.QueueCapacity),
                 BatchesInFlightMax = Int("batches-in-flight-max", defaults.BatchesInFlightMax),
             };

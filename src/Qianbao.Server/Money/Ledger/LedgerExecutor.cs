@@ -123,30 +123,6 @@ public sealed class LedgerExecutor : IAsyncDisposable
                     size = await LingerWhileDeepAsync(reader, running, deferred, batch, accounts, guarded, size);
                 }
                 size = TakeHeldBackIfMost(running, deferred, batch, accounts, guarded, size);
-                if (options.SplitBatchMin > 0 && size >= options.SplitBatchMin && inFlight.Wait(0))
-                {
-                    // A second slot is free: start the account-disjoint half that SplitOff takes now, beside the rest.
-                    if (Split(batch, deferred, size) is { } halves)
-                    {
-                        Start(halves.First.Commands, halves.First.Accounts, halves.First.Guards);
-                        Start(halves.Second.Commands, halves.Second.Accounts, halves.Second.Guards);
-                        continue;
-                    }
-                    inFlight.Release();
-                }
-                Start(batch, accounts, guarded);
-            }
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-        }
-        await Task.WhenAll(running.Select(b => b.Task));
-        // Nothing enqueued may be left hanging: fail what is still queued at shutdown.
-        foreach (var left in deferred) left.Completion.TrySetException(new ObjectDisposedException(nameof(LedgerExecutor)));
-        while (reader.TryRead(out var left)) left.Completion.TrySetException(new ObjectDisposedException(nameof(LedgerExecutor)));
-
-        void Start(List<LedgerCommand> batch, HashSet<Guid> accounts, HashSet<string> guarded)
-        {
                 // Only a batch the store may read lock-free waits here (see ExecuteAsync); a guarded one locks its rows and so
                 // waits in the database, after its early guards (checked before the account locks) have run meanwhile.
                 List<Task>? before = null;
@@ -158,54 +134,15 @@ public sealed class LedgerExecutor : IAsyncDisposable
                 // Released once the task has completed, so the loop, woken by the slot, sees it completed and its accounts free.
                 _ = task.ContinueWith(static (_, slots) => ((SemaphoreSlim)slots!).Release(), inFlight, CancellationToken.None,
                     TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
         }
-    }
-
-    /// <summary>A batch's commands with the accounts and guard keys they name.</summary>
-    private sealed record Part(List<LedgerCommand> Commands, HashSet<Guid> Accounts, HashSet<string> Guards);
-
-    /// <summary>
-    /// Splits <paramref name="batch"/> (of <paramref name="size"/> transfers) in two, oldest commands first into the first half
-    /// until it holds half the transfers; a later command that names an account or guard key of one half joins that half, one
-    /// that names those of both is held back (to the end of <paramref name="deferred"/>: nothing older waiting names its
-    /// accounts, or it would not have been taken). So the halves share no account and no guard key, and the commands on one
-    /// account keep their order in the one half that holds them. Null, and nothing changed, when a half would be empty (most
-    /// commands name one hot account).
-    /// </summary>
-    private static (Part First, Part Second)? Split(List<LedgerCommand> batch, List<LedgerCommand> deferred, int size)
-    {
-        var first = new List<LedgerCommand>();
-        var firstAccounts = new HashSet<Guid>();
-        var firstGuards = new HashSet<string>(StringComparer.Ordinal);
-        var rest = new List<LedgerCommand>();
-        var restAccounts = new HashSet<Guid>();
-        var restGuards = new HashSet<string>(StringComparer.Ordinal);
-        var held = new List<LedgerCommand>();
-        var firstSize = 0;
-        foreach (var command in batch)
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
-            var inFirst = Names(command, firstAccounts, firstGuards);
-            var inRest = Names(command, restAccounts, restGuards);
-            if (inFirst && inRest) held.Add(command);
-            else if (inFirst || (!inRest && firstSize < size / 2)) firstSize = Take(command, first, firstAccounts, firstGuards, firstSize);
-            else Take(command, rest, restAccounts, restGuards, 0);
         }
-        if (first.Count == 0 || rest.Count == 0) return null;
-        Invariant.That(!firstAccounts.Overlaps(restAccounts), "the halves of a split batch share no account");
-        deferred.AddRange(held);
-        return (new Part(first, firstAccounts, firstGuards), new Part(rest, restAccounts, restGuards));
-    }
-
-    /// <summary>Whether <paramref name="command"/> names one of <paramref name="accounts"/> or <paramref name="guards"/>.</summary>
-    private static bool Names(LedgerCommand command, HashSet<Guid> accounts, HashSet<string> guards)
-    {
-        if (command.Guard is { } guard && GuardKeys.AnyIn(guard, guards)) return true;
-        foreach (var t in command.Transfers)
-        {
-            if (!t.DebitAccountId.IsZero && accounts.Contains(t.DebitAccountId.Value)) return true;
-            if (!t.CreditAccountId.IsZero && accounts.Contains(t.CreditAccountId.Value)) return true;
-        }
-        return false;
+        await Task.WhenAll(running.Select(b => b.Task));
+        // Nothing enqueued may be left hanging: fail what is still queued at shutdown.
+        foreach (var left in deferred) left.Completion.TrySetException(new ObjectDisposedException(nameof(LedgerExecutor)));
+        while (reader.TryRead(out var left)) left.Completion.TrySetException(new ObjectDisposedException(nameof(LedgerExecutor)));
     }
 
     /// <summary>

@@ -33,15 +33,6 @@ public sealed class LedgerExecutorOptions
     [Range(1, 65_536)]
     public int DeepQueueBatchMin { get; set; } = 32;
 
-    /// <summary>
-    /// Transfers a batch formed while another slot is free must hold to be split into two batches that run at once (0..65536;
-    /// 0: never). With many callers the executor otherwise settles into one large batch at a time, each waiting for the whole
-    /// of the last one to commit, while the database's second core idles; two account-disjoint halves are applied and
-    /// committed side by side (PostgreSQL only: SQLite has one writer).
-    /// </summary>
-    [Range(0, 65_536)]
-    public int SplitBatchMin { get; set; } = 64;
-
     /// <summary>Most commands waiting for a batch; callers beyond it wait to enqueue (back-pressure). 1..1000000.</summary>
     [Range(1, 1_000_000)]
     public int QueueCapacity { get; set; } = 65_536;
