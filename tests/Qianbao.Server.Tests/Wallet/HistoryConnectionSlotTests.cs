@@ -20,40 +20,16 @@ public sealed class HistoryConnectionSlotTests(PostgresConnectionSlotTests.FewSl
         // One page first: the history pool is bootstrapped and holds one connection, so the burst below needs new ones.
         (await reader.GetAsync("/v1/transactions")).StatusCode.ShouldBe(HttpStatusCode.OK);
 
-        var neighbours = new List<NpgsqlConnection>();
-        try
-        {
-            var neighbour = new NpgsqlConnectionStringBuilder(host.RoleConnectionString) { Pooling = false }.ConnectionString;
-            while (neighbours.Count < PostgresConnectionSlotTests.FewSlotsHost.SlotsMax)
-            {
-                var connection = new NpgsqlConnection(neighbour);
-                try
-                {
-                    await connection.OpenAsync();
-                    neighbours.Add(connection);
-                }
-                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.TooManyConnections)
-                {
-                    await connection.DisposeAsync();
-                    break;
-                }
-            }
+        await using var neighbours = await host.TakeEverySlotAsync();
+        var reading = Task.WhenAll(Enumerable.Range(0, 100).Select(_ => reader.GetAsync("/v1/transactions")));
+        // Either the burst has been served on the connections the pool holds, or it met the full database and waits.
+        await Poll.UntilAsync(() => Task.FromResult(reading.IsCompleted || host.Logs.Recent(CapturedLogs.EntriesMax).Contains("no free connection slot")),
+            "the history pages to be served or to wait for a connection slot");
+        await neighbours.DisposeAsync();
 
-            var reading = Task.WhenAll(Enumerable.Range(0, 100).Select(_ => reader.GetAsync("/v1/transactions")));
-            // Either the burst has been served on the connections the pool holds, or it met the full database and waits.
-            await Poll.UntilAsync(() => Task.FromResult(reading.IsCompleted || host.Logs.Recent(CapturedLogs.EntriesMax).Contains("no free connection slot")),
-                "the history pages to be served or to wait for a connection slot");
-            foreach (var connection in neighbours) await connection.DisposeAsync();
-            neighbours.Clear();
-
-            var responses = await reading;
-            var statuses = string.Join(", ", responses.GroupBy(r => (int)r.StatusCode).Select(g => $"{g.Key}: {g.Count()}")) + "\n" + host.Logs.Recent();
-            responses.Count(r => r.StatusCode == HttpStatusCode.OK).ShouldBe(100, statuses);
-            foreach (var response in responses) (await response.Content.ReadAsStringAsync()).ShouldContain("\"type\":\"topup\"");
-        }
-        finally
-        {
-            foreach (var connection in neighbours) await connection.DisposeAsync();
-        }
+        var responses = await reading;
+        var statuses = string.Join(", ", responses.GroupBy(r => (int)r.StatusCode).Select(g => $"{g.Key}: {g.Count()}")) + "\n" + host.Logs.Recent();
+        responses.Count(r => r.StatusCode == HttpStatusCode.OK).ShouldBe(100, statuses);
+        foreach (var response in responses) (await response.Content.ReadAsStringAsync()).ShouldContain("\"type\":\"topup\"");
     }
 }

@@ -21,45 +21,22 @@ public sealed class PostgresConnectionSlotTests(PostgresConnectionSlotTests.FewS
         await payer.TopUpAsync(50 * 100);
 
         // Take every slot the server's role has left, as other processes on the cluster would.
-        var neighbours = new List<NpgsqlConnection>();
-        try
-        {
-            var neighbour = new NpgsqlConnectionStringBuilder(host.RoleConnectionString) { Pooling = false }.ConnectionString;
-            while (neighbours.Count < FewSlotsHost.SlotsMax)
-            {
-                var connection = new NpgsqlConnection(neighbour);
-                try
-                {
-                    await connection.OpenAsync();
-                    neighbours.Add(connection);
-                }
-                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.TooManyConnections)
-                {
-                    await connection.DisposeAsync();
-                    break;
-                }
-            }
+        await using var neighbours = await host.TakeEverySlotAsync();
 
-            var sending = Task.WhenAll(Enumerable.Range(0, 200).Select(_ =>
-                payer.PostAsync("/v1/transfers", new { to_user_id = payee.UserId, amount = 100 })));
-            // The burst has met the full database (the server says it waits): now the neighbours leave. A server that
-            // does not wait has answered by then, and the counts below say how.
-            await Poll.UntilAsync(() => Task.FromResult(sending.IsCompleted || host.Logs.Recent(CapturedLogs.EntriesMax).Contains("no free connection slot")),
-                "the server to wait for a connection slot");
-            foreach (var connection in neighbours) await connection.DisposeAsync();
-            neighbours.Clear();
+        var sending = Task.WhenAll(Enumerable.Range(0, 200).Select(_ =>
+            payer.PostAsync("/v1/transfers", new { to_user_id = payee.UserId, amount = 100 })));
+        // The burst has met the full database (the server says it waits): now the neighbours leave. A server that
+        // does not wait has answered by then, and the counts below say how.
+        await Poll.UntilAsync(() => Task.FromResult(sending.IsCompleted || host.Logs.Recent(CapturedLogs.EntriesMax).Contains("no free connection slot")),
+            "the server to wait for a connection slot");
+        await neighbours.DisposeAsync();
 
-            var responses = await sending;
-            var statuses = string.Join(", ", responses.GroupBy(r => (int)r.StatusCode).Select(g => $"{g.Key}: {g.Count()}")) + "\n" + host.Logs.Recent();
-            responses.Count(r => r.StatusCode == HttpStatusCode.Created).ShouldBe(50, statuses);
-            responses.Count(r => r.StatusCode == HttpStatusCode.UnprocessableEntity).ShouldBe(150, statuses);
-            (await payer.AvailableAsync()).ShouldBe(0);
-            (await payee.AvailableAsync()).ShouldBe(5_000);
-        }
-        finally
-        {
-            foreach (var connection in neighbours) await connection.DisposeAsync();
-        }
+        var responses = await sending;
+        var statuses = string.Join(", ", responses.GroupBy(r => (int)r.StatusCode).Select(g => $"{g.Key}: {g.Count()}")) + "\n" + host.Logs.Recent();
+        responses.Count(r => r.StatusCode == HttpStatusCode.Created).ShouldBe(50, statuses);
+        responses.Count(r => r.StatusCode == HttpStatusCode.UnprocessableEntity).ShouldBe(150, statuses);
+        (await payer.AvailableAsync()).ShouldBe(0);
+        (await payee.AvailableAsync()).ShouldBe(5_000);
     }
 
     /// <summary>The server connects as a role of its own, limited to <see cref="SlotsMax"/> connections (superusers have no such limit).</summary>
@@ -68,6 +45,28 @@ public sealed class PostgresConnectionSlotTests(PostgresConnectionSlotTests.FewS
         public const int SlotsMax = 30;
 
         public string RoleConnectionString { get; private set; } = "";
+
+        /// <summary>Takes every connection slot the server's role has left, as other processes on the cluster would; disposing gives them back.</summary>
+        public async Task<SlotsTaken> TakeEverySlotAsync()
+        {
+            var taken = new SlotsTaken();
+            var neighbour = new NpgsqlConnectionStringBuilder(RoleConnectionString) { Pooling = false }.ConnectionString;
+            while (taken.Connections.Count < SlotsMax)
+            {
+                var connection = new NpgsqlConnection(neighbour);
+                try
+                {
+                    await connection.OpenAsync();
+                    taken.Connections.Add(connection);
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.TooManyConnections)
+                {
+                    await connection.DisposeAsync();
+                    break;
+                }
+            }
+            return taken;
+        }
 
         protected override IEnumerable<KeyValuePair<string, string?>> Settings()
         {
@@ -83,6 +82,18 @@ public sealed class PostgresConnectionSlotTests(PostgresConnectionSlotTests.FewS
             }
             RoleConnectionString = new NpgsqlConnectionStringBuilder(admin.ConnectionString) { Username = role }.ConnectionString;
             return [new("ConnectionStrings:Postgres", RoleConnectionString)];
+        }
+    }
+
+    /// <summary>Connections holding the role's slots; disposing closes them (again is harmless).</summary>
+    public sealed class SlotsTaken : IAsyncDisposable
+    {
+        public List<NpgsqlConnection> Connections { get; } = [];
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var connection in Connections) await connection.DisposeAsync();
+            Connections.Clear();
         }
     }
 }
