@@ -34,6 +34,11 @@ public abstract class ExecutorBatchingTests
         return wallet;
     }
 
+    /// <summary>A second executor with its own store on the fixture's database, as another server process would have.</summary>
+    private static LedgerExecutor OtherProcess(LedgerFixture f) =>
+        new(f.Store is PostgresLedgerStore ? new PostgresLedgerStore(f.Db) : new SqliteLedgerStore(f.Db), TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<LedgerExecutor>.Instance, new LedgerExecutorOptions { BatchesInFlightMax = 2 });
+
     private static Transfer Move(Guid id, AccountId from, AccountId to, long amount) =>
         new(new TransferId(id), from, to, amount, Currency.Cny, TransferCodes.PeerTransfer);
 
@@ -115,9 +120,7 @@ public abstract class ExecutorBatchingTests
     {
         await using var f = await FixtureAsync(batchesInFlight: 2);
         var wallet = await WalletHoldingAsync(f, 100);
-        var otherStore = f.Store is PostgresLedgerStore ? (LedgerStore)new PostgresLedgerStore(f.Db) : new SqliteLedgerStore(f.Db);
-        await using var other = new LedgerExecutor(otherStore, TimeProvider.System,
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<LedgerExecutor>.Instance, new LedgerExecutorOptions { BatchesInFlightMax = 2 });
+        await using var other = OtherProcess(f);
 
         // 200 spends of 1 fen from a wallet holding 100, alternating between the two executors, beside a ring of transfers
         // among the same 8 wallets through both (so nearly every batch of one shares accounts with a batch of the other).
@@ -148,9 +151,7 @@ public abstract class ExecutorBatchingTests
         await using var f = await FixtureAsync(batchesInFlight: 2);
         var wallet = await WalletHoldingAsync(f, 100);
         (await f.Executor.SubmitAsync(Move(Guid.CreateVersion7(), wallet.Id, f.Merchant, 1))).ShouldBe(TransferResult.Created);
-        var otherStore = f.Store is PostgresLedgerStore ? (LedgerStore)new PostgresLedgerStore(f.Db) : new SqliteLedgerStore(f.Db);
-        await using var other = new LedgerExecutor(otherStore, TimeProvider.System,
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<LedgerExecutor>.Instance, new LedgerExecutorOptions());
+        await using var other = OtherProcess(f);
 
         // The other process spends 60 of the 99 left: this one's remembered 99 would pay 50.
         (await other.SubmitAsync(Move(Guid.CreateVersion7(), wallet.Id, f.Merchant, 60))).ShouldBe(TransferResult.Created);
