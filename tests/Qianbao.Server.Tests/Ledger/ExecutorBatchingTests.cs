@@ -156,7 +156,7 @@ public abstract class ExecutorBatchingTests
         // The other process spends 60 of the 99 left: this one's remembered 99 would pay 50.
         (await other.SubmitAsync(Move(Guid.CreateVersion7(), wallet.Id, f.Merchant, 60))).ShouldBe(TransferResult.Created);
         (await f.Executor.SubmitAsync(Move(Guid.CreateVersion7(), wallet.Id, f.Merchant, 50))).ShouldBe(TransferResult.ExceedsCredits);
-        // The other process tops the wallet up by 30 (39 + 30 = 69): this one, having just read 39, must still pay 60.
+        // The other process tops the wallet up by 30 (39 + 30 = 69): this one, whose last look said 39, must still pay 60.
         (await other.SubmitAsync(new Transfer(new TransferId(Guid.CreateVersion7()), f.Funding, wallet.Id, 30, Currency.Cny, TransferCodes.TopUp)))
             .ShouldBe(TransferResult.Created);
         (await f.Executor.SubmitAsync(Move(Guid.CreateVersion7(), wallet.Id, f.Merchant, 60))).ShouldBe(TransferResult.Created);

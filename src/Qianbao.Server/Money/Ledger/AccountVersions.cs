@@ -4,8 +4,9 @@ using Qianbao.Ledger;
 namespace Qianbao.Server.Money.Ledger;
 
 /// <summary>
-/// The account row versions this process last committed or read (PostgreSQL only): each account's balances with the row's
-/// <c>ctid</c> and <c>xmin</c>, kept after a batch commits. A lock-free batch that finds all its accounts here skips reading
+/// The account row versions this process's batches last wrote (PostgreSQL only): each account's balances with the row's
+/// <c>ctid</c> and <c>xmin</c>, kept once the batch commits. Two batches of this process committing the same account may set
+/// its entry out of order; the older version left then is only a stale entry, caught like any other. A lock-free batch that finds all its accounts here skips reading
 /// them: PersistAsync's UPDATE writes only the row versions named here (ctid AND xmin), so an entry another process, an
 /// operator or a rolled-back transaction made stale is never written over; the count falls short and the batch is decided
 /// again with the rows read and locked, as for a stale lock-free read. Only used under assumed new ids (see

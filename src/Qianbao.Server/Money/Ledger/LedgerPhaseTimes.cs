@@ -41,8 +41,12 @@ public sealed class LedgerPhaseTimes
     /// <summary>A lock-free attempt found an account changed since it was read (it is decided again with the rows locked).</summary>
     public void StaleRead() => Interlocked.Increment(ref staleReads);
 
-    public Snapshot Take() =>
-        new([.. ticks.Select(t => Interlocked.Read(ref t))], Interlocked.Read(ref attempts), Interlocked.Read(ref staleReads));
+    public Snapshot Take()
+    {
+        var now = new long[ticks.Length];
+        for (var i = 0; i < now.Length; i++) now[i] = Interlocked.Read(ref ticks[i]);
+        return new(now, Interlocked.Read(ref attempts), Interlocked.Read(ref staleReads));
+    }
 
     /// <summary>Totals at one instant; subtract two to get a window's.</summary>
     public sealed record Snapshot(long[] Ticks, long Attempts, long StaleReads)
