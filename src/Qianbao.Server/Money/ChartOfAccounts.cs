@@ -15,7 +15,10 @@ public static class AccountCodes
     /// <summary>A user's spending allowance for one period (a day, a year, since opening): credited by grants, debited by usage.</summary>
     public const ushort SpendingLimit = 7;
 
-    /// <summary>The system side of every limit account's grants and usage: no floor.</summary>
+    /// <summary>
+    /// The system side of limit accounts' grants and usage: no floor. One shared account funds every grant; each payer has one
+    /// more that their usage credits (<see cref="ChartOfAccounts.LimitControl(System.Guid)"/>).
+    /// </summary>
     public const ushort LimitControl = 8;
 
     /// <summary>The other side of court-ordered amount holds: pending credits from wallets, passed on when a hold is deducted.</summary>
@@ -309,4 +312,14 @@ public static class ChartOfAccounts
     /// <summary>The source of limit grants and the sink of limit usage.</summary>
     public static Account LimitControl() =>
         new(new AccountId(StableId.From("account/limit-control", Currency.Cny.Code)), Currency.Cny, AccountCodes.LimitControl, AccountFlags.None);
+
+    /// <summary>
+    /// The limit-control account of one payer: every usage transfer of theirs credits it, so payments of different people name
+    /// no account in common and their batches can commit side by side (one shared account was a row every counted payment
+    /// locked). Grants still come from <see cref="LimitControl()"/>: a grant's id is stable, and one applied before the split
+    /// must keep matching the accounts it was applied with.
+    /// </summary>
+    public static Account LimitControl(Guid payer) =>
+        new(new AccountId(StableId.From("account/limit-control", $"{payer:N}/{Currency.Cny.Code}")), Currency.Cny, AccountCodes.LimitControl,
+            AccountFlags.None);
 }

@@ -204,6 +204,30 @@ public abstract class TierLimitTests<THost>(THost host) : IClassFixture<THost> w
     }
 
     [Fact]
+    public async Task Two_peoples_limit_usage_credits_each_ones_own_control_account_so_their_payments_share_no_account()
+    {
+        var first = await UserAsync();
+        var second = await UserAsync(name: "王芳");
+        var payee = await UserAsync(name: "韩梅梅");
+        foreach (var payer in new[] { first, second })
+        {
+            await payer.TopUpAsync(50_000);
+            (await SendAsync(payer, payee, 1_000)).StatusCode.ShouldBe(HttpStatusCode.Created);
+            (await SendAsync(payer, payee, 2_000)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        }
+
+        const string Usage = "FROM transfers t JOIN accounts d ON d.id = t.debit_account_id JOIN accounts c ON c.id = t.credit_account_id "
+            + "WHERE t.code = @usage AND d.owner_id IN (@first, @second)";
+        var parameters = new { usage = (int)Qianbao.Server.Money.TransferCodes.LimitUsage, control = (int)Qianbao.Server.Money.AccountCodes.LimitControl, first = first.UserId, second = second.UserId };
+        // One control account per payer, each the payer's own, and nothing else credited by usage (the shared account only funds grants).
+        (await CountAsync($"SELECT COUNT(DISTINCT t.credit_account_id) {Usage}", parameters)).ShouldBe(2);
+        (await CountAsync($"SELECT COUNT(*) {Usage} AND (c.owner_id IS NULL OR c.owner_id <> d.owner_id OR c.code <> @control)", parameters)).ShouldBe(0);
+        // Class I counts three periods (daily, year, total): each control account holds its payer's 3,000 three times.
+        (await CountAsync($"SELECT COALESCE(SUM(t.amount), 0) {Usage} AND d.owner_id = @first", parameters)).ShouldBe(9_000);
+        await AssertLedgerOkAsync();
+    }
+
+    [Fact]
     public async Task A_refused_transfer_moves_nothing_and_its_key_may_succeed_after_an_upgrade()
     {
         var payer = await UserAsync();

@@ -52,13 +52,14 @@ internal sealed class LimitTransfers
 /// <summary>
 /// Tier limits as ledger movements (TigerBeetle's pattern). Per user and period there is a limit account that can never
 /// be overdrawn (<see cref="ChartOfAccounts.SpendingLimit"/>: <c>daily/yyyy-MM-dd</c>, <c>year/yyyy</c>, <c>total</c>),
-/// funded by grants from the limit-control account. For tier T the account holds one grant per tier step t ≤ T of
+/// funded by grants from the shared limit-control account. For tier T the account holds one grant per tier step t ≤ T of
 /// cap(t) − cap(t−1), each with an id derived from (account, step), so it happens once whatever the retries and however
 /// many processes race; an upgrade mid-period adds just the difference. Each counted payment (transfers sent, merchant
 /// payments; CNY only) carries, in its own linked chain and before its money transfers, a usage transfer of its amount from
-/// each applicable limit account to the control account: the ledger's balance check then refuses a payment that would
-/// pass a cap, inside the same transaction, so concurrent payments can never exceed it. Grants ride in the chain (a grant
-/// applied before answers <see cref="TransferResult.Exists"/>, which a chain accepts) until this process has seen them applied.
+/// each applicable limit account to the payer's own control account (so two people's payments share no account and their
+/// batches commit side by side): the ledger's balance check then refuses a payment that would pass a cap, inside the same
+/// transaction, so concurrent payments can never exceed it. Grants ride in the chain (a grant applied before answers
+/// <see cref="TransferResult.Exists"/>, which a chain accepts) until this process has seen them applied.
 /// With <c>Qianbao:Security:Relaxed</c> no limit transfer is made.
 /// </summary>
 internal sealed class TierLimits(LimitsOptions options, SecurityOptions security, LedgerAccounts accounts, TierStore tiers, TimeProvider clock)
@@ -75,7 +76,9 @@ internal sealed class TierLimits(LimitsOptions options, SecurityOptions security
     // new day or another tier makes a new plan. Saves 4–7 hashes per payment.
     private readonly ConcurrentDictionary<Guid, Plan> plans = new();
 
-    private sealed record Plan(DateOnly Day, UserTier Tier, Account Control, PeriodPlan[] Periods);
+    /// <param name="Control">The shared account grants come from.</param>
+    /// <param name="Usage">The payer's own control account their usage credits.</param>
+    private sealed record Plan(DateOnly Day, UserTier Tier, Account Control, Account Usage, PeriodPlan[] Periods);
 
     private sealed record PeriodPlan(LimitPeriod Period, Account Account, (TransferId Id, long Amount)[] Grants, string UsageSuffix);
 
@@ -88,6 +91,7 @@ internal sealed class TierLimits(LimitsOptions options, SecurityOptions security
         var plan = PlanOf(payer, UserTiers.ChinaToday(clock), tier);
         var control = plan.Control;
         await accounts.EnsureAsync(control, null, ct);
+        await accounts.EnsureAsync(plan.Usage, payer, ct);
 
         var transfers = new List<Transfer>(plan.Periods.Length * 2);
         var periods = new List<LimitPeriod?>(plan.Periods.Length * 2);
@@ -105,7 +109,7 @@ internal sealed class TierLimits(LimitsOptions options, SecurityOptions security
         foreach (var period in plan.Periods)
         {
             var id = new TransferId(StableId.From("limit-usage", payment + period.UsageSuffix));
-            transfers.Add(new Transfer(id, period.Account.Id, control.Id, amount, Currency.Cny, TransferCodes.LimitUsage, TransferFlags.Linked));
+            transfers.Add(new Transfer(id, period.Account.Id, plan.Usage.Id, amount, Currency.Cny, TransferCodes.LimitUsage, TransferFlags.Linked));
             periods.Add(period.Period);
         }
         return new LimitTransfers(transfers, [.. periods]);
@@ -114,7 +118,7 @@ internal sealed class TierLimits(LimitsOptions options, SecurityOptions security
     private Plan PlanOf(Guid payer, DateOnly today, UserTier tier)
     {
         if (plans.TryGetValue(payer, out var known) && known.Day == today && known.Tier == tier) return known;
-        var made = new Plan(today, tier, ChartOfAccounts.LimitControl(), [.. PeriodsOf(tier).Select(period =>
+        var made = new Plan(today, tier, ChartOfAccounts.LimitControl(), ChartOfAccounts.LimitControl(payer), [.. PeriodsOf(tier).Select(period =>
         {
             var account = ChartOfAccounts.SpendingLimit(payer, AccountName(period, today));
             var grants = Steps(period, tier).Select(s => (new TransferId(StableId.From("limit-grant", $"{account.Id}/{(int)s.Step}")), s.Amount)).ToArray();
