@@ -8,7 +8,8 @@
 # (PAIRS_STATEMENTS_ORDER=calls: the most called instead).
 # PAIRS_WARMUP_S (2) and PAIRS_DURATION_S (12): the bench's warm-up and window. PAIRS_AFTER_WARMUP=1: the CPU window (and the
 # pg_stat_statements reset) starts after the warm-up, and the figures are divided by the window's operations only (a fresh
-# server tiers up its JIT for many seconds: with a long warm-up this reads the steady state).
+# server tiers up its JIT for many seconds: with a long warm-up this reads the steady state). PostgreSQL runs also print
+# wal_bytes_per_op: the WAL the CPU window wrote, per operation (steady under load, unlike CPU).
 BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 BENCH_DLL=${BENCH_DLL:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bench/Qianbao.Bench/bin/Release/net10.0/Qianbao.Bench.dll}
 pairs_runpg() { su postgres -c "$*" 2>/dev/null || bash -c "$*"; }
@@ -54,7 +55,10 @@ pairs_one() {
     $BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAtc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()" $db >/dev/null
   fi
   [ "$engine" = pg ] && $BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAtc "CREATE TABLE pairs_handled AS SELECT name, handled_count FROM event_subscriptions" $db
-  local s0=$(pairs_ticks $spid) p0=$(pairs_pgticks) tpid=""
+  local s0=$(pairs_ticks $spid) p0=$(pairs_pgticks) tpid="" wal0=""
+  # WAL bytes per operation (PostgreSQL): what the window's writes cost the log, full-page images after the run's CHECKPOINT
+  # included; unlike CPU it hardly moves with the neighbours' load, so it shows a smaller write (fewer index entries) plainly.
+  [ "$engine" = pg ] && wal0=$($BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAtc "SELECT pg_current_wal_lsn()" postgres)
   # PAIRS_TRACE=S: a CPU sampling of the server (dotnet-trace collect-linux --profile cpu-sampling) for S seconds from the
   # warm-up's second second, kept as $T/NAME.nettrace (PAIRS_KEEP=1 keeps it; `dotnet-trace report FILE topN --inclusive`).
   if [ -n "${PAIRS_TRACE:-}" ]; then
@@ -78,7 +82,20 @@ pairs_one() {
     done
     drained=" drain_s=$((SECONDS - t0)) behind=$behind"
   fi
-  local s1=$(pairs_ticks $spid) p1=$(pairs_pgticks)
+  local s1=$(pairs_ticks $spid) p1=$(pairs_pgticks) wal=""
+  [ -n "$wal0" ] && wal=$($BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAtc "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0')::bigint" postgres)
+  # PAIRS_WAL_TABLES=N: the window's WAL by the relation each record's first block belongs to (pg_walinspect), the N largest,
+  # bytes per operation (record and full-page-image bytes): which table or index writes cost the log.
+  if [ -n "${PAIRS_WAL_TABLES:-}" ] && [ -n "$wal0" ]; then
+    local ops=$(sed -n 's/.*(\([0-9]*\) answered 201 in.*/\1/p' $T/$name.log)
+    $BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAt -F ' | ' $db -c "CREATE EXTENSION IF NOT EXISTS pg_walinspect" -c "
+      SELECT round(sum(record_length)::numeric / ${ops:-1}) AS bytes_per_op, round(sum(fpi_length)::numeric / ${ops:-1}) AS fpi_bytes_per_op,
+             round(count(*)::numeric / ${ops:-1}, 2) AS records_per_op, coalesce(c.relname, r.rfn::text, '(no block)') AS relation
+        FROM (SELECT (regexp_match(block_ref, 'rel [0-9]+/[0-9]+/([0-9]+)'))[1]::oid AS rfn, record_length, fpi_length
+                FROM pg_get_wal_records_info('$wal0', pg_current_wal_lsn())) r
+        LEFT JOIN pg_class c ON c.relfilenode = r.rfn
+       GROUP BY 4 ORDER BY 1 DESC LIMIT ${PAIRS_WAL_TABLES}" 2>&1 | sed "s/^/  $name wal: /"
+  fi
   [ -n "$tpid" ] && wait $tpid
   kill $spid; wait $spid 2>/dev/null
   local created=$(sed -n 's/.*answers *\([0-9]*\) created.*/\1/p' $T/$name.log) tps=$(sed -n 's/.* tps=\([0-9.]*\).*/\1/p' $T/$name.log)
@@ -95,5 +112,5 @@ pairs_one() {
         ORDER BY ${PAIRS_STATEMENTS_ORDER:-total_exec_time} DESC LIMIT ${PAIRS_STATEMENTS}" > $T/$name.statements 2>&1
     sed "s/^/  $name: /" $T/$name.statements
   fi
-  echo "$name tps=$tps p99_ms=$p99 created=$created cpu_us_server=$(( (s1-s0)*1000000/hz/(created>0?created:1) )) cpu_us_pg=$(( (p1-p0)*1000000/hz/(created>0?created:1) )) load=$(cut -d' ' -f1 /proc/loadavg)$drained"
+  echo "$name tps=$tps p99_ms=$p99 created=$created cpu_us_server=$(( (s1-s0)*1000000/hz/(created>0?created:1) )) cpu_us_pg=$(( (p1-p0)*1000000/hz/(created>0?created:1) )) ${wal:+wal_bytes_per_op=$((wal/(created>0?created:1))) }load=$(cut -d' ' -f1 /proc/loadavg)$drained"
 }
