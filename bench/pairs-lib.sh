@@ -95,6 +95,13 @@ pairs_one() {
                 FROM pg_get_wal_records_info('$wal0', pg_current_wal_lsn())) r
         LEFT JOIN pg_class c ON c.relfilenode = r.rfn
        GROUP BY 4 ORDER BY 1 DESC LIMIT ${PAIRS_WAL_TABLES}" 2>&1 | sed "s/^/  $name wal: /"
+    # PAIRS_WAL_RECORDS=relation: that relation's WAL by record type (e.g. HOT_UPDATE against PRUNE).
+    [ -n "${PAIRS_WAL_RECORDS:-}" ] && $BIN/psql -h 127.0.0.1 -p $PORT -U postgres -qAt -F ' | ' $db -c "
+      SELECT round(sum(record_length)::numeric / ${ops:-1}) AS bytes_per_op, round(count(*)::numeric / ${ops:-1}, 2) AS records_per_op,
+             resource_manager || '/' || record_type
+        FROM pg_get_wal_records_info('$wal0', pg_current_wal_lsn()) r
+        JOIN pg_class c ON c.relfilenode = (regexp_match(r.block_ref, 'rel [0-9]+/[0-9]+/([0-9]+)'))[1]::oid
+       WHERE c.relname = '${PAIRS_WAL_RECORDS}' GROUP BY 3 ORDER BY 1 DESC" 2>&1 | sed "s/^/  $name wal ${PAIRS_WAL_RECORDS}: /"
   fi
   [ -n "$tpid" ] && wait $tpid
   kill $spid; wait $spid 2>/dev/null

@@ -122,7 +122,7 @@ public static class BenchProgram
               transfers/s     {r.TransfersPerSecond,12:0.0}   ({r.MeasuredTransfers} acknowledged in {r.MeasuredSeconds:0.00} s)
               latency ms      p50 {r.P50Ms:0.00}  p99 {r.P99Ms:0.00}  p99.9 {r.P999Ms:0.00}  max {r.MaxMs:0.00}
               batches         {r.Batches} in the window, mean size {r.MeanBatchSize:0.0}, one every {r.MeanBatchMs:0.00} ms
-              per attempt ms  {r.Phases?.MeanMsPerAttempt() ?? "-"} ({r.Phases?.Attempts ?? 0} attempts, {r.Phases?.StaleReads ?? 0} found an account changed)
+              per attempt ms  {r.Phases?.MeanMsPerAttempt() ?? "-"} ({r.Phases?.Attempts ?? 0} attempts, {r.Phases?.LockFreeAttempts ?? 0} lock-free, {r.Phases?.StaleReads ?? 0} found an account changed)
               cpu/transfer    {r.BenchCpuUsPerTransfer:0.0} us in this process, {r.PostgresCpuUsPerTransfer:0.0} us in PostgreSQL processes
               acknowledged    {r.Acknowledged} transfers ({r.AcknowledgedAmount} fen) over the whole run; {r.Rejected} refused (exceeds credits); {r.Unexpected} unexpected
               stored          {r.FoundCount} of them found by id ({r.FoundAmount} fen); {r.StoredCount} load transfers in the table ({r.StoredAmount} fen)

@@ -126,7 +126,7 @@ public sealed class LedgerExecutor : IAsyncDisposable
                 // Only a batch the store may read lock-free waits here (see ExecuteAsync); a guarded one locks its rows and so
                 // waits in the database, after its early guards (checked before the account locks) have run meanwhile.
                 List<Task>? before = null;
-                if (!LedgerStore.HasGuards(batch))
+                if (store.MayReadLockFree(batch, FirstAttemptAssumesNewIds))
                     foreach (var b in running)
                         if (!b.Task.IsCompleted && b.Accounts.Overlaps(accounts)) (before ??= []).Add(b.Task);
                 var task = ExecuteAsync(batch, before);
@@ -338,6 +338,9 @@ public sealed class LedgerExecutor : IAsyncDisposable
         }
     }
 
+    /// <summary>A first attempt assumes new ids only when a second one can read them (see ApplyBatchAsync's assumeNewIds).</summary>
+    private bool FirstAttemptAssumesNewIds => options.AttemptsMax > 1;
+
     private async Task<TransferResult[][]> ApplyWithRetryAsync(List<LedgerCommand> batch)
     {
         for (var attempt = 1; ; attempt++)
@@ -347,7 +350,7 @@ public sealed class LedgerExecutor : IAsyncDisposable
                 // First as if every id were new (no read of them); after any failure, reading them, so a replayed id gets its
                 // stored result (see ApplyBatchAsync's assumeNewIds).
                 // Lock-free first too; after a transient error (a deadlock, a concurrent duplicate id) with the accounts locked.
-                return await store.ApplyBatchAsync(batch, clock.GetUnixMicroseconds(), stopping.Token, assumeNewIds: attempt == 1 && options.AttemptsMax > 1,
+                return await store.ApplyBatchAsync(batch, clock.GetUnixMicroseconds(), stopping.Token, assumeNewIds: attempt == 1 && FirstAttemptAssumesNewIds,
                     lockFree: attempt == 1);
             }
             catch (Exception ex) when (attempt < options.AttemptsMax && store.IsTransient(ex))

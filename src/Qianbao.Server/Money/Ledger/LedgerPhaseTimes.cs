@@ -33,10 +33,15 @@ public sealed class LedgerPhaseTimes
     private readonly long[] ticks = new long[Enum.GetValues<LedgerPhase>().Length];
     private long attempts;
     private long staleReads;
+    private long lockFreeAttempts;
 
     public void Add(LedgerPhase phase, long startedAtTicks) => Interlocked.Add(ref ticks[(int)phase], Stopwatch.GetTimestamp() - startedAtTicks);
 
-    public void AttemptStarted() => Interlocked.Increment(ref attempts);
+    public void AttemptStarted(bool lockFree)
+    {
+        Interlocked.Increment(ref attempts);
+        if (lockFree) Interlocked.Increment(ref lockFreeAttempts);
+    }
 
     /// <summary>A lock-free attempt found an account changed since it was read (it is decided again with the rows locked).</summary>
     public void StaleRead() => Interlocked.Increment(ref staleReads);
@@ -45,14 +50,16 @@ public sealed class LedgerPhaseTimes
     {
         var now = new long[ticks.Length];
         for (var i = 0; i < now.Length; i++) now[i] = Interlocked.Read(ref ticks[i]);
-        return new(now, Interlocked.Read(ref attempts), Interlocked.Read(ref staleReads));
+        return new(now, Interlocked.Read(ref attempts), Interlocked.Read(ref staleReads), Interlocked.Read(ref lockFreeAttempts));
     }
 
     /// <summary>Totals at one instant; subtract two to get a window's.</summary>
-    public sealed record Snapshot(long[] Ticks, long Attempts, long StaleReads)
+    /// <param name="LockFreeAttempts">Of <paramref name="Attempts"/>, those that read their accounts without locking them.</param>
+    public sealed record Snapshot(long[] Ticks, long Attempts, long StaleReads, long LockFreeAttempts)
     {
         public Snapshot Minus(Snapshot earlier) =>
-            new([.. Ticks.Select((t, i) => t - earlier.Ticks[i])], Attempts - earlier.Attempts, StaleReads - earlier.StaleReads);
+            new([.. Ticks.Select((t, i) => t - earlier.Ticks[i])], Attempts - earlier.Attempts, StaleReads - earlier.StaleReads,
+                LockFreeAttempts - earlier.LockFreeAttempts);
 
         /// <summary>Mean milliseconds per attempt of each phase, e.g. "read=0.31 decide=0.40 …".</summary>
         public string MeanMsPerAttempt() => string.Join(' ', Enum.GetValues<LedgerPhase>().Select(p =>
