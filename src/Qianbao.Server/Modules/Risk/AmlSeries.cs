@@ -138,7 +138,10 @@ internal sealed class AmlSeries
         return dropped;
     }
 
-    /// <summary>Moves the live movements to the front (prefix values rebased, marks shifted); answers a copy of what was dropped.</summary>
+    /// <summary>
+    /// Moves the live movements to the front (marks shifted with them; prefix values rebased, which only keeps them small, as
+    /// the rules read differences); answers a copy of what was dropped.
+    /// </summary>
     private ReadOnlySpan<AmlMovement> Compact(ReadOnlySpan<AmlMovement> dropped)
     {
         var gone = dropped.ToArray();
