@@ -9,7 +9,7 @@ namespace Qianbao.Server.Tests.Risk;
 
 /// <summary>
 /// The AML subscriber decides exactly as before when it holds subjects' windows in memory (<see cref="AmlWindows"/>): one
-/// scripted stream of movements (velocity, structuring, pass-through, large value, out-of-order times, a redelivered batch)
+/// scripted stream of movements (velocity, structuring, pass-through, large value, dormant then active, out-of-order times, a redelivered batch)
 /// goes through a subscriber that keeps windows and, for a copy of the same people, through one that never keeps any (each
 /// batch read from the database, as before); the hits and cases must be the same, person for person.
 /// </summary>
@@ -24,6 +24,9 @@ public abstract class AmlWindowEquivalenceTests<THost>(THost host) : IClassFixtu
     {
         var steps = new List<Step>();
         var random = new Random(7);
+        // A top-up 200 days before: each person is dormant until the day's first movement (dormant then active fires), and
+        // the log, or the window's memory of its answer, says when each last moved before the day.
+        for (var p = 0; p < 6; p++) steps.Add(new Step(p, p, 1_000 * Yuan, -200 * 86_400_000_000L + p, TopUp: true));
         for (var p = 0; p < 6; p++) steps.Add(new Step(p, p, 2_000_000 * Yuan, p, TopUp: true));
         var at = 1_000_000L;
         for (var i = 0; i < 160; i++)
@@ -111,6 +114,7 @@ public abstract class AmlWindowEquivalenceTests<THost>(THost host) : IClassFixtu
         expected.ShouldContain(o => o.StartsWith("hit velocity", StringComparison.Ordinal));
         expected.ShouldContain(o => o.StartsWith("hit structuring", StringComparison.Ordinal));
         expected.ShouldContain(o => o.StartsWith("hit large_value", StringComparison.Ordinal));
+        expected.ShouldContain(o => o.StartsWith("hit dormant_active", StringComparison.Ordinal));
         (await OutcomeAsync(withWindows)).ShouldBe(expected);
     }
 }

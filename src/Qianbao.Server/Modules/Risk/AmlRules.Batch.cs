@@ -1,4 +1,4 @@
-using System.Buffers;
+using static Qianbao.Server.Modules.Risk.AmlSeries;
 
 namespace Qianbao.Server.Modules.Risk;
 
@@ -10,182 +10,126 @@ namespace Qianbao.Server.Modules.Risk;
 /// <remarks>
 /// Why: <see cref="Evaluate"/> filters the subject's whole window for every movement, several times (issue 13, session 9:
 /// about half of the server's CPU per secure transfer in the bench, where each of 200 people has hundreds of movements in
-/// the window). Here the window is sorted once, every rule's question about a movement is a time range of it (the movements
-/// up to this one: the day so far, the last hour, ...) answered by prefix counts and sums in O(log n), and the movements a
-/// rule names are read once per batch from the union of the ranges it fired on. What each rule counts and compares is the
-/// same as in <see cref="Evaluate"/> (same predicates, same inclusive/exclusive bounds; only CNY counts);
-/// AmlBatchRulesTests compares both on random histories.
+/// the window). Here the window is an <see cref="AmlSeries"/> (time order, running counts and sums, kept across batches by
+/// the subscriber), every rule's question about a movement is a time range of it answered in O(log n), and a firing names
+/// only the movements of its range past the part's mark (<see cref="AmlSeries.Marks"/>): the ones earlier firings named
+/// are recorded already. So a batch costs O(its own movements and what they newly name), not O(window). What each rule
+/// counts and compares is the same as in <see cref="Evaluate"/> (same predicates, same inclusive/exclusive bounds; only CNY
+/// counts); AmlBatchRulesTests compares both on random histories, from scratch and through a series kept over many batches.
 /// </remarks>
 internal sealed partial class AmlRules
 {
-    /// <summary>What one rule found over a batch: the movements (in window order) and the detail of its last firing.</summary>
+    /// <summary>What one rule found over a batch: the movements it named (not yet named through the series' marks) and the detail of its last firing.</summary>
     internal sealed record BatchFinding(RiskRule Rule, List<AmlMovement> Movements, string Detail);
 
-    /// <param name="history">The subject's movements, sorted by (time, id), including every movement of <paramref name="batch"/>.</param>
+    /// <summary>From scratch: <paramref name="history"/> is the subject's movements sorted by time, including every movement of <paramref name="batch"/>.</summary>
     /// <param name="batch">The batch's movements of this subject, sorted by time.</param>
     /// <param name="lastBeforeDay">When the subject last moved money before the China day (of a batch movement) began, by date; null if never.</param>
     /// <param name="dailyCap">The subject's daily tier cap where one applies.</param>
-    /// <returns>The rules that fired, in the order they first fired.</returns>
+    /// <returns>The rules that fired, in the order they first fired, each with every movement it names.</returns>
     public List<BatchFinding> EvaluateBatch(IReadOnlyList<AmlMovement> history, IReadOnlyList<AmlMovement> batch,
         Func<string, long?> lastBeforeDay, long? dailyCap)
     {
-        var n = history.Count;
+        if (batch.Count == 0) return [];
+        var series = new AmlSeries(this, StructuringThresholds(batch[0].SubjectType, dailyCap), history.Count);
+        foreach (var h in history) series.Append(h);
+        return EvaluateBatch(series, batch, lastBeforeDay, dailyCap);
+    }
+
+    /// <param name="series">The subject's movements (every movement of <paramref name="batch"/> among them); its marks move forward.</param>
+    /// <returns>The rules that fired, in the order they first fired, each with the movements past the marks it names.</returns>
+    public List<BatchFinding> EvaluateBatch(AmlSeries series, IReadOnlyList<AmlMovement> batch, Func<string, long?> lastBeforeDay, long? dailyCap)
+    {
         var findings = new List<BatchFinding>();
         if (batch.Count == 0) return findings;
         var type = batch[0].SubjectType;
-        var thresholds = StructuringThresholds(type, dailyCap);
+        // The band only matters to a batch with outgoing movements (structuring looks at nothing else): a batch of receipts
+        // keeps the series' thresholds rather than rebuilding its counts for a cap it does not use.
+        if (batch.Any(m => m.Direction == Direction.Out)) series.UseThresholds(StructuringThresholds(type, dailyCap));
+        var thresholds = series.Thresholds;
         var largeThreshold = LargeValueThreshold(type);
 
-        // Prefix counts and sums over the CNY movements of the window: p[i] covers history[0..i); one pooled array per batch
-        // and subject (a window holds hundreds of movements, evaluated every batch).
-        var p = ArrayPool<Prefix>.Shared.Rent(n + 1);
-        try
-        {
-            return Evaluate(history, batch, lastBeforeDay, thresholds, largeThreshold, p);
-        }
-        finally
-        {
-            ArrayPool<Prefix>.Shared.Return(p);
-        }
-    }
-
-    /// <summary>Counts and sums of the CNY movements before an index of the window, and the next CNY (received) one from it.</summary>
-    private struct Prefix
-    {
-        public int OutCount, BandCount, RecvCount, NextCny, NextRecv;
-        public long OutSum, RepInSum, RepOutSum, RecvSum, AllSum;
-    }
-
-    private List<BatchFinding> Evaluate(IReadOnlyList<AmlMovement> history, IReadOnlyList<AmlMovement> batch, Func<string, long?> lastBeforeDay,
-        long[] thresholds, long largeThreshold, Prefix[] p)
-    {
-        var n = history.Count;
-        var findings = new List<BatchFinding>();
-        p[0] = default;
-        for (var i = 0; i < n; i++)
-        {
-            var h = history[i];
-            var cny = h.Currency == Cny;
-            var isOut = cny && h.Direction == Direction.Out;
-            var recv = cny && h.Received;
-            ref readonly var a = ref p[i];
-            p[i + 1] = new Prefix
-            {
-                OutCount = a.OutCount + (isOut ? 1 : 0),
-                OutSum = checked(a.OutSum + (isOut ? h.AmountMinor : 0)),
-                RepInSum = checked(a.RepInSum + (cny && h.Reportable && h.Direction == Direction.In ? h.AmountMinor : 0)),
-                RepOutSum = checked(a.RepOutSum + (isOut && h.Reportable ? h.AmountMinor : 0)),
-                BandCount = a.BandCount + (isOut && h.Reportable && InStructuringBand(h.AmountMinor, thresholds) ? 1 : 0),
-                RecvCount = a.RecvCount + (recv ? 1 : 0),
-                RecvSum = checked(a.RecvSum + (recv ? h.AmountMinor : 0)),
-                AllSum = checked(a.AllSum + (cny ? h.AmountMinor : 0)),
-            };
-        }
-        p[n].NextCny = n;
-        p[n].NextRecv = n;
-        for (var i = n - 1; i >= 0; i--)
-        {
-            p[i].NextCny = history[i].Currency == Cny ? i : p[i + 1].NextCny;
-            p[i].NextRecv = history[i].Currency == Cny && history[i].Received ? i : p[i + 1].NextRecv;
-        }
-
-        // Per rule (and part of a rule with its own filter): the index ranges [lo, hi) it fired on.
-        var ranges = new Dictionary<Part, List<(int Lo, int Hi)>>();
-        var details = new Dictionary<RiskRule, string>();
+        var named = new Dictionary<RiskRule, (List<AmlMovement> Movements, string Detail)>();
         var order = new List<RiskRule>();
-        void Fired(RiskRule rule, string detail, params (Part Part, int Lo, int Hi)[] parts)
+        void Fired(RiskRule rule, string detail, Part part, int lo, int hi, Part? second = null, int lo2 = 0)
         {
-            if (!details.ContainsKey(rule)) order.Add(rule);
-            details[rule] = detail;
-            foreach (var (part, lo, hi) in parts)
+            if (!named.TryGetValue(rule, out var found))
             {
-                if (!ranges.TryGetValue(part, out var list)) ranges[part] = list = [];
-                list.Add((lo, hi));
+                order.Add(rule);
+                found = ([], detail);
             }
+            Name(part, lo, hi, found.Movements);
+            if (second is { } p2) Name(p2, lo2, hi, found.Movements);
+            named[rule] = (found.Movements, detail);
+        }
+        void Name(Part part, int lo, int hi, List<AmlMovement> into)
+        {
+            ref var mark = ref series.Marks[(int)part];
+            for (var i = Math.Max(lo, mark); i < hi; i++)
+            {
+                if (Counts(part, series[i], thresholds)) into.Add(series[i]);
+            }
+            mark = Math.Max(mark, hi);
         }
 
         foreach (var m in batch)
         {
             if (m.Currency != Cny) continue;
-            // seen = history[0..hi): every movement up to this one's time.
-            var hi = UpperBound(history, m.AtUs);
+            // seen = series[Start..hi): every movement up to this one's time.
+            var hi = series.UpperBound(m.AtUs);
+            ref readonly var ph = ref series.At(hi);
             var day = m.ChinaDate;
-            var dayLo = LowerBound(history, AmlNames.ChinaDayStartUs(m.AtUs));
+            var dayLo = series.LowerBound(AmlNames.ChinaDayStartUs(m.AtUs));
+            ref readonly var pDay = ref series.At(dayLo);
             if (m.Reportable)
             {
-                var total = m.Direction == Direction.In ? p[hi].RepInSum - p[dayLo].RepInSum : p[hi].RepOutSum - p[dayLo].RepOutSum;
+                var total = m.Direction == Direction.In ? ph.RepInSum - pDay.RepInSum : ph.RepOutSum - pDay.RepOutSum;
                 if (total >= largeThreshold)
                     Fired(RiskRule.LargeValue, LargeValueDetail(m.Direction, total, day, largeThreshold),
-                        (m.Direction == Direction.In ? Part.LargeValueIn : Part.LargeValueOut, dayLo, hi));
+                        m.Direction == Direction.In ? Part.LargeValueIn : Part.LargeValueOut, dayLo, hi);
             }
             if (m.Direction == Direction.Out && m.Reportable && InStructuringBand(m.AmountMinor, thresholds))
             {
-                var lo = UpperBound(history, m.AtUs - Options.StructuringWindowHours * 3_600_000_000L);
-                var count = p[hi].BandCount - p[lo].BandCount;
-                if (count >= Options.StructuringCount) Fired(RiskRule.Structuring, StructuringDetail(count, thresholds), (Part.Structuring, lo, hi));
+                var lo = series.UpperBound(m.AtUs - Options.StructuringWindowHours * 3_600_000_000L);
+                var count = ph.BandCount - series.At(lo).BandCount;
+                if (count >= Options.StructuringCount) Fired(RiskRule.Structuring, StructuringDetail(count, thresholds), Part.Structuring, lo, hi);
             }
             if (m.Direction == Direction.Out)
             {
-                var lo = UpperBound(history, m.AtUs - Options.VelocityWindowMinutes * 60_000_000L);
-                var count = p[hi].OutCount - p[lo].OutCount;
-                if (count > Options.VelocityCountMax) Fired(RiskRule.Velocity, VelocityDetail(count), (Part.Velocity, lo, hi));
+                var lo = series.UpperBound(m.AtUs - Options.VelocityWindowMinutes * 60_000_000L);
+                var count = ph.OutCount - series.At(lo).OutCount;
+                if (count > Options.VelocityCountMax) Fired(RiskRule.Velocity, VelocityDetail(count), Part.Velocity, lo, hi);
 
-                var recvLo = LowerBound(history, m.AtUs - Options.PassThroughWindowMinutes * 60_000_000L);
-                var firstRecv = p[recvLo].NextRecv;
+                var recvLo = series.LowerBound(m.AtUs - Options.PassThroughWindowMinutes * 60_000_000L);
+                var firstRecv = series.NextWhere(recvLo, hi, received: true);
                 if (firstRecv < hi)
                 {
-                    var sentLo = LowerBound(history, history[firstRecv].AtUs);
-                    long inTotal = p[hi].RecvSum - p[recvLo].RecvSum, outTotal = p[hi].OutSum - p[sentLo].OutSum;
+                    var sentLo = series.LowerBound(series[firstRecv].AtUs);
+                    long inTotal = ph.RecvSum - series.At(recvLo).RecvSum, outTotal = ph.OutSum - series.At(sentLo).OutSum;
                     if (outTotal >= Options.PassThroughMinMinor && outTotal * 100 >= inTotal * Options.PassThroughPercent)
-                        Fired(RiskRule.PassThrough, PassThroughDetail(outTotal, inTotal), (Part.PassThroughIn, recvLo, hi), (Part.PassThroughOut, sentLo, hi));
+                        Fired(RiskRule.PassThrough, PassThroughDetail(outTotal, inTotal), Part.PassThroughIn, recvLo, hi, Part.PassThroughOut, sentLo);
                 }
             }
             if (lastBeforeDay(day) is { } last)
             {
-                var first = p[dayLo].NextCny;
+                var first = series.NextWhere(dayLo, hi, received: false);
                 if (first < hi)
                 {
-                    var idle = TimeSpan.FromTicks((history[first].AtUs - last) * 10);
-                    var total = p[hi].AllSum - p[dayLo].AllSum;
+                    var idle = TimeSpan.FromTicks((series[first].AtUs - last) * 10);
+                    var total = ph.AllSum - pDay.AllSum;
                     if (idle >= TimeSpan.FromDays(Options.DormantDays) && total >= Options.DormantActiveMinor)
-                        Fired(RiskRule.DormantActive, DormantDetail(total, day, idle), (Part.Dormant, dayLo, hi));
+                        Fired(RiskRule.DormantActive, DormantDetail(total, day, idle), Part.Dormant, dayLo, hi);
                 }
             }
         }
 
         foreach (var rule in order)
         {
-            var picked = new bool[n];
-            foreach (var part in Parts(rule))
-            {
-                if (!ranges.TryGetValue(part, out var list)) continue;
-                foreach (var (lo, hi) in Merge(list))
-                {
-                    for (var i = lo; i < hi; i++)
-                    {
-                        if (!picked[i] && Counts(part, history[i], thresholds)) picked[i] = true;
-                    }
-                }
-            }
-            var movements = new List<AmlMovement>(picked.Count(x => x));
-            for (var i = 0; i < n; i++)
-                if (picked[i]) movements.Add(history[i]);
-            findings.Add(new BatchFinding(rule, movements, details[rule]));
+            var (movements, detail) = named[rule];
+            findings.Add(new BatchFinding(rule, movements, detail));
         }
         return findings;
     }
-
-    private enum Part { LargeValueIn, LargeValueOut, Structuring, Velocity, PassThroughIn, PassThroughOut, Dormant }
-
-    private static Part[] Parts(RiskRule rule) => rule switch
-    {
-        RiskRule.LargeValue => [Part.LargeValueIn, Part.LargeValueOut],
-        RiskRule.Structuring => [Part.Structuring],
-        RiskRule.Velocity => [Part.Velocity],
-        RiskRule.PassThrough => [Part.PassThroughIn, Part.PassThroughOut],
-        RiskRule.DormantActive => [Part.Dormant],
-        _ => [],
-    };
 
     /// <summary>Whether a movement in a fired range is one the rule names (the same filters as <see cref="Evaluate"/>).</summary>
     private bool Counts(Part part, AmlMovement h, long[] thresholds) => h.Currency == Cny && part switch
@@ -199,47 +143,4 @@ internal sealed partial class AmlRules
         Part.Dormant => true,
         _ => false,
     };
-
-    private static IEnumerable<(int Lo, int Hi)> Merge(List<(int Lo, int Hi)> ranges)
-    {
-        ranges.Sort((a, b) => a.Lo.CompareTo(b.Lo));
-        var (lo, hi) = ranges[0];
-        foreach (var (l, h) in ranges)
-        {
-            if (l <= hi)
-            {
-                hi = Math.Max(hi, h);
-                continue;
-            }
-            yield return (lo, hi);
-            (lo, hi) = (l, h);
-        }
-        yield return (lo, hi);
-    }
-
-    /// <summary>The first index whose time is at or after <paramref name="atUs"/>.</summary>
-    private static int LowerBound(IReadOnlyList<AmlMovement> sorted, long atUs)
-    {
-        int lo = 0, hi = sorted.Count;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (sorted[mid].AtUs < atUs) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
-    }
-
-    /// <summary>The first index whose time is after <paramref name="atUs"/>.</summary>
-    private static int UpperBound(IReadOnlyList<AmlMovement> sorted, long atUs)
-    {
-        int lo = 0, hi = sorted.Count;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (sorted[mid].AtUs <= atUs) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
-    }
 }

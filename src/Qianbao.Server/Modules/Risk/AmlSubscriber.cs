@@ -46,21 +46,31 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
         // movements may already be stored, hence the union by id.
         var lookBack = (long)options.HistoryWindow.TotalMicroseconds;
         var toAdd = new List<(SubjectType Type, Guid Subject, RiskRule Rule, IReadOnlyList<CaseHit> Hits, string Detail)>();
+        // Each subject's movements by time (a stable sort: a moment's movements stay in the order they came).
         var subjects = movements.GroupBy(m => (m.SubjectType, m.SubjectId)).Select(g => (g.Key, Ordered: g.OrderBy(m => m.AtUs).ToList())).ToList();
         // How far back each subject's history must reach (the read is by subject id, whatever the subject's type).
         var needFrom = subjects.GroupBy(s => s.Key.SubjectId).ToDictionary(g => g.Key, g => g.Min(s => s.Ordered[0].AtUs) - lookBack);
+        // A subject id with movements as two types (a person and a merchant sharing an id) is evaluated per type over one
+        // series with the marks cleared each time, and its window is not kept.
+        var twoTypes = subjects.GroupBy(s => s.Key.SubjectId).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        var single = subjects.Where(s => !twoTypes.Contains(s.Key.SubjectId)).ToDictionary(s => s.Key.SubjectId);
         Dictionary<Guid, long> versions;
-        var stored = new Dictionary<Guid, (IReadOnlyList<AmlMovement> Movements, IReadOnlySet<(RiskRule Rule, Guid MovementId)> Hits, long FromUs)>();
+        var held = new Dictionary<Guid, AmlWindows.Window>();
         await using (var reading = await db.OpenAsync(ct))
         {
-            // One version row per subject; a subject whose window this process holds at that version is not read again
-            // (AmlWindows says why that is exact). The others: their stored movements in one read over the union of their
-            // windows (and later, in case events arrived out of time order), and their recorded hits.
+            // One version row per subject; a subject whose window this process holds at that version, and whose batch comes
+            // after the window's last movement, is not read again: its batch is appended (AmlWindows says why that is exact).
+            // The others: their stored movements in one read over the union of their windows (and later, in case events
+            // arrived out of time order), and their recorded hits.
             versions = await AmlStore.VersionsAsync(reading, db, needFrom.Keys, ct);
             var misses = new List<Guid>();
             foreach (var (subject, from) in needFrom)
             {
-                if (windows.Find(subject, versions[subject], from) is { } w) stored[subject] = (w.Movements, w.Hits, w.FromUs);
+                if (windows.Take(subject, versions[subject], from) is { } w && single.TryGetValue(subject, out var one) && w.Series.CanAppend(one.Ordered))
+                {
+                    foreach (var m in one.Ordered) w.Series.Append(m);
+                    held[subject] = w;
+                }
                 else misses.Add(subject);
             }
             if (misses.Count > 0)
@@ -68,64 +78,63 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
                 var readFrom = misses.Min(s => needFrom[s]);
                 var read = await AmlStore.RangeManyAsync(reading, db, misses, readFrom, long.MaxValue, ct);
                 var recorded = await AmlStore.HitsManyAsync(reading, db, misses, readFrom, ct);
+                var batchOf = movements.ToLookup(m => m.SubjectId);
                 foreach (var subject in misses)
                 {
-                    // Sorted by (time, id) like every kept window, so the batch below is merged in and ranges are found by halving.
+                    // The stored window and the batch's movements, each once, in time order.
                     var window = read.GetValueOrDefault(subject) ?? [];
                     window.Sort(ByTimeThenId);
-                    stored[subject] = (window, recorded[subject], readFrom);
+                    var all = Merged(window, [.. batchOf[subject]]);
+                    // The band counted for the subject's cap (a person paying in this batch), as the rules will ask.
+                    var type = single.TryGetValue(subject, out var one) ? one.Key.SubjectType : SubjectType.User;
+                    var series = new AmlSeries(rules, rules.StructuringThresholds(type, caps.GetValueOrDefault(subject)), all.Count + 16);
+                    foreach (var m in all) series.Append(m);
+                    held[subject] = new AmlWindows.Window(versions[subject], readFrom, series, recorded[subject]);
                 }
             }
-            var storedAll = stored.ToDictionary(s => s.Key, s => s.Value.Movements);
-            // Each subject's history, and when it last moved money before each China day of the batch began. The stored read
-            // holds every movement from the window's start (before the day's first) on: its latest before the day is the
-            // log's when there is one; the log is asked (once for all of them) only for subjects quiet over the whole window.
-            var prepared = new List<(SubjectType Type, Guid Subject, List<AmlMovement> Ordered, List<AmlMovement> History, Dictionary<string, long> FirstOfDay,
-                Dictionary<string, long?> StoredLast)>();
+            // When each subject last moved money before each China day of the batch began: the movement before the day's
+            // first in its window, which holds every stored movement from before the day and the batch's; for a window
+            // without one, the log (asked once for all of them) or the window's memory of what the log answered.
+            var prepared = new List<(SubjectType Type, Guid Subject, List<AmlMovement> Ordered, Dictionary<string, (long DayStartUs, long FirstUs, long? Last, bool Ask)> Days)>();
             foreach (var (key, ordered) in subjects)
             {
-                var fromUs = ordered[0].AtUs - lookBack;
-                var toUs = ordered[^1].AtUs;
-                // The stored movements from fromUs to toUs: a range of the sorted window (no copy).
-                var all = Sorted(storedAll.GetValueOrDefault(key.SubjectId) ?? []);
-                int mineLo = LowerBound(all, fromUs), mineHi = LowerBound(all, toUs + 1);
-                var history = Merged(all, mineLo, mineHi, ordered);
-                // A day's first movement: the first of the sorted history from the day's start (a batch movement of that day is in it).
-                var firstOfDay = ordered.Select(m => m.ChinaDate).Distinct().ToDictionary(d => d,
-                    d => history[LowerBound(history, AmlNames.ChinaDayStartUs(ordered.First(m => m.ChinaDate == d).AtUs))].AtUs);
-                // The stored movement just before it, if any within the range.
-                var storedLast = firstOfDay.ToDictionary(f => f.Key, f =>
+                var w = held[key.SubjectId];
+                var days = new Dictionary<string, (long DayStartUs, long FirstUs, long? Last, bool Ask)>();
+                foreach (var m in ordered)
                 {
-                    var k = LowerBound(all, f.Value, mineLo, mineHi);
-                    return k > mineLo ? all[k - 1].AtUs : (long?)null;
-                });
-                prepared.Add((key.SubjectType, key.SubjectId, ordered, history, firstOfDay, storedLast));
+                    var date = m.ChinaDate;
+                    if (days.ContainsKey(date)) continue;
+                    var dayStart = AmlNames.ChinaDayStartUs(m.AtUs);
+                    var first = w.Series.LowerBound(dayStart);
+                    days[date] = first > w.Series.Start ? (dayStart, w.Series[first].AtUs, w.Series[first - 1].AtUs, false)
+                        : w.LastBeforeDay is { } known && known.DayStartUs == dayStart ? (dayStart, w.Series[first].AtUs, known.LastUs, false)
+                        : (dayStart, w.Series[first].AtUs, null, true);
+                }
+                prepared.Add((key.SubjectType, key.SubjectId, ordered, days));
             }
             var asked = await AmlStore.LastBeforeManyAsync(reading,
-                prepared.SelectMany(p => p.FirstOfDay.Where(f => p.StoredLast[f.Key] is null).Select(f => (p.Subject, f.Value))).Distinct().ToList(), ct);
-            foreach (var (type, subject, ordered, history, firstOfDays, storedLasts) in prepared)
+                prepared.SelectMany(p => p.Days.Values.Where(d => d.Ask).Select(d => (p.Subject, d.FirstUs))).Distinct().ToList(), ct);
+            foreach (var (type, subject, ordered, days) in prepared)
             {
-                var lastBeforeDay = new Dictionary<string, long?>();
+                var w = held[subject];
                 long? LastBeforeDay(string date)
                 {
-                    if (!lastBeforeDay.TryGetValue(date, out var last))
-                    {
-                        var firstOfDay = firstOfDays[date];
-                        var storedLast = storedLasts[date] ?? (asked.TryGetValue((subject, firstOfDay), out var l) ? l : null);
-                        var batchLast = ordered.Where(b => b.AtUs < firstOfDay).Select(b => (long?)b.AtUs).DefaultIfEmpty(null).Max();
-                        lastBeforeDay[date] = last = storedLast is null ? batchLast : batchLast is null ? storedLast : Math.Max(storedLast.Value, batchLast.Value);
-                    }
+                    var d = days[date];
+                    if (!d.Ask) return d.Last;
+                    long? last = asked.TryGetValue((subject, d.FirstUs), out var l) ? l : null;
+                    // Remembered for the next batches of the day (the window has none of the movements before it).
+                    w.LastBeforeDay = (d.DayStartUs, last);
                     return last;
                 }
+                if (twoTypes.Contains(subject)) Array.Clear(w.Series.Marks);
                 // Every movement of the batch against the history up to it, all at once (AmlRules.EvaluateBatch: the same
-                // findings as AmlRules.Evaluate per movement, joined per rule, without filtering the window per movement).
-                var found = rules.EvaluateBatch(history, ordered, LastBeforeDay, caps.GetValueOrDefault(subject));
+                // findings as AmlRules.Evaluate per movement, joined per rule, naming only what earlier firings did not).
+                var found = rules.EvaluateBatch(w.Series, ordered, LastBeforeDay, caps.GetValueOrDefault(subject));
                 // A hit already in risk_hits is left out: its insert would conflict and add nothing. A finding left with
                 // no hit would have added none, so it opens no case either way.
-                var recorded = stored[subject].Hits;
                 foreach (var (rule, hits, detail) in found)
                 {
-                    var fresh = hits.Where(h => !recorded.Contains((rule, h.Id))).OrderBy(h => h.AtUs).Select(h => new CaseHit(h.Id, h.AmountMinor, h.AtUs)).ToList();
+                    var fresh = FreshHits(rule, hits, w.Hits);
                     if (fresh.Count > 0) toAdd.Add((type, subject, rule, fresh, detail));
                 }
             }
@@ -141,20 +150,28 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
             bumped = await AmlStore.BumpVersionsAsync(connection, tx, db, needFrom.Keys, ct);
             await tx.CommitAsync(ct);
         }
-        KeepWindows(movements, toAdd, needFrom, versions, bumped, stored);
+        KeepWindows(toAdd, needFrom, versions, bumped, held, twoTypes);
+    }
+
+    /// <summary>The movements of a finding not recorded yet, as case hits in (time, id) order.</summary>
+    internal static List<CaseHit> FreshHits(RiskRule rule, List<AmlMovement> named, IReadOnlySet<(RiskRule Rule, Guid MovementId)> recorded)
+    {
+        var fresh = named.Where(h => !recorded.Contains((rule, h.Id))).ToList();
+        fresh.Sort(ByTimeThenId);
+        return fresh.ConvertAll(h => new CaseHit(h.Id, h.AmountMinor, h.AtUs));
     }
 
     /// <summary>
-    /// The stored movements stored[lo..hi) (sorted) and the batch's, each once (a redelivered batch's may be stored already), sorted by (time, id):
-    /// a merge, as both come sorted (the batch's by time; windows are kept sorted, a read is sorted here).
+    /// The stored movements (sorted by (time, id)) and the batch's, each once (a redelivered batch's may be stored already),
+    /// sorted by (time, id): a merge.
     /// </summary>
-    private static List<AmlMovement> Merged(IReadOnlyList<AmlMovement> stored, int lo, int hi, List<AmlMovement> batch)
+    internal static List<AmlMovement> Merged(List<AmlMovement> stored, List<AmlMovement> batch)
     {
         var fresh = batch.ToList();
         fresh.Sort(ByTimeThenId);
         var batchIds = new HashSet<Guid>(batch.Select(m => m.Id));
-        var merged = new List<AmlMovement>(hi - lo + fresh.Count);
-        int i = lo, j = 0;
+        var merged = new List<AmlMovement>(stored.Count + fresh.Count);
+        int i = 0, j = 0, hi = stored.Count;
         while (i < hi || j < fresh.Count)
         {
             if (i < hi && batchIds.Contains(stored[i].Id))
@@ -170,67 +187,28 @@ internal sealed class AmlSubscriber(Db db, AmlRules rules, AmlOptions options, R
         return merged;
     }
 
-    /// <summary>The list itself when sorted by (time, id) (every window is kept so), else a sorted copy (the kept list is never changed).</summary>
-    private static IReadOnlyList<AmlMovement> Sorted(IReadOnlyList<AmlMovement> movements)
-    {
-        for (var i = 1; i < movements.Count; i++)
-        {
-            if (ByTimeThenId(movements[i - 1], movements[i]) > 0)
-            {
-                var copy = movements.ToList();
-                copy.Sort(ByTimeThenId);
-                return copy;
-            }
-        }
-        return movements;
-    }
-
-    /// <summary>The first index in [lo, hi) of the sorted list whose time is at or after <paramref name="atUs"/> (hi if none).</summary>
-    private static int LowerBound(IReadOnlyList<AmlMovement> sorted, long atUs, int lo = 0, int hi = -1)
-    {
-        if (hi < 0) hi = sorted.Count;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (sorted[mid].AtUs < atUs) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
-    }
-
-    private static int ByTimeThenId(AmlMovement a, AmlMovement b) => a.AtUs != b.AtUs ? a.AtUs.CompareTo(b.AtUs) : a.Id.CompareTo(b.Id);
+    internal static int ByTimeThenId(AmlMovement a, AmlMovement b) => a.AtUs != b.AtUs ? a.AtUs.CompareTo(b.AtUs) : a.Id.CompareTo(b.Id);
 
     /// <summary>
-    /// After the commit: each subject's window is what it was plus this batch's movements and hits, tagged with the version
-    /// the bump answered, kept only when that is the version read plus one (nobody else wrote the subject in between).
+    /// After the commit: each subject's window holds this batch's movements and hits, tagged with the version the bump
+    /// answered, kept only when that is the version read plus one (nobody else wrote the subject in between).
     /// </summary>
-    private void KeepWindows(List<AmlMovement> movements, List<(SubjectType Type, Guid Subject, RiskRule Rule, IReadOnlyList<CaseHit> Hits, string Detail)> added,
-        Dictionary<Guid, long> needFrom, Dictionary<Guid, long> versions, Dictionary<Guid, long> bumped,
-        Dictionary<Guid, (IReadOnlyList<AmlMovement> Movements, IReadOnlySet<(RiskRule Rule, Guid MovementId)> Hits, long FromUs)> stored)
+    private void KeepWindows(List<(SubjectType Type, Guid Subject, RiskRule Rule, IReadOnlyList<CaseHit> Hits, string Detail)> added,
+        Dictionary<Guid, long> needFrom, Dictionary<Guid, long> versions, Dictionary<Guid, long> bumped, Dictionary<Guid, AmlWindows.Window> held,
+        HashSet<Guid> twoTypes)
     {
-        var batchOf = movements.ToLookup(m => m.SubjectId);
         var addedOf = added.ToLookup(a => a.Subject);
         foreach (var (subject, from) in needFrom)
         {
-            if (!bumped.TryGetValue(subject, out var version) || version != versions[subject] + 1)
+            if (!bumped.TryGetValue(subject, out var version) || version != versions[subject] + 1 || twoTypes.Contains(subject))
             {
                 windows.Forget(subject);
                 continue;
             }
-            var (old, oldHits, oldFrom) = stored[subject];
+            var w = held[subject];
             // Only what the next batch can still need (it starts later, as time goes); a batch that reaches further back reads.
-            var keepFrom = Math.Max(oldFrom, from);
-            // Kept sorted by (time, id), so the next batch merges instead of sorting.
-            var sortedOld = Sorted(old);
-            var keepLo = LowerBound(sortedOld, keepFrom);
-            var kept = Merged(sortedOld, keepLo, sortedOld.Count, batchOf[subject].Where(m => m.AtUs >= keepFrom).ToList());
-            // The hits of movements still in the window: the old ones (copied whole) and this batch's, less those of movements
-            // the window dropped (every other hit names a movement of the window; a hit left over would still be in risk_hits).
-            var hits = new HashSet<(RiskRule Rule, Guid MovementId)>(oldHits);
-            hits.UnionWith(addedOf[subject].SelectMany(a => a.Hits.Select(h => (a.Rule, h.MovementId))));
-            var dropped = sortedOld.Take(keepLo).Select(m => m.Id).ToHashSet();
-            if (dropped.Count > 0) hits.RemoveWhere(h => dropped.Contains(h.MovementId));
-            windows.Keep(subject, new AmlWindows.Window(version, keepFrom, kept, hits));
+            w.Advance(version, Math.Max(w.FromUs, from), addedOf[subject].SelectMany(a => a.Hits.Select(h => (a.Rule, h.MovementId))));
+            windows.Keep(subject, w);
         }
     }
 }
