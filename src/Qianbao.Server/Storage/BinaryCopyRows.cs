@@ -42,6 +42,13 @@ internal sealed class BinaryCopyRows
         length += 16;
     }
 
+    /// <summary>A uuid, or NULL.</summary>
+    public void Uuid(Guid? value)
+    {
+        if (value is { } v) Uuid(v);
+        else Null();
+    }
+
     public void Int64(long value)
     {
         Int32(8);

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Dapper;
+using Qianbao.Server.Money.Events;
+using Qianbao.Server.Storage;
 using Qianbao.Server.Tests.Infrastructure;
 
 namespace Qianbao.Server.Tests.Notifications;
@@ -107,6 +110,93 @@ public abstract class EventNotificationTests<THost>(THost host) : IClassFixture<
         alerts[0]!["body"]!.GetValue<string>().ShouldContain("50000.00");
         (await SandboxSms.TextsAsync(http, host.OperatorKey, sender.Phone)).Count(t => t.Contains("50000.00", StringComparison.Ordinal)).ShouldBe(1);
         (await InboxAsync(recipient)).ShouldNotContain(i => i!["type"]!.GetValue<string>() == "large_transfer");
+    }
+
+    private IEventSubscriber TransactionSubscriber() => host.Services.GetServices<IEventSubscriber>()
+        .Single(s => s.Name == Qianbao.Server.Modules.Notifications.TransactionNotificationSubscriber.SubscriberName);
+
+    private static StoredEvent Stored(DomainEvent e, long seq) => new(new(0, seq), Guid.NewGuid(), EventTypes.NameOf(e.GetType()), "test", EventTypes.Serialize(e),
+        Qianbao.Server.Hosting.TimeProviderExtensions.GetUnixMicroseconds(TimeProvider.System));
+
+    /// <summary>A person's transaction notifications and their deliveries as stored, without what differs between runs (ids, times, the event ids).</summary>
+    private async Task<List<string>> StoredRowsAsync(Guid userId)
+    {
+        await using var connection = await host.Services.GetRequiredService<Db>().OpenAsync();
+        var rows = await connection.QueryAsync<(Guid Id, long Seq, short Category, string Type, string DedupeKey, short Status, string Title, string Body, string? Action,
+            Guid? CampaignId, string? Variant, Guid? Sender, long VisibleAtUs, long CreatedAtUs, short ReleasePending)>(new CommandDefinition("""
+            SELECT id, seq, category, type, dedupe_key, status, title, body, action, campaign_id, variant, sender_merchant_id, visible_at_us, created_at_us,
+                   release_pending
+            FROM notifications WHERE user_id = @userId AND dedupe_key LIKE 'event:%' ORDER BY seq
+            """, new { userId }));
+        var texts = new List<string>();
+        foreach (var r in rows)
+        {
+            var deliveries = await connection.QueryAsync<(short Channel, short Decision, long DueAtUs)>(new CommandDefinition(
+                "SELECT channel, decision, due_at_us FROM notification_deliveries WHERE notification_id = @Id ORDER BY channel", new { r.Id }));
+            texts.Add($"{r.Seq} {r.Category} {r.Type} {r.DedupeKey[r.DedupeKey.LastIndexOf(':')..]} {r.Status} {r.Title} | {r.Body} | {r.Action ?? "-"} "
+                      + $"{r.CampaignId?.ToString() ?? "-"} {r.Variant ?? "-"} {r.Sender?.ToString() ?? "-"} {r.VisibleAtUs == r.CreatedAtUs} {r.ReleasePending} "
+                      + string.Join(",", deliveries.Select(d => $"{d.Channel}:{d.Decision}:{d.DueAtUs == r.VisibleAtUs}")));
+        }
+        return texts;
+    }
+
+    [Fact]
+    public async Task A_batch_that_cannot_repeat_stores_the_same_notifications_and_deliveries_as_one_that_may()
+    {
+        // The same events for two pairs of people: one batch as the runner hands a first attempt (on PostgreSQL written by
+        // COPY), the other as a batch that may repeat (probed, INSERT ... ON CONFLICT); every stored field must agree.
+        var pairs = new List<(SecureUser Sender, SecureUser Recipient)>();
+        for (var i = 0; i < 2; i++)
+            pairs.Add((await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false),
+                await SecureUser.CreateAsync(http, host.OperatorKey, name: "王芳", setPin: false, verifyIdentity: false)));
+        var subscriber = TransactionSubscriber();
+        var seq = 0L;
+        List<StoredEvent> Events(SecureUser sender, SecureUser recipient) =>
+        [
+            Stored(new TransferCompleted(Guid.NewGuid(), sender.UserId, recipient.UserId, 2_350, "CNY"), ++seq),
+            Stored(new TransferCompleted(Guid.NewGuid(), sender.UserId, recipient.UserId, 5_000_000, "CNY"), ++seq),
+            Stored(new TopUpSucceeded(Guid.NewGuid(), sender.UserId, 10_000, "CNY", "bank"), ++seq),
+            Stored(new RedPacketClaimed(Guid.NewGuid(), sender.UserId, recipient.UserId, 1, 88, "CNY"), ++seq),
+            Stored(new ComplaintResolved(Guid.NewGuid(), recipient.UserId, "refund <all> & \"more\"", 100, "CNY"), ++seq),
+        ];
+        await subscriber.HandleAsync(new EventBatch(Events(pairs[0].Sender, pairs[0].Recipient), mayRepeat: false, write: null), CancellationToken.None);
+        await subscriber.HandleAsync(new EventBatch(Events(pairs[1].Sender, pairs[1].Recipient), mayRepeat: true, write: null), CancellationToken.None);
+
+        var firstSender = await StoredRowsAsync(pairs[0].Sender.UserId);
+        firstSender.Count.ShouldBe(4); // two sent, the large transfer's alert, the top-up
+        firstSender.ShouldBe(await StoredRowsAsync(pairs[1].Sender.UserId));
+        var firstRecipient = await StoredRowsAsync(pairs[0].Recipient.UserId);
+        firstRecipient.Count.ShouldBe(4); // two received, the red packet, the complaint
+        firstRecipient.ShouldBe(await StoredRowsAsync(pairs[1].Recipient.UserId));
+        foreach (var (sender, _) in pairs)
+            (await SandboxSms.TextsAsync(http, host.OperatorKey, sender.Phone)).Count(t => t.Contains("50000.00", StringComparison.Ordinal)).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task A_fact_stored_before_a_batch_that_cannot_repeat_is_never_notified_twice()
+    {
+        // Cannot happen through the runner (a batch that cannot repeat has no stored effects), but if it did: on PostgreSQL
+        // the COPY fails on the unique key with the whole batch, and the retry (which may repeat) adds only the new facts;
+        // on SQLite the insert skips the stored one.
+        var sender = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
+        var recipient = await SecureUser.CreateAsync(http, host.OperatorKey, setPin: false, verifyIdentity: false);
+        var subscriber = TransactionSubscriber();
+        var (first, second) = (Stored(new TransferCompleted(Guid.NewGuid(), sender.UserId, recipient.UserId, 100, "CNY"), 1),
+            Stored(new TransferCompleted(Guid.NewGuid(), sender.UserId, recipient.UserId, 200, "CNY"), 2));
+        await subscriber.HandleAsync([first], CancellationToken.None);
+        var attempt = subscriber.HandleAsync(new EventBatch([first, second], mayRepeat: false, write: null), CancellationToken.None);
+        if (host.Engine == DatabaseEngine.Postgres)
+        {
+            (await Should.ThrowAsync<Npgsql.PostgresException>(attempt)).SqlState.ShouldBe(Npgsql.PostgresErrorCodes.UniqueViolation);
+            (await StoredRowsAsync(sender.UserId)).Count.ShouldBe(1);
+            await subscriber.HandleAsync(new EventBatch([first, second], mayRepeat: true, write: null), CancellationToken.None);
+        }
+        else await attempt;
+        var sent = await StoredRowsAsync(sender.UserId);
+        sent.Count.ShouldBe(2);
+        sent[0].ShouldContain("1.00");
+        sent[1].ShouldContain("2.00");
+        (await StoredRowsAsync(recipient.UserId)).Count.ShouldBe(2);
     }
 
     [Fact]

@@ -139,9 +139,10 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
     /// </summary>
     /// <param name="probe">
     /// False when the caller knows no notification of these facts can be stored yet (an event batch whose checkpoint commits
-    /// in this transaction and that may not repeat): the dedupe probe is skipped. The insert's <c>ON CONFLICT</c> and the
-    /// winner's read below still keep a fact that was stored after all from being notified twice (it would only leave a gap in
-    /// the person's inbox numbers).
+    /// in this transaction and that may not repeat): the dedupe probe is skipped, and on PostgreSQL the notifications and
+    /// their deliveries are written by binary COPY. A fact that was stored after all is still never notified twice: on SQLite
+    /// the insert's <c>ON CONFLICT</c> and the winner's read below skip it (leaving a gap in the person's inbox numbers), on
+    /// PostgreSQL the COPY fails on the unique key and the transaction with it.
     /// </param>
     public async Task<IReadOnlyList<NotifyResult>> NotifyManyAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<NotificationRequest> requests,
         CancellationToken ct, bool probe = true)
@@ -200,7 +201,12 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
             rows.Add((i, Guid.CreateVersion7(now), seq, plan, locale, request.Title ?? rendered?.Title ?? request.Type, request.Body ?? rendered?.Body ?? ""));
         }
 
-        var inserted = await InsertManyAsync(connection, tx, requests, rows, nowUs, ct);
+        // A batch that cannot repeat (no probe) has none of its facts stored: on PostgreSQL its rows go by binary COPY, which
+        // skips the speculative insertion that ON CONFLICT costs per row and the parameter arrays. Were a fact stored after
+        // all, the unique (user_id, dedupe_key) fails the COPY and the whole transaction (a repeat is never notified, and the
+        // subscriber's retry has MayRepeat set, so it probes and inserts with ON CONFLICT).
+        var copy = !probe && db.Engine == Storage.DatabaseEngine.Postgres;
+        var inserted = copy ? await CopyManyAsync(connection, requests, rows, nowUs, ct) : await InsertManyAsync(connection, tx, requests, rows, nowUs, ct);
         var deliveries = new List<(Guid Id, NotificationChannel Channel, DeliveryDecision Decision, long DueUs)>();
         var signalled = new HashSet<Guid>();
         foreach (var row in rows)
@@ -219,7 +225,8 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
             foreach (var (channel, decision) in row.Plan.Channels) deliveries.Add((row.Id, channel, decision, row.Plan.DueAtUs));
             if (row.Plan.Status == NotificationStatus.Inbox && row.Plan.DueAtUs <= nowUs) signalled.Add(request.UserId);
         }
-        await InsertDeliveriesAsync(connection, tx, deliveries, ct);
+        if (copy) await CopyDeliveriesAsync(connection, deliveries, ct);
+        else await InsertDeliveriesAsync(connection, tx, deliveries, ct);
         foreach (var row in rows.Where(r => inserted.Contains(r.Id)))
         {
             var request = requests[row.Index];
@@ -313,6 +320,78 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
                 inserted.Add(r.Id);
         }
         return inserted;
+    }
+
+    /// <summary>Bytes encoded before they are sent to the COPY stream: bounds the buffer of a large batch.</summary>
+    private const int CopyChunkBytes = 1 << 16;
+
+    /// <summary>
+    /// <see cref="InsertManyAsync"/> for rows none of which can be stored yet, by binary COPY (PostgreSQL): all are inserted,
+    /// or the statement fails on the unique (user_id, dedupe_key) and with it the transaction. Same columns and values.
+    /// </summary>
+    private static async Task<HashSet<Guid>> CopyManyAsync(DbConnection connection, IReadOnlyList<NotificationRequest> requests,
+        List<(int Index, Guid Id, long Seq, NotificationPlan Plan, string Locale, string Title, string Body)> rows, long nowUs, CancellationToken ct)
+    {
+        var inserted = new HashSet<Guid>(rows.Count);
+        var copy = new BinaryCopyRows();
+        await using (var stream = await ((Npgsql.NpgsqlConnection)connection).BeginRawBinaryCopyAsync(
+                         $"COPY notifications ({InsertColumns}) FROM STDIN (FORMAT BINARY)", ct))
+        {
+            foreach (var r in rows)
+            {
+                var request = requests[r.Index];
+                copy.Row(16);
+                copy.Uuid(r.Id);
+                copy.Uuid(request.UserId);
+                copy.Int64(r.Seq);
+                copy.Short((short)request.Category);
+                copy.Text(request.Type);
+                copy.Text(request.DedupeKey);
+                copy.Short((short)r.Plan.Status);
+                copy.Text(r.Title);
+                copy.Text(r.Body);
+                copy.Text(request.Action is null ? null : JsonSerializer.Serialize(request.Action, JsonDefaults.Options));
+                copy.Uuid(request.CampaignId);
+                copy.Text(request.Variant);
+                copy.Uuid(request.SenderMerchantId);
+                copy.Int64(r.Plan.DueAtUs);
+                copy.Int64(nowUs);
+                // Held for the inbox: as InsertManyAsync has it.
+                copy.Short((short)(r.Plan.Status == NotificationStatus.Inbox && r.Plan.DueAtUs > nowUs ? 1 : 0));
+                inserted.Add(r.Id);
+                if (copy.Pending.Length >= CopyChunkBytes) await SendAsync(stream, copy, ct);
+            }
+            copy.End();
+            await SendAsync(stream, copy, ct);
+        }
+        return inserted;
+    }
+
+    /// <summary><see cref="InsertDeliveriesAsync"/> by binary COPY (PostgreSQL): the notifications are this transaction's, so no row can be there.</summary>
+    private static async Task CopyDeliveriesAsync(DbConnection connection, List<(Guid Id, NotificationChannel Channel, DeliveryDecision Decision, long DueUs)> deliveries,
+        CancellationToken ct)
+    {
+        if (deliveries.Count == 0) return;
+        var copy = new BinaryCopyRows();
+        await using var stream = await ((Npgsql.NpgsqlConnection)connection).BeginRawBinaryCopyAsync(
+            "COPY notification_deliveries (notification_id, channel, decision, due_at_us) FROM STDIN (FORMAT BINARY)", ct);
+        foreach (var d in deliveries)
+        {
+            copy.Row(4);
+            copy.Uuid(d.Id);
+            copy.Short((short)d.Channel);
+            copy.Short((short)d.Decision);
+            copy.Int64(d.DueUs);
+            if (copy.Pending.Length >= CopyChunkBytes) await SendAsync(stream, copy, ct);
+        }
+        copy.End();
+        await SendAsync(stream, copy, ct);
+    }
+
+    private static async ValueTask SendAsync(Stream stream, BinaryCopyRows rows, CancellationToken ct)
+    {
+        await stream.WriteAsync(rows.Pending, ct);
+        rows.Clear();
     }
 
     private async Task InsertDeliveriesAsync(DbConnection connection, DbTransaction tx,
