@@ -18,6 +18,21 @@ public sealed class AmlBatchRulesTests
         PassThroughMinMinor = 3_000, DormantDays = 1, DormantActiveMinor = 8_000,
     };
 
+    /// <summary>A movement of a random kind, direction and currency, its amount often near a rule's threshold.</summary>
+    private static AmlMovement RandomMovement(Random random, SubjectType type, Guid subject, long atUs)
+    {
+        var kind = (MovementKind)random.Next(6);
+        var amount = random.Next(4) switch
+        {
+            0 => random.Next(1, 2_000),
+            1 => Options.LargeValuePersonMinor * random.Next(80, 101) / 100,
+            2 => random.Next(1, 8) * 1_000L,
+            _ => random.NextInt64(1, 30_000),
+        };
+        return new AmlMovement(Guid.NewGuid(), Guid.NewGuid(), type, subject, random.Next(2) == 0 ? Direction.In : Direction.Out, kind,
+            amount, random.Next(10) == 0 ? "USD" : "CNY", null, "ref", atUs);
+    }
+
     [Fact]
     public void TheBatchFindsWhatEachMovementFound()
     {
@@ -35,16 +50,7 @@ public sealed class AmlBatchRulesTests
             {
                 // Minutes apart, sometimes the same moment, over up to ~2 days (several China days).
                 var at = start + random.Next(random.Next(2) == 0 ? 240 : 3_000) * 60_000_000L;
-                var kind = (MovementKind)random.Next(6);
-                var amount = random.Next(4) switch
-                {
-                    0 => random.Next(1, 2_000),
-                    1 => Options.LargeValuePersonMinor * random.Next(80, 101) / 100,
-                    2 => random.Next(1, 8) * 1_000L,
-                    _ => random.NextInt64(1, 30_000),
-                };
-                history.Add(new AmlMovement(Guid.NewGuid(), Guid.NewGuid(), type, subject, random.Next(2) == 0 ? Direction.In : Direction.Out, kind,
-                    amount, random.Next(10) == 0 ? "USD" : "CNY", null, "ref", at));
+                history.Add(RandomMovement(random, type, subject, at));
             }
             history.Sort((a, b) => a.AtUs != b.AtUs ? a.AtUs.CompareTo(b.AtUs) : a.Id.CompareTo(b.Id));
             var batch = history.Where(_ => random.Next(3) > 0).OrderBy(_ => random.Next()).OrderBy(m => m.AtUs).ToList();
@@ -116,16 +122,7 @@ public sealed class AmlBatchRulesTests
                 at += random.Next(5) == 0 ? 0 : random.NextInt64(stepMaxUs);
                 // Now and then one that occurred a little before the last one delivered.
                 var skew = random.Next(25) == 0 ? random.NextInt64(1, 30 * 60_000_000L) : 0;
-                var kind = (MovementKind)random.Next(6);
-                var amount = random.Next(4) switch
-                {
-                    0 => random.Next(1, 2_000),
-                    1 => Options.LargeValuePersonMinor * random.Next(80, 101) / 100,
-                    2 => random.Next(1, 8) * 1_000L,
-                    _ => random.NextInt64(1, 30_000),
-                };
-                stream.Add(new AmlMovement(Guid.NewGuid(), Guid.NewGuid(), type, subject, random.Next(2) == 0 ? Direction.In : Direction.Out, kind,
-                    amount, random.Next(10) == 0 ? "USD" : "CNY", null, "ref", at - skew));
+                stream.Add(RandomMovement(random, type, subject, at - skew));
             }
 
             // The log: stored movements by id and the recorded (rule, movement) hits.
