@@ -103,7 +103,8 @@ internal static class NotificationTemplates
         if (!Parsed.TryGetValue(text, out var template))
         {
             if (!Parser.TryParse(text, out template, out _)) return text;
-            Parsed.TryAdd(text, template);
+            // Bounded like the plain splits: a text past the bound is parsed again each time rather than kept.
+            if (Parsed.Count < SimpleTextsMax) Parsed.TryAdd(text, template);
         }
         var context = new TemplateContext(Options);
         if (variables is not null)
@@ -111,7 +112,7 @@ internal static class NotificationTemplates
         return template.Render(context, NullEncoder.Default);
     }
 
-    /// <summary>Most texts whose split (or its absence) is kept: the built-in ones and the operators' edits, not one per text ever seen.</summary>
+    /// <summary>Most texts whose split (or its absence), and whose Fluid parse, is kept: the built-in ones and the operators' edits, not one per text ever seen.</summary>
     private const int SimpleTextsMax = 4096;
 
     private static readonly ConcurrentDictionary<string, SimpleText?> SimpleTexts = new(StringComparer.Ordinal);
