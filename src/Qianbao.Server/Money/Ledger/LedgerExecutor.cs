@@ -123,8 +123,9 @@ public sealed class LedgerExecutor : IAsyncDisposable
                     size = await LingerWhileDeepAsync(reader, running, deferred, batch, accounts, guarded, size);
                 }
                 size = TakeHeldBackIfMost(running, deferred, batch, accounts, guarded, size);
-                // Only a batch the store may read lock-free waits here (see ExecuteAsync); a guarded one locks its rows and so
-                // waits in the database, after its early guards (checked before the account locks) have run meanwhile.
+                // Only a batch the store may read lock-free waits here (see ExecuteAsync); one that checks a guard (anything but an
+                // idempotency key assumed free) locks its rows and so waits in the database, after its early guards (checked
+                // before the account locks) have run meanwhile.
                 List<Task>? before = null;
                 if (store.MayReadLockFree(batch, FirstAttemptAssumesNewIds))
                     foreach (var b in running)
