@@ -32,6 +32,19 @@ internal sealed class BinaryCopyRows
 
     public void Clear() => length = 0;
 
+    /// <summary>Pending bytes at which <see cref="SendIfFullAsync"/> sends them: bounds the buffer of a large COPY.</summary>
+    public const int ChunkBytes = 1 << 16;
+
+    /// <summary>Writes the pending bytes to the COPY <paramref name="stream"/> and starts the buffer over.</summary>
+    public async ValueTask SendAsync(Stream stream, CancellationToken ct)
+    {
+        await stream.WriteAsync(Pending, ct);
+        Clear();
+    }
+
+    /// <summary><see cref="SendAsync"/> once at least <see cref="ChunkBytes"/> are pending (call after each row).</summary>
+    public ValueTask SendIfFullAsync(Stream stream, CancellationToken ct) => length >= ChunkBytes ? SendAsync(stream, ct) : ValueTask.CompletedTask;
+
     /// <summary>Starts a row of <paramref name="fields"/> fields.</summary>
     public void Row(short fields) => Int16(fields);
 

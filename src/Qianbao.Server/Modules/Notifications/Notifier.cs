@@ -322,9 +322,6 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
         return inserted;
     }
 
-    /// <summary>Bytes encoded before they are sent to the COPY stream: bounds the buffer of a large batch.</summary>
-    private const int CopyChunkBytes = 1 << 16;
-
     /// <summary>
     /// <see cref="InsertManyAsync"/> for rows none of which can be stored yet, by binary COPY (PostgreSQL): all are inserted,
     /// or the statement fails on the unique (user_id, dedupe_key) and with it the transaction. Same columns and values.
@@ -359,10 +356,10 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
                 // Held for the inbox: as InsertManyAsync has it.
                 copy.Short((short)(r.Plan.Status == NotificationStatus.Inbox && r.Plan.DueAtUs > nowUs ? 1 : 0));
                 inserted.Add(r.Id);
-                if (copy.Pending.Length >= CopyChunkBytes) await SendAsync(stream, copy, ct);
+                await copy.SendIfFullAsync(stream, ct);
             }
             copy.End();
-            await SendAsync(stream, copy, ct);
+            await copy.SendAsync(stream, ct);
         }
         return inserted;
     }
@@ -382,17 +379,12 @@ internal sealed class Notifier(TimeProvider clock, NotificationOptions options, 
             copy.Short((short)d.Channel);
             copy.Short((short)d.Decision);
             copy.Int64(d.DueUs);
-            if (copy.Pending.Length >= CopyChunkBytes) await SendAsync(stream, copy, ct);
+            await copy.SendIfFullAsync(stream, ct);
         }
         copy.End();
-        await SendAsync(stream, copy, ct);
+        await copy.SendAsync(stream, ct);
     }
 
-    private static async ValueTask SendAsync(Stream stream, BinaryCopyRows rows, CancellationToken ct)
-    {
-        await stream.WriteAsync(rows.Pending, ct);
-        rows.Clear();
-    }
 
     private async Task InsertDeliveriesAsync(DbConnection connection, DbTransaction tx,
         List<(Guid Id, NotificationChannel Channel, DeliveryDecision Decision, long DueUs)> deliveries, CancellationToken ct)

@@ -260,10 +260,10 @@ internal static class CampaignBulkSend
                 copy.Bytes(perVariant[d.VariantNo]);
                 // Open streams on every process learn of their new message at commit (the stream's LISTEN).
                 if (inboxNow) published.Add(d.UserId);
-                if (copy.Pending.Length >= 1 << 16) await SendAsync(stream, copy, ct);
+                await copy.SendIfFullAsync(stream, ct);
             }
             copy.End();
-            await SendAsync(stream, copy, ct);
+            await copy.SendAsync(stream, ct);
         }
 
         // One row per channel the person wants: in-app decided above; a channel this campaign does not use is unavailable.
@@ -287,10 +287,10 @@ internal static class CampaignBulkSend
                     copy.Short((short)decision);
                     copy.Int64(d.DueUs);
                 }
-                if (copy.Pending.Length >= 1 << 16) await SendAsync(stream, copy, ct);
+                await copy.SendIfFullAsync(stream, ct);
             }
             copy.End();
-            await SendAsync(stream, copy, ct);
+            await copy.SendAsync(stream, ct);
         }
 
         var finish = $"""
@@ -300,12 +300,6 @@ internal static class CampaignBulkSend
             """;
         await connection.ExecuteScalarAsync<long>(new CommandDefinition(finish, new { campaignId, rangeNo, upto, published = published.ToArray() }, tx, cancellationToken: ct));
         return new BulkBatch(decisions.Count, upto == r.Last);
-    }
-
-    private static async ValueTask SendAsync(Stream stream, BinaryCopyRows rows, CancellationToken ct)
-    {
-        await stream.WriteAsync(rows.Pending, ct);
-        rows.Clear();
     }
 }
 
