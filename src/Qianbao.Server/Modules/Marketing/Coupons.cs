@@ -318,7 +318,9 @@ internal sealed class Coupons(Db db, Campaigns campaigns, TimeProvider clock)
     /// <summary>
     /// The same rows on PostgreSQL by a skip scan of <c>coupons_usable</c> (migration 0045): one index probe for the first group,
     /// then one per next group (its terms after the last one's), however many coupons each group holds. A payer of 88 alike
-    /// coupons: 0.11 ms instead of 0.56.
+    /// coupons: 0.11 ms instead of 0.56. Each campaign by its primary key (a LATERAL with LIMIT stays a nested loop): the planner
+    /// takes a recursive CTE for 101 rows and hashed the campaigns table instead, a scan of every page of it (its rows are
+    /// updated at every claim), 0.8 ms.
     /// </summary>
     internal static readonly string FirstOfEachGroupBySkipScan = $"""
         WITH RECURSIVE firsts AS (
@@ -328,6 +330,7 @@ internal sealed class Coupons(Db db, Campaigns campaigns, TimeProvider clock)
                 SELECT {CouponRow.Columns} FROM coupons
                 WHERE {Available} AND ({GroupColumns}) > (f.campaign_id, f.type, f.amount, f.percent_bps, f.cap, f.min_spend)
                 ORDER BY {GroupColumns}, expires_at_us, id LIMIT 1) n)
-        SELECT {KeptCouponColumns}, {CampaignColumns} FROM firsts k JOIN campaigns c ON c.id = k.campaign_id
+        SELECT {KeptCouponColumns}, {CampaignColumns} FROM firsts k
+        CROSS JOIN LATERAL (SELECT {CampaignRow.Columns} FROM campaigns WHERE id = k.campaign_id LIMIT 1) c
         """;
 }
