@@ -109,11 +109,12 @@ internal sealed record PointsUsableGuard(Guid UserId, long Points, long LiveAtUs
 internal sealed class PointsUsableGuardChecker : GuardChecker<PointsUsableGuard>
 {
     /// <summary>
-    /// Checked before the batch's account locks (issue 13, session 8), so on PostgreSQL it locks the lots it sums (FOR UPDATE) rather
+    /// Checked before the batch's account locks (issue 13, session 8), so on PostgreSQL it locks lots it sums (FOR UPDATE) rather
     /// than rely on the user's points account lock: a concurrent batch of another process that consumes, claws back or expires any of
     /// them holds them until it commits, and the sum then reads their newest remaining. A lot inserted meanwhile (an earning) is not
     /// counted, which can only refuse a redemption the user could have made, never allow one the lots do not cover. The lots locked
-    /// are those good past the payment's margin, never a lot the expiry sweep takes (due ones). SQLite has a single writer.
+    /// are the first ones (in consumption order) that cover the points, all good past the payment's margin, never a lot the expiry
+    /// sweep takes (due ones). SQLite has a single writer.
     /// </summary>
     public override bool ChecksBeforeAccountLocks => true;
 
@@ -126,14 +127,25 @@ internal sealed class PointsUsableGuardChecker : GuardChecker<PointsUsableGuard>
             // `remaining > 0` (remaining is never negative, so the sum is the same): with it the auto-prepared generic plan could
             // take the partial index points_lots_due (every live lot of everyone) or, planned while the table was small, a
             // sequential scan it kept as the table grew (issue 13, session 7: 7 ms per payment inside the batch holding the hot
-            // accounts' locks). Only lots with points left are locked (`remaining <> 0`, which is `> 0` as remaining is never negative,
-            // and which proves nothing about the partial index's `remaining > 0`, so it keeps points_lots_user): an emptied lot adds
-            // nothing and never fills again (remaining only falls; a returned redemption is a new lot). Locking every lot still good
-            // wrote a row lock per emptied lot, 18.6 Heap/LOCK WAL records (1 KB) per coupon-and-points payment (session 13).
+            // accounts' locks). Only lots with points left count (`remaining <> 0`: `> 0`, as remaining is never negative, but proving
+            // nothing about the partial index's `remaining > 0`, so the plan keeps points_lots_user); an emptied lot never fills again
+            // (remaining only falls; a returned redemption is a new lot). Of those, only the first ones in the order the redemption
+            // consumes them (expires_at_us, earned_at_us, id) that cover the points are locked and summed again once locked: locking
+            // every good lot wrote a row lock per lot, 18 Heap/LOCK WAL records (1 KB) per coupon-and-points payment of the bench's
+            // payers, and a person who earns on every payment holds hundreds (session 13). Should another process have taken from
+            // those first lots meanwhile, every good lot is locked and summed, as before.
             var holds = new bool[guards.Count];
             var passed = await connection.QueryAsync<long>(new CommandDefinition("""
                 SELECT u.n FROM unnest(@users::uuid[], @afters::bigint[], @points::bigint[]) WITH ORDINALITY AS u(id, after_us, points, n)
-                WHERE (SELECT COALESCE(SUM(l.remaining), 0) FROM (SELECT remaining FROM points_lots
+                WHERE (SELECT COALESCE(SUM(l.remaining), 0) FROM (
+                          SELECT remaining FROM points_lots
+                          WHERE id = ANY (ARRAY(
+                                    SELECT f.id FROM (SELECT id, sum(remaining) OVER (ORDER BY expires_at_us, earned_at_us, id) - remaining AS before
+                                                      FROM points_lots WHERE user_id = u.id AND expires_at_us > u.after_us AND remaining <> 0) AS f
+                                    WHERE f.before < u.points))
+                            AND expires_at_us > u.after_us
+                          FOR UPDATE) AS l) >= u.points
+                   OR (SELECT COALESCE(SUM(l.remaining), 0) FROM (SELECT remaining FROM points_lots
                                                                   WHERE user_id = u.id AND expires_at_us > u.after_us AND remaining <> 0
                                                                   FOR UPDATE) AS l) >= u.points
                 """, new
