@@ -133,18 +133,17 @@ internal sealed class PointsUsableGuardChecker : GuardChecker<PointsUsableGuard>
             // consumes them (expires_at_us, earned_at_us, id) that cover the points are locked and summed again once locked: locking
             // every good lot wrote a row lock per lot, 18 Heap/LOCK WAL records (1 KB) per coupon-and-points payment of the bench's
             // payers, and a person who earns on every payment holds hundreds (session 13). Should another process have taken from
-            // those first lots meanwhile, every good lot is locked and summed, as before.
+            // those first lots meanwhile, every good lot is locked and summed, as before. Each first lot is locked by its id apart (a
+            // LATERAL with LIMIT): as `id = ANY(…)` the generic plan made while the table was small scanned the whole table for them.
             var holds = new bool[guards.Count];
             var passed = await connection.QueryAsync<long>(new CommandDefinition("""
                 SELECT u.n FROM unnest(@users::uuid[], @afters::bigint[], @points::bigint[]) WITH ORDINALITY AS u(id, after_us, points, n)
-                WHERE (SELECT COALESCE(SUM(l.remaining), 0) FROM (
-                          SELECT remaining FROM points_lots
-                          WHERE id = ANY (ARRAY(
-                                    SELECT f.id FROM (SELECT id, sum(remaining) OVER (ORDER BY expires_at_us, earned_at_us, id) - remaining AS before
-                                                      FROM points_lots WHERE user_id = u.id AND expires_at_us > u.after_us AND remaining <> 0) AS f
-                                    WHERE f.before < u.points))
-                            AND expires_at_us > u.after_us
-                          FOR UPDATE) AS l) >= u.points
+                WHERE (SELECT COALESCE(SUM(l.remaining), 0)
+                       FROM unnest(ARRAY(SELECT f.id FROM (SELECT id, sum(remaining) OVER (ORDER BY expires_at_us, earned_at_us, id) - remaining AS before
+                                                           FROM points_lots WHERE user_id = u.id AND expires_at_us > u.after_us AND remaining <> 0) AS f
+                                         WHERE f.before < u.points)) AS first(id)
+                       CROSS JOIN LATERAL (SELECT remaining FROM points_lots WHERE id = first.id AND expires_at_us > u.after_us LIMIT 1 FOR UPDATE) AS l)
+                      >= u.points
                    OR (SELECT COALESCE(SUM(l.remaining), 0) FROM (SELECT remaining FROM points_lots
                                                                   WHERE user_id = u.id AND expires_at_us > u.after_us AND remaining <> 0
                                                                   FOR UPDATE) AS l) >= u.points
