@@ -40,6 +40,17 @@ public sealed class PointsUsableGuardLockTests(PostgresPointsServer server) : IC
         }
     }
 
+    /// <summary>Until the backend <paramref name="pid"/> waits for a lock (10 s at most).</summary>
+    private async Task WaitingForALockAsync(int pid)
+    {
+        await using var observer = await OpenAsync();
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); DateTime.UtcNow < deadline; await Task.Delay(20))
+        {
+            if (await observer.ExecuteScalarAsync<string?>("SELECT wait_event_type FROM pg_stat_activity WHERE pid = @pid", new { pid }) == "Lock") return;
+        }
+        throw new TimeoutException($"backend {pid} never waited for a lock");
+    }
+
     private async Task<NpgsqlConnection> OpenAsync() => (NpgsqlConnection)await server.Db.OpenAsync();
 
     [Fact]
@@ -75,7 +86,7 @@ public sealed class PointsUsableGuardLockTests(PostgresPointsServer server) : IC
         await using var tx = await connection.BeginTransactionAsync();
         // The guard reads the first three lots as covering 250, waits for the other transaction's lock on the first, then finds it empty.
         var check = new PointsUsableGuardChecker().CheckAsync(connection, tx, [new PointsUsableGuard(user, 250, NowUs)], CancellationToken.None).AsTask();
-        await Task.Delay(300);
+        await WaitingForALockAsync(connection.ProcessID);
         check.IsCompleted.ShouldBeFalse();
         await otherTx.CommitAsync();
         (await check).ShouldBe([true]);
