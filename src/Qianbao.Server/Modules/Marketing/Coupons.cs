@@ -328,7 +328,7 @@ internal sealed class Coupons(Db db, Campaigns campaigns, TimeProvider clock)
             UNION ALL
             SELECT n.* FROM firsts f CROSS JOIN LATERAL (
                 SELECT {CouponRow.Columns} FROM coupons
-                WHERE {Available} AND ({GroupColumns}) > (f.campaign_id, f.type, f.amount, f.percent_bps, f.cap, f.min_spend)
+                WHERE {Available} AND ({GroupColumns}) > ({string.Join(", ", GroupColumns.Split(", ").Select(c => "f." + c))})
                 ORDER BY {GroupColumns}, expires_at_us, id LIMIT 1) n)
         SELECT {KeptCouponColumns}, {CampaignColumns} FROM firsts k
         CROSS JOIN LATERAL (SELECT {CampaignRow.Columns} FROM campaigns WHERE id = k.campaign_id LIMIT 1) c
