@@ -123,18 +123,19 @@ internal sealed class PointsUsableGuardChecker : GuardChecker<PointsUsableGuard>
     {
         if (connection is Npgsql.NpgsqlConnection)
         {
-            // PostgreSQL: the batch's users in one statement, each user's good lots summed through points_lots_user. No
-            // `remaining > 0` (remaining is never negative, so the sum is the same): with it the auto-prepared generic plan could
-            // take the partial index points_lots_due (every live lot of everyone) or, planned while the table was small, a
-            // sequential scan it kept as the table grew (issue 13, session 7: 7 ms per payment inside the batch holding the hot
-            // accounts' locks). Only lots with points left count (`remaining <> 0`: `> 0`, as remaining is never negative, but proving
-            // nothing about the partial index's `remaining > 0`, so the plan keeps points_lots_user); an emptied lot never fills again
-            // (remaining only falls; a returned redemption is a new lot). Of those, only the first ones in the order the redemption
-            // consumes them (expires_at_us, earned_at_us, id) that cover the points are locked and summed again once locked: locking
-            // every good lot wrote a row lock per lot, 18 Heap/LOCK WAL records (1 KB) per coupon-and-points payment of the bench's
-            // payers, and a person who earns on every payment holds hundreds (session 13). Should another process have taken from
-            // those first lots meanwhile, every good lot is locked and summed, as before. Each first lot is locked by its id apart (a
-            // LATERAL with LIMIT): as `id = ANY(…)` the generic plan made while the table was small scanned the whole table for them.
+            // PostgreSQL: the batch's users in one statement. Per user, the lots with points left that are good past the margin, in
+            // the order the redemption consumes them (expires_at_us, earned_at_us, id), read through points_lots_user; the first
+            // ones that cover the points are locked, each by its id, and summed again once locked. Should another process have
+            // taken from them meanwhile, every such lot is locked and summed instead (the second operand of the OR runs only then).
+            // Why this shape (issue 13):
+            // - Only the covering lots are locked: locking every good lot wrote a row lock per lot, 18 Heap/LOCK WAL records (1 KB)
+            //   per coupon-and-points payment in the bench, and a person who earns on every payment holds hundreds (session 13).
+            // - `remaining <> 0`, not `> 0` (the same rows: remaining is never negative, and an emptied lot never fills again; a
+            //   returned redemption is a new lot): `> 0` lets the auto-prepared generic plan take the partial index points_lots_due
+            //   (every live lot of everyone) or, planned while the table was small, a sequential scan it kept as the table grew
+            //   (session 7: 7 ms per payment inside the batch holding the hot accounts' locks).
+            // - Each first lot by its id apart (a LATERAL with LIMIT): as `id = ANY(…)` the generic plan made on a small table scanned
+            //   the whole table for them (session 13: 0.8–1 ms per payment).
             var holds = new bool[guards.Count];
             var passed = await connection.QueryAsync<long>(new CommandDefinition("""
                 SELECT u.n FROM unnest(@users::uuid[], @afters::bigint[], @points::bigint[]) WITH ORDINALITY AS u(id, after_us, points, n)
