@@ -52,12 +52,12 @@ internal static class PayCollectionCode
         var outTradeNo = "cc" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(buyerId.ToString("N") + ":" + key)))[..30];
         var now = clock.GetUtcNow();
         var (outcome, trade) = await creation.CreateAsync(new NewTrade(AppId, merchant.MerchantId, Kind, outTradeNo, amount, merchant.Name, Body: code,
-            now.Add(TradeCreation.DefaultTimeout), RoyaltyFreeze: false, NotifyUrl: null, BuyerId: buyerId), qrBaseUrl: null, now, ct);
+            now.Add(TradeCreation.DefaultTimeout), RoyaltyFreeze: false, NotifyUrl: null, BuyerId: buyerId, merchant.FeeBps), qrBaseUrl: null, now, ct);
         return outcome switch
         {
             CreateTradeOutcome.MerchantFrozen => ApiProblem.Unprocessable(ErrorCodes.MerchantFrozen, "The merchant is frozen: it accepts no payments."),
             CreateTradeOutcome.ConflictsWithExisting => Idempotency.KeyReused(),
-            _ => await PayTrade.PayAsync(http, trade, merchant.FeeBps, payments, limits, coupons, choice, request.UsePoints ?? 0, ct),
+            _ => await PayTrade.PayAsync(http, trade, trade.fee_bps ?? merchant.FeeBps, payments, limits, coupons, choice, request.UsePoints ?? 0, ct),
         };
     }
 }

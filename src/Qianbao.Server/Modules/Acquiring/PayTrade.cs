@@ -86,7 +86,8 @@ internal static class PayTrade
     private static async Task<IResult> PayAsync(HttpContext http, TradeRow trade, TradePayments payments, MerchantApps apps, TierLimits limits,
         CouponRedemptions coupons, CouponChoice choice, long usePoints, CancellationToken ct)
     {
-        var feeBps = await apps.FeeBpsAsync(trade.app_id, ct);
+        // The rate stamped when the trade was opened; only a trade opened before the stamp (migration 0046) reads the merchant's.
+        var feeBps = trade.fee_bps ?? await apps.FeeBpsAsync(trade.app_id, ct);
         return await PayAsync(http, trade, feeBps, payments, limits, coupons, choice, usePoints, ct);
     }
 

@@ -6,10 +6,11 @@ namespace Qianbao.Server.Modules.Acquiring;
 /// <summary>
 /// What a merchant asks for when it opens a trade, whatever protocol carried the request. <see cref="Kind"/> is how it
 /// will be paid (<c>precreate</c>: a QR code the buyer scans; <c>create</c>: a designated buyer; <c>pay</c>: a payment
-/// code the merchant scanned). Amounts in fen.
+/// code the merchant scanned). Amounts in fen. <see cref="FeeBps"/>: the merchant's fee rate now (0..10000 basis points), stamped on
+/// the trade as the rate its payment charges.
 /// </summary>
 internal sealed record NewTrade(string AppId, Guid MerchantId, string Kind, string OutTradeNo, long AmountMinor, string Subject, string? Body,
-    DateTimeOffset ExpiresAt, bool RoyaltyFreeze, string? NotifyUrl, Guid? BuyerId);
+    DateTimeOffset ExpiresAt, bool RoyaltyFreeze, string? NotifyUrl, Guid? BuyerId, int FeeBps);
 
 /// <summary>How opening a trade ended. Exhaustive.</summary>
 internal enum CreateTradeOutcome : byte
@@ -55,7 +56,7 @@ internal sealed class TradeCreation(TradeStore trades, Money.Freezes freezes)
         {
             trade_no = TradeStore.NewTradeNo(now), app_id = t.AppId, merchant_id = t.MerchantId, out_trade_no = t.OutTradeNo, kind = t.Kind,
             status = TradeStatus.WaitBuyerPay, total_amount = t.AmountMinor, currency = "CNY", subject = t.Subject, body = t.Body, buyer_id = t.BuyerId,
-            royalty_freeze = t.RoyaltyFreeze ? 1 : 0, notify_url = t.NotifyUrl, request_hash = hash,
+            royalty_freeze = t.RoyaltyFreeze ? 1 : 0, notify_url = t.NotifyUrl, request_hash = hash, fee_bps = t.FeeBps,
             qr_code = qrBaseUrl is null ? null : qrBaseUrl + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12)),
             expires_at_us = t.ExpiresAt.ToUnixMicroseconds(), created_at_us = now.ToUnixMicroseconds(),
         };

@@ -49,13 +49,19 @@ internal sealed class TradeRow
     /// <summary>What the redeemed points took off (the platform's points budget paid it).</summary>
     public long points_amount { get; init; }
 
+    /// <summary>
+    /// The merchant's fee rate when the trade was opened, in basis points (0..10000): the rate its payment charges. Null on trades
+    /// opened before the rate was stamped (migration 0046); their payment reads the merchant's rate.
+    /// </summary>
+    public int? fee_bps { get; init; }
+
     /// <summary>What the buyer's wallet paid: the total less the discount and the points discount.</summary>
     public long PayAmount => total_amount - discount_amount - points_amount;
 
     public const string Columns = """
         trade_no, app_id, merchant_id, out_trade_no, kind, status, total_amount, currency, subject, body, buyer_id, fee_amount,
         refunded_amount, royalty_freeze, freeze_hold_id, settled, notify_url, qr_code, request_hash, expires_at_us, created_at_us,
-        paid_at_us, closed_at_us, last_refund_at_us, settled_amount, discount_amount, points_used, points_amount
+        paid_at_us, closed_at_us, last_refund_at_us, settled_amount, discount_amount, points_used, points_amount, fee_bps
         """;
 
     /// <summary>
@@ -70,7 +76,7 @@ internal sealed class TradeRow
         refunded_amount = refunded_amount, royalty_freeze = royalty_freeze, freeze_hold_id = change.FreezeHoldId, settled = settled,
         settled_amount = settled_amount, notify_url = notify_url, qr_code = qr_code, request_hash = request_hash, expires_at_us = expires_at_us,
         created_at_us = created_at_us, paid_at_us = change.PaidAtUs, closed_at_us = closed_at_us, last_refund_at_us = last_refund_at_us,
-        discount_amount = change.DiscountAmount, points_used = change.PointsUsed, points_amount = change.PointsAmount,
+        discount_amount = change.DiscountAmount, points_used = change.PointsUsed, points_amount = change.PointsAmount, fee_bps = fee_bps,
     };
 
     /// <summary>An unpaid trade past its deadline is closed, whether or not the sweeper has written that down yet.</summary>

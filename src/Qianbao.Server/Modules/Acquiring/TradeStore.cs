@@ -46,7 +46,7 @@ internal sealed class TradeStore(Db db)
         var inserted = await connection.ExecuteAsync(new CommandDefinition($"""
             INSERT INTO trades ({TradeRow.Columns}) VALUES (@trade_no, @app_id, @merchant_id, @out_trade_no, @kind, @status, @total_amount,
                 @currency, @subject, @body, @buyer_id, @fee_amount, @refunded_amount, @royalty_freeze, @freeze_hold_id, @settled, @notify_url,
-                @qr_code, @request_hash, @expires_at_us, @created_at_us, @paid_at_us, @closed_at_us, @last_refund_at_us, @settled_amount, @discount_amount, @points_used, @points_amount)
+                @qr_code, @request_hash, @expires_at_us, @created_at_us, @paid_at_us, @closed_at_us, @last_refund_at_us, @settled_amount, @discount_amount, @points_used, @points_amount, @fee_bps)
             ON CONFLICT (app_id, out_trade_no) DO NOTHING
             """, trade, cancellationToken: ct));
         // Read back on the same connection: taking a second one while holding this one starves the pool.

@@ -50,7 +50,7 @@ internal static class TradeRequests
             return GatewayResult.InvalidParameter($"参数 {timeoutKey} 不合法，取值范围 1m～15d 或 1c");
         var freeze = biz.ValueKind == JsonValueKind.Object && biz.TryGetProperty("extend_params", out var ext) && ext.ValueKind == JsonValueKind.Object
                      && ext.TryGetProperty("royalty_freeze", out var rf) && (rf.ValueKind == JsonValueKind.True || (rf.ValueKind == JsonValueKind.String && rf.GetString() == "true"));
-        request = new NewTrade(c.App.app_id, c.App.merchant_id, kind, outTradeNo, amount, subject, body, expiresAt, freeze, c.Request.NotifyUrl, buyerId);
+        request = new NewTrade(c.App.app_id, c.App.merchant_id, kind, outTradeNo, amount, subject, body, expiresAt, freeze, c.Request.NotifyUrl, buyerId, c.App.fee_bps);
         return null;
     }
 }
