@@ -189,16 +189,25 @@ internal sealed class AmlStore(Db db)
         return await RangeAsync(connection, null, subjectId, fromUs, toUs, limit, ct);
     }
 
-    /// <summary>The movements of a China date that a large-value hit made reportable, in time order.</summary>
-    public async Task<IReadOnlyList<AmlMovement>> LargeValueAsync(string chinaDate, CancellationToken ct)
+    /// <summary>The movements of China day <paramref name="day"/> that a large-value hit made reportable, in time order.</summary>
+    /// <remarks>
+    /// Found from the hits (few: only large-value ones, by the partial index <c>risk_hits_large_value</c>), each joined to its
+    /// movement by id: no index on the movements' date, which every movement (two per transfer) paid for on insert while only
+    /// this report read it (migration 0047). A hit's <c>at_us</c> is its movement's; the day's bounds are widened by a day on
+    /// each side and the movement's own China date decides, so no rounding at midnight can drop or add a movement.
+    /// </remarks>
+    public async Task<IReadOnlyList<AmlMovement>> LargeValueAsync(DateOnly day, CancellationToken ct)
     {
+        var chinaDate = day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var fromUs = AmlNames.ChinaDayStartUs(day.AddDays(-1));
+        var toUs = AmlNames.ChinaDayStartUs(day.AddDays(2));
         await using var connection = await db.OpenAsync(ct);
         var rows = await connection.QueryAsync<Row>(new CommandDefinition($"""
             SELECT {string.Join(", ", Columns.Split(", ").Select(c => "m." + c))}
-            FROM aml_movements m JOIN risk_hits h ON h.movement_id = m.id AND h.subject_id = m.subject_id AND h.rule = 'large_value'
-            WHERE m.china_date = @chinaDate
+            FROM risk_hits h JOIN aml_movements m ON m.id = h.movement_id AND m.subject_id = h.subject_id
+            WHERE h.rule = 'large_value' AND h.at_us >= @fromUs AND h.at_us < @toUs AND m.china_date = @chinaDate
             ORDER BY m.at_us, m.id
-            """, new { chinaDate }, cancellationToken: ct));
+            """, new { chinaDate, fromUs, toUs }, cancellationToken: ct));
         return [.. rows.Select(r => r.ToMovement())];
     }
 

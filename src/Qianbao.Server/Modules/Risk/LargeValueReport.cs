@@ -21,7 +21,7 @@ internal static class LargeValueReport
         if (!DateOnly.TryParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
             return ApiProblem.BadRequest(ErrorCodes.InvalidDate, "date must be a calendar date YYYY-MM-DD (China time).");
         var text = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        var rows = await store.LargeValueAsync(text, ct);
+        var rows = await store.LargeValueAsync(day, ct);
         await using var writer = new StringWriter(CultureInfo.InvariantCulture);
         await using (var csv = new CsvWriter(writer, CultureInfo.InvariantCulture))
         {
