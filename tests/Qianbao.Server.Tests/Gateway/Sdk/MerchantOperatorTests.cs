@@ -69,7 +69,9 @@ public abstract class MerchantOperatorTests<TServer>(TServer server) : IClassFix
         {
             await new GatewayCaller(Server.Http, app.AppId, SdkKeys.App, oldKey["platform_public_key"]!.GetValue<string>()).CallAsync("alipay.trade.query", query);
         }
-        catch (ShouldAssertException e) when (e.Message.Contains("AlipaySignature.Verify", StringComparison.Ordinal))
+        // Matched on GatewayAnswer.Parse's own message: Shouldly's quoted expression comes from the source by the stack frame's
+        // line, which an optimised (Release) build can attribute to a neighbouring statement.
+        catch (ShouldAssertException e) when (e.Message.Contains("response signature: ", StringComparison.Ordinal))
         {
             oldKeyAccepted = false;
         }
