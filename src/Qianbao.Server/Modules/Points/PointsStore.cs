@@ -118,28 +118,13 @@ internal sealed class PointsUsableGuardChecker : GuardChecker<PointsUsableGuard>
     /// </summary>
     public override bool ChecksBeforeAccountLocks => true;
 
-    /// <summary>The PostgreSQL guard statement (see <see cref="CheckAsync"/>); every read of a user's lots carries <c>remaining &lt;&gt; 0</c>,
-    /// so it walks points_lots_live (migration 0048), never the lots already spent.</summary>
-    internal const string GuardSqlPostgres = """
-                SELECT u.n FROM unnest(@users::uuid[], @afters::bigint[], @points::bigint[]) WITH ORDINALITY AS u(id, after_us, points, n)
-                WHERE (SELECT COALESCE(SUM(l.remaining), 0)
-                       FROM unnest(ARRAY(SELECT f.id FROM (SELECT id, sum(remaining) OVER (ORDER BY expires_at_us, earned_at_us, id) - remaining AS before
-                                                           FROM points_lots WHERE user_id = u.id AND expires_at_us > u.after_us AND remaining <> 0) AS f
-                                         WHERE f.before < u.points)) AS first(id)
-                       CROSS JOIN LATERAL (SELECT remaining FROM points_lots WHERE id = first.id AND expires_at_us > u.after_us LIMIT 1 FOR UPDATE) AS l)
-                      >= u.points
-                   OR (SELECT COALESCE(SUM(l.remaining), 0) FROM (SELECT remaining FROM points_lots
-                                                                  WHERE user_id = u.id AND expires_at_us > u.after_us AND remaining <> 0
-                                                                  FOR UPDATE) AS l) >= u.points
-                """;
-
     protected override async ValueTask<bool[]> CheckAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<PointsUsableGuard> guards,
         CancellationToken ct)
     {
         if (connection is Npgsql.NpgsqlConnection)
         {
             // PostgreSQL: the batch's users in one statement. Per user, the lots with points left that are good past the margin, in
-            // the order the redemption consumes them (expires_at_us, earned_at_us, id), read through points_lots_live; the first
+            // the order the redemption consumes them (expires_at_us, earned_at_us, id), read through points_lots_user; the first
             // ones that cover the points are locked, each by its id, and summed again once locked. Should another process have
             // taken from them meanwhile, every such lot is locked and summed instead (the second operand of the OR runs only then).
             // Why this shape (issue 13):
@@ -152,7 +137,18 @@ internal sealed class PointsUsableGuardChecker : GuardChecker<PointsUsableGuard>
             // - Each first lot by its id apart (a LATERAL with LIMIT): as `id = ANY(…)` the generic plan made on a small table scanned
             //   the whole table for them (session 13: 0.8–1 ms per payment).
             var holds = new bool[guards.Count];
-            var passed = await connection.QueryAsync<long>(new CommandDefinition(GuardSqlPostgres, new
+            var passed = await connection.QueryAsync<long>(new CommandDefinition("""
+                SELECT u.n FROM unnest(@users::uuid[], @afters::bigint[], @points::bigint[]) WITH ORDINALITY AS u(id, after_us, points, n)
+                WHERE (SELECT COALESCE(SUM(l.remaining), 0)
+                       FROM unnest(ARRAY(SELECT f.id FROM (SELECT id, sum(remaining) OVER (ORDER BY expires_at_us, earned_at_us, id) - remaining AS before
+                                                           FROM points_lots WHERE user_id = u.id AND expires_at_us > u.after_us AND remaining <> 0) AS f
+                                         WHERE f.before < u.points)) AS first(id)
+                       CROSS JOIN LATERAL (SELECT remaining FROM points_lots WHERE id = first.id AND expires_at_us > u.after_us LIMIT 1 FOR UPDATE) AS l)
+                      >= u.points
+                   OR (SELECT COALESCE(SUM(l.remaining), 0) FROM (SELECT remaining FROM points_lots
+                                                                  WHERE user_id = u.id AND expires_at_us > u.after_us AND remaining <> 0
+                                                                  FOR UPDATE) AS l) >= u.points
+                """, new
             {
                 users = guards.Select(g => g.UserId).ToArray(), afters = guards.Select(g => g.LiveAtUs).ToArray(), points = guards.Select(g => g.Points).ToArray(),
             }, transaction, cancellationToken: ct));
@@ -342,7 +338,7 @@ internal sealed class PointsStore(Db db)
         // As ConsumeAsync: each user's lots still good a margin past the payment's time, soonest expiry first.
         var rows = (await connection.QueryAsync<PointsLotRow>(new CommandDefinition("""
             SELECT l.id, l.user_id, l.remaining, l.expires_at_us FROM unnest(@users::uuid[], @afters::bigint[]) AS p(u, a)
-            JOIN points_lots l ON l.user_id = p.u AND l.remaining <> 0 AND l.expires_at_us > p.a
+            JOIN points_lots l ON l.user_id = p.u AND l.remaining > 0 AND l.expires_at_us > p.a
             ORDER BY l.user_id, l.expires_at_us, l.earned_at_us, l.id
             """, new
         {
@@ -371,8 +367,8 @@ internal sealed class PointsStore(Db db)
     /// one, already there, consumes nothing more), then for the new ones each user's lots still good a margin past the payment's
     /// time consumed soonest expiry first (expires_at_us, earned_at_us, id: the order <see cref="ConsumeAsync"/> takes them in),
     /// each lot giving what the user's amount still wants after the lots before it (a running sum). The lots are read through
-    /// points_lots_live (<c>remaining &lt;&gt; 0</c>, which only that index implies: <c>remaining &gt; 0</c> could take the partial index of
-    /// everyone's live lots), each user's lots probed apart (a LATERAL kept from being flattened
+    /// points_lots_user (no <c>remaining > 0</c> in the join, which could take the partial index of everyone's live lots; an empty
+    /// lot adds nothing to the running sum and is not updated), each user's lots probed apart (a LATERAL kept from being flattened
     /// by OFFSET 0, in the index's order): as a plain join, its generic plan made while the table was small hash-joined a scan of
     /// every lot. Answers per user what the lots could not cover, which must be 0.
     /// </summary>
@@ -385,8 +381,14 @@ internal sealed class PointsStore(Db db)
         foreach (var check in afterwards) check();
     }
 
-    /// <summary><see cref="AddConsumedTo"/>'s statement (PostgreSQL).</summary>
-    internal static readonly string ConsumedSqlPostgres = $"""
+    /// <summary>
+    /// <see cref="WriteConsumedAsync"/>'s statement appended to a batch someone else executes (the ledger batch's write round trip), with
+    /// the check that every user's lots covered what the ledger took: the statement returns only the users they did not cover, so it must
+    /// have returned no row.
+    /// </summary>
+    public static void AddConsumedTo(Npgsql.NpgsqlBatch batch, IReadOnlyList<PointsConsumed> changes, List<Action> afterwards)
+    {
+        var cmd = new Npgsql.NpgsqlBatchCommand($"""
             WITH ins AS (
                 INSERT INTO points_items (id, user_id, kind, amount, withheld, shortfall, trade_no, lot_id, at_us)
                 SELECT id, u, {ConsumedKind}, n, 0, 0, NULL, NULL, a FROM unnest(@ids::uuid[], @users::uuid[], @amounts::bigint[], @ats::bigint[]) AS c(id, u, n, a)
@@ -398,7 +400,7 @@ internal sealed class PointsStore(Db db)
                        sum(l.remaining) OVER (PARTITION BY w.user_id ORDER BY l.expires_at_us, l.earned_at_us, l.id) - l.remaining AS before
                 FROM want w CROSS JOIN LATERAL (
                     SELECT id, remaining, expires_at_us, earned_at_us FROM points_lots
-                    WHERE user_id = w.user_id AND expires_at_us > w.after_us AND remaining <> 0 ORDER BY expires_at_us, earned_at_us, id OFFSET 0) AS l
+                    WHERE user_id = w.user_id AND expires_at_us > w.after_us ORDER BY expires_at_us, earned_at_us, id OFFSET 0) AS l
             ), taken AS (
                 UPDATE points_lots l SET remaining = l.remaining - t.take
                 FROM (SELECT id, LEAST(remaining, amount - before) AS take FROM lots WHERE remaining > 0 AND before < amount) AS t
@@ -406,16 +408,7 @@ internal sealed class PointsStore(Db db)
             )
             SELECT w.user_id FROM want w
             WHERE w.amount <> COALESCE((SELECT CAST(sum(take) AS bigint) FROM taken WHERE taken.user_id = w.user_id), 0)
-            """;
-
-    /// <summary>
-    /// <see cref="WriteConsumedAsync"/>'s statement appended to a batch someone else executes (the ledger batch's write round trip), with
-    /// the check that every user's lots covered what the ledger took: the statement returns only the users they did not cover, so it must
-    /// have returned no row.
-    /// </summary>
-    public static void AddConsumedTo(Npgsql.NpgsqlBatch batch, IReadOnlyList<PointsConsumed> changes, List<Action> afterwards)
-    {
-        var cmd = new Npgsql.NpgsqlBatchCommand(ConsumedSqlPostgres);
+            """);
         cmd.Parameters.Add(new Npgsql.NpgsqlParameter<Guid[]>("ids", [.. changes.Select(c => c.ItemId)]));
         cmd.Parameters.Add(new Npgsql.NpgsqlParameter<Guid[]>("users", [.. changes.Select(c => c.UserId)]));
         cmd.Parameters.Add(new Npgsql.NpgsqlParameter<long[]>("amounts", [.. changes.Select(c => c.Amount)]));
@@ -447,7 +440,7 @@ internal sealed class PointsStore(Db db)
         if (amount <= 0) return;
         var lots = (await connection.QueryAsync<PointsLotRow>(new CommandDefinition("""
             SELECT id, user_id, remaining, expires_at_us FROM points_lots
-            WHERE user_id = @userId AND remaining <> 0 AND expires_at_us > @after ORDER BY expires_at_us, earned_at_us, id
+            WHERE user_id = @userId AND remaining > 0 AND expires_at_us > @after ORDER BY expires_at_us, earned_at_us, id
             """, new { userId, after = liveAtUs ?? long.MinValue }, tx, cancellationToken: ct))).AsList();
         var left = amount;
         foreach (var lot in lots)
@@ -549,24 +542,19 @@ internal sealed class PointsStore(Db db)
     {
         await using var connection = await db.OpenAsync(ct);
         return (await connection.QueryAsync<PointsExpiringRow>(new CommandDefinition($"""
-            SELECT CAST(sum(remaining) AS bigint) AS amount, expires_at_us FROM points_lots WHERE user_id = @userId AND remaining <> 0
+            SELECT CAST(sum(remaining) AS bigint) AS amount, expires_at_us FROM points_lots WHERE user_id = @userId AND remaining > 0
             GROUP BY expires_at_us ORDER BY expires_at_us LIMIT {ExpiringMax}
             """, new { userId }, cancellationToken: ct))).AsList();
     }
-
-    /// <summary>
-    /// <see cref="UsableAsync"/>'s statement. `remaining &lt;&gt; 0`, not `&gt; 0` (never negative, so the same sum): on PostgreSQL it walks
-    /// the user's lots with points left (points_lots_live, migration 0048) instead of every lot ever earned (a person who earns on
-    /// every payment holds hundreds, most spent); `&gt; 0` let a generic plan take the partial index of everyone's live lots.
-    /// </summary>
-    internal const string UsableSql = "SELECT CAST(sum(remaining) AS bigint) FROM points_lots WHERE user_id = @userId AND remaining <> 0 AND expires_at_us > @nowUs";
 
     /// <summary>What remains of the user's lots still good at <paramref name="nowUs"/> plus the margin (what a payment may redeem).</summary>
     public async Task<long> UsableAsync(Guid userId, long nowUs, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
         return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
-            UsableSql,
+            // No `remaining > 0` (never negative, so the same sum): it let the generic plan pick the partial index of every live lot
+            // (see PointsUsableGuardChecker).
+            "SELECT CAST(sum(remaining) AS bigint) FROM points_lots WHERE user_id = @userId AND expires_at_us > @nowUs",
             new { userId, nowUs = nowUs + RedemptionExpiryMarginUs }, cancellationToken: ct)) ?? 0;
     }
 
